@@ -1,0 +1,1 @@
+"""The edges: smtp, imap, pop3, store, clock, secrets. Library errors become engine errors here."""

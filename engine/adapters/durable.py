@@ -1,0 +1,116 @@
+"""Crash-safe file writes and a TinyDB storage built on them.
+
+TinyDB's own JSONStorage truncates and rewrites its file in place, so a crash
+mid-write leaves a torn or empty database. Here every write goes to a temporary
+file in the same folder, is flushed and fsynced, replaces the old file with
+`os.replace` (atomic on POSIX and Windows), and then the folder itself is
+fsynced so the rename survives a power cut. A crash at any instant leaves the
+previous file or the next one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from engine.errors import StoreCorrupt
+
+TMP_MARK = ".tmp-"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or create in `folder` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open folders; its rename is durable enough
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` so a crash leaves the old or the new content."""
+    tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}-{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete temp files left by a crashed writer. Only the lock holder calls this."""
+    removed = 0
+    for tmp in folder.rglob(f"*{TMP_MARK}*"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+class DurableJSONStorage(Storage):
+    """A TinyDB storage: one JSON file, written atomically, cached in memory.
+
+    The cache is checked against the file's identity (inode, size, mtime) on
+    every read, so a reader process sees a writer's changes, and TinyDB's habit
+    of reading the whole file for every query costs one `stat` instead of a parse.
+    TinyDB mutates what `read` returned before calling `write`; if the write then
+    fails, the cache is dropped so memory never runs ahead of the disk.
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._cache: dict[str, Any] | None = None
+        self._signature: tuple[int, int, int] | None = None
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def read(self) -> dict[str, Any] | None:
+        signature = self._stat()
+        if signature is None:
+            self._cache, self._signature = None, None
+            return None
+        if self._cache is not None and signature == self._signature:
+            return self._cache
+        try:
+            raw = self.path.read_bytes()
+            data = json.loads(raw) if raw else None
+        except (OSError, ValueError) as exc:
+            raise StoreCorrupt(f"cannot read {self.path.name}: {exc}") from exc
+        self._cache, self._signature = data, signature
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.read_only:
+            raise PermissionError(f"{self.path} is open read-only")
+        try:
+            encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            atomic_write(self.path, encoded)
+        except BaseException:
+            self._cache, self._signature = None, None
+            raise
+        self._cache, self._signature = data, self._stat()
+
+    def close(self) -> None:
+        self._cache = None

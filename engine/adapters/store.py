@@ -1,0 +1,455 @@
+"""The practice's store: TinyDB files, partitioned where they grow, plus blobs.
+
+Layout of a data folder::
+
+    meta.json                 schema version
+    writer.lock               the writer's lock (see lock.py)
+    db/<name>.json            small collections (settings, patients, ...)
+    db/<name>/p000042.json    a partitioned collection: ids 42*P .. 43*P-1
+    blobs/ab/abcdef...        raw messages and attachments, named by SHA-256
+
+Why partitions: TinyDB rewrites a whole file on every write. With one file of
+100,000 messages, marking one read would rewrite 100,000 records. Ids are given
+in increasing order, so a partition holds a contiguous id range; a write touches
+one partition of at most `PARTITION_SIZE` records, new records go to the newest
+partition, and "the newest 200" reads the last partition or two.
+
+Threads: one lock per database file. Processes: only the holder of the writer's
+lock writes; readers open read-only and see each file either before or after a
+write, never halfway (writes are atomic replaces).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document
+
+from engine.adapters.durable import DurableJSONStorage, atomic_write, fsync_dir, remove_stale_temporaries
+from engine.adapters.lock import WriterLock
+from engine.errors import NotFound, PracticeMailError, StoreCorrupt
+
+log = logging.getLogger("practicemail.store")
+
+SCHEMA_VERSION = 1
+PARTITION_SIZE = 1000
+TABLE = "records"
+RID = "_rid"  # the record id as returned by reads; never stored inside the record
+
+Record = dict[str, Any]
+Migration = Callable[["Store"], None]
+
+# Migrations from version N to N+1. A migration must be safe to run again after
+# a crash halfway (the version is written only when it finished).
+MIGRATIONS: dict[int, Migration] = {}
+
+
+class ReadOnlyStore(PracticeMailError):
+    default_hint = "This command only reads; run a writing command while no other practicemail process is running."
+
+
+def _open_tinydb(path: Path, read_only: bool) -> TinyDB:
+    # cache_size=0: TinyDB's query cache would hide another process's writes.
+    db = TinyDB(path, storage=DurableJSONStorage, read_only=read_only)
+    db.default_table_name = TABLE
+    return db
+
+
+def _as_record(doc: Mapping[str, Any], doc_id: int) -> Record:
+    out = copy.deepcopy(dict(doc))
+    out[RID] = doc_id
+    return out
+
+
+class Collection:
+    """One small TinyDB file holding records with integer ids."""
+
+    def __init__(self, path: Path, read_only: bool) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        self._db = _open_tinydb(path, read_only)
+        self._table = self._db.table(TABLE, cache_size=0)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStore(f"cannot change {self.path.name}: this process opened the data read-only")
+
+    def insert(self, record: Mapping[str, Any], record_id: int | None = None) -> int:
+        self._check_writable()
+        body = {k: v for k, v in record.items() if k != RID}
+        with self.lock:
+            if record_id is None:
+                return int(self._table.insert(body))
+            return int(self._table.insert(Document(body, doc_id=record_id)))
+
+    def insert_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        """All in one write: a crash leaves none or all of them."""
+        self._check_writable()
+        bodies = [{k: v for k, v in r.items() if k != RID} for r in records]
+        with self.lock:
+            return [int(i) for i in self._table.insert_multiple(bodies)]
+
+    def get(self, record_id: int) -> Record | None:
+        with self.lock:
+            doc = self._table.get(doc_id=record_id)
+            return None if doc is None else _as_record(doc, record_id)
+
+    def require(self, record_id: int) -> Record:
+        rec = self.get(record_id)
+        if rec is None:
+            raise NotFound(f"no record {record_id} in {self.path.stem}")
+        return rec
+
+    def all(self) -> list[Record]:
+        with self.lock:
+            return [_as_record(d, d.doc_id) for d in self._table.all()]
+
+    def find(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[Record]:
+        with self.lock:
+            raw = self._table._read_table()  # noqa: SLF001 - avoid TinyDB's per-document copies
+            return [_as_record(d, int(k)) for k, d in raw.items() if predicate(d)]
+
+    def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
+        self._check_writable()
+        body = {k: copy.deepcopy(v) for k, v in fields.items() if k != RID}
+        with self.lock:
+            if not self._table.contains(doc_id=record_id):
+                raise NotFound(f"no record {record_id} in {self.path.stem}")
+            self._table.update(body, doc_ids=[record_id])
+
+    def update_many(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
+        """Several records changed in one write."""
+        self._check_writable()
+        if not changes:
+            return
+        with self.lock:
+            def updater(table: dict[int, dict[str, Any]]) -> None:
+                missing = [i for i in changes if i not in table]
+                if missing:
+                    raise NotFound(f"no record {missing[0]} in {self.path.stem}")
+                for i, fields in changes.items():
+                    table[i].update({k: copy.deepcopy(v) for k, v in fields.items() if k != RID})
+
+            self._table._update_table(updater)  # noqa: SLF001 - one write for many records
+
+    def remove(self, record_id: int) -> None:
+        self._check_writable()
+        with self.lock:
+            self._table.remove(doc_ids=[record_id])
+
+    def replace_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Swap the whole content in one atomic write (used by imports)."""
+        self._check_writable()
+        bodies = [{k: copy.deepcopy(v) for k, v in r.items() if k != RID} for r in records]
+        with self.lock:
+            def updater(table: dict[int, dict[str, Any]]) -> None:
+                table.clear()
+                for i, body in enumerate(bodies, start=1):
+                    table[i] = body
+
+            self._table._update_table(updater)  # noqa: SLF001 - one atomic write
+            self._table._next_id = None  # noqa: SLF001
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self._table)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class PartitionedCollection:
+    """Records with increasing integer ids, spread over files of PARTITION_SIZE.
+
+    Partitions are opened lazily; `open` costs a folder listing and one read of
+    the newest partition (to know the next id).
+    """
+
+    def __init__(self, folder: Path, read_only: bool, partition_size: int = PARTITION_SIZE) -> None:
+        self.folder = folder
+        self.read_only = read_only
+        self.partition_size = partition_size
+        self._parts: dict[int, Collection] = {}
+        self._id_lock = threading.Lock()
+        if not read_only:
+            folder.mkdir(parents=True, exist_ok=True)
+        self._next_id = self._find_next_id()
+
+    # -- partitions -------------------------------------------------------
+    def _partition_numbers(self) -> list[int]:
+        if not self.folder.exists():
+            return []
+        nums = []
+        for p in self.folder.glob("p*.json"):
+            try:
+                nums.append(int(p.stem[1:]))
+            except ValueError:
+                continue
+        return sorted(nums)
+
+    def _part(self, number: int) -> Collection:
+        part = self._parts.get(number)
+        if part is None:
+            with self._id_lock:
+                part = self._parts.get(number)
+                if part is None:
+                    part = Collection(self.folder / f"p{number:06d}.json", self.read_only)
+                    self._parts[number] = part
+        return part
+
+    def _find_next_id(self) -> int:
+        nums = self._partition_numbers()
+        for number in reversed(nums):
+            ids = [r[RID] for r in self._part(number).all()]
+            if ids:
+                return max(ids) + 1
+        return 1
+
+    # -- writing ----------------------------------------------------------
+    def insert(self, record: Mapping[str, Any]) -> int:
+        if self.read_only:
+            raise ReadOnlyStore(f"cannot add to {self.folder.name}: this process opened the data read-only")
+        with self._id_lock:
+            record_id = self._next_id
+            self._next_id += 1
+        self._part(record_id // self.partition_size).insert(record, record_id)
+        return record_id
+
+    def insert_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        """One write per partition touched (a batch of 5,000 is five writes)."""
+        records = list(records)
+        if self.read_only:
+            raise ReadOnlyStore(f"cannot add to {self.folder.name}: this process opened the data read-only")
+        with self._id_lock:
+            first = self._next_id
+            self._next_id += len(records)
+        ids = list(range(first, first + len(records)))
+        by_part: dict[int, list[tuple[int, Mapping[str, Any]]]] = {}
+        for i, r in zip(ids, records):
+            by_part.setdefault(i // self.partition_size, []).append((i, r))
+        for number, items in sorted(by_part.items()):
+            part = self._part(number)
+            part._check_writable()
+            with part.lock:
+                def updater(table: dict[int, dict[str, Any]], items: list[tuple[int, Mapping[str, Any]]] = items) -> None:
+                    for i, r in items:
+                        table[i] = {k: copy.deepcopy(v) for k, v in r.items() if k != RID}
+
+                part._table._update_table(updater)  # noqa: SLF001
+                part._table._next_id = None  # noqa: SLF001 - TinyDB recomputes its counter
+        return ids
+
+    def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
+        self._part(record_id // self.partition_size).update(record_id, fields)
+
+    def update_many(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
+        by_part: dict[int, dict[int, Mapping[str, Any]]] = {}
+        for i, f in changes.items():
+            by_part.setdefault(i // self.partition_size, {})[i] = f
+        for number, part_changes in sorted(by_part.items()):
+            self._part(number).update_many(part_changes)
+
+    def remove(self, record_id: int) -> None:
+        self._part(record_id // self.partition_size).remove(record_id)
+
+    # -- reading ----------------------------------------------------------
+    def get(self, record_id: int) -> Record | None:
+        number = record_id // self.partition_size
+        if not (self.folder / f"p{number:06d}.json").exists() and number not in self._parts:
+            return None
+        return self._part(number).get(record_id)
+
+    def require(self, record_id: int) -> Record:
+        rec = self.get(record_id)
+        if rec is None:
+            raise NotFound(f"no record {record_id} in {self.folder.name}")
+        return rec
+
+    def iter_newest(self, predicate: Callable[[Mapping[str, Any]], bool] | None = None) -> Iterator[Record]:
+        """Records, newest id first, reading partitions only as far as needed."""
+        for number in reversed(self._partition_numbers()):
+            part = self._part(number)
+            with part.lock:
+                raw = part._table._read_table()  # noqa: SLF001
+                keys = sorted((int(k) for k in raw), reverse=True)
+                chosen = [(k, raw[str(k)]) for k in keys if predicate is None or predicate(raw[str(k)])]
+            for k, d in chosen:
+                yield _as_record(d, k)
+
+    def newest(self, limit: int, predicate: Callable[[Mapping[str, Any]], bool] | None = None) -> list[Record]:
+        out: list[Record] = []
+        for rec in self.iter_newest(predicate):
+            out.append(rec)
+            if len(out) >= limit:
+                break
+        return out
+
+    def find(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[Record]:
+        """Every matching record, oldest first. Reads every partition."""
+        out: list[Record] = []
+        for number in self._partition_numbers():
+            out.extend(self._part(number).find(predicate))
+        out.sort(key=lambda r: r[RID])
+        return out
+
+    def all(self) -> list[Record]:
+        return self.find(lambda _d: True)
+
+    def __len__(self) -> int:
+        return sum(len(self._part(n)) for n in self._partition_numbers())
+
+    def close(self) -> None:
+        for part in self._parts.values():
+            part.close()
+
+
+class BlobStore:
+    """Content-addressed files: the same bytes are stored once, named by SHA-256."""
+
+    def __init__(self, folder: Path, read_only: bool) -> None:
+        self.folder = folder
+        self.read_only = read_only
+
+    def path(self, sha: str) -> Path:
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise NotFound(f"not a blob name: {sha!r}")
+        return self.folder / sha[:2] / sha
+
+    def put(self, data: bytes) -> str:
+        if self.read_only:
+            raise ReadOnlyStore("cannot store a file: this process opened the data read-only")
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, data)
+        return sha
+
+    def get(self, sha: str) -> bytes:
+        try:
+            return self.path(sha).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"stored file {sha[:12]} is missing") from exc
+
+    def exists(self, sha: str) -> bool:
+        return self.path(sha).exists()
+
+
+class Store:
+    """The whole data folder. Open with `Store.open(folder, writer=...)`."""
+
+    def __init__(self, folder: Path, read_only: bool, lock: WriterLock | None) -> None:
+        self.folder = folder
+        self.read_only = read_only
+        self._lock = lock
+        self._collections: dict[str, Collection] = {}
+        self._partitioned: dict[str, PartitionedCollection] = {}
+        self._guard = threading.Lock()
+        self.blobs = BlobStore(folder / "blobs", read_only)
+
+    @classmethod
+    def open(cls, folder: Path, writer: bool, command: str = "practicemail") -> "Store":
+        folder = Path(folder)
+        lock = None
+        if writer:
+            lock = WriterLock(folder, command)
+            lock.acquire()
+            try:
+                (folder / "db").mkdir(parents=True, exist_ok=True)
+                (folder / "blobs").mkdir(exist_ok=True)
+                removed = remove_stale_temporaries(folder / "db") + remove_stale_temporaries(folder / "blobs")
+                if removed:
+                    log.warning("removed %d half-written temporary files left by a crash", removed)
+            except BaseException:
+                lock.release()
+                raise
+        store = cls(folder, read_only=not writer, lock=lock)
+        try:
+            store._check_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # -- schema -------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        meta = self.folder / "meta.json"
+        if not meta.exists():
+            return 0
+        try:
+            return int(json.loads(meta.read_text("utf-8"))["schema"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreCorrupt(f"cannot read meta.json: {exc}") from exc
+
+    def _check_schema(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreCorrupt(
+                f"this data folder was written by a newer practicemail (schema {version}, we know {SCHEMA_VERSION})",
+                hint="Install the newer practicemail version that wrote this folder.",
+            )
+        if version == SCHEMA_VERSION or self.read_only:
+            return
+        if version == 0:
+            self._write_meta(SCHEMA_VERSION)
+            return
+        while version < SCHEMA_VERSION:
+            log.info("migrating data folder from schema %d to %d", version, version + 1)
+            MIGRATIONS[version](self)
+            version += 1
+            self._write_meta(version)
+
+    def _write_meta(self, version: int) -> None:
+        atomic_write(self.folder / "meta.json", json.dumps({"schema": version}).encode())
+
+    # -- collections ----------------------------------------------------------
+    def collection(self, name: str) -> Collection:
+        with self._guard:
+            c = self._collections.get(name)
+            if c is None:
+                c = Collection(self.folder / "db" / f"{name}.json", self.read_only)
+                self._collections[name] = c
+            return c
+
+    def partitioned(self, name: str, partition_size: int = PARTITION_SIZE) -> PartitionedCollection:
+        with self._guard:
+            c = self._partitioned.get(name)
+            if c is None:
+                c = PartitionedCollection(self.folder / "db" / name, self.read_only, partition_size)
+                self._partitioned[name] = c
+            return c
+
+    def close(self) -> None:
+        for c in self._collections.values():
+            c.close()
+        for p in self._partitioned.values():
+            p.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = [
+    "BlobStore",
+    "Collection",
+    "PartitionedCollection",
+    "ReadOnlyStore",
+    "Store",
+    "fsync_dir",
+]

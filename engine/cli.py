@@ -1,0 +1,206 @@
+"""The `practicemail` command (also `python -m engine`). See CONTRACT.md.
+
+Every command takes `--data DIR`. A failure prints one line (what, then what to
+do) on stderr and exits non-zero. `--json` prints exactly one JSON document on
+stdout; anything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.core import directory as directory_rules
+from engine.core import settings as catalogue
+from engine.errors import PracticeMailError
+from engine.service.practice import Practice, default_data_folder
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def emit(args: argparse.Namespace, document: Any, text: str) -> None:
+    """One JSON document with --json, else human text."""
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+    else:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
+    cells = [[str(c) for c in header]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def open_practice(args: argparse.Namespace, writer: bool) -> Practice:
+    return Practice(args.data, writer=writer, command=f"practicemail {args.command}")
+
+
+# --- config -----------------------------------------------------------------
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=False) as p:
+        values = p.settings.values()
+        if args.json:
+            emit(args, values, "")
+        else:
+            rows = [(k, "" if v is None else v, "" if p.settings.is_default(k) else "set")
+                    for k, v in values.items()]
+            emit(args, None, table(rows, ("key", "value", "")))
+    return 0
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        value = p.settings.set(args.key, args.value)
+        shown = "***" if catalogue.setting(args.key).secret and value else value
+        emit(args, {args.key: shown}, f"{args.key} = {shown}")
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=False) as p:
+        problems = p.settings.check()
+    doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems]}
+    text = "settings are complete" if not problems else "\n".join(f"{pr.column}: {pr.message}" for pr in problems)
+    emit(args, doc, text)
+    return 1 if problems else 0
+
+
+# --- directory ----------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        n = p.directory.import_csv(args.kind, Path(args.file))
+    emit(args, {"imported": n, "kind": args.kind}, f"imported {n} {args.kind}")
+    return 0
+
+
+def _public(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if not k.startswith("_") and k != "source"}
+
+
+def cmd_patients_list(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=False) as p:
+        patients = sorted((_public(r) for r in p.directory.list("patients")), key=lambda r: r["id"])
+    rows = [(r["id"], directory_rules.person_name(r), r.get("email", ""), r.get("family_id", "")) for r in patients]
+    emit(args, patients, table(rows, ("id", "name", "email", "family")))
+    return 0
+
+
+def cmd_patients_add(args: argparse.Namespace) -> int:
+    fields = {
+        "id": args.id, "first_name": args.first_name, "last_name": args.last_name, "title": args.title or "",
+        "email": args.email or "", "family_id": args.family_id or "", "usual_provider_id": args.usual_provider or "",
+        "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
+        "date_of_birth": args.date_of_birth or "",
+    }
+    with open_practice(args, writer=True) as p:
+        rec = p.directory.add_patient(fields)
+    emit(args, {"id": rec["id"]}, f"added patient {rec['id']}")
+    return 0
+
+
+# --- kiosk and demo -------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.service.demo import prepare_demo_folder
+
+    folder = prepare_demo_folder(args.data if args.data_given else None)
+    print(f"demo data folder: {folder}", file=sys.stderr)
+    from kiosk.app import run_kiosk
+
+    return run_kiosk(folder, screenshot=args.screenshot, view=args.view)
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from kiosk.app import run_kiosk
+
+    return run_kiosk(Path(args.data))
+
+
+# --- the parser -------------------------------------------------------------
+
+
+class _DataAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any, option: str | None = None) -> None:
+        setattr(ns, self.dest, Path(values))
+        ns.data_given = True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", action=_DataAction, default=argparse.SUPPRESS, metavar="DIR",
+                        help="data folder (default: $PRACTICEMAIL_DATA or the user data folder)")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print one JSON document")
+
+    parser = argparse.ArgumentParser(prog="practicemail", parents=[common],
+                                     description="Patient email for a dental practice.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_: str, *parents: argparse.ArgumentParser,
+            into: Any = sub) -> argparse.ArgumentParser:
+        p = into.add_parser(name, parents=[common, *parents], help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("demo", cmd_demo, "the kiosk on a fresh demo practice with the bundled servers")
+    p.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    p.add_argument("--view", default="inbox",
+                   choices=("inbox", "outbox", "compose", "wizard", "templates", "patient", "admin"))
+    add("kiosk", cmd_kiosk, "the kiosk on an existing data folder")
+
+    config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    add("show", cmd_config_show, "every setting (secrets as ***)", as_json, into=config)
+    p = add("set", cmd_config_set, "change one setting (validated)", as_json, into=config)
+    p.add_argument("key")
+    p.add_argument("value")
+    add("check", cmd_config_check, "every problem in the settings", as_json, into=config)
+
+    p = add("import", cmd_import, "import a CSV file: all rows or none", as_json)
+    p.add_argument("kind", choices=directory_rules.KINDS)
+    p.add_argument("file")
+
+    patients = sub.add_parser("patients", help="the practice's patients").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    add("list", cmd_patients_list, "list patients", as_json, into=patients)
+    p = add("add", cmd_patients_add, "add a new patient (sends the welcome email when set up)", as_json, into=patients)
+    p.add_argument("--id", required=True)
+    p.add_argument("--first-name", required=True)
+    p.add_argument("--last-name", required=True)
+    p.add_argument("--title")
+    p.add_argument("--email")
+    p.add_argument("--mobile")
+    p.add_argument("--date-of-birth")
+    p.add_argument("--family-id")
+    p.add_argument("--usual-provider")
+    p.add_argument("--preferred-location")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "data"):
+        args.data = default_data_folder()
+        args.data_given = False
+    try:
+        return int(args.handler(args) or 0)
+    except PracticeMailError as exc:
+        print(f"practicemail: {exc.message}. {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure rules and state: no sockets, threads, files or clock reads."""

@@ -1,0 +1,158 @@
+"""The practice directory: the people and places mail is about, and their rules.
+
+Pure validation of rows (from an import file, the CLI or the kiosk) into
+records. Every problem is reported with its row and column so a practice
+manager can fix the file; `validate_rows` returns all problems, not the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from engine.core.addresses import is_valid_address, normalise_address
+from engine.errors import Problem
+
+KINDS = ("patients", "providers", "specialists", "locations", "appointments")
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "patients": ("id", "title", "first_name", "last_name", "email", "mobile", "family_id",
+                 "usual_provider_id", "preferred_location", "date_of_birth"),
+    "providers": ("id", "title", "first_name", "last_name", "email"),
+    "specialists": ("id", "title", "first_name", "last_name", "email"),
+    "locations": ("name", "address", "phone"),
+    "appointments": ("id", "patient_id", "provider_id", "start", "minutes", "location"),
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "patients": ("id", "first_name", "last_name"),
+    "providers": ("id", "last_name"),
+    "specialists": ("id", "last_name"),
+    "locations": ("name",),
+    "appointments": ("id", "patient_id", "start", "minutes"),
+}
+KEY_COLUMN = {"patients": "id", "providers": "id", "specialists": "id", "locations": "name", "appointments": "id"}
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PHONE = re.compile(r"^[+0-9 ()-]{5,32}$")
+
+
+@dataclass(frozen=True)
+class Known:
+    """Ids that rows may refer to (existing records plus the file's own)."""
+
+    providers: frozenset[str] = frozenset()
+    patients: frozenset[str] = frozenset()
+    locations: frozenset[str] = frozenset()
+
+
+def person_name(record: Mapping[str, Any]) -> str:
+    parts = [record.get("title") or "", record.get("first_name") or "", record.get("last_name") or ""]
+    return " ".join(p for p in parts if p).strip()
+
+
+def _clean(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: Known,
+                 tz: tzinfo | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """One row -> (record, problems). The record is only meaningful without problems."""
+    problems: list[Problem] = []
+    rec: dict[str, Any] = {}
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem(row_no, column, message))
+
+    for col in COLUMNS[kind]:
+        value = _clean(row.get(col))
+        if _CONTROL.search(value):
+            bad(col, "contains a line break or control character")
+            value = _CONTROL.sub(" ", value)
+        if len(value) > 200:
+            bad(col, "is longer than 200 characters")
+        if not value and col in REQUIRED[kind]:
+            bad(col, "is empty but required")
+        rec[col] = value
+
+    key = KEY_COLUMN[kind]
+    if key == "id" and rec["id"] and not _ID.match(rec["id"]):
+        bad("id", f"{rec['id']!r} is not a valid id (letters, digits, . _ -)")
+    if "email" in rec and rec["email"]:
+        if not is_valid_address(rec["email"]):
+            bad("email", f"{rec['email']!r} is not an email address")
+        else:
+            rec["email"] = normalise_address(rec["email"]) if rec["email"].isascii() else rec["email"]
+    if kind == "patients":
+        if rec["mobile"] and not _PHONE.match(rec["mobile"]):
+            bad("mobile", f"{rec['mobile']!r} is not a phone number")
+        if rec["family_id"] and not _ID.match(rec["family_id"]):
+            bad("family_id", f"{rec['family_id']!r} is not a valid id")
+        if rec["usual_provider_id"] and rec["usual_provider_id"] not in known.providers:
+            bad("usual_provider_id", f"no provider with id {rec['usual_provider_id']!r}")
+        if rec["preferred_location"] and rec["preferred_location"] not in known.locations:
+            bad("preferred_location", f"no location named {rec['preferred_location']!r}")
+        if rec["date_of_birth"]:
+            try:
+                date.fromisoformat(rec["date_of_birth"])
+            except ValueError:
+                bad("date_of_birth", f"{rec['date_of_birth']!r} is not a date like 1984-03-21")
+    if kind == "locations" and rec["phone"] and not _PHONE.match(rec["phone"]):
+        bad("phone", f"{rec['phone']!r} is not a phone number")
+    if kind == "appointments":
+        if rec["patient_id"] and rec["patient_id"] not in known.patients:
+            bad("patient_id", f"no patient with id {rec['patient_id']!r}")
+        if rec["provider_id"] and rec["provider_id"] not in known.providers:
+            bad("provider_id", f"no provider with id {rec['provider_id']!r}")
+        if rec["location"] and rec["location"] not in known.locations:
+            bad("location", f"no location named {rec['location']!r}")
+        try:
+            minutes = int(rec["minutes"])
+            if not 1 <= minutes <= 720:
+                raise ValueError
+            rec["minutes"] = minutes
+        except ValueError:
+            if rec["minutes"]:
+                bad("minutes", f"{rec['minutes']!r} is not a length in minutes (1-720)")
+        if rec["start"]:
+            try:
+                start = datetime.fromisoformat(rec["start"])
+                if start.tzinfo is None and tz is not None:
+                    start = start.replace(tzinfo=tz)
+                rec["start"] = start.isoformat()
+            except ValueError:
+                bad("start", f"{rec['start']!r} is not a date and time like 2026-12-01T09:30")
+    return rec, problems
+
+
+def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
+                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """All rows or none: (row number, row) pairs -> records and every problem."""
+    records: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    key = KEY_COLUMN[kind]
+    seen: dict[str, int] = {}
+    existing = set(existing_keys)
+    for n, row in rows:
+        rec, row_problems = validate_row(kind, row, n, known, tz)
+        problems.extend(row_problems)
+        k = rec.get(key, "")
+        if k:
+            if k in seen:
+                problems.append(Problem(n, key, f"{k!r} appears twice (also row {seen[k]})"))
+            elif k in existing:
+                problems.append(Problem(n, key, f"{k!r} already exists in the practice"))
+            seen.setdefault(k, n)
+        records.append(rec)
+    return records, problems
+
+
+def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The patient's family (including the patient); alone if no family id."""
+    fam = patient.get("family_id")
+    if not fam:
+        return [patient]
+    return [p for p in patients if p.get("family_id") == fam]

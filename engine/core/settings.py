@@ -1,0 +1,232 @@
+"""The settings catalogue: every key of the contract, its type, default and rule.
+
+Pure: `parse(key, text)` turns what a person typed into a typed value or raises
+SettingsInvalid naming the key; `check(values)` finds problems that span keys.
+(Time zone names are looked up in the tz database shipped with Python: that is
+reference data, like a table, not practice I/O.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.core.addresses import is_valid_address
+from engine.core.periods import PeriodSyntaxError, parse_check_times, parse_periods
+from engine.errors import Problem, SettingsInvalid
+
+_TRUE = {"true", "yes", "on", "1", "y"}
+_FALSE = {"false", "no", "off", "0", "n"}
+_CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")
+_HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    kind: str  # text, secret, bool, int, choice, timezone, email, host, port, periods, times, code, path
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    optional: bool = True  # may be empty (None / "")
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+
+def _s(key: str, kind: str, default: Any, description: str, **kw: Any) -> Setting:
+    return Setting(key, kind, default, description, **kw)
+
+
+CATALOGUE: tuple[Setting, ...] = (
+    _s("practice.name", "text", "", "The practice's name, shown in emails"),
+    _s("practice.email", "email", "", "The practice's address: the From of every email"),
+    _s("practice.phone", "text", "", "Phone number for templates and invitations"),
+    _s("practice.address", "text", "", "Postal address for templates and invitations"),
+    _s("practice.timezone", "timezone", "Europe/London", "IANA time zone of the practice", optional=False),
+    _s("account.username", "text", "", "User name for the mail account"),
+    _s("account.password", "secret", "", "Password for the mail account (stored encrypted)"),
+    _s("incoming.enabled", "bool", True, "Receive email", optional=False),
+    _s("incoming.protocol", "choice", "pop3", "How mail is received", choices=("pop3", "imap"), optional=False),
+    _s("incoming.host", "host", "", "Incoming mail server"),
+    _s("incoming.port", "port", None, "Incoming port (995 POP3, 993 IMAP; 110/143 use STARTTLS)"),
+    _s("incoming.leave_on_server", "bool", True, "POP3: keep a copy on the server", optional=False),
+    _s("outgoing.host", "host", "", "Outgoing (SMTP) server"),
+    _s("outgoing.port", "port", 587, "Outgoing port (587 STARTTLS, 465 implicit TLS)", optional=False),
+    _s("outgoing.starttls", "bool", True, "Port 25 only: upgrade to TLS", optional=False),
+    _s("outgoing.auth", "bool", True, "Log in to the outgoing server", optional=False),
+    _s("tls.ca_file", "path", "", "Extra trusted certificate authorities (PEM)"),
+    _s("setup.allow_without_account", "bool", False, "Allow setup to finish without account details", optional=False),
+    _s("schedule.send_immediately", "bool", False, "Send and receive automatically inside periods", optional=False),
+    _s("schedule.periods", "periods", "Mon-Fri 08:00-18:00", "When automatic work may run"),
+    _s("schedule.check_every_minutes", "int", 15, "Check for mail every N minutes", minimum=1, maximum=1440),
+    _s("schedule.check_times", "times", "", "Also check at these times, e.g. 12:30,17:45"),
+    _s("pacing.enabled", "bool", False, "Limit automatic sends per minute", optional=False),
+    _s("pacing.per_minute", "int", 40, "Automatic sends per minute at most", minimum=1, maximum=100000, optional=False),
+    _s("reminders.confirmation_template", "code", "", "Template for appointment confirmations"),
+    _s("reminders.new_patient_template", "code", "", "Template for the welcome email"),
+    _s("reminders.cancellation_template", "code", "", "Template for cancellations"),
+    _s("reminders.confirmation_delay_minutes", "int", 10, "Hold confirmations this long", minimum=0, maximum=99, optional=False),
+    _s("reminders.prompt_before_send", "bool", True, "Ask before a confirmation is sent", optional=False),
+    _s("reminders.include_ical", "bool", True, "Attach a calendar invitation", optional=False),
+    _s("reminders.alarm_minutes", "int", 60, "Calendar alarm before the appointment; empty: none", minimum=0, maximum=40320),
+    _s("signature.template", "code", "", "Template appended as the signature"),
+    _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
+)
+
+BY_KEY: dict[str, Setting] = {s.key: s for s in CATALOGUE}
+DEFAULT_PORTS = {"pop3": 995, "imap": 993}
+
+
+def setting(key: str) -> Setting:
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        close = [k for k in BY_KEY if k.split(".")[-1] == key.split(".")[-1]]
+        hint = f"Did you mean {close[0]}?" if close else "`config show` lists every key."
+        raise SettingsInvalid(key, "no such setting", hint) from None
+
+
+def _fail(s: Setting, message: str, hint: str) -> SettingsInvalid:
+    return SettingsInvalid(s.key, message, hint)
+
+
+def parse(key: str, raw: Any) -> Any:
+    """What a person typed (or a JSON value) -> the typed value; or SettingsInvalid."""
+    s = setting(key)
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        if not s.optional:
+            raise _fail(s, "a value is required", f"Give a value; the default is {s.default!r}.")
+        return None if s.kind in ("int", "port") else ""
+    if isinstance(raw, str) and any(ch in raw for ch in "\r\n\x00"):
+        raise _fail(s, "line breaks and control characters are not allowed", "Type the value on one line.")
+    kind = s.kind
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        t = str(raw).strip().lower()
+        if t in _TRUE:
+            return True
+        if t in _FALSE:
+            return False
+        raise _fail(s, f"{raw!r} is not yes or no", "Use true or false.")
+    if kind in ("int", "port"):
+        if isinstance(raw, bool):
+            raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number.")
+        try:
+            n = int(str(raw).strip())
+        except ValueError:
+            raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number, like 15.") from None
+        lo, hi = (1, 65535) if kind == "port" else (s.minimum, s.maximum)
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            raise _fail(s, f"{n} is out of range", f"Use a number from {lo} to {hi}.")
+        return n
+    text = str(raw).strip()
+    if kind == "choice":
+        if text.lower() not in s.choices:
+            raise _fail(s, f"{text!r} is not one of {', '.join(s.choices)}", f"Use {' or '.join(s.choices)}.")
+        return text.lower()
+    if kind == "timezone":
+        try:
+            if text.startswith("/") or ".." in text:
+                raise ValueError
+            ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _fail(s, f"{text!r} is not a known time zone", "Use an IANA name like Europe/London.") from None
+        return text
+    if kind == "email":
+        if not is_valid_address(text):
+            raise _fail(s, f"{text!r} is not an email address", "Use an address like reception@smile-dental.co.uk.")
+        return text
+    if kind == "host":
+        if not _HOST.match(text):
+            raise _fail(s, f"{text!r} is not a server name", "Use a name like mail.example.com, without http:// or a port.")
+        return text.lower()
+    if kind == "periods":
+        try:
+            parse_periods(text)
+        except PeriodSyntaxError as exc:
+            raise _fail(s, str(exc), "Write periods like 'Mon-Fri 08:00-18:00; Sat 09:00-12:00'.") from None
+        return text
+    if kind == "times":
+        try:
+            times = parse_check_times(text)
+        except PeriodSyntaxError as exc:
+            raise _fail(s, str(exc), "Write times like 12:30,17:45.") from None
+        return ",".join(f"{t:%H:%M}" for t in times)
+    if kind == "code":
+        if not _CODE.match(text):
+            raise _fail(s, f"{text!r} is not a template code", "Codes use A-Z, 0-9, _ and - (up to 32).")
+        return text
+    if kind in ("text", "secret", "path"):
+        if len(text) > 1000:
+            raise _fail(s, "the value is too long", "Keep it under 1,000 characters.")
+        return str(raw) if kind == "secret" else text
+    raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
+
+
+def defaults() -> dict[str, Any]:
+    return {s.key: s.default for s in CATALOGUE}
+
+
+def effective(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored values over defaults, with the derived incoming port filled in."""
+    out = defaults()
+    out.update({k: v for k, v in values.items() if k in BY_KEY})
+    if out["incoming.port"] in (None, ""):
+        out["incoming.port"] = DEFAULT_PORTS[out["incoming.protocol"]]
+    return out
+
+
+def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | None = None) -> list[Problem]:
+    """Problems across the whole settings, each as (key, message + hint)."""
+    v = effective(values)
+    problems: list[Problem] = []
+
+    def add(key: str, message: str) -> None:
+        problems.append(Problem(None, key, message))
+
+    for key, value in v.items():
+        try:
+            parse(key, value)
+        except SettingsInvalid as exc:
+            add(key, f"{exc.message} ({exc.hint})")
+    need_account = not v["setup.allow_without_account"]
+    if need_account:
+        if not v["practice.email"]:
+            add("practice.email", "not set: emails need a From address (set the practice's email address)")
+        if not v["outgoing.host"]:
+            add("outgoing.host", "not set: nothing can be sent (set the outgoing mail server)")
+        if v["incoming.enabled"] and not v["incoming.host"]:
+            add("incoming.host", "not set: nothing can be received (set the incoming server, or turn incoming off)")
+        if v["outgoing.auth"] and not v["account.username"]:
+            add("account.username", "not set but outgoing authentication is on (enter the account's user name)")
+        if v["outgoing.auth"] and not v["account.password"]:
+            add("account.password", "not set but outgoing authentication is on (enter the account's password)")
+    port, proto = v["incoming.port"], v["incoming.protocol"]
+    if v["incoming.enabled"] and proto == "imap" and port in (995, 110):
+        add("incoming.port", f"port {port} is a POP3 port but the protocol is IMAP (use 993)")
+    if v["incoming.enabled"] and proto == "pop3" and port in (993, 143):
+        add("incoming.port", f"port {port} is an IMAP port but the protocol is POP3 (use 995)")
+    if v["outgoing.port"] in (993, 995, 110, 143):
+        add("outgoing.port", f"port {v['outgoing.port']} is for incoming mail (use 587 or 465)")
+    if v["outgoing.port"] == 25 and v["outgoing.auth"] and not v["outgoing.starttls"]:
+        add("outgoing.starttls", "port 25 without STARTTLS would send the password unencrypted (turn STARTTLS on)")
+    if v["schedule.send_immediately"] and not v["schedule.periods"]:
+        add("schedule.periods", "automatic sending is on but no periods are set, so nothing will ever run (add a period)")
+    if (v["schedule.send_immediately"] and v["incoming.enabled"]
+            and v["schedule.check_every_minutes"] in (None, "") and not v["schedule.check_times"]):
+        add("schedule.check_every_minutes", "automatic mode never checks for mail (set minutes or check times)")
+    if template_exists is not None:
+        for key in ("reminders.confirmation_template", "reminders.new_patient_template",
+                    "reminders.cancellation_template", "signature.template"):
+            code = v[key]
+            if code and not template_exists(code):
+                add(key, f"template {code!r} does not exist (add it, or choose another)")
+    return problems

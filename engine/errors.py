@@ -1,0 +1,140 @@
+"""Every error practicemail raises on purpose.
+
+Errors are named for what a person can act on, not for the library that failed.
+Library exceptions (smtplib, imapclient, poplib, OSError, json) become one of these
+in `engine/adapters`, never further up. Each carries a `hint`: one sentence a
+receptionist or practice manager can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PracticeMailError(Exception):
+    """Root of every practicemail error."""
+
+    default_hint = "Try again; if it keeps happening, export diagnostics for support."
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint or self.default_hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error": self.message, "hint": self.hint, "kind": type(self).__name__}
+
+
+# --- the mail servers -------------------------------------------------------
+
+
+class MailServerError(PracticeMailError):
+    """Something between us and a mail server went wrong."""
+
+
+class AuthenticationRefused(MailServerError):
+    default_hint = "The server refused the user name or password: check them in the setup wizard."
+
+
+class TlsFailed(MailServerError):
+    default_hint = (
+        "The secure connection failed: check the server name and port, "
+        "and that the server's certificate is trusted."
+    )
+
+
+class ServerUnreachable(MailServerError):
+    default_hint = "The mail server could not be reached: check the server name, port and internet connection."
+
+
+class ServerTimeout(ServerUnreachable):
+    default_hint = "The mail server stopped answering: it may be busy; the message will be tried again."
+
+
+class ServerRejected(MailServerError):
+    """The server answered with an error code; `code` and its own words are kept."""
+
+    default_hint = "The mail server refused this; its own words are shown."
+
+    def __init__(self, message: str, code: int, server_text: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+        self.server_text = server_text
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    def as_dict(self) -> dict[str, str]:
+        d = super().as_dict()
+        d["code"] = str(self.code)
+        return d
+
+
+# --- settings, data, input --------------------------------------------------
+
+
+class SettingsInvalid(PracticeMailError):
+    default_hint = "Correct the value and try again."
+
+    def __init__(self, key: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{key}: {message}", hint)
+        self.key = key
+
+
+class StoreLocked(PracticeMailError):
+    default_hint = "Close the other practicemail program (or stop the service), or use another data folder."
+
+
+class StoreCorrupt(PracticeMailError):
+    default_hint = "A data file could not be read; restore it from the backup or contact support."
+
+
+class NotFound(PracticeMailError):
+    default_hint = "Check the id; `list` commands show what exists."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a file a person gave us: where, and what."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+class InputInvalid(PracticeMailError):
+    """A file or argument a person gave us is wrong; nothing was changed."""
+
+    default_hint = "Correct the rows named and run the command again; nothing was imported."
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, hint: str | None = None) -> None:
+        self.problems = list(problems or [])
+        detail = "; ".join(str(p) for p in self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(f"{message}: {detail}{more}" if detail else message, hint)
+
+
+class TemplateInvalid(InputInvalid):
+    default_hint = "Fix the template at the line named; only fields from the merge-field list are allowed."
+
+
+class RuleRefused(PracticeMailError):
+    """A confidentiality or sending rule said no; `rule` names it in plain words."""
+
+    default_hint = "Remove the recipient or attachment the rule names."
+
+    def __init__(self, rule: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.rule = rule

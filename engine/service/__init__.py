@@ -1,0 +1,1 @@
+"""The thread-based engine and the services the CLI and kiosk call."""

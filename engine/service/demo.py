@@ -1,0 +1,55 @@
+"""The demo practice: a fresh data folder filled from `fixtures/demo/`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+import tomllib
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from engine.errors import InputInvalid
+from engine.service.practice import Practice
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+DEMO_MARK = "DEMO-PRACTICE.txt"
+FIXTURE_MONDAY = date(2026, 11, 30)  # the Monday the fixture appointments were written for
+
+
+def _shifted_appointments(today: date) -> list[tuple[int, dict[str, str]]]:
+    """The fixture week moved to the current week (Mon-Fri), keeping weekday and time."""
+    monday = today - timedelta(days=today.weekday())
+    shift = monday - FIXTURE_MONDAY
+    rows = []
+    text = (FIXTURES / "appointments.csv").read_text("utf-8")
+    for n, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        start = datetime.fromisoformat(row["start"]) + shift
+        rows.append((n, {**row, "start": start.isoformat(timespec="minutes")}))
+    return rows
+
+
+def load_demo(practice: Practice, today: date | None = None) -> None:
+    settings = tomllib.loads((FIXTURES / "settings.toml").read_text("utf-8"))
+    practice.settings.set_many(settings)
+    for kind in ("locations", "providers", "specialists", "patients"):
+        practice.directory.import_csv(kind, FIXTURES / f"{kind}.csv")
+    practice.directory.import_rows("appointments", _shifted_appointments(today or date.today()), "appointments.csv")
+
+
+def prepare_demo_folder(folder: Path | None = None) -> Path:
+    """A fresh folder with the demo practice. An explicit folder is emptied first."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="practicemail-demo-"))
+    else:
+        if folder.exists() and any(folder.iterdir()):
+            if not (folder / DEMO_MARK).exists():
+                raise InputInvalid(f"{folder} is not empty and is not a demo folder",
+                                   hint="Give an empty or new folder; the demo never touches a real practice's data.")
+            shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DEMO_MARK).write_text("This folder holds the practicemail demo and is replaced by each demo run.\n")
+    with Practice(folder, writer=True, command="practicemail demo") as practice:
+        load_demo(practice)
+    return folder

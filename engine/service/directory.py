@@ -1,0 +1,102 @@
+"""The practice directory as stored: patients, providers, specialists, locations, appointments."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.adapters.csvfile import read_rows
+from engine.adapters.store import RID, Store
+from engine.core import directory as rules
+from engine.errors import InputInvalid, NotFound
+
+log = logging.getLogger("practicemail.store")
+
+
+class Directory:
+    def __init__(self, store: Store, timezone: Callable[[], str]) -> None:
+        self._store = store
+        self._timezone = timezone
+        self._created_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def _coll(self, kind: str):  # noqa: ANN202 - Collection
+        if kind not in rules.KINDS:
+            raise InputInvalid(f"unknown kind {kind!r}", hint=f"Use one of: {', '.join(rules.KINDS)}.")
+        return self._store.collection(kind)
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        return self._coll(kind).all()
+
+    def keys(self, kind: str) -> frozenset[str]:
+        key = rules.KEY_COLUMN[kind]
+        return frozenset(r[key] for r in self._coll(kind).all())
+
+    def find(self, kind: str, key: str) -> dict[str, Any] | None:
+        col = rules.KEY_COLUMN[kind]
+        found = self._coll(kind).find(lambda r: r.get(col) == key)
+        return found[0] if found else None
+
+    def require(self, kind: str, key: str) -> dict[str, Any]:
+        rec = self.find(kind, key)
+        if rec is None:
+            raise NotFound(f"no {kind[:-1]} with {rules.KEY_COLUMN[kind]} {key!r}")
+        return rec
+
+    def _known(self, extra_locations: frozenset[str] = frozenset(), extra_patients: frozenset[str] = frozenset(),
+               extra_providers: frozenset[str] = frozenset()) -> rules.Known:
+        return rules.Known(
+            providers=self.keys("providers") | extra_providers,
+            patients=self.keys("patients") | extra_patients,
+            locations=self.keys("locations") | extra_locations,
+        )
+
+    def import_rows(self, kind: str, rows: list[tuple[int, Mapping[str, Any]]], source: str = "import") -> int:
+        """All rows or none; raises InputInvalid naming every bad row and column."""
+        coll = self._coll(kind)
+        records, problems = rules.validate_rows(kind, rows, self._known(), self.keys(kind),
+                                                ZoneInfo(self._timezone()))
+        if problems:
+            raise InputInvalid(f"{source}: {len(problems)} problem(s), nothing imported", problems)
+        for r in records:
+            r["source"] = "import"
+        coll.insert_many(records)
+        log.info("imported %d %s from %s", len(records), kind, source)
+        return len(records)
+
+    def import_csv(self, kind: str, path: Path) -> int:
+        self._coll(kind)
+        rows = read_rows(path, rules.COLUMNS[kind], rules.REQUIRED[kind])
+        return self.import_rows(kind, rows, path.name)
+
+    def add_patient(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A new patient entered by reception (not an import): listeners may send the welcome email."""
+        records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"))
+        if problems:
+            raise InputInvalid("the patient was not added", [p.__class__(None, p.column, p.message) for p in problems],
+                               hint="Correct the details named and try again.")
+        rec = records[0]
+        rec["source"] = "reception"
+        rec[RID] = self._coll("patients").insert(rec)
+        log.info("patient added (record %d)", rec[RID])
+        for listener in list(self._created_listeners):
+            listener(rec)
+        return rec
+
+    def update(self, kind: str, key: str, fields: Mapping[str, Any]) -> None:
+        rec = self.require(kind, key)
+        merged = {**rec, **fields}
+        row = {c: merged.get(c, "") for c in rules.COLUMNS[kind]}
+        _, problems = rules.validate_rows(kind, [(1, row)], self._known())
+        if problems:
+            raise InputInvalid(f"the {kind[:-1]} was not changed",
+                               [p.__class__(None, p.column, p.message) for p in problems])
+        self._coll(kind).update(rec[RID], dict(fields))
+
+    def on_patient_created(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._created_listeners.append(listener)
+
+    def family(self, patient: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [dict(p) for p in rules.family_members(self.list("patients"), patient)]

@@ -1,0 +1,1 @@
+"""The reception kiosk (PyQt6). The only place Qt is imported."""
