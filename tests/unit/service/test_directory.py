@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import InputInvalid
+from engine.service.demo import FIXTURES, load_demo
+from engine.service.practice import Practice
+from tests.conftest import ROOT
+
+HEADER = "id,title,first_name,last_name,email,mobile,family_id,usual_provider_id,preferred_location,date_of_birth\n"
+
+
+def test_import_with_one_bad_row_imports_nothing_and_names_the_row(data_dir: Path, tmp_path: Path) -> None:
+    f = tmp_path / "patients.csv"
+    f.write_text(HEADER + "P1,Mr,Al,One,al@example.com,,,,,\n"
+                 "P2,Ms,Bea,Two,not-an-address,,,,,\n"
+                 "P3,Mr,Cy,Three,,,,,,1990-02-30\n"
+                 "P1,Mr,Dup,Four,,,,,,\n", encoding="utf-8")
+    with Practice(data_dir, writer=True) as p:
+        with pytest.raises(InputInvalid) as exc:
+            p.directory.import_csv("patients", f)
+        where = {(pr.row, pr.column) for pr in exc.value.problems}
+        assert where == {(3, "email"), (4, "date_of_birth"), (5, "id")}
+        assert p.directory.list("patients") == []
+
+
+def test_cli_import_failure_is_one_line_naming_row_and_column(data_dir: Path, tmp_path: Path) -> None:
+    f = tmp_path / "patients.csv"
+    f.write_text(HEADER + "P1,Mr,Al,One,al@@example.com,,,,,\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "engine", "import", "patients", str(f), "--data", str(data_dir)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and "row 2, column email" in out.stderr
+    listed = subprocess.run([sys.executable, "-m", "engine", "patients", "list", "--json", "--data", str(data_dir)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert listed.stdout.strip() == "[]"
+
+
+def test_wrong_header_and_non_utf8_are_explained(data_dir: Path, tmp_path: Path) -> None:
+    with Practice(data_dir, writer=True) as p:
+        f = tmp_path / "p.csv"
+        f.write_text("id,first,last\nP1,A,B\n")
+        with pytest.raises(InputInvalid) as exc:
+            p.directory.import_csv("patients", f)
+        assert {pr.column for pr in exc.value.problems} >= {"first_name", "last_name", "first"}
+        f.write_bytes(HEADER.encode() + "P1,Mr,J\xfcrgen,M\n".encode("latin-1"))
+        with pytest.raises(InputInvalid) as exc:
+            p.directory.import_csv("patients", f)
+        assert "UTF-8" in exc.value.hint
+
+
+def test_references_must_exist(data_dir: Path, tmp_path: Path) -> None:
+    with Practice(data_dir, writer=True) as p:
+        f = tmp_path / "a.csv"
+        f.write_text("id,patient_id,provider_id,start,minutes,location\nA1,P9,DR9,2026-12-01T09:00,30,Nowhere\n")
+        with pytest.raises(InputInvalid) as exc:
+            p.directory.import_csv("appointments", f)
+        assert {pr.column for pr in exc.value.problems} == {"patient_id", "provider_id", "location"}
+
+
+def test_demo_practice_has_what_the_journeys_need(data_dir: Path) -> None:
+    with Practice(data_dir, writer=True) as p:
+        load_demo(p)
+        patients = p.directory.list("patients")
+        assert 35 <= len(patients) <= 50
+        families = {r["family_id"] for r in patients if r["family_id"]}
+        assert 10 <= len(families) <= 14
+        by_email: dict[str, set[str]] = {}
+        for r in patients:
+            if r["email"]:
+                by_email.setdefault(r["email"], set()).add(r["family_id"])
+        assert sum(1 for e, fams in by_email.items() if len([r for r in patients if r["email"] == e]) > 1) >= 3
+        assert any(not r["email"] for r in patients)
+        assert any("'" in r["last_name"] for r in patients) and any(not r["last_name"].isascii() for r in patients)
+        assert len(p.directory.list("providers")) == 3 and len(p.directory.list("specialists")) == 4
+        assert len(p.directory.list("locations")) == 2
+        assert len(p.directory.list("appointments")) >= 20
+        assert p.settings.get("practice.name")
+        assert sorted(t.stem for t in (FIXTURES / "templates").glob("*.toml"))
+
+
+def test_add_patient_notifies_listeners_but_import_does_not(data_dir: Path) -> None:
+    seen: list[str] = []
+    with Practice(data_dir, writer=True) as p:
+        p.directory.on_patient_created(lambda rec: seen.append(rec["id"]))
+        load_demo(p)
+        assert seen == []
+        p.directory.add_patient({"id": "P900", "first_name": "New", "last_name": "Person", "email": "new@example.com"})
+        assert seen == ["P900"]
+        with pytest.raises(InputInvalid):
+            p.directory.add_patient({"id": "P900", "first_name": "Again", "last_name": "Person"})
