@@ -126,6 +126,29 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return run_kiosk(Path(args.data))
 
 
+def cmd_fakemail(args: argparse.Namespace) -> int:
+    """The bundled fake servers until interrupted; the first stdout line is their JSON."""
+    import signal
+    import threading
+
+    from tools.fakemail import FakeMail
+
+    spool = Path(args.spool) if args.spool else None
+    with FakeMail(spool=spool) as fm:
+        info = fm.info()
+        sys.stdout.write(json.dumps(info) + "\n")  # the contract's first line, with or without --json
+        if not args.json:
+            print(f"fakemail on {info['host']}: SMTP submission {info['smtp']['submission']}, smtps "
+                  f"{info['smtp']['smtps']}; IMAPS {info['imap']['imaps']}; POP3S {info['pop3']['pop3s']}; "
+                  f"control http://{info['host']}:{info['http']}/faults. Ctrl-C stops.", file=sys.stderr)
+        sys.stdout.flush()
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        stop.wait()
+    return 0
+
+
 # --- the parser -------------------------------------------------------------
 
 
@@ -157,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view", default="inbox",
                    choices=("inbox", "outbox", "compose", "wizard", "templates", "patient", "admin"))
     add("kiosk", cmd_kiosk, "the kiosk on an existing data folder")
+
+    p = add("fakemail", cmd_fakemail, "the bundled fake SMTP, IMAP and POP3 servers, until interrupted", as_json)
+    p.add_argument("--spool", metavar="DIR", help="Maildir spool (default: a temporary folder, removed at exit)")
 
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")

@@ -1,0 +1,123 @@
+"""Faults a tester switches on and off while the servers run, and the transcript.
+
+A fault names a protocol (smtp, imap, pop3, http), a step and an action:
+
+    step      where it bites
+    connect   on accept: action "refuse" (close at once) or "hang" (never greet)
+    tls       the handshake: action "untrusted" (a certificate from a CA nobody trusts)
+    auth      action "reject" (the password is refused)
+    mail, rcpt, data   SMTP: action "reply" with `code` (421, 450, 451, 452, 550, 552, 554)
+    data      SMTP: action "drop" (the connection closes mid-DATA, no reply)
+    fetch     IMAP FETCH / POP3 RETR: action "drop" (close halfway through the message)
+    any       action "delay" (every reply waits `seconds`) or "hang" (stop answering)
+    login     POP3: action "in_use" (-ERR [IN-USE])
+    sms, link HTTP: action "reply" with `code` (the gateway fails)
+
+Each fault fires always or with `probability`, and for `times` times or for ever.
+Every session, command and reply is recorded in the transcript for assertions.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PROTOCOLS = ("smtp", "imap", "pop3", "http")
+STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link")
+ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use")
+
+
+@dataclass
+class Fault:
+    protocol: str
+    step: str
+    action: str
+    code: int | None = None
+    text: str = ""
+    seconds: float = 0.0
+    probability: float = 1.0
+    times: int | None = None  # None: for ever
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}")
+        if self.step not in STEPS:
+            raise ValueError(f"step must be one of {STEPS}")
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {ACTIONS}")
+        if self.action == "reply" and not self.code:
+            raise ValueError("a reply fault needs a code")
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError("probability is between 0 and 1")
+
+
+@dataclass
+class Event:
+    at: float
+    protocol: str
+    session: int
+    direction: str  # "open", "close", "in" (client said), "out" (server said), "fault"
+    text: str
+
+
+@dataclass
+class Faults:
+    """The switchboard. Thread-safe: tests and the control endpoint change it while servers run."""
+
+    seed: int | None = None
+    _faults: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    transcript: list[Event] = field(default_factory=list)
+    _sessions: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def add(self, protocol: str, step: str, action: str, **kw: Any) -> Fault:
+        fault = Fault(protocol, step, action, **kw)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self, protocol: str | None = None) -> None:
+        with self._lock:
+            self._faults = [f for f in self._faults if protocol is not None and f.protocol != protocol]
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(f) for f in self._faults]
+
+    def take(self, protocol: str, step: str, session: int = 0) -> Fault | None:
+        """The fault that fires now at this step, if any (counts down `times`)."""
+        with self._lock:
+            for f in self._faults:
+                if f.protocol != protocol or f.step != step:
+                    continue
+                if f.probability < 1.0 and self._rng.random() >= f.probability:
+                    continue
+                if f.times is not None:
+                    f.times -= 1
+                    if f.times <= 0:
+                        self._faults.remove(f)
+                self.transcript.append(Event(time.time(), protocol, session, "fault", f"{step}:{f.action}"))
+                return f
+        return None
+
+    def new_session(self, protocol: str, peer: str) -> int:
+        with self._lock:
+            self._sessions += 1
+            n = self._sessions
+            self.transcript.append(Event(time.time(), protocol, n, "open", peer))
+        return n
+
+    def record(self, protocol: str, session: int, direction: str, text: str) -> None:
+        with self._lock:
+            self.transcript.append(Event(time.time(), protocol, session, direction, text[:500]))
+
+    def commands(self, protocol: str) -> list[str]:
+        """What clients said, in order (for assertions)."""
+        with self._lock:
+            return [e.text for e in self.transcript if e.protocol == protocol and e.direction == "in"]
