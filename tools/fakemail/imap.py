@@ -46,6 +46,7 @@ class ImapSession:
         self.user: User | None = None
         self.box: Mailbox | None = None
         self.read_only = False
+        self.known_count = 0
         self.session = cfg.faults.new_session("imap", str(writer.get_extra_info("peername")))
 
     # -- I/O --------------------------------------------------------------------------
@@ -140,8 +141,7 @@ class ImapSession:
         if cmd not in ("CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "LOGIN", "AUTHENTICATE", "ID") and self.user is None:
             await self.send(f"{tag} NO log in first\r\n".encode())
             return
-        if cmd in ("FETCH", "SEARCH", "STORE", "EXPUNGE", "CLOSE", "UNSELECT", "IDLE", "COPY") and self.box is None \
-                and cmd != "IDLE":
+        if cmd in ("FETCH", "SEARCH", "STORE", "EXPUNGE", "CLOSE", "UNSELECT", "COPY") and self.box is None:
             await self.send(f"{tag} BAD select a mailbox first\r\n".encode())
             return
         if cmd in ("FETCH", "SEARCH", "STORE", "EXPUNGE", "COPY"):

@@ -34,14 +34,15 @@ def unique_name() -> str:
 
 
 def maildir_deliver(folder: Path, data: bytes) -> Path:
-    for sub in ("tmp", "new", "cur"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
+    """Maildir delivery: write in tmp/, rename into new/. No fsync: this is a test
+    server, and a reader must never see half a file, which the rename guarantees."""
+    if not (folder / "new").is_dir():
+        for sub in ("tmp", "new", "cur"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
     name = unique_name()
     tmp = folder / "tmp" / name
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     target = folder / "new" / name
     os.replace(tmp, target)
     return target
@@ -168,6 +169,9 @@ class MailStore:
         for sub in ("tmp", "new", "cur"):
             (self.sent_folder / sub).mkdir(parents=True, exist_ok=True)
         self._boxes: dict[str, Mailbox] = {}
+        for username in self.users:  # so a tester can drop files into spool/<user>/new/ at once
+            for sub in ("tmp", "new", "cur"):
+                (spool / username / sub).mkdir(parents=True, exist_ok=True)
         self.accepted: list[dict[str, object]] = []
         self.changed = threading.Condition()
 

@@ -104,6 +104,11 @@ class FakeSMTP(SMTP):
         if self._handler_coroutine is not None:
             super().connection_lost(error)
 
+    def eof_received(self) -> bool | None:
+        if self._handler_coroutine is None:  # a "hang" or "refuse" session never started
+            return False
+        return super().eof_received()
+
     async def push(self, status: Any) -> None:
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
         fault = self.faults.take("smtp", "any", self.session_no)
@@ -127,7 +132,7 @@ def _record_commands() -> None:
         original = getattr(SMTP, f"smtp_{verb}")
 
         async def recorded(self: FakeSMTP, arg: str, _original: Any = original, _verb: str = verb) -> None:
-            self.faults.record("smtp", self.session_no, "in", f"{_verb} {arg}".strip())
+            self.faults.record("smtp", self.session_no, "in", f"{_verb} {arg or ''}".strip())
             await _original(self, arg)
 
         setattr(FakeSMTP, f"smtp_{verb}", recorded)

@@ -1,0 +1,114 @@
+"""Fake server throughput: SMTP over one connection (plain, and STARTTLS with AUTH),
+IMAP `UID FETCH BODY.PEEK[]` of 2,000 messages, POP3 RETR.
+
+Baseline, in the same run: stock aiosmtpd with a handler that discards mail
+(the floor our SMTP server is built on), and Mailpit's published 200-300
+messages/s (the issue asks for at least twice that).
+
+    python tools/bench/fakemail.py [--messages 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import poplib
+import smtplib
+import ssl
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from aiosmtpd.smtp import SMTP  # noqa: E402
+from imapclient import IMAPClient  # noqa: E402
+
+from tools.fakemail import FakeMail  # noqa: E402
+
+MAILPIT_CLAIM = 250.0
+
+
+def message(i: int) -> bytes:
+    body = b"".join(b"Line %d of a typical short patient reply, with some words in it.\r\n" % n for n in range(40))
+    return (b"From: patient%d@example.com\r\nTo: practice@example.test\r\nSubject: Re: appointment %d\r\n"
+            b"Message-ID: <%d.bench@example.com>\r\n\r\n" % (i, i, i)) + body
+
+
+def smtp_rate(port: int, n: int, ctx: ssl.SSLContext | None, login: tuple[str, str] | None) -> float:
+    with smtplib.SMTP("localhost", port, timeout=30) as s:
+        if ctx is not None:
+            s.starttls(context=ctx)
+        if login is not None:
+            s.login(*login)
+        t0 = time.perf_counter()
+        for i in range(n):
+            s.sendmail("practice@example.test", ["pat@example.com"], message(i))
+        return n / (time.perf_counter() - t0)
+
+
+class _Sink:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 OK"
+
+
+def baseline_port() -> tuple[int, asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    port: list[int] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(loop.create_server(lambda: SMTP(_Sink(), loop=loop), "127.0.0.1", 0))
+        port.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait(5)
+    return port[0], loop
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=2000)
+    n = ap.parse_args().messages
+    base_port, base_loop = baseline_port()
+    baseline = smtp_rate(base_port, n, None, None)
+    base_loop.call_soon_threadsafe(base_loop.stop)
+    with FakeMail() as fm:
+        ctx = ssl.create_default_context(cafile=str(fm.ca_file))
+        user = (fm.user().username, fm.user().password)
+        plain = smtp_rate(fm.ports["smtp"]["plain"], n, None, None)
+        tls = smtp_rate(fm.ports["smtp"]["submission"], n, ctx, user)
+        for i in range(n):
+            fm.deliver("practice", message(i))
+        with IMAPClient("localhost", port=fm.ports["imap"]["imaps"], ssl_context=ctx, timeout=60) as c:
+            c.login(*user)
+            c.select_folder("INBOX", readonly=True)
+            t0 = time.perf_counter()
+            got = c.fetch(c.search(), ["BODY.PEEK[]"])
+            imap_rate = len(got) / (time.perf_counter() - t0)
+        assert len(got) == n
+        p = poplib.POP3_SSL("localhost", fm.ports["pop3"]["pop3s"], context=ctx, timeout=60)
+        p.user(user[0])
+        p.pass_(user[1])
+        t0 = time.perf_counter()
+        for i in range(1, n + 1):
+            p.retr(i)
+        pop_rate = n / (time.perf_counter() - t0)
+        p.quit()
+    print(f"fakemail bench, {n:,} messages of {len(message(0)):,} bytes")
+    print(f"  SMTP plain, one connection      {plain:8.0f} msg/s   ({plain / baseline:.2f}x stock aiosmtpd sink "
+          f"{baseline:.0f}/s; {plain / MAILPIT_CLAIM:.1f}x Mailpit's claimed {MAILPIT_CLAIM:.0f}/s)")
+    print(f"  SMTP STARTTLS + AUTH            {tls:8.0f} msg/s   ({tls / MAILPIT_CLAIM:.1f}x Mailpit's claim)")
+    print(f"  IMAP UID FETCH BODY.PEEK[]      {imap_rate:8.0f} msg/s")
+    print(f"  POP3 RETR                       {pop_rate:8.0f} msg/s")
+    ok = min(plain, tls) >= 2 * MAILPIT_CLAIM
+    print(f"  target: SMTP >= {2 * MAILPIT_CLAIM:.0f} msg/s: {'yes' if ok else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
