@@ -30,8 +30,16 @@ def emit(args: argparse.Namespace, document: Any, text: str) -> None:
         sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
-    cells = [[str(c) for c in header]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[str(c) for c in header]] + [[_cell(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
@@ -58,7 +66,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def cmd_config_set(args: argparse.Namespace) -> int:
     with open_practice(args, writer=True) as p:
         value = p.settings.set(args.key, args.value)
-        shown = "***" if catalogue.setting(args.key).secret and value else value
+        shown = "***" if catalogue.setting(args.key).secret and value else _cell(value)
         emit(args, {args.key: shown}, f"{args.key} = {shown}")
     return 0
 
@@ -113,11 +121,18 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from engine.service.demo import prepare_demo_folder
 
+    from engine.service.demo import configure_for_fakemail
+    from tools.fakemail import FakeMail
+
     folder = prepare_demo_folder(args.data if args.data_given else None)
     print(f"demo data folder: {folder}", file=sys.stderr)
     from kiosk.app import run_kiosk
 
-    return run_kiosk(folder, screenshot=args.screenshot, view=args.view)
+    with FakeMail(spool=folder / "fakemail-spool") as fm:
+        with Practice(folder, writer=True, command="practicemail demo") as practice:
+            configure_for_fakemail(practice, fm.info())
+        print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
+        return run_kiosk(folder, screenshot=args.screenshot, view=args.view)
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
@@ -146,6 +161,138 @@ def cmd_fakemail(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
+    return 0
+
+
+# --- outbox, sending, the service ---------------------------------------------
+
+
+def _now() -> "datetime":
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _parse_when(text: str, tz_name: str) -> "datetime":
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.errors import InputInvalid
+
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputInvalid(f"{text!r} is not a date and time", hint="Use ISO 8601, like 2026-12-01T09:30.") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(tz_name))
+
+
+OUTBOX_FIELDS = ("id", "status", "to", "subject", "created", "deliver_after", "attempts", "last_error")
+
+
+def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
+    from engine.adapters.store import RID
+
+    return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
+            "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],
+            "attempts": rec["attempts"], "last_error": rec.get("last_error", ""), "hint": rec.get("last_hint", ""),
+            "patient_id": rec.get("patient_id", ""), "message_id": rec.get("message_id", "")}
+
+
+def cmd_outbox_add(args: argparse.Namespace) -> int:
+    from engine.core.message import Draft, recipients_of
+    from engine.errors import InputInvalid
+    from engine.service.outbox import Outbox
+
+    body = ""
+    if args.body_file:
+        try:
+            body = Path(args.body_file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputInvalid(f"cannot read {args.body_file}: {exc}", hint="Give a UTF-8 text file.") from None
+    with open_practice(args, writer=True) as p:
+        practice_email = p.settings.get("practice.email")
+        if not practice_email:
+            raise InputInvalid("the practice has no email address", hint="Set practice.email first.")
+        if args.patient:
+            p.directory.require("patients", args.patient)
+        draft = Draft(from_address=practice_email, from_name=p.settings.get("practice.name"),
+                      to=recipients_of(args.to), cc=recipients_of(args.cc or []), subject=args.subject or "",
+                      text=body)
+        deliver_after = _parse_when(args.deliver_after, p.settings.get("practice.timezone")) \
+            if args.deliver_after else None
+        rid = Outbox(p.store).add_draft(draft, _now(), as_draft=args.draft, deliver_after=deliver_after,
+                                        patient_id=args.patient)
+    emit(args, {"id": rid}, str(rid))
+    return 0
+
+
+def cmd_outbox_list(args: argparse.Namespace) -> int:
+    from engine.service.outbox import Outbox
+
+    with open_practice(args, writer=False) as p:
+        rows = [_outbox_row(r) for r in Outbox(p.store).list(args.status)]
+    text = table([(r["id"], r["status"], ", ".join(r["to"]), r["subject"][:40], r["deliver_after"][:16],
+                   r["attempts"], r["last_error"][:60]) for r in rows],
+                 ("id", "status", "to", "subject", "deliver after", "tries", "last error"))
+    emit(args, rows, text)
+    return 0
+
+
+def cmd_outbox_reset_failed(args: argparse.Namespace) -> int:
+    from engine.service.outbox import Outbox
+
+    with open_practice(args, writer=True) as p:
+        done = Outbox(p.store).reset_failed([int(i) for i in args.ids], _now())
+    emit(args, {"reset": done}, f"{len(done)} failed item(s) back to ready")
+    return 0
+
+
+def cmd_send_receive(args: argparse.Namespace) -> int:
+    from engine.service.engine import Engine
+
+    with open_practice(args, writer=True) as p:
+        engine = Engine(p)
+        engine.outbox.recover(_now())
+        report = engine.send_receive_now()
+        engine.outbox.close()
+    lines = [f"sent {report['sent']}, failed {report['failed']}, received {report['received']}, "
+             f"filed {report['filed']}"]
+    lines += [f"  {'item ' + str(e['id']) if e['id'] else 'account'}: {e['error']} ({e['hint']})"
+              for e in report["errors"]]
+    emit(args, report, "\n".join(lines))
+    return 1 if any(e["id"] is None for e in report["errors"]) else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from engine.service.heartbeat import Heartbeat
+
+    with open_practice(args, writer=False) as p:
+        st = Heartbeat(p.store).status(_now())
+    text = f"{st['state']}" + (f": {st['reason']}" if st.get("reason") else "")
+    if st.get("hint"):
+        text += f"\n  {st['hint']}"
+    for key in ("last_send", "last_receive"):
+        if st.get(key):
+            text += f"\n  {key.replace('_', ' ')}: {st[key]['at'][:19]}"
+    emit(args, st, text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from engine.service.engine import Engine
+
+    with open_practice(args, writer=True) as p:
+        engine = Engine(p)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        engine.start()
+        print(f"email service running on {p.folder}; Ctrl-C stops", file=sys.stderr)
+        stop.wait()
+        engine.stop()
     return 0
 
 
@@ -183,6 +330,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("fakemail", cmd_fakemail, "the bundled fake SMTP, IMAP and POP3 servers, until interrupted", as_json)
     p.add_argument("--spool", metavar="DIR", help="Maildir spool (default: a temporary folder, removed at exit)")
+
+    outbox = sub.add_parser("outbox", help="outgoing email").add_subparsers(dest="action", required=True,
+                                                                            metavar="ACTION")
+    p = add("add", cmd_outbox_add, "queue one email; prints its id", as_json, into=outbox)
+    p.add_argument("--to", action="append", required=True, metavar="ADDR")
+    p.add_argument("--cc", action="append", metavar="ADDR")
+    p.add_argument("--subject", default="")
+    p.add_argument("--body-file", metavar="FILE")
+    p.add_argument("--patient", metavar="ID")
+    p.add_argument("--draft", action="store_true", help="keep as a draft: never sent automatically")
+    p.add_argument("--deliver-after", metavar="ISO8601")
+    p = add("list", cmd_outbox_list, "outbox items", as_json, into=outbox)
+    p.add_argument("--status")
+    p = add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero", as_json,
+            into=outbox)
+    p.add_argument("ids", nargs="*", metavar="ID")
+    add("send-receive", cmd_send_receive, "one manual pass: send everything ready (no pacing), then receive",
+        as_json)
+    add("status", cmd_status, "the email service's state from its heartbeat", as_json)
+    add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
 
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")

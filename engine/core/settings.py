@@ -61,6 +61,8 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("outgoing.port", "port", 587, "Outgoing port (587 STARTTLS, 465 implicit TLS)", optional=False),
     _s("outgoing.starttls", "bool", True, "Port 25 only: upgrade to TLS", optional=False),
     _s("outgoing.auth", "bool", True, "Log in to the outgoing server", optional=False),
+    _s("outgoing.security", "choice", "auto", "auto: decided by the port (465 TLS, 587 STARTTLS); or implicit, starttls",
+       choices=("auto", "implicit", "starttls"), optional=False),
     _s("tls.ca_file", "path", "", "Extra trusted certificate authorities (PEM)"),
     _s("setup.allow_without_account", "bool", False, "Allow setup to finish without account details", optional=False),
     _s("schedule.send_immediately", "bool", False, "Send and receive automatically inside periods", optional=False),

@@ -53,3 +53,20 @@ def prepare_demo_folder(folder: Path | None = None) -> Path:
     with Practice(folder, writer=True, command="practicemail demo") as practice:
         load_demo(practice)
     return folder
+
+
+def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
+    """Point the practice at the bundled fake servers (their ports change every run)."""
+    user = info["users"][0]  # type: ignore[index]
+    practice.settings.set_many({
+        "practice.email": user["address"],
+        "account.username": user["username"],
+        "account.password": user["password"],
+        "incoming.protocol": "imap",
+        "incoming.host": "localhost",
+        "incoming.port": str(info["imap"]["imaps"]),  # type: ignore[index]
+        "outgoing.host": "localhost",
+        "outgoing.port": str(info["smtp"]["submission"]),  # type: ignore[index]
+        "outgoing.security": "starttls",  # the submission port, wherever it landed
+        "tls.ca_file": str(info["ca_file"]),
+    })

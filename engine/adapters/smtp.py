@@ -1,0 +1,253 @@
+"""Sending over SMTP with smtplib. Every smtplib, ssl and socket error becomes an
+engine error here, with the server's own words kept and a hint a person can act on.
+
+Port rules: 465 implicit TLS; 587 STARTTLS always (a server that does not
+offer it is refused); 25 STARTTLS when `outgoing.starttls`; any other port
+STARTTLS when the server offers it. EHLO again after STARTTLS. AUTH only when
+asked, and never over an unencrypted connection, except on port 25 where the
+user turned STARTTLS off themselves. Certificates are always verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.errors import (AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
+                           ServerUnreachable, TlsFailed)
+
+log = logging.getLogger("practicemail.smtp")
+
+CODE_HINTS = {
+    421: "The mail server is busy or closing; the email will be tried again.",
+    450: "The mailbox is busy; the email will be tried again.",
+    451: "The mail server had a problem; the email will be tried again.",
+    452: "The mail server is short of space; the email will be tried again.",
+    550: "The address was refused: check the recipient's email address.",
+    551: "The address was refused: check the recipient's email address.",
+    552: "The attachment is larger than your provider accepts: send a smaller file.",
+    553: "The address is not allowed: check the recipient's address and the practice's From address.",
+    554: "The provider refused the message (often as spam or policy): change it or ask the provider.",
+    530: "The server wants a login: turn outgoing authentication on in the setup wizard.",
+}
+
+
+class Credentials(Protocol):
+    """A login: a password today; a token provider (XOAUTH2) slots in here later."""
+
+    username: str
+
+    def secret(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Password:
+    username: str
+    password: str
+
+    def secret(self) -> str:
+        return self.password
+
+    def __repr__(self) -> str:
+        return f"Password({self.username!r}, ***)"
+
+
+IMPLICIT, STARTTLS_REQUIRED, STARTTLS_IF_OFFERED, CLEARTEXT_ALLOWED = (
+    "implicit", "starttls-required", "starttls-if-offered", "cleartext-allowed")
+
+
+def tls_mode(port: int, starttls: bool, security: str = "auto") -> str:
+    """The contract's port rules as one decision. `outgoing.security` overrides the port
+    for providers on unusual ports (and for the fake servers, which run on free ports)."""
+    if security == "implicit":
+        return IMPLICIT
+    if security == "starttls":
+        return STARTTLS_REQUIRED
+    if port == 465:
+        return IMPLICIT
+    if port == 587:
+        return STARTTLS_REQUIRED
+    if port == 25:
+        return STARTTLS_REQUIRED if starttls else CLEARTEXT_ALLOWED
+    return STARTTLS_IF_OFFERED
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    mode: str = STARTTLS_REQUIRED
+    auth: bool = True
+    credentials: Credentials | None = None
+    ca_file: str = ""
+    timeout: float = 30.0
+    local_hostname: str | None = None
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca_file:
+        try:
+            ctx.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsFailed(f"cannot read the CA file {ca_file}: {exc}",
+                            hint="Check tls.ca_file points to a PEM file of trusted certificates.") from exc
+    return ctx
+
+
+def rejected(code: int, text: bytes | str, what: str) -> ServerRejected:
+    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return ServerRejected(f"the server refused the {what}: {code} {words}", code, words,
+                          CODE_HINTS.get(code, "The mail server refused this; its own words are shown."))
+
+
+def translate(exc: BaseException, host: str, port: int) -> MailServerError:
+    """Any failure talking SMTP -> the engine error a person can act on."""
+    if isinstance(exc, MailServerError):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TlsFailed(f"the certificate of {host} is not trusted ({exc.verify_message})",
+                         hint="Check the server name; if the practice uses its own CA, set tls.ca_file.")
+    if isinstance(exc, ssl.SSLError):
+        return TlsFailed(f"the secure connection to {host}:{port} failed ({exc.reason or exc})")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        words = exc.smtp_error.decode("utf-8", "replace")
+        return AuthenticationRefused(f"the server refused the login: {exc.smtp_code} {words}",
+                                     hint="The server said the user name or password is wrong: correct them in the setup wizard.")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return rejected(code, text, "recipient")
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return rejected(exc.smtp_code, exc.smtp_error, "sender")
+    if isinstance(exc, smtplib.SMTPDataError):
+        return rejected(exc.smtp_code, exc.smtp_error, "message")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return rejected(exc.smtp_code, exc.smtp_error, "command")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if "timed out" in str(exc):
+            return ServerTimeout(f"{host}:{port} stopped answering")
+        return ServerUnreachable(f"{host}:{port} closed the connection unexpectedly",
+                                 hint="The connection dropped; the email will be tried again.")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ServerTimeout(f"{host}:{port} did not answer in time")
+    if isinstance(exc, socket.gaierror):
+        return ServerUnreachable(f"the server name {host} was not found",
+                                 hint="Check the outgoing server name in the setup wizard.")
+    if isinstance(exc, ConnectionRefusedError):
+        return ServerUnreachable(f"{host}:{port} refused the connection",
+                                 hint="Check the outgoing server's port (587 or 465) and that it is running.")
+    if isinstance(exc, (OSError, smtplib.SMTPException)):
+        return ServerUnreachable(f"talking to {host}:{port} failed: {exc}")
+    raise exc
+
+
+class SmtpSession:
+    """One connection, reused for a batch. Use as a context manager."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self.encrypted = False
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None
+
+    def __enter__(self) -> "SmtpSession":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        s = self.settings
+        try:
+            self._smtp = self._connect()
+        except Exception as exc:
+            self.close()
+            raise translate(exc, s.host, s.port) from exc
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        ctx = tls_context(s.ca_file)
+        # made unconnected first, so abort() from another thread can reach the socket mid-connect
+        if s.mode == IMPLICIT:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=s.timeout, context=ctx, local_hostname=s.local_hostname)
+            self.encrypted = True
+        else:
+            smtp = smtplib.SMTP(timeout=s.timeout, local_hostname=s.local_hostname)
+        smtp._host = s.host  # noqa: SLF001 - smtplib uses it for SNI and certificate checks
+        self._smtp = smtp
+        code, banner = smtp.connect(s.host, s.port)
+        if code != 220:
+            raise rejected(code, banner, "connection")
+        smtp.ehlo()
+        if not self.encrypted:
+            offered = smtp.has_extn("starttls")
+            if s.mode == STARTTLS_REQUIRED and not offered:
+                raise TlsFailed(f"port {s.port} did not offer STARTTLS",
+                                hint="Use port 465, or ask the provider which port supports STARTTLS.")
+            if offered and s.mode != CLEARTEXT_ALLOWED:
+                smtp.starttls(context=ctx)
+                smtp.ehlo()
+                self.encrypted = True
+        if s.auth:
+            if not self.encrypted and s.mode != CLEARTEXT_ALLOWED:
+                raise TlsFailed(f"{s.host}:{s.port} offers no encryption, so the password was not sent",
+                                hint="Use port 587 or 465; on port 25, STARTTLS must be on to log in safely.")
+            if s.credentials is None:
+                raise AuthenticationRefused("no user name or password is set",
+                                            hint="Enter the account's user name and password in the setup wizard.")
+            if not smtp.has_extn("auth"):
+                raise AuthenticationRefused(f"{s.host} does not offer a login on port {s.port}",
+                                            hint="Turn outgoing authentication off, or use port 587.")
+            smtp.login(s.credentials.username, s.credentials.secret())
+        return smtp
+
+    def send(self, from_addr: str, recipients: list[str], raw: bytes) -> dict[str, tuple[int, bytes]]:
+        """Send one message. Only a 250 after DATA returns; anything else raises.
+
+        Returns the recipients the server refused when it accepted some of them.
+        """
+        if self._smtp is None:
+            self.open()
+        assert self._smtp is not None
+        try:
+            return self._smtp.sendmail(from_addr, recipients, raw)
+        except Exception as exc:
+            err = translate(exc, self.settings.host, self.settings.port)
+            if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)) or getattr(err, "code", 0) == 421:
+                self.close()
+            elif self._smtp is not None:
+                try:
+                    self._smtp.rset()
+                except Exception:  # noqa: BLE001 - the session is suspect; start a new one next time
+                    self.close()
+            raise err from exc
+
+    def abort(self) -> None:
+        """From another thread: cut the connection so a blocked send returns at once."""
+        smtp = self._smtp
+        sock = getattr(smtp, "sock", None) if smtp is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            try:
+                smtp.close()
+            except Exception:  # noqa: BLE001
+                pass

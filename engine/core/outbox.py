@@ -1,0 +1,169 @@
+"""The outbox item's life, as data: states, events, one table, one function.
+
+Modelled on h11: the allowed transitions are the table below and nothing else;
+`apply(item, event, now, ...)` returns the new item and the commands the
+service must carry out. Pure: the time comes in as an argument.
+
+    draft --queue--> ready --claim--> sending --delivered--> sent
+                      ^                  |--temporary_failure--> ready (attempts+1, backoff) | failed (3rd)
+                      |                  |--permanent_failure--> failed
+                      |                  |--account_failure----> ready (no attempt counted)
+                      |                  '--recover------------> ready (found at start-up; at-least-once)
+    failed --reset--> ready         draft|ready --cancel--> cancelled
+    any but sending --delete--> deleted --restore--> the state it was deleted from
+
+`sending` is stored before any byte goes to the server, so a crash leaves the
+item there, and `recover` resends it with the same Message-ID: the only way
+an email can go out twice, and its history says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+MAX_ATTEMPTS = 3
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+
+
+class State(str, Enum):
+    DRAFT = "draft"
+    READY = "ready"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+class Event(str, Enum):
+    QUEUE = "queue"
+    CLAIM = "claim"
+    DELIVERED = "delivered"
+    TEMPORARY_FAILURE = "temporary_failure"
+    PERMANENT_FAILURE = "permanent_failure"
+    ACCOUNT_FAILURE = "account_failure"
+    RECOVER = "recover"
+    RESET = "reset"
+    CANCEL = "cancel"
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
+S, E = State, Event
+_NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED)
+
+# (state, event) -> the state it leads to. None: decided by the item (see _target).
+TRANSITIONS: dict[tuple[State, Event], State | None] = {
+    (S.DRAFT, E.QUEUE): S.READY,
+    (S.READY, E.CLAIM): S.SENDING,
+    (S.SENDING, E.DELIVERED): S.SENT,
+    (S.SENDING, E.TEMPORARY_FAILURE): None,  # ready with backoff, or failed on the last attempt
+    (S.SENDING, E.PERMANENT_FAILURE): S.FAILED,
+    (S.SENDING, E.ACCOUNT_FAILURE): S.READY,
+    (S.SENDING, E.RECOVER): S.READY,
+    (S.FAILED, E.RESET): S.READY,
+    (S.DRAFT, E.CANCEL): S.CANCELLED,
+    (S.READY, E.CANCEL): S.CANCELLED,
+    **{(s, E.DELETE): S.DELETED for s in _NOT_SENDING},
+    (S.DELETED, E.RESTORE): None,  # back to where it was
+}
+
+
+class TransitionRefused(ValueError):
+    """The table does not allow this event in this state."""
+
+    def __init__(self, state: State, event: Event) -> None:
+        super().__init__(f"an item that is {state.value} cannot be {event.value}")
+        self.state, self.event = state, event
+
+
+def allowed(state: State, event: Event) -> bool:
+    return (state, event) in TRANSITIONS
+
+
+def _target(item: Mapping[str, Any], event: Event) -> State:
+    state = State(item["status"])
+    target = TRANSITIONS[(state, event)]
+    if target is not None:
+        return target
+    if event is E.TEMPORARY_FAILURE:
+        return S.FAILED if item.get("attempts", 0) + 1 >= MAX_ATTEMPTS else S.READY
+    if event is E.RESTORE:
+        previous = State(item.get("deleted_from") or S.DRAFT.value)
+        return S.DRAFT if previous is S.SENDING else previous
+    raise AssertionError(event)  # pragma: no cover
+
+
+def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "", hint: str = "",
+          code: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The item after `event`, and the commands for the service ("notify_failed", "send")."""
+    state = State(item["status"])
+    if not allowed(state, event):
+        raise TransitionRefused(state, event)
+    target = _target(item, event)
+    new = dict(item)
+    new["status"] = target.value
+    new["updated"] = now.isoformat()
+    commands: list[str] = []
+    detail = error
+    if event is E.DELIVERED:
+        new["sent_at"] = now.isoformat()
+        new["last_error"], new["last_hint"], new["last_code"] = "", "", None
+    elif event is E.TEMPORARY_FAILURE:
+        new["attempts"] = item.get("attempts", 0) + 1
+        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+        if target is S.READY:
+            new["retry_at"] = (now + BACKOFF[min(new["attempts"] - 1, len(BACKOFF) - 1)]).isoformat()
+        else:
+            commands.append("notify_failed")
+    elif event is E.PERMANENT_FAILURE:
+        new["attempts"] = item.get("attempts", 0) + 1
+        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+        commands.append("notify_failed")
+    elif event is E.ACCOUNT_FAILURE:
+        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+    elif event is E.RECOVER:
+        new["resent_after_crash"] = True
+        detail = "found mid-send at start-up; will be sent again with the same Message-ID"
+    elif event is E.RESET:
+        new["attempts"], new["retry_at"] = 0, None
+        new["last_error"], new["last_hint"], new["last_code"] = "", "", None
+    elif event is E.DELETE:
+        new["deleted_from"] = state.value
+    elif event is E.RESTORE:
+        new["deleted_from"] = None
+    elif event is E.QUEUE:
+        new.setdefault("deliver_after", now.isoformat())
+    history = list(item.get("history", []))
+    history.append({"at": now.isoformat(), "event": event.value, "to": target.value, **({"detail": detail} if detail else {})})
+    new["history"] = history[-50:]
+    return new, commands
+
+
+def is_due(item: Mapping[str, Any], now: datetime, manual: bool) -> bool:
+    """Ready and due: deliver_after passed, and (automatic only) any backoff waited out.
+
+    A manual send-receive also retries items waiting out a backoff; it never touches failed items.
+    """
+    if item["status"] != S.READY.value:
+        return False
+    if item.get("deliver_after") and datetime.fromisoformat(item["deliver_after"]) > now and not manual:
+        return False
+    if manual and item.get("deliver_after") and datetime.fromisoformat(item["deliver_after"]) > now \
+            and not item.get("attempts"):
+        return False  # held on purpose (a confirmation's delay), not a retry
+    if not manual and item.get("retry_at") and datetime.fromisoformat(item["retry_at"]) > now:
+        return False
+    return True
+
+
+def table_rows() -> list[tuple[str, str, str]]:
+    """The table for documentation and the admin runbook: (from, event, to)."""
+    rows = []
+    for (state, event), target in TRANSITIONS.items():
+        to = target.value if target is not None else ("ready|failed" if event is E.TEMPORARY_FAILURE else "previous")
+        rows.append((state.value, event.value, to))
+    return rows

@@ -1,0 +1,324 @@
+"""The email service: one worker thread that sends (and, with the inbound
+engine, receives) at the right times, and a heartbeat that says how it is.
+
+    engine = Engine(practice); engine.start()
+    engine.send_receive_now()     # from any thread; returns the pass's report
+    engine.stop()                 # returns within a few seconds, whatever the network does
+
+The worker sleeps until the next due thing (an item's deliver_after, a paced
+slot, a period opening, a check time, the next heartbeat) and wakes at once on
+a command or a settings change. It never touches Qt; listeners get plain calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.adapters.clock import SystemClock
+from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
+from engine.adapters.store import RID
+from engine.core import pacing
+from engine.core.periods import parse_periods
+from engine.errors import PracticeMailError
+from engine.service.heartbeat import Heartbeat
+from engine.service.outbox import Outbox, SendReport
+from engine.service.practice import Practice
+
+log = logging.getLogger("practicemail.service")
+HEARTBEAT_EVERY = timedelta(seconds=60)
+ACCOUNT_RETRY = timedelta(minutes=5)
+BATCH = 500
+
+
+@dataclass
+class PassResult:
+    sent: int = 0
+    failed: int = 0
+    received: int = 0
+    filed: int = 0
+    errors: list[dict[str, Any]] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sent": self.sent, "failed": self.failed, "received": self.received, "filed": self.filed,
+                "errors": self.errors or []}
+
+
+class Engine:
+    def __init__(self, practice: Practice, clock: Any = None) -> None:
+        self.practice = practice
+        self.clock = clock or SystemClock()
+        self.outbox = Outbox(practice.store)
+        self.heartbeat = Heartbeat(practice.store)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._session: SmtpSession | None = None
+        self._session_lock = threading.Lock()
+        self._account_blocked_until: datetime | None = None
+        self._recent_sends: list[datetime] = self.heartbeat.recent_sends()
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._next_heartbeat: datetime | None = None
+        self.smtp_timeout = 30.0
+        practice.settings.on_change(self._settings_changed)
+
+    # -- wiring ---------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Called from the worker thread with (event name, details). The kiosk's bridge re-emits as Qt signals."""
+        self._listeners.append(listener)
+
+    def _emit(self, name: str, details: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(name, details)
+            except Exception:  # noqa: BLE001 - a listener must never stop the engine
+                log.exception("an engine listener failed on %s", name)
+
+    def _settings_changed(self, keys: set[str]) -> None:
+        if any(k.startswith(("account.", "outgoing.", "tls.")) for k in keys):
+            self._account_blocked_until = None
+        self._wake.set()
+
+    def smtp_settings(self) -> SmtpSettings:
+        s = self.practice.settings
+        user = s.get("account.username")
+        port = int(s.get("outgoing.port"))
+        return SmtpSettings(
+            host=s.get("outgoing.host"), port=port, mode=tls_mode(port, bool(s.get("outgoing.starttls")), s.get("outgoing.security")),
+            auth=bool(s.get("outgoing.auth")), credentials=Password(user, s.secret("account.password")) if user else None,
+            ca_file=s.get("tls.ca_file"), local_hostname="practicemail.localhost", timeout=self.smtp_timeout,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping.clear()
+        recovered = self.outbox.recover(self.clock.now())
+        if recovered:
+            self.heartbeat.note_error(self.clock.now(), "recovery",
+                                      f"{len(recovered)} item(s) were mid-send at the last stop and will be sent again",
+                                      "Nothing to do; a patient may get one email twice.", failing=False)
+        self._thread = threading.Thread(target=self._run, name="practicemail-engine", daemon=True)
+        self._thread.start()
+        log.info("email service started (pid %d)", os.getpid())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        with self._session_lock:
+            if self._session is not None:
+                self._session.abort()
+        thread.join(timeout)
+        self._thread = None
+        self.heartbeat.beat(self.clock.now(), "stopped", self.outbox.counts())
+        self.outbox.close()
+        log.info("email service stopped")
+
+    def restart(self) -> None:
+        self.stop()
+        self._account_blocked_until = None
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- commands from other threads -------------------------------------------------------
+    def send_receive_now(self, timeout: float | None = None) -> dict[str, Any]:
+        """One manual pass (no pacing, periods ignored). Runs on the worker when it runs."""
+        if not self.running:
+            return self._manual_pass().as_dict()
+        fut: Future[Any] = Future()
+        self._commands.put(("send_receive", fut))
+        self._wake.set()
+        return fut.result(timeout)
+
+    # -- the worker -------------------------------------------------------------------------
+    def _run(self) -> None:
+        self._beat("running")
+        while not self._stopping.is_set():
+            try:
+                self._drain_commands()
+                if self._stopping.is_set():
+                    break
+                self._automatic_work()
+                if self._next_heartbeat is None or self.clock.now() >= self._next_heartbeat:
+                    self._beat(self.heartbeat.current_state())
+            except Exception as exc:  # noqa: BLE001 - the service must survive anything and say so
+                log.exception("email service error")
+                self.heartbeat.note_error(self.clock.now(), "service", f"unexpected error: {exc}",
+                                          "Restart the email service; if it happens again, export diagnostics.")
+            if self._commands.empty():
+                self.clock.wait(self._wake, self._next_wake())
+                self._wake.clear()
+        self._drain_commands()
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                name, fut = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(self._manual_pass().as_dict())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                fut.set_exception(exc)
+
+    def _beat(self, state: str) -> None:
+        now = self.clock.now()
+        self.heartbeat.beat(now, state, self.outbox.counts())
+        self._next_heartbeat = now + HEARTBEAT_EVERY
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.practice.settings.get("practice.timezone"))
+
+    def _per_minute(self) -> int | None:
+        s = self.practice.settings
+        return int(s.get("pacing.per_minute")) if s.get("pacing.enabled") else None
+
+    def _next_wake(self) -> datetime | None:
+        now = self.clock.now()
+        candidates = [self._next_heartbeat] if self._next_heartbeat else []
+        s = self.practice.settings
+        if s.get("schedule.send_immediately"):
+            periods = parse_periods(s.get("schedule.periods") or "")
+            opens = pacing.next_period_start(now, self._tz(), periods)
+            if opens is not None and opens > now:
+                candidates.append(opens)
+            elif opens is not None:
+                for item in self.outbox.items.find(lambda r: r["status"] == "ready"):
+                    at = max(datetime.fromisoformat(item["deliver_after"]),
+                             datetime.fromisoformat(item["retry_at"]) if item.get("retry_at") else now)
+                    candidates.append(max(at, now))
+                end = pacing.period_end(now, self._tz(), periods)
+                if end:
+                    candidates.append(end)
+            if self._account_blocked_until:
+                candidates.append(self._account_blocked_until)
+        return min(candidates) if candidates else None
+
+    def _automatic_work(self) -> None:
+        s = self.practice.settings
+        if not s.get("schedule.send_immediately"):
+            return
+        now = self.clock.now()
+        periods = parse_periods(s.get("schedule.periods") or "")
+        if not pacing.in_period(now, self._tz(), periods):
+            return
+        if self._account_blocked_until and now < self._account_blocked_until:
+            return
+        due = [r for r in self.outbox.due(now, manual=False) if r.get("status") == "ready"]
+        if due:
+            self._send(due, manual=False)
+
+    def _manual_pass(self) -> PassResult:
+        now = self.clock.now()
+        due = self.outbox.due(now, manual=True)
+        report = self._send(due, manual=True) if due else SendReport()
+        if not due and self.heartbeat.current_state() == "failing" and self._account_blocked_until:
+            report = self._probe_account()
+        result = PassResult(sent=report.sent, failed=report.failed, errors=list(report.errors))
+        if report.account_error is not None:
+            result.errors = (result.errors or []) + [{"id": None, **_err(report.account_error)}]
+        return result
+
+    def _probe_account(self) -> SendReport:
+        """Nothing to send but the account was failing: a connect-and-login tells whether it is fixed."""
+        report = SendReport()
+        try:
+            with SmtpSession(self.smtp_settings()):
+                pass
+        except PracticeMailError as exc:
+            report.account_error = exc
+            self._account_failed(exc)
+        else:
+            self._account_ok()
+        return report
+
+    def _pace(self, manual: bool) -> Callable[[], bool]:
+        per_minute = self._per_minute()
+
+        def before_each() -> bool:
+            if self._stopping.is_set():
+                return False
+            if manual or per_minute is None:
+                return True
+            now = self.clock.now()
+            self._recent_sends = [t for t in self._recent_sends if now - t < timedelta(seconds=120)]
+            slot = pacing.next_automatic_send(now, self._recent_sends, per_minute)
+            if slot > now:
+                woke = self.clock.wait(self._stopping, slot)
+                if woke:
+                    return False
+            return not self._stopping.is_set()
+
+        return before_each
+
+    def _send(self, due: list[dict[str, Any]], manual: bool) -> SendReport:
+        total = SendReport()
+        for start in range(0, len(due), BATCH):
+            batch = due[start:start + BATCH]
+            now = self.clock.now()
+            self.outbox.claim([r[RID] for r in batch], now)
+            claimed = [self.outbox.get(r[RID]) for r in batch]
+            session = SmtpSession(self.smtp_settings())
+            with self._session_lock:
+                self._session = session
+            try:
+                report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual))
+            finally:
+                with self._session_lock:
+                    self._session = None
+                session.close()
+            total.sent += report.sent
+            total.failed += report.failed
+            total.retrying += report.retrying
+            total.errors.extend(report.errors)
+            self._recent_sends.extend(report.sent_at)
+            self.heartbeat.save_recent_sends(self._recent_sends[-200:])
+            if report.sent or report.failed or report.retrying:
+                self.heartbeat.note_send(self.clock.now(), report.sent, report.failed + report.retrying,
+                                         report.errors[-1] if report.errors else None)
+                self._emit("outbox_changed", {"sent": report.sent, "failed": report.failed})
+            if report.account_error is not None:
+                total.account_error = report.account_error
+                self._account_failed(report.account_error)
+                break
+            if report.sent:
+                self._account_ok()
+            if self._stopping.is_set():
+                break
+        return total
+
+    def _account_failed(self, exc: PracticeMailError) -> None:
+        self._account_blocked_until = self.clock.now() + ACCOUNT_RETRY
+        self.heartbeat.note_error(self.clock.now(), "send", exc.message, exc.hint, failing=True)
+        self._beat("failing")
+        self._emit("service_state", {"state": "failing", "error": exc.message, "hint": exc.hint})
+
+    def _account_ok(self) -> None:
+        was_failing = self.heartbeat.current_state() == "failing"
+        self._account_blocked_until = None
+        if was_failing:
+            self.heartbeat.clear_failing(self.clock.now())
+            self._beat("running")
+            self._emit("service_state", {"state": "running"})
+
+
+def _err(exc: PracticeMailError) -> dict[str, str]:
+    return {"error": exc.message, "hint": exc.hint}

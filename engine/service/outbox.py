@@ -1,0 +1,254 @@
+"""The outbox as stored, and the send pass that empties it.
+
+Records live in the partitioned `outbox` collection; the raw message is a blob.
+A send pass claims its items (ready -> sending) in one write per partition
+*before* any byte goes to the server, then records each outcome as a line in
+an append-only journal, fsynced (0.2 ms), and folds the journal into the
+records every `FOLD_EVERY` outcomes and at the end. So a crash mid-batch
+loses no outcome that was journalled: at start-up the journal is replayed,
+and only an item whose 250 arrived but whose line did not reach the journal
+(the one in flight) is resent, with the same Message-ID, flagged in its history.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import make_msgid
+from typing import Any
+
+from engine.adapters.smtp import SmtpSession
+from engine.adapters.store import RID, Store
+from engine.core import outbox as rules
+from engine.core.addresses import domain_of
+from engine.core.message import Draft, as_bytes, build, envelope_recipients
+from engine.errors import (AuthenticationRefused, InputInvalid, MailServerError, PracticeMailError, ServerRejected,
+                           TlsFailed)
+
+log = logging.getLogger("practicemail.service")
+FOLD_EVERY = 200
+State, Event = rules.State, rules.Event
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    account_error: PracticeMailError | None = None
+    sent_at: list[datetime] = field(default_factory=list)
+
+
+class Outbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.items = store.partitioned("outbox")
+        self.journal_path = store.folder / "db" / "outbox.journal"
+        self._lock = threading.RLock()
+        self._journal_fd: int | None = None
+
+    # -- adding ---------------------------------------------------------------------
+    def add_draft(self, draft: Draft, now: datetime, *, as_draft: bool = False, deliver_after: datetime | None = None,
+                  patient_id: str | None = None, kind: str = "email", automatic: bool = False,
+                  meta: dict[str, Any] | None = None) -> int:
+        message_id = make_msgid(domain=domain_of(draft.from_address))
+        msg = build(draft, message_id, now)
+        raw = as_bytes(msg)
+        blob = self.store.blobs.put(raw)
+        record = {
+            "status": State.DRAFT.value if as_draft else State.READY.value,
+            "kind": kind, "automatic": automatic,
+            "from": draft.from_address, "to": [r.address for r in draft.to], "cc": [r.address for r in draft.cc],
+            "bcc": [r.address for r in draft.bcc], "envelope_to": envelope_recipients(draft),
+            "subject": draft.subject, "message_id": message_id, "blob": blob, "size": len(raw),
+            "created": now.isoformat(), "deliver_after": (deliver_after or now).isoformat(),
+            "attempts": 0, "retry_at": None, "last_error": "", "last_hint": "", "last_code": None,
+            "patient_id": patient_id or "", "history": [{"at": now.isoformat(), "event": "created",
+                                                         "to": State.DRAFT.value if as_draft else State.READY.value}],
+            **(meta or {}),
+        }
+        rid = self.items.insert(record)
+        log.info("outbox item %d queued (%s, %d bytes)", rid, record["status"], len(raw))
+        return rid
+
+    # -- reading --------------------------------------------------------------------
+    def get(self, rid: int) -> dict[str, Any]:
+        return self.items.require(rid)
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        if status is not None and status not in {s.value for s in State}:
+            raise InputInvalid(f"{status!r} is not an outbox status",
+                               hint=f"Use one of: {', '.join(s.value for s in State)}.")
+        return self.items.find(lambda r: status is None or r["status"] == status)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.items.find(lambda r: True):
+            out[r["status"]] = out.get(r["status"], 0) + 1
+        return out
+
+    # -- changing -------------------------------------------------------------------
+    def _apply_many(self, rids: Iterable[int], event: Event, now: datetime, **detail: Any) -> list[dict[str, Any]]:
+        changes: dict[int, dict[str, Any]] = {}
+        for rid in rids:
+            item = self.items.require(rid)
+            new, _ = rules.apply(item, event, now, **detail)
+            changes[rid] = {k: v for k, v in new.items() if k != RID}
+        self.items.update_many(changes)
+        return [{**c, RID: rid} for rid, c in changes.items()]
+
+    def apply(self, rid: int, event: Event, now: datetime, **detail: Any) -> dict[str, Any]:
+        with self._lock:
+            try:
+                return self._apply_many([rid], event, now, **detail)[0]
+            except rules.TransitionRefused as exc:
+                raise InputInvalid(f"outbox item {rid}: {exc}", hint="Refresh the outbox and try again.") from exc
+
+    def reset_failed(self, rids: list[int], now: datetime) -> list[int]:
+        with self._lock:
+            if rids:
+                for rid in rids:
+                    if self.items.require(rid)["status"] != State.FAILED.value:
+                        raise InputInvalid(f"outbox item {rid} has not failed", hint="Only failed items can be reset.")
+                targets = rids
+            else:
+                targets = [r[RID] for r in self.list(State.FAILED.value)]
+            self._apply_many(targets, Event.RESET, now)
+            return targets
+
+    def blob(self, item: dict[str, Any]) -> bytes:
+        return self.store.blobs.get(item["blob"])
+
+    # -- the journal ------------------------------------------------------------------
+    def _journal(self, entry: dict[str, Any]) -> None:
+        if self._journal_fd is None:
+            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._journal_fd, (json.dumps(entry) + "\n").encode())
+        os.fsync(self._journal_fd)
+
+    def _read_journal(self) -> list[dict[str, Any]]:
+        if not self.journal_path.exists():
+            return []
+        entries = []
+        for line in self.journal_path.read_text("utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                break  # a torn last line: the outcome it described was not acknowledged
+        return entries
+
+    def fold(self) -> int:
+        """Apply journalled outcomes to the records, then empty the journal. Idempotent."""
+        with self._lock:
+            entries = self._read_journal()
+            changes: dict[int, dict[str, Any]] = {}
+            for e in entries:
+                rid = e["id"]
+                current = changes.get(rid) or self.items.get(rid)
+                if current is None or current["status"] != State.SENDING.value:
+                    continue  # already folded before a crash
+                new, _ = rules.apply(current, Event(e["event"]), datetime.fromisoformat(e["at"]),
+                                     error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"))
+                changes[rid] = {k: v for k, v in new.items() if k != RID}
+            self.items.update_many(changes)
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            if entries or self.journal_path.exists():
+                self.journal_path.unlink(missing_ok=True)
+            return len(changes)
+
+    def recover(self, now: datetime) -> list[int]:
+        """At start-up: replay the journal; anything still `sending` was in flight: resend it."""
+        self.fold()
+        stuck = [r[RID] for r in self.items.find(lambda r: r["status"] == State.SENDING.value)]
+        if stuck:
+            self._apply_many(stuck, Event.RECOVER, now)
+            log.warning("%d outbox item(s) were being sent when the engine stopped; they will be sent again", len(stuck))
+        return stuck
+
+    # -- sending ----------------------------------------------------------------------
+    def due(self, now: datetime, manual: bool, include: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+        return self.items.find(lambda r: rules.is_due(r, now, manual) and (include is None or include(r)))
+
+    def claim(self, rids: list[int], now: datetime) -> None:
+        """ready -> sending, durably, before any byte goes out."""
+        with self._lock:
+            self._apply_many(rids, Event.CLAIM, now)
+
+    def send_claimed(self, items: list[dict[str, Any]], session: SmtpSession, clock: Callable[[], datetime],
+                     before_each: Callable[[], bool] | None = None) -> SendReport:
+        """Send claimed items over one session; every outcome journalled. Stops on an account failure.
+
+        `before_each` may wait (pacing) and returns False to stop (the service is stopping).
+        """
+        report = SendReport()
+        pending = list(items)
+        try:
+            while pending:
+                if before_each is not None and not before_each():
+                    break
+                item = pending[0]
+                if not session.connected:
+                    try:
+                        session.open()
+                    except MailServerError as exc:  # cannot reach or log in: about the account, not the item
+                        report.account_error = exc
+                        break
+                try:
+                    refused = session.send(item["from"], item["envelope_to"], self.blob(item))
+                except (AuthenticationRefused, TlsFailed) as exc:
+                    report.account_error = exc
+                    break
+                except ServerRejected as exc:
+                    now = clock()
+                    event = Event.PERMANENT_FAILURE if exc.permanent else Event.TEMPORARY_FAILURE
+                    self._record(item, event, now, exc, report)
+                except MailServerError as exc:  # timeouts, dropped connections: an attempt counted
+                    self._record(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
+                else:
+                    now = clock()
+                    entry = {"id": item[RID], "event": Event.DELIVERED.value, "at": now.isoformat()}
+                    if refused:
+                        entry["error"] = "some recipients were refused: " + ", ".join(refused)
+                    self._journal(entry)
+                    report.sent += 1
+                    report.sent_at.append(now)
+                pending.pop(0)
+                if (report.sent + report.failed + report.retrying) % FOLD_EVERY == 0:
+                    self.fold()
+        finally:
+            if pending:
+                now = clock()
+                err = report.account_error
+                for item in pending:
+                    self._journal({"id": item[RID], "event": Event.ACCOUNT_FAILURE.value, "at": now.isoformat(),
+                                   "error": err.message if err else "the service stopped before this was sent",
+                                   "hint": err.hint if err else ""})
+            self.fold()
+        return report
+
+    def _record(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
+                report: SendReport) -> None:
+        code = getattr(exc, "code", None)
+        self._journal({"id": item[RID], "event": event.value, "at": now.isoformat(), "error": exc.message,
+                       "hint": exc.hint, "code": code})
+        last = event is Event.PERMANENT_FAILURE or item.get("attempts", 0) + 1 >= rules.MAX_ATTEMPTS
+        if last:
+            report.failed += 1
+        else:
+            report.retrying += 1
+        report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
+        log.warning("outbox item %d: %s", item[RID], exc.message)
+
+    def close(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
