@@ -22,3 +22,20 @@ def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test may touch the developer's real data folder or key file."""
     monkeypatch.setenv("PRACTICEMAIL_DATA", str(tmp_path / "default-data"))
     monkeypatch.delenv("PRACTICEMAIL_KEY_FILE", raising=False)
+
+
+@pytest.fixture
+def fakemail():  # noqa: ANN201 - Iterator[FakeMail]
+    """The bundled fake servers on free ports, with a test CA; stopped after the test."""
+    from tools.fakemail import FakeMail
+
+    with FakeMail(seed=1) as fm:
+        yield fm
+
+
+@pytest.fixture
+def client_tls(fakemail):  # noqa: ANN001, ANN201 - ssl.SSLContext
+    """A client context that trusts only the fake servers' CA; checks stay on."""
+    import ssl
+
+    return ssl.create_default_context(cafile=str(fakemail.ca_file))

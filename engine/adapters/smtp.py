@@ -174,6 +174,7 @@ class SmtpSession:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        self.encrypted = False
         ctx = tls_context(s.ca_file)
         # made unconnected first, so abort() from another thread can reach the socket mid-connect
         if s.mode == IMPLICIT:
@@ -221,7 +222,9 @@ class SmtpSession:
             return self._smtp.sendmail(from_addr, recipients, raw)
         except Exception as exc:
             err = translate(exc, self.settings.host, self.settings.port)
-            if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)) or getattr(err, "code", 0) == 421:
+            dropped = isinstance(exc, smtplib.SMTPServerDisconnected) or (
+                isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException))  # SMTPException is an OSError
+            if dropped or getattr(err, "code", 0) == 421:
                 self.close()
             elif self._smtp is not None:
                 try:

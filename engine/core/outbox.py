@@ -8,7 +8,8 @@ service must carry out. Pure: the time comes in as an argument.
                       ^                  |--temporary_failure--> ready (attempts+1, backoff) | failed (3rd)
                       |                  |--permanent_failure--> failed
                       |                  |--account_failure----> ready (no attempt counted)
-                      |                  '--recover------------> ready (found at start-up; at-least-once)
+                      |                  |--recover------------> ready (was in flight at a crash; at-least-once)
+                      |                  '--release------------> ready (claimed, never started)
     failed --reset--> ready         draft|ready --cancel--> cancelled
     any but sending --delete--> deleted --restore--> the state it was deleted from
 
@@ -46,6 +47,7 @@ class Event(str, Enum):
     PERMANENT_FAILURE = "permanent_failure"
     ACCOUNT_FAILURE = "account_failure"
     RECOVER = "recover"
+    RELEASE = "release"
     RESET = "reset"
     CANCEL = "cancel"
     DELETE = "delete"
@@ -64,6 +66,7 @@ TRANSITIONS: dict[tuple[State, Event], State | None] = {
     (S.SENDING, E.PERMANENT_FAILURE): S.FAILED,
     (S.SENDING, E.ACCOUNT_FAILURE): S.READY,
     (S.SENDING, E.RECOVER): S.READY,
+    (S.SENDING, E.RELEASE): S.READY,
     (S.FAILED, E.RESET): S.READY,
     (S.DRAFT, E.CANCEL): S.CANCELLED,
     (S.READY, E.CANCEL): S.CANCELLED,
@@ -128,6 +131,8 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
     elif event is E.RECOVER:
         new["resent_after_crash"] = True
         detail = "found mid-send at start-up; will be sent again with the same Message-ID"
+    elif event is E.RELEASE:
+        detail = "claimed by a pass that stopped before sending it"
     elif event is E.RESET:
         new["attempts"], new["retry_at"] = 0, None
         new["last_error"], new["last_hint"], new["last_code"] = "", "", None

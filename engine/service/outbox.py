@@ -32,6 +32,7 @@ from engine.errors import (AuthenticationRefused, InputInvalid, MailServerError,
 
 log = logging.getLogger("practicemail.service")
 FOLD_EVERY = 200
+ATTEMPT = "attempt"  # journalled just before an item's bytes go out
 State, Event = rules.State, rules.Event
 
 
@@ -149,6 +150,8 @@ class Outbox:
             entries = self._read_journal()
             changes: dict[int, dict[str, Any]] = {}
             for e in entries:
+                if e["event"] == ATTEMPT:
+                    continue
                 rid = e["id"]
                 current = changes.get(rid) or self.items.get(rid)
                 if current is None or current["status"] != State.SENDING.value:
@@ -165,13 +168,24 @@ class Outbox:
             return len(changes)
 
     def recover(self, now: datetime) -> list[int]:
-        """At start-up: replay the journal; anything still `sending` was in flight: resend it."""
+        """At start-up: replay the journal. Of the items still `sending`, the one whose attempt
+        began but has no outcome was in flight: it is resent and flagged (it may arrive twice).
+        The others were claimed but never started: they simply go back to ready."""
+        entries = self._read_journal()
+        started = {e["id"] for e in entries if e["event"] == ATTEMPT}
+        finished = {e["id"] for e in entries if e["event"] != ATTEMPT}
+        in_flight = started - finished
         self.fold()
         stuck = [r[RID] for r in self.items.find(lambda r: r["status"] == State.SENDING.value)]
-        if stuck:
-            self._apply_many(stuck, Event.RECOVER, now)
-            log.warning("%d outbox item(s) were being sent when the engine stopped; they will be sent again", len(stuck))
-        return stuck
+        flagged = [rid for rid in stuck if rid in in_flight]
+        if flagged:
+            self._apply_many(flagged, Event.RECOVER, now)
+            log.warning("outbox item(s) %s were mid-send when the engine stopped; sent again with the same "
+                        "Message-ID", ", ".join(map(str, flagged)))
+        released = [rid for rid in stuck if rid not in in_flight]
+        if released:
+            self._apply_many(released, Event.RELEASE, now)
+        return flagged
 
     # -- sending ----------------------------------------------------------------------
     def due(self, now: datetime, manual: bool, include: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
@@ -201,6 +215,7 @@ class Outbox:
                     except MailServerError as exc:  # cannot reach or log in: about the account, not the item
                         report.account_error = exc
                         break
+                self._journal({"id": item[RID], "event": ATTEMPT, "at": clock().isoformat()})
                 try:
                     refused = session.send(item["from"], item["envelope_to"], self.blob(item))
                 except (AuthenticationRefused, TlsFailed) as exc:

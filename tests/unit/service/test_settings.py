@@ -40,6 +40,8 @@ def practice(data_dir: Path):  # noqa: ANN201
 def _valid_for(key: str):  # noqa: ANN202
     s = catalogue.setting(key)
     strat = VALID[s.kind]
+    if s.kind == "choice":
+        strat = st.sampled_from([c for c in s.choices] + [c.upper() for c in s.choices])
     if s.kind == "int":
         strat = st.integers(s.minimum or 0, min(s.maximum or 99, 1000)).map(str)
     if not s.optional:
@@ -65,7 +67,7 @@ INVALID = {
     "bool": st.sampled_from(["maybe", "2", "tru", "yes please"]),
     "int": st.sampled_from(["-1", "abc", "1.5", "100001"]),
     "port": st.sampled_from(["0", "65536", "http", "-5"]),
-    "choice": st.sampled_from(["smtp", "exchange", "pop"]),
+    "choice": st.sampled_from(["smtp", "exchange", "pop", "tls"]),
     "timezone": st.sampled_from(["Mars/Base", "../etc/passwd", "London", "GMT+25"]),
     "email": st.sampled_from(["nobody", "a@b", "two words@x.com", "x@y..com", "<a@b.com>"]),
     "host": st.sampled_from(["http://mail.example.com", "mail example", "mail.example.com:587", "-bad.com"]),

@@ -1,0 +1,88 @@
+"""The outbox table: only its transitions happen; drafts never go automatically."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, strategies as st
+
+from engine.core import outbox as rules
+from engine.core.outbox import Event, State
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+
+
+def item(status: State = State.READY, **kw: object) -> dict[str, object]:
+    return {"status": status.value, "attempts": 0, "deliver_after": T0.isoformat(), "history": [], **kw}
+
+
+@given(st.sampled_from(list(State)), st.sampled_from(list(Event)))
+def test_every_transition_the_table_forbids_is_refused(state: State, event: Event) -> None:
+    if rules.allowed(state, event):
+        new, _ = rules.apply(item(state, deleted_from="ready"), event, T0)
+        assert new["history"][-1]["event"] == event.value
+    else:
+        with pytest.raises(rules.TransitionRefused):
+            rules.apply(item(state), event, T0)
+
+
+@given(st.lists(st.sampled_from(list(Event)), max_size=30), st.booleans())
+def test_random_event_sequences_keep_the_promises(events: list[Event], manual: bool) -> None:
+    current = item(State.DRAFT)
+    now = T0
+    for event in events:
+        now += timedelta(minutes=1)
+        if rules.allowed(State(current["status"]), event):
+            before = current
+            current, commands = rules.apply(current, event, now, error="x", code=451)
+            assert current["attempts"] <= rules.MAX_ATTEMPTS
+            if State(before["status"]) is State.DRAFT:
+                assert current["status"] in ("ready", "cancelled", "deleted")
+            if current["status"] == "failed" and event is not Event.RESTORE:
+                assert "notify_failed" in commands
+        if current["status"] == "draft":
+            assert not rules.is_due(current, now + timedelta(days=1), manual=False)
+            assert not rules.is_due(current, now + timedelta(days=1), manual=True)
+
+
+def test_third_temporary_failure_fails_and_backoff_grows() -> None:
+    it = item()
+    waits = []
+    for n in range(3):
+        it, _ = rules.apply(it, Event.CLAIM, T0)
+        it, cmds = rules.apply(it, Event.TEMPORARY_FAILURE, T0, error="451 busy", code=451)
+        if n < 2:
+            assert it["status"] == "ready"
+            waits.append(datetime.fromisoformat(it["retry_at"]) - T0)
+            assert not rules.is_due(it, T0, manual=False)
+            assert rules.is_due(it, T0, manual=True)  # a manual pass retries items in backoff
+    assert it["status"] == "failed" and cmds == ["notify_failed"] and waits[0] < waits[1]
+    assert not rules.is_due(it, T0 + timedelta(days=1), manual=True)  # failed ones are never resent
+    it, _ = rules.apply(it, Event.RESET, T0)
+    assert it["status"] == "ready" and it["attempts"] == 0
+
+
+def test_permanent_failure_is_at_once_and_keeps_the_servers_words() -> None:
+    it, _ = rules.apply(item(), Event.CLAIM, T0)
+    it, cmds = rules.apply(it, Event.PERMANENT_FAILURE, T0, error="552 too large", hint="smaller", code=552)
+    assert it["status"] == "failed" and it["last_code"] == 552 and it["last_error"] == "552 too large"
+
+
+def test_held_items_wait_even_for_a_manual_pass_but_delete_and_restore_round_trip() -> None:
+    held = item(deliver_after=(T0 + timedelta(minutes=10)).isoformat())
+    assert not rules.is_due(held, T0, manual=True)
+    assert rules.is_due(held, T0 + timedelta(minutes=10), manual=False)
+    gone, _ = rules.apply(held, Event.DELETE, T0)
+    back, _ = rules.apply(gone, Event.RESTORE, T0)
+    assert back["status"] == "ready"
+
+
+def test_recover_flags_the_resend() -> None:
+    it, _ = rules.apply(item(), Event.CLAIM, T0)
+    it, _ = rules.apply(it, Event.RECOVER, T0)
+    assert it["status"] == "ready" and it["resent_after_crash"] and "same Message-ID" in it["history"][-1]["detail"]
+
+
+def test_table_rows_describe_every_transition() -> None:
+    assert len(rules.table_rows()) == len(rules.TRANSITIONS)
