@@ -141,6 +141,37 @@ class Collection:
 
             self._table._update_table(updater)  # noqa: SLF001 - one write for many records
 
+    def modify_many(self, record_ids: Iterable[int],
+                    change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
+                    copies: bool = True) -> dict[int, Record]:
+        """One write: `change(id, stored)` returns the record's new content (or None to leave it).
+
+        `stored` is the stored dict itself, handed over without a copy for speed: `change`
+        must not mutate it (the core's rules build new dicts). Returns copies of what changed
+        (or, with copies=False, only their ids as keys).
+        """
+        self._check_writable()
+        wanted = list(record_ids)
+        out: dict[int, Record] = {}
+        with self.lock:
+            def updater(table: dict[int, dict[str, Any]]) -> None:
+                for i in wanted:
+                    if i not in table:
+                        raise NotFound(f"no record {i} in {self.path.stem}")
+                    new = change(i, table[i])
+                    if new is not None:
+                        table[i] = {k: v for k, v in new.items() if k != RID}
+                        out[i] = {**table[i], RID: i}
+
+            if wanted:
+                self._table._update_table(updater)  # noqa: SLF001
+        return {i: (copy.deepcopy(r) if copies else {}) for i, r in out.items()}
+
+    def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:
+        with self.lock:
+            raw = self._table._read_table()  # noqa: SLF001
+            return [int(k) for k, d in raw.items() if predicate(d)]
+
     def remove(self, record_id: int) -> None:
         self._check_writable()
         with self.lock:
@@ -257,6 +288,25 @@ class PartitionedCollection:
             by_part.setdefault(i // self.partition_size, {})[i] = f
         for number, part_changes in sorted(by_part.items()):
             self._part(number).update_many(part_changes)
+
+    def modify_many(self, record_ids: Iterable[int],
+                    change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
+                    copies: bool = True) -> dict[int, Record]:
+        """As Collection.modify_many, one write per partition touched."""
+        by_part: dict[int, list[int]] = {}
+        for i in record_ids:
+            by_part.setdefault(i // self.partition_size, []).append(i)
+        out: dict[int, Record] = {}
+        for number, ids in sorted(by_part.items()):
+            out.update(self._part(number).modify_many(ids, change, copies))
+        return out
+
+    def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:
+        """Ids of matching records, oldest first, without copying them."""
+        out: list[int] = []
+        for number in self._partition_numbers():
+            out.extend(self._part(number).ids(predicate))
+        return sorted(out)
 
     def remove(self, record_id: int) -> None:
         self._part(record_id // self.partition_size).remove(record_id)

@@ -36,7 +36,7 @@ from engine.service.practice import Practice
 log = logging.getLogger("practicemail.service")
 HEARTBEAT_EVERY = timedelta(seconds=60)
 ACCOUNT_RETRY = timedelta(minutes=5)
-BATCH = 500
+BATCH = 1000  # items claimed at once: a crash releases those not yet started
 
 
 @dataclass
@@ -222,7 +222,7 @@ class Engine:
             return
         if self._account_blocked_until and now < self._account_blocked_until:
             return
-        due = [r for r in self.outbox.due(now, manual=False) if r.get("status") == "ready"]
+        due = self.outbox.due(now, manual=False)
         if due:
             self._send(due, manual=False)
 
@@ -269,41 +269,63 @@ class Engine:
 
         return before_each
 
-    def _send(self, due: list[dict[str, Any]], manual: bool) -> SendReport:
+    def _send(self, due: list[int], manual: bool) -> SendReport:
         total = SendReport()
-        for start in range(0, len(due), BATCH):
-            batch = due[start:start + BATCH]
-            now = self.clock.now()
-            self.outbox.claim([r[RID] for r in batch], now)
-            claimed = [self.outbox.get(r[RID]) for r in batch]
-            session = SmtpSession(self.smtp_settings())
+        session = SmtpSession(self.smtp_settings())  # one session for the whole pass
+        with self._session_lock:
+            self._session = session
+        try:
+            for start in range(0, len(due), BATCH):
+                if not self._send_batch(due[start:start + BATCH], session, manual, total):
+                    break
+        finally:
             with self._session_lock:
-                self._session = session
-            try:
-                report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual))
-            finally:
-                with self._session_lock:
-                    self._session = None
-                session.close()
-            total.sent += report.sent
-            total.failed += report.failed
-            total.retrying += report.retrying
-            total.errors.extend(report.errors)
-            self._recent_sends.extend(report.sent_at)
-            self.heartbeat.save_recent_sends(self._recent_sends[-200:])
-            if report.sent or report.failed or report.retrying:
-                self.heartbeat.note_send(self.clock.now(), report.sent, report.failed + report.retrying,
-                                         report.errors[-1] if report.errors else None)
-                self._emit("outbox_changed", {"sent": report.sent, "failed": report.failed})
-            if report.account_error is not None:
-                total.account_error = report.account_error
-                self._account_failed(report.account_error)
-                break
-            if report.sent:
-                self._account_ok()
-            if self._stopping.is_set():
-                break
+                self._session = None
+            session.close()
         return total
+
+    def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
+        """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
+
+
+        return before_each
+
+    def _send(self, due: list[int], manual: bool) -> SendReport:
+        total = SendReport()
+        session = SmtpSession(self.smtp_settings())  # one session for the whole pass
+        with self._session_lock:
+            self._session = session
+        try:
+            for start in range(0, len(due), BATCH):
+                if not self._send_batch(due[start:start + BATCH], session, manual, total):
+                    break
+        finally:
+            with self._session_lock:
+                self._session = None
+            session.close()
+        return total
+
+    def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
+        """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
+        claimed = self.outbox.claim(batch, self.clock.now())
+        report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual))
+        total.sent += report.sent
+        total.failed += report.failed
+        total.retrying += report.retrying
+        total.errors.extend(report.errors)
+        self._recent_sends.extend(report.sent_at)
+        self.heartbeat.save_recent_sends(self._recent_sends[-200:])
+        if report.sent or report.failed or report.retrying:
+            self.heartbeat.note_send(self.clock.now(), report.sent, report.failed + report.retrying,
+                                     report.errors[-1] if report.errors else None)
+            self._emit("outbox_changed", {"sent": report.sent, "failed": report.failed})
+        if report.account_error is not None:
+            total.account_error = report.account_error
+            self._account_failed(report.account_error)
+            return False
+        if report.sent:
+            self._account_ok()
+        return not self._stopping.is_set()
 
     def _account_failed(self, exc: PracticeMailError) -> None:
         self._account_blocked_until = self.clock.now() + ACCOUNT_RETRY

@@ -3,7 +3,7 @@
 Records live in the partitioned `outbox` collection; the raw message is a blob.
 A send pass claims its items (ready -> sending) in one write per partition
 *before* any byte goes to the server, then records each outcome as a line in
-an append-only journal, fsynced (0.2 ms), and folds the journal into the
+an append-only journal (fsynced in groups, see _journal), and folds it into the
 records every `FOLD_EVERY` outcomes and at the end. So a crash mid-batch
 loses no outcome that was journalled: at start-up the journal is replayed,
 and only an item whose 250 arrived but whose line did not reach the journal
@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +33,8 @@ from engine.errors import (AuthenticationRefused, InputInvalid, MailServerError,
                            TlsFailed)
 
 log = logging.getLogger("practicemail.service")
-FOLD_EVERY = 200
+FOLD_EVERY = 1000
+SYNC_EVERY = 0.02  # seconds between journal fsyncs during a pass
 ATTEMPT = "attempt"  # journalled just before an item's bytes go out
 State, Event = rules.State, rules.Event
 
@@ -53,6 +56,7 @@ class Outbox:
         self.journal_path = store.folder / "db" / "outbox.journal"
         self._lock = threading.RLock()
         self._journal_fd: int | None = None
+        self._last_sync = 0.0
 
     # -- adding ---------------------------------------------------------------------
     def add_draft(self, draft: Draft, now: datetime, *, as_draft: bool = False, deliver_after: datetime | None = None,
@@ -96,13 +100,12 @@ class Outbox:
 
     # -- changing -------------------------------------------------------------------
     def _apply_many(self, rids: Iterable[int], event: Event, now: datetime, **detail: Any) -> list[dict[str, Any]]:
-        changes: dict[int, dict[str, Any]] = {}
-        for rid in rids:
-            item = self.items.require(rid)
-            new, _ = rules.apply(item, event, now, **detail)
-            changes[rid] = {k: v for k, v in new.items() if k != RID}
-        self.items.update_many(changes)
-        return [{**c, RID: rid} for rid, c in changes.items()]
+        """One event on many items, one write per partition; all or none (a refused one raises first)."""
+        def change(_rid: int, stored: Any) -> dict[str, Any]:
+            return rules.apply(stored, event, now, **detail)[0]
+
+        changed = self.items.modify_many(list(rids), change)
+        return [changed[rid] for rid in sorted(changed)]
 
     def apply(self, rid: int, event: Event, now: datetime, **detail: Any) -> dict[str, Any]:
         with self._lock:
@@ -127,11 +130,19 @@ class Outbox:
         return self.store.blobs.get(item["blob"])
 
     # -- the journal ------------------------------------------------------------------
-    def _journal(self, entry: dict[str, Any]) -> None:
+    def _journal(self, entry: dict[str, Any], sync: bool = True) -> None:
+        """Append one line; written at once, so a killed process loses nothing (the kernel
+        keeps it). Outcomes are fsynced in groups, at most SYNC_EVERY apart, and always at a
+        fold: only a power cut can lose the last few, and then those items are sent again
+        (at-least-once still holds; they are never lost)."""
         if self._journal_fd is None:
             self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.write(self._journal_fd, (json.dumps(entry) + "\n").encode())
-        os.fsync(self._journal_fd)
+        if sync:
+            now = time.monotonic()
+            if now - self._last_sync >= SYNC_EVERY:
+                os.fsync(self._journal_fd)
+                self._last_sync = now
 
     def _read_journal(self) -> list[dict[str, Any]]:
         if not self.journal_path.exists():
@@ -148,24 +159,28 @@ class Outbox:
         """Apply journalled outcomes to the records, then empty the journal. Idempotent."""
         with self._lock:
             entries = self._read_journal()
-            changes: dict[int, dict[str, Any]] = {}
+            outcomes: dict[int, list[dict[str, Any]]] = {}
             for e in entries:
-                if e["event"] == ATTEMPT:
-                    continue
-                rid = e["id"]
-                current = changes.get(rid) or self.items.get(rid)
-                if current is None or current["status"] != State.SENDING.value:
-                    continue  # already folded before a crash
-                new, _ = rules.apply(current, Event(e["event"]), datetime.fromisoformat(e["at"]),
-                                     error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"))
-                changes[rid] = {k: v for k, v in new.items() if k != RID}
-            self.items.update_many(changes)
+                if e["event"] != ATTEMPT:
+                    outcomes.setdefault(e["id"], []).append(e)
+
+            def change(rid: int, stored: Any) -> dict[str, Any] | None:
+                current = stored
+                for e in outcomes[rid]:
+                    if current["status"] != State.SENDING.value:
+                        break  # already folded before a crash
+                    current, _ = rules.apply(current, Event(e["event"]), datetime.fromisoformat(e["at"]),
+                                             error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"))
+                return None if current is stored else current
+
+            known = set(self.items.ids(lambda r: r["status"] == State.SENDING.value))
+            changed = self.items.modify_many([rid for rid in outcomes if rid in known], change, copies=False)
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
                 self._journal_fd = None
             if entries or self.journal_path.exists():
                 self.journal_path.unlink(missing_ok=True)
-            return len(changes)
+            return len(changed)
 
     def recover(self, now: datetime) -> list[int]:
         """At start-up: replay the journal. Of the items still `sending`, the one whose attempt
@@ -188,13 +203,26 @@ class Outbox:
         return flagged
 
     # -- sending ----------------------------------------------------------------------
-    def due(self, now: datetime, manual: bool, include: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
-        return self.items.find(lambda r: rules.is_due(r, now, manual) and (include is None or include(r)))
+    def due(self, now: datetime, manual: bool) -> list[int]:
+        """Ids of items due now, oldest first (no copies: a pass may see thousands)."""
+        return self.items.ids(lambda r: rules.is_due(r, now, manual))
 
-    def claim(self, rids: list[int], now: datetime) -> None:
-        """ready -> sending, durably, before any byte goes out."""
+    def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
+        """ready -> sending, durably, before any byte goes out.
+
+        Returns what sending needs of each (id, from, envelope, blob, attempts), not whole records:
+        a pass may claim thousands, and their histories need not be copied."""
+        light: dict[int, dict[str, Any]] = {}
+
+        def change(rid: int, stored: Any) -> dict[str, Any]:
+            new = rules.apply(stored, Event.CLAIM, now)[0]
+            light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
+                          "blob": new["blob"], "attempts": new.get("attempts", 0)}
+            return new
+
         with self._lock:
-            self._apply_many(rids, Event.CLAIM, now)
+            self.items.modify_many(rids, change, copies=False)
+        return [light[rid] for rid in rids]
 
     def send_claimed(self, items: list[dict[str, Any]], session: SmtpSession, clock: Callable[[], datetime],
                      before_each: Callable[[], bool] | None = None) -> SendReport:
@@ -204,6 +232,10 @@ class Outbox:
         """
         report = SendReport()
         pending = list(items)
+        # read each message's bytes one step ahead on a helper thread, so the disk read
+        # overlaps the wait for the server's reply to the previous one
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-read")
+        ahead = [reader.submit(self.blob, item) for item in pending[:1]]
         try:
             while pending:
                 if before_each is not None and not before_each():
@@ -215,9 +247,12 @@ class Outbox:
                     except MailServerError as exc:  # cannot reach or log in: about the account, not the item
                         report.account_error = exc
                         break
-                self._journal({"id": item[RID], "event": ATTEMPT, "at": clock().isoformat()})
+                self._journal({"id": item[RID], "event": ATTEMPT, "at": clock().isoformat()}, sync=False)
+                raw = ahead.pop(0).result()
+                if len(pending) > 1:
+                    ahead.append(reader.submit(self.blob, pending[1]))
                 try:
-                    refused = session.send(item["from"], item["envelope_to"], self.blob(item))
+                    refused = session.send(item["from"], item["envelope_to"], raw)
                 except (AuthenticationRefused, TlsFailed) as exc:
                     report.account_error = exc
                     break
@@ -239,6 +274,7 @@ class Outbox:
                 if (report.sent + report.failed + report.retrying) % FOLD_EVERY == 0:
                     self.fold()
         finally:
+            reader.shutdown(wait=True, cancel_futures=True)
             if pending:
                 now = clock()
                 err = report.account_error
