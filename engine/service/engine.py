@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -118,10 +119,14 @@ class Engine:
             return
         self._stopping.set()
         self._wake.set()
-        with self._session_lock:
-            if self._session is not None:
-                self._session.abort()
-        thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while thread.is_alive() and time.monotonic() < deadline:
+            # cut any connection the worker is blocked on; again and again, since a connect
+            # may be between creating its socket and blocking on it when we first try
+            with self._session_lock:
+                if self._session is not None:
+                    self._session.abort()
+            thread.join(0.05)
         self._thread = None
         self.heartbeat.beat(self.clock.now(), "stopped", self.outbox.counts())
         self.outbox.close()
