@@ -263,6 +263,40 @@ def cmd_send_receive(args: argparse.Namespace) -> int:
     return 1 if any(e["id"] is None for e in report["errors"]) else 0
 
 
+def _inbox(p: Practice):  # noqa: ANN202 - engine.service.inbox.Inbox
+    from engine.service.inbox import Inbox
+
+    return Inbox(p.store, p.directory, lambda: [p.settings.get("practice.email")])
+
+
+def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:
+    from engine.adapters.store import RID
+
+    return {"id": r[RID], "from": r["from"], "from_name": r.get("from_name", ""), "subject": r["subject"],
+            "received": r["received"], "patient_id": r.get("patient_id", ""),
+            "specialist_id": r.get("specialist_id", ""), "tags": r.get("tags", []), "read": r.get("read", False),
+            "actioned": r.get("actioned", False), "candidates": r.get("candidates", []),
+            "unreadable": r.get("unreadable", False)}
+
+
+def cmd_inbox_list(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=False) as p:
+        rows = [_inbox_row(r) for r in _inbox(p).list(show_all=args.all)]
+    text = table([(r["id"], "" if r["read"] else "*", r["received"][:16], r["from"], r["subject"][:40],
+                   r["patient_id"] or ("?" + "/".join(r["candidates"]) if r["candidates"] else ""),
+                   r["specialist_id"], ",".join(r["tags"])) for r in rows],
+                 ("id", "new", "received", "from", "subject", "patient", "specialist", "tags"))
+    emit(args, rows, text)
+    return 0
+
+
+def cmd_inbox_file(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        rec = _inbox(p).file(int(args.id), _now(), patient_id=args.patient or "", specialist_id=args.specialist or "")
+    emit(args, _inbox_row(rec), f"message {args.id} filed to {args.patient or args.specialist}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from engine.service.heartbeat import Heartbeat
 
@@ -346,6 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero", as_json,
             into=outbox)
     p.add_argument("ids", nargs="*", metavar="ID")
+    inbox = sub.add_parser("inbox", help="incoming email").add_subparsers(dest="action", required=True,
+                                                                          metavar="ACTION")
+    p = add("list", cmd_inbox_list, "messages (default: the kiosk's view: untagged, not actioned)", as_json,
+            into=inbox)
+    p.add_argument("--all", action="store_true", help="every message not deleted, filed and actioned included")
+    p = add("file", cmd_inbox_file, "file a message to a patient or a specialist", as_json, into=inbox)
+    p.add_argument("id")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--patient", metavar="PID")
+    who.add_argument("--specialist", metavar="SID")
     add("send-receive", cmd_send_receive, "one manual pass: send everything ready (no pacing), then receive",
         as_json)
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)

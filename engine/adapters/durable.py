@@ -37,6 +37,12 @@ def fsync_dir(folder: Path) -> None:
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write `data` to `path` so a crash leaves the old or the new content."""
+    write_synced(path, data, mode)
+    fsync_dir(path.parent)
+
+
+def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """atomic_write without the folder fsync (the caller fsyncs the folder once for many files)."""
     tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}-{threading.get_ident()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
@@ -51,7 +57,6 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def remove_stale_temporaries(folder: Path) -> int:

@@ -57,6 +57,8 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("incoming.host", "host", "", "Incoming mail server"),
     _s("incoming.port", "port", None, "Incoming port (995 POP3, 993 IMAP; 110/143 use STARTTLS)"),
     _s("incoming.leave_on_server", "bool", True, "POP3: keep a copy on the server", optional=False),
+    _s("incoming.security", "choice", "auto", "auto: decided by the port (993/995 TLS, 143/110 STARTTLS); or implicit, starttls",
+       choices=("auto", "implicit", "starttls"), optional=False),
     _s("outgoing.host", "host", "", "Outgoing (SMTP) server"),
     _s("outgoing.port", "port", 587, "Outgoing port (587 STARTTLS, 465 implicit TLS)", optional=False),
     _s("outgoing.starttls", "bool", True, "Port 25 only: upgrade to TLS", optional=False),

@@ -65,6 +65,7 @@ def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
         "incoming.protocol": "imap",
         "incoming.host": "localhost",
         "incoming.port": str(info["imap"]["imaps"]),  # type: ignore[index]
+        "incoming.security": "implicit",
         "outgoing.host": "localhost",
         "outgoing.port": str(info["smtp"]["submission"]),  # type: ignore[index]
         "outgoing.security": "starttls",  # the submission port, wherever it landed

@@ -25,12 +25,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.clock import SystemClock
+from engine.adapters.incoming import IncomingSettings, incoming_mode
 from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
 from engine.adapters.store import RID
 from engine.core import pacing
-from engine.core.periods import parse_periods
-from engine.errors import PracticeMailError
+from engine.core.periods import parse_check_times, parse_periods
+from engine.errors import AuthenticationRefused, PracticeMailError, TlsFailed
 from engine.service.heartbeat import Heartbeat
+from engine.service.inbox import Inbox, ReceiveReport
 from engine.service.outbox import Outbox, SendReport
 from engine.service.practice import Practice
 
@@ -58,12 +60,16 @@ class Engine:
         self.practice = practice
         self.clock = clock or SystemClock()
         self.outbox = Outbox(practice.store)
+        self.inbox = Inbox(practice.store, practice.directory,
+                           lambda: [practice.settings.get("practice.email")])
         self.heartbeat = Heartbeat(practice.store)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._session: SmtpSession | None = None
+        self._incoming_session: Any = None
+        self._last_check: datetime | None = None
         self._session_lock = threading.Lock()
         self._account_blocked_until: datetime | None = None
         self._recent_sends: list[datetime] = self.heartbeat.recent_sends()
@@ -99,6 +105,50 @@ class Engine:
             ca_file=s.get("tls.ca_file"), local_hostname="practicemail.localhost", timeout=self.smtp_timeout,
         )
 
+    def incoming_settings(self) -> IncomingSettings:
+        s = self.practice.settings
+        protocol = s.get("incoming.protocol")
+        port = int(s.get("incoming.port"))
+        return IncomingSettings(
+            protocol=protocol, host=s.get("incoming.host"), port=port,
+            mode=incoming_mode(protocol, port, s.get("incoming.security")),
+            credentials=Password(s.get("account.username"), s.secret("account.password")),
+            ca_file=s.get("tls.ca_file"), timeout=self.smtp_timeout,
+        )
+
+    def receive(self) -> ReceiveReport:
+        """One check for new mail (nothing at all when incoming is turned off)."""
+        s = self.practice.settings
+        if not s.get("incoming.enabled"):
+            return ReceiveReport()
+        now = self.clock.now()
+        settings = self.incoming_settings()
+
+        def remember(box: Any) -> None:
+            with self._session_lock:
+                self._incoming_session = box
+
+        try:
+            if settings.protocol == "imap":
+                report = self.inbox.receive_imap(settings, now, remember)
+            else:
+                report = self.inbox.receive_pop3(settings, now, bool(s.get("incoming.leave_on_server")), remember)
+        finally:
+            with self._session_lock:
+                self._incoming_session = None
+        self._last_check = now
+        self.heartbeat.note_receive(now, report.received, report.error.message if report.error else "")
+        if report.error is not None:
+            self.heartbeat.note_error(now, "receive", report.error.message, report.error.hint,
+                                      failing=isinstance(report.error, (AuthenticationRefused, TlsFailed)))
+            if isinstance(report.error, (AuthenticationRefused, TlsFailed)):
+                self._beat("failing")
+                self._emit("service_state", {"state": "failing", "error": report.error.message,
+                                             "hint": report.error.hint})
+        if report.received:
+            self._emit("new_mail", {"received": report.received, "filed": report.filed, "ids": report.new_ids})
+        return report
+
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is not None:
@@ -124,8 +174,9 @@ class Engine:
             # cut any connection the worker is blocked on; again and again, since a connect
             # may be between creating its socket and blocking on it when we first try
             with self._session_lock:
-                if self._session is not None:
-                    self._session.abort()
+                for session in (self._session, self._incoming_session):
+                    if session is not None:
+                        session.abort()
             thread.join(0.05)
         self._thread = None
         self.heartbeat.beat(self.clock.now(), "stopped", self.outbox.counts())
@@ -215,6 +266,30 @@ class Engine:
                     candidates.append(end)
             if self._account_blocked_until:
                 candidates.append(self._account_blocked_until)
+            check = self._next_check(now)
+            if check is not None:
+                candidates.append(max(check, opens or check))
+        return min(candidates) if candidates else None
+
+    def _next_check(self, now: datetime) -> datetime | None:
+        """When incoming mail is next due to be checked (every N minutes and/or at check times)."""
+        s = self.practice.settings
+        if not s.get("incoming.enabled"):
+            return None
+        candidates = []
+        every = s.get("schedule.check_every_minutes")
+        if every:
+            candidates.append(now if self._last_check is None else self._last_check + timedelta(minutes=int(every)))
+        times = parse_check_times(s.get("schedule.check_times") or "")
+        if times:
+            local = now.astimezone(self._tz())
+            last = self._last_check.astimezone(self._tz()) if self._last_check else None
+            for day in (local.date(), local.date() + timedelta(days=1)):
+                for t in times:
+                    at = datetime.combine(day, t, tzinfo=self._tz())
+                    if last is None or at > last:
+                        candidates.append(at)
+                        break
         return min(candidates) if candidates else None
 
     def _automatic_work(self) -> None:
@@ -225,6 +300,9 @@ class Engine:
         periods = parse_periods(s.get("schedule.periods") or "")
         if not pacing.in_period(now, self._tz(), periods):
             return
+        check = self._next_check(now)
+        if check is not None and check <= now:
+            self.receive()
         if self._account_blocked_until and now < self._account_blocked_until:
             return
         due = self.outbox.due(now, manual=False)
@@ -240,6 +318,10 @@ class Engine:
         result = PassResult(sent=report.sent, failed=report.failed, errors=list(report.errors))
         if report.account_error is not None:
             result.errors = (result.errors or []) + [{"id": None, **_err(report.account_error)}]
+        received = self.receive()
+        result.received, result.filed = received.received, received.filed
+        if received.error is not None:
+            result.errors = (result.errors or []) + [{"id": None, **_err(received.error)}]
         return result
 
     def _probe_account(self) -> SendReport:

@@ -20,6 +20,17 @@ def configure(practice: Practice, fm: FakeMail, listener: str = "submission") ->
     })
 
 
+def configure_incoming(practice: Practice, fm: FakeMail, protocol: str = "imap", implicit: bool = True,
+                       leave_on_server: bool = True) -> None:
+    ports = fm.ports[protocol]
+    practice.settings.set_many({
+        "incoming.enabled": "true", "incoming.protocol": protocol, "incoming.host": "localhost",
+        "incoming.port": str(ports["imaps" if protocol == "imap" else "pop3s"] if implicit else ports["plain"]),
+        "incoming.security": "implicit" if implicit else "starttls",
+        "incoming.leave_on_server": "true" if leave_on_server else "false",
+    })
+
+
 def draft(to: str = "pat@example.com", subject: str = "Your appointment", text: str = "See you soon.") -> Draft:
     return Draft(from_address="practice@example.test", from_name="Bright Smile Dental", to=[Recipient(to)],
                  subject=subject, text=text)

@@ -1,0 +1,183 @@
+"""What we read from an incoming message: never raises, whatever the bytes.
+
+`facts(raw)` reads the headers only (cheap: it runs for every message at
+intake, and filing needs nothing else). `content(raw)` parses the whole
+message when someone opens it: the text, the HTML (kept, never rendered here),
+and attachments with safe file names. A message nothing can be made of is
+still stored raw and listed as unreadable with whatever sender could be found.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import email.utils
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+
+MAX_HEADER = 2000  # characters kept of any header (a 1 MB subject is cut, not stored whole)
+PREVIEW = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class Facts:
+    from_address: str = ""
+    from_name: str = ""
+    subject: str = ""
+    date: str | None = None  # ISO 8601 when the Date header could be read
+    message_id: str = ""
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    auto_reply: bool = False
+    unreadable: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Content:
+    text: str = ""
+    html: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def decode_words(value: str | None) -> str:
+    """RFC 2047 words in any charset (unknown charsets degrade, never fail), one line, bounded."""
+    if value is None:
+        return ""
+    text = str(value)[: MAX_HEADER * 4]
+    try:
+        parts = email.header.decode_header(text)
+        out = []
+        for chunk, charset in parts:
+            if isinstance(chunk, bytes):
+                try:
+                    out.append(chunk.decode(charset or "ascii", "replace"))
+                except (LookupError, UnicodeError):
+                    out.append(chunk.decode("latin-1", "replace"))
+            else:
+                out.append(chunk)
+        text = "".join(out)
+    except (ValueError, AssertionError, email.errors.HeaderParseError):
+        pass
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()[:MAX_HEADER]
+
+
+def _ids(value: str | None) -> list[str]:
+    return _MSGID.findall(str(value or ""))[:100]
+
+
+def facts(raw: bytes) -> Facts:
+    f = Facts()
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32, _class=Message)
+        header_end = raw.find(b"\n\n")
+        if header_end < 0 and b"\r\n\r\n" not in raw and raw.count(b":") == 0:
+            f.unreadable = True
+            f.problems.append("no headers could be read")
+        if msg.defects:
+            f.problems.extend(type(d).__name__ for d in msg.defects[:5])
+        name, address = email.utils.parseaddr(decode_words(msg.get("From")))
+        f.from_name = name[:200]
+        f.from_address = address.strip()[:254] if "@" in address else ""
+        if not msg.get("From"):
+            f.problems.append("no From header")
+        f.subject = decode_words(msg.get("Subject"))
+        f.message_id = (_ids(msg.get("Message-ID")) or [""])[0]
+        f.in_reply_to = _ids(msg.get("In-Reply-To"))
+        f.references = _ids(msg.get("References"))
+        try:
+            when = email.utils.parsedate_to_datetime(str(msg.get("Date"))) if msg.get("Date") else None
+            f.date = when.isoformat() if when is not None and when.tzinfo is not None else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            f.problems.append("unreadable Date")
+        auto = str(msg.get("Auto-Submitted", "")).strip().lower()
+        precedence = str(msg.get("Precedence", "")).strip().lower()
+        f.auto_reply = (bool(auto) and auto != "no") or precedence in ("bulk", "auto_reply", "junk", "list") \
+            or bool(msg.get("X-Autoreply")) or bool(msg.get("X-Autorespond"))
+    except Exception as exc:  # noqa: BLE001 - hostile input must never stop intake
+        f.unreadable = True
+        f.problems.append(f"unreadable: {type(exc).__name__}")
+    return f
+
+
+def safe_filename(name: str | None, fallback: str = "attachment") -> str:
+    """A file name with no path parts, no control characters, no leading dots, bounded."""
+    text = decode_words(name) if name else ""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\\", "/").split("/")[-1]
+    text = _CONTROL.sub("", text).strip().lstrip(".").strip()
+    text = re.sub(r'[<>:"|?*]', "_", text)
+    if not text or text in (".", ".."):
+        text = fallback
+    if len(text) > 120:
+        stem, dot, ext = text.rpartition(".")
+        text = (stem[: 110] + dot + ext[:9]) if dot and len(ext) < 10 else text[:120]
+    return text
+
+
+def _decode_part(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, "replace")
+    except (LookupError, UnicodeError):
+        return payload.decode("latin-1", "replace")
+
+
+def content(raw: bytes) -> Content:
+    c = Content()
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        n = 0
+        for part in msg.walk():
+            n += 1
+            if n > 500:
+                c.problems.append("more than 500 parts; the rest were not read")
+                break
+            if part.is_multipart():
+                continue
+            ctype = part.get_content_type()
+            disposition = (part.get("Content-Disposition") or "").lower()
+            filename = part.get_filename()
+            if ctype == "message/rfc822" or (filename is None and "attachment" not in disposition
+                                              and ctype in ("text/plain", "text/html")):
+                if ctype == "text/plain" and not c.text:
+                    c.text = _decode_part(part)
+                    continue
+                if ctype == "text/html" and c.html is None:
+                    c.html = _decode_part(part)
+                    continue
+            data = part.get_payload(decode=True)
+            if not isinstance(data, bytes):
+                data = str(part.get_payload()).encode("utf-8", "replace")
+            ext = {"text/plain": ".txt", "text/html": ".html", "message/rfc822": ".eml"}.get(ctype, "")
+            c.attachments.append(Attachment(safe_filename(filename, f"part-{n}{ext}"), ctype, data))
+    except Exception as exc:  # noqa: BLE001
+        c.problems.append(f"unreadable: {type(exc).__name__}")
+        c.text = raw[:10000].decode("utf-8", "replace")
+    return c
+
+
+def preview(text: str) -> str:
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", text)).strip()[:PREVIEW]
+
+
+def received_at(f: Facts, fallback: datetime) -> str:
+    return f.date or fallback.isoformat()

@@ -1,0 +1,294 @@
+"""The inbox as stored: intake from IMAP or POP3, filing, and what reception does
+with a message (read, file, tag, action, delete, restore), each on its timeline.
+
+Acknowledge after commit: a chunk of messages is written (blobs fsynced, then
+one write of their records) before the sync state moves on (IMAP: the last UID)
+or anything is deleted on the server (POP3, when not leaving mail there). A
+crash between the two means the chunk is fetched again and dropped as known
+(by Message-ID, or by its bytes when it has none): nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.adapters.incoming import ImapMailbox, IncomingSettings, Pop3Mailbox
+from engine.adapters.store import RID, Store
+from engine.core import filing, incoming
+from engine.core.addresses import normalise_address
+from engine.errors import InputInvalid, MailServerError, NotFound, PracticeMailError
+
+log = logging.getLogger("practicemail.service")
+CHUNK = 200
+RESYNC_LIMIT = 2000  # after a UIDVALIDITY change, look back this many messages at most
+
+
+@dataclass
+class ReceiveReport:
+    received: int = 0
+    filed: int = 0
+    duplicates: int = 0
+    error: PracticeMailError | None = None
+    new_ids: list[int] = field(default_factory=list)
+
+
+class Inbox:
+    def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]]) -> None:
+        self.store = store
+        self.messages = store.partitioned("messages")
+        self.sync = store.collection("sync")
+        self.directory = directory
+        self.own_addresses = own_addresses
+        self._lock = threading.RLock()
+        self._known_ids: set[str] | None = None
+        self._known_blobs: set[str] | None = None
+        self._sent: dict[str, filing.SentTo] = {}
+        self._sent_upto = 0
+
+    # -- what we already have --------------------------------------------------------
+    def _load_known(self) -> None:
+        if self._known_ids is None:
+            ids: set[str] = set()
+            blobs: set[str] = set()
+            for r in self.messages.find(lambda r: True):
+                if r.get("message_id"):
+                    ids.add(r["message_id"])
+                blobs.add(r["blob"])
+            self._known_ids, self._known_blobs = ids, blobs
+
+    def _sent_index(self) -> dict[str, filing.SentTo]:
+        """Message-ID of everything we sent -> whom it was for (new outbox items only, each pass)."""
+        outbox = self.store.partitioned("outbox")
+        for r in outbox.find(lambda r: True) if self._sent_upto == 0 else outbox.newest(10**9):
+            if r[RID] <= self._sent_upto:
+                continue
+            if r.get("message_id") and (r.get("patient_id") or r.get("specialist_id")):
+                self._sent[r["message_id"]] = filing.SentTo(r.get("patient_id", ""), r.get("specialist_id", ""))
+        newest = outbox.newest(1)
+        if newest:
+            self._sent_upto = max(self._sent_upto, newest[0][RID])
+        return self._sent
+
+    def _sync_record(self, key: str) -> dict[str, Any]:
+        found = self.sync.find(lambda r: r.get("key") == key)
+        return found[0] if found else {"key": key}
+
+    def _save_sync(self, rec: dict[str, Any]) -> None:
+        body = {k: v for k, v in rec.items() if k != RID}
+        if RID in rec:
+            self.sync.update(rec[RID], body)
+        else:
+            rec[RID] = self.sync.insert(body)
+
+    def sync_state(self) -> list[dict[str, Any]]:
+        return [{k: (len(v) if k == "seen" else v) for k, v in r.items() if k != RID} for r in self.sync.all()]
+
+    # -- intake ---------------------------------------------------------------------
+    def _commit(self, raws: list[tuple[str, bytes]], now: datetime, report: ReceiveReport) -> None:
+        """Store a chunk durably: blobs first, then the records in one write per partition."""
+        self._load_known()
+        assert self._known_ids is not None and self._known_blobs is not None
+        book = filing.AddressBook.build(self.directory.list("patients"), self.directory.list("specialists"))
+        sent = self._sent_index()
+        own = self.own_addresses()
+        shas = self.store.blobs.put_many([raw for _, raw in raws])
+        records = []
+        per_sender: dict[str, int] = {}
+        for (source, raw), sha in zip(raws, shas):
+            f = incoming.facts(raw)
+            if (f.message_id and f.message_id in self._known_ids) or sha in self._known_blobs:
+                report.duplicates += 1
+                continue
+            sender = normalise_address(f.from_address)
+            per_sender[sender] = per_sender.get(sender, 0) + 1
+            decision = filing.decide(f.from_address, [*f.in_reply_to, *reversed(f.references)], f.auto_reply, book,
+                                     sent, own, flooding=filing.is_flooding(per_sender[sender]))
+            timeline = [{"at": now.isoformat(), "event": "received", "detail": source}]
+            if decision.filed:
+                timeline.append({"at": now.isoformat(), "event": "filed",
+                                 "detail": f"automatically: {decision.reason}"})
+            records.append({
+                "from": f.from_address, "from_name": f.from_name, "subject": f.subject, "date": f.date,
+                "received": now.isoformat(), "message_id": f.message_id, "in_reply_to": f.in_reply_to[:5],
+                "references": f.references[-20:], "blob": sha, "size": len(raw), "source": source,
+                "patient_id": decision.patient_id, "specialist_id": decision.specialist_id,
+                "candidates": decision.candidates, "filing_reason": decision.reason, "tags": decision.tags,
+                "read": False, "actioned": False, "deleted": False, "auto_reply": f.auto_reply,
+                "unreadable": f.unreadable, "problems": f.problems[:5], "timeline": timeline,
+            })
+            if f.message_id:
+                self._known_ids.add(f.message_id)
+            self._known_blobs.add(sha)
+            report.filed += 1 if decision.filed else 0
+        if records:
+            report.new_ids.extend(self.messages.insert_many(records))
+            report.received += len(records)
+
+    def receive_imap(self, settings: IncomingSettings, now: datetime,
+                     on_session: Callable[[Any], None] | None = None) -> ReceiveReport:
+        report = ReceiveReport()
+        key = f"imap:{settings.host}:{settings.credentials.username}:INBOX"
+        with self._lock:
+            state = self._sync_record(key)
+            try:
+                with ImapMailbox(settings) as box:
+                    if on_session:
+                        on_session(box)
+                    last = int(state.get("last_uid", 0))
+                    if state.get("uidvalidity") not in (None, box.uidvalidity):
+                        log.warning("IMAP UIDVALIDITY changed (%s -> %s): re-syncing the last %d messages",
+                                    state.get("uidvalidity"), box.uidvalidity, RESYNC_LIMIT)
+                        last = 0
+                        uids = box.uids_after(0)[-RESYNC_LIMIT:]
+                    else:
+                        uids = box.uids_after(last)
+                    state["uidvalidity"] = box.uidvalidity
+                    chunk: list[tuple[str, bytes]] = []
+                    chunk_last = last
+                    for uid, raw in box.fetch(uids):
+                        chunk.append((f"imap uid {uid}", raw))
+                        chunk_last = uid
+                        if len(chunk) >= CHUNK:
+                            self._commit(chunk, now, report)
+                            state["last_uid"] = chunk_last
+                            self._save_sync(state)
+                            chunk = []
+                    if chunk:
+                        self._commit(chunk, now, report)
+                    state["last_uid"] = chunk_last
+                    state["last_fetch"] = now.isoformat()
+                    self._save_sync(state)
+            except MailServerError as exc:
+                report.error = exc
+        return report
+
+    def receive_pop3(self, settings: IncomingSettings, now: datetime, leave_on_server: bool,
+                     on_session: Callable[[Any], None] | None = None) -> ReceiveReport:
+        report = ReceiveReport()
+        key = f"pop3:{settings.host}:{settings.credentials.username}"
+        with self._lock:
+            state = self._sync_record(key)
+            seen: set[str] = set(state.get("seen", []))
+            try:
+                box = Pop3Mailbox(settings)
+                with box:
+                    if on_session:
+                        on_session(box)
+                    listing = box.uidls()
+                    on_server = {uid for _, uid in listing}
+                    chunk: list[tuple[str, bytes]] = []
+                    chunk_meta: list[tuple[int, str]] = []
+                    to_delete: list[int] = [n for n, uid in listing if uid in seen] if not leave_on_server else []
+
+                    def commit() -> None:
+                        self._commit(chunk, now, report)
+                        seen.update(uid for _, uid in chunk_meta)
+                        state["seen"] = sorted(seen & on_server) if not leave_on_server else sorted(seen)
+                        self._save_sync(state)
+                        if not leave_on_server:
+                            to_delete.extend(n for n, _ in chunk_meta)
+
+                    for number, uid in listing:
+                        if uid in seen:
+                            continue
+                        chunk.append((f"pop3 uidl {uid}", box.retrieve(number)))
+                        chunk_meta.append((number, uid))
+                        if len(chunk) >= CHUNK:
+                            commit()
+                            chunk, chunk_meta = [], []
+                    if chunk:
+                        commit()
+                    for number in to_delete:  # only what is durably stored here
+                        box.delete(number)
+                    state["last_fetch"] = now.isoformat()
+                    self._save_sync(state)
+                    box.quit()
+            except MailServerError as exc:
+                report.error = exc
+        return report
+
+    # -- the inbox as reception sees it ---------------------------------------------------
+    def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,
+             deleted: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        """Default view: not deleted, not actioned, untagged ('Patient'/'Specialist' filing tags count
+        as tags, as in the reference: filed mail lives on the patient's file). `tags`: carrying all of them."""
+        wanted = set(tags)
+
+        def view(r: Any) -> bool:
+            if bool(r.get("deleted")) != deleted:
+                return False
+            if show_all or deleted:  # the Deleted folder shows everything in it
+                return True
+            if r.get("actioned") and not include_actioned:
+                return False
+            if wanted:
+                return wanted <= set(r.get("tags", []))
+            return not r.get("tags")
+
+        if limit is not None:
+            return self.messages.newest(limit, view)
+        return list(self.messages.iter_newest(view))
+
+    def get(self, rid: int) -> dict[str, Any]:
+        return self.messages.require(rid)
+
+    def content(self, rid: int) -> incoming.Content:
+        return incoming.content(self.store.blobs.get(self.get(rid)["blob"]))
+
+    def _change(self, rid: int, now: datetime, event: str, detail: str, fields: dict[str, Any]) -> dict[str, Any]:
+        def change(_rid: int, stored: Any) -> dict[str, Any]:
+            new = dict(stored)
+            new.update(fields)
+            new["timeline"] = [*stored.get("timeline", []), {"at": now.isoformat(), "event": event, "detail": detail}]
+            return new
+
+        with self._lock:
+            try:
+                return self.messages.modify_many([rid], change)[rid]
+            except NotFound:
+                raise NotFound(f"no message {rid} in the inbox") from None
+
+    def file(self, rid: int, now: datetime, patient_id: str = "", specialist_id: str = "") -> dict[str, Any]:
+        if bool(patient_id) == bool(specialist_id):
+            raise InputInvalid("file to a patient or to a specialist", hint="Give exactly one of --patient, --specialist.")
+        if patient_id:
+            self.directory.require("patients", patient_id)
+            tag = filing.PATIENT_TAG
+        else:
+            self.directory.require("specialists", specialist_id)
+            tag = filing.SPECIALIST_TAG
+        msg = self.get(rid)
+        tags = [t for t in msg.get("tags", []) if t not in (filing.PATIENT_TAG, filing.SPECIALIST_TAG)] + [tag]
+        return self._change(rid, now, "filed", f"by reception to {patient_id or specialist_id}",
+                            {"patient_id": patient_id, "specialist_id": specialist_id, "tags": tags, "candidates": []})
+
+    def mark_read(self, rid: int, now: datetime, read: bool = True) -> dict[str, Any]:
+        return self._change(rid, now, "read" if read else "unread", "", {"read": read})
+
+    def set_actioned(self, rid: int, now: datetime, actioned: bool = True) -> dict[str, Any]:
+        return self._change(rid, now, "actioned" if actioned else "not actioned", "", {"actioned": actioned})
+
+    def set_tags(self, rid: int, now: datetime, tags: list[str]) -> dict[str, Any]:
+        clean = sorted({t.strip()[:40] for t in tags if t.strip() and "\n" not in t})
+        return self._change(rid, now, "tagged", ", ".join(clean) or "(none)", {"tags": clean})
+
+    def delete(self, rid: int, now: datetime) -> dict[str, Any]:
+        return self._change(rid, now, "deleted", "", {"deleted": True})
+
+    def restore(self, rid: int, now: datetime) -> dict[str, Any]:
+        return self._change(rid, now, "restored", "", {"deleted": False})
+
+    def contact_history(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every email to or from the patient: derived from the inbox and outbox, never copied."""
+        out = [{"type": "received", "date": r["received"], "subject": r["subject"], "id": r[RID]}
+               for r in self.messages.find(lambda r: r.get("patient_id") == patient_id)]
+        out += [{"type": "sent" if r["status"] == "sent" else r["status"], "date": r.get("sent_at") or r["created"],
+                 "subject": r["subject"], "id": r[RID], "category": r.get("category", ""),
+                 "description": r.get("description", "")}
+                for r in self.store.partitioned("outbox").find(lambda r: r.get("patient_id") == patient_id)]
+        return sorted(out, key=lambda x: x["date"], reverse=True)

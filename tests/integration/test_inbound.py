@@ -1,0 +1,224 @@
+"""Inbound against the fake IMAP and POP3 servers with TLS: mail arrives once,
+lands on the right patient, and nothing a patient wrote is ever lost."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+
+from engine.adapters.clock import FakeClock
+from engine.adapters.store import RID
+from engine.service.demo import load_demo
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+from tests.conftest import ROOT
+from tests.integration.helpers import configure, configure_incoming, draft, open_practice
+from tools.fakemail import FakeMail
+
+HOSTILE = ROOT / "fixtures" / "hostile"
+T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+
+
+def mail(sender: str, subject: str, mid: str, extra: str = "") -> bytes:
+    return (f"From: {sender}\r\nTo: practice@example.test\r\nSubject: {subject}\r\nMessage-ID: <{mid}@p.example>\r\n"
+            f"Date: Tue, 24 Nov 2026 07:30:00 +0000\r\n{extra}\r\nHello\r\n").encode()
+
+
+@pytest.fixture
+def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
+    with open_practice(data_dir) as p:
+        load_demo(p)
+        configure(p, fakemail)
+        yield p
+
+
+@pytest.fixture
+def engine(practice: Practice) -> Iterator[Engine]:
+    e = Engine(practice, FakeClock(T0))
+    e.smtp_timeout = 5
+    yield e
+    e.stop()
+
+
+def patient(practice: Practice, **match: str) -> dict:
+    return next(r for r in practice.directory.list("patients") if all(r[k] == v for k, v in match.items()))
+
+
+def by_subject(engine: Engine) -> dict[str, dict]:
+    return {r["subject"]: r for r in engine.inbox.list(show_all=True)}
+
+
+@pytest.mark.parametrize("implicit", [True, False], ids=["imaps", "starttls"])
+def test_imap_first_then_incremental_sync_and_filing(practice: Practice, engine: Engine, fakemail: FakeMail,
+                                                     implicit: bool) -> None:
+    configure_incoming(practice, fakemail, "imap", implicit)
+    own = patient(practice, first_name="Grace")  # her own address
+    family = [r for r in practice.directory.list("patients") if r["family_id"] == "F01"]
+    child = next(r for r in family if r["first_name"] == "Dev")
+    # yesterday we wrote to the family's younger child, at the shared address
+    sent_id = engine.outbox.add_draft(draft(to=child["email"], subject="Dev's check-up"), T0, patient_id=child["id"])
+    assert engine.send_receive_now()["sent"] == 1
+    our_mid = engine.outbox.get(sent_id)["message_id"]
+    fakemail.deliver("practice", mail(own["email"], "From Grace", "g1"))
+    fakemail.deliver("practice", mail(family[0]["email"], "Family question", "f1"))
+    fakemail.deliver("practice", mail(family[0]["email"], "Re: Dev's check-up", "f2", f"In-Reply-To: {our_mid}\r\n"))
+    fakemail.deliver("practice", mail("stranger@example.com", "Who?", "s1"))
+    fakemail.deliver("practice", mail(own["email"], "Out of office", "a1", "Auto-Submitted: auto-replied\r\n"))
+    report = engine.send_receive_now()
+    assert (report["received"], report["filed"]) == (5, 2)
+    got = by_subject(engine)
+    assert got["From Grace"]["patient_id"] == own["id"] and got["From Grace"]["tags"] == ["Patient"]
+    assert got["Family question"]["patient_id"] == "" and set(got["Family question"]["candidates"]) == \
+        {r["id"] for r in family}
+    assert got["Re: Dev's check-up"]["patient_id"] == child["id"]  # the thread beats the shared address
+    assert got["Who?"]["patient_id"] == "" and got["Who?"]["candidates"] == []
+    assert got["Out of office"]["patient_id"] == "" and "Auto-reply" in got["Out of office"]["tags"]
+    # the default view: untagged, not actioned
+    assert {r["subject"] for r in engine.inbox.list()} == {"Family question", "Who?"}
+    # incremental: only what is new
+    assert engine.send_receive_now()["received"] == 0
+    fakemail.deliver("practice", mail("stranger@example.com", "Again", "s2"))
+    assert engine.send_receive_now()["received"] == 1
+    # the server's read state is untouched
+    with IMAPClient("localhost", port=fakemail.ports["imap"]["imaps"],
+                    ssl_context=ssl.create_default_context(cafile=str(fakemail.ca_file))) as c:
+        c.login(fakemail.user().username, fakemail.user().password)
+        c.select_folder("INBOX")
+        assert all(b"\\Seen" not in flags for flags in c.get_flags(c.search()).values())
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(practice: Practice, engine: Engine,
+                                                       fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "imap")
+    for i in range(5):
+        fakemail.deliver("practice", mail("stranger@example.com", f"m{i}", f"u{i}"))
+    assert engine.send_receive_now()["received"] == 5
+    fakemail.change_uidvalidity("practice")
+    fakemail.deliver("practice", mail("stranger@example.com", "after", "u5"))
+    assert engine.send_receive_now()["received"] == 1
+    assert len(engine.inbox.list(show_all=True)) == 6
+
+
+def test_dropped_mid_fetch_loses_nothing_and_doubles_nothing(practice: Practice, engine: Engine,
+                                                            fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "imap")
+    for i in range(3):
+        fakemail.deliver("practice", mail("stranger@example.com", f"d{i}", f"d{i}"))
+    fakemail.faults.add("imap", "fetch", "drop", times=1)
+    first = engine.send_receive_now()
+    assert first["received"] == 0 and "closed the connection" in first["errors"][-1]["error"]
+    assert engine.send_receive_now()["received"] == 3
+    assert engine.send_receive_now()["received"] == 0
+    assert len(engine.inbox.list(show_all=True)) == 3
+
+
+def test_pop3_leave_on_server_then_delete_after_storing(practice: Practice, engine: Engine,
+                                                        fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "pop3", implicit=False, leave_on_server=True)
+    for i in range(3):
+        fakemail.deliver("practice", mail("stranger@example.com", f"p{i}", f"p{i}"))
+    assert engine.send_receive_now()["received"] == 3
+    assert engine.send_receive_now()["received"] == 0
+    assert len(fakemail.mailbox_names("practice")) == 3  # still on the server
+    practice.settings.set("incoming.leave_on_server", "false")
+    fakemail.deliver("practice", mail("stranger@example.com", "p3", "p3"))
+    assert engine.send_receive_now()["received"] == 1
+    assert fakemail.mailbox_names("practice") == []  # deleted, but only once stored here
+    assert len(engine.inbox.list(show_all=True)) == 4
+
+
+def test_pop3_drop_mid_retr_then_complete(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "pop3", leave_on_server=False)
+    for i in range(3):
+        fakemail.deliver("practice", mail("stranger@example.com", f"r{i}", f"r{i}"))
+    fakemail.faults.add("pop3", "fetch", "drop", times=1)
+    assert engine.send_receive_now()["received"] == 0
+    assert len(fakemail.mailbox_names("practice")) == 3  # nothing deleted before it was stored
+    assert engine.send_receive_now()["received"] == 3
+    assert fakemail.mailbox_names("practice") == []
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_disabled_incoming_does_nothing_then_backfills(practice: Practice, engine: Engine, fakemail: FakeMail,
+                                                       protocol: str) -> None:
+    configure_incoming(practice, fakemail, protocol)
+    fakemail.deliver("practice", mail("stranger@example.com", "before", "b0"))
+    assert engine.send_receive_now()["received"] == 1
+    practice.settings.set("incoming.enabled", "false")
+    fakemail.faults.add(protocol, "connect", "refuse")  # a broken server is no error while disabled
+    fakemail.deliver("practice", mail("stranger@example.com", "while off", "b1"))
+    report = engine.send_receive_now()
+    assert report["received"] == 0 and report["errors"] == []
+    assert practice.settings.get("incoming.host") == "localhost"  # other incoming values kept
+    fakemail.faults.clear()
+    practice.settings.set("incoming.enabled", "true")
+    assert engine.send_receive_now()["received"] == 1
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_hostile_corpus_is_stored_and_listed(practice: Practice, engine: Engine, fakemail: FakeMail,
+                                             protocol: str) -> None:
+    configure_incoming(practice, fakemail, protocol)
+    files = sorted(HOSTILE.glob("*.eml"))
+    for f in files:
+        fakemail.deliver("practice", f.read_bytes())
+    report = engine.send_receive_now()
+    assert report["received"] == len(files), report
+    stored = engine.inbox.list(show_all=True)
+    assert len(stored) == len(files)
+    assert engine.send_receive_now()["received"] == 0  # never fetched again in a loop
+    for r in stored:
+        assert len(r["subject"]) <= 2000 and "\n" not in r["subject"] and "\x00" not in r["subject"]
+        content = engine.inbox.content(r[RID])  # opening never crashes either
+        for a in content.attachments:
+            assert "/" not in a.filename and "\\" not in a.filename and not a.filename.startswith(".")
+            assert all(ord(ch) >= 32 for ch in a.filename)
+    names = [a.filename for r in stored for a in engine.inbox.content(r[RID]).attachments]
+    assert "x" in names and "evil.exe" in names
+
+
+def test_manual_filing_tags_and_timeline(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "imap")
+    fakemail.deliver("practice", mail("patel.family@mailhome.example", "Family question", "t1"))
+    engine.send_receive_now()
+    (msg,) = engine.inbox.list()
+    child = msg["candidates"][0]
+    engine.inbox.file(msg[RID], T0, patient_id=child)
+    engine.inbox.mark_read(msg[RID], T0)
+    engine.inbox.set_actioned(msg[RID], T0)
+    got = engine.inbox.get(msg[RID])
+    assert got["patient_id"] == child and got["read"] and got["actioned"]
+    assert [e["event"] for e in got["timeline"]] == ["received", "filed", "read", "actioned"]
+    assert engine.inbox.list() == []
+    assert [r[RID] for r in engine.inbox.list(tags=["Patient"], include_actioned=True)] == [msg[RID]]
+    engine.inbox.delete(msg[RID], T0)
+    assert engine.inbox.list(show_all=True) == [] and len(engine.inbox.list(deleted=True)) == 1
+    engine.inbox.restore(msg[RID], T0)
+    history = engine.inbox.contact_history(child)
+    assert history and history[0]["type"] == "received"
+
+
+def test_cli_inbox_list_and_file(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    configure_incoming(practice, fakemail, "imap")
+    fakemail.deliver("practice", mail("patel.family@mailhome.example", "Shared", "c1"))
+    engine.send_receive_now()
+    folder = practice.folder
+    practice.close()
+    run = lambda *a: subprocess.run([sys.executable, "-m", "engine", *a, "--data", str(folder)],  # noqa: E731
+                                    capture_output=True, text=True, cwd=ROOT, timeout=60)
+    rows = json.loads(run("inbox", "list", "--json").stdout)
+    assert rows[0]["subject"] == "Shared" and len(rows[0]["candidates"]) == 4
+    out = run("inbox", "file", str(rows[0]["id"]), "--patient", rows[0]["candidates"][0])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(run("inbox", "list", "--json").stdout) == []
+    assert json.loads(run("inbox", "list", "--all", "--json").stdout)[0]["patient_id"] == rows[0]["candidates"][0]
+    bad = run("inbox", "file", str(rows[0]["id"]), "--patient", "NOPE")
+    assert bad.returncode == 1 and "NOPE" in bad.stderr
