@@ -109,6 +109,9 @@ class ImapMailbox:
             ctx = tls_context(s.ca_file)
             client = IMAPClient(s.host, port=s.port, ssl=s.mode == IMPLICIT, ssl_context=ctx, timeout=s.timeout)
             self.client = client
+            # imapclient writes some commands (SEARCH) in several small pieces; with Nagle on,
+            # the server's delayed ACK then adds 40 ms to each such command
+            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if s.mode == STARTTLS:
                 client.starttls(ctx)
             client.login(s.credentials.username, s.credentials.secret())

@@ -10,7 +10,9 @@ user turned STARTTLS off themselves. Certificates are always verified.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import smtplib
 import socket
 import ssl
@@ -89,6 +91,17 @@ class SmtpSettings:
 
 
 def tls_context(ca_file: str) -> ssl.SSLContext:
+    """A verifying client context. Loading the system's CA store costs ~20 ms, so contexts are
+    kept per CA file (and remade when that file changes)."""
+    try:
+        stamp = os.stat(ca_file).st_mtime_ns if ca_file else 0
+    except OSError:
+        stamp = -1
+    return _tls_context(ca_file, stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_file: str, _stamp: int) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if ca_file:
         try:

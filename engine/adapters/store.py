@@ -22,7 +22,6 @@ write, never halfway (writes are atomic replaces).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import threading
@@ -33,8 +32,8 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from engine.adapters.durable import (DurableJSONStorage, atomic_write, fsync_dir, remove_stale_temporaries,
-                                     write_synced)
+from engine.adapters.blobs import BlobStore
+from engine.adapters.durable import DurableJSONStorage, atomic_write, fsync_dir, remove_stale_temporaries
 from engine.adapters.lock import WriterLock
 from engine.errors import NotFound, PracticeMailError, StoreCorrupt
 
@@ -363,55 +362,6 @@ class PartitionedCollection:
             part.close()
 
 
-class BlobStore:
-    """Content-addressed files: the same bytes are stored once, named by SHA-256."""
-
-    def __init__(self, folder: Path, read_only: bool) -> None:
-        self.folder = folder
-        self.read_only = read_only
-
-    def path(self, sha: str) -> Path:
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise NotFound(f"not a blob name: {sha!r}")
-        return self.folder / sha[:2] / sha
-
-    def put(self, data: bytes) -> str:
-        if self.read_only:
-            raise ReadOnlyStore("cannot store a file: this process opened the data read-only")
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.path(sha)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, data)
-        return sha
-
-    def put_many(self, datas: list[bytes]) -> list[str]:
-        """Many blobs with one folder fsync per folder touched (an intake of thousands)."""
-        if self.read_only:
-            raise ReadOnlyStore("cannot store a file: this process opened the data read-only")
-        shas = [hashlib.sha256(d).hexdigest() for d in datas]
-        folders: set[Path] = set()
-        for sha, data in zip(shas, datas):
-            target = self.path(sha)
-            if target.exists():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_synced(target, data)
-            folders.add(target.parent)
-        for folder in folders:
-            fsync_dir(folder)
-        return shas
-
-    def get(self, sha: str) -> bytes:
-        try:
-            return self.path(sha).read_bytes()
-        except FileNotFoundError as exc:
-            raise NotFound(f"stored file {sha[:12]} is missing") from exc
-
-    def exists(self, sha: str) -> bool:
-        return self.path(sha).exists()
-
-
 class Store:
     """The whole data folder. Open with `Store.open(folder, writer=...)`."""
 
@@ -434,7 +384,7 @@ class Store:
             try:
                 (folder / "db").mkdir(parents=True, exist_ok=True)
                 (folder / "blobs").mkdir(exist_ok=True)
-                removed = remove_stale_temporaries(folder / "db") + remove_stale_temporaries(folder / "blobs")
+                removed = remove_stale_temporaries(folder / "db")
                 if removed:
                     log.warning("removed %d half-written temporary files left by a crash", removed)
             except BaseException:
@@ -514,7 +464,6 @@ class Store:
 
 
 __all__ = [
-    "BlobStore",
     "Collection",
     "PartitionedCollection",
     "ReadOnlyStore",

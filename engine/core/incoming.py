@@ -10,7 +10,9 @@ still stored raw and listed as unreadable with whatever sender could be found.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 
+_HEADERS = email.parser.BytesParser(_class=Message, policy=email.policy.compat32)
 MAX_HEADER = 2000  # characters kept of any header (a 1 MB subject is cut, not stored whole)
 PREVIEW = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -84,9 +87,10 @@ def _ids(value: str | None) -> list[str]:
 def facts(raw: bytes) -> Facts:
     f = Facts()
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32, _class=Message)
-        header_end = raw.find(b"\n\n")
-        if header_end < 0 and b"\r\n\r\n" not in raw and raw.count(b":") == 0:
+        # headers only: the body is parsed when someone opens the message, not at intake
+        end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+        msg = _HEADERS.parsebytes(raw[: end + 4], headersonly=True)
+        if not msg.keys():
             f.unreadable = True
             f.problems.append("no headers could be read")
         if msg.defects:

@@ -83,6 +83,7 @@ class Mailbox:
         self.uidvalidity = int(time.time())
         self.uidnext = 1
         self.messages: list[Message] = []
+        self._stamp: tuple[int, ...] = ()
         self._load()
         self.refresh()
 
@@ -109,6 +110,10 @@ class Mailbox:
 
     def refresh(self) -> bool:
         """Pick up files dropped into new/ or cur/; forget files removed by hand. True if changed."""
+        stamp = tuple(os.stat(self.folder / sub).st_mtime_ns for sub in ("new", "cur"))
+        if stamp == self._stamp:
+            return False  # nothing added or removed since the last look
+        self._stamp = stamp
         known = {m.name for m in self.messages}
         found: list[Path] = []
         present: set[str] = set()

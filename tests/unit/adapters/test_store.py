@@ -62,9 +62,25 @@ def test_blobs_are_content_addressed(data_dir: Path) -> None:
         a = s.blobs.put(b"raw message")
         assert s.blobs.put(b"raw message") == a
         assert s.blobs.get(a) == b"raw message"
-        assert s.blobs.path(a).parent.name == a[:2]
+        many = s.blobs.put_many([b"one", b"two", b"one", b"raw message"])
+        assert many[0] == many[2] and many[3] == a
+        assert [s.blobs.get(x) for x in many] == [b"one", b"two", b"one", b"raw message"]
         with pytest.raises(NotFound):
-            s.blobs.path("../../etc/passwd")
+            s.blobs.get("../../etc/passwd")
+    reader = Store.open(data_dir, writer=False)
+    assert reader.blobs.get(a) == b"raw message"  # another process finds them through the index
+    reader.close()
+
+
+def test_blob_index_ignores_a_torn_last_line(data_dir: Path) -> None:
+    with Store.open(data_dir, writer=True) as s:
+        a = s.blobs.put(b"kept")
+    with open(data_dir / "blobs" / "packs" / "index", "ab") as f:
+        f.write(b"abc123 1 0")  # a crash mid-append
+    with Store.open(data_dir, writer=True) as s:
+        assert s.blobs.get(a) == b"kept"
+        b = s.blobs.put(b"after the crash")
+        assert s.blobs.get(b) == b"after the crash"
 
 
 def test_replace_all_is_one_write(data_dir: Path) -> None:

@@ -1,0 +1,124 @@
+"""Inbound throughput: 10,000 messages in the fake mailbox; our first sync against
+bare imapclient (or poplib) fetching the same messages in the same run; then 10
+new messages, whose incremental sync must take <= 2 % of the first.
+Targets: ratio >= 0.7; incremental <= 2 %.
+
+The fake server runs as its own process with its spool on tmpfs (see outbound.py).
+
+    python tools/bench/inbound.py [--messages 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import poplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from imapclient import IMAPClient  # noqa: E402
+
+from engine.service.engine import Engine  # noqa: E402
+from engine.service.practice import Practice  # noqa: E402
+from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
+
+
+def message(i: int) -> bytes:
+    body = b"".join(b"Line %d of a patient's reply about their appointment next week.\r\n" % n for n in range(25))
+    return (b"From: Patient %d <patient%d@patientmail.example>\r\nTo: practice@example.test\r\n"
+            b"Subject: Re: your appointment %d\r\nMessage-ID: <%d.in@patientmail.example>\r\n"
+            b"Date: Tue, 24 Nov 2026 07:30:00 +0000\r\n\r\n" % (i % 500, i % 500, i, i)) + body
+
+
+def bare_imap(info: dict, user: dict) -> float:  # type: ignore[type-arg]
+    t0 = time.perf_counter()
+    ctx = ssl.create_default_context(cafile=info["ca_file"])
+    with IMAPClient("localhost", port=info["imap"]["imaps"], ssl_context=ctx, timeout=60) as c:
+        c.login(user["username"], user["password"])
+        c.select_folder("INBOX", readonly=True)
+        uids = c.search(["UID", "1:*"])
+        n = 0
+        for start in range(0, len(uids), 200):
+            n += len(c.fetch(uids[start:start + 200], ["BODY.PEEK[]"]))
+    return time.perf_counter() - t0
+
+
+def bare_pop3(info: dict, user: dict) -> float:  # type: ignore[type-arg]
+    t0 = time.perf_counter()
+    ctx = ssl.create_default_context(cafile=info["ca_file"])
+    p = poplib.POP3_SSL("localhost", info["pop3"]["pop3s"], context=ctx, timeout=60)
+    p.user(user["username"])
+    p.pass_(user["password"])
+    for line in p.uidl()[1]:
+        p.retr(int(line.split()[0]))
+    p.quit()
+    return time.perf_counter() - t0
+
+
+def measure(protocol: str, n: int, tmp: Path, info: dict) -> tuple[float, float, float]:  # type: ignore[type-arg]
+    user = info["users"][0]
+    box = Path(info["spool"]) / user["username"]
+    with Practice(tmp / f"data-{protocol}", writer=True, command="bench") as p:
+        p.settings.set_many({
+            "practice.email": user["address"], "account.username": user["username"],
+            "account.password": user["password"], "incoming.enabled": "true", "incoming.protocol": protocol,
+            "incoming.host": "localhost", "incoming.port": str(info[protocol]["imaps" if protocol == "imap" else "pop3s"]),
+            "incoming.security": "implicit", "incoming.leave_on_server": "true", "tls.ca_file": info["ca_file"],
+        })
+        engine = Engine(p)
+        bare = bare_imap if protocol == "imap" else bare_pop3
+        bare(info, user)  # warm the server up (and let it give every message its UID)
+        t0 = time.perf_counter()
+        report = engine.receive()
+        first = time.perf_counter() - t0
+        assert report.received == n and report.error is None, report
+        bare_s = bare(info, user)
+        for i in range(n, n + 10):
+            maildir_deliver(box, message(i))
+        t0 = time.perf_counter()
+        report = engine.receive()
+        incremental = time.perf_counter() - t0
+        assert report.received == 10, report
+    return first, bare_s, incremental
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=10_000)
+    n = ap.parse_args().messages
+    shm = Path("/dev/shm")
+    ok = True
+    print(f"inbound bench, {n:,} messages of {len(message(0)):,} bytes, TLS on loopback")
+    for protocol in ("imap", "pop3"):
+        with tempfile.TemporaryDirectory() as tmp, \
+                tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
+            user_box = Path(spool) / "spool" / "practice"
+            for i in range(n):
+                maildir_deliver(user_box, message(i))
+            server = subprocess.Popen([sys.executable, "-m", "engine", "fakemail", "--json", "--spool",
+                                       str(Path(spool) / "spool")], stdout=subprocess.PIPE, text=True,
+                                      cwd=Path(__file__).resolve().parents[2])
+            try:
+                assert server.stdout is not None
+                info = json.loads(server.stdout.readline())
+                first, bare_s, incremental = measure(protocol, n, Path(tmp), info)
+            finally:
+                server.terminate()
+                server.wait(10)
+        ratio = bare_s / first
+        share = incremental / first
+        ok = ok and ratio >= 0.7 and share <= 0.02
+        print(f"  {protocol.upper():5} first sync {first:6.2f} s ({n / first:6.0f} msg/s); bare client {bare_s:6.2f} s "
+              f"({n / bare_s:6.0f} msg/s); ratio {ratio:.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'}); "
+              f"10 new: {incremental * 1000:.0f} ms = {share:.1%} of first (<= 2 %: {'yes' if share <= 0.02 else 'NO'})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
