@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.core import directory as directory_rules
 from engine.core import settings as catalogue
-from engine.errors import PracticeMailError
+from engine.errors import InputInvalid, PracticeMailError
 from engine.service.practice import Practice, default_data_folder
 
 Handler = Callable[[argparse.Namespace], int]
@@ -297,6 +297,98 @@ def cmd_inbox_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_templates_list(args: argparse.Namespace) -> int:
+    from engine.service.templates import Templates
+
+    with open_practice(args, writer=False) as p:
+        items = [t.as_dict() for t in Templates(p.store).list()]
+    emit(args, items, table([(t["code"], t["category"], t["description"]) for t in items],
+                            ("code", "category", "description")))
+    return 0
+
+
+def cmd_templates_show(args: argparse.Namespace) -> int:
+    from engine.core import templates as tpl
+    from engine.service.compose import merge_context
+    from engine.service.templates import Templates
+
+    with open_practice(args, writer=False) as p:
+        t = Templates(p.store).get(args.code)
+        if args.patient:
+            patient = p.directory.require("patients", args.patient)
+            ctx = merge_context(p, patient)
+        else:
+            ctx = tpl.sample_context()
+        r = tpl.render(t, ctx)
+    doc = {**t.as_dict(), "preview": {"subject": r.subject, "body": r.body, "html": r.html, "empty_fields": r.missing}}
+    emit(args, doc, f"{t.code}: {t.description} [{t.category}]\nSubject: {r.subject}\n\n{r.body}"
+         + (f"\n(empty in this preview: {', '.join(r.missing)})" if r.missing else ""))
+    return 0
+
+
+def cmd_templates_add(args: argparse.Namespace) -> int:
+    from engine.service.templates import Templates
+
+    with open_practice(args, writer=True) as p:
+        t = Templates(p.store).add_file(Path(args.file))
+    emit(args, {"code": t.code}, f"template {t.code} saved")
+    return 0
+
+
+def cmd_templates_check(args: argparse.Namespace) -> int:
+    from engine.service.templates import Templates
+
+    with open_practice(args, writer=False) as p:
+        results = Templates(p.store).check_all()
+    doc = {code: [{"part": pr.column, "line": pr.row, "message": pr.message} for pr in problems]
+           for code, problems in results.items()}
+    bad = {c: v for c, v in doc.items() if v}
+    text = "every template is fine" if not bad else "\n".join(
+        f"{c}: {x['part']} line {x['line']}: {x['message']}" for c, v in bad.items() for x in v)
+    emit(args, doc, text)
+    return 1 if bad else 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from engine.service.compose import ATTACHMENT_WARN_BYTES, Composer
+    from engine.service.outbox import Outbox
+
+    with open_practice(args, writer=True) as p:
+        composer = Composer(p, Outbox(p.store))
+        if args.all or args.patients_file:
+            if not args.template:
+                raise InputInvalid("mass email needs --template", hint="Give the template's code.")
+            if args.all:
+                ids = [r["id"] for r in p.directory.list("patients")]
+            else:
+                try:
+                    ids = [line.strip() for line in Path(args.patients_file).read_text("utf-8").splitlines()
+                           if line.strip() and not line.startswith("#")]
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise InputInvalid(f"cannot read {args.patients_file}: {exc}",
+                                       hint="Give a UTF-8 text file with one patient id per line.") from None
+            result = composer.mass(args.template, ids, _now())
+            text = f"queued {result.queued} email(s)"
+            if result.no_address:
+                text += f"; no address for {len(result.no_address)}: {', '.join(result.no_address)}"
+            emit(args, {"queued": result.queued, "ids": result.ids, "no_address": result.no_address}, text)
+            return 0
+        if not args.patient:
+            raise InputInvalid("say who the email is for", hint="Give --patient PID, or --all / --patients-file.")
+        files = [Path(f) for f in args.attach or []]
+        total = sum(f.stat().st_size for f in files if f.exists())
+        if total > ATTACHMENT_WARN_BYTES:
+            print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB; many providers refuse over 10 MB",
+                  file=sys.stderr)
+        body = Path(args.body_file).read_text("utf-8") if args.body_file else ""
+        rid = composer.from_patient(args.patient, _now(), template=args.template, provider_id=args.provider,
+                                    specialist_id=args.specialist, cc_specialist=args.cc_specialist,
+                                    signature=args.signature, attachments=files, subject=args.subject or "",
+                                    text=body, extra_cc=args.cc or [], as_draft=args.draft)
+    emit(args, {"id": rid}, str(rid))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from engine.service.heartbeat import Heartbeat
 
@@ -392,6 +484,31 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--specialist", metavar="SID")
     add("send-receive", cmd_send_receive, "one manual pass: send everything ready (no pacing), then receive",
         as_json)
+    templates = sub.add_parser("templates", help="email templates").add_subparsers(dest="action", required=True,
+                                                                                  metavar="ACTION")
+    add("list", cmd_templates_list, "templates by category", as_json, into=templates)
+    p = add("show", cmd_templates_show, "a template and its preview (sample data, or a patient's)", as_json,
+            into=templates)
+    p.add_argument("code")
+    p.add_argument("--patient", metavar="PID", help="preview with this patient's details")
+    p = add("add", cmd_templates_add, "add or replace a template from a TOML file (checked first)", as_json,
+            into=templates)
+    p.add_argument("file")
+    add("check", cmd_templates_check, "check every stored template", as_json, into=templates)
+    p = add("compose", cmd_compose, "build and queue an email from a patient's file, or a mass email", as_json)
+    p.add_argument("--patient", metavar="PID")
+    p.add_argument("--template", metavar="CODE")
+    p.add_argument("--provider", metavar="ID")
+    p.add_argument("--specialist", metavar="ID")
+    p.add_argument("--cc-specialist", action="store_true")
+    p.add_argument("--cc", action="append", metavar="ADDR")
+    p.add_argument("--signature", action="store_true")
+    p.add_argument("--attach", action="append", metavar="FILE")
+    p.add_argument("--subject")
+    p.add_argument("--body-file", metavar="FILE")
+    p.add_argument("--draft", action="store_true")
+    p.add_argument("--patients-file", metavar="FILE")
+    p.add_argument("--all", action="store_true", help="every patient")
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)
     add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,19 @@ from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
 
 
+def _choose_platform(screenshot: str | None) -> None:
+    """Qt aborts without a display; a screenshot never needs one, and a machine without one says so."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("win32", "darwin")
+    if screenshot or not has_display:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        if not screenshot:
+            print("practicemail: no display found; the kiosk runs offscreen (set DISPLAY to see it)", file=sys.stderr)
+
+
 def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox") -> int:
+    _choose_platform(screenshot)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     practice = Practice(folder, writer=True, command="practicemail kiosk")
     try:

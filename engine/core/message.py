@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.policy
 import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,9 @@ from email.utils import format_datetime
 from engine.core.addresses import is_valid_address
 from engine.errors import InputInvalid, Problem
 
-POLICY = email.policy.SMTP.clone(max_line_length=78)
+# Lines up to RFC 5322's hard limit of 998: at 78, Python folds a long Message-ID onto its own
+# line, which some clients and servers mangle ("never folded"), and encodes long plain subjects.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,19 @@ class Draft:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
+# Everything Python's str.splitlines (and so the email package) treats as a line end, and NUL.
+LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00")
+
+
 def _check_line(field_name: str, value: str) -> None:
-    if any(ch in value for ch in "\r\n\x00"):
+    if any(ch in LINE_BREAKS for ch in value):
         raise InputInvalid("the email was not built", [Problem(None, field_name, "contains a line break")],
                            hint="Remove the line break; a subject or name must be one line.")
+
+
+def one_line(value: str) -> str:
+    """A header value as it will read back: runs of spaces and tabs become one space."""
+    return re.sub(r"[ \t]+", " ", value).strip()
 
 
 def _address(field_name: str, r: Recipient) -> Address:
@@ -66,7 +78,7 @@ def _address(field_name: str, r: Recipient) -> Address:
         raise InputInvalid("the email was not built", [Problem(None, field_name, f"{r.address!r} is not an email address")],
                            hint="Correct the address.")
     local, _, domain = r.address.rpartition("@")
-    return Address(display_name=r.name, username=local, domain=domain)
+    return Address(display_name=one_line(r.name), username=local, domain=domain)
 
 
 def envelope_recipients(d: Draft) -> list[str]:
@@ -90,7 +102,7 @@ def build(d: Draft, message_id: str, date: datetime) -> EmailMessage:
         msg["Cc"] = [_address("cc", r) for r in d.cc]
     for r in d.bcc:
         _address("bcc", r)
-    msg["Subject"] = d.subject
+    msg["Subject"] = one_line(d.subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if d.in_reply_to:

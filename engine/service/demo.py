@@ -36,6 +36,11 @@ def load_demo(practice: Practice, today: date | None = None) -> None:
     for kind in ("locations", "providers", "specialists", "patients"):
         practice.directory.import_csv(kind, FIXTURES / f"{kind}.csv")
     practice.directory.import_rows("appointments", _shifted_appointments(today or date.today()), "appointments.csv")
+    from engine.service.templates import Templates
+
+    templates = Templates(practice.store)
+    for f in sorted((FIXTURES / "templates").glob("*.toml")):
+        templates.add_file(f)
 
 
 def prepare_demo_folder(folder: Path | None = None) -> Path:

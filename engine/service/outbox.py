@@ -82,6 +82,27 @@ class Outbox:
         log.info("outbox item %d queued (%s, %d bytes)", rid, record["status"], len(raw))
         return rid
 
+    def add_drafts(self, drafts: list[tuple[Draft, dict[str, Any]]], now: datetime) -> list[int]:
+        """Many emails queued in one durable step: blobs in one batch, records in one write per partition."""
+        built = []
+        for draft, meta in drafts:
+            message_id = make_msgid(domain=domain_of(draft.from_address))
+            built.append((draft, meta, message_id, as_bytes(build(draft, message_id, now))))
+        shas = self.store.blobs.put_many([raw for *_, raw in built])
+        records = []
+        for (draft, meta, message_id, raw), sha in zip(built, shas):
+            records.append({
+                "status": State.READY.value, "kind": "email", "automatic": True, "from": draft.from_address,
+                "to": [r.address for r in draft.to], "cc": [r.address for r in draft.cc],
+                "bcc": [r.address for r in draft.bcc], "envelope_to": envelope_recipients(draft),
+                "subject": draft.subject, "message_id": message_id, "blob": sha, "size": len(raw),
+                "created": now.isoformat(), "deliver_after": now.isoformat(), "attempts": 0, "retry_at": None,
+                "last_error": "", "last_hint": "", "last_code": None, "patient_id": meta.get("patient_id", ""),
+                "history": [{"at": now.isoformat(), "event": "created", "to": State.READY.value}],
+                **{k: v for k, v in meta.items() if k != "patient_id"},
+            })
+        return self.items.insert_many(records)
+
     # -- reading --------------------------------------------------------------------
     def get(self, rid: int) -> dict[str, Any]:
         return self.items.require(rid)
