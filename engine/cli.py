@@ -109,9 +109,16 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
         "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
         "date_of_birth": args.date_of_birth or "",
     }
+    from engine.service.outbox import Outbox
+    from engine.service.reminders import Reminders
+
     with open_practice(args, writer=True) as p:
+        reminders = Reminders(p, Outbox(p.store))
+        welcomed: list[int | None] = []
+        p.directory.on_patient_created(lambda rec: welcomed.append(reminders.welcome(rec, _now())))
         rec = p.directory.add_patient(fields)
-    emit(args, {"id": rec["id"]}, f"added patient {rec['id']}")
+    note = " (welcome email queued)" if welcomed and welcomed[0] else ""
+    emit(args, {"id": rec["id"], "welcome": welcomed[0] if welcomed else None}, f"added patient {rec['id']}{note}")
     return 0
 
 
@@ -389,6 +396,47 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reminders(p: Practice):  # noqa: ANN202 - engine.service.reminders.Reminders
+    from engine.service.outbox import Outbox
+    from engine.service.reminders import Reminders
+
+    return Reminders(p, Outbox(p.store))
+
+
+def cmd_appointments_book(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        aid = _reminders(p).book(args.patient, args.start, args.minutes, _now(), provider_id=args.provider or "",
+                                 location=args.location or "", aid=args.id)
+    emit(args, {"id": aid}, aid)
+    return 0
+
+
+def cmd_appointments_move(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        _reminders(p).move(args.aid, args.start, _now(), minutes=args.minutes)
+    emit(args, {"id": args.aid}, f"appointment {args.aid} moved")
+    return 0
+
+
+def cmd_appointments_cancel(args: argparse.Namespace) -> int:
+    with open_practice(args, writer=True) as p:
+        _reminders(p).cancel(args.aid, _now())
+    emit(args, {"id": args.aid}, f"appointment {args.aid} cancelled")
+    return 0
+
+
+def cmd_reminders_preview(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    with open_practice(args, writer=False) as p:
+        lines = _reminders(p).preview(_now(), args.hours)
+        tz = ZoneInfo(p.settings.get("practice.timezone"))
+    emit(args, [x.as_dict() for x in lines],
+         "\n".join(f"{x.at.astimezone(tz):%a %d %b %H:%M}  {x.what:<24} {x.detail}" for x in lines)
+         or f"nothing planned in the next {args.hours} hours")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from engine.service.heartbeat import Heartbeat
 
@@ -509,6 +557,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draft", action="store_true")
     p.add_argument("--patients-file", metavar="FILE")
     p.add_argument("--all", action="store_true", help="every patient")
+    appts = sub.add_parser("appointments", help="book, move and cancel (they drive confirmations)").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    p = add("book", cmd_appointments_book, "book an appointment; prints its id", as_json, into=appts)
+    p.add_argument("--patient", required=True, metavar="PID")
+    p.add_argument("--start", required=True, metavar="ISO8601")
+    p.add_argument("--minutes", required=True, type=int)
+    p.add_argument("--provider", metavar="ID")
+    p.add_argument("--location", metavar="NAME")
+    p.add_argument("--id", metavar="AID")
+    p = add("move", cmd_appointments_move, "move an appointment", as_json, into=appts)
+    p.add_argument("aid")
+    p.add_argument("--start", required=True, metavar="ISO8601")
+    p.add_argument("--minutes", type=int)
+    p = add("cancel", cmd_appointments_cancel, "cancel an appointment", as_json, into=appts)
+    p.add_argument("aid")
+    rem = sub.add_parser("reminders", help="automatic mail").add_subparsers(dest="action", required=True,
+                                                                            metavar="ACTION")
+    p = add("preview", cmd_reminders_preview, "what automatic work will happen when", as_json, into=rem)
+    p.add_argument("--hours", type=int, default=24)
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)
     add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
 

@@ -36,6 +36,7 @@ class Attachment:
     filename: str
     data: bytes
     content_type: str = ""
+    params: tuple[tuple[str, str], ...] = ()  # e.g. (("method", "REQUEST"),) for text/calendar
 
 
 @dataclass
@@ -122,7 +123,8 @@ def build(d: Draft, message_id: str, date: datetime) -> EmailMessage:
         ctype = a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream"
         maintype, _, subtype = ctype.partition("/")
         _check_line("attachment", a.filename)
-        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename,
+                           params=dict(a.params) or None)
     return msg
 
 

@@ -1,0 +1,241 @@
+"""Appointment events and the mail they cause: confirmations (held for the delay,
+replaced when the slot moves), cancellations, welcome mail, calendar files,
+the prompt-before-send hook for the kiosk, and the preview of what is coming.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.adapters.store import RID
+from engine.core import ical, pacing
+from engine.core import reminders as rules
+from engine.core import templates as tpl
+from engine.core.directory import person_name
+from engine.core.message import Attachment, Draft, Recipient
+from engine.core.outbox import Event
+from engine.core.periods import parse_check_times, parse_periods
+from engine.errors import InputInvalid, NotFound
+from engine.service.compose import merge_context
+from engine.service.outbox import Outbox
+from engine.service.practice import Practice
+from engine.service.templates import Templates
+
+log = logging.getLogger("practicemail.service")
+
+
+@dataclass
+class PreviewLine:
+    at: datetime
+    what: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "what": self.what, "detail": self.detail}
+
+
+class Reminders:
+    def __init__(self, practice: Practice, outbox: Outbox) -> None:
+        self.practice = practice
+        self.outbox = outbox
+        self.templates = Templates(practice.store)
+        self.appointments = practice.store.collection("appointments")
+
+    # -- appointments -------------------------------------------------------------------
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.practice.settings.get("practice.timezone"))
+
+    def _start(self, text: str) -> datetime:
+        try:
+            start = datetime.fromisoformat(text)
+        except ValueError:
+            raise InputInvalid(f"{text!r} is not a date and time", hint="Use ISO 8601, like 2026-12-03T14:00.") from None
+        return start if start.tzinfo else start.replace(tzinfo=self._tz())
+
+    def get(self, aid: str) -> dict[str, Any]:
+        found = self.appointments.find(lambda r: r.get("id") == aid)
+        if not found:
+            raise NotFound(f"no appointment {aid!r}")
+        return found[0]
+
+    def book(self, patient_id: str, start: str, minutes: int, now: datetime, provider_id: str = "",
+             location: str = "", aid: str | None = None) -> str:
+        d = self.practice.directory
+        patient = d.require("patients", patient_id)
+        if provider_id:
+            d.require("providers", provider_id)
+        location = location or patient.get("preferred_location", "")
+        if location:
+            d.require("locations", location)
+        if not 1 <= minutes <= 720:
+            raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
+        aid = aid or f"A{now:%Y%m%d}-{secrets.token_hex(3)}"
+        if self.appointments.find(lambda r: r.get("id") == aid):
+            raise InputInvalid(f"appointment {aid!r} already exists", hint="Use move to change it.")
+        record = {"id": aid, "patient_id": patient_id, "provider_id": provider_id or patient.get("usual_provider_id", ""),
+                  "start": self._start(start).isoformat(), "minutes": minutes, "location": location,
+                  "version": 1, "status": "booked", "source": "reception"}
+        self.appointments.insert(record)
+        self._apply("booked", record, now)
+        return aid
+
+    def move(self, aid: str, start: str, now: datetime, minutes: int | None = None) -> None:
+        rec = self.get(aid)
+        if rec.get("status") == "cancelled":
+            raise InputInvalid(f"appointment {aid} is cancelled", hint="Book a new appointment instead.")
+        version = int(rec.get("version", 1)) + 1
+        fields = {"start": self._start(start).isoformat(), "version": version}
+        if minutes is not None:
+            fields["minutes"] = minutes
+        self.appointments.update(rec[RID], fields)
+        self._apply("moved", {**rec, **fields}, now)
+
+    def cancel(self, aid: str, now: datetime) -> None:
+        rec = self.get(aid)
+        if rec.get("status") == "cancelled":
+            return
+        version = int(rec.get("version", 1)) + 1
+        self.appointments.update(rec[RID], {"status": "cancelled", "version": version})
+        self._apply("cancelled", {**rec, "status": "cancelled", "version": version}, now)
+
+    def _existing(self, aid: str) -> list[rules.Existing]:
+        return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"])
+                for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
+
+    def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
+        s = self.practice.settings
+        plan = rules.plan(event, appt["id"], int(appt["version"]), self._existing(appt["id"]), now,
+                          int(s.get("reminders.confirmation_delay_minutes")))
+        for rid in plan.drop:
+            self.outbox.apply(rid, Event.CANCEL, now)
+            log.info("held confirmation %d dropped: appointment %s %s", rid, appt["id"], event)
+        for q in plan.queue:
+            self._queue(q, appt, now)
+
+    # -- building the mail -------------------------------------------------------------------
+    def _queue(self, q: rules.Queue, appt: dict[str, Any], now: datetime) -> int | None:
+        s = self.practice.settings
+        code = s.get("reminders.confirmation_template" if q.kind == rules.CONFIRMATION
+                     else "reminders.cancellation_template")
+        patient = self.practice.directory.require("patients", appt["patient_id"])
+        if not code or not self.templates.exists(code):
+            log.warning("no %s template set: nothing queued for appointment %s", q.kind, appt["id"])
+            return None
+        if not patient.get("email"):
+            log.warning("patient %s has no email address: no %s for appointment %s", patient["id"], q.kind, appt["id"])
+            return None
+        r = tpl.render(self.templates.get(code), merge_context(self.practice, patient, appointment=appt))
+        attachments = []
+        if s.get("reminders.include_ical"):
+            attachments.append(self._ics(appt, patient, cancelled=q.kind == rules.CANCELLATION, now=now))
+        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+                      r.subject, r.body, html=r.html, attachments=attachments)
+        prompt = q.kind == rules.CONFIRMATION and bool(s.get("reminders.prompt_before_send"))
+        rid = self.outbox.add_draft(draft, now, deliver_after=q.deliver_after, patient_id=patient["id"],
+                                    kind=q.kind, automatic=True,
+                                    meta={"appointment_id": appt["id"], "appointment_version": q.version,
+                                          "idempotency_key": q.key, "prompt": prompt, "template": code,
+                                          "category": "Appointments", "description": q.kind.capitalize()})
+        log.info("%s %d queued for appointment %s (version %d)", q.kind, rid, appt["id"], q.version)
+        return rid
+
+    def _ics(self, appt: dict[str, Any], patient: dict[str, Any], cancelled: bool, now: datetime) -> Attachment:
+        s = self.practice.settings
+        loc = self.practice.directory.find("locations", appt.get("location", "")) if appt.get("location") else None
+        where = ", ".join(x for x in ((loc or {}).get("name", ""), (loc or {}).get("address", "")) if x)
+        alarm = s.get("reminders.alarm_minutes")
+        inv = ical.Invitation(
+            appointment_id=appt["id"], sequence=int(appt["version"]) - 1,
+            start=datetime.fromisoformat(appt["start"]), minutes=int(appt["minutes"]),
+            summary=f"Dental appointment at {s.get('practice.name') or 'the practice'}", location=where,
+            organizer_email=s.get("practice.email"), organizer_name=s.get("practice.name"),
+            attendee_email=patient["email"], attendee_name=person_name(patient), timezone=s.get("practice.timezone"),
+            cancelled=cancelled, alarm_minutes=None if alarm in (None, "") else int(alarm))
+        method = "CANCEL" if cancelled else "REQUEST"
+        return Attachment("appointment.ics", ical.build(inv, now), "text/calendar",
+                          (("method", method), ("charset", "utf-8")))
+
+    # -- welcome mail ---------------------------------------------------------------------------
+    def welcome(self, patient: dict[str, Any], now: datetime) -> int | None:
+        """A new patient (added by reception, never by an import) gets the welcome template, once."""
+        s = self.practice.settings
+        code = s.get("reminders.new_patient_template")
+        if not code or not self.templates.exists(code) or not patient.get("email"):
+            return None
+        k = f"{patient['id']}:welcome"
+        if self.outbox.items.find(lambda r: r.get("idempotency_key") == k):
+            return None
+        r = tpl.render(self.templates.get(code), merge_context(self.practice, patient))
+        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+                      r.subject, r.body, html=r.html)
+        return self.outbox.add_draft(draft, now, patient_id=patient["id"], kind=rules.WELCOME, automatic=True,
+                                     meta={"idempotency_key": k, "template": code, "category": "Patients",
+                                           "description": "Welcome"})
+
+    # -- the kiosk's prompt-before-send hook ------------------------------------------------------
+    def awaiting_prompt(self) -> list[dict[str, Any]]:
+        return self.outbox.items.find(lambda r: bool(r.get("prompt")) and r["status"] == "ready")
+
+    def answer_prompt(self, rid: int, send: bool, now: datetime) -> None:
+        """Yes: it goes at the next pass (no more holding). No: the confirmation is cancelled."""
+        item = self.outbox.get(rid)
+        if not item.get("prompt") or item["status"] != "ready":
+            raise InputInvalid(f"outbox item {rid} is not waiting for an answer", hint="Refresh the outbox.")
+        if send:
+            self.outbox.items.update(rid, {"prompt": False, "deliver_after": now.isoformat()})
+        else:
+            self.outbox.apply(rid, Event.CANCEL, now)
+            self.outbox.items.update(rid, {"prompt": False})
+
+    # -- what tomorrow looks like -------------------------------------------------------------------
+    def preview(self, now: datetime, hours: int = 24) -> list[PreviewLine]:
+        """Sends and checks in the next `hours`, given periods, pacing and the send mode."""
+        s = self.practice.settings
+        tz = self._tz()
+        end = now + timedelta(hours=hours)
+        periods = parse_periods(s.get("schedule.periods") or "")
+        lines: list[PreviewLine] = []
+        automatic = bool(s.get("schedule.send_immediately"))
+        per_minute = int(s.get("pacing.per_minute")) if s.get("pacing.enabled") else None
+        items = sorted(self.outbox.items.find(lambda r: r["status"] == "ready"),
+                       key=lambda r: (r["deliver_after"], r[RID]))
+        sent: list[datetime] = []
+        for item in items:
+            due = max(datetime.fromisoformat(item["deliver_after"]), now)
+            if not automatic:
+                lines.append(PreviewLine(due, "waits for Send/Receive", f"#{item[RID]} {item['subject']}"))
+                continue
+            at = pacing.next_period_start(due, tz, periods)
+            if at is None:
+                lines.append(PreviewLine(due, "never (no periods set)", f"#{item[RID]} {item['subject']}"))
+                continue
+            at = pacing.next_automatic_send(at, sent, per_minute)
+            if not pacing.in_period(at, tz, periods):
+                at = pacing.next_period_start(at, tz, periods) or at
+            if at > end:
+                continue
+            sent.append(at)
+            lines.append(PreviewLine(at, f"send {item.get('kind', 'email')}", f"#{item[RID]} to {', '.join(item['to'])}: "
+                                                                           f"{item['subject']}"))
+        if automatic and s.get("incoming.enabled"):
+            every = s.get("schedule.check_every_minutes")
+            t = now
+            while every and t <= end:  # one line per stretch of a period, not one per check
+                opens = pacing.next_period_start(t, tz, periods)
+                if opens is None or opens > end:
+                    break
+                closes = pacing.period_end(opens, tz, periods) or end
+                lines.append(PreviewLine(opens, "check for mail",
+                                         f"every {every} minutes until {closes.astimezone(tz):%H:%M}"))
+                t = closes + timedelta(minutes=1)
+            for day in range(0, hours // 24 + 2):
+                for ct in parse_check_times(s.get("schedule.check_times") or ""):
+                    at = datetime.combine((now.astimezone(tz) + timedelta(days=day)).date(), ct, tzinfo=tz)
+                    if now <= at <= end and pacing.in_period(at, tz, periods):
+                        lines.append(PreviewLine(at, "check for mail", f"at {ct:%H:%M}"))
+        return sorted(lines, key=lambda x: x.at)
