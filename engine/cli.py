@@ -437,6 +437,17 @@ def cmd_reminders_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test_credentials(args: argparse.Namespace) -> int:
+    from engine.service.engine import Engine
+
+    with open_practice(args, writer=False) as p:
+        result = Engine(p).test_credentials()
+    lines = [f"{'ok  ' if st['ok'] else 'FAIL'} {st['name']:<28} {st['seconds']:6.2f}s  {st['message']}"
+             + (f"\n     {st['hint']}" if not st["ok"] and st["hint"] else "") for st in result["steps"]]
+    emit(args, result, "\n".join(lines))
+    return 0 if result["ok"] else 1
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from engine.service.heartbeat import Heartbeat
 
@@ -576,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                             metavar="ACTION")
     p = add("preview", cmd_reminders_preview, "what automatic work will happen when", as_json, into=rem)
     p.add_argument("--hours", type=int, default=24)
+    add("test-credentials", cmd_test_credentials, "the setup test, step by step (sends no email)", as_json)
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)
     add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
 

@@ -103,9 +103,18 @@ class ImapMailbox:
         self.uidvalidity = 0
         self.uidnext = 0
 
-    def __enter__(self) -> "ImapMailbox":
-        s = self.s
+    def _guard(self, fn):  # noqa: ANN001, ANN202
         try:
+            return fn()
+        except Exception as exc:
+            self.close()
+            raise translate(exc, "IMAP", self.s.host, self.s.port) from exc
+
+    def connect_only(self) -> None:
+        """TCP, TLS (implicit or STARTTLS), certificate checked; no login yet."""
+        s = self.s
+
+        def connect() -> None:
             ctx = tls_context(s.ca_file)
             client = IMAPClient(s.host, port=s.port, ssl=s.mode == IMPLICIT, ssl_context=ctx, timeout=s.timeout)
             self.client = client
@@ -114,13 +123,25 @@ class ImapMailbox:
             client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if s.mode == STARTTLS:
                 client.starttls(ctx)
-            client.login(s.credentials.username, s.credentials.secret())
-            info = client.select_folder(self.folder, readonly=True)
+
+        self._guard(connect)
+
+    def login_only(self) -> None:
+        assert self.client is not None
+        client = self.client
+        self._guard(lambda: client.login(self.s.credentials.username, self.s.credentials.secret()))
+
+    def __enter__(self) -> "ImapMailbox":
+        self.connect_only()
+        self.login_only()
+
+        def select() -> None:
+            assert self.client is not None
+            info = self.client.select_folder(self.folder, readonly=True)
             self.uidvalidity = int(info[b"UIDVALIDITY"])
             self.uidnext = int(info.get(b"UIDNEXT", 0))
-        except Exception as exc:
-            self.close()
-            raise translate(exc, "IMAP", s.host, s.port) from exc
+
+        self._guard(select)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -177,7 +198,7 @@ class Pop3Mailbox:
         self.s = settings
         self.pop: poplib.POP3 | None = None
 
-    def __enter__(self) -> "Pop3Mailbox":
+    def connect_only(self) -> None:
         s = self.s
         try:
             ctx = tls_context(s.ca_file)
@@ -188,11 +209,22 @@ class Pop3Mailbox:
                 self.pop = pop
                 pop.stls(ctx)
             self.pop = pop
-            pop.user(s.credentials.username)
-            pop.pass_(s.credentials.secret())
         except Exception as exc:
             self.close()
             raise translate(exc, "POP3", s.host, s.port) from exc
+
+    def login_only(self) -> None:
+        assert self.pop is not None
+        try:
+            self.pop.user(self.s.credentials.username)
+            self.pop.pass_(self.s.credentials.secret())
+        except Exception as exc:
+            self.close()
+            raise translate(exc, "POP3", self.s.host, self.s.port) from exc
+
+    def __enter__(self) -> "Pop3Mailbox":
+        self.connect_only()
+        self.login_only()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -246,6 +246,33 @@ class SmtpSession:
                     self.close()
             raise err from exc
 
+    def dry_run(self, from_addr: str, to_addr: str) -> int:
+        """MAIL FROM, RCPT TO, DATA; on 354 the connection is closed without the final dot,
+        so the server discards it: nothing is sent. Returns DATA's code (354)."""
+        if self._smtp is None:
+            self.open()
+        smtp = self._smtp
+        assert smtp is not None
+        try:
+            code, text = smtp.mail(from_addr)
+            if code != 250:
+                raise rejected(code, text, "sender")
+            code, text = smtp.rcpt(to_addr)
+            if code not in (250, 251):
+                raise rejected(code, text, "recipient")
+            code, text = smtp.docmd("DATA")
+            if code != 354:
+                raise rejected(code, text, "message")
+            return code
+        except Exception as exc:
+            raise translate(exc, self.settings.host, self.settings.port) from exc
+        finally:
+            self._smtp = None
+            try:
+                smtp.close()  # no QUIT: inside DATA only the end-of-data dot is understood
+            except Exception:  # noqa: BLE001
+                pass
+
     def abort(self) -> None:
         """From another thread: cut the connection so a blocked send returns at once."""
         smtp = self._smtp

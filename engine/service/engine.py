@@ -116,6 +116,15 @@ class Engine:
             ca_file=s.get("tls.ca_file"), timeout=self.smtp_timeout,
         )
 
+    def test_credentials(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The setup test (nothing sent); see engine/service/credentials.py."""
+        from engine.service import credentials
+
+        s = self.practice.settings
+        incoming = self.incoming_settings() if s.get("incoming.enabled") else None
+        return credentials.run(self.smtp_settings(), incoming, s.get("practice.email"), self.heartbeat.record(),
+                               self.clock.now(), timeout)
+
     def receive(self) -> ReceiveReport:
         """One check for new mail (nothing at all when incoming is turned off)."""
         s = self.practice.settings
@@ -159,6 +168,7 @@ class Engine:
             self.heartbeat.note_error(self.clock.now(), "recovery",
                                       f"{len(recovered)} item(s) were mid-send at the last stop and will be sent again",
                                       "Nothing to do; a patient may get one email twice.", failing=False)
+        self._beat("running")  # before the thread starts: status is right the moment start() returns
         self._thread = threading.Thread(target=self._run, name="practicemail-engine", daemon=True)
         self._thread.start()
         log.info("email service started (pid %d)", os.getpid())
@@ -204,7 +214,6 @@ class Engine:
 
     # -- the worker -------------------------------------------------------------------------
     def _run(self) -> None:
-        self._beat("running")
         while not self._stopping.is_set():
             try:
                 self._drain_commands()

@@ -1,0 +1,152 @@
+"""The setup test: every step from name lookup to a dry run of sending, each with its
+own timeout and a result a receptionist can act on. Nothing is ever sent.
+
+The dry run stops after the server answers DATA with 354, by closing the
+connection: once DATA is accepted, SMTP has no command to take it back (RSET is
+not allowed inside DATA), and sending the end-of-data dot would send an empty
+message. A server discards a transaction whose connection closes mid-DATA.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.adapters.incoming import IMPLICIT, ImapMailbox, IncomingSettings, Pop3Mailbox
+from engine.adapters.smtp import SmtpSession, SmtpSettings
+from engine.core import status as status_rules
+from engine.errors import MailServerError, PracticeMailError, ServerTimeout
+
+STEP_TIMEOUT = 10.0
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    seconds: float
+    message: str
+    hint: str = ""
+    blocking: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "seconds": round(self.seconds, 3), "message": self.message,
+                "hint": self.hint}
+
+
+def _run(name: str, fn: Callable[[], str], timeout: float, blocking: bool = True) -> Step:
+    """One step on a helper thread, so no step can take longer than its timeout."""
+    t0 = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="setup-test")
+    future = pool.submit(fn)
+    try:
+        message = future.result(timeout)
+        return Step(name, True, time.monotonic() - t0, message, blocking=blocking)
+    except FutureTimeout:
+        return Step(name, False, time.monotonic() - t0, f"no answer within {timeout:.0f} seconds",
+                    ServerTimeout.default_hint, blocking)
+    except PracticeMailError as exc:
+        return Step(name, False, time.monotonic() - t0, exc.message, exc.hint, blocking)
+    except Exception as exc:  # noqa: BLE001 - reported as a failed step, never raised
+        return Step(name, False, time.monotonic() - t0, f"{type(exc).__name__}: {exc}",
+                    "Export diagnostics and send them to support.", blocking)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _resolve(host: str, port: int) -> str:
+    if not host:
+        raise MailServerError("no server name is set", hint="Enter the server name in the setup wizard.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise MailServerError(f"the server name {host} was not found ({exc.strerror})",
+                              hint="Check the spelling of the server name.") from exc
+    return f"{host} is {infos[0][4][0]}"
+
+
+def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address: str,
+        heartbeat: dict[str, Any] | None, now: datetime, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
+    """The whole test. Steps after the first blocking failure are not run."""
+    steps: list[Step] = []
+    state: dict[str, Any] = {}
+
+    def step(name: str, fn: Callable[[], str], blocking: bool = True) -> bool:
+        result = _run(name, fn, timeout, blocking)
+        steps.append(result)
+        return result.ok or not blocking
+
+    def service() -> str:
+        st = status_rules.derive(heartbeat, now)
+        if st["state"] != "running":
+            raise MailServerError(f"the email service is {st['state']}: {st['reason']}", hint=st["hint"])
+        return "the email service is running"
+
+    def incoming_connect() -> str:
+        assert incoming is not None
+        box: Any = ImapMailbox(incoming) if incoming.protocol == "imap" else Pop3Mailbox(incoming)
+        state["in"] = box
+        box.connect_only()
+        return f"{incoming.protocol.upper()} {incoming.host}:{incoming.port} answered " \
+               f"({'TLS' if incoming.mode == IMPLICIT else 'STARTTLS'}, certificate trusted)"
+
+    def incoming_login() -> str:
+        state["in"].login_only()
+        return "the incoming server accepted the user name and password"
+
+    def outgoing_connect() -> str:
+        session = SmtpSession(SmtpSettings(**{**outgoing.__dict__, "auth": False}))
+        state["out_probe"] = session
+        session.open()
+        session.close()
+        return f"SMTP {outgoing.host}:{outgoing.port} answered ({'encrypted' if session.encrypted else 'NOT encrypted'})"
+
+    def outgoing_login() -> str:
+        session = SmtpSession(outgoing)
+        state["out"] = session
+        session.open()
+        return "the outgoing server accepted the login" if outgoing.auth else "no login needed (authentication is off)"
+
+    def dry_run() -> str:
+        session: SmtpSession = state["out"]
+        code = session.dry_run(from_address, from_address)
+        return f"MAIL FROM and RCPT TO accepted; DATA answered {code}; stopped there (nothing sent)"
+
+    def disconnect() -> str:
+        for key in ("in",):
+            box = state.pop(key, None)
+            if box is not None:
+                box.close()
+        return "disconnected"
+
+    ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port))
+    if ok and incoming is not None:
+        ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port))
+    if ok:
+        ok = step("email service running", service, blocking=False)
+    if ok and incoming is not None:
+        ok = step("connect to incoming server", incoming_connect) and step("log in to incoming server", incoming_login)
+    if ok:
+        ok = step("connect to outgoing server", outgoing_connect) and step("log in to outgoing server", outgoing_login)
+    if ok:
+        ok = step("dry run of sending", dry_run)
+    try:
+        if "out" in state:
+            state["out"].close()
+        if "in" in state:
+            state["in"].close()
+    finally:
+        if ok:
+            step("disconnect", disconnect)
+    failures = [s for s in steps if not s.ok]
+    first = failures[0] if failures else None
+    return {"ok": not failures, "steps": [s.as_dict() for s in steps],
+            "message": first.message if first else "every step passed",
+            "hint": first.hint if first else ""}
+
