@@ -1,0 +1,92 @@
+"""What runbooks may use: `admin`, a facade over one open practice (and its engine)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from engine.adapters.store import RID
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+
+FAILED_SHOWN = 50
+
+
+class Admin:
+    def __init__(self, practice: Practice, engine: Engine | None = None) -> None:
+        self.practice = practice
+        self.engine = engine or Engine(practice)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    # -- reading --------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        st = self.engine.heartbeat.status(self.now())
+        return {"state": st["state"], "reason": st.get("reason", ""), "hint": st.get("hint", ""),
+                "last heartbeat": st.get("at") or "never",
+                "last send": (st.get("last_send") or {}).get("at", "never"),
+                "last check": (st.get("last_receive") or {}).get("at", "never")}
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(reversed((self.engine.heartbeat.record() or {}).get("history", [])))[:100]
+
+    def last_errors(self) -> list[dict[str, Any]]:
+        return [h for h in self.history() if h.get("event") == "error"][:20]
+
+    def outbox_counts(self) -> dict[str, int]:
+        return self.engine.outbox.counts()
+
+    def failed_items(self) -> list[dict[str, Any]]:
+        items = self.engine.outbox.list("failed")[:FAILED_SHOWN]
+        return [{"id": r[RID], "to": ", ".join(r["to"]), "subject": r["subject"], "code": r.get("last_code"),
+                 "server said": r.get("last_error", ""), "what to do": r.get("last_hint", "")} for r in items]
+
+    def failure_summary(self) -> list[dict[str, Any]]:
+        """Failed items grouped by the server's reason: '552 message too large: 3 items'."""
+        groups: dict[str, int] = {}
+        for r in self.engine.outbox.list("failed"):
+            key = f"{r.get('last_code') or ''} {r.get('last_error', '')}".strip()
+            groups[key] = groups.get(key, 0) + 1
+        return [{"reason": k, "items": n} for k, n in sorted(groups.items(), key=lambda kv: -kv[1])]
+
+    def sync_state(self) -> list[dict[str, Any]]:
+        return self.engine.inbox.sync_state()
+
+    def unreadable_messages(self) -> list[dict[str, Any]]:
+        rows = self.engine.inbox.messages.find(lambda r: bool(r.get("unreadable")) or bool(r.get("problems")))
+        return [{"id": r[RID], "from": r["from"], "received": r["received"], "problems": ", ".join(r["problems"])}
+                for r in rows][:50]
+
+    def settings(self) -> dict[str, Any]:
+        return self.practice.settings.values()
+
+    def config_problems(self) -> list[dict[str, Any]]:
+        return [{"key": p.column, "problem": p.message} for p in self.practice.settings.check()]
+
+    def preview(self, hours: int = 24) -> list[dict[str, Any]]:
+        from engine.service.reminders import Reminders
+
+        return [x.as_dict() for x in Reminders(self.practice, self.engine.outbox).preview(self.now(), hours)]
+
+    def test_credentials(self) -> dict[str, Any]:
+        return self.engine.test_credentials()
+
+    def log_excerpt(self, lines: int = 80) -> str:
+        path = self.practice.folder / "logs" / "practicemail.log"
+        if not path.exists():
+            return "(no log yet)"
+        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
+
+    # -- actions (only in [action] cells) ---------------------------------------------
+    def reset_failed(self) -> int:
+        return len(self.engine.outbox.reset_failed([], self.now()))
+
+    def restart_service(self) -> str:
+        if not self.engine.running:
+            return "the email service does not run in this process; restart it where it runs (kiosk or serve)"
+        self.engine.restart()
+        return "the email service was restarted"
+
+    def send_receive(self) -> dict[str, Any]:
+        return self.engine.send_receive_now()
