@@ -128,7 +128,7 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from engine.service.demo import prepare_demo_folder
 
-    from engine.service.demo import configure_for_fakemail
+    from engine.service.demo import FIXTURES, configure_for_fakemail
     from tools.fakemail import FakeMail
 
     folder = prepare_demo_folder(args.data if args.data_given else None)
@@ -138,8 +138,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with FakeMail(spool=folder / "fakemail-spool") as fm:
         with Practice(folder, writer=True, command="practicemail demo") as practice:
             configure_for_fakemail(practice, fm.info())
+        for sample in sorted((FIXTURES / "inbox").glob("*.eml")):  # overnight replies waiting on the server
+            fm.deliver(fm.user().username, sample.read_bytes())
         print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
-        return run_kiosk(folder, screenshot=args.screenshot, view=args.view)
+        return run_kiosk(folder, screenshot=args.screenshot, view=args.view, first_pass=True)
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:

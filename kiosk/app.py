@@ -9,6 +9,7 @@ from pathlib import Path
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
+from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
 
@@ -24,21 +25,27 @@ def _choose_platform(screenshot: str | None) -> None:
             print("practicemail: no display found; the kiosk runs offscreen (set DISPLAY to see it)", file=sys.stderr)
 
 
-def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox") -> int:
+def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False) -> int:
     _choose_platform(screenshot)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     practice = Practice(folder, writer=True, command="practicemail kiosk")
+    engine = Engine(practice)
     try:
-        window = MainWindow(practice)
+        engine.start()
+        if first_pass:  # the demo opens on a morning's mail already fetched
+            engine.send_receive_now(timeout=60)
+        window = MainWindow(practice, engine)
         window.resize(1200, 760)
         window.show_view(view)
         window.show()
         if screenshot:
             def grab() -> None:
-                window.grab().save(screenshot, "PNG")
+                target = window.dialog if window.dialog is not None else window
+                target.grab().save(screenshot, "PNG")
                 app.quit()
 
             QTimer.singleShot(200, grab)
         return app.exec()
     finally:
+        engine.stop()
         practice.close()

@@ -1,52 +1,227 @@
-"""The reception kiosk's main window.
+"""The reception kiosk's main window: Inbox, Outbox, Deleted, Patients, Templates,
+Send/Receive, Create New Email, the service light and the new-mail indicator.
 
-For now: the practice directory (patients, providers, specialists, locations,
-appointments) read from the store. Mail views arrive with the engine parts.
+Nothing slow runs on the GUI thread: Send/Receive and Restart go to a worker,
+engine events arrive through the bridge.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtWidgets import QLabel, QMainWindow, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget
+from PyQt6.QtCore import QTimer
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget,
+                             QToolBar, QVBoxLayout, QWidget)
 
+from engine.adapters.store import RID
 from engine.core import directory as rules
+from engine.errors import PracticeMailError
+from engine.service.compose import Composer
+from engine.service.engine import Engine
 from engine.service.practice import Practice
+from engine.service.templates import Templates
+from kiosk.bridge import EngineBridge, run_in_background
+from kiosk.compose import ComposeDialog
+from kiosk.status_light import ServiceDialog, ServiceLight
+from kiosk.tables import RecordTable
 
-VIEWS = ("patients", "providers", "specialists", "locations", "appointments")
+LIMIT = 500
+VIEWS = ("inbox", "outbox", "deleted", "patients", "templates")
 
 
-class DirectoryTable(QTableWidget):
-    def __init__(self, kind: str, records: list[dict[str, Any]]) -> None:
-        columns = rules.COLUMNS[kind]
-        super().__init__(len(records), len(columns))
-        self.setHorizontalHeaderLabels([c.replace("_", " ") for c in columns])
-        key = rules.KEY_COLUMN[kind]
-        for r, rec in enumerate(sorted(records, key=lambda x: str(x.get(key, "")))):
-            for c, col in enumerate(columns):
-                self.setItem(r, c, QTableWidgetItem(str(rec.get(col, ""))))
-        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.resizeColumnsToContents()
-        self.setSortingEnabled(True)
-        self.sortItems(0)
+def _when(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, practice: Practice) -> None:
+    def __init__(self, practice: Practice, engine: Engine) -> None:
         super().__init__()
         self.practice = practice
+        self.engine = engine
+        self.composer = Composer(practice, engine.outbox)
+        self.bridge = EngineBridge()
+        engine.subscribe(self.bridge.deliver)
+        self._jobs: list[Any] = []
+        self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
+        self.last_pass: dict[str, Any] | None = None
         name = practice.settings.get("practice.name") or "practicemail"
         self.setWindowTitle(f"{name} - practicemail")
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(QLabel(f"<b>{name}</b> &nbsp; data folder: {practice.folder}"))
-        self.tabs = QTabWidget()
-        for kind in VIEWS:
-            self.tabs.addTab(DirectoryTable(kind, practice.directory.list(kind)), kind.capitalize())
-        layout.addWidget(self.tabs)
-        self.setCentralWidget(central)
 
+        bar = QToolBar("Main")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.send_receive = QAction("Send/Receive", self)
+        self.send_receive.triggered.connect(self.start_send_receive)
+        bar.addAction(self.send_receive)
+        self.new_email = QAction("Create New Email", self)
+        self.new_email.triggered.connect(lambda: self.open_compose())
+        bar.addAction(self.new_email)
+        bar.addSeparator()
+        self.light = ServiceLight()
+        self.light.clicked.connect(self.open_service_dialog)
+        bar.addWidget(self.light)
+        self.new_mail = QLabel("")
+        bar.addWidget(self.new_mail)
+
+        self.tabs = QTabWidget()
+        self.inbox = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
+        self.outbox = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
+        self.deleted = RecordTable(("Received", "From", "Subject"))
+        self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
+        self.templates = RecordTable(("Code", "Category", "Description", "Subject"))
+        self.tabs.addTab(self._with_buttons(self.inbox, [("File...", self.file_selected),
+                                                         ("Mark read", self.mark_selected_read)]), "Inbox")
+        self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
+        self.tabs.addTab(self.deleted, "Deleted")
+        self.tabs.addTab(self._with_buttons(self.patients, [("Email...", self.email_selected_patient)]), "Patients")
+        self.tabs.addTab(self.templates, "Templates")
+        self.setCentralWidget(self.tabs)
+        self.status_line = QLabel("")
+        self.statusBar().addWidget(self.status_line)
+
+        self.bridge.service_state.connect(lambda _d: self.refresh_status())
+        self.bridge.new_mail.connect(self.on_new_mail)
+        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_status)
+        self.timer.start(10_000)
+        self.refresh_all()
+
+    def _with_buttons(self, table: RecordTable, buttons: list[tuple[str, Any]]) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        for label, slot in buttons:
+            b = QPushButton(label)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(table)
+        return box
+
+    # -- views ------------------------------------------------------------------------------
     def show_view(self, view: str) -> None:
         target = {"patient": "patients"}.get(view, view)
         if target in VIEWS:
             self.tabs.setCurrentIndex(VIEWS.index(target))
+        elif view == "compose":
+            self.dialog = self.open_compose("P001")
+
+    def refresh_all(self) -> None:
+        self.refresh_status()
+        self.refresh_inbox()
+        self.refresh_outbox()
+        self.patients.fill([(p["id"], (p["id"], rules.person_name(p), p.get("email", ""), p.get("family_id", ""),
+                                       p.get("usual_provider_id", "")))
+                            for p in sorted(self.practice.directory.list("patients"), key=lambda r: r["id"])])
+        self.templates.fill([(t.code, (t.code, t.category, t.description, t.subject))
+                             for t in Templates(self.practice.store).list()])
+
+    def refresh_status(self) -> None:
+        st = self.engine.heartbeat.status(datetime.now(timezone.utc))
+        self.light.show_status(st)
+
+    def refresh_inbox(self) -> None:
+        rows = self.engine.inbox.list(limit=LIMIT)
+        self.inbox.fill([(r[RID], ("" if r.get("read") else "new", _when(r["received"]), r.get("from_name") or r["from"],
+                                   r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
+                                                                         if r.get("candidates") else ""),
+                                   r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
+                        [r.get("filing_reason", "") for r in rows])
+        gone = self.engine.inbox.list(deleted=True, limit=LIMIT)
+        self.deleted.fill([(r[RID], (_when(r["received"]), r["from"], r["subject"])) for r in gone])
+
+    def refresh_outbox(self) -> None:
+        rows = list(self.engine.outbox.items.iter_newest(lambda r: r["status"] != "deleted"))[:LIMIT]
+        self.outbox.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], _when(r["created"]),
+                                    ", ".join(r["to"]), r["subject"], _when(r["deliver_after"]),
+                                    r.get("last_error", ""))) for r in rows],
+                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
+
+    # -- actions ----------------------------------------------------------------------------
+    def start_send_receive(self) -> None:
+        """One manual pass, on a worker; the button is disabled until it finishes."""
+        self.send_receive.setEnabled(False)
+        self.status_line.setText("Sending and receiving...")
+        self._jobs.append(run_in_background(self.engine.send_receive_now, self._pass_done, self._pass_failed))
+
+    def _pass_done(self, report: dict[str, Any]) -> None:
+        self.last_pass = report
+        self.send_receive.setEnabled(True)
+        text = f"Sent {report['sent']}, received {report['received']}"
+        if report["failed"]:
+            text += f", {report['failed']} failed"
+        if report["errors"]:
+            text += f" - {report['errors'][-1]['error']}"
+        self.status_line.setText(text)
+        self.refresh_all()
+
+    def _pass_failed(self, exc: Exception) -> None:
+        self.send_receive.setEnabled(True)
+        self.status_line.setText(f"Send/Receive failed: {exc}")
+        self.refresh_status()
+
+    def on_new_mail(self, details: dict[str, Any]) -> None:
+        n = details.get("received", 0)
+        self.new_mail.setText(f"  {n} new message{'s' if n != 1 else ''}")
+        self.new_mail.setToolTip(f"{n} arrived, {details.get('filed', 0)} filed to patients")
+        self.refresh_inbox()
+
+    def open_service_dialog(self) -> ServiceDialog:
+        dialog = ServiceDialog(self.light.status, self)
+        dialog.restart_requested.connect(lambda: self.restart_service(dialog))
+        dialog.show()
+        return dialog
+
+    def restart_service(self, dialog: ServiceDialog | None = None) -> None:
+        if dialog is not None:
+            dialog.restart.setEnabled(False)
+
+        def done(_: Any) -> None:
+            self.refresh_status()
+            if dialog is not None:
+                dialog.accept()
+
+        self._jobs.append(run_in_background(self.engine.restart, done, lambda exc: self.refresh_status()))
+
+    def open_compose(self, patient_id: str | None = None) -> ComposeDialog:
+        dialog = ComposeDialog(self.composer, patient_id, self)
+        dialog.accepted.connect(self.refresh_outbox)
+        dialog.show()
+        return dialog
+
+    def email_selected_patient(self) -> None:
+        ids = self.patients.selected_ids()
+        self.open_compose(ids[0] if ids else None)
+
+    def file_selected(self) -> None:
+        ids = self.inbox.selected_ids()
+        if not ids:
+            return
+        msg = self.engine.inbox.get(ids[0])
+        patients = {p["id"]: p for p in self.practice.directory.list("patients")}
+        choices = [*msg.get("candidates", []), *[p for p in sorted(patients) if p not in msg.get("candidates", [])]]
+        labels = [f"{rules.person_name(patients[c])} ({c})" for c in choices]
+        label, ok = QInputDialog.getItem(self, "File to patient", "Patient (the address's family first):", labels, 0,
+                                         False)
+        if ok:
+            self.file_message(ids[0], choices[labels.index(label)])
+
+    def file_message(self, rid: int, patient_id: str) -> None:
+        try:
+            self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id)
+        except PracticeMailError as exc:
+            QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
+        self.refresh_inbox()
+
+    def mark_selected_read(self) -> None:
+        for rid in self.inbox.selected_ids():
+            self.engine.inbox.mark_read(rid, datetime.now(timezone.utc))
+        self.refresh_inbox()
+
+    def reset_failed(self) -> None:
+        self.engine.outbox.reset_failed([], datetime.now(timezone.utc))
+        self.refresh_outbox()

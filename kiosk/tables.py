@@ -1,0 +1,46 @@
+"""Simple read-only tables for the mail views (newest first, bounded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QStandardItem, QStandardItemModel
+from PyQt6.QtWidgets import QAbstractItemView, QTableView
+
+ROLE_ID = Qt.ItemDataRole.UserRole + 1
+
+
+class RecordTable(QTableView):
+    def __init__(self, headers: Sequence[str]) -> None:
+        super().__init__()
+        self.model_ = QStandardItemModel(0, len(headers))
+        self.model_.setHorizontalHeaderLabels(list(headers))
+        self.setModel(self.model_)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setAlternatingRowColors(True)
+
+    def fill(self, rows: Sequence[tuple[Any, Sequence[Any]]], tooltips: Sequence[str] | None = None) -> None:
+        """rows: (record id, cell values)."""
+        self.model_.removeRows(0, self.model_.rowCount())
+        for n, (rid, values) in enumerate(rows):
+            items = []
+            for v in values:
+                item = QStandardItem("" if v is None else str(v))
+                item.setData(rid, ROLE_ID)
+                if tooltips:
+                    item.setToolTip(tooltips[n])
+                items.append(item)
+            self.model_.appendRow(items)
+        self.resizeColumnsToContents()
+
+    def selected_ids(self) -> list[Any]:
+        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
+        return [self.model_.item(r, 0).data(ROLE_ID) for r in rows]
+
+    def id_at(self, row: int) -> Any:
+        return self.model_.item(row, 0).data(ROLE_ID)

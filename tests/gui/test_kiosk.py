@@ -1,0 +1,98 @@
+"""The kiosk driven by clicks and keys against the fake servers (offscreen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from engine.service.demo import load_demo
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+from kiosk.main_window import MainWindow
+from tests.integration.helpers import configure, configure_incoming, draft, open_practice
+from tools.fakemail import FakeMail
+
+
+@pytest.fixture
+def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
+    with open_practice(data_dir) as p:
+        load_demo(p)
+        configure(p, fakemail)
+        configure_incoming(p, fakemail, "imap")
+        yield p
+
+
+@pytest.fixture
+def window(qtbot: QtBot, practice: Practice) -> Iterator[MainWindow]:
+    engine = Engine(practice)
+    engine.smtp_timeout = 5
+    engine.start()
+    w = MainWindow(practice, engine)
+    qtbot.add_widget(w)
+    w.show()
+    yield w
+    w.timer.stop()
+    engine.stop()
+
+
+def send_receive(qtbot: QtBot, w: MainWindow) -> dict:
+    w.last_pass = None
+    w.send_receive.trigger()
+    assert not w.send_receive.isEnabled()  # disabled while the pass runs
+    qtbot.wait_until(lambda: w.last_pass is not None, timeout=15000)
+    assert w.send_receive.isEnabled()
+    return w.last_pass
+
+
+def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    window.engine.outbox.add_draft(draft(subject="From the kiosk"), window.engine.clock.now())
+    fakemail.deliver("practice", b"From: patel.family@mailhome.example\r\nSubject: Family question\r\n"
+                                 b"Message-ID: <k1@x>\r\n\r\nhello\r\n")
+    window.refresh_outbox()
+    assert window.outbox.model_.item(0, 1).text() == "ready"
+    report = send_receive(qtbot, window)
+    assert (report["sent"], report["received"]) == (1, 1)
+    assert window.outbox.model_.item(0, 1).text() == "sent" and len(fakemail.sent()) == 1
+    assert window.inbox.model_.rowCount() == 1 and "P001" in window.inbox.model_.item(0, 4).text()
+    assert "new message" in window.new_mail.text()
+    # file it to the first candidate, as reception would
+    window.file_message(window.inbox.id_at(0), "P003")
+    assert window.inbox.model_.rowCount() == 0  # filed mail leaves the default view
+
+
+def test_failing_light_and_restart_from_the_dialog(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                   fakemail: FakeMail) -> None:
+    assert window.light.state == "running"
+    fakemail.faults.add("smtp", "auth", "reject")
+    window.engine.outbox.add_draft(draft(), window.engine.clock.now())
+    send_receive(qtbot, window)
+    qtbot.wait_until(lambda: window.light.state == "failing", timeout=5000)
+    assert "password" in window.light.toolTip()
+    fakemail.faults.clear()
+    dialog = window.open_service_dialog()
+    assert "password" in dialog.hint.text()
+    qtbot.mouseClick(dialog.restart, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=10000)
+    report = send_receive(qtbot, window)
+    assert report["sent"] == 1
+    qtbot.wait_until(lambda: window.light.state == "running", timeout=5000)
+
+
+def test_confidentiality_refusal_is_shown_before_send(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = window.open_compose("P001")
+    qtbot.add_widget(dialog)
+    assert dialog.send.isEnabled()
+    qtbot.keyClicks(dialog.cc, "angus.macleod@patientmail.example")  # another family's patient
+    assert not dialog.send.isEnabled() and "family" in dialog.problem.text()
+    dialog.cc.clear()
+    qtbot.keyClicks(dialog.cc, "lindqvist@ortho-referrals.example")  # a specialist may be copied
+    assert dialog.send.isEnabled() and dialog.problem.text() == ""
+    qtbot.keyClicks(dialog.subject, "Your x-ray")
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    assert dialog.queued_id is not None
+    item = window.engine.outbox.get(dialog.queued_id)
+    assert item["cc"] == ["lindqvist@ortho-referrals.example"] and item["subject"] == "Your x-ray"
