@@ -16,7 +16,7 @@ KEYS = [s.key for s in catalogue.CATALOGUE]
 
 VALID = {
     "text": st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(str.strip),
-    "secret": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40),
+    "secret": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip),
     "bool": st.sampled_from(["true", "false", "yes", "no", "on", "off", "1", "0"]),
     "int": st.integers(0, 99).map(str),
     "port": st.integers(1, 65535).map(str),
