@@ -382,27 +382,6 @@ class Engine:
 
     def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
         """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
-
-
-        return before_each
-
-    def _send(self, due: list[int], manual: bool) -> SendReport:
-        total = SendReport()
-        session = SmtpSession(self.smtp_settings())  # one session for the whole pass
-        with self._session_lock:
-            self._session = session
-        try:
-            for start in range(0, len(due), BATCH):
-                if not self._send_batch(due[start:start + BATCH], session, manual, total):
-                    break
-        finally:
-            with self._session_lock:
-                self._session = None
-            session.close()
-        return total
-
-    def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
-        """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
         claimed = self.outbox.claim(batch, self.clock.now())
         report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual))
         total.sent += report.sent

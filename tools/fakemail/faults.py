@@ -121,3 +121,14 @@ class Faults:
         """What clients said, in order (for assertions)."""
         with self._lock:
             return [e.text for e in self.transcript if e.protocol == protocol and e.direction == "in"]
+
+
+async def before_reply(faults: Faults, protocol: str, session: int) -> None:
+    """The 'any' step's faults, applied before a server writes a reply: delay it, or never answer."""
+    import asyncio
+
+    fault = faults.take(protocol, "any", session)
+    if fault is not None and fault.action == "delay":
+        await asyncio.sleep(fault.seconds)
+    if fault is not None and fault.action == "hang":
+        await asyncio.sleep(3600)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tools.fakemail import imapwire as w
-from tools.fakemail.faults import Faults
+from tools.fakemail.faults import Faults, before_reply
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -51,11 +51,7 @@ class ImapSession:
 
     # -- I/O --------------------------------------------------------------------------
     async def send(self, data: bytes) -> None:
-        fault = self.cfg.faults.take("imap", "any", self.session)
-        if fault is not None and fault.action == "delay":
-            await asyncio.sleep(fault.seconds)
-        if fault is not None and fault.action == "hang":
-            await asyncio.sleep(3600)
+        await before_reply(self.cfg.faults, "imap", self.session)
         self.cfg.faults.record("imap", self.session, "out", data[:200].decode("utf-8", "replace"))
         self.writer.write(data)
         await self.writer.drain()

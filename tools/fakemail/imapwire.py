@@ -130,22 +130,9 @@ def text_of(token: Token) -> str:
 
 
 def parse_set(text: str, largest: int) -> set[int]:
-    """`1:3,7,9:*` -> numbers. `*` is the largest; `n:*` with n > largest still includes the largest (RFC 3501)."""
-    out: set[int] = set()
-    if largest == 0:
-        return out
-    for part in text.split(","):
-        if ":" in part:
-            a, b = part.split(":", 1)
-            lo = largest if a == "*" else int(a)
-            hi = largest if b == "*" else int(b)
-            lo, hi = min(lo, hi), max(lo, hi)
-            out.update(range(lo, min(hi, largest) + 1) if lo <= largest else [])
-            if lo > largest and (a == "*" or b == "*"):
-                out.add(largest)
-        else:
-            out.add(largest if part == "*" else int(part))
-    return out
+    """`1:3,7,9:*` -> message numbers. Sequence numbers are 1..largest with no gaps, so this is
+    the UID rule over that range (`n:*` with n > largest still includes the largest, RFC 3501)."""
+    return parse_uid_set(text, range(1, largest + 1))
 
 
 def parse_uid_set(text: str, uids: Iterable[int]) -> set[int]:

@@ -14,7 +14,7 @@ import base64
 import ssl
 from dataclasses import dataclass, field
 
-from tools.fakemail.faults import Faults
+from tools.fakemail.faults import Faults, before_reply
 from tools.fakemail.mailstore import MailStore, Message, User
 
 
@@ -47,11 +47,7 @@ class Pop3Session:
         self.session = cfg.faults.new_session("pop3", str(writer.get_extra_info("peername")))
 
     async def send(self, data: bytes) -> None:
-        fault = self.cfg.faults.take("pop3", "any", self.session)
-        if fault is not None and fault.action == "delay":
-            await asyncio.sleep(fault.seconds)
-        if fault is not None and fault.action == "hang":
-            await asyncio.sleep(3600)
+        await before_reply(self.cfg.faults, "pop3", self.session)
         self.cfg.faults.record("pop3", self.session, "out", data[:200].decode("utf-8", "replace"))
         self.writer.write(data)
         await self.writer.drain()

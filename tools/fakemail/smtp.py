@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tools.fakemail.faults import Faults
+from tools.fakemail.faults import Faults, before_reply
 from tools.fakemail.mailstore import MailStore
 
 SIZE_LIMIT = 10 * 1024 * 1024
@@ -111,11 +111,7 @@ class FakeSMTP(SMTP):
 
     async def push(self, status: Any) -> None:
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
-        fault = self.faults.take("smtp", "any", self.session_no)
-        if fault is not None and fault.action == "delay":
-            await asyncio.sleep(fault.seconds)
-        if fault is not None and fault.action == "hang":
-            await asyncio.sleep(3600)
+        await before_reply(self.faults, "smtp", self.session_no)
         self.faults.record("smtp", self.session_no, "out", text)
         await super().push(status)
         if self.close_after_reply and self.transport is not None:
