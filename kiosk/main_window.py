@@ -26,6 +26,7 @@ from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable
+from kiosk.wizard import SetupWizard
 
 LIMIT = 500
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates")
@@ -58,6 +59,9 @@ class MainWindow(QMainWindow):
         self.new_email = QAction("Create New Email", self)
         self.new_email.triggered.connect(lambda: self.open_compose())
         bar.addAction(self.new_email)
+        self.setup = QAction("Setup...", self)
+        self.setup.triggered.connect(lambda: self.open_wizard())
+        bar.addAction(self.setup)
         bar.addSeparator()
         self.light = ServiceLight()
         self.light.clicked.connect(self.open_service_dialog)
@@ -109,6 +113,8 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(VIEWS.index(target))
         elif view == "compose":
             self.dialog = self.open_compose("P001")
+        elif view == "wizard":
+            self.dialog = self.open_wizard()
 
     def refresh_all(self) -> None:
         self.refresh_status()
@@ -192,6 +198,12 @@ class MainWindow(QMainWindow):
         dialog.accepted.connect(self.refresh_outbox)
         dialog.show()
         return dialog
+
+    def open_wizard(self) -> SetupWizard:
+        wizard = SetupWizard(self.engine, self)
+        wizard.accepted.connect(self.refresh_all)
+        wizard.show()
+        return wizard
 
     def email_selected_patient(self) -> None:
         ids = self.patients.selected_ids()

@@ -96,3 +96,42 @@ def test_confidentiality_refusal_is_shown_before_send(qtbot: QtBot, window: Main
     assert dialog.queued_id is not None
     item = window.engine.outbox.get(dialog.queued_id)
     assert item["cc"] == ["lindqvist@ortho-referrals.example"] and item["subject"] == "Your x-ray"
+
+
+def test_wizard_failing_then_passing_test_then_finish(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                      fakemail: FakeMail) -> None:
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    account = wizard.account
+    assert account.use_imap.isChecked() and account.incoming_port.value() == fakemail.ports["imap"]["imaps"]
+    account.incoming_enabled.setChecked(False)
+    assert not account.incoming_host.isEnabled() and account.incoming_host.text() == "localhost"  # greyed, kept
+    account.incoming_enabled.setChecked(True)
+    assert not account.starttls.isEnabled()  # only a choice on port 25
+    fakemail.faults.add("smtp", "auth", "reject")
+    wizard.next()
+    qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: wizard.test.result is not None, timeout=20000)
+    assert not wizard.test.passed and "password" in wizard.test.verdict.text()
+    fakemail.faults.clear()
+    wizard.test.result = None
+    qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: wizard.test.result is not None, timeout=20000)
+    assert wizard.test.passed and wizard.test.steps.count() >= 8 and fakemail.sent() == []
+    wizard.next()
+    wizard.schedule.periods.setText("Mon–Fri 08:00–18:00; Sat 09:00–12:00")
+    wizard.schedule.pacing.setChecked(True)
+    wizard.next()
+    wizard.accept()
+    assert wizard.saved and practice.settings.get("pacing.enabled") is True
+    assert practice.settings.get("schedule.periods") == "Mon–Fri 08:00–18:00; Sat 09:00–12:00"
+
+
+def test_wizard_refuses_a_bad_value_and_saves_nothing(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    wizard.schedule.periods.setText("Funday 08:00-09:00")
+    before = practice.settings.values()
+    wizard.accept()
+    assert not wizard.saved and "schedule.periods" in wizard.reminders.subTitle()
+    assert practice.settings.values() == before

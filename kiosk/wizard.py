@@ -1,0 +1,222 @@
+"""The setup wizard: account, the step-by-step test (nothing sent), schedule and pacing,
+reminders. Values are validated by the engine's settings catalogue; a bad one is named
+with its hint and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                             QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
+
+from engine.errors import PracticeMailError
+from engine.service.engine import Engine
+from engine.service.templates import Templates
+from kiosk.bridge import run_in_background
+
+PORTS = {"imap": 993, "pop3": 995}
+
+
+class AccountPage(QWizardPage):
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__()
+        self.setTitle("Account")
+        self.setSubTitle("The practice's email account. Ask your provider if you are unsure.")
+        form = QFormLayout(self)
+        self.email = QLineEdit(values["practice.email"])
+        self.username = QLineEdit(values["account.username"])
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("unchanged" if values["account.password"] else "")
+        self.incoming_enabled = QCheckBox("Receive email")
+        self.incoming_enabled.setChecked(bool(values["incoming.enabled"]))
+        self.use_imap = QCheckBox("Use IMAP (recommended)")
+        self.use_imap.setChecked(values["incoming.protocol"] == "imap")
+        self.incoming_host = QLineEdit(values["incoming.host"])
+        self.incoming_port = QSpinBox()
+        self.incoming_port.setRange(1, 65535)
+        self.incoming_port.setValue(int(values["incoming.port"]))
+        self.outgoing_host = QLineEdit(values["outgoing.host"])
+        self.outgoing_port = QSpinBox()
+        self.outgoing_port.setRange(1, 65535)
+        self.outgoing_port.setValue(int(values["outgoing.port"]))
+        self.starttls = QCheckBox("Use STARTTLS (port 25 only)")
+        self.starttls.setChecked(bool(values["outgoing.starttls"]))
+        self.outgoing_auth = QCheckBox("The outgoing server needs a login")
+        self.outgoing_auth.setChecked(bool(values["outgoing.auth"]))
+        self.allow_without = QCheckBox("Finish setup without account details (email stays off)")
+        self.allow_without.setChecked(bool(values["setup.allow_without_account"]))
+        for label, widget in (("Practice email address", self.email), ("User name", self.username),
+                              ("Password", self.password), ("", self.incoming_enabled), ("", self.use_imap),
+                              ("Incoming server", self.incoming_host), ("Incoming port", self.incoming_port),
+                              ("Outgoing server", self.outgoing_host), ("Outgoing port", self.outgoing_port),
+                              ("", self.starttls), ("", self.outgoing_auth), ("", self.allow_without)):
+            form.addRow(label, widget)
+        self.use_imap.toggled.connect(self._protocol_changed)
+        self.incoming_enabled.toggled.connect(self._incoming_toggled)
+        self.outgoing_port.valueChanged.connect(lambda port: self.starttls.setEnabled(port == 25))
+        self.starttls.setEnabled(self.outgoing_port.value() == 25)
+        self._incoming_toggled(self.incoming_enabled.isChecked())
+
+    def _protocol_changed(self, imap: bool) -> None:
+        """Use IMAP switches the suggested port (993 IMAP, 995 POP3) unless the port was changed by hand."""
+        if self.incoming_port.value() in PORTS.values():
+            self.incoming_port.setValue(PORTS["imap" if imap else "pop3"])
+
+    def _incoming_toggled(self, on: bool) -> None:
+        for w in (self.use_imap, self.incoming_host, self.incoming_port):
+            w.setEnabled(on)  # greyed, values kept
+
+    def values(self) -> dict[str, Any]:
+        out = {
+            "practice.email": self.email.text(), "account.username": self.username.text(),
+            "incoming.enabled": self.incoming_enabled.isChecked(),
+            "incoming.protocol": "imap" if self.use_imap.isChecked() else "pop3",
+            "incoming.host": self.incoming_host.text(), "incoming.port": self.incoming_port.value(),
+            "outgoing.host": self.outgoing_host.text(), "outgoing.port": self.outgoing_port.value(),
+            "outgoing.starttls": self.starttls.isChecked(), "outgoing.auth": self.outgoing_auth.isChecked(),
+            "setup.allow_without_account": self.allow_without.isChecked(),
+        }
+        if self.password.text():
+            out["account.password"] = self.password.text()
+        return out
+
+
+class TestPage(QWizardPage):
+    def __init__(self, wizard: "SetupWizard") -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Test the account")
+        self.setSubTitle("Each step is tried in turn. Nothing is sent.")
+        layout = QVBoxLayout(self)
+        self.run = QPushButton("Test Credentials")
+        self.run.clicked.connect(self.start)
+        layout.addWidget(self.run)
+        self.steps = QListWidget()
+        layout.addWidget(self.steps)
+        self.verdict = QLabel("")
+        self.verdict.setWordWrap(True)
+        layout.addWidget(self.verdict)
+        self.passed = False
+        self.result: dict[str, Any] | None = None
+        self._job: Any = None
+
+    def start(self) -> None:
+        try:
+            self.wiz.save_account()  # the test uses what was typed (validated first)
+        except PracticeMailError as exc:
+            self.verdict.setText(f"{exc.message}. {exc.hint}")
+            return
+        self.run.setEnabled(False)
+        self.steps.clear()
+        self.verdict.setText("Testing...")
+        self._job = run_in_background(self.wiz.engine.test_credentials, self.done, self.failed)
+
+    def done(self, result: dict[str, Any]) -> None:
+        self.result = result
+        self.run.setEnabled(True)
+        for st in result["steps"]:
+            item = QListWidgetItem(f"{'✔' if st['ok'] else '✘'}  {st['name']}  ({st['seconds']:.2f} s)  {st['message']}")
+            self.steps.addItem(item)
+        self.passed = bool(result["ok"]) or all(s["ok"] for s in result["steps"] if s["name"] != "email service running")
+        self.verdict.setText("Every step passed." if self.passed else f"{result['message']}. {result['hint']}")
+        self.completeChanged.emit()
+
+    def failed(self, exc: Exception) -> None:
+        self.run.setEnabled(True)
+        self.verdict.setText(f"The test could not run: {exc}")
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        """Compulsory only on first setup, and not when the practice chose to finish without an account."""
+        return self.passed or not self.wiz.first_setup or self.wiz.account.allow_without.isChecked()
+
+
+class SchedulePage(QWizardPage):
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__()
+        self.setTitle("Schedule and pacing")
+        form = QFormLayout(self)
+        self.send_immediately = QCheckBox("Send and receive automatically inside the periods")
+        self.send_immediately.setChecked(bool(values["schedule.send_immediately"]))
+        self.periods = QLineEdit(values["schedule.periods"])
+        self.every = QSpinBox()
+        self.every.setRange(1, 1440)
+        self.every.setValue(int(values["schedule.check_every_minutes"] or 15))
+        self.check_times = QLineEdit(values["schedule.check_times"])
+        self.pacing = QCheckBox("Limit automatic sending")
+        self.pacing.setChecked(bool(values["pacing.enabled"]))
+        self.per_minute = QSpinBox()
+        self.per_minute.setRange(1, 100000)
+        self.per_minute.setValue(int(values["pacing.per_minute"]))
+        for label, w in (("", self.send_immediately), ("Periods", self.periods), ("Check every (minutes)", self.every),
+                         ("Also check at", self.check_times), ("", self.pacing), ("Emails per minute", self.per_minute)):
+            form.addRow(label, w)
+
+    def values(self) -> dict[str, Any]:
+        return {"schedule.send_immediately": self.send_immediately.isChecked(), "schedule.periods": self.periods.text(),
+                "schedule.check_every_minutes": self.every.value(), "schedule.check_times": self.check_times.text(),
+                "pacing.enabled": self.pacing.isChecked(), "pacing.per_minute": self.per_minute.value()}
+
+
+class RemindersPage(QWizardPage):
+    KEYS = ("reminders.confirmation_template", "reminders.cancellation_template", "reminders.new_patient_template")
+
+    def __init__(self, values: dict[str, Any], codes: list[str]) -> None:
+        super().__init__()
+        self.setTitle("Reminders")
+        form = QFormLayout(self)
+        self.combos: dict[str, QComboBox] = {}
+        for key, label in zip(self.KEYS, ("Confirmation", "Cancellation", "Welcome")):
+            combo = QComboBox()
+            combo.addItem("(none)", "")
+            for code in codes:
+                combo.addItem(code, code)
+            combo.setCurrentIndex(max(0, combo.findData(values[key])))
+            self.combos[key] = combo
+            form.addRow(f"{label} template", combo)
+        self.delay = QSpinBox()
+        self.delay.setRange(0, 99)
+        self.delay.setValue(int(values["reminders.confirmation_delay_minutes"]))
+        form.addRow("Hold confirmations (minutes)", self.delay)
+        self.ical = QCheckBox("Attach a calendar invitation")
+        self.ical.setChecked(bool(values["reminders.include_ical"]))
+        form.addRow("", self.ical)
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {k: c.currentData() for k, c in self.combos.items()}
+        out["reminders.confirmation_delay_minutes"] = self.delay.value()
+        out["reminders.include_ical"] = self.ical.isChecked()
+        return out
+
+
+class SetupWizard(QWizard):
+    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.settings = engine.practice.settings
+        values = self.settings.values()
+        self.first_setup = not values["outgoing.host"]
+        self.setWindowTitle("Email setup")
+        self.account = AccountPage(values)
+        self.test = TestPage(self)
+        self.schedule = SchedulePage(values)
+        self.reminders = RemindersPage(values, [t.code for t in Templates(engine.practice.store).list()])
+        for page in (self.account, self.test, self.schedule, self.reminders):
+            self.addPage(page)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #a01c1c")
+        self.saved = False
+
+    def save_account(self) -> None:
+        self.settings.set_many(self.account.values())
+
+    def accept(self) -> None:
+        """Finish: every page's values in one validated write; a bad value is named and nothing saved."""
+        try:
+            self.settings.set_many({**self.account.values(), **self.schedule.values(), **self.reminders.values()})
+        except PracticeMailError as exc:
+            self.reminders.setSubTitle(f"Not saved: {exc.message}. {exc.hint}")
+            return
+        self.saved = True
+        super().accept()
