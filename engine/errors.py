@@ -129,6 +129,19 @@ class InputInvalid(PracticeMailError):
 class TemplateInvalid(InputInvalid):
     default_hint = "Fix the template at the line named; only fields from the merge-field list are allowed."
 
+    def __init__(self, message: str, problems: list[Problem] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, problems, hint)
+        if self.problems:
+            detail = "; ".join(template_problem(p) for p in self.problems[:5])
+            self.message = f"{message}: {detail}"
+            self.args = (self.message,)
+
+
+def template_problem(p: Problem) -> str:
+    """A template problem as a person reads it: 'body line 2: ...'."""
+    where = " ".join(x for x in (p.column or "", f"line {p.row}" if p.row is not None else "") if x)
+    return f"{where}: {p.message}" if where else p.message
+
 
 class RuleRefused(PracticeMailError):
     """A confidentiality or sending rule said no; `rule` names it in plain words."""

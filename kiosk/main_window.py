@@ -22,14 +22,17 @@ from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.templates import Templates
+from engine.admin.facade import Admin
+from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable
+from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
 LIMIT = 500
-VIEWS = ("inbox", "outbox", "deleted", "patients", "templates")
+VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
 
 
 def _when(iso: str | None) -> str:
@@ -74,13 +77,15 @@ class MainWindow(QMainWindow):
         self.outbox = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
         self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
-        self.templates = RecordTable(("Code", "Category", "Description", "Subject"))
         self.tabs.addTab(self._with_buttons(self.inbox, [("File...", self.file_selected),
                                                          ("Mark read", self.mark_selected_read)]), "Inbox")
         self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Email...", self.email_selected_patient)]), "Patients")
-        self.tabs.addTab(self.templates, "Templates")
+        self.template_editor = TemplateEditor(Templates(practice.store))
+        self.tabs.addTab(self.template_editor, "Templates")
+        self.admin_page = AdminPage(Admin(practice, engine))
+        self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
         self.status_line = QLabel("")
         self.statusBar().addWidget(self.status_line)
@@ -123,8 +128,7 @@ class MainWindow(QMainWindow):
         self.patients.fill([(p["id"], (p["id"], rules.person_name(p), p.get("email", ""), p.get("family_id", ""),
                                        p.get("usual_provider_id", "")))
                             for p in sorted(self.practice.directory.list("patients"), key=lambda r: r["id"])])
-        self.templates.fill([(t.code, (t.code, t.category, t.description, t.subject))
-                             for t in Templates(self.practice.store).list()])
+        self.template_editor.reload()
 
     def refresh_status(self) -> None:
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))

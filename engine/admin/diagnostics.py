@@ -97,3 +97,26 @@ def export(admin: Admin, target: Path, include_patient_data: bool = False) -> Pa
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(buf.getvalue())
     return target
+
+
+def email_support(admin: Admin, now: datetime, include_patient_data: bool = False) -> int:
+    """The bundle, queued to `support.address` (sent at the next pass like any email)."""
+    import tempfile
+
+    from engine.core.message import Attachment, Draft, Recipient
+    from engine.errors import InputInvalid
+
+    s = admin.practice.settings
+    to = s.get("support.address")
+    if not to:
+        raise InputInvalid("no support address is set", hint="Set support.address (the setup wizard or config set).")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export(admin, Path(tmp) / "practicemail-diagnostics.zip", include_patient_data)
+        data = path.read_bytes()
+    name = s.get("practice.name") or "a practice"
+    draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(to)],
+                  f"Diagnostics from {name}",
+                  f"The diagnostic bundle from {name} is attached"
+                  f"{' (with patient data, as agreed)' if include_patient_data else ' (no patient data)'}.\n",
+                  attachments=[Attachment(f"diagnostics-{now:%Y%m%d-%H%M}.zip", data, "application/zip")])
+    return admin.engine.outbox.add_draft(draft, now, kind="support")

@@ -135,3 +135,40 @@ def test_wizard_refuses_a_bad_value_and_saves_nothing(qtbot: QtBot, window: Main
     wizard.accept()
     assert not wizard.saved and "schedule.periods" in wizard.reminders.subTitle()
     assert practice.settings.values() == before
+
+
+def test_admin_page_runs_a_runbook_and_emails_support(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                      fakemail: FakeMail) -> None:
+    window.show_view("admin")
+    page = window.admin_page
+    page.books.setCurrentRow([page.books.item(i).text() for i in range(page.books.count())].index("outbox_health"))
+    qtbot.mouseClick(page.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
+    assert "Outbox health" in page.output.toPlainText()
+    qtbot.mouseClick(page.support, Qt.MouseButton.LeftButton)
+    assert "support.address" in page.note.text()  # not set yet: said in plain words
+    practice.settings.set("support.address", "help@practicemail-support.example")
+    qtbot.mouseClick(page.support, Qt.MouseButton.LeftButton)
+    assert "in the outbox" in page.note.text()
+    report = send_receive(qtbot, window)
+    assert report["sent"] == 1 and fakemail.sent()[0]["rcpt_tos"] == ["help@practicemail-support.example"]
+
+
+def test_template_editor_picker_preview_and_refusal(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_view("templates")
+    ed = window.template_editor
+    ed.list.setCurrentRow([ed.list.item(i).text() for i in range(ed.list.count())].index("RECALL"))
+    assert ed.code.text() == "RECALL" and "Dear" in ed.preview.toPlainText()
+    ed.group.setCurrentIndex(ed.group.findData("appointment"))
+    assert all(ed.field.itemText(i).startswith("appointment.") for i in range(ed.field.count()))
+    ed.body.setPlainText("")
+    ed.field.setCurrentIndex(ed.field.findData("appointment.date"))
+    qtbot.mouseClick(ed.insert, Qt.MouseButton.LeftButton)
+    assert ed.body.toPlainText() == "{{ appointment.date }}"
+    assert "Thursday 3 December 2026" in ed.preview.toPlainText()  # live preview, sample values
+    ed.body.setPlainText("Hello\n{{ ''.__class__ }}")
+    assert not ed.save_template() and "line 2" in ed.problems.text()
+    assert "Dear" in window.composer.templates.get("RECALL").body  # nothing changed
+    ed.body.setPlainText("Dear {{ patient.first_name }}, time for a check-up.")
+    assert ed.save_template()
+    assert window.composer.templates.get("RECALL").body.startswith("Dear {{ patient.first_name }}")

@@ -1,0 +1,129 @@
+"""Templates: list, edit, the merge-field picker (with its group filter) inserting at the
+cursor, a live preview with a sample patient, and save refused with the checker's words."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit,
+                             QPushButton, QVBoxLayout, QWidget)
+
+from engine.core import templates as tpl
+from engine.errors import PracticeMailError, TemplateInvalid, template_problem
+from engine.service.templates import Templates
+
+
+class TemplateEditor(QWidget):
+    def __init__(self, templates: Templates) -> None:
+        super().__init__()
+        self.templates = templates
+        layout = QHBoxLayout(self)
+        self.list = QListWidget()
+        self.list.currentTextChanged.connect(self.load)
+        layout.addWidget(self.list, 1)
+        right = QVBoxLayout()
+        form = QFormLayout()
+        self.code = QLineEdit()
+        self.description = QLineEdit()
+        self.category = QLineEdit()
+        self.subject = QLineEdit()
+        for label, w in (("Code", self.code), ("Description", self.description), ("Category", self.category),
+                         ("Subject", self.subject)):
+            form.addRow(label, w)
+        right.addLayout(form)
+        picker = QHBoxLayout()
+        self.group = QComboBox()
+        self.group.addItem("All groups", "")
+        for g in tpl.GROUPS:
+            self.group.addItem(g.capitalize(), g)
+        self.field = QComboBox()
+        self.insert = QPushButton("Insert field")
+        self.insert.clicked.connect(self.insert_field)
+        self.group.currentIndexChanged.connect(self.fill_fields)
+        for w in (QLabel("Merge field:"), self.group, self.field, self.insert):
+            picker.addWidget(w)
+        right.addLayout(picker)
+        self.body = QPlainTextEdit()
+        right.addWidget(self.body, 3)
+        right.addWidget(QLabel("Preview (sample patient):"))
+        self.preview = QPlainTextEdit()
+        self.preview.setReadOnly(True)
+        right.addWidget(self.preview, 2)
+        self.problems = QLabel("")
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #a01c1c")
+        right.addWidget(self.problems)
+        self.save = QPushButton("Save")
+        self.save.clicked.connect(self.save_template)
+        right.addWidget(self.save)
+        layout.addLayout(right, 3)
+        for w in (self.subject, self.body):
+            w.textChanged.connect(self.render_preview)
+        self.fill_fields()
+        self.reload()
+
+    def reload(self) -> None:
+        current = self.code.text()
+        self.list.clear()
+        for t in self.templates.list():
+            self.list.addItem(t.code)
+        items = self.list.findItems(current, Qt.MatchFlag.MatchExactly) if current else []
+        if items:
+            self.list.setCurrentItem(items[0])
+        elif self.list.count():
+            self.list.setCurrentRow(0)
+
+    def fill_fields(self) -> None:
+        group = self.group.currentData()
+        self.field.clear()
+        for f in tpl.CATALOGUE:
+            if not group or f.group == group:
+                self.field.addItem(f.name, f.name)
+                self.field.setItemData(self.field.count() - 1, f.description, 3)  # tooltip role
+
+    def insert_field(self) -> None:
+        self.body.insertPlainText("{{ " + self.field.currentData() + " }}")
+        self.body.setFocus()
+
+    def load(self, code: str) -> None:
+        if not code:
+            return
+        t = self.templates.get(code)
+        self.code.setText(t.code)
+        self.description.setText(t.description)
+        self.category.setText(t.category)
+        self.subject.setText(t.subject)
+        self.body.setPlainText(t.body)
+        self.problems.setText("")
+
+    def current(self) -> tpl.Template:
+        return tpl.Template(self.code.text().strip(), self.description.text(), self.category.text(),
+                            self.subject.text(), self.body.toPlainText())
+
+    def render_preview(self) -> None:
+        t = self.current()
+        problems = tpl.check(t)
+        if problems:
+            self.preview.setPlainText("")
+            self.problems.setText("\n".join(template_problem(p) for p in problems[:5]))
+            return
+        r = tpl.render(t, tpl.sample_context())
+        self.preview.setPlainText(f"Subject: {r.subject}\n\n{r.body}")
+        self.problems.setText("")
+
+    def save_template(self) -> bool:
+        try:
+            existing = self.templates.get(self.code.text().strip()) if self.templates.exists(self.code.text().strip()) \
+                else None
+            t = self.current()
+            if existing is not None:
+                t.html = existing.html
+            self.templates.save(t)
+        except TemplateInvalid as exc:
+            self.problems.setText("Not saved: " + "; ".join(template_problem(p) for p in exc.problems[:5]))
+            return False
+        except PracticeMailError as exc:
+            self.problems.setText(f"Not saved: {exc.message}")
+            return False
+        self.problems.setText("Saved.")
+        self.reload()
+        return True
