@@ -69,6 +69,36 @@ class Admin:
 
         return [x.as_dict() for x in Reminders(self.practice, self.engine.outbox).preview(self.now(), hours)]
 
+    def timeline(self, hours: int = 24) -> str:
+        """A picture of the next hours, one character per 15 minutes:
+        '=' inside a period, '.' outside, 'c' a mail check, 'S' sends (with how many below)."""
+        from datetime import timedelta
+        from zoneinfo import ZoneInfo
+
+        from engine.core import pacing
+        from engine.core.periods import parse_periods
+
+        s = self.practice.settings
+        tz = ZoneInfo(s.get("practice.timezone"))
+        periods = parse_periods(s.get("schedule.periods") or "")
+        start = self.now().astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        slots = hours * 4
+        marks = ["=" if pacing.in_period(start + timedelta(minutes=15 * i), tz, periods) else "." for i in range(slots)]
+        counts = [0] * slots
+        for line in self.preview(hours):
+            at = datetime.fromisoformat(line["at"]).astimezone(tz)
+            i = int((at - start).total_seconds() // 900)
+            if 0 <= i < slots:
+                if line["what"].startswith("send"):
+                    counts[i] += 1
+                    marks[i] = "S"
+                elif marks[i] != "S":
+                    marks[i] = "c"
+        ruler = "".join(f"{(start + timedelta(hours=h)).hour:02d}  " for h in range(hours))
+        sends = "".join(str(min(c, 9)) if c else " " for c in counts)
+        return (f"{ruler}\n{''.join(marks)}\n{sends}\n"
+                "= period (automatic work allowed)   . outside   c check for mail   S sends (count below, 9 = 9+)")
+
     def test_credentials(self) -> dict[str, Any]:
         return self.engine.test_credentials()
 
