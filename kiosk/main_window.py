@@ -77,7 +77,9 @@ class MainWindow(QMainWindow):
         self.outbox = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
         self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
-        self.tabs.addTab(self._with_buttons(self.inbox, [("File...", self.file_selected),
+        self.tabs.addTab(self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
+                                                         ("Forward...", self.forward_selected),
+                                                         ("File...", self.file_selected),
                                                          ("Mark read", self.mark_selected_read)]), "Inbox")
         self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
@@ -232,6 +234,41 @@ class MainWindow(QMainWindow):
         except PracticeMailError as exc:
             QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
         self.refresh_inbox()
+
+    def reply_selected(self) -> None:
+        ids = self.inbox.selected_ids()
+        if not ids:
+            return
+        text, ok = QInputDialog.getMultiLineText(self, "Reply", "Your reply (the message is quoted below it):")
+        if ok:
+            self.reply_to(ids[0], text)
+
+    def reply_to(self, rid: int, text: str) -> int | None:
+        try:
+            queued = self.composer.reply(rid, datetime.now(timezone.utc), text)
+        except PracticeMailError as exc:
+            QMessageBox.warning(self, "Not sent", f"{exc.message}\n{exc.hint}")
+            return None
+        self.refresh_all()
+        return queued
+
+    def forward_selected(self) -> None:
+        ids = self.inbox.selected_ids()
+        if not ids:
+            return
+        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
+        if ok and to.strip():
+            self.forward(ids[0], to.strip())
+
+    def forward(self, rid: int, to: str) -> int | None:
+        """Refused in plain words when the rules say no (a patient outside the family)."""
+        try:
+            queued = self.composer.forward(rid, to, datetime.now(timezone.utc))
+        except PracticeMailError as exc:
+            self.status_line.setText(f"Not forwarded: {exc.message}. {exc.hint}")
+            return None
+        self.refresh_all()
+        return queued
 
     def mark_selected_read(self) -> None:
         for rid in self.inbox.selected_ids():

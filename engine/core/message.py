@@ -123,6 +123,10 @@ def build(d: Draft, message_id: str, date: datetime) -> EmailMessage:
         ctype = a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream"
         maintype, _, subtype = ctype.partition("/")
         _check_line("attachment", a.filename)
+        if ctype == "message/rfc822":  # a forwarded message: attached as a message, never base64 (RFC 2046)
+            inner = email.message_from_bytes(a.data, policy=POLICY)
+            msg.add_attachment(inner, filename=a.filename, cte="8bit" if not a.data.isascii() else "7bit")
+            continue
         msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename,
                            params=dict(a.params) or None)
     return msg

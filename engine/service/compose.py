@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from engine.core import confidentiality as rules
 from engine.core import templates as tpl
+from engine.adapters.documents import scale_down
 from engine.core.directory import person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
@@ -66,6 +67,12 @@ def merge_context(practice: Practice, patient: dict[str, Any] | None = None, pro
     return ctx
 
 
+def _quote(msg: dict[str, Any], original: str) -> str:
+    who = msg.get("from_name") or msg.get("from") or "the sender"
+    when = (msg.get("date") or msg.get("received") or "")[:16].replace("T", " ")
+    return f"On {when}, {who} wrote:\n" + "\n".join("> " + line for line in original.splitlines())
+
+
 @dataclass
 class MassResult:
     queued: int = 0
@@ -95,7 +102,8 @@ class Composer:
     def from_patient(self, patient_id: str, now: datetime, template: str | None = None, provider_id: str | None = None,
                      specialist_id: str | None = None, cc_specialist: bool = False, signature: bool = False,
                      attachments: list[Path] | None = None, subject: str = "", text: str = "",
-                     extra_cc: list[str] | None = None, as_draft: bool = False) -> int:
+                     extra_cc: list[str] | None = None, as_draft: bool = False,
+                     scale_images_to: int | None = None) -> int:
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         provider = d.require("providers", provider_id) if provider_id else (
@@ -105,7 +113,7 @@ class Composer:
         cc = [self._person("specialist", specialist)] if (specialist and cc_specialist) else []
         patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
         cc += [rules.person_for(a, patients, providers, specialists) for a in (extra_cc or [])]
-        files = [self._read_attachment(p) for p in (attachments or [])]
+        files = [self._read_attachment(p, scale_images_to) for p in (attachments or [])]
         refused = self.check_rules(patient, to, cc, bool(files))
         if refused:
             raise refused[0]
@@ -135,12 +143,82 @@ class Composer:
         return tpl.render(self.templates.get(code), merge_context(self.practice, patient, provider)).body
 
     @staticmethod
-    def _read_attachment(path: Path) -> Attachment:
+    def _read_attachment(path: Path, scale_images_to: int | None = None) -> Attachment:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise InputInvalid(f"cannot attach {path}: {exc.strerror}", hint="Check the file name and folder.") from None
-        return Attachment(path.name, data, mimetypes.guess_type(path.name)[0] or "")
+        ctype = mimetypes.guess_type(path.name)[0] or ""
+        if scale_images_to:
+            data = scale_down(data, ctype, scale_images_to)
+        return Attachment(path.name, data, ctype)
+
+    # -- the address book ---------------------------------------------------------------
+    def address_book(self, search: str = "", limit: int = 50) -> list[dict[str, str]]:
+        """Patients, providers and specialists by name, id or address; a typed address is offered as free."""
+        d = self.practice.directory
+        needle = search.strip().lower()
+        out: list[dict[str, str]] = []
+        for kind in ("patients", "providers", "specialists"):
+            for r in d.list(kind):
+                name = person_name(r)
+                hay = f"{name} {r.get('id', '')} {r.get('email', '')}".lower()
+                if not needle or all(part in hay for part in needle.split()):
+                    out.append({"kind": kind[:-1], "id": r["id"], "name": name, "email": r.get("email", ""),
+                                "family_id": r.get("family_id", "")})
+        out.sort(key=lambda e: (e["kind"] != "patient", e["name"].lower()))
+        if "@" in needle and not any(e["email"].lower() == needle for e in out):
+            out.insert(0, {"kind": "other", "id": "", "name": search.strip(), "email": search.strip(), "family_id": ""})
+        return out[:limit]
+
+    # -- reply and forward -----------------------------------------------------------------
+    def reply(self, message_id: int, now: datetime, text: str, signature: bool = False) -> int:
+        """A reply to an inbox message: threaded (In-Reply-To, References), the original quoted."""
+        inbox = self._inbox()
+        msg = inbox.get(message_id)
+        original = inbox.content(message_id).text
+        patient = self.practice.directory.find("patients", msg["patient_id"]) if msg.get("patient_id") else None
+        body = text.rstrip("\n") + "\n\n" + _quote(msg, original)
+        if signature:
+            body = text.rstrip("\n") + "\n\n" + self._signature(patient, None) + "\n" + _quote(msg, original)
+        subject = msg["subject"] if msg["subject"].lower().startswith("re:") else f"Re: {msg['subject']}"
+        sender, name = self._from()
+        if not msg.get("from"):
+            raise InputInvalid("the message has no sender to reply to", hint="Write a new email instead.")
+        refs = [*msg.get("references", []), *([msg["message_id"]] if msg.get("message_id") else [])]
+        draft = Draft(sender, name, [Recipient(msg["from"], msg.get("from_name", ""))], subject, body,
+                      in_reply_to=msg.get("message_id") or None, references=refs[-20:])
+        rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
+                                    meta={"specialist_id": msg.get("specialist_id", ""), "reply_to": message_id})
+        inbox._change(message_id, now, "replied", f"outbox item {rid}", {})
+        return rid
+
+    def forward(self, message_id: int, to: str, now: datetime, text: str = "") -> int:
+        """Forward with the original attached; refused to a patient outside the message's patient's family."""
+        inbox = self._inbox()
+        msg = inbox.get(message_id)
+        d = self.practice.directory
+        target = rules.person_for(to, d.list("patients"), d.list("providers"), d.list("specialists"))
+        if msg.get("patient_id"):
+            about = d.require("patients", msg["patient_id"])
+            refused = rules.check(rules.Recipients(to=(target,)), self._person("patient", about), forwarding=True)
+            if refused:
+                raise refused[0]
+        raw = self.practice.store.blobs.get(msg["blob"])
+        subject = msg["subject"] if msg["subject"].lower().startswith("fwd:") else f"Fwd: {msg['subject']}"
+        sender, name = self._from()
+        draft = Draft(sender, name, [Recipient(target.address, target.name if target.kind != "other" else "")],
+                      subject, text or "Forwarded message attached.",
+                      attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
+        rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
+                                    meta={"forward_of": message_id})
+        inbox._change(message_id, now, "forwarded", f"to {target.kind} {target.id or target.address}", {})
+        return rid
+
+    def _inbox(self):  # noqa: ANN202 - engine.service.inbox.Inbox
+        from engine.service.inbox import Inbox
+
+        return Inbox(self.practice.store, self.practice.directory, lambda: [self.practice.settings.get("practice.email")])
 
     def mass(self, template: str, patient_ids: list[str], now: datetime) -> MassResult:
         """One email per patient; one per family address; everyone without an address listed."""

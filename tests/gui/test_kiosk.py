@@ -172,3 +172,15 @@ def test_template_editor_picker_preview_and_refusal(qtbot: QtBot, window: MainWi
     ed.body.setPlainText("Dear {{ patient.first_name }}, time for a check-up.")
     assert ed.save_template()
     assert window.composer.templates.get("RECALL").body.startswith("Dear {{ patient.first_name }}")
+
+
+def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    fakemail.deliver("practice", b"From: Priya Patel <patel.family@mailhome.example>\r\nSubject: Dev's x-ray\r\n"
+                                 b"Message-ID: <g1@p>\r\n\r\nhere\r\n")
+    send_receive(qtbot, window)
+    rid = window.inbox.id_at(0)
+    window.file_message(rid, "P004")
+    assert window.forward(rid, "angus.macleod@patientmail.example") is None
+    assert "not in" in window.status_line.text() and "family" in window.status_line.text()
+    assert window.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
+    assert window.reply_to(rid, "Thank you") is not None

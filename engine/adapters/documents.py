@@ -1,0 +1,58 @@
+"""Files a practice attaches: a patient's documents folder, and images scaled down.
+
+`<data>/documents/<patient id>/` holds a patient's documents (x-rays, letters) for
+the attachment picker. Images are scaled down (never up) to a longest side the
+practice chooses, so a 12-megapixel x-ray photo does not bounce off a 10 MB limit.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import InputInvalid
+
+SCALABLE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/tiff": "TIFF"}
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    path: Path
+    size: int
+
+
+def patient_folder(data_folder: Path, patient_id: str) -> Path:
+    if not patient_id or "/" in patient_id or "\\" in patient_id or patient_id.startswith("."):
+        raise InputInvalid(f"{patient_id!r} is not a patient id", hint="Use the patient's id from the practice.")
+    return data_folder / "documents" / patient_id
+
+
+def list_documents(data_folder: Path, patient_id: str) -> list[Document]:
+    folder = patient_folder(data_folder, patient_id)
+    if not folder.is_dir():
+        return []
+    return sorted((Document(p.name, p, p.stat().st_size) for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(".")), key=lambda d: d.name.lower())
+
+
+def scale_down(data: bytes, content_type: str, longest_side: int) -> bytes:
+    """The image with its longest side at most `longest_side` pixels; never enlarged.
+    Not an image we can scale: returned unchanged."""
+    fmt = SCALABLE.get(content_type)
+    if fmt is None:
+        return data
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if max(img.size) <= longest_side:
+                return data
+            img.thumbnail((longest_side, longest_side))
+            out = io.BytesIO()
+            params = {"quality": 85, "optimize": True} if fmt == "JPEG" else {}
+            (img.convert("RGB") if fmt == "JPEG" and img.mode not in ("RGB", "L") else img).save(out, fmt, **params)
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InputInvalid(f"the image could not be read: {exc}", hint="Attach it without scaling, or use another file.") from exc
