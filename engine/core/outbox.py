@@ -11,6 +11,7 @@ service must carry out. Pure: the time comes in as an argument.
                       |                  |--recover------------> ready (was in flight at a crash; at-least-once)
                       |                  '--release------------> ready (claimed, never started)
     failed --reset--> ready         draft|ready --cancel--> cancelled
+    pending_link --link_ready--> ready | --link_failed--> link_failed --reset--> pending_link
     any but sending --delete--> deleted --restore--> the state it was deleted from
 
 `sending` is stored before any byte goes to the server, so a crash leaves the
@@ -37,6 +38,8 @@ class State(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     DELETED = "deleted"
+    PENDING_LINK = "pending_link"  # waiting for another system to finish a booking link
+    LINK_FAILED = "link_failed"
 
 
 class Event(str, Enum):
@@ -52,10 +55,12 @@ class Event(str, Enum):
     CANCEL = "cancel"
     DELETE = "delete"
     RESTORE = "restore"
+    LINK_READY = "link_ready"
+    LINK_FAILED = "link_failed"
 
 
 S, E = State, Event
-_NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED)
+_NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED, S.PENDING_LINK, S.LINK_FAILED)
 
 # (state, event) -> the state it leads to. None: decided by the item (see _target).
 TRANSITIONS: dict[tuple[State, Event], State | None] = {
@@ -70,6 +75,11 @@ TRANSITIONS: dict[tuple[State, Event], State | None] = {
     (S.FAILED, E.RESET): S.READY,
     (S.DRAFT, E.CANCEL): S.CANCELLED,
     (S.READY, E.CANCEL): S.CANCELLED,
+    (S.PENDING_LINK, E.LINK_READY): S.READY,
+    (S.PENDING_LINK, E.LINK_FAILED): S.LINK_FAILED,
+    (S.LINK_FAILED, E.RESET): S.PENDING_LINK,
+    (S.PENDING_LINK, E.CANCEL): S.CANCELLED,
+    (S.LINK_FAILED, E.CANCEL): S.CANCELLED,
     **{(s, E.DELETE): S.DELETED for s in _NOT_SENDING},
     (S.DELETED, E.RESTORE): None,  # back to where it was
 }
@@ -133,6 +143,10 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
         detail = "found mid-send at start-up; will be sent again with the same Message-ID"
     elif event is E.RELEASE:
         detail = "claimed by a pass that stopped before sending it"
+    elif event is E.LINK_FAILED:
+        new["last_error"], new["last_hint"] = error, hint
+    elif event is E.LINK_READY:
+        new["last_error"], new["last_hint"] = "", ""
     elif event is E.RESET:
         new["attempts"], new["retry_at"] = 0, None
         new["last_error"], new["last_hint"], new["last_code"] = "", "", None

@@ -81,6 +81,7 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("reminders.include_ical", "bool", True, "Attach a calendar invitation", optional=False),
     _s("reminders.alarm_minutes", "int", 60, "Calendar alarm before the appointment; empty: none", minimum=0, maximum=40320),
     _s("signature.template", "code", "", "Template appended as the signature"),
+    _s("booking.provider_url", "text", "", "Online booking-link provider (http://...); empty: none"),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )
 

@@ -29,6 +29,7 @@ from engine.adapters.incoming import IncomingSettings, incoming_mode
 from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
 from engine.adapters.store import RID
 from engine.core import pacing
+from engine.core.outbox import Event as OutboxEvent
 from engine.core.periods import parse_check_times, parse_periods
 from engine.errors import AuthenticationRefused, PracticeMailError, TlsFailed
 from engine.service.heartbeat import Heartbeat
@@ -314,11 +315,30 @@ class Engine:
             self.receive()
         if self._account_blocked_until and now < self._account_blocked_until:
             return
+        self.resolve_links()
         due = self.outbox.due(now, manual=False)
         if due:
             self._send(due, manual=False)
 
+    def resolve_links(self) -> None:
+        """Items waiting for a booking link: ask the provider (none set: they wait, and say why)."""
+        if not self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+            return
+        url = self.practice.settings.get("booking.provider_url")
+        from engine.adapters.booking import HttpLinkProvider
+        from engine.service.reminders import Reminders
+
+        reminders = Reminders(self.practice, self.outbox)
+        if not url:
+            for rid in self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+                self.outbox.apply(rid, OutboxEvent.LINK_FAILED, self.clock.now(),
+                                  error="no booking-link provider is set",
+                                  hint="Set booking.provider_url, or use a template without a booking link.")
+            return
+        reminders.resolve_links(HttpLinkProvider(url, timeout=self.smtp_timeout), self.clock.now())
+
     def _manual_pass(self) -> PassResult:
+        self.resolve_links()
         now = self.clock.now()
         due = self.outbox.due(now, manual=True)
         report = self._send(due, manual=True) if due else SendReport()

@@ -103,6 +103,28 @@ class Outbox:
             })
         return self.items.insert_many(records)
 
+    def add_pending_link(self, record: dict[str, Any], now: datetime) -> int:
+        """An item whose message waits for a booking link: no blob until the link is ready."""
+        record = {**record, "status": State.PENDING_LINK.value, "created": now.isoformat(), "attempts": 0,
+                  "retry_at": None, "last_error": "", "last_hint": "", "last_code": None, "blob": "", "size": 0,
+                  "message_id": "", "history": [{"at": now.isoformat(), "event": "created",
+                                                 "to": State.PENDING_LINK.value}]}
+        return self.items.insert(record)
+
+    def link_ready(self, rid: int, draft: Draft, now: datetime) -> None:
+        """The link is there: build the message now (its Message-ID from here on) and make it ready."""
+        message_id = make_msgid(domain=domain_of(draft.from_address))
+        raw = as_bytes(build(draft, message_id, now))
+        blob = self.store.blobs.put(raw)
+
+        def change(_rid: int, stored: Any) -> dict[str, Any]:
+            new, _ = rules.apply(stored, Event.LINK_READY, now)
+            return {**new, "blob": blob, "size": len(raw), "message_id": message_id,
+                    "subject": draft.subject, "envelope_to": envelope_recipients(draft)}
+
+        with self._lock:
+            self.items.modify_many([rid], change)
+
     # -- reading --------------------------------------------------------------------
     def get(self, rid: int) -> dict[str, Any]:
         return self.items.require(rid)
@@ -139,11 +161,12 @@ class Outbox:
         with self._lock:
             if rids:
                 for rid in rids:
-                    if self.items.require(rid)["status"] != State.FAILED.value:
+                    if self.items.require(rid)["status"] not in (State.FAILED.value, State.LINK_FAILED.value):
                         raise InputInvalid(f"outbox item {rid} has not failed", hint="Only failed items can be reset.")
                 targets = rids
             else:
-                targets = [r[RID] for r in self.list(State.FAILED.value)]
+                targets = [r[RID] for r in self.items.find(
+                    lambda r: r["status"] in (State.FAILED.value, State.LINK_FAILED.value))]
             self._apply_many(targets, Event.RESET, now)
             return targets
 

@@ -20,7 +20,7 @@ from engine.core.directory import person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.outbox import Event
 from engine.core.periods import parse_check_times, parse_periods
-from engine.errors import InputInvalid, NotFound
+from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.compose import merge_context
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
@@ -129,20 +129,60 @@ class Reminders:
         if not patient.get("email"):
             log.warning("patient %s has no email address: no %s for appointment %s", patient["id"], q.kind, appt["id"])
             return None
-        r = tpl.render(self.templates.get(code), merge_context(self.practice, patient, appointment=appt))
-        attachments = []
-        if s.get("reminders.include_ical"):
-            attachments.append(self._ics(appt, patient, cancelled=q.kind == rules.CANCELLATION, now=now))
-        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
-                      r.subject, r.body, html=r.html, attachments=attachments)
         prompt = q.kind == rules.CONFIRMATION and bool(s.get("reminders.prompt_before_send"))
+        meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
+                "prompt": prompt, "template": code, "category": "Appointments", "description": q.kind.capitalize()}
+        if "booking.link" in tpl.fields_used(self.templates.get(code)):
+            # the link must be finished by the booking system first: the message is built then
+            rid = self.outbox.add_pending_link({
+                **meta, "kind": q.kind, "automatic": True, "patient_id": patient["id"], "from": s.get("practice.email"),
+                "to": [patient["email"]], "cc": [], "bcc": [], "envelope_to": [patient["email"]],
+                "subject": f"({q.kind} waiting for its booking link)", "deliver_after": q.deliver_after.isoformat(),
+                "link_token": "", "cancelled_ics": q.kind == rules.CANCELLATION}, now)
+            log.info("%s %d waits for a booking link (appointment %s)", q.kind, rid, appt["id"])
+            return rid
+        draft = self._draft(code, appt, patient, q.kind == rules.CANCELLATION, now, link="")
         rid = self.outbox.add_draft(draft, now, deliver_after=q.deliver_after, patient_id=patient["id"],
-                                    kind=q.kind, automatic=True,
-                                    meta={"appointment_id": appt["id"], "appointment_version": q.version,
-                                          "idempotency_key": q.key, "prompt": prompt, "template": code,
-                                          "category": "Appointments", "description": q.kind.capitalize()})
+                                    kind=q.kind, automatic=True, meta=meta)
         log.info("%s %d queued for appointment %s (version %d)", q.kind, rid, appt["id"], q.version)
         return rid
+
+    def _draft(self, code: str, appt: dict[str, Any], patient: dict[str, Any], cancelled: bool, now: datetime,
+               link: str) -> Draft:
+        s = self.practice.settings
+        r = tpl.render(self.templates.get(code), merge_context(self.practice, patient, appointment=appt,
+                                                               booking_link=link))
+        attachments = [self._ics(appt, patient, cancelled=cancelled, now=now)] if s.get("reminders.include_ical") else []
+        return Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+                     r.subject, r.body, html=r.html, attachments=attachments)
+
+    def resolve_links(self, provider: Any, now: datetime) -> dict[str, int]:
+        """Ask the booking system about every item waiting for a link. Never sends one without it."""
+        done = {"ready": 0, "failed": 0, "pending": 0}
+        for item in self.outbox.items.find(lambda r: r["status"] == "pending_link"):
+            rid = item[RID]
+            try:
+                token = item.get("link_token") or provider.request(item["appointment_id"], item["patient_id"])
+                if not item.get("link_token"):
+                    self.outbox.items.update(rid, {"link_token": token})
+                state = provider.state(token)
+            except PracticeMailError as exc:
+                self.outbox.apply(rid, Event.LINK_FAILED, now, error=exc.message, hint=exc.hint)
+                done["failed"] += 1
+                continue
+            if state.status == "ready" and state.url:
+                appt = self.get(item["appointment_id"])
+                patient = self.practice.directory.require("patients", item["patient_id"])
+                draft = self._draft(item["template"], appt, patient, bool(item.get("cancelled_ics")), now, state.url)
+                self.outbox.link_ready(rid, draft, now)
+                done["ready"] += 1
+            elif state.status == "failed":
+                self.outbox.apply(rid, Event.LINK_FAILED, now, error="the booking system could not make the link",
+                                  hint="Reset the item to ask again, or cancel it.")
+                done["failed"] += 1
+            else:
+                done["pending"] += 1
+        return done
 
     def _ics(self, appt: dict[str, Any], patient: dict[str, Any], cancelled: bool, now: datetime) -> Attachment:
         s = self.practice.settings

@@ -122,3 +122,41 @@ def test_preview_shows_tomorrow(practice: Practice, engine: Engine, clock: FakeC
     sends = [x for x in lines if x.what.startswith("send")]
     assert len(sends) == 1 and sends[0].at == datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # when 08:00 opens
     assert any(x.what == "check for mail" and "12:30" in x.detail for x in lines)
+
+
+def _http(fm: FakeMail, method: str, path: str) -> dict:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.1:{fm.ports['http']['control']}{path}", method=method)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_booking_links_wait_for_the_other_system(practice: Practice, engine: Engine, clock: FakeClock,
+                                                 fakemail: FakeMail, tmp_path: Path) -> None:
+    from engine.service.templates import Templates
+
+    t = Templates(practice.store).get("APPTCONF")
+    t.body += "\nManage your booking: {{ booking.link }}\n"
+    Templates(practice.store).save(t)
+    practice.settings.set_many({"reminders.confirmation_delay_minutes": "0"})
+    rem = Reminders(practice, engine.outbox)
+    rem.book("P033", "2026-11-25T15:00", 30, clock.now())
+    assert engine.send_receive_now()["sent"] == 0  # no provider set: it waits and says why
+    (item,) = engine.outbox.list()
+    assert item["status"] == "link_failed" and "booking.provider_url" in item["last_hint"]
+    practice.settings.set("booking.provider_url", f"http://127.0.0.1:{fakemail.ports['http']['control']}")
+    engine.outbox.reset_failed([], clock.now())
+    fakemail.faults.add("http", "link", "reply", code=503, times=1)
+    engine.send_receive_now()
+    assert engine.outbox.list()[0]["status"] == "link_failed" and "503" in engine.outbox.list()[0]["last_error"]
+    engine.outbox.reset_failed([], clock.now())
+    assert engine.send_receive_now()["sent"] == 0  # asked for a link; still pending at the booking system
+    (item,) = engine.outbox.list()
+    assert item["status"] == "pending_link" and item["link_token"]
+    _http(fakemail, "POST", f"/links/{item['link_token']}/finish")  # the other system finishes it
+    assert engine.send_receive_now()["sent"] == 1
+    body = email.message_from_bytes(fakemail.sent()[0]["data"], policy=email.policy.default)
+    text = body.get_body(("plain",)).get_content()
+    assert f"https://book.example.test/{item['link_token']}" in text
