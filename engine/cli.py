@@ -359,7 +359,7 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    from engine.service.compose import ATTACHMENT_WARN_BYTES, Composer
+    from engine.service.compose import Composer
     from engine.service.outbox import Outbox
 
     with open_practice(args, writer=True) as p:
@@ -386,14 +386,17 @@ def cmd_compose(args: argparse.Namespace) -> int:
             raise InputInvalid("say who the email is for", hint="Give --patient PID, or --all / --patients-file.")
         files = [Path(f) for f in args.attach or []]
         total = sum(f.stat().st_size for f in files if f.exists())
-        if total > ATTACHMENT_WARN_BYTES:
-            print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB; many providers refuse over 10 MB",
-                  file=sys.stderr)
+        limit_mb = p.settings.get("attachments.warn_megabytes")
+        if total > limit_mb * 1024 * 1024:
+            print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB, over the {limit_mb} MB the practice "
+                  "set; the provider may refuse it (--scale-images makes photos smaller)", file=sys.stderr)
         body = Path(args.body_file).read_text("utf-8") if args.body_file else ""
         rid = composer.from_patient(args.patient, _now(), template=args.template, provider_id=args.provider,
                                     specialist_id=args.specialist, cc_specialist=args.cc_specialist,
                                     signature=args.signature, attachments=files, subject=args.subject or "",
-                                    text=body, extra_cc=args.cc or [], as_draft=args.draft)
+                                    text=body, extra_cc=args.cc or [], as_draft=args.draft,
+                                    scale_images_to=p.settings.get("attachments.image_max_pixels")
+                                    if args.scale_images else None)
     emit(args, {"id": rid}, str(rid))
     return 0
 
@@ -614,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cc", action="append", metavar="ADDR")
     p.add_argument("--signature", action="store_true")
     p.add_argument("--attach", action="append", metavar="FILE")
+    p.add_argument("--scale-images", action="store_true",
+                   help="scale attached images down to attachments.image_max_pixels (never up)")
     p.add_argument("--subject")
     p.add_argument("--body-file", metavar="FILE")
     p.add_argument("--draft", action="store_true")

@@ -81,6 +81,10 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("reminders.include_ical", "bool", True, "Attach a calendar invitation", optional=False),
     _s("reminders.alarm_minutes", "int", 60, "Calendar alarm before the appointment; empty: none", minimum=0, maximum=40320),
     _s("signature.template", "code", "", "Template appended as the signature"),
+    _s("attachments.image_max_pixels", "int", 1600, "Images are scaled down to this longest side when asked",
+       minimum=200, maximum=20000, optional=False),
+    _s("attachments.warn_megabytes", "int", 10, "Warn before queueing attachments larger than this in total",
+       minimum=1, maximum=100, optional=False),
     _s("booking.provider_url", "text", "", "Online booking-link provider (http://...); empty: none"),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )

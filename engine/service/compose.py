@@ -26,9 +26,6 @@ from engine.service.outbox import Outbox
 from engine.service.practice import Practice
 from engine.service.templates import Templates
 
-ATTACHMENT_WARN_BYTES = 10 * 1024 * 1024
-
-
 def _blank(group: str) -> dict[str, str]:
     return {f.name.split(".", 1)[1]: "" for f in tpl.CATALOGUE if f.group == group}
 
