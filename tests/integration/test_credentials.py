@@ -17,6 +17,7 @@ from tests.conftest import ROOT
 from tests.integration.helpers import configure, configure_incoming, open_practice
 from tools.fakemail import FakeMail
 
+STEP_FIELDS = {"name", "ok", "seconds", "message", "hint"}  # the contract's JSON, per step
 ALL = ["outgoing server name", "incoming server name", "email service running", "connect to incoming server",
        "log in to incoming server", "connect to outgoing server", "log in to outgoing server", "dry run of sending",
        "disconnect"]
@@ -87,6 +88,5 @@ def test_cli_json(data_dir: Path, fakemail: FakeMail) -> None:
     out = subprocess.run([sys.executable, "-m", "engine", "test-credentials", "--json", "--data", str(data_dir)],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     doc = json.loads(out.stdout)
-    assert set(doc) >= {"ok", "steps"} and all(set(s) >= {"name", "ok", "seconds", "message", "hint"}
-                                               for s in doc["steps"])
+    assert set(doc) >= {"ok", "steps"} and all(set(s) >= STEP_FIELDS for s in doc["steps"])
     assert out.returncode == 1  # the service is not running in this folder

@@ -132,3 +132,18 @@ async def before_reply(faults: Faults, protocol: str, session: int) -> None:
         await asyncio.sleep(fault.seconds)
     if fault is not None and fault.action == "hang":
         await asyncio.sleep(3600)
+
+
+async def on_connect(faults: Faults, protocol: str, session: int, transport: object) -> bool:
+    """The 'connect' step's faults for a stream server. False: the session ends here
+    (refused at once, or left hanging without a greeting until the server stops)."""
+    import asyncio
+
+    fault = faults.take(protocol, "connect", session)
+    if fault is not None and fault.action == "refuse":
+        transport.abort()  # type: ignore[attr-defined]
+        return False
+    if fault is not None and fault.action == "hang":
+        await asyncio.sleep(3600)
+        return False
+    return True

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tools.fakemail import imapwire as w
-from tools.fakemail.faults import Faults, before_reply
+from tools.fakemail.faults import Faults, before_reply, on_connect
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -85,13 +85,8 @@ class ImapSession:
     # -- the session ------------------------------------------------------------------
     async def run(self) -> None:
         faults = self.cfg.faults
-        fault = faults.take("imap", "connect", self.session)
         try:
-            if fault is not None and fault.action == "refuse":
-                self.writer.transport.abort()
-                return
-            if fault is not None and fault.action == "hang":
-                await asyncio.sleep(3600)
+            if not await on_connect(faults, "imap", self.session, self.writer.transport):
                 return
             await self.send(f"* OK [CAPABILITY {self.capabilities()}] fakemail IMAP4rev1 ready\r\n".encode())
             while True:

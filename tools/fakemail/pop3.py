@@ -14,7 +14,7 @@ import base64
 import ssl
 from dataclasses import dataclass, field
 
-from tools.fakemail.faults import Faults, before_reply
+from tools.fakemail.faults import Faults, before_reply, on_connect
 from tools.fakemail.mailstore import MailStore, Message, User
 
 
@@ -60,13 +60,8 @@ class Pop3Session:
 
     async def run(self) -> None:
         faults = self.cfg.faults
-        fault = faults.take("pop3", "connect", self.session)
         try:
-            if fault is not None and fault.action == "refuse":
-                self.writer.transport.abort()
-                return
-            if fault is not None and fault.action == "hang":
-                await asyncio.sleep(3600)
+            if not await on_connect(faults, "pop3", self.session, self.writer.transport):
                 return
             await self.ok("fakemail POP3 ready")
             while True:
