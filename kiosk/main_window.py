@@ -12,8 +12,8 @@ from typing import Any
 
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QTabWidget,
-                             QToolBar, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow,
+                             QMessageBox, QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
@@ -77,10 +77,32 @@ class MainWindow(QMainWindow):
         self.outbox = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
         self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
-        self.tabs.addTab(self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
-                                                         ("Forward...", self.forward_selected),
-                                                         ("File...", self.file_selected),
-                                                         ("Mark read", self.mark_selected_read)]), "Inbox")
+        inbox_box = self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
+                                                    ("Forward...", self.forward_selected),
+                                                    ("File...", self.file_selected),
+                                                    ("Mark read", self.mark_selected_read),
+                                                    ("Actioned", self.action_selected),
+                                                    ("Tags...", self.tag_selected),
+                                                    ("Info", self.info_selected),
+                                                    ("Delete", self.delete_selected)])
+        filters = QHBoxLayout()
+        self.tag_filter = QComboBox()
+        self.tag_filter.addItem("Untagged (new mail)", "untagged")
+        self.tag_filter.addItem("All messages", "all")
+        self.tag_filter.addItem("Patient", "Patient")
+        self.tag_filter.addItem("Specialist", "Specialist")
+        self.tag_filter.addItem("Auto-reply", "Auto-reply")
+        self.custom_tags = QLineEdit()
+        self.custom_tags.setPlaceholderText("custom: tags, all of them")
+        self.show_actioned = QCheckBox("Show actioned")
+        for w in (QLabel("Show:"), self.tag_filter, self.custom_tags, self.show_actioned):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        inbox_box.layout().insertLayout(0, filters)
+        self.tag_filter.currentIndexChanged.connect(self.refresh_inbox)
+        self.custom_tags.editingFinished.connect(self.refresh_inbox)
+        self.show_actioned.toggled.connect(self.refresh_inbox)
+        self.tabs.addTab(inbox_box, "Inbox")
         self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Email...", self.email_selected_patient)]), "Patients")
@@ -136,8 +158,20 @@ class MainWindow(QMainWindow):
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))
         self.light.show_status(st)
 
+    def inbox_view(self) -> dict[str, Any]:
+        """The filter as the inbox understands it (default: untagged, not actioned)."""
+        choice = self.tag_filter.currentData()
+        custom = [t.strip() for t in self.custom_tags.text().split(",") if t.strip()]
+        if custom:
+            return {"tags": custom, "include_actioned": self.show_actioned.isChecked()}
+        if choice == "all":
+            return {"any_tags": True, "include_actioned": self.show_actioned.isChecked()}
+        if choice == "untagged":
+            return {"include_actioned": self.show_actioned.isChecked()}
+        return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
+
     def refresh_inbox(self) -> None:
-        rows = self.engine.inbox.list(limit=LIMIT)
+        rows = self.engine.inbox.list(limit=LIMIT, **self.inbox_view())
         self.inbox.fill([(r[RID], ("" if r.get("read") else "new", _when(r["received"]), r.get("from_name") or r["from"],
                                    r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
                                                                          if r.get("candidates") else ""),
@@ -269,6 +303,46 @@ class MainWindow(QMainWindow):
             return None
         self.refresh_all()
         return queued
+
+    def action_selected(self) -> None:
+        for rid in self.inbox.selected_ids():
+            self.engine.inbox.set_actioned(rid, datetime.now(timezone.utc), True)
+        self.refresh_inbox()
+
+    def delete_selected(self) -> None:
+        for rid in self.inbox.selected_ids():
+            self.engine.inbox.delete(rid, datetime.now(timezone.utc))
+        self.refresh_inbox()
+
+    def tag_selected(self) -> None:
+        ids = self.inbox.selected_ids()
+        if not ids:
+            return
+        current = ", ".join(self.engine.inbox.get(ids[0]).get("tags", []))
+        text, ok = QInputDialog.getText(self, "Tags", "Tags (comma separated; empty removes all):", text=current)
+        if ok:
+            self.set_tags(ids, [t.strip() for t in text.split(",")])
+
+    def set_tags(self, ids: list[int], tags: list[str]) -> None:
+        for rid in ids:
+            self.engine.inbox.set_tags(rid, datetime.now(timezone.utc), tags)
+        self.refresh_inbox()
+
+    def info_selected(self) -> QMessageBox | None:
+        ids = self.inbox.selected_ids()
+        if not ids:
+            return None
+        return self.show_info(ids[0])
+
+    def show_info(self, rid: int) -> QMessageBox:
+        """The message's timeline: received, filed, read, replied, actioned."""
+        msg = self.engine.inbox.get(rid)
+        lines = [f"{_when(e['at'])}  {e['event']}" + (f" - {e['detail']}" if e.get("detail") else "")
+                 for e in msg.get("timeline", [])]
+        box = QMessageBox(QMessageBox.Icon.Information, "Message info",
+                          f"{msg['subject']}\nFrom {msg['from'] or '(unknown sender)'}\n\n" + "\n".join(lines), parent=self)
+        box.show()
+        return box
 
     def mark_selected_read(self) -> None:
         for rid in self.inbox.selected_ids():

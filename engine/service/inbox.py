@@ -214,9 +214,10 @@ class Inbox:
 
     # -- the inbox as reception sees it ---------------------------------------------------
     def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,
-             deleted: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+             deleted: bool = False, limit: int | None = None, any_tags: bool = False) -> list[dict[str, Any]]:
         """Default view: not deleted, not actioned, untagged ('Patient'/'Specialist' filing tags count
-        as tags, as in the reference: filed mail lives on the patient's file). `tags`: carrying all of them."""
+        as tags: filed mail lives on the patient's file). `tags`: carrying all of them. `any_tags`:
+        tagged or not (actioned still as asked). `show_all`: everything not deleted."""
         wanted = set(tags)
 
         def view(r: Any) -> bool:
@@ -226,6 +227,8 @@ class Inbox:
                 return True
             if r.get("actioned") and not include_actioned:
                 return False
+            if any_tags:
+                return True
             if wanted:
                 return wanted <= set(r.get("tags", []))
             return not r.get("tags")

@@ -184,3 +184,32 @@ def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWind
     assert "not in" in window.status_line.text() and "family" in window.status_line.text()
     assert window.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
     assert window.reply_to(rid, "Thank you") is not None
+
+
+def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    for n, sender in enumerate(["grace.holloway@patientmail.example", "stranger@example.com",
+                                "lindqvist@ortho-referrals.example"]):
+        fakemail.deliver("practice", f"From: {sender}\r\nSubject: m{n}\r\nMessage-ID: <t{n}@x>\r\n\r\nx\r\n".encode())
+    send_receive(qtbot, window)
+    subjects = lambda: sorted(window.inbox.model_.item(r, 3).text() for r in range(window.inbox.model_.rowCount()))  # noqa: E731
+    assert subjects() == ["m1"]  # untagged by default: the filed ones live on their files
+    window.tag_filter.setCurrentIndex(window.tag_filter.findData("all"))
+    assert subjects() == ["m0", "m1", "m2"]
+    window.tag_filter.setCurrentIndex(window.tag_filter.findData("Specialist"))
+    assert subjects() == ["m2"]
+    window.tag_filter.setCurrentIndex(window.tag_filter.findData("untagged"))
+    rid = window.inbox.id_at(0)
+    window.set_tags([rid], ["Urgent", "Billing"])
+    assert subjects() == []
+    window.custom_tags.setText("urgent, billing")
+    window.custom_tags.setText("Urgent, Billing")
+    window.custom_tags.editingFinished.emit()
+    assert subjects() == ["m1"]  # carrying all the chosen tags
+    window.inbox.selectRow(0)
+    window.action_selected()
+    assert subjects() == []
+    window.show_actioned.setChecked(True)
+    assert subjects() == ["m1"]
+    box = window.show_info(rid)
+    assert "received" in box.text() and "tagged" in box.text() and "actioned" in box.text()
+    box.close()
