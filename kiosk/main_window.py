@@ -26,6 +26,7 @@ from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
+from kiosk.patient_file import PatientFile
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable
 from kiosk.template_editor import TemplateEditor
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         engine.subscribe(self.bridge.deliver)
         self._jobs: list[Any] = []
         self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
+        self.last_compose: ComposeDialog | None = None
         self.last_pass: dict[str, Any] | None = None
         name = practice.settings.get("practice.name") or "practicemail"
         self.setWindowTitle(f"{name} - practicemail")
@@ -105,7 +107,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(inbox_box, "Inbox")
         self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
-        self.tabs.addTab(self._with_buttons(self.patients, [("Email...", self.email_selected_patient)]), "Patients")
+        self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
+                                                            ("Email...", self.email_selected_patient)]), "Patients")
+        self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
         self.template_editor = TemplateEditor(Templates(practice.store))
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(Admin(practice, engine))
@@ -140,6 +144,8 @@ class MainWindow(QMainWindow):
         target = {"patient": "patients"}.get(view, view)
         if target in VIEWS:
             self.tabs.setCurrentIndex(VIEWS.index(target))
+        if view == "patient":
+            self.dialog = self.open_patient("P001")
         elif view == "compose":
             self.dialog = self.open_compose("P001")
         elif view == "wizard":
@@ -237,6 +243,7 @@ class MainWindow(QMainWindow):
         dialog = ComposeDialog(self.composer, patient_id, self)
         dialog.accepted.connect(self.refresh_outbox)
         dialog.show()
+        self.last_compose = dialog
         return dialog
 
     def open_wizard(self) -> SetupWizard:
@@ -244,6 +251,19 @@ class MainWindow(QMainWindow):
         wizard.accepted.connect(self.refresh_all)
         wizard.show()
         return wizard
+
+    def open_selected_patient(self) -> None:
+        ids = self.patients.selected_ids()
+        if ids:
+            self.open_patient(ids[0])
+
+    def open_patient(self, patient_id: str) -> PatientFile:
+        d = self.practice.directory
+        patient = d.require("patients", patient_id)
+        dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
+                             lambda pid: self.open_compose(pid), self)
+        dialog.show()
+        return dialog
 
     def email_selected_patient(self) -> None:
         ids = self.patients.selected_ids()

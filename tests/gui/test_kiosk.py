@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from engine.service.demo import load_demo
@@ -213,3 +214,15 @@ def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemai
     box = window.show_info(rid)
     assert "received" in box.text() and "tagged" in box.text() and "actioned" in box.text()
     box.close()
+
+
+def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    window.engine.outbox.add_draft(draft(to="patel.family@mailhome.example", subject="Anika's check-up"),
+                                   window.engine.clock.now(), patient_id="P003")
+    send_receive(qtbot, window)
+    page = window.open_patient("P003")
+    qtbot.add_widget(page)
+    assert any("Mrs Priya Patel (P001)" in label.text() for label in page.findChildren(QLabel))  # the family
+    assert page.history.model_.rowCount() == 1 and page.history.model_.item(0, 1).text() == "sent"
+    qtbot.mouseClick(page.email, Qt.MouseButton.LeftButton)
+    assert window.last_compose is not None and window.last_compose.patient.currentData() == "P003"

@@ -1,0 +1,38 @@
+"""A patient's file: details, family, and every email sent to or received from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from engine.core.directory import person_name
+from kiosk.tables import RecordTable
+
+
+class PatientFile(QDialog):
+    def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
+                 on_email: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.patient = patient
+        self.setWindowTitle(f"{person_name(patient)} ({patient['id']})")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
+                           ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
+            form.addRow(label, QLabel(patient.get(key) or "-"))
+        others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
+        form.addRow("Family", QLabel(", ".join(others) or "-"))
+        layout.addLayout(form)
+        layout.addWidget(QLabel("<b>Contact history</b>"))
+        self.history = RecordTable(("Date", "Type", "Subject", "Category"))
+        self.history.fill([(h["id"], (h["date"][:16].replace("T", " "), h["type"], h["subject"], h.get("category", "")))
+                           for h in history])
+        layout.addWidget(self.history)
+        row = QHBoxLayout()
+        self.email = QPushButton("Email")
+        self.email.clicked.connect(lambda: on_email(patient["id"]))
+        row.addWidget(self.email)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.resize(720, 520)
