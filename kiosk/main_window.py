@@ -209,7 +209,10 @@ class MainWindow(QMainWindow):
         if report["errors"]:
             text += f" - {report['errors'][-1]['error']}"
         self.status_line.setText(text)
-        self.refresh_all()
+        self.refresh_status()
+        self.refresh_outbox()
+        if report["received"]:
+            self.refresh_inbox()
 
     def _pass_failed(self, exc: Exception) -> None:
         self.send_receive.setEnabled(True)

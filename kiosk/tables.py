@@ -23,9 +23,12 @@ class RecordTable(QTableView):
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setStretchLastSection(True)
         self.setAlternatingRowColors(True)
+        self._sized = False
 
     def fill(self, rows: Sequence[tuple[Any, Sequence[Any]]], tooltips: Sequence[str] | None = None) -> None:
-        """rows: (record id, cell values)."""
+        """rows: (record id, cell values). Columns are sized to their contents once, on the first
+        rows shown: sizing 500 rows again on every refresh stalled the GUI for 100 ms."""
+        self.setUpdatesEnabled(False)
         self.model_.removeRows(0, self.model_.rowCount())
         for n, (rid, values) in enumerate(rows):
             items = []
@@ -36,7 +39,10 @@ class RecordTable(QTableView):
                     item.setToolTip(tooltips[n])
                 items.append(item)
             self.model_.appendRow(items)
-        self.resizeColumnsToContents()
+        if rows and not self._sized:
+            self.resizeColumnsToContents()
+            self._sized = True
+        self.setUpdatesEnabled(True)
 
     def selected_ids(self) -> list[Any]:
         rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
