@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit,
+                             QPlainTextEdit, QVBoxLayout, QWidget)
 
 from engine.core import confidentiality as rules
 from engine.core.directory import person_name
@@ -57,21 +57,45 @@ class ComposeDialog(QDialog):
         self.resize(640, 480)
         self.check()
 
+    def _address_given(self) -> bool:
+        """No address on the record: ask for one; the address given is saved to the patient's record."""
+        d = self.composer.practice.directory
+        patient = d.require("patients", self.patient.currentData())
+        if patient.get("email"):
+            return True
+        address, ok = self.ask_address(person_name(patient))
+        if not ok or not address.strip():
+            self.problem.setText(f"{person_name(patient)} has no email address; nothing was sent.")
+            return False
+        try:
+            d.update("patients", patient["id"], {"email": address.strip()})
+        except PracticeMailError as exc:
+            self.problem.setText(f"{exc.message}. {exc.hint}")
+            return False
+        return True
+
+    def ask_address(self, name: str) -> tuple[str, bool]:
+        return QInputDialog.getText(self, "Email address", f"{name} has no email address. Their address:")
+
     def _cc(self) -> list[str]:
         return [a.strip() for a in self.cc.text().split(",") if a.strip()]
 
     def check(self) -> list[rules.RuleRefused] | list:
-        """The rules, checked on every change; Send is only possible when none is broken."""
+        """The rules, checked on every change; Send is only possible when none is broken
+        (a missing address is asked for at Send, not a reason to disable it)."""
         d = self.composer.practice.directory
         patient = d.require("patients", self.patient.currentData())
         cc = [rules.person_for(a, self.patients, d.list("providers"), d.list("specialists")) for a in self._cc()]
-        refused = self.composer.check_rules(patient, [self.composer._person("patient", patient)], cc, False)
+        refused = [r for r in self.composer.check_rules(patient, [self.composer._person("patient", patient)], cc, False)
+                   if r.rule != rules.NO_ADDRESS]
         self.problem.setText("\n".join(f"{r.message}. {r.hint}" for r in refused))
         self.send.setEnabled(not refused)
         return refused
 
     def _queue(self) -> None:
         if self.check():
+            return
+        if not self._address_given():
             return
         try:
             self.queued_id = self.composer.from_patient(

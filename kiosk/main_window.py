@@ -21,6 +21,7 @@ from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
+from engine.service.reminders import Reminders
 from engine.service.templates import Templates
 from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
@@ -121,6 +122,11 @@ class MainWindow(QMainWindow):
         self.bridge.service_state.connect(lambda _d: self.refresh_status())
         self.bridge.new_mail.connect(self.on_new_mail)
         self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
+        self.reminders = Reminders(practice, engine.outbox)
+        self.prompt_timer = QTimer(self)
+        self.prompt_timer.timeout.connect(self.ask_prompts)
+        self.prompt_timer.start(5_000)
+        self._asking: set[int] = set()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh_status)
         self.timer.start(10_000)
@@ -224,6 +230,31 @@ class MainWindow(QMainWindow):
         self.new_mail.setText(f"  {n} new message{'s' if n != 1 else ''}")
         self.new_mail.setToolTip(f"{n} arrived, {details.get('filed', 0)} filed to patients")
         self.refresh_inbox()
+
+    def ask_prompts(self) -> list[QMessageBox]:
+        """'Send this confirmation now?' for each confirmation waiting; No cancels it."""
+        boxes = []
+        for item in self.reminders.awaiting_prompt():
+            rid = item[RID]
+            if rid in self._asking:
+                continue
+            self._asking.add(rid)
+            box = QMessageBox(QMessageBox.Icon.Question, "Confirmation",
+                              f"Send this confirmation now?\n\n{item['subject']}\nto {', '.join(item['to'])}",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.finished.connect(lambda result, rid=rid: self.answer_prompt(
+                rid, result == QMessageBox.StandardButton.Yes.value))
+            box.show()
+            boxes.append(box)
+        return boxes
+
+    def answer_prompt(self, rid: int, send: bool) -> None:
+        try:
+            self.reminders.answer_prompt(rid, send, datetime.now(timezone.utc))
+        except PracticeMailError as exc:
+            self.status_line.setText(f"{exc.message}")
+        self._asking.discard(rid)
+        self.refresh_outbox()
 
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,43 @@ def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: Main
     assert page.history.model_.rowCount() == 1 and page.history.model_.item(0, 1).text() == "sent"
     qtbot.mouseClick(page.email, Qt.MouseButton.LeftButton)
     assert window.last_compose is not None and window.last_compose.patient.currentData() == "P003"
+
+
+def test_prompt_before_send_yes_and_no(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:
+    from PyQt6.QtWidgets import QMessageBox
+
+    practice.settings.set_many({"reminders.prompt_before_send": "true"})
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    window.reminders.book("P036", "2026-12-02T16:00", 30, window.engine.clock.now())
+    boxes = window.ask_prompts()
+    assert len(boxes) == 2 and "Send this confirmation now?" in boxes[0].text()
+    assert window.ask_prompts() == []  # not asked twice
+    boxes[0].done(QMessageBox.StandardButton.Yes.value)
+    boxes[1].done(QMessageBox.StandardButton.No.value)
+    statuses = sorted(r["status"] for r in window.engine.outbox.list())
+    assert statuses == ["cancelled", "ready"]
+    ready = next(r for r in window.engine.outbox.list() if r["status"] == "ready")
+    assert ready["deliver_after"] <= datetime.now(timezone.utc).isoformat()  # goes at the next pass, not held
+
+
+def test_missing_address_is_asked_for_and_saved(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:
+    no_address = next(p for p in practice.directory.list("patients") if not p["email"])
+    dialog = window.open_compose(no_address["id"])
+    qtbot.add_widget(dialog)
+    assert dialog.send.isEnabled()
+    qtbot.keyClicks(dialog.subject, "Hello")
+
+    def type_the_address() -> None:  # reception types it into the dialog that asks
+        from PyQt6.QtWidgets import QApplication, QInputDialog
+
+        asking = QApplication.activeModalWidget()
+        assert isinstance(asking, QInputDialog) and "no email address" in asking.labelText()
+        asking.setTextValue("dorothy.p@patientmail.example")
+        asking.accept()
+
+    from PyQt6.QtCore import QTimer
+
+    QTimer.singleShot(50, type_the_address)
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    assert practice.directory.require("patients", no_address["id"])["email"] == "dorothy.p@patientmail.example"
+    assert window.engine.outbox.get(dialog.queued_id)["to"] == ["dorothy.p@patientmail.example"]
