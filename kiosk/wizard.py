@@ -190,6 +190,43 @@ class RemindersPage(QWizardPage):
         return out
 
 
+class TomorrowPage(QWizardPage):
+    """The settings are saved on arriving here; then the practice sees what tomorrow will look like."""
+
+    def __init__(self, wizard: "SetupWizard") -> None:
+        super().__init__()
+        self.wiz = wizard
+        self.setTitle("Tomorrow")
+        layout = QVBoxLayout(self)
+        self.lines = QListWidget()
+        layout.addWidget(self.lines)
+        self.saved_ok = False
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        from datetime import datetime, timezone
+        from zoneinfo import ZoneInfo
+
+        from engine.service.reminders import Reminders
+
+        self.lines.clear()
+        self.saved_ok = self.wiz.save_all()
+        if not self.saved_ok:
+            self.setSubTitle(f"Not saved: {self.wiz.last_error}. Go back and correct it.")
+            return
+        self.setSubTitle("Saved. This is what the next 24 hours will look like:")
+        tz = ZoneInfo(self.wiz.settings.get("practice.timezone"))
+        now = datetime.now(timezone.utc)
+        lines = Reminders(self.wiz.engine.practice, self.wiz.engine.outbox).preview(now, 24)
+        for x in lines or []:
+            self.lines.addItem(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}")
+        if not lines:
+            mode = "automatically" if self.wiz.settings.get("schedule.send_immediately") else "when someone presses Send/Receive"
+            self.lines.addItem(f"Nothing is planned in the next 24 hours; mail goes {mode}.")
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.saved_ok
+
+
 class SetupWizard(QWizard):
     def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,8 +239,10 @@ class SetupWizard(QWizard):
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
         self.reminders = RemindersPage(values, [t.code for t in Templates(engine.practice.store).list()])
-        for page in (self.account, self.test, self.schedule, self.reminders):
+        self.tomorrow = TomorrowPage(self)
+        for page in (self.account, self.test, self.schedule, self.reminders, self.tomorrow):
             self.addPage(page)
+        self.last_error = ""
         self.error = QLabel("")
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
@@ -211,12 +250,17 @@ class SetupWizard(QWizard):
     def save_account(self) -> None:
         self.settings.set_many(self.account.values())
 
-    def accept(self) -> None:
-        """Finish: every page's values in one validated write; a bad value is named and nothing saved."""
+    def save_all(self) -> bool:
+        """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.schedule.values(), **self.reminders.values()})
         except PracticeMailError as exc:
-            self.reminders.setSubTitle(f"Not saved: {exc.message}. {exc.hint}")
-            return
+            self.last_error = f"{exc.message}. {exc.hint}"
+            self.reminders.setSubTitle(f"Not saved: {self.last_error}")
+            return False
         self.saved = True
-        super().accept()
+        return True
+
+    def accept(self) -> None:
+        if self.save_all():
+            super().accept()
