@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+import threading
+
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMessageBox, QPushButton, QTextBrowser, QVBoxLayout,
+                             QWidget)
 
 from engine.admin.diagnostics import email_support, run_runbook
 from engine.admin.facade import Admin
@@ -15,8 +19,11 @@ from kiosk.bridge import run_in_background
 
 
 class AdminPage(QWidget):
+    _ask = pyqtSignal(object)
+
     def __init__(self, admin: Admin, role: str = "reception") -> None:
         super().__init__()
+        self._ask.connect(lambda fn: fn())  # queued to the GUI thread when emitted from the worker
         self.admin = admin
         self.role = role
         self._jobs: list[Any] = []
@@ -49,8 +56,24 @@ class AdminPage(QWidget):
         name = item.text()
         self.run.setEnabled(False)
         self.note.setText(f"Running {name}...")
-        self._jobs.append(run_in_background(lambda: run_runbook(self.admin, name, self.role)[0], self._shown,
-                                            self._failed))
+        self._jobs.append(run_in_background(
+            lambda: run_runbook(self.admin, name, self.role, confirm=self._confirm_from_worker)[0], self._shown,
+            self._failed))
+
+    def _confirm_from_worker(self, cell: object) -> bool:
+        """Action cells ask first. The run is on a worker; the question goes to the GUI thread."""
+        answer: list[bool] = []
+        done = threading.Event()
+
+        def ask() -> None:
+            reply = QMessageBox.question(self, "Run this action?", f"{getattr(cell, 'title', 'This action')}\n\n"
+                                         "It changes the practice's mail. Run it?")
+            answer.append(reply == QMessageBox.StandardButton.Yes)
+            done.set()
+
+        self._ask.emit(ask)
+        done.wait(300)
+        return bool(answer and answer[0])
 
     def _shown(self, page: str) -> None:
         self.last_page = page

@@ -22,6 +22,7 @@ from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
+from engine.service.roles import ROLES, Roles, allowed
 from engine.service.templates import Templates
 from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
@@ -68,6 +69,10 @@ class MainWindow(QMainWindow):
         self.setup = QAction("Setup...", self)
         self.setup.triggered.connect(lambda: self.open_wizard())
         bar.addAction(self.setup)
+        self.role_action = QAction("Reception", self)
+        self.role_action.setToolTip("Signed in as reception; click to change role")
+        self.role_action.triggered.connect(self.choose_role)
+        bar.addAction(self.role_action)
         bar.addSeparator()
         self.light = ServiceLight()
         self.light.clicked.connect(self.open_service_dialog)
@@ -123,6 +128,8 @@ class MainWindow(QMainWindow):
         self.bridge.new_mail.connect(self.on_new_mail)
         self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
         self.reminders = Reminders(practice, engine.outbox)
+        self.roles = Roles(practice.store)
+        self.apply_role("reception")
         self.prompt_timer = QTimer(self)
         self.prompt_timer.timeout.connect(self.ask_prompts)
         self.prompt_timer.start(5_000)
@@ -279,6 +286,33 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.last_compose = dialog
         return dialog
+
+    def apply_role(self, role: str) -> None:
+        """What the role may do: the setup wizard and runbook actions are the super user's."""
+        self.role = role
+        self.role_action.setText(role.capitalize())
+        self.setup.setEnabled(allowed(role, "setup_wizard"))
+        self.admin_page.role = role
+
+    def choose_role(self) -> None:
+        role, ok = QInputDialog.getItem(self, "Role", "Sign in as:", list(ROLES), 0, False)
+        if not ok:
+            return
+        pin = ""
+        if self.roles.has_pin(role):
+            pin, ok = QInputDialog.getText(self, "PIN", f"PIN for {role}:", QLineEdit.EchoMode.Password)
+            if not ok:
+                return
+        self.sign_in(role, pin)
+
+    def sign_in(self, role: str, pin: str) -> bool:
+        try:
+            self.apply_role(self.roles.sign_in(role, pin))
+        except PracticeMailError as exc:
+            self.status_line.setText(f"{exc.message}. {exc.hint}")
+            return False
+        self.status_line.setText(f"Signed in as {role}.")
+        return True
 
     def open_wizard(self) -> SetupWizard:
         wizard = SetupWizard(self.engine, self)

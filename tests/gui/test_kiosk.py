@@ -269,3 +269,37 @@ def test_missing_address_is_asked_for_and_saved(qtbot: QtBot, window: MainWindow
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
     assert practice.directory.require("patients", no_address["id"])["email"] == "dorothy.p@patientmail.example"
     assert window.engine.outbox.get(dialog.queued_id)["to"] == ["dorothy.p@patientmail.example"]
+
+
+def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                          fakemail: FakeMail) -> None:
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    window.roles.set_pin("super user", "2468")
+    stored = (practice.folder / "db" / "roles.json").read_text()
+    assert "2468" not in stored  # hashed, never in clear
+    assert window.role == "reception" and not window.setup.isEnabled()
+    assert not window.sign_in("super user", "1111") and "PIN" in window.status_line.text()
+    assert window.role == "reception"
+    assert window.sign_in("super user", "2468") and window.setup.isEnabled()
+    # a failed item, then the outbox runbook's reset action, confirmed in a dialog
+    fakemail.faults.add("smtp", "data", "reply", code=552, times=1)
+    window.engine.outbox.add_draft(draft(), window.engine.clock.now())
+    send_receive(qtbot, window)
+    assert window.engine.outbox.list("failed")
+
+    def say_yes() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(50, say_yes)
+
+    page = window.admin_page
+    page.books.setCurrentRow([page.books.item(i).text() for i in range(page.books.count())].index("outbox_health"))
+    QTimer.singleShot(50, say_yes)
+    qtbot.mouseClick(page.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
+    assert "1 item(s) reset" in page.output.toPlainText()
+    assert window.engine.outbox.list("failed") == [] and len(window.engine.outbox.list("ready")) == 1
