@@ -22,14 +22,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PyQt6.QtCore import QTimer  # noqa: E402
-from PyQt6.QtWidgets import QApplication  # noqa: E402
-
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.engine import Engine  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
+from kiosk.stall_probe import Probe, application, process_events, run_soon  # noqa: E402
 
 
 def messages(n: int) -> list[dict]:  # type: ignore[type-arg]
@@ -43,32 +41,12 @@ def messages(n: int) -> list[dict]:  # type: ignore[type-arg]
             for i in range(n)]
 
 
-class Probe:
-    """The longest gap between ticks of a 5 ms timer on the GUI thread."""
-
-    def __init__(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer = QTimer()
-        self.timer.timeout.connect(self.tick)
-
-    def tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def start(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer.start(5)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=50_000)
     ap.add_argument("--send", type=int, default=500)
     args = ap.parse_args()
-    app = QApplication.instance() or QApplication([])
+    app = application()  # noqa: F841 - the QApplication must live for the whole run
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
         server = subprocess.Popen([sys.executable, "-m", "engine", "fakemail", "--json", "--spool", spool + "/s"],
@@ -90,11 +68,11 @@ def main() -> int:
                 t0 = time.perf_counter()
                 window = MainWindow(p, engine)
                 window.show()
-                app.processEvents()
+                process_events()
                 shown = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 window.tag_filter.setCurrentIndex(window.tag_filter.findData("Patient"))
-                app.processEvents()
+                process_events()
                 filtered = time.perf_counter() - t0
                 rows = window.inbox.model_.rowCount()
 
@@ -108,21 +86,21 @@ def main() -> int:
                 probe.start()
                 window.start_send_receive()
                 while window.last_pass is None:
-                    app.processEvents()
+                    process_events()
                     time.sleep(0.001)
                 stall = probe.longest
                 sent_worker = window.last_pass["sent"]
                 queue()
                 probe.start()
-                app.processEvents()
-                QTimer.singleShot(0, lambda: window._pass_done(engine.send_receive_now()))  # the naive way
+                process_events()
+                run_soon(lambda: window._pass_done(engine.send_receive_now()))  # the naive way
                 t_end = time.perf_counter() + 60
                 sent_before = len(engine.outbox.list("sent"))
                 while len(engine.outbox.list("sent")) == sent_before and time.perf_counter() < t_end:
-                    app.processEvents()
-                app.processEvents()
+                    process_events()
+                process_events()
                 naive = probe.longest
-                probe.timer.stop()
+                probe.stop()
                 window.timer.stop()
                 engine.stop()
         finally:
