@@ -14,6 +14,7 @@ import argparse
 import json
 import smtplib
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,43 +67,49 @@ def main() -> int:
     return result
 
 
-def run(n: int, tmp: Path, info: dict) -> int:  # type: ignore[type-arg]
+def run(n: int, tmp: Path, info: dict, rounds: int = 3) -> int:  # type: ignore[type-arg]
+    """`rounds` times: queue n items, time the engine's pass, then time bare smtplib on the same
+    messages. One run on a shared 2-core machine swings by +-0.07; the medians do not."""
     user = info["users"][0]
     u = User(user["address"], user["username"], user["password"])
     port = info["smtp"]["submission"]
     ca_file = info["ca_file"]
-    sent_folder = Path(info["spool"]) / "sent" / "new"
-    if True:
-        with Practice(tmp / "data", writer=True, command="bench") as p:
-            p.settings.set_many({
-                "practice.name": "Bench Dental", "practice.email": u.address, "account.username": u.username,
-                "account.password": u.password, "outgoing.host": "localhost",
-                "outgoing.port": str(port), "outgoing.security": "starttls",
-                "tls.ca_file": ca_file, "incoming.enabled": "false",
-            })
-            outbox = Outbox(p.store)
+    engine_times: list[float] = []
+    bare_times: list[float] = []
+    with Practice(tmp / "data", writer=True, command="bench") as p:
+        p.settings.set_many({
+            "practice.name": "Bench Dental", "practice.email": u.address, "account.username": u.username,
+            "account.password": u.password, "outgoing.host": "localhost",
+            "outgoing.port": str(port), "outgoing.security": "starttls",
+            "tls.ca_file": ca_file, "incoming.enabled": "false",
+        })
+        outbox = Outbox(p.store)
+        engine = Engine(p)
+        queue_rates = []
+        for r in range(rounds):
             now = datetime.now(timezone.utc)
             t0 = time.perf_counter()
-            for i in range(n):
-                outbox.add_draft(Draft(u.address, "Bench Dental", [Recipient(f"patient{i}@example.com")],
-                                       f"Reminder {i}", BODY), now)
-            queue_s = time.perf_counter() - t0
-            raws = [(r["envelope_to"], outbox.blob(r)) for r in outbox.list()]
-            bare(u, port, ca_file, raws[: n // 10])  # warm the server up before either run is timed
-            engine = Engine(p)
+            ids = outbox.add_drafts([(Draft(u.address, "Bench Dental", [Recipient(f"patient{i}@example.com")],
+                                            f"Reminder {r}-{i}", BODY), {}) for i in range(n)], now)
+            queue_rates.append(n / (time.perf_counter() - t0))
+            raws = [(rec["envelope_to"], outbox.blob(rec)) for rec in (outbox.get(i) for i in ids)]
+            if r == 0:
+                bare(u, port, ca_file, raws[: n // 10])  # warm the server up before anything is timed
             t0 = time.perf_counter()
             report = engine.send_receive_now()
-            engine_s = time.perf_counter() - t0
+            engine_times.append(time.perf_counter() - t0)
             assert report["sent"] == n, report
-        bare_s = bare(u, port, ca_file, raws)
-        assert len(list(sent_folder.iterdir())) == 2 * n + n // 10
-    engine_rate, bare_rate = n / engine_s, n / bare_s
-    ratio = engine_rate / bare_rate
-    print(f"outbound bench, {n:,} items of {len(raws[0][1]):,} bytes over STARTTLS + AUTH on loopback")
-    print(f"  queueing (one durable write each)   {n / queue_s:8.0f} items/s")
-    print(f"  engine send-receive                 {engine_rate:8.0f} msg/s  ({engine_s:.2f} s)")
-    print(f"  bare smtplib, one connection        {bare_rate:8.0f} msg/s  ({bare_s:.2f} s)")
-    print(f"  ratio engine/bare                   {ratio:8.2f}   target >= 0.8: {'yes' if ratio >= 0.8 else 'NO'}")
+            bare_times.append(bare(u, port, ca_file, raws))
+    engine_s, bare_s = statistics.median(engine_times), statistics.median(bare_times)
+    ratios = [b / e for e, b in zip(engine_times, bare_times)]
+    ratio = statistics.median(ratios)
+    print(f"outbound bench, {n:,} items of {len(raws[0][1]):,} bytes over STARTTLS + AUTH on loopback, "
+          f"{rounds} rounds (medians)")
+    print(f"  queueing {n:,} in one durable step  {statistics.median(queue_rates):8.0f} items/s")
+    print(f"  engine send-receive                 {n / engine_s:8.0f} msg/s  ({engine_s:.2f} s)")
+    print(f"  bare smtplib, one connection        {n / bare_s:8.0f} msg/s  ({bare_s:.2f} s)")
+    print(f"  ratio engine/bare per round         {', '.join(f'{x:.2f}' for x in ratios)}")
+    print(f"  median ratio                        {ratio:8.2f}   target >= 0.8: {'yes' if ratio >= 0.8 else 'NO'}")
     return 0 if ratio >= 0.8 else 1
 
 
