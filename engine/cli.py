@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,11 @@ def cmd_fakemail(args: argparse.Namespace) -> int:
 # --- outbox, sending, the service ---------------------------------------------
 
 
-def _now() -> "datetime":
-    from datetime import datetime, timezone
-
+def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _parse_when(text: str, tz_name: str) -> "datetime":
-    from datetime import datetime
+def _parse_when(text: str, tz_name: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     from engine.errors import InputInvalid
@@ -275,7 +273,7 @@ def cmd_send_receive(args: argparse.Namespace) -> int:
 def _inbox(p: Practice):  # noqa: ANN202 - engine.service.inbox.Inbox
     from engine.service.inbox import Inbox
 
-    return Inbox(p.store, p.directory, lambda: [p.settings.get("practice.email")])
+    return Inbox.for_practice(p)
 
 
 def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:

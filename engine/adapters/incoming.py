@@ -14,15 +14,15 @@ import imaplib
 import logging
 import poplib
 import socket
-import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_errors
 
+from engine.adapters.network import translate_network
 from engine.adapters.smtp import Credentials, tls_context
-from engine.errors import AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout, ServerUnreachable, TlsFailed
+from engine.errors import AuthenticationRefused, MailServerError, ServerRejected, ServerUnreachable
 
 log = logging.getLogger("practicemail.imap")
 pop_log = logging.getLogger("practicemail.pop3")
@@ -56,26 +56,15 @@ class IncomingSettings:
 def translate(exc: BaseException, what: str, host: str, port: int) -> MailServerError:
     if isinstance(exc, MailServerError):
         return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsFailed(f"the certificate of {host} is not trusted ({exc.verify_message})",
-                         hint="Check the incoming server name; if the practice uses its own CA, set tls.ca_file.")
-    if isinstance(exc, ssl.SSLError):
-        return TlsFailed(f"the secure connection to {host}:{port} failed ({exc.reason or exc})",
-                         hint=f"Check the incoming port: {what} uses 993/995 for TLS, 143/110 for STARTTLS.")
+    network = translate_network(exc, host, port, "incoming", "993 for IMAP, 995 for POP3; 143/110 for STARTTLS")
+    if network is not None:
+        return network
     if isinstance(exc, imap_errors.LoginError) or (isinstance(exc, poplib.error_proto) and "[AUTH]" in str(exc)):
         return AuthenticationRefused(f"the {what} server refused the login: {_words(exc)}",
                                      hint="The server said the user name or password is wrong: correct them in the setup wizard.")
     if isinstance(exc, poplib.error_proto) and "IN-USE" in str(exc):
         return ServerRejected(f"the mailbox is in use by another program: {_words(exc)}", 0, _words(exc),
                               hint="Close other mail programs reading this mailbox; it will be tried again.")
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return ServerTimeout(f"{host}:{port} stopped answering")
-    if isinstance(exc, socket.gaierror):
-        return ServerUnreachable(f"the server name {host} was not found",
-                                 hint="Check the incoming server name in the setup wizard.")
-    if isinstance(exc, ConnectionRefusedError):
-        return ServerUnreachable(f"{host}:{port} refused the connection",
-                                 hint=f"Check the incoming port ({'993' if what == 'IMAP' else '995'}) and the server name.")
     if isinstance(exc, (imaplib.IMAP4.abort, EOFError, ConnectionError)):
         return ServerUnreachable(f"{host}:{port} closed the connection: {_words(exc)}",
                                  hint="The connection dropped; mail will be fetched again on the next check.")

@@ -19,6 +19,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.adapters.network import translate_network
 from engine.errors import (AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
                            ServerUnreachable, TlsFailed)
 
@@ -122,11 +123,9 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     """Any failure talking SMTP -> the engine error a person can act on."""
     if isinstance(exc, MailServerError):
         return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return TlsFailed(f"the certificate of {host} is not trusted ({exc.verify_message})",
-                         hint="Check the server name; if the practice uses its own CA, set tls.ca_file.")
-    if isinstance(exc, ssl.SSLError):
-        return TlsFailed(f"the secure connection to {host}:{port} failed ({exc.reason or exc})")
+    network = translate_network(exc, host, port, "outgoing", "587 or 465")
+    if network is not None:
+        return network
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         words = exc.smtp_error.decode("utf-8", "replace")
         return AuthenticationRefused(f"the server refused the login: {exc.smtp_code} {words}",
@@ -145,14 +144,6 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
             return ServerTimeout(f"{host}:{port} stopped answering")
         return ServerUnreachable(f"{host}:{port} closed the connection unexpectedly",
                                  hint="The connection dropped; the email will be tried again.")
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return ServerTimeout(f"{host}:{port} did not answer in time")
-    if isinstance(exc, socket.gaierror):
-        return ServerUnreachable(f"the server name {host} was not found",
-                                 hint="Check the outgoing server name in the setup wizard.")
-    if isinstance(exc, ConnectionRefusedError):
-        return ServerUnreachable(f"{host}:{port} refused the connection",
-                                 hint="Check the outgoing server's port (587 or 465) and that it is running.")
     if isinstance(exc, (OSError, smtplib.SMTPException)):
         return ServerUnreachable(f"talking to {host}:{port} failed: {exc}")
     raise exc

@@ -126,21 +126,6 @@ class Collection:
                 raise NotFound(f"no record {record_id} in {self.path.stem}")
             self._table.update(body, doc_ids=[record_id])
 
-    def update_many(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
-        """Several records changed in one write."""
-        self._check_writable()
-        if not changes:
-            return
-        with self.lock:
-            def updater(table: dict[int, dict[str, Any]]) -> None:
-                missing = [i for i in changes if i not in table]
-                if missing:
-                    raise NotFound(f"no record {missing[0]} in {self.path.stem}")
-                for i, fields in changes.items():
-                    table[i].update({k: copy.deepcopy(v) for k, v in fields.items() if k != RID})
-
-            self._table._update_table(updater)  # noqa: SLF001 - one write for many records
-
     def modify_many(self, record_ids: Iterable[int],
                     change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
                     copies: bool = True) -> dict[int, Record]:
@@ -282,13 +267,6 @@ class PartitionedCollection:
     def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
         self._part(record_id // self.partition_size).update(record_id, fields)
 
-    def update_many(self, changes: Mapping[int, Mapping[str, Any]]) -> None:
-        by_part: dict[int, dict[int, Mapping[str, Any]]] = {}
-        for i, f in changes.items():
-            by_part.setdefault(i // self.partition_size, {})[i] = f
-        for number, part_changes in sorted(by_part.items()):
-            self._part(number).update_many(part_changes)
-
     def modify_many(self, record_ids: Iterable[int],
                     change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
                     copies: bool = True) -> dict[int, Record]:
@@ -299,6 +277,16 @@ class PartitionedCollection:
         out: dict[int, Record] = {}
         for number, ids in sorted(by_part.items()):
             out.update(self._part(number).modify_many(ids, change, copies))
+        return out
+
+    def count_by(self, field: str) -> dict[str, int]:
+        """How many records have each value of `field` (read in place, no copies)."""
+        out: dict[str, int] = {}
+        for number in self._partition_numbers():
+            part = self._part(number)
+            with part.lock:
+                for d in part._table._read_table().values():  # noqa: SLF001
+                    out[d.get(field)] = out.get(d.get(field), 0) + 1
         return out
 
     def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:

@@ -215,7 +215,7 @@ class Composer:
     def _inbox(self):  # noqa: ANN202 - engine.service.inbox.Inbox
         from engine.service.inbox import Inbox
 
-        return Inbox(self.practice.store, self.practice.directory, lambda: [self.practice.settings.get("practice.email")])
+        return Inbox.for_practice(self.practice)
 
     def mass(self, template: str, patient_ids: list[str], now: datetime) -> MassResult:
         """One email per patient; one per family address; everyone without an address listed."""

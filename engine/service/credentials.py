@@ -9,6 +9,7 @@ message. A server discards a transaction whose connection closes mid-DATA.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Callable
@@ -101,7 +102,7 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
         return "the incoming server accepted the user name and password"
 
     def outgoing_connect() -> str:
-        session = SmtpSession(SmtpSettings(**{**outgoing.__dict__, "auth": False}))
+        session = SmtpSession(dataclasses.replace(outgoing, auth=False))
         state["out_probe"] = session
         session.open()
         session.close()

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 from engine.adapters.clock import SystemClock
 from engine.adapters.incoming import IncomingSettings, incoming_mode
 from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
-from engine.adapters.store import RID
 from engine.core import pacing
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.periods import parse_check_times, parse_periods
@@ -61,8 +60,7 @@ class Engine:
         self.practice = practice
         self.clock = clock or SystemClock()
         self.outbox = Outbox(practice.store)
-        self.inbox = Inbox(practice.store, practice.directory,
-                           lambda: [practice.settings.get("practice.email")])
+        self.inbox = Inbox.for_practice(practice)
         self.heartbeat = Heartbeat(practice.store)
         self._wake = threading.Event()
         self._stopping = threading.Event()

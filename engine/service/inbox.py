@@ -38,6 +38,11 @@ class ReceiveReport:
 
 
 class Inbox:
+    @classmethod
+    def for_practice(cls, practice: Any) -> "Inbox":
+        """The inbox of an open practice (our own address is the practice's)."""
+        return cls(practice.store, practice.directory, lambda: [practice.settings.get("practice.email")])
+
     def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]]) -> None:
         self.store = store
         self.messages = store.partitioned("messages")
@@ -62,16 +67,24 @@ class Inbox:
             self._known_ids, self._known_blobs = ids, blobs
 
     def _sent_index(self) -> dict[str, filing.SentTo]:
-        """Message-ID of everything we sent -> whom it was for (new outbox items only, each pass)."""
+        """Message-ID of everything we sent -> whom it was for. Outbox ids only grow, so each
+        intake reads the items added since the last one, newest first, and stops there.
+        (An item that waits for a booking link gets its Message-ID later: it is read again
+        until it has one.)"""
         outbox = self.store.partitioned("outbox")
-        for r in outbox.find(lambda r: True) if self._sent_upto == 0 else outbox.newest(10**9):
+        newest = self._sent_upto
+        unfinished: int | None = None  # the oldest item still without a Message-ID
+        for r in outbox.iter_newest():
             if r[RID] <= self._sent_upto:
-                continue
-            if r.get("message_id") and (r.get("patient_id") or r.get("specialist_id")):
+                break
+            newest = max(newest, r[RID])
+            if not r.get("message_id"):
+                if r["status"] in ("pending_link", "link_failed"):  # may get one later
+                    unfinished = r[RID]
+            elif r.get("patient_id") or r.get("specialist_id"):
                 self._sent[r["message_id"]] = filing.SentTo(r.get("patient_id", ""), r.get("specialist_id", ""))
-        newest = outbox.newest(1)
-        if newest:
-            self._sent_upto = max(self._sent_upto, newest[0][RID])
+        newest_seen = newest if unfinished is None else unfinished - 1
+        self._sent_upto = newest_seen
         return self._sent
 
     def _sync_record(self, key: str) -> dict[str, Any]:
@@ -89,13 +102,17 @@ class Inbox:
         return [{k: (len(v) if k == "seen" else v) for k, v in r.items() if k != RID} for r in self.sync.all()]
 
     # -- intake ---------------------------------------------------------------------
-    def _commit(self, raws: list[tuple[str, bytes]], now: datetime, report: ReceiveReport) -> None:
+    def _who(self) -> tuple[filing.AddressBook, dict[str, filing.SentTo], list[str]]:
+        """What filing needs, read once per intake (not per chunk)."""
+        book = filing.AddressBook.build(self.directory.list("patients"), self.directory.list("specialists"))
+        return book, self._sent_index(), self.own_addresses()
+
+    def _commit(self, raws: list[tuple[str, bytes]], now: datetime, report: ReceiveReport,
+                who: tuple[filing.AddressBook, dict[str, filing.SentTo], list[str]]) -> None:
         """Store a chunk durably: blobs first, then the records in one write per partition."""
         self._load_known()
         assert self._known_ids is not None and self._known_blobs is not None
-        book = filing.AddressBook.build(self.directory.list("patients"), self.directory.list("specialists"))
-        sent = self._sent_index()
-        own = self.own_addresses()
+        book, sent, own = who
         shas = self.store.blobs.put_many([raw for _, raw in raws])
         records = []
         per_sender: dict[str, int] = {}
@@ -135,6 +152,7 @@ class Inbox:
         key = f"imap:{settings.host}:{settings.credentials.username}:INBOX"
         with self._lock:
             state = self._sync_record(key)
+            who = self._who()
             try:
                 with ImapMailbox(settings) as box:
                     if on_session:
@@ -154,12 +172,12 @@ class Inbox:
                         chunk.append((f"imap uid {uid}", raw))
                         chunk_last = uid
                         if len(chunk) >= CHUNK:
-                            self._commit(chunk, now, report)
+                            self._commit(chunk, now, report, who)
                             state["last_uid"] = chunk_last
                             self._save_sync(state)
                             chunk = []
                     if chunk:
-                        self._commit(chunk, now, report)
+                        self._commit(chunk, now, report, who)
                     state["last_uid"] = chunk_last
                     state["last_fetch"] = now.isoformat()
                     self._save_sync(state)
@@ -173,6 +191,7 @@ class Inbox:
         key = f"pop3:{settings.host}:{settings.credentials.username}"
         with self._lock:
             state = self._sync_record(key)
+            who = self._who()
             seen: set[str] = set(state.get("seen", []))
             try:
                 box = Pop3Mailbox(settings)
@@ -186,7 +205,7 @@ class Inbox:
                     to_delete: list[int] = [n for n, uid in listing if uid in seen] if not leave_on_server else []
 
                     def commit() -> None:
-                        self._commit(chunk, now, report)
+                        self._commit(chunk, now, report, who)
                         seen.update(uid for _, uid in chunk_meta)
                         state["seen"] = sorted(seen & on_server) if not leave_on_server else sorted(seen)
                         self._save_sync(state)

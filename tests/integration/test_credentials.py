@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from engine.service.engine import Engine
-from engine.service.practice import Practice
 from tests.conftest import ROOT
 from tests.integration.helpers import configure, configure_incoming, open_practice
 from tools.fakemail import FakeMail

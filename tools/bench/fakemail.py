@@ -13,13 +13,11 @@ measures), the spool on tmpfs where there is one.
 from __future__ import annotations
 
 import argparse
-import json
 import poplib
 import smtplib
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from imapclient import IMAPClient  # noqa: E402
 
+from tools.bench.fake_server import fake_server  # noqa: E402
 from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
 
 MAILPIT_CLAIM = 250.0
@@ -81,38 +80,30 @@ def main() -> int:
     finally:
         sink.terminate()
         sink.wait(10)
-    shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
-        server = spawn(["-m", "engine", "fakemail", "--json", "--spool", spool + "/spool"])
-        try:
-            assert server.stdout is not None
-            info = json.loads(server.stdout.readline())
-            ctx = ssl.create_default_context(cafile=info["ca_file"])
-            user = (info["users"][0]["username"], info["users"][0]["password"])
-            plain = smtp_rate(info["smtp"]["plain"], n, None, None)
-            tls = smtp_rate(info["smtp"]["submission"], n, ctx, user)
-            box = Path(spool) / "spool" / user[0]
-            for i in range(n):
-                maildir_deliver(box, message(i))
-            with IMAPClient("localhost", port=info["imap"]["imaps"], ssl_context=ctx, timeout=60) as c:
-                c.login(*user)
-                c.select_folder("INBOX", readonly=True)
-                uids = c.search()
-                t0 = time.perf_counter()
-                got = c.fetch(uids, ["BODY.PEEK[]"])
-                imap_rate = len(got) / (time.perf_counter() - t0)
-            assert len(got) == n
-            p = poplib.POP3_SSL("localhost", info["pop3"]["pop3s"], context=ctx, timeout=60)
-            p.user(user[0])
-            p.pass_(user[1])
+    with fake_server() as info:
+        ctx = ssl.create_default_context(cafile=info["ca_file"])
+        user = (info["users"][0]["username"], info["users"][0]["password"])
+        plain = smtp_rate(info["smtp"]["plain"], n, None, None)
+        tls = smtp_rate(info["smtp"]["submission"], n, ctx, user)
+        box = Path(info["spool"]) / user[0]
+        for i in range(n):
+            maildir_deliver(box, message(i))
+        with IMAPClient("localhost", port=info["imap"]["imaps"], ssl_context=ctx, timeout=60) as c:
+            c.login(*user)
+            c.select_folder("INBOX", readonly=True)
+            uids = c.search()
             t0 = time.perf_counter()
-            for i in range(1, n + 1):
-                p.retr(i)
-            pop_rate = n / (time.perf_counter() - t0)
-            p.quit()
-        finally:
-            server.terminate()
-            server.wait(10)
+            got = c.fetch(uids, ["BODY.PEEK[]"])
+            imap_rate = len(got) / (time.perf_counter() - t0)
+        assert len(got) == n
+        p = poplib.POP3_SSL("localhost", info["pop3"]["pop3s"], context=ctx, timeout=60)
+        p.user(user[0])
+        p.pass_(user[1])
+        t0 = time.perf_counter()
+        for i in range(1, n + 1):
+            p.retr(i)
+        pop_rate = n / (time.perf_counter() - t0)
+        p.quit()
     print(f"fakemail bench, {n:,} messages of {len(message(0)):,} bytes")
     print(f"  SMTP plain, one connection      {plain:8.0f} msg/s   ({plain / baseline:.2f}x stock aiosmtpd sink "
           f"{baseline:.0f}/s; {plain / MAILPIT_CLAIM:.1f}x Mailpit's claimed {MAILPIT_CLAIM:.0f}/s)")

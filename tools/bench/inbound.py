@@ -11,10 +11,8 @@ The fake server runs as its own process with its spool on tmpfs (see outbound.py
 from __future__ import annotations
 
 import argparse
-import json
 import poplib
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +24,7 @@ from imapclient import IMAPClient  # noqa: E402
 
 from engine.service.engine import Engine  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
+from tools.bench.fake_server import fake_server  # noqa: E402
 from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
 
 
@@ -92,25 +91,15 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=10_000)
     n = ap.parse_args().messages
-    shm = Path("/dev/shm")
     ok = True
     print(f"inbound bench, {n:,} messages of {len(message(0)):,} bytes, TLS on loopback")
     for protocol in ("imap", "pop3"):
-        with tempfile.TemporaryDirectory() as tmp, \
-                tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
-            user_box = Path(spool) / "spool" / "practice"
+        def fill(spool: Path) -> None:
             for i in range(n):
-                maildir_deliver(user_box, message(i))
-            server = subprocess.Popen([sys.executable, "-m", "engine", "fakemail", "--json", "--spool",
-                                       str(Path(spool) / "spool")], stdout=subprocess.PIPE, text=True,
-                                      cwd=Path(__file__).resolve().parents[2])
-            try:
-                assert server.stdout is not None
-                info = json.loads(server.stdout.readline())
-                first, bare_s, incremental = measure(protocol, n, Path(tmp), info)
-            finally:
-                server.terminate()
-                server.wait(10)
+                maildir_deliver(spool / "practice", message(i))
+
+        with tempfile.TemporaryDirectory() as tmp, fake_server(fill) as info:
+            first, bare_s, incremental = measure(protocol, n, Path(tmp), info)
         ratio = bare_s / first
         share = incremental / first
         ok = ok and ratio >= 0.7 and share <= 0.02

@@ -10,9 +10,7 @@ Targets: inbox <= 1 s, filter <= 100 ms, stall <= 100 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ from engine.service.demo import load_demo  # noqa: E402
 from engine.service.engine import Engine  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
+from tools.bench.fake_server import fake_server  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events, run_soon  # noqa: E402
 
 
@@ -47,65 +46,56 @@ def main() -> int:
     ap.add_argument("--send", type=int, default=500)
     args = ap.parse_args()
     app = application()  # noqa: F841 - the QApplication must live for the whole run
-    shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
-        server = subprocess.Popen([sys.executable, "-m", "engine", "fakemail", "--json", "--spool", spool + "/s"],
-                                  stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
-        try:
-            assert server.stdout is not None
-            info = json.loads(server.stdout.readline())
-            user = info["users"][0]
-            with Practice(Path(tmp) / "data", writer=True, command="bench") as p:
-                load_demo(p)
-                p.settings.set_many({"practice.email": user["address"], "account.username": user["username"],
-                                     "account.password": user["password"], "outgoing.host": "localhost",
-                                     "outgoing.port": str(info["smtp"]["submission"]),
-                                     "outgoing.security": "starttls", "tls.ca_file": info["ca_file"],
-                                     "incoming.enabled": "false"})
-                p.store.partitioned("messages").insert_many(messages(args.messages))
-                engine = Engine(p)
-                engine.start()
-                t0 = time.perf_counter()
-                window = MainWindow(p, engine)
-                window.show()
-                process_events()
-                shown = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                window.tag_filter.setCurrentIndex(window.tag_filter.findData("Patient"))
-                process_events()
-                filtered = time.perf_counter() - t0
-                rows = window.inbox.model_.rowCount()
+    with tempfile.TemporaryDirectory() as tmp, fake_server() as info:
+        user = info["users"][0]
+        with Practice(Path(tmp) / "data", writer=True, command="bench") as p:
+            load_demo(p)
+            p.settings.set_many({"practice.email": user["address"], "account.username": user["username"],
+                                 "account.password": user["password"], "outgoing.host": "localhost",
+                                 "outgoing.port": str(info["smtp"]["submission"]),
+                                 "outgoing.security": "starttls", "tls.ca_file": info["ca_file"],
+                                 "incoming.enabled": "false"})
+            p.store.partitioned("messages").insert_many(messages(args.messages))
+            engine = Engine(p)
+            engine.start()
+            t0 = time.perf_counter()
+            window = MainWindow(p, engine)
+            window.show()
+            process_events()
+            shown = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            window.tag_filter.setCurrentIndex(window.tag_filter.findData("Patient"))
+            process_events()
+            filtered = time.perf_counter() - t0
+            rows = window.inbox.model_.rowCount()
 
-                def queue() -> None:
-                    now = datetime.now(timezone.utc)
-                    engine.outbox.add_drafts([(Draft(user["address"], "Bench", [Recipient(f"x{i}@example.com")],
-                                                     f"m{i}", "body"), {}) for i in range(args.send)], now)
+            def queue() -> None:
+                now = datetime.now(timezone.utc)
+                engine.outbox.add_drafts([(Draft(user["address"], "Bench", [Recipient(f"x{i}@example.com")],
+                                                 f"m{i}", "body"), {}) for i in range(args.send)], now)
 
-                probe = Probe()
-                queue()
-                probe.start()
-                window.start_send_receive()
-                while window.last_pass is None:
-                    process_events()
-                    time.sleep(0.001)
-                stall = probe.longest
-                sent_worker = window.last_pass["sent"]
-                queue()
-                probe.start()
+            probe = Probe()
+            queue()
+            probe.start()
+            window.start_send_receive()
+            while window.last_pass is None:
                 process_events()
-                run_soon(lambda: window._pass_done(engine.send_receive_now()))  # the naive way
-                t_end = time.perf_counter() + 60
-                sent_before = len(engine.outbox.list("sent"))
-                while len(engine.outbox.list("sent")) == sent_before and time.perf_counter() < t_end:
-                    process_events()
+                time.sleep(0.001)
+            stall = probe.longest
+            sent_worker = window.last_pass["sent"]
+            queue()
+            probe.start()
+            process_events()
+            run_soon(lambda: window._pass_done(engine.send_receive_now()))  # the naive way
+            t_end = time.perf_counter() + 60
+            sent_before = len(engine.outbox.list("sent"))
+            while len(engine.outbox.list("sent")) == sent_before and time.perf_counter() < t_end:
                 process_events()
-                naive = probe.longest
-                probe.stop()
-                window.timer.stop()
-                engine.stop()
-        finally:
-            server.terminate()
-            server.wait(10)
+            process_events()
+            naive = probe.longest
+            probe.stop()
+            window.timer.stop()
+            engine.stop()
     ok = shown <= 1.0 and filtered <= 0.1 and stall <= 0.1
     print(f"kiosk bench, {args.messages:,} stored messages")
     print(f"  start to inbox shown             {shown * 1000:7.0f} ms   (target 1000 ms)")

@@ -11,11 +11,9 @@ mail server would, so it does not share a GIL with the engine being measured.
 from __future__ import annotations
 
 import argparse
-import json
 import smtplib
 import ssl
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.engine import Engine  # noqa: E402
 from engine.service.outbox import Outbox  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
+from tools.bench.fake_server import fake_server  # noqa: E402
 from tools.fakemail import User  # noqa: E402
 
 BODY = "\n".join(f"Line {n}: a reminder of your appointment, with the practice's details." for n in range(30))
@@ -49,22 +48,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=2000)
     n = ap.parse_args().items
-    # The server's spool goes on tmpfs where there is one: a real mail server is on another machine,
-    # and on one shared disk the engine's fsyncs would also flush the fake server's files.
-    shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory() as tmp, \
-            tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as spool:
-        server = subprocess.Popen([sys.executable, "-m", "engine", "fakemail", "--json", "--spool",
-                                   str(Path(spool) / "spool")], stdout=subprocess.PIPE, text=True,
-                                  cwd=Path(__file__).resolve().parents[2])
-        try:
-            assert server.stdout is not None
-            info = json.loads(server.stdout.readline())
-            result = run(n, Path(tmp), info)
-        finally:
-            server.terminate()
-            server.wait(10)
-    return result
+    with tempfile.TemporaryDirectory() as tmp, fake_server() as info:
+        return run(n, Path(tmp), info)
 
 
 def run(n: int, tmp: Path, info: dict, rounds: int = 3) -> int:  # type: ignore[type-arg]

@@ -1,0 +1,29 @@
+"""The failures every mail protocol shares (TLS, name lookup, refusal, timeout), as the
+engine errors a person can act on. Each protocol's adapter handles its own replies first
+and hands the rest here."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+
+from engine.errors import MailServerError, ServerTimeout, ServerUnreachable, TlsFailed
+
+
+def translate_network(exc: BaseException, host: str, port: int, side: str, ports: str) -> MailServerError | None:
+    """`side`: 'outgoing' or 'incoming'; `ports`: the usual ports, for the hint. None: not a network failure."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TlsFailed(f"the certificate of {host} is not trusted ({exc.verify_message})",
+                         hint=f"Check the {side} server name; if the practice uses its own CA, set tls.ca_file.")
+    if isinstance(exc, ssl.SSLError):
+        return TlsFailed(f"the secure connection to {host}:{port} failed ({exc.reason or exc})",
+                         hint=f"Check the {side} port ({ports}).")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return ServerTimeout(f"{host}:{port} did not answer in time")
+    if isinstance(exc, socket.gaierror):
+        return ServerUnreachable(f"the server name {host} was not found",
+                                 hint=f"Check the {side} server name in the setup wizard.")
+    if isinstance(exc, ConnectionRefusedError):
+        return ServerUnreachable(f"{host}:{port} refused the connection",
+                                 hint=f"Check the {side} port ({ports}) and that the server is running.")
+    return None
