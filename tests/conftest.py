@@ -39,3 +39,15 @@ def client_tls(fakemail):  # noqa: ANN001, ANN201 - ssl.SSLContext
     import ssl
 
     return ssl.create_default_context(cafile=str(fakemail.ca_file))
+
+
+@pytest.fixture
+def practice(data_dir, fakemail):  # noqa: ANN001, ANN201 - Iterator[Practice]
+    """The demo practice, open for writing, sending to the fake servers (incoming off)."""
+    from engine.service.demo import load_demo
+    from tests.integration.helpers import configure, open_practice
+
+    with open_practice(data_dir) as p:
+        load_demo(p)
+        configure(p, fakemail)
+        yield p

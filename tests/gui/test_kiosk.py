@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from engine.service.demo import load_demo
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
-from tests.integration.helpers import configure, configure_incoming, draft, open_practice
+from tests.integration.helpers import configure_incoming, draft
 from tools.fakemail import FakeMail
 
 
 @pytest.fixture
-def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
-    with open_practice(data_dir) as p:
-        load_demo(p)
-        configure(p, fakemail)
-        configure_incoming(p, fakemail, "imap")
-        yield p
+def practice(practice: Practice, fakemail: FakeMail) -> Practice:
+    """The demo practice (tests/conftest.py), receiving over IMAP too."""
+    configure_incoming(practice, fakemail, "imap")
+    return practice
 
 
 @pytest.fixture

@@ -22,18 +22,10 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.templates import Templates
 from tests.conftest import ROOT
-from tests.integration.helpers import configure, open_practice
+from tests.integration.helpers import open_practice
 from tools.fakemail import FakeMail
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
-    with open_practice(data_dir) as p:
-        load_demo(p)
-        configure(p, fakemail)
-        yield p
 
 
 @pytest.fixture

@@ -9,18 +9,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
 
 from engine.adapters.clock import FakeClock
 from engine.adapters.store import RID
-from engine.service.demo import load_demo
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from tests.conftest import ROOT
-from tests.integration.helpers import configure, configure_incoming, draft, open_practice
+from tests.integration.helpers import configure_incoming, draft
 from tools.fakemail import FakeMail
 
 HOSTILE = ROOT / "fixtures" / "hostile"
@@ -30,14 +28,6 @@ T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 def mail(sender: str, subject: str, mid: str, extra: str = "") -> bytes:
     return (f"From: {sender}\r\nTo: practice@example.test\r\nSubject: {subject}\r\nMessage-ID: <{mid}@p.example>\r\n"
             f"Date: Tue, 24 Nov 2026 07:30:00 +0000\r\n{extra}\r\nHello\r\n").encode()
-
-
-@pytest.fixture
-def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
-    with open_practice(data_dir) as p:
-        load_demo(p)
-        configure(p, fakemail)
-        yield p
 
 
 @pytest.fixture

@@ -13,23 +13,19 @@ import icalendar
 import pytest
 
 from engine.adapters.clock import FakeClock
-from engine.service.demo import load_demo
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
-from tests.integration.helpers import configure, open_practice
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # Tuesday morning
 
 
 @pytest.fixture
-def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
-    with open_practice(data_dir) as p:
-        load_demo(p)
-        configure(p, fakemail)
-        p.settings.set_many({"reminders.prompt_before_send": "false"})
-        yield p
+def practice(practice: Practice) -> Practice:
+    """The demo practice (tests/conftest.py), without the kiosk's prompt before confirmations."""
+    practice.settings.set_many({"reminders.prompt_before_send": "false"})
+    return practice
 
 
 @pytest.fixture

@@ -16,24 +16,20 @@ from engine.adapters.documents import list_documents, patient_folder, scale_down
 from engine.adapters.store import RID
 from engine.errors import RuleRefused
 from engine.service.compose import Composer
-from engine.service.demo import load_demo
 from engine.service.engine import Engine
 from engine.service.practice import Practice
-from tests.integration.helpers import configure, configure_incoming, open_practice
+from tests.integration.helpers import configure_incoming
 from tools.fakemail import FakeMail
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def setup(data_dir: Path, fakemail: FakeMail) -> Iterator[tuple[Practice, Engine, Composer]]:
-    with open_practice(data_dir) as p:
-        load_demo(p)
-        configure(p, fakemail)
-        configure_incoming(p, fakemail, "imap")
-        e = Engine(p)
-        yield p, e, Composer(p, e.outbox)
-        e.stop()
+def setup(practice: Practice, fakemail: FakeMail) -> Iterator[tuple[Practice, Engine, Composer]]:
+    configure_incoming(practice, fakemail, "imap")
+    e = Engine(practice)
+    yield practice, e, Composer(practice, e.outbox)
+    e.stop()
 
 
 def test_reply_is_threaded_and_quotes_the_original(setup: tuple, fakemail: FakeMail) -> None:
