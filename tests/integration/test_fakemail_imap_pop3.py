@@ -227,3 +227,14 @@ def test_practicemail_fakemail_prints_the_contract_json_first(tmp_path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_imap_search_criteria_narrow_in_turn(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    for size in (10, 500, 5000, 50):
+        fakemail.deliver("practice", b"From: a@b.example\r\nSubject: s\r\n\r\n" + b"x" * size + b"\r\n")
+    with imaps(fakemail, client_tls) as c:
+        c.select_folder("INBOX", readonly=True)
+        assert c.search(["UID", "2:*", "LARGER", "400"]) == [2, 3]
+        assert c.search(["NOT", "LARGER", "400"]) == [1, 4]
+        assert c.search(["UID", "2:4", "OR", "SMALLER", "200", "LARGER", "4000"]) == [3, 4]
+        assert c.search(["UID", "1:3", ["NOT", "SMALLER", "200"], "SUBJECT", "s"]) == [2, 3]

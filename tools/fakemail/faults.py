@@ -11,10 +11,13 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     fetch     IMAP FETCH / POP3 RETR: action "drop" (close halfway through the message)
     any       action "delay" (every reply waits `seconds`) or "hang" (stop answering)
     login     POP3: action "in_use" (-ERR [IN-USE])
+    capa      POP3: action "hide" leaves the capability named in `text` out of CAPA
+              (a server without PIPELINING, say)
     sms, link HTTP: action "reply" with `code` (the gateway fails)
 
 Each fault fires always or with `probability`, and for `times` times or for ever.
-Every session, command and reply is recorded in the transcript for assertions.
+Every session, command and reply is recorded in the transcript for assertions (the
+newest TRANSCRIPT_LIMIT events are kept).
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PROTOCOLS = ("smtp", "imap", "pop3", "http")
-STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link")
-ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use")
+STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link", "capa")
+ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use", "hide")
 
 
 @dataclass
@@ -63,6 +67,9 @@ class Event:
     text: str
 
 
+TRANSCRIPT_LIMIT = 5000
+
+
 @dataclass
 class Faults:
     """The switchboard. Thread-safe: tests and the control endpoint change it while servers run."""
@@ -70,7 +77,9 @@ class Faults:
     seed: int | None = None
     _faults: list[Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    transcript: list[Event] = field(default_factory=list)
+    # the newest events only: a fake server left running all day (make demo) must not grow
+    # without bound, and a large heap slowed its every garbage collection
+    transcript: deque[Event] = field(default_factory=lambda: deque(maxlen=TRANSCRIPT_LIMIT))
     _sessions: int = 0
 
     def __post_init__(self) -> None:

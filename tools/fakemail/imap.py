@@ -389,17 +389,19 @@ class ImapSession:
             label += f"<{start}>"
         return label, data
 
-    def _search(self, tokens: list[w.Token], msgs: list[Message]) -> set[int]:
-        """Indexes (0-based) of messages matching all criteria."""
-        result = set(range(len(msgs)))
+    def _search(self, tokens: list[w.Token], msgs: list[Message], within: set[int] | None = None) -> set[int]:
+        """Indexes (0-based) of messages matching all criteria. Each criterion looks only at
+        the messages the ones before it left (`within`): `UID 10001:* LARGER n` reads the
+        sizes of the new messages, not of the 10,000 before them."""
+        result = set(range(len(msgs))) if within is None else set(within)
         i = 0
 
-        def one() -> set[int]:
+        def one(within: set[int]) -> set[int]:
             nonlocal i
             tok = tokens[i]
             i += 1
             if isinstance(tok, list):
-                return self._search(tok, msgs)
+                return self._search(tok, msgs, within)
             key = w.text_of(tok).upper()
             flag_keys = {"SEEN": "\\Seen", "DELETED": "\\Deleted", "FLAGGED": "\\Flagged",
                          "ANSWERED": "\\Answered", "DRAFT": "\\Draft"}
@@ -414,10 +416,10 @@ class ImapSession:
             if key == "OLD":
                 return set(range(len(msgs)))
             if key == "NOT":
-                return set(range(len(msgs))) - one()
+                return within - one(within)
             if key == "OR":
-                a = one()
-                return a | one()
+                a = one(within)
+                return a | one(within)
             if key == "UID":
                 wanted = w.parse_uid_set(w.text_of(tokens[i]), (m.uid for m in msgs))
                 i += 1
@@ -435,8 +437,8 @@ class ImapSession:
                     field, needle = key, w.text_of(tokens[i]).lower()
                     i += 1
                 out = set()
-                for n, m in enumerate(msgs):
-                    raw = m.read()
+                for n in within:
+                    raw = msgs[n].read()
                     if key in ("BODY", "TEXT"):
                         hay = (raw if key == "TEXT" else w.split_message(raw)[1]).decode("utf-8", "replace").lower()
                     else:
@@ -447,13 +449,13 @@ class ImapSession:
             if key in ("SINCE", "BEFORE", "ON"):
                 day = datetime.strptime(w.text_of(tokens[i]), "%d-%b-%Y").date()
                 i += 1
-                dates = [datetime.fromtimestamp(m.path.stat().st_mtime, timezone.utc).date() for m in msgs]
+                dates = {n: datetime.fromtimestamp(msgs[n].path.stat().st_mtime, timezone.utc).date() for n in within}
                 cmp = {"SINCE": lambda d: d >= day, "BEFORE": lambda d: d < day, "ON": lambda d: d == day}[key]
-                return {n for n, d in enumerate(dates) if cmp(d)}
+                return {n for n, d in dates.items() if cmp(d)}
             if key in ("LARGER", "SMALLER"):
                 size = int(w.text_of(tokens[i]))
                 i += 1
-                return {n for n, m in enumerate(msgs) if (m.size > size if key == "LARGER" else m.size < size)}
+                return {n for n in within if (msgs[n].size > size if key == "LARGER" else msgs[n].size < size)}
             if key == "CHARSET":
                 i += 1
                 return set(range(len(msgs)))
@@ -463,7 +465,7 @@ class ImapSession:
             raise w.ParseError(f"unsupported search key {key}")
 
         while i < len(tokens):
-            result &= one()
+            result &= one(result)
         return result
 
     async def cmd_search(self, tag: str, args: list[w.Token], uid: bool) -> None:

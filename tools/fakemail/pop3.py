@@ -93,6 +93,9 @@ class Pop3Session:
         caps = ["TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"]
         if self.user is None:
             caps += ["USER", "SASL PLAIN"] if self.tls else ["STLS"]
+        hide = self.cfg.faults.take("pop3", "capa", self.session)
+        if hide is not None:
+            caps = [c for c in caps if c.split()[0] != hide.text.upper()]
         return caps
 
     async def cmd_capa(self, arg: str) -> None:
