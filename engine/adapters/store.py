@@ -240,8 +240,10 @@ class PartitionedCollection:
         self._part(record_id // self.partition_size).insert(record, record_id)
         return record_id
 
-    def insert_many(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
-        """One write per partition touched (a batch of 5,000 is five writes)."""
+    def insert_many(self, records: Iterable[Mapping[str, Any]], owned: bool = False) -> list[int]:
+        """One write per partition touched (a batch of 5,000 is five writes). `owned`: the caller
+        hands the records over and keeps no reference, so they are stored without a deep copy
+        (intake builds thousands a minute; copying them was a fifth of its time)."""
         records = list(records)
         if self.read_only:
             raise ReadOnlyStore(f"cannot add to {self.folder.name}: this process opened the data read-only")
@@ -258,7 +260,10 @@ class PartitionedCollection:
             with part.lock:
                 def updater(table: dict[int, dict[str, Any]], items: list[tuple[int, Mapping[str, Any]]] = items) -> None:
                     for i, r in items:
-                        table[i] = {k: copy.deepcopy(v) for k, v in r.items() if k != RID}
+                        if owned:
+                            table[i] = {k: v for k, v in r.items() if k != RID}
+                        else:
+                            table[i] = {k: copy.deepcopy(v) for k, v in r.items() if k != RID}
 
                 part._table._update_table(updater)  # noqa: SLF001
                 part._table._next_id = None  # noqa: SLF001 - TinyDB recomputes its counter

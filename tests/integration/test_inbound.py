@@ -212,3 +212,56 @@ def test_cli_inbox_list_and_file(practice: Practice, engine: Engine, fakemail: F
     assert json.loads(run("inbox", "list", "--all", "--json").stdout)[0]["patient_id"] == rows[0]["candidates"][0]
     bad = run("inbox", "file", str(rows[0]["id"]), "--patient", "NOPE")
     assert bad.returncode == 1 and "NOPE" in bad.stderr
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_pop3_retrieves_every_byte_with_or_without_pipelining(practice: Practice, engine: Engine,
+                                                             fakemail: FakeMail, pipelining: bool) -> None:
+    """Forty messages (more than the RETR window) with lines a POP3 server must dot-stuff."""
+    configure_incoming(practice, fakemail, "pop3")
+    if not pipelining:
+        fakemail.faults.add("pop3", "capa", "hide", text="PIPELINING")
+    sent = {}
+    for i in range(40):
+        body = f"line one\r\n.\r\n..two dots\r\n.leading dot {i}\r\n" + "x" * (i * 97) + "\r\n"
+        raw = mail("stranger@example.com", f"dots {i}", f"dots{i}").replace(b"Hello\r\n", body.encode())
+        fakemail.deliver("practice", raw)
+        sent[f"dots {i}"] = raw
+    assert engine.send_receive_now()["received"] == 40
+    stored = {r["subject"]: practice.store.blobs.get(r["blob"]) for r in engine.inbox.list(show_all=True)}
+    assert stored == sent
+    assert ("CAPA" in fakemail.faults.commands("pop3")) and engine.send_receive_now()["received"] == 0
+
+
+def test_a_flooding_sender_is_held_quietly_across_passes_and_restarts(practice: Practice, fakemail: FakeMail) -> None:
+    """More than 30 from one sender within an hour: tagged Flood (out of the default view),
+    whether they came in one pass or several, and still after a restart; an hour later, not."""
+    from datetime import timedelta
+
+    configure_incoming(practice, fakemail, "imap")
+    clock = FakeClock(T0)
+    engine = Engine(practice, clock)
+    try:
+        for check in range(3):  # 12 a check, ten minutes apart
+            for i in range(12):
+                fakemail.deliver("practice", mail("loop@example.com", f"f{check}-{i}", f"f{check}-{i}"))
+            assert engine.send_receive_now()["received"] == 12
+            clock.advance(timedelta(minutes=10))
+        flooded = {r["subject"] for r in engine.inbox.list(tags=["Flood"])}
+        assert flooded == {f"f2-{i}" for i in range(6, 12)}  # the 31st to the 36th
+        assert not any(r["subject"] in flooded for r in engine.inbox.list())  # held out of the default view
+    finally:
+        engine.stop()
+    again = Engine(practice, clock)  # a restart remembers the last hour from the stored inbox
+    try:
+        fakemail.deliver("practice", mail("loop@example.com", "after restart", "r1"))
+        fakemail.deliver("practice", mail("someone.else@example.com", "not a flood", "r2"))
+        again.send_receive_now()
+        tags = {r["subject"]: r["tags"] for r in again.inbox.list(show_all=True)}
+        assert "Flood" in tags["after restart"] and "Flood" not in tags["not a flood"]
+        clock.advance(timedelta(minutes=61))
+        fakemail.deliver("practice", mail("loop@example.com", "an hour later", "r3"))
+        again.send_receive_now()
+        assert "Flood" not in {r["subject"]: r["tags"] for r in again.inbox.list(show_all=True)}["an hour later"]
+    finally:
+        again.stop()
