@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow,
-                             QMessageBox, QPushButton, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow, QMenu,
+                             QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout, QWidget)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
@@ -28,18 +28,15 @@ from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
+from kiosk.message_view import MessageView
 from kiosk.patient_file import PatientFile
 from kiosk.status_light import ServiceDialog, ServiceLight
-from kiosk.tables import RecordTable
+from kiosk.tables import RecordTable, local_time
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
 LIMIT = 500
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
-
-
-def _when(iso: str | None) -> str:
-    return (iso or "")[:16].replace("T", " ")
 
 
 class MainWindow(QMainWindow):
@@ -88,11 +85,18 @@ class MainWindow(QMainWindow):
         inbox_box = self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
                                                     ("Forward...", self.forward_selected),
                                                     ("File...", self.file_selected),
+                                                    ("Select All", self.inbox.selectAll),
                                                     ("Mark read", self.mark_selected_read),
+                                                    ("Mark unread", lambda: self.mark_selected_read(False)),
                                                     ("Actioned", self.action_selected),
                                                     ("Tags...", self.tag_selected),
                                                     ("Info", self.info_selected),
                                                     ("Delete", self.delete_selected)])
+        self.message_view = MessageView(self.engine.inbox.content, lambda: self.role, self.when)
+        self.inbox.selectionModel().selectionChanged.connect(lambda *_: self.on_inbox_selection())
+        self.inbox.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.inbox.customContextMenuRequested.connect(lambda pos: self.inbox_menu().popup(
+            self.inbox.viewport().mapToGlobal(pos)))
         filters = QHBoxLayout()
         self.tag_filter = QComboBox()
         self.tag_filter.addItem("Untagged (new mail)", "untagged")
@@ -110,7 +114,11 @@ class MainWindow(QMainWindow):
         self.tag_filter.currentIndexChanged.connect(self.refresh_inbox)
         self.custom_tags.editingFinished.connect(self.refresh_inbox)
         self.show_actioned.toggled.connect(self.refresh_inbox)
-        self.tabs.addTab(inbox_box, "Inbox")
+        reading = QSplitter(Qt.Orientation.Vertical)
+        reading.addWidget(inbox_box)
+        reading.addWidget(self.message_view)
+        reading.setSizes([380, 320])
+        self.tabs.addTab(reading, "Inbox")
         self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
@@ -139,6 +147,9 @@ class MainWindow(QMainWindow):
         self.timer.start(10_000)
         self.refresh_all()
 
+    def when(self, iso: str | None) -> str:
+        return local_time(iso, self.practice.settings.get("practice.timezone"))
+
     def _with_buttons(self, table: RecordTable, buttons: list[tuple[str, Any]]) -> QWidget:
         box = QWidget()
         layout = QVBoxLayout(box)
@@ -157,6 +168,9 @@ class MainWindow(QMainWindow):
         target = {"patient": "patients"}.get(view, view)
         if target in VIEWS:
             self.tabs.setCurrentIndex(VIEWS.index(target))
+        if view == "inbox" and self.inbox.model_.rowCount():
+            self.tag_filter.setCurrentIndex(self.tag_filter.findData("all"))
+            self.inbox.selectRow(0)  # a message open in the reading pane
         if view == "patient":
             self.dialog = self.open_patient("P001")
         elif view == "compose":
@@ -191,18 +205,79 @@ class MainWindow(QMainWindow):
 
     def refresh_inbox(self) -> None:
         rows = self.engine.inbox.list(limit=LIMIT, **self.inbox_view())
-        self.inbox.fill([(r[RID], ("" if r.get("read") else "new", _when(r["received"]), r.get("from_name") or r["from"],
+        self.inbox.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
                                    r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
                                                                          if r.get("candidates") else ""),
                                    r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
                         [r.get("filing_reason", "") for r in rows])
         gone = self.engine.inbox.list(deleted=True, limit=LIMIT)
-        self.deleted.fill([(r[RID], (_when(r["received"]), r["from"], r["subject"])) for r in gone])
+        self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
+        self.on_inbox_selection()
+
+    def on_inbox_selection(self) -> None:
+        """The message view follows the selection; opening a message marks it read."""
+        ids = self.inbox.selected_ids()
+        shown = self.message_view.record
+        if len(ids) != 1:
+            if shown is not None:
+                self.message_view.show_record(None)
+            return
+        if shown is not None and shown[RID] == ids[0]:
+            return
+        record = self.engine.inbox.get(ids[0])
+        if not record.get("read"):
+            record = self.engine.inbox.mark_read(ids[0], datetime.now(timezone.utc))
+            self.inbox.set_cell(ids[0], 0, "")
+        self.message_view.show_record(record)
+
+    def inbox_menu(self) -> QMenu:
+        """Right-click on messages: tag them (a tag in use, a new one, remove one or all), read, file, delete."""
+        ids = self.inbox.selected_ids()
+        menu = QMenu(self)
+        tags_menu = menu.addMenu("Tag")
+        current = set()
+        for rid in ids:
+            current |= set(self.engine.inbox.get(rid).get("tags", []))
+        for tag in self.known_tags():
+            act = tags_menu.addAction(tag)
+            act.setCheckable(True)
+            act.setChecked(tag in current)
+            act.toggled.connect(lambda on, tag=tag: self.toggle_tag(ids, tag, on))
+        tags_menu.addSeparator()
+        tags_menu.addAction("New tag...", lambda: self.new_tag(ids))
+        tags_menu.addAction("Remove all tags", lambda: self.set_tags(ids, []))
+        menu.addAction("Mark read", self.mark_selected_read)
+        menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
+        menu.addAction("File...", self.file_selected)
+        menu.addAction("Info", self.info_selected)
+        menu.addAction("Delete", self.delete_selected)
+        for act in menu.actions():
+            act.setEnabled(bool(ids))
+        return menu
+
+    def known_tags(self) -> list[str]:
+        """Tags in use on recent mail, and the filing ones, for the right-click menu."""
+        seen = {"Patient", "Specialist", "Auto-reply"}
+        for r in self.engine.inbox.list(any_tags=True, include_actioned=True, limit=LIMIT):
+            seen.update(r.get("tags", []))
+        return sorted(seen)
+
+    def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
+        now = datetime.now(timezone.utc)
+        for rid in ids:
+            tags = set(self.engine.inbox.get(rid).get("tags", []))
+            self.engine.inbox.set_tags(rid, now, sorted(tags | {tag} if on else tags - {tag}))
+        self.refresh_inbox()
+
+    def new_tag(self, ids: list[int]) -> None:
+        tag, ok = QInputDialog.getText(self, "New tag", "Tag:")
+        if ok and tag.strip():
+            self.toggle_tag(ids, tag.strip(), True)
 
     def refresh_outbox(self) -> None:
         rows = list(self.engine.outbox.items.iter_newest(lambda r: r["status"] != "deleted"))[:LIMIT]
-        self.outbox.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], _when(r["created"]),
-                                    ", ".join(r["to"]), r["subject"], _when(r["deliver_after"]),
+        self.outbox.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], self.when(r["created"]),
+                                    ", ".join(r["to"]), r["subject"], self.when(r["deliver_after"]),
                                     r.get("last_error", ""))) for r in rows],
                          [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
 
@@ -293,6 +368,7 @@ class MainWindow(QMainWindow):
         self.role_action.setText(role.capitalize())
         self.setup.setEnabled(allowed(role, "setup_wizard"))
         self.admin_page.role = role
+        self.message_view.refresh_role()
 
     def choose_role(self) -> None:
         role, ok = QInputDialog.getItem(self, "Role", "Sign in as:", list(ROLES), 0, False)
@@ -329,7 +405,7 @@ class MainWindow(QMainWindow):
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
-                             lambda pid: self.open_compose(pid), self)
+                             lambda pid: self.open_compose(pid), self.when, self)
         dialog.show()
         return dialog
 
@@ -425,16 +501,16 @@ class MainWindow(QMainWindow):
     def show_info(self, rid: int) -> QMessageBox:
         """The message's timeline: received, filed, read, replied, actioned."""
         msg = self.engine.inbox.get(rid)
-        lines = [f"{_when(e['at'])}  {e['event']}" + (f" - {e['detail']}" if e.get("detail") else "")
+        lines = [f"{self.when(e['at'])}  {e['event']}" + (f" - {e['detail']}" if e.get("detail") else "")
                  for e in msg.get("timeline", [])]
         box = QMessageBox(QMessageBox.Icon.Information, "Message info",
                           f"{msg['subject']}\nFrom {msg['from'] or '(unknown sender)'}\n\n" + "\n".join(lines), parent=self)
         box.show()
         return box
 
-    def mark_selected_read(self) -> None:
+    def mark_selected_read(self, read: bool = True) -> None:
         for rid in self.inbox.selected_ids():
-            self.engine.inbox.mark_read(rid, datetime.now(timezone.utc))
+            self.engine.inbox.mark_read(rid, datetime.now(timezone.utc), read)
         self.refresh_inbox()
 
     def reset_failed(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -12,7 +13,7 @@ from kiosk.tables import RecordTable
 
 class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
-                 on_email: Any, parent: QWidget | None = None) -> None:
+                 on_email: Any, when: Callable[[str], str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
         self.setWindowTitle(f"{person_name(patient)} ({patient['id']})")
@@ -26,7 +27,7 @@ class PatientFile(QDialog):
         layout.addLayout(form)
         layout.addWidget(QLabel("<b>Contact history</b>"))
         self.history = RecordTable(("Date", "Type", "Subject", "Category"))
-        self.history.fill([(h["id"], (h["date"][:16].replace("T", " "), h["type"], h["subject"], h.get("category", "")))
+        self.history.fill([(h["id"], (when(h["date"]), h["type"], h["subject"], h.get("category", "")))
                            for h in history])
         layout.addWidget(self.history)
         row = QHBoxLayout()

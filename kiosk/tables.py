@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QItemSelectionModel, Qt
 from PyQt6.QtGui import QStandardItem, QStandardItemModel
 from PyQt6.QtWidgets import QAbstractItemView, QTableView
 
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
+
+
+def local_time(iso: str | None, zone: str) -> str:
+    """A stored time (ISO 8601, UTC) as the practice's clock shows it: 'YYYY-MM-DD HH:MM'."""
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso)
+        if when.tzinfo is not None:
+            when = when.astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError, ZoneInfoNotFoundError):
+        return iso[:16].replace("T", " ")
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 class RecordTable(QTableView):
@@ -27,8 +42,12 @@ class RecordTable(QTableView):
 
     def fill(self, rows: Sequence[tuple[Any, Sequence[Any]]], tooltips: Sequence[str] | None = None) -> None:
         """rows: (record id, cell values). Columns are sized to their contents once, on the first
-        rows shown: sizing 500 rows again on every refresh stalled the GUI for 100 ms."""
+        rows shown: sizing 500 rows again on every refresh stalled the GUI for 100 ms. The rows
+        selected before stay selected (new mail arriving must not take away what is being read)."""
+        keep = set(self.selected_ids())
         self.setUpdatesEnabled(False)
+        self.blockSignals(True)
+        self.selectionModel().blockSignals(True)
         self.model_.removeRows(0, self.model_.rowCount())
         for n, (rid, values) in enumerate(rows):
             items = []
@@ -42,6 +61,13 @@ class RecordTable(QTableView):
         if rows and not self._sized:
             self.resizeColumnsToContents()
             self._sized = True
+        if keep:
+            flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+            for n, (rid, _values) in enumerate(rows):
+                if rid in keep:
+                    self.selectionModel().select(self.model_.index(n, 0), flags)
+        self.selectionModel().blockSignals(False)
+        self.blockSignals(False)
         self.setUpdatesEnabled(True)
 
     def selected_ids(self) -> list[Any]:
@@ -50,3 +76,10 @@ class RecordTable(QTableView):
 
     def id_at(self, row: int) -> Any:
         return self.model_.item(row, 0).data(ROLE_ID)
+
+    def set_cell(self, rid: Any, column: int, text: str) -> None:
+        """Change one cell in place (marking a message read must not refill the table)."""
+        for n in range(self.model_.rowCount()):
+            if self.id_at(n) == rid:
+                self.model_.item(n, column).setText(text)
+                return

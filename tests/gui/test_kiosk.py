@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
-import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
-from tests.integration.helpers import configure_incoming, draft
+from tests.gui.helpers import send_receive
+from tests.integration.helpers import draft
 from tools.fakemail import FakeMail
-
-
-@pytest.fixture
-def practice(practice: Practice, fakemail: FakeMail) -> Practice:
-    """The demo practice (tests/conftest.py), receiving over IMAP too."""
-    configure_incoming(practice, fakemail, "imap")
-    return practice
-
-
-@pytest.fixture
-def window(qtbot: QtBot, practice: Practice) -> Iterator[MainWindow]:
-    engine = Engine(practice)
-    engine.smtp_timeout = 5
-    engine.start()
-    w = MainWindow(practice, engine)
-    qtbot.add_widget(w)
-    w.show()
-    yield w
-    w.timer.stop()
-    engine.stop()
-
-
-def send_receive(qtbot: QtBot, w: MainWindow) -> dict:
-    w.last_pass = None
-    w.send_receive.trigger()
-    assert not w.send_receive.isEnabled()  # disabled while the pass runs
-    qtbot.wait_until(lambda: w.last_pass is not None, timeout=15000)
-    assert w.send_receive.isEnabled()
-    return w.last_pass
 
 
 def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:

@@ -1,0 +1,37 @@
+"""Printing a message or an outbox item: to a printer through the system dialog, or to PDF."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PyQt6.QtGui import QTextDocument
+from PyQt6.QtPrintSupport import QPrintDialog, QPrinter
+from PyQt6.QtWidgets import QDialog, QWidget
+
+
+def document(headers: list[tuple[str, str]], text: str = "", safe_html: str | None = None) -> QTextDocument:
+    """Headers as a small table, then the body: plain text (escaped) or HTML already sanitised."""
+    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in headers)
+    body = safe_html if safe_html is not None else f"<pre>{html.escape(text)}</pre>"
+    doc = QTextDocument()
+    doc.setHtml(f"<table cellspacing=4>{rows}</table><hr>{body}")
+    return doc
+
+
+def save_pdf(doc: QTextDocument, path: Path | str) -> Path:
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    doc.print(printer)
+    return Path(path)
+
+
+def print_with_dialog(doc: QTextDocument, parent: QWidget | None = None) -> bool:
+    """The system's print dialog (its printers, and 'Print to File (PDF)'); False if cancelled."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    dialog = QPrintDialog(printer, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return False
+    doc.print(printer)
+    return True

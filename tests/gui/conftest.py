@@ -1,0 +1,35 @@
+"""The kiosk's tests share one window over the demo practice, with the engine running
+against the fake servers (offscreen; one QApplication for the session, from pytest-qt)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+from kiosk.main_window import MainWindow
+from tests.integration.helpers import configure_incoming
+from tools.fakemail import FakeMail
+
+
+@pytest.fixture
+def practice(practice: Practice, fakemail: FakeMail) -> Practice:
+    """The demo practice (tests/conftest.py), receiving over IMAP too."""
+    configure_incoming(practice, fakemail, "imap")
+    return practice
+
+
+@pytest.fixture
+def window(qtbot: QtBot, practice: Practice) -> Iterator[MainWindow]:
+    engine = Engine(practice)
+    engine.smtp_timeout = 5
+    engine.start()
+    w = MainWindow(practice, engine)
+    qtbot.add_widget(w)
+    w.show()
+    yield w
+    w.timer.stop()
+    engine.stop()
