@@ -129,7 +129,7 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from engine.service.demo import prepare_demo_folder
 
-    from engine.service.demo import FIXTURES, configure_for_fakemail
+    from engine.service.demo import FIXTURES, configure_for_fakemail, stage_outbox
     from tools.fakemail import FakeMail
 
     folder = prepare_demo_folder(args.data if args.data_given else None)
@@ -139,6 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with FakeMail(spool=folder / "fakemail-spool") as fm:
         with Practice(folder, writer=True, command="practicemail demo") as practice:
             configure_for_fakemail(practice, fm.info())
+            stage_outbox(practice, datetime.now(timezone.utc))
+        fm.faults.add("smtp", "rcpt", "reply", code=550, times=1, text="5.1.1 mailbox unknown")  # the first one
         for sample in sorted((FIXTURES / "inbox").glob("*.eml")):  # overnight replies waiting on the server
             fm.deliver(fm.user().username, sample.read_bytes())
         print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)

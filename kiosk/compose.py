@@ -1,24 +1,34 @@
-"""Compose from a patient's file: the confidentiality rules shown inline, before Send."""
+"""Compose to a patient: Cc and Bcc, a template, files from the patient's documents or
+anywhere, the confidentiality rules shown inline before Send (not after); Save Draft,
+and a draft opened again from the outbox with its own Send."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel, QLineEdit,
-                             QPlainTextEdit, QVBoxLayout, QWidget)
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel,
+                             QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget)
 
+from engine.adapters.documents import Document, list_documents
 from engine.core import confidentiality as rules
 from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
+from kiosk.attachments import AttachmentList
 
 
 class ComposeDialog(QDialog):
-    def __init__(self, composer: Composer, patient_id: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, composer: Composer, patient_id: str | None = None, parent: QWidget | None = None,
+                 draft_id: int | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Create New Email")
+        self.setWindowTitle("Create New Email" if draft_id is None else "Draft")
         self.composer = composer
         self.queued_id: int | None = None
+        self.draft_id = draft_id
+        opened = composer.draft_contents(draft_id) if draft_id is not None else None
+        if opened is not None:
+            patient_id = opened["patient_id"] or patient_id
         d = composer.practice.directory
         self.patients = sorted(d.list("patients"), key=lambda p: (p["last_name"], p["first_name"]))
         layout = QVBoxLayout(self)
@@ -32,6 +42,14 @@ class ComposeDialog(QDialog):
         self.cc = QLineEdit()
         self.cc.setPlaceholderText("other addresses, separated by commas")
         form.addRow("Cc", self.cc)
+        self.bcc = QLineEdit()
+        self.bcc.setPlaceholderText("hidden copies: addresses, separated by commas")
+        form.addRow("Bcc", self.bcc)
+        completer = QCompleter([f"{e['email']}" for e in composer.address_book(limit=10_000) if e["email"]], self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        for field in (self.cc, self.bcc):
+            field.setCompleter(completer)
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in composer.templates.list():
@@ -42,19 +60,37 @@ class ComposeDialog(QDialog):
         layout.addLayout(form)
         self.body = QPlainTextEdit()
         layout.addWidget(self.body)
+        settings = composer.practice.settings
+        self.files = AttachmentList(composer.read_attachment, self._documents,
+                                    int(settings.get("attachments.image_max_pixels")),
+                                    int(settings.get("attachments.warn_megabytes")))
+        self.files.changed.connect(self.check)
+        layout.addWidget(self.files)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         layout.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.send = self.buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_draft = self.buttons.addButton("Save Draft", QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_draft.clicked.connect(lambda: self._queue(as_draft=True))
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged):
             signal.connect(self.check)
         self.cc.textChanged.connect(self.check)
-        self.resize(640, 480)
+        self.bcc.textChanged.connect(self.check)
+        if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
+            self.patient.setEnabled(False)
+            self.template.setEnabled(False)
+            self.subject.setText(opened["subject"])
+            self.body.setPlainText(opened["text"])
+            self.cc.setText(", ".join(opened["cc"]))
+            self.bcc.setText(", ".join(opened["bcc"]))
+            for a in opened["attachments"]:
+                self.files.add(a)
+        self.resize(680, 560)
         self.check()
 
     def _address_given(self) -> bool:
@@ -80,27 +116,46 @@ class ComposeDialog(QDialog):
     def _cc(self) -> list[str]:
         return [a.strip() for a in self.cc.text().split(",") if a.strip()]
 
+    def _bcc(self) -> list[str]:
+        return [a.strip() for a in self.bcc.text().split(",") if a.strip()]
+
+    def _documents(self) -> list[Document]:
+        pid = self.patient.currentData()
+        return list_documents(self.composer.practice.folder, pid) if pid else []
+
     def check(self) -> list[rules.RuleRefused] | list:
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
         d = self.composer.practice.directory
         patient = d.require("patients", self.patient.currentData())
-        cc = [rules.person_for(a, self.patients, d.list("providers"), d.list("specialists")) for a in self._cc()]
-        refused = [r for r in self.composer.check_rules(patient, [self.composer._person("patient", patient)], cc, False)
+        cc, bcc = self.composer.people(self._cc()), self.composer.people(self._bcc())
+        refused = [r for r in self.composer.check_rules(patient, [self.composer._person("patient", patient)], cc,
+                                                        bool(self.files.files), bcc)
                    if r.rule != rules.NO_ADDRESS]
-        self.problem.setText("\n".join(f"{r.message}. {r.hint}" for r in refused))
+        lines = [f"{r.message}. {r.hint}" for r in refused]
+        if self.files.problem:
+            lines.append(self.files.problem)
+        self.problem.setText("\n".join(lines))
         self.send.setEnabled(not refused)
+        self.save_draft.setEnabled(not refused)
         return refused
 
-    def _queue(self) -> None:
+    def _queue(self, as_draft: bool = False) -> None:
         if self.check():
             return
-        if not self._address_given():
+        if not as_draft and not self._address_given():
             return
+        now = datetime.now(timezone.utc)
         try:
-            self.queued_id = self.composer.from_patient(
-                self.patient.currentData(), datetime.now(timezone.utc), template=self.template.currentData() or None,
-                subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=self._cc())
+            if self.draft_id is not None:
+                self.composer.revise_draft(self.draft_id, now, self.subject.text(), self.body.toPlainText(),
+                                           self._cc(), self._bcc(), self.files.files, send=not as_draft)
+                self.queued_id = self.draft_id
+            else:
+                self.queued_id = self.composer.from_patient(
+                    self.patient.currentData(), now, template=self.template.currentData() or None,
+                    subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=self._cc(), bcc=self._bcc(),
+                    attached=self.files.files, as_draft=as_draft)
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
             return

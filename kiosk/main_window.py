@@ -10,13 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QDate, Qt, QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMainWindow, QMenu,
-                             QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+                             QMainWindow, QMenu, QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
+                             QWidget)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
+from engine.core import incoming
+from engine.core.outbox import Event as OutboxEvent
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
@@ -27,9 +30,11 @@ from engine.service.templates import Templates
 from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
+from kiosk import printing
 from kiosk.compose import ComposeDialog
 from kiosk.message_view import MessageView
 from kiosk.patient_file import PatientFile
+from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable, local_time
 from kiosk.template_editor import TemplateEditor
@@ -66,6 +71,10 @@ class MainWindow(QMainWindow):
         self.setup = QAction("Setup...", self)
         self.setup.triggered.connect(lambda: self.open_wizard())
         bar.addAction(self.setup)
+        self.pins = QAction("PINs...", self)
+        self.pins.setToolTip("Set the PIN of a role (super user)")
+        self.pins.triggered.connect(lambda: self.open_pins())
+        bar.addAction(self.pins)
         self.role_action = QAction("Reception", self)
         self.role_action.setToolTip("Signed in as reception; click to change role")
         self.role_action.triggered.connect(self.choose_role)
@@ -119,7 +128,25 @@ class MainWindow(QMainWindow):
         reading.addWidget(self.message_view)
         reading.setSizes([380, 320])
         self.tabs.addTab(reading, "Inbox")
-        self.tabs.addTab(self._with_buttons(self.outbox, [("Reset Failed", self.reset_failed)]), "Outbox")
+        outbox_box = self._with_buttons(self.outbox, [("Open Draft...", self.open_selected_draft),
+                                                      ("Forward...", self.forward_selected_item),
+                                                      ("Info", self.item_info_selected),
+                                                      ("Print...", self.print_selected_item),
+                                                      ("Reset Failed", self.reset_failed),
+                                                      ("Delete", self.delete_selected_items)])
+        finder = QHBoxLayout()
+        self.outbox_by_day = QCheckBox("Only the day")
+        self.outbox_day = QDateEdit(QDate.currentDate())
+        self.outbox_day.setCalendarPopup(True)
+        self.outbox_day.setDisplayFormat("ddd d MMM yyyy")
+        for w in (QLabel("Find by date:"), self.outbox_by_day, self.outbox_day):
+            finder.addWidget(w)
+        finder.addStretch(1)
+        outbox_box.layout().insertLayout(0, finder)
+        self.outbox_by_day.toggled.connect(self.refresh_outbox)
+        self.outbox_day.dateChanged.connect(lambda _d: self.outbox_by_day.isChecked() and self.refresh_outbox())
+        self.outbox.doubleClicked.connect(lambda _i: self.open_selected_draft())
+        self.tabs.addTab(outbox_box, "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                             ("Email...", self.email_selected_patient)]), "Patients")
@@ -274,8 +301,20 @@ class MainWindow(QMainWindow):
         if ok and tag.strip():
             self.toggle_tag(ids, tag.strip(), True)
 
+    def outbox_filter(self) -> Any:
+        """Not deleted; and, when a day is chosen, created on that day (the practice's day)."""
+        if not self.outbox_by_day.isChecked():
+            return lambda r: r["status"] != "deleted"
+        day = self.outbox_day.date().toString("yyyy-MM-dd")
+        return lambda r: r["status"] != "deleted" and self.when(r["created"]).startswith(day)
+
     def refresh_outbox(self) -> None:
-        rows = list(self.engine.outbox.items.iter_newest(lambda r: r["status"] != "deleted"))[:LIMIT]
+        wanted = self.outbox_filter()
+        rows = []
+        for r in self.engine.outbox.items.iter_newest(wanted):
+            rows.append(r)
+            if len(rows) >= LIMIT:
+                break
         self.outbox.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], self.when(r["created"]),
                                     ", ".join(r["to"]), r["subject"], self.when(r["deliver_after"]),
                                     r.get("last_error", ""))) for r in rows],
@@ -367,6 +406,7 @@ class MainWindow(QMainWindow):
         self.role = role
         self.role_action.setText(role.capitalize())
         self.setup.setEnabled(allowed(role, "setup_wizard"))
+        self.pins.setEnabled(allowed(role, "manage_pins"))
         self.admin_page.role = role
         self.message_view.refresh_role()
 
@@ -389,6 +429,14 @@ class MainWindow(QMainWindow):
             return False
         self.status_line.setText(f"Signed in as {role}.")
         return True
+
+    def open_pins(self) -> PinDialog | None:
+        if not allowed(self.role, "manage_pins"):  # the action is greyed out too
+            return None
+        dialog = PinDialog(self.roles, self)
+        dialog.accepted.connect(lambda: self.status_line.setText("PIN saved."))
+        dialog.show()
+        return dialog
 
     def open_wizard(self) -> SetupWizard:
         wizard = SetupWizard(self.engine, self)
@@ -512,6 +560,80 @@ class MainWindow(QMainWindow):
         for rid in self.inbox.selected_ids():
             self.engine.inbox.mark_read(rid, datetime.now(timezone.utc), read)
         self.refresh_inbox()
+
+    # -- the outbox's own actions ----------------------------------------------------------------
+    def open_selected_draft(self) -> ComposeDialog | None:
+        ids = self.outbox.selected_ids()
+        if not ids:
+            return None
+        item = self.engine.outbox.get(ids[0])
+        if item["status"] != "draft":
+            self.status_line.setText("Only drafts open in the compose window; Info shows the others.")
+            return None
+        return self.open_draft(ids[0])
+
+    def open_draft(self, rid: int) -> ComposeDialog:
+        dialog = ComposeDialog(self.composer, None, self, draft_id=rid)
+        dialog.accepted.connect(self.refresh_outbox)
+        dialog.show()
+        self.last_compose = dialog
+        return dialog
+
+    def forward_selected_item(self) -> None:
+        ids = self.outbox.selected_ids()
+        if not ids:
+            return
+        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
+        if ok and to.strip():
+            self.forward_item(ids[0], to.strip())
+
+    def forward_item(self, rid: int, to: str) -> int | None:
+        try:
+            queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc))
+        except PracticeMailError as exc:
+            self.status_line.setText(f"Not forwarded: {exc.message}. {exc.hint}")
+            return None
+        self.refresh_outbox()
+        return queued
+
+    def item_info_selected(self) -> QMessageBox | None:
+        ids = self.outbox.selected_ids()
+        return self.show_item_info(ids[0]) if ids else None
+
+    def show_item_info(self, rid: int) -> QMessageBox:
+        """The item's history: created, edited, queued, each attempt and its answer, sent."""
+        item = self.engine.outbox.get(rid)
+        lines = []
+        for h in item.get("history", []):
+            extra = h.get("to") or h.get("error") or ""
+            lines.append(f"{self.when(h['at'])}  {h['event']}" + (f" - {extra}" if extra else ""))
+        head = [item["subject"], f"To {', '.join(item['to'])}", f"Status: {item['status']}, attempts: {item['attempts']}"]
+        if item.get("last_error"):
+            head.append(f"Last answer: {item['last_error']}\n{item.get('last_hint', '')}")
+        box = QMessageBox(QMessageBox.Icon.Information, "Outbox item", "\n".join(head) + "\n\n" + "\n".join(lines),
+                          parent=self)
+        box.show()
+        return box
+
+    def item_document(self, rid: int) -> Any:
+        item = self.engine.outbox.get(rid)
+        text = incoming.content(self.engine.outbox.blob(item)).text if item.get("blob") else ""
+        return printing.document([("To", ", ".join(item["to"])), ("Cc", ", ".join(item.get("cc", []))),
+                                  ("Subject", item["subject"]), ("Created", self.when(item["created"])),
+                                  ("Status", item["status"])], text)
+
+    def print_selected_item(self) -> bool:
+        ids = self.outbox.selected_ids()
+        return bool(ids) and printing.print_with_dialog(self.item_document(ids[0]), self)
+
+    def delete_selected_items(self) -> None:
+        now = datetime.now(timezone.utc)
+        for rid in self.outbox.selected_ids():
+            try:
+                self.engine.outbox.apply(rid, OutboxEvent.DELETE, now)
+            except PracticeMailError as exc:
+                self.status_line.setText(f"{exc.message}. {exc.hint}")
+        self.refresh_outbox()
 
     def reset_failed(self) -> None:
         self.engine.outbox.reset_failed([], datetime.now(timezone.utc))

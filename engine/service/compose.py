@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.core import confidentiality as rules
+from engine.core import incoming
 from engine.core import templates as tpl
 from engine.adapters.documents import scale_down
 from engine.core.directory import person_name
@@ -93,14 +94,23 @@ class Composer:
         return rules.Person(kind, rec.get("id", ""), rec.get("email", ""), rec.get("family_id", ""), person_name(rec))
 
     def check_rules(self, patient: dict[str, Any], to: list[rules.Person], cc: list[rules.Person],
-                    has_attachment: bool) -> list[RuleRefused]:
-        return rules.check(rules.Recipients(tuple(to), tuple(cc)), self._person("patient", patient), has_attachment)
+                    has_attachment: bool, bcc: list[rules.Person] | None = None) -> list[RuleRefused]:
+        return rules.check(rules.Recipients(tuple(to), tuple(cc), tuple(bcc or ())), self._person("patient", patient),
+                           has_attachment)
+
+    def people(self, addresses: list[str]) -> list[rules.Person]:
+        """Typed addresses as the rules see them: a patient, provider or specialist, or another."""
+        d = self.practice.directory
+        patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
+        return [rules.person_for(a, patients, providers, specialists) for a in addresses]
 
     def from_patient(self, patient_id: str, now: datetime, template: str | None = None, provider_id: str | None = None,
                      specialist_id: str | None = None, cc_specialist: bool = False, signature: bool = False,
                      attachments: list[Path] | None = None, subject: str = "", text: str = "",
                      extra_cc: list[str] | None = None, as_draft: bool = False,
-                     scale_images_to: int | None = None) -> int:
+                     scale_images_to: int | None = None, bcc: list[str] | None = None,
+                     attached: list[Attachment] | None = None) -> int:
+        """`attachments`: files to read; `attached`: files already read (the compose window's)."""
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         provider = d.require("providers", provider_id) if provider_id else (
@@ -110,8 +120,9 @@ class Composer:
         cc = [self._person("specialist", specialist)] if (specialist and cc_specialist) else []
         patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
         cc += [rules.person_for(a, patients, providers, specialists) for a in (extra_cc or [])]
-        files = [self._read_attachment(p, scale_images_to) for p in (attachments or [])]
-        refused = self.check_rules(patient, to, cc, bool(files))
+        hidden = [rules.person_for(a, patients, providers, specialists) for a in (bcc or [])]
+        files = [*(attached or []), *(self.read_attachment(p, scale_images_to) for p in (attachments or []))]
+        refused = self.check_rules(patient, to, cc, bool(files), hidden)
         if refused:
             raise refused[0]
         category = description = ""
@@ -127,7 +138,7 @@ class Composer:
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name) for p in to], subject, text,
                       cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc], html=html,
-                      attachments=files)
+                      attachments=files, bcc=[Recipient(p.address) for p in hidden])
         return self.outbox.add_draft(draft, now, as_draft=as_draft, patient_id=patient_id,
                                      meta={"category": category, "description": description,
                                            "specialist_id": specialist["id"] if specialist else "",
@@ -140,7 +151,7 @@ class Composer:
         return tpl.render(self.templates.get(code), merge_context(self.practice, patient, provider)).body
 
     @staticmethod
-    def _read_attachment(path: Path, scale_images_to: int | None = None) -> Attachment:
+    def read_attachment(path: Path, scale_images_to: int | None = None) -> Attachment:
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -149,6 +160,34 @@ class Composer:
         if scale_images_to:
             data = scale_down(data, ctype, scale_images_to)
         return Attachment(path.name, data, ctype)
+
+    # -- drafts ---------------------------------------------------------------------------
+    def draft_contents(self, rid: int) -> dict[str, Any]:
+        """What the compose window needs to open a draft again: recipients, subject, text, files."""
+        item = self.outbox.get(rid)
+        content = incoming.content(self.outbox.blob(item))
+        return {"patient_id": item.get("patient_id", ""), "to": item["to"], "cc": item.get("cc", []),
+                "bcc": item.get("bcc", []), "subject": item["subject"], "text": content.text,
+                "attachments": [Attachment(a.filename, a.data, a.content_type) for a in content.attachments]}
+
+    def revise_draft(self, rid: int, now: datetime, subject: str, text: str, extra_cc: list[str],
+                     bcc: list[str], attached: list[Attachment], send: bool) -> dict[str, Any]:
+        """Save a draft edited in the compose window, and queue it when `send`; the rules are
+        checked again first, as for a new email."""
+        item = self.outbox.get(rid)
+        d = self.practice.directory
+        patient = d.require("patients", item["patient_id"]) if item.get("patient_id") else None
+        to = self.people(item["to"])
+        cc, hidden = self.people(extra_cc), self.people(bcc)
+        if patient is not None:
+            refused = [r for r in self.check_rules(patient, to, cc, bool(attached), hidden) if r.rule != rules.NO_ADDRESS]
+            if refused:
+                raise refused[0]
+        sender, name = self._from()
+        draft = Draft(sender, name, [Recipient(p.address, p.name if p.kind != "other" else "") for p in to], subject,
+                      text, cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc],
+                      bcc=[Recipient(p.address) for p in hidden], attachments=list(attached))
+        return self.outbox.revise_draft(rid, draft, now, queue=send)
 
     # -- the address book ---------------------------------------------------------------
     def address_book(self, search: str = "", limit: int = 50) -> list[dict[str, str]]:
@@ -194,23 +233,36 @@ class Composer:
         """Forward with the original attached; refused to a patient outside the message's patient's family."""
         inbox = self._inbox()
         msg = inbox.get(message_id)
+        rid, target = self._forward(self.practice.store.blobs.get(msg["blob"]), msg["subject"],
+                                    msg.get("patient_id", ""), to, now, text, {"forward_of": message_id})
+        inbox._change(message_id, now, "forwarded", f"to {target.kind} {target.id or target.address}", {})
+        return rid
+
+    def forward_sent(self, item_id: int, to: str, now: datetime, text: str = "") -> int:
+        """Forward an outbox item (a confirmation a patient says never came, to their other
+        address): the same rules as forwarding a patient's mail."""
+        item = self.outbox.get(item_id)
+        if not item.get("blob"):
+            raise InputInvalid(f"outbox item {item_id} has no message yet", hint="Wait until it is ready, then forward.")
+        rid, _ = self._forward(self.outbox.blob(item), item["subject"], item.get("patient_id", ""), to, now, text,
+                               {"forward_of_item": item_id})
+        return rid
+
+    def _forward(self, raw: bytes, subject: str, patient_id: str, to: str, now: datetime, text: str,
+                 meta: dict[str, Any]) -> tuple[int, rules.Person]:
         d = self.practice.directory
-        target = rules.person_for(to, d.list("patients"), d.list("providers"), d.list("specialists"))
-        if msg.get("patient_id"):
-            about = d.require("patients", msg["patient_id"])
+        (target,) = self.people([to])
+        if patient_id:
+            about = d.require("patients", patient_id)
             refused = rules.check(rules.Recipients(to=(target,)), self._person("patient", about), forwarding=True)
             if refused:
                 raise refused[0]
-        raw = self.practice.store.blobs.get(msg["blob"])
-        subject = msg["subject"] if msg["subject"].lower().startswith("fwd:") else f"Fwd: {msg['subject']}"
+        subject = subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(target.address, target.name if target.kind != "other" else "")],
                       subject, text or "Forwarded message attached.",
                       attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
-        rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
-                                    meta={"forward_of": message_id})
-        inbox._change(message_id, now, "forwarded", f"to {target.kind} {target.id or target.address}", {})
-        return rid
+        return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta), target
 
     def _inbox(self):  # noqa: ANN202 - engine.service.inbox.Inbox
         from engine.service.inbox import Inbox

@@ -76,3 +76,27 @@ def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
         "outgoing.security": "starttls",  # the submission port, wherever it landed
         "tls.ca_file": str(info["ca_file"]),
     })
+
+
+def stage_outbox(practice: Practice, now: datetime) -> list[int]:
+    """A morning's outbox for the demo: two emails that will go on the first pass, one the
+    server will refuse (the demo arms a 550 for it, so Reset Failed has something to do),
+    and a draft waiting to be finished."""
+    from engine.service.compose import Composer
+    from engine.service.outbox import Outbox
+
+    outbox = Outbox(practice.store)
+    try:
+        composer = Composer(practice, outbox)
+        return [
+            composer.from_patient("P029", now, subject="Your new patient forms",
+                                  text="Please bring the forms to your first visit."),
+            composer.from_patient("P010", now, subject="Your hygiene appointment",
+                                  text="Thank you for booking; see you on Thursday."),
+            composer.from_patient("P005", now, subject="Re: Running late tomorrow",
+                                  text="No problem at all; we will see you when you arrive."),
+            composer.from_patient("P001", now, subject="Your x-ray", text="Dear Priya,\n\nAs discussed, ",
+                                  as_draft=True),
+        ]
+    finally:
+        outbox.close()

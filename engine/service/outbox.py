@@ -124,6 +124,27 @@ class Outbox:
         with self._lock:
             self.items.modify_many([rid], change)
 
+    def revise_draft(self, rid: int, draft: Draft, now: datetime, queue: bool = False) -> dict[str, Any]:
+        """A draft edited in the compose window: its message rebuilt (same Message-ID), and
+        queued for sending when `queue`. Only a draft can be revised: anything else has left
+        reception's hands."""
+        with self._lock:
+            item = self.items.require(rid)
+            if item["status"] != State.DRAFT.value:
+                raise InputInvalid(f"outbox item {rid} is {item['status']}, not a draft",
+                                   hint="Only drafts can be edited; refresh the outbox.")
+            raw = as_bytes(build(draft, item["message_id"], now))
+            blob = self.store.blobs.put(raw)
+
+            def change(_rid: int, stored: Any) -> dict[str, Any]:
+                new = {**stored, "to": [r.address for r in draft.to], "cc": [r.address for r in draft.cc],
+                       "bcc": [r.address for r in draft.bcc], "envelope_to": envelope_recipients(draft),
+                       "subject": draft.subject, "blob": blob, "size": len(raw), "deliver_after": now.isoformat(),
+                       "history": [*stored.get("history", []), {"at": now.isoformat(), "event": "edited"}]}
+                return rules.apply(new, Event.QUEUE, now)[0] if queue else new
+
+            return self.items.modify_many([rid], change)[rid]
+
     # -- reading --------------------------------------------------------------------
     def get(self, rid: int) -> dict[str, Any]:
         return self.items.require(rid)

@@ -268,3 +268,19 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
     qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
     assert "1 item(s) reset" in page.output.toPlainText()
     assert window.engine.outbox.list("failed") == [] and len(window.engine.outbox.list("ready")) == 1
+
+
+def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: MainWindow) -> None:
+    assert not window.pins.isEnabled() and window.open_pins() is None  # reception cannot
+    assert window.sign_in("super user", "")  # a fresh install: no PIN yet
+    dialog = window.open_pins()
+    qtbot.add_widget(dialog)
+    dialog.role.setCurrentIndex(dialog.role.findData("reception"))
+    qtbot.keyClicks(dialog.pin, "1357")
+    qtbot.keyClicks(dialog.again, "1358")
+    assert not dialog.apply() and "differ" in dialog.problem.text()
+    dialog.again.clear()
+    qtbot.keyClicks(dialog.again, "1357")
+    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and window.roles.has_pin("reception")
+    assert not window.sign_in("reception", "0000") and window.sign_in("reception", "1357")

@@ -1,0 +1,88 @@
+"""The outbox's own actions and the compose window's files, driven as reception would."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+from pathlib import Path
+
+from PIL import Image
+from PyQt6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from engine.adapters.documents import patient_folder
+from kiosk import printing
+from kiosk.main_window import MainWindow
+from tests.gui.helpers import send_receive
+from tools.fakemail import FakeMail
+
+
+def _photo(path: Path, side: int) -> Path:
+    out = io.BytesIO()
+    Image.new("RGB", (side, side // 2), (200, 180, 160)).save(out, "JPEG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: MainWindow, fakemail: FakeMail,
+                                                        tmp_path: Path) -> None:
+    _photo(patient_folder(window.practice.folder, "P001") / "xray-2026.jpg", 4000)
+    dialog = window.open_compose("P001")
+    qtbot.add_widget(dialog)
+    assert [d.name for d in dialog._documents()] == ["xray-2026.jpg"]
+    assert dialog.files.add_path(dialog._documents()[0].path)  # as the documents picker does
+    (attached,) = dialog.files.files
+    assert max(Image.open(io.BytesIO(attached.data)).size) == 1600  # scaled down on the way in
+    qtbot.keyClicks(dialog.subject, "Your x-ray")
+    qtbot.keyClicks(dialog.body, "As discussed.")
+    qtbot.keyClicks(dialog.bcc, "a.okafor@brightsmile.example")
+    qtbot.mouseClick(dialog.save_draft, Qt.MouseButton.LeftButton)
+    rid = dialog.queued_id
+    assert window.engine.outbox.get(rid)["status"] == "draft"
+    assert window.outbox.model_.item(0, 1).text() == "draft"
+
+    window.outbox.selectRow(0)
+    again = window.open_selected_draft()
+    qtbot.add_widget(again)
+    assert again.subject.text() == "Your x-ray" and again.bcc.text() == "a.okafor@brightsmile.example"
+    assert [a.filename for a in again.files.files] == ["xray-2026.jpg"] and not again.patient.isEnabled()
+    qtbot.keyClicks(again.cc, "angus.macleod@patientmail.example")  # another family: refused inline
+    assert not again.send.isEnabled() and "family" in again.problem.text()
+    again.cc.clear()
+    again.body.setPlainText("As discussed, your x-ray.")
+    qtbot.mouseClick(again.send, Qt.MouseButton.LeftButton)
+    assert window.engine.outbox.get(rid)["status"] == "ready"
+    assert send_receive(qtbot, window)["sent"] == 1
+    (got,) = fakemail.sent()
+    msg = email.message_from_bytes(got["data"], policy=email.policy.default)
+    assert "your x-ray" in msg.get_body(("plain",)).get_content()
+    assert [p.get_filename() for p in msg.iter_attachments()] == ["xray-2026.jpg"]
+    assert "a.okafor@brightsmile.example" in got["rcpt_tos"] and "Bcc" not in msg
+
+
+def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: MainWindow,
+                                                          tmp_path: Path) -> None:
+    rid = window.composer.from_patient("P005", window.engine.clock.now(), subject="Tuesday at ten", text="See you")
+    window.refresh_outbox()
+    window.outbox_day.setDate(window.outbox_day.date().addDays(-3))
+    window.outbox_by_day.setChecked(True)
+    assert window.outbox.model_.rowCount() == 0  # nothing was created three days ago
+    window.outbox_day.setDate(window.outbox_day.date().addDays(3))
+    assert window.outbox.model_.rowCount() == 1
+
+    info = window.show_item_info(rid)
+    assert "Tuesday at ten" in info.text() and "created" in info.text()
+    assert window.forward_item(rid, "patel.family@mailhome.example") is None  # another family
+    assert "Not forwarded" in window.status_line.text()
+    fwd = window.forward_item(rid, "a.okafor@brightsmile.example")
+    assert window.engine.outbox.get(fwd)["subject"] == "Fwd: Tuesday at ten"
+
+    pdf = printing.save_pdf(window.item_document(rid), tmp_path / "item.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    window.outbox_by_day.setChecked(False)
+    window.outbox.selectRow(window.outbox.model_.rowCount() - 1)
+    window.delete_selected_items()
+    assert window.engine.outbox.get(rid)["status"] == "deleted"
+    assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
