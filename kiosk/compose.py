@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel,
-                             QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget)
+from PyQt6.QtGui import QFont
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+                             QInputDialog, QLabel, QLineEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget)
 
 from engine.adapters.documents import Document, list_documents
 from engine.core import confidentiality as rules
@@ -39,6 +40,14 @@ class ComposeDialog(QDialog):
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
         form.addRow("To patient", self.patient)
+        self.provider = QComboBox()
+        self.provider.addItem("(none)", "")
+        for r in sorted(d.list("providers"), key=lambda r: r["id"]):
+            self.provider.addItem(f"{person_name(r)} ({r['id']})", r["id"])
+        self.provider.setToolTip("Signs the email and fills the provider's merge fields")
+        form.addRow("Provider", self.provider)
+        self.patient.currentIndexChanged.connect(self._usual_provider)
+        self._usual_provider()
         self.cc = QLineEdit()
         self.cc.setPlaceholderText("other addresses, separated by commas")
         form.addRow("Cc", self.cc)
@@ -58,7 +67,27 @@ class ComposeDialog(QDialog):
         self.subject = QLineEdit()
         form.addRow("Subject", self.subject)
         layout.addLayout(form)
-        self.body = QPlainTextEdit()
+        options = QHBoxLayout()
+        self.formatted = QCheckBox("Formatted")
+        self.formatted.setToolTip("Bold, italics and lists; the patient also gets a plain text version")
+        self.bold = QPushButton("B")
+        self.italic = QPushButton("I")
+        self.bold.clicked.connect(lambda: self.body.setFontWeight(
+            QFont.Weight.Normal if self.body.fontWeight() > QFont.Weight.Normal else QFont.Weight.Bold))
+        self.italic.clicked.connect(lambda: self.body.setFontItalic(not self.body.fontItalic()))
+        self.formatted.toggled.connect(self._format_toggled)
+        self.signature = QCheckBox("Add the practice signature")
+        has_signature = bool(composer.practice.settings.get("signature.template"))
+        self.signature.setChecked(has_signature and opened is None)
+        self.signature.setEnabled(has_signature)
+        for w in (self.formatted, self.bold, self.italic):
+            options.addWidget(w)
+        options.addStretch(1)
+        options.addWidget(self.signature)
+        layout.addLayout(options)
+        self.body = QTextEdit()
+        self.body.setAcceptRichText(False)
+        self._format_toggled(False)
         layout.addWidget(self.body)
         settings = composer.practice.settings
         self.files = AttachmentList(composer.read_attachment, self._documents,
@@ -113,6 +142,23 @@ class ComposeDialog(QDialog):
     def ask_address(self, name: str) -> tuple[str, bool]:
         return QInputDialog.getText(self, "Email address", f"{name} has no email address. Their address:")
 
+    def _usual_provider(self) -> None:
+        pid = self.patient.currentData()
+        patient = self.composer.practice.directory.find("patients", pid) if pid else None
+        usual = (patient or {}).get("usual_provider_id", "")
+        self.provider.setCurrentIndex(max(0, self.provider.findData(usual)))
+
+    def _format_toggled(self, on: bool) -> None:
+        self.bold.setEnabled(on)
+        self.italic.setEnabled(on)
+        if hasattr(self, "body"):
+            self.body.setAcceptRichText(on)
+            if not on:  # back to plain: the formatting goes, the words stay
+                self.body.setPlainText(self.body.toPlainText())
+
+    def _html(self) -> str | None:
+        return self.body.toHtml() if self.formatted.isChecked() else None
+
     def _cc(self) -> list[str]:
         return [a.strip() for a in self.cc.text().split(",") if a.strip()]
 
@@ -155,7 +201,8 @@ class ComposeDialog(QDialog):
                 self.queued_id = self.composer.from_patient(
                     self.patient.currentData(), now, template=self.template.currentData() or None,
                     subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=self._cc(), bcc=self._bcc(),
-                    attached=self.files.files, as_draft=as_draft)
+                    attached=self.files.files, as_draft=as_draft, provider_id=self.provider.currentData() or None,
+                    signature=self.signature.isChecked(), html=self._html())
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
             return

@@ -10,6 +10,7 @@ address listed; all queued in one durable step, then paced by the engine.
 from __future__ import annotations
 
 import mimetypes
+from html import escape
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -109,8 +110,9 @@ class Composer:
                      attachments: list[Path] | None = None, subject: str = "", text: str = "",
                      extra_cc: list[str] | None = None, as_draft: bool = False,
                      scale_images_to: int | None = None, bcc: list[str] | None = None,
-                     attached: list[Attachment] | None = None) -> int:
-        """`attachments`: files to read; `attached`: files already read (the compose window's)."""
+                     attached: list[Attachment] | None = None, html: str | None = None) -> int:
+        """`attachments`: files to read; `attached`: files already read (the compose window's);
+        `html`: a formatted version of `text`, written at the desk (sent alongside the text)."""
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         provider = d.require("providers", provider_id) if provider_id else (
@@ -131,10 +133,11 @@ class Composer:
             r = tpl.render(t, merge_context(self.practice, patient, provider, specialist))
             subject, text, html = r.subject, r.body, r.html
             category, description = t.category, t.description
-        else:
-            html = None
-            if signature:
-                text = text.rstrip("\n") + "\n\n" + self._signature(patient, provider)
+        elif signature:
+            sig = self._signature(patient, provider)
+            text = text.rstrip("\n") + "\n\n" + sig
+            if html is not None:
+                html += "<p>" + escape(sig).replace("\n", "<br>") + "</p>"
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name) for p in to], subject, text,
                       cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc], html=html,

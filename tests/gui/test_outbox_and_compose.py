@@ -86,3 +86,24 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     window.delete_selected_items()
     assert window.engine.outbox.get(rid)["status"] == "deleted"
     assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
+
+
+def test_formatted_email_with_the_usual_provider_and_the_signature(qtbot: QtBot, window: MainWindow,
+                                                                   fakemail: FakeMail) -> None:
+    dialog = window.open_compose("P003")  # Anika Patel, whose usual provider is DR1
+    qtbot.add_widget(dialog)
+    assert dialog.provider.currentData() == "DR1" and dialog.signature.isChecked()
+    dialog.patient.setCurrentIndex(dialog.patient.findData("P002"))
+    assert dialog.provider.currentData() == "DR2"  # follows the patient chosen
+    assert not dialog.bold.isEnabled()
+    dialog.formatted.setChecked(True)
+    qtbot.keyClicks(dialog.subject, "After your visit")
+    qtbot.mouseClick(dialog.bold, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.body, "Rinse twice a day")
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    assert send_receive(qtbot, window)["sent"] == 1
+    msg = email.message_from_bytes(fakemail.sent()[0]["data"], policy=email.policy.default)
+    html = msg.get_body(("html",)).get_content()
+    plain = msg.get_body(("plain",)).get_content()
+    assert "Rinse twice a day" in html and "font-weight:700" in html.replace(" ", "")
+    assert "Rinse twice a day" in plain and "Bright Smile" in plain  # the signature, in both
