@@ -453,7 +453,7 @@ class MainWindow(QMainWindow):
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
-                             lambda pid: self.open_compose(pid), self.when, self)
+                             lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self)
         dialog.show()
         return dialog
 

@@ -1,23 +1,29 @@
-"""A patient's file: details, family, and every email sent to or received from them."""
+"""A patient's file: details, family, appointments (book, move, cancel), and every email
+sent to or received from them."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.directory import person_name
+from engine.service.reminders import Reminders
+from kiosk.appointments import AppointmentsPanel
 from kiosk.tables import RecordTable
 
 
 class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
-                 on_email: Any, when: Callable[[str], str], parent: QWidget | None = None) -> None:
+                 on_email: Any, when: Callable[[str], str], reminders: Reminders | None = None,
+                 on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
         self.setWindowTitle(f"{person_name(patient)} ({patient['id']})")
         layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<h3>{html.escape(person_name(patient))} ({html.escape(patient['id'])})</h3>"))
         form = QFormLayout()
         for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
                            ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
@@ -25,6 +31,9 @@ class PatientFile(QDialog):
         others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
         form.addRow("Family", QLabel(", ".join(others) or "-"))
         layout.addLayout(form)
+        self.appointments = AppointmentsPanel(reminders, patient, when, on_change) if reminders is not None else None
+        if self.appointments is not None:
+            layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))
         self.history = RecordTable(("Date", "Type", "Subject", "Category"))
         self.history.fill([(h["id"], (when(h["date"]), h["type"], h["subject"], h.get("category", "")))
@@ -36,4 +45,4 @@ class PatientFile(QDialog):
         row.addWidget(self.email)
         row.addStretch(1)
         layout.addLayout(row)
-        self.resize(720, 520)
+        self.resize(760, 640)

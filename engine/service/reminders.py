@@ -63,6 +63,10 @@ class Reminders:
             raise NotFound(f"no appointment {aid!r}")
         return found[0]
 
+    def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """The patient's appointments, soonest first (cancelled ones too, marked so)."""
+        return sorted(self.appointments.find(lambda r: r.get("patient_id") == patient_id), key=lambda r: r["start"])
+
     def book(self, patient_id: str, start: str, minutes: int, now: datetime, provider_id: str = "",
              location: str = "", aid: str | None = None) -> str:
         d = self.practice.directory

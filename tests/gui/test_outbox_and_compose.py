@@ -107,3 +107,38 @@ def test_formatted_email_with_the_usual_provider_and_the_signature(qtbot: QtBot,
     plain = msg.get_body(("plain",)).get_content()
     assert "Rinse twice a day" in html and "font-weight:700" in html.replace(" ", "")
     assert "Rinse twice a day" in plain and "Bright Smile" in plain  # the signature, in both
+
+
+def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: QtBot, window: MainWindow) -> None:
+    """Journey: Wednesday 15:00 offered, then Thursday 14:00 taken; one confirmation, for
+    Thursday, with a calendar file; then the patient cancels before it left: it is withdrawn
+    (a confirmation that never went needs no cancellation; tests/integration/test_reminders.py
+    has the one that did)."""
+    from datetime import date, timedelta
+
+    pfile = window.open_patient("P010")
+    qtbot.add_widget(pfile)
+    panel = pfile.appointments
+    monday = date.today() + timedelta(days=7 - date.today().weekday())
+    wednesday, thursday = monday + timedelta(days=2), monday + timedelta(days=3)
+    assert panel.book(f"{wednesday}T15:00", 30, "HYG1", "Riverside Surgery")
+    (appt,) = [r for r in window.reminders.for_patient("P010") if r.get("source") == "reception"]
+    panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
+    assert panel.move(appt["id"], f"{thursday}T14:00")
+    assert "14:00" in panel.table.model_.item(0, 0).text() or any(
+        "14:00" in panel.table.model_.item(n, 0).text() for n in range(panel.table.model_.rowCount()))
+    mail = [r for r in window.engine.outbox.list() if r.get("appointment_id") == appt["id"]
+            and r["status"] not in ("cancelled", "deleted")]
+    assert len(mail) == 1  # the Wednesday one was replaced, never sent
+    msg = email.message_from_bytes(window.engine.outbox.blob(mail[0]), policy=email.policy.default)
+    (ics,) = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
+    assert thursday.strftime("%Y%m%d") + "T14" in ics.get_payload(decode=True).decode()
+    assert window.outbox.model_.rowCount() >= 1  # the outbox view was told
+
+    panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
+    assert panel.cancel()
+    assert window.reminders.get(appt["id"])["status"] == "cancelled"
+    assert window.engine.outbox.get(mail[0]["_rid"])["status"] == "cancelled"
+    assert [r for r in window.engine.outbox.list() if r.get("appointment_id") == appt["id"]
+            and r["status"] not in ("cancelled", "deleted")] == []
+    assert "cancelled" in [panel.table.model_.item(n, 4).text() for n in range(panel.table.model_.rowCount())]

@@ -1,0 +1,137 @@
+"""A patient's appointments in their file: book, move, cancel. Each change goes through the
+engine's reminders, so the confirmation (held a few minutes, replaced if the slot moves again)
+or the cancellation follows by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from PyQt6.QtCore import QDateTime
+from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
+                             QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from engine.core.directory import person_name
+from engine.errors import PracticeMailError
+from engine.service.reminders import Reminders
+from kiosk.tables import RecordTable
+
+
+class SlotDialog(QDialog):
+    """When (in the practice's time), how long, with whom, where."""
+
+    def __init__(self, reminders: Reminders, patient: dict[str, Any], title: str,
+                 current: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        d = reminders.practice.directory
+        form = QFormLayout(self)
+        self.start = QDateTimeEdit()
+        self.start.setCalendarPopup(True)
+        self.start.setDisplayFormat("ddd d MMM yyyy  HH:mm")
+        tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        when = datetime.fromisoformat(current["start"]).astimezone(reminders._tz()).replace(tzinfo=None) \
+            if current else tomorrow
+        self.start.setDateTime(QDateTime(when))
+        form.addRow("Starts", self.start)
+        self.minutes = QSpinBox()
+        self.minutes.setRange(5, 720)
+        self.minutes.setSingleStep(5)
+        self.minutes.setValue(int(current["minutes"]) if current else 30)
+        form.addRow("Minutes", self.minutes)
+        self.provider = QComboBox()
+        for r in sorted(d.list("providers"), key=lambda r: r["id"]):
+            self.provider.addItem(f"{person_name(r)} ({r['id']})", r["id"])
+        chosen = (current or {}).get("provider_id") or patient.get("usual_provider_id", "")
+        self.provider.setCurrentIndex(max(0, self.provider.findData(chosen)))
+        self.location = QComboBox()
+        for r in sorted(d.list("locations"), key=lambda r: r["name"]):
+            self.location.addItem(r["name"], r["name"])
+        where = (current or {}).get("location") or patient.get("preferred_location", "")
+        self.location.setCurrentIndex(max(0, self.location.findData(where)))
+        if current is not None:  # a move changes the time; who and where stay
+            self.provider.setEnabled(False)
+            self.location.setEnabled(False)
+        form.addRow("Provider", self.provider)
+        form.addRow("Location", self.location)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def start_text(self) -> str:
+        """The chosen time as the practice's local time (the engine adds the practice's zone)."""
+        return self.start.dateTime().toPyDateTime().replace(second=0, microsecond=0).isoformat(timespec="minutes")
+
+
+class AppointmentsPanel(QWidget):
+    def __init__(self, reminders: Reminders, patient: dict[str, Any], when: Callable[[str], str],
+                 changed: Callable[[], None]) -> None:
+        super().__init__()
+        self.reminders = reminders
+        self.patient = patient
+        self.when = when
+        self.changed = changed
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Appointments</b>"))
+        self.table = RecordTable(("Starts", "Minutes", "Provider", "Location", "Status"))
+        self.table.setMaximumHeight(150)
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        for label, slot in (("Book...", self.ask_book), ("Move...", self.ask_move), ("Cancel appointment", self.cancel)):
+            b = QPushButton(label)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        row.addStretch(1)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #a01c1c")
+        row.addWidget(self.problem)
+        layout.addLayout(row)
+        self.refresh()
+
+    def refresh(self) -> None:
+        rows = self.reminders.for_patient(self.patient["id"])
+        self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"], r.get("provider_id", ""), r.get("location", ""),
+                                    r.get("status", "booked"))) for r in rows])
+
+    def _done(self, action: Callable[[], Any]) -> bool:
+        try:
+            action()
+        except PracticeMailError as exc:
+            self.problem.setText(f"{exc.message}. {exc.hint}")
+            return False
+        self.problem.setText("")
+        self.refresh()
+        self.changed()
+        return True
+
+    def book(self, start: str, minutes: int, provider_id: str, location: str) -> bool:
+        return self._done(lambda: self.reminders.book(self.patient["id"], start, minutes, datetime.now(timezone.utc),
+                                                      provider_id, location))
+
+    def move(self, aid: str, start: str) -> bool:
+        return self._done(lambda: self.reminders.move(aid, start, datetime.now(timezone.utc)))
+
+    def ask_book(self) -> None:
+        dialog = SlotDialog(self.reminders, self.patient, "Book an appointment", parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.book(dialog.start_text(), dialog.minutes.value(), dialog.provider.currentData(),
+                      dialog.location.currentData())
+
+    def ask_move(self) -> None:
+        ids = self.table.selected_ids()
+        if not ids:
+            self.problem.setText("Choose the appointment to move.")
+            return
+        dialog = SlotDialog(self.reminders, self.patient, "Move the appointment", self.reminders.get(ids[0]), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.move(ids[0], dialog.start_text())
+
+    def cancel(self) -> bool:
+        ids = self.table.selected_ids()
+        if not ids:
+            self.problem.setText("Choose the appointment to cancel.")
+            return False
+        return self._done(lambda: self.reminders.cancel(ids[0], datetime.now(timezone.utc)))
