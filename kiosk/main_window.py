@@ -466,17 +466,23 @@ class MainWindow(QMainWindow):
         if not ids:
             return
         msg = self.engine.inbox.get(ids[0])
-        patients = {p["id"]: p for p in self.practice.directory.list("patients")}
-        choices = [*msg.get("candidates", []), *[p for p in sorted(patients) if p not in msg.get("candidates", [])]]
-        labels = [f"{rules.person_name(patients[c])} ({c})" for c in choices]
-        label, ok = QInputDialog.getItem(self, "File to patient", "Patient (the address's family first):", labels, 0,
-                                         False)
+        d = self.practice.directory
+        patients = {p["id"]: p for p in d.list("patients")}
+        specialists = {p["id"]: p for p in d.list("specialists")}
+        first = msg.get("candidates", [])
+        choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
+            + [("specialist", s) for s in sorted(specialists)]
+        labels = [f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
+                  else f"Specialist: {rules.person_name(specialists[c])} ({c})" for kind, c in choices]
+        label, ok = QInputDialog.getItem(self, "File to patient or specialist",
+                                         "File to (the address's family first):", labels, 0, False)
         if ok:
-            self.file_message(ids[0], choices[labels.index(label)])
+            kind, target = choices[labels.index(label)]
+            self.file_message(ids[0], target if kind == "patient" else "", target if kind == "specialist" else "")
 
-    def file_message(self, rid: int, patient_id: str) -> None:
+    def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
         try:
-            self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id)
+            self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
             QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
         self.refresh_inbox()

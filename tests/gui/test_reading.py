@@ -90,3 +90,14 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     assert not window.engine.inbox.get(reading[0])["read"]
     window.inbox.selectAll()
     assert len(window.inbox.selected_ids()) == 2 and window.message_view.record is None
+
+
+def test_file_to_a_specialist_from_the_inbox(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    fakemail.deliver("practice", b"From: Reception <desk@ortho-referrals.example>\r\nSubject: Referral letter\r\n"
+                                 b"Message-ID: <ref1@ortho-referrals.example>\r\n\r\nAttached.\r\n")
+    send_receive(qtbot, window)
+    rid = window.inbox.id_at(0)
+    window.file_message(rid, specialist_id="SP1")
+    got = window.engine.inbox.get(rid)
+    assert got["specialist_id"] == "SP1" and "Specialist" in got["tags"]
+    assert window.inbox.model_.rowCount() == 0  # filed: out of the untagged view
