@@ -10,16 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import QDate, Qt, QTimer
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMenu, QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
                              QWidget)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
-from engine.core import incoming
-from engine.core.outbox import Event as OutboxEvent
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
@@ -30,9 +28,9 @@ from engine.service.templates import Templates
 from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
-from kiosk import printing
 from kiosk.compose import ComposeDialog
 from kiosk.message_view import MessageView
+from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
@@ -88,7 +86,6 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.inbox = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
-        self.outbox = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
         self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
         inbox_box = self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
@@ -128,25 +125,9 @@ class MainWindow(QMainWindow):
         reading.addWidget(self.message_view)
         reading.setSizes([380, 320])
         self.tabs.addTab(reading, "Inbox")
-        outbox_box = self._with_buttons(self.outbox, [("Open Draft...", self.open_selected_draft),
-                                                      ("Forward...", self.forward_selected_item),
-                                                      ("Info", self.item_info_selected),
-                                                      ("Print...", self.print_selected_item),
-                                                      ("Reset Failed", self.reset_failed),
-                                                      ("Delete", self.delete_selected_items)])
-        finder = QHBoxLayout()
-        self.outbox_by_day = QCheckBox("Only the day")
-        self.outbox_day = QDateEdit(QDate.currentDate())
-        self.outbox_day.setCalendarPopup(True)
-        self.outbox_day.setDisplayFormat("ddd d MMM yyyy")
-        for w in (QLabel("Find by date:"), self.outbox_by_day, self.outbox_day):
-            finder.addWidget(w)
-        finder.addStretch(1)
-        outbox_box.layout().insertLayout(0, finder)
-        self.outbox_by_day.toggled.connect(self.refresh_outbox)
-        self.outbox_day.dateChanged.connect(lambda _d: self.outbox_by_day.isChecked() and self.refresh_outbox())
-        self.outbox.doubleClicked.connect(lambda _i: self.open_selected_draft())
-        self.tabs.addTab(outbox_box, "Outbox")
+        self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
+        self.outbox = self.outbox_page.table
+        self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.deleted, "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                             ("Email...", self.email_selected_patient)]), "Patients")
@@ -301,24 +282,8 @@ class MainWindow(QMainWindow):
         if ok and tag.strip():
             self.toggle_tag(ids, tag.strip(), True)
 
-    def outbox_filter(self) -> Any:
-        """Not deleted; and, when a day is chosen, created on that day (the practice's day)."""
-        if not self.outbox_by_day.isChecked():
-            return lambda r: r["status"] != "deleted"
-        day = self.outbox_day.date().toString("yyyy-MM-dd")
-        return lambda r: r["status"] != "deleted" and self.when(r["created"]).startswith(day)
-
     def refresh_outbox(self) -> None:
-        wanted = self.outbox_filter()
-        rows = []
-        for r in self.engine.outbox.items.iter_newest(wanted):
-            rows.append(r)
-            if len(rows) >= LIMIT:
-                break
-        self.outbox.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], self.when(r["created"]),
-                                    ", ".join(r["to"]), r["subject"], self.when(r["deliver_after"]),
-                                    r.get("last_error", ""))) for r in rows],
-                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
+        self.outbox_page.refresh()
 
     # -- actions ----------------------------------------------------------------------------
     def start_send_receive(self) -> None:
@@ -567,80 +532,3 @@ class MainWindow(QMainWindow):
             self.engine.inbox.mark_read(rid, datetime.now(timezone.utc), read)
         self.refresh_inbox()
 
-    # -- the outbox's own actions ----------------------------------------------------------------
-    def open_selected_draft(self) -> ComposeDialog | None:
-        ids = self.outbox.selected_ids()
-        if not ids:
-            return None
-        item = self.engine.outbox.get(ids[0])
-        if item["status"] != "draft":
-            self.status_line.setText("Only drafts open in the compose window; Info shows the others.")
-            return None
-        return self.open_draft(ids[0])
-
-    def open_draft(self, rid: int) -> ComposeDialog:
-        dialog = ComposeDialog(self.composer, None, self, draft_id=rid)
-        dialog.accepted.connect(self.refresh_outbox)
-        dialog.show()
-        self.last_compose = dialog
-        return dialog
-
-    def forward_selected_item(self) -> None:
-        ids = self.outbox.selected_ids()
-        if not ids:
-            return
-        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
-        if ok and to.strip():
-            self.forward_item(ids[0], to.strip())
-
-    def forward_item(self, rid: int, to: str) -> int | None:
-        try:
-            queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc))
-        except PracticeMailError as exc:
-            self.status_line.setText(f"Not forwarded: {exc.message}. {exc.hint}")
-            return None
-        self.refresh_outbox()
-        return queued
-
-    def item_info_selected(self) -> QMessageBox | None:
-        ids = self.outbox.selected_ids()
-        return self.show_item_info(ids[0]) if ids else None
-
-    def show_item_info(self, rid: int) -> QMessageBox:
-        """The item's history: created, edited, queued, each attempt and its answer, sent."""
-        item = self.engine.outbox.get(rid)
-        lines = []
-        for h in item.get("history", []):
-            extra = h.get("to") or h.get("error") or ""
-            lines.append(f"{self.when(h['at'])}  {h['event']}" + (f" - {extra}" if extra else ""))
-        head = [item["subject"], f"To {', '.join(item['to'])}", f"Status: {item['status']}, attempts: {item['attempts']}"]
-        if item.get("last_error"):
-            head.append(f"Last answer: {item['last_error']}\n{item.get('last_hint', '')}")
-        box = QMessageBox(QMessageBox.Icon.Information, "Outbox item", "\n".join(head) + "\n\n" + "\n".join(lines),
-                          parent=self)
-        box.show()
-        return box
-
-    def item_document(self, rid: int) -> Any:
-        item = self.engine.outbox.get(rid)
-        text = incoming.content(self.engine.outbox.blob(item)).text if item.get("blob") else ""
-        return printing.document([("To", ", ".join(item["to"])), ("Cc", ", ".join(item.get("cc", []))),
-                                  ("Subject", item["subject"]), ("Created", self.when(item["created"])),
-                                  ("Status", item["status"])], text)
-
-    def print_selected_item(self) -> bool:
-        ids = self.outbox.selected_ids()
-        return bool(ids) and printing.print_with_dialog(self.item_document(ids[0]), self)
-
-    def delete_selected_items(self) -> None:
-        now = datetime.now(timezone.utc)
-        for rid in self.outbox.selected_ids():
-            try:
-                self.engine.outbox.apply(rid, OutboxEvent.DELETE, now)
-            except PracticeMailError as exc:
-                self.status_line.setText(f"{exc.message}. {exc.hint}")
-        self.refresh_outbox()
-
-    def reset_failed(self) -> None:
-        self.engine.outbox.reset_failed([], datetime.now(timezone.utc))
-        self.refresh_outbox()

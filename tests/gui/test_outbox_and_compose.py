@@ -44,7 +44,7 @@ def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: Mai
     assert window.outbox.model_.item(0, 1).text() == "draft"
 
     window.outbox.selectRow(0)
-    again = window.open_selected_draft()
+    again = window.outbox_page.open_selected_draft()
     qtbot.add_widget(again)
     assert again.subject.text() == "Your x-ray" and again.bcc.text() == "a.okafor@brightsmile.example"
     assert [a.filename for a in again.files.files] == ["xray-2026.jpg"] and not again.patient.isEnabled()
@@ -66,24 +66,24 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
                                                           tmp_path: Path) -> None:
     rid = window.composer.from_patient("P005", window.engine.clock.now(), subject="Tuesday at ten", text="See you")
     window.refresh_outbox()
-    window.outbox_day.setDate(window.outbox_day.date().addDays(-3))
-    window.outbox_by_day.setChecked(True)
+    window.outbox_page.day.setDate(window.outbox_page.day.date().addDays(-3))
+    window.outbox_page.by_day.setChecked(True)
     assert window.outbox.model_.rowCount() == 0  # nothing was created three days ago
-    window.outbox_day.setDate(window.outbox_day.date().addDays(3))
+    window.outbox_page.day.setDate(window.outbox_page.day.date().addDays(3))
     assert window.outbox.model_.rowCount() == 1
 
-    info = window.show_item_info(rid)
+    info = window.outbox_page.show_info(rid)
     assert "Tuesday at ten" in info.text() and "created" in info.text()
-    assert window.forward_item(rid, "patel.family@mailhome.example") is None  # another family
+    assert window.outbox_page.forward(rid, "patel.family@mailhome.example") is None  # another family
     assert "Not forwarded" in window.status_line.text()
-    fwd = window.forward_item(rid, "a.okafor@brightsmile.example")
+    fwd = window.outbox_page.forward(rid, "a.okafor@brightsmile.example")
     assert window.engine.outbox.get(fwd)["subject"] == "Fwd: Tuesday at ten"
 
-    pdf = printing.save_pdf(window.item_document(rid), tmp_path / "item.pdf")
+    pdf = printing.save_pdf(window.outbox_page.document(rid), tmp_path / "item.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
-    window.outbox_by_day.setChecked(False)
+    window.outbox_page.by_day.setChecked(False)
     window.outbox.selectRow(window.outbox.model_.rowCount() - 1)
-    window.delete_selected_items()
+    window.outbox_page.delete_selected()
     assert window.engine.outbox.get(rid)["status"] == "deleted"
     assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
 
