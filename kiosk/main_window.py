@@ -32,6 +32,7 @@ from kiosk.compose import ComposeDialog
 from kiosk.message_view import MessageView
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
+from kiosk.reply import ReplyDialog
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable, local_time
@@ -452,22 +453,23 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
         self.refresh_inbox()
 
-    def reply_selected(self) -> None:
+    def reply_selected(self) -> ReplyDialog | None:
         ids = self.inbox.selected_ids()
-        if not ids:
-            return
-        text, ok = QInputDialog.getMultiLineText(self, "Reply", "Your reply (the message is quoted below it):")
-        if ok:
-            self.reply_to(ids[0], text)
+        return self.open_reply(ids[0]) if ids else None
 
-    def reply_to(self, rid: int, text: str) -> int | None:
-        try:
-            queued = self.composer.reply(rid, datetime.now(timezone.utc), text)
-        except PracticeMailError as exc:
-            QMessageBox.warning(self, "Not sent", f"{exc.message}\n{exc.hint}")
-            return None
-        self.refresh_all()
-        return queued
+    def open_reply(self, rid: int) -> ReplyDialog:
+        msg = self.engine.inbox.get(rid)
+        shown = self.message_view
+        original = shown.plain_text() if shown.record is not None and shown.record[RID] == rid and shown.content \
+            else self.engine.inbox.content(rid).text
+        dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
+                             bool(self.practice.settings.get("signature.template")), self)
+        dialog.accepted.connect(self.refresh_all)
+        dialog.show()
+        return dialog
+
+    def _reply(self, rid: int, text: str, signature: bool) -> int:
+        return self.composer.reply(rid, datetime.now(timezone.utc), text, signature=signature)
 
     def forward_selected(self) -> None:
         ids = self.inbox.selected_ids()

@@ -35,7 +35,7 @@ class OutboxPage(QWidget):
         self.when = when
         self.say = say
         self.last_compose: ComposeDialog | None = None
-        self.table = RecordTable(("", "Status", "Created", "To", "Subject", "Deliver after", "Reason"))
+        self.table = RecordTable(("", "Status", "Type", "Created", "From", "To", "Subject", "Deliver after", "Reason"))
         layout = QVBoxLayout(self)
         finder = QHBoxLayout()
         self.by_day = QCheckBox("Only the day")
@@ -73,8 +73,9 @@ class OutboxPage(QWidget):
             rows.append(r)
             if len(rows) >= LIMIT:
                 break
-        self.table.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"], self.when(r["created"]),
-                                   ", ".join(r["to"]), r["subject"], self.when(r["deliver_after"]),
+        self.table.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"],
+                                   r.get("kind", "email").replace("_", " "), self.when(r["created"]), r.get("from", ""),
+                                   ", ".join(r["to"]), r["subject"], self.when(r.get("deliver_after")),
                                    r.get("last_error", ""))) for r in rows],
                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
 

@@ -152,7 +152,16 @@ def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWind
     assert window.forward(rid, "angus.macleod@patientmail.example") is None
     assert "not in" in window.status_line.text() and "family" in window.status_line.text()
     assert window.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
-    assert window.reply_to(rid, "Thank you") is not None
+    dialog = window.open_reply(rid)
+    qtbot.add_widget(dialog)
+    assert "> here" not in dialog.quote.toPlainText() and "here" in dialog.quote.toPlainText()
+    assert not dialog.apply() and "Write the reply" in dialog.problem.text()  # nothing written yet
+    qtbot.keyClicks(dialog.text, "Thank you, we have it.")
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    item = window.engine.outbox.get(dialog.queued_id)
+    raw = window.engine.outbox.blob(item).decode()
+    assert item["subject"] == "Re: Dev's x-ray" and "In-Reply-To: <g1@p>" in raw
+    assert "Thank you, we have it." in raw and "> here" in raw and "Bright Smile" in raw  # quote and signature
 
 
 def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:

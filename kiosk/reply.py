@@ -1,0 +1,63 @@
+"""Replying to a patient: the reply written above the message it answers, which is shown
+quoted beneath; the practice signature on request. Threaded by the engine (In-Reply-To,
+References), so the patient's answer comes back to the same file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout,
+                             QWidget)
+
+from engine.errors import PracticeMailError
+
+
+class ReplyDialog(QDialog):
+    def __init__(self, message: dict[str, Any], original: str, send: Callable[[str, bool], int],
+                 has_signature: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Reply")
+        self._send = send
+        self.queued_id: int | None = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        sender = message.get("from") or "(no sender)"
+        form.addRow("To", QLabel(f"{message.get('from_name', '')} <{sender}>"))
+        subject = message["subject"]
+        form.addRow("Subject", QLabel(subject if subject.lower().startswith("re:") else f"Re: {subject}"))
+        layout.addLayout(form)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("Your reply")
+        layout.addWidget(self.text, 2)
+        layout.addWidget(QLabel("The message you are answering (sent quoted below your reply):"))
+        self.quote = QPlainTextEdit(original)
+        self.quote.setReadOnly(True)
+        layout.addWidget(self.quote, 1)
+        self.signature = QCheckBox("Add the practice signature")
+        self.signature.setChecked(has_signature)
+        self.signature.setEnabled(has_signature)
+        layout.addWidget(self.signature)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setWordWrap(True)
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.send = buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.send.setEnabled(bool(message.get("from")))
+        buttons.accepted.connect(self.apply)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(640, 520)
+
+    def apply(self) -> bool:
+        if not self.text.toPlainText().strip():
+            self.problem.setText("Write the reply first.")
+            return False
+        try:
+            self.queued_id = self._send(self.text.toPlainText(), self.signature.isChecked())
+        except PracticeMailError as exc:
+            self.problem.setText(f"{exc.message}. {exc.hint}")
+            return False
+        self.accept()
+        return True
