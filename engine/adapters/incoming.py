@@ -15,9 +15,9 @@ import logging
 import poplib
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_errors
@@ -38,6 +38,7 @@ FETCH_CHUNK = 200  # messages in one FETCH, or
 FETCH_BYTES = 32 * 1024 * 1024  # bytes (a larger message is fetched on its own)
 SMALL = 100 * 1024  # messages up to this size are not asked their size: 200 of them fit FETCH_BYTES
 _END = b"\r\n.\r\n"
+T = TypeVar("T")
 _FETCH_HEAD = re.compile(rb"\d+ \(UID (\d+) BODY\[\] \{\d+\}")
 
 
@@ -286,6 +287,7 @@ class Pop3Mailbox:
     def __init__(self, settings: IncomingSettings) -> None:
         self.s = settings
         self.pop: poplib.POP3 | None = None
+        self._pipelining: bool | None = None
 
     def connect_only(self) -> None:
         s = self.s
@@ -374,35 +376,60 @@ class Pop3Mailbox:
         return _message(self._long(f"RETR {number}"))
 
     def pipelining(self) -> bool:
-        """Whether the server's CAPA offers PIPELINING (RFC 2449). A server without CAPA does not."""
+        """Whether the server's CAPA offers PIPELINING (RFC 2449), asked once a session. A
+        server without CAPA does not."""
         assert self.pop is not None
-        try:
-            return "PIPELINING" in self.pop.capa()
-        except poplib.error_proto:
-            return False
-        except Exception as exc:
-            raise translate(exc, "POP3", self.s.host, self.s.port) from exc
+        if self._pipelining is None:
+            try:
+                self._pipelining = "PIPELINING" in self.pop.capa()
+            except poplib.error_proto:
+                self._pipelining = False
+            except Exception as exc:
+                raise translate(exc, "POP3", self.s.host, self.s.port) from exc
+        return self._pipelining
 
-    def retrieve_many(self, numbers: list[int], window: int = 16) -> Iterator[tuple[int, bytes]]:
-        """(number, raw) for each, in order. When the server offers PIPELINING, up to `window`
-        RETR commands are on the wire ahead of the answer being read, so the round trips
-        overlap (a POP3 RETR is otherwise a full round trip per message); without it, one at
-        a time. Leaving the iteration early leaves answers unread: abandon the session then
+    def _pipelined(self, commands: list[str], read: Callable[[], T], window: int = 16) -> Iterator[T]:
+        """Each command's answer, in order. With PIPELINING, up to `window` commands are on the
+        wire ahead of the answer being read, so the round trips overlap; without it, one at a
+        time. Leaving the iteration early leaves answers unread: abandon the session then
         (close or abort, never QUIT on it)."""
         assert self.pop is not None
         pop = self.pop
-        if len(numbers) < 2 or not self.pipelining():
-            for number in numbers:
-                yield number, self.retrieve(number)
-            return
+        ahead = window if len(commands) > 1 and self.pipelining() else 1
         sent = 0
-        for i, number in enumerate(numbers):
-            while sent < len(numbers) and sent < i + window:
-                # poplib has no pipelining of its own: the commands after this one are put on
-                # the wire ahead of its answer with the writer poplib's commands use
-                self._call(pop._putcmd, f"RETR {numbers[sent]}")  # noqa: SLF001
+        for i in range(len(commands)):
+            while sent < len(commands) and sent < i + ahead:
+                # poplib has no pipelining of its own: later commands go on the wire ahead of
+                # this answer, through the writer poplib's own commands use
+                self._call(pop._putcmd, commands[sent])  # noqa: SLF001
                 sent += 1
-            yield number, _message(self._long(None))
+            yield read()
+
+    def retrieve_many(self, numbers: list[int], window: int = 16) -> Iterator[tuple[int, bytes]]:
+        """(number, raw) for each, in order, pipelined when the server allows."""
+        answers = self._pipelined([f"RETR {n}" for n in numbers], lambda: _message(self._long(None)), window)
+        return zip(numbers, answers)
+
+    def count(self) -> int:
+        """STAT: how many messages the maildrop holds."""
+        assert self.pop is not None
+        return int(self._call(self.pop.stat)[0])
+
+    def uidls_of(self, numbers: list[int]) -> list[tuple[int, str]]:
+        """`UIDL n` for each (pipelined when allowed): a few new messages' UIDLs without the
+        whole listing, which for a mailbox of 10,000 left on the server is 600 KB a check."""
+        assert self.pop is not None
+        pop = self.pop
+
+        def one() -> tuple[int, str]:
+            line = self._call(pop._getresp)  # noqa: SLF001 - "+OK n uid"
+            parts = line.decode("ascii", "replace").split()
+            if len(parts) != 3 or not parts[1].isdigit():
+                raise translate(poplib.error_proto(f"-ERR unexpected UIDL answer {line[:80]!r}"), "POP3",
+                                self.s.host, self.s.port)
+            return int(parts[1]), parts[2]
+
+        return list(self._pipelined([f"UIDL {n}" for n in numbers], one))
 
     def delete(self, number: int) -> None:
         assert self.pop is not None

@@ -240,7 +240,7 @@ class Inbox:
                 with box:
                     if on_session:
                         on_session(box)
-                    listing = box.uidls()
+                    listing, total = self._pop3_listing(box, state, leave_on_server)
                     on_server = {uid for _, uid in listing}
                     chunk: list[tuple[str, bytes]] = []
                     chunk_meta: list[tuple[int, str]] = []
@@ -276,7 +276,11 @@ class Inbox:
                         commit()
                     for number in to_delete:  # only what is durably stored here
                         box.delete(number)
-                    if not saves:
+                    # everything up to `total` is stored now: the next check may start after it
+                    mark = {"count": total, "last_uidl": listing[-1][1] if listing else state.get("last_uidl", "")} \
+                        if leave_on_server and total else {"count": 0, "last_uidl": ""}
+                    if not saves or any(state.get(k) != v for k, v in mark.items()):
+                        state.update(mark)
                         self._save_sync(state)
                     box.quit()
             except MailServerError as exc:
@@ -286,6 +290,24 @@ class Inbox:
                 self._states.pop(key, None)
                 raise
         return report
+
+    @staticmethod
+    def _pop3_listing(box: Pop3Mailbox, state: dict[str, Any], leave_on_server: bool) -> tuple[list[tuple[int, str]], int]:
+        """(number, UIDL) of the messages to consider, and how many the maildrop holds.
+
+        Left on the server, a mailbox only grows: if the message at the position the last
+        check ended on is still the same one, nothing before it changed (a deletion would have
+        moved it), so only the positions after it are asked (`UIDL n`, pipelined), not the
+        whole listing (10,000 lines a check for a practice that keeps its mail there). Any
+        doubt, the whole listing."""
+        known = int(state.get("count") or 0)
+        if leave_on_server and known and state.get("last_uidl"):
+            total = box.count()
+            if total >= known and box.uidls_of([known]) == [(known, state["last_uidl"])]:
+                return box.uidls_of(list(range(known + 1, total + 1))), total
+            log.info("POP3 mailbox changed behind us (%d messages, was %d): reading the whole listing", total, known)
+        listing = box.uidls()
+        return listing, max((n for n, _ in listing), default=0)
 
     # -- the inbox as reception sees it ---------------------------------------------------
     def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,

@@ -265,3 +265,32 @@ def test_a_flooding_sender_is_held_quietly_across_passes_and_restarts(practice: 
         assert "Flood" not in {r["subject"]: r["tags"] for r in again.inbox.list(show_all=True)}["an hour later"]
     finally:
         again.stop()
+
+
+def test_pop3_left_on_server_asks_only_for_what_is_new_unless_the_mailbox_changed(
+        practice: Practice, engine: Engine, fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    import poplib
+
+    configure_incoming(practice, fakemail, "pop3", leave_on_server=True)
+    for i in range(5):
+        fakemail.deliver("practice", mail("stranger@example.com", f"u{i}", f"u{i}"))
+    assert engine.send_receive_now()["received"] == 5
+    for i in range(5, 7):
+        fakemail.deliver("practice", mail("stranger@example.com", f"u{i}", f"u{i}"))
+    fakemail.faults.transcript.clear()
+    assert engine.send_receive_now()["received"] == 2
+    said = fakemail.faults.commands("pop3")
+    assert "UIDL" not in said and {"UIDL 5", "UIDL 6", "UIDL 7"} <= set(said)  # no whole listing
+
+    # another mail client deletes the first message: positions shift, so the whole listing is read
+    other = poplib.POP3_SSL("localhost", fakemail.ports["pop3"]["pop3s"], context=client_tls, timeout=5)
+    other.user(fakemail.user().username)
+    other.pass_(fakemail.user().password)
+    other.dele(1)
+    other.quit()
+    fakemail.deliver("practice", mail("stranger@example.com", "u7", "u7"))
+    fakemail.faults.transcript.clear()
+    assert engine.send_receive_now()["received"] == 1
+    assert "UIDL" in fakemail.faults.commands("pop3")
+    assert engine.send_receive_now()["received"] == 0
+    assert sorted(r["subject"] for r in engine.inbox.list(show_all=True)) == [f"u{i}" for i in range(8)]

