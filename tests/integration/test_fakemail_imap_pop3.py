@@ -238,3 +238,20 @@ def test_imap_search_criteria_narrow_in_turn(fakemail: FakeMail, client_tls: ssl
         assert c.search(["NOT", "LARGER", "400"]) == [1, 4]
         assert c.search(["UID", "2:4", "OR", "SMALLER", "200", "LARGER", "4000"]) == [3, 4]
         assert c.search(["UID", "1:3", ["NOT", "SMALLER", "200"], "SUBJECT", "s"]) == [2, 3]
+
+
+def test_a_message_file_removed_by_hand_drops_the_session_then_is_gone(fakemail: FakeMail,
+                                                                       client_tls: ssl.SSLContext) -> None:
+    fakemail.deliver("practice", RAW)
+    fakemail.deliver("practice", RAW)
+    names = fakemail.mailbox_names("practice")  # the server has looked: both are in cur/
+    (fakemail.spool / "practice" / "cur" / names[0]).unlink()  # perhaps within the same clock tick
+    p = pop3s(fakemail, client_tls)
+    if p.stat()[0] == 2:  # the look did not see it go: reading it ends the session
+        with pytest.raises((poplib.error_proto, OSError, EOFError)):
+            p.retr(1)
+    else:
+        p.quit()
+    p = pop3s(fakemail, client_tls)
+    assert p.stat()[0] == 1 and p.retr(1)[1]
+    p.quit()

@@ -109,7 +109,8 @@ class ImapSession:
                     return
                 except (w.ParseError, ValueError, IndexError, TypeError) as exc:
                     await self.send(f"{tag} BAD {cmd}: {exc}\r\n".encode())
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, FileNotFoundError):
+            # FileNotFoundError: a message file removed by hand; the next session will not list it
             return
         finally:
             faults.record("imap", self.session, "close", "")

@@ -24,7 +24,6 @@ from pathlib import Path
 
 STATE = ".fakemail-state.json"
 ADDED = ".fakemail-added"  # UIDs given since the state file was written
-RACY_NS = 50_000_000  # a directory time this close to now may hide a change made in the same tick
 _counter = 0
 _counter_lock = threading.Lock()
 
@@ -59,12 +58,18 @@ class Message:
     flags: set[str] = field(default_factory=set)
     name: str = field(init=False)  # the file's name, kept (Path.name costs a parse each time)
     _size: int | None = field(default=None, init=False, repr=False)
+    box: "Mailbox | None" = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.name = self.path.name
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            if self.box is not None:  # removed by hand: the next look rescans the folder
+                self.box.stale = True
+            raise
 
     @property
     def size(self) -> int:
@@ -92,6 +97,7 @@ class Mailbox:
         self.uidnext = 1
         self.messages: list[Message] = []
         self._cur_stamp: int | None = None  # cur/'s modification time at the last look (None: never looked)
+        self.stale = False  # a message's file was found missing: rescan cur/ at the next look
         self._load()
         self.refresh()
 
@@ -119,7 +125,7 @@ class Mailbox:
             for sub in ("new", "cur"):
                 p = self.folder / sub / name
                 if p.exists():
-                    self.messages.append(Message(uid, p, set(flags.split())))
+                    self.messages.append(Message(uid, p, set(flags.split()), box=self))
                     break
         self.messages.sort(key=lambda m: m.uid)
 
@@ -152,7 +158,8 @@ class Mailbox:
                 if m.path.parent == new_dir:
                     os.replace(m.path, cur_dir / m.name)
                     m.path = cur_dir / m.name
-        elif os.stat(cur_dir).st_mtime_ns != self._cur_stamp:  # cur/ changed behind our back
+        elif self.stale or os.stat(cur_dir).st_mtime_ns != self._cur_stamp:  # cur/ changed behind our back
+            self.stale = False
             present = {e.name for e in os.scandir(cur_dir) if e.is_file() and not e.name.startswith(".")}
             if any(m.name not in present for m in self.messages):
                 self.messages = [m for m in self.messages if m.name in present]
@@ -171,7 +178,7 @@ class Mailbox:
                 target = cur_dir / name
                 os.replace(path, target)
                 path = target
-            message = Message(self.uidnext, path)
+            message = Message(self.uidnext, path, box=self)
             message._size = size  # known from the directory entry already
             arrived.append(message)
             self.uidnext += 1
@@ -180,10 +187,11 @@ class Mailbox:
             self.save()
         elif arrived:
             self._save_added(arrived)
-        stamp = os.stat(cur_dir).st_mtime_ns
-        # a directory's time has the kernel's tick as its grain: a removal in the same tick as
-        # this look would leave the time unchanged, so a time that recent is not trusted
-        self._cur_stamp = stamp if stamp < time.time_ns() - RACY_NS else -1
+        # A directory's time has the kernel's tick as its grain, so a file removed by hand in the
+        # same tick as this look leaves it unchanged; such a file is noticed when it is read
+        # (Message.read marks the box stale). Distrusting every recent time instead made each
+        # look after new mail rescan 10,000 files.
+        self._cur_stamp = os.stat(cur_dir).st_mtime_ns
         return changed or bool(arrived)
 
     def expunge(self) -> list[int]:

@@ -81,7 +81,8 @@ class Pop3Session:
                     continue
                 if await handler(arg.strip()) is False:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, FileNotFoundError):
+            # FileNotFoundError: a message file removed by hand; the next session will not list it
             return
         finally:
             faults.record("pop3", self.session, "close", "")
