@@ -294,3 +294,41 @@ def test_pop3_left_on_server_asks_only_for_what_is_new_unless_the_mailbox_change
     assert "UIDL" in fakemail.faults.commands("pop3")
     assert engine.send_receive_now()["received"] == 0
     assert sorted(r["subject"] for r in engine.inbox.list(show_all=True)) == [f"u{i}" for i in range(8)]
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_stop_returns_while_a_fetch_hangs_mid_message_and_nothing_is_lost(practice: Practice, fakemail: FakeMail,
+                                                                         protocol: str) -> None:
+    """The read-ahead thread is blocked on a server that sent half a message and went quiet."""
+    import threading
+    import time
+
+    configure_incoming(practice, fakemail, protocol)
+    for i in range(3):
+        fakemail.deliver("practice", mail("stranger@example.com", f"h{i}", f"h{i}"))
+    hanging = threading.Event()
+    take = fakemail.faults.take
+
+    def noticing(proto: str, step: str, session: int = 0):  # noqa: ANN202
+        fault = take(proto, step, session)
+        if fault is not None and step == "fetch":
+            hanging.set()
+        return fault
+
+    fakemail.faults.take = noticing  # type: ignore[method-assign]
+    fakemail.faults.add(protocol, "fetch", "hang", times=1)
+    engine = Engine(practice, FakeClock(T0))
+    engine.smtp_timeout = 60
+    engine.start()
+    asked = threading.Thread(target=lambda: engine.send_receive_now(timeout=30), daemon=True)
+    asked.start()  # reception pressed Send/Receive; the worker runs the pass
+    assert hanging.wait(10)
+    t0 = time.monotonic()
+    engine.stop()
+    assert time.monotonic() - t0 < 5 and engine._thread is None
+    again = Engine(practice, FakeClock(T0))
+    try:
+        assert again.send_receive_now()["received"] == 3  # what was half-read is fetched whole
+        assert again.send_receive_now()["received"] == 0
+    finally:
+        again.stop()

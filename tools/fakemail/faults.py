@@ -8,7 +8,8 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     auth      action "reject" (the password is refused)
     mail, rcpt, data   SMTP: action "reply" with `code` (421, 450, 451, 452, 550, 552, 554)
     data      SMTP: action "drop" (the connection closes mid-DATA, no reply)
-    fetch     IMAP FETCH / POP3 RETR: action "drop" (close halfway through the message)
+    fetch     IMAP FETCH / POP3 RETR: action "drop" (close halfway through the message) or
+              "hang" (send half the message, then nothing)
     any       action "delay" (every reply waits `seconds`) or "hang" (stop answering)
     login     POP3: action "in_use" (-ERR [IN-USE])
     capa      POP3: action "hide" leaves the capability named in `text` out of CAPA
@@ -141,6 +142,21 @@ async def before_reply(faults: Faults, protocol: str, session: int) -> None:
         await asyncio.sleep(fault.seconds)
     if fault is not None and fault.action == "hang":
         await asyncio.sleep(3600)
+
+
+async def until_closed(reader: object, limit: float = 3600) -> None:
+    """Say nothing until the client goes away (or `limit` passes), as a stuck server whose
+    session still ends when its connection closes (and, for POP3, frees the mailbox)."""
+    import asyncio
+
+    async def drain() -> None:
+        while await reader.read(65536):  # type: ignore[attr-defined]
+            pass
+
+    try:
+        await asyncio.wait_for(drain(), limit)
+    except (asyncio.TimeoutError, ConnectionError, OSError):
+        pass
 
 
 async def on_connect(faults: Faults, protocol: str, session: int, transport: object) -> bool:

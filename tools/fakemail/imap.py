@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tools.fakemail import imapwire as w
-from tools.fakemail.faults import Faults, before_reply, on_connect
+from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -315,6 +315,7 @@ class ImapSession:
             parts: list[bytes] = []
             raw: bytes | None = None
             drop_at: int | None = None
+            hang = False
             for name in names:
                 upper = name.upper()
                 if upper == "UID":
@@ -333,8 +334,11 @@ class ImapSession:
                 elif upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
                     raw = raw if raw is not None else msg.read()
                     label, data = self._section(upper, name, raw)
-                    if drop_at is None and self.cfg.faults.take("imap", "fetch", self.session) is not None:
-                        drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
+                    if drop_at is None:
+                        fault = self.cfg.faults.take("imap", "fetch", self.session)
+                        if fault is not None:
+                            drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
+                            hang = fault.action == "hang"
                     parts.append(label.encode() + b" " + w.literal(data))
                     if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
                             and "\\Seen" not in msg.flags:
@@ -348,6 +352,8 @@ class ImapSession:
             if drop_at is not None:
                 self.writer.write(response[: drop_at])
                 await self.writer.drain()
+                if hang:  # half a message, then silence: the client's timeout or abort must end it
+                    await until_closed(self.reader)
                 self.writer.transport.abort()
                 raise Bye()
             await self.send(response)

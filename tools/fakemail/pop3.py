@@ -14,7 +14,7 @@ import base64
 import ssl
 from dataclasses import dataclass, field
 
-from tools.fakemail.faults import Faults, before_reply, on_connect
+from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
 from tools.fakemail.mailstore import MailStore, Message, User
 
 
@@ -198,9 +198,12 @@ class Pop3Session:
 
     async def _send_message(self, data: bytes) -> None:
         payload = dot_stuff(data)
-        if self.cfg.faults.take("pop3", "fetch", self.session) is not None:
+        fault = self.cfg.faults.take("pop3", "fetch", self.session)
+        if fault is not None:
             self.writer.write(b"+OK message follows\r\n" + payload[: len(payload) // 2])
             await self.writer.drain()
+            if fault.action == "hang":  # half a message, then silence
+                await until_closed(self.reader)
             self.writer.transport.abort()
             raise ConnectionResetError("fault: dropped mid-RETR")
         await self.send(b"+OK message follows\r\n" + payload)
