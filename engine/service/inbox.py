@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,107 +189,104 @@ class Inbox:
             report.new_ids.extend(self.messages.insert_many(records, owned=True))
             report.received += len(records)
 
+    @contextmanager
+    def _intake(self, key: str, report: ReceiveReport) -> Iterator[tuple[dict[str, Any], Any]]:
+        """One pass for one account: the lock held, its sync state and what filing needs. A
+        server's failure goes into the report; after any failure the state is read again from
+        the store next time (what was saved is the truth, not what this pass got to)."""
+        with self._lock:
+            state = self._sync_record(key)
+            try:
+                yield state, self._who()
+            except MailServerError as exc:
+                report.error = exc
+                self._states.pop(key, None)
+            except BaseException:
+                self._states.pop(key, None)
+                raise
+
     def receive_imap(self, settings: IncomingSettings, now: datetime,
                      on_session: Callable[[Any], None] | None = None) -> ReceiveReport:
         report = ReceiveReport()
         key = f"imap:{settings.host}:{settings.credentials.username}:INBOX"
-        with self._lock:
-            state = self._sync_record(key)
-            who = self._who()
-            try:
-                with ImapMailbox(settings) as box:
-                    if on_session:
-                        on_session(box)
-                    last = int(state.get("last_uid", 0))
-                    if state.get("uidvalidity") not in (None, box.uidvalidity):
-                        log.warning("IMAP UIDVALIDITY changed (%s -> %s): re-syncing the last %d messages",
-                                    state.get("uidvalidity"), box.uidvalidity, RESYNC_LIMIT)
-                        last = 0
-                        uids = box.uids_after(0)[-RESYNC_LIMIT:]
-                    else:
-                        uids = box.uids_after(last)
-                    state.update(uidvalidity=box.uidvalidity, last_uid=last, last_fetch=now.isoformat())
-                    saved = False  # each chunk's save carries the whole state; save once more only if none did
-                    with ReadAhead(box.fetch_chunks(uids), depth=2, name="imap-fetch", abandon=box.abort) as ahead:
-                        for fetched in ahead:  # the next FETCH runs while this one is stored
-                            if not fetched:
-                                continue
-                            self._commit([(f"imap uid {uid}", raw) for uid, raw in fetched], now, report, who)
-                            state["last_uid"] = fetched[-1][0]
-                            self._save_sync(state)
-                            saved = True
-                    if not saved:
+        with self._intake(key, report) as (state, who):
+            with ImapMailbox(settings) as box:
+                if on_session:
+                    on_session(box)
+                last = int(state.get("last_uid", 0))
+                if state.get("uidvalidity") not in (None, box.uidvalidity):
+                    log.warning("IMAP UIDVALIDITY changed (%s -> %s): re-syncing the last %d messages",
+                                state.get("uidvalidity"), box.uidvalidity, RESYNC_LIMIT)
+                    last = 0
+                    uids = box.uids_after(0)[-RESYNC_LIMIT:]
+                else:
+                    uids = box.uids_after(last)
+                state.update(uidvalidity=box.uidvalidity, last_uid=last, last_fetch=now.isoformat())
+                saved = False  # each chunk's save carries the whole state; save once more only if none did
+                with ReadAhead(box.fetch_chunks(uids), depth=2, name="imap-fetch", abandon=box.abort) as ahead:
+                    for fetched in ahead:  # the next FETCH runs while this one is stored
+                        if not fetched:
+                            continue
+                        self._commit([(f"imap uid {uid}", raw) for uid, raw in fetched], now, report, who)
+                        state["last_uid"] = fetched[-1][0]
                         self._save_sync(state)
-            except MailServerError as exc:
-                report.error = exc
-                self._states.pop(key, None)  # what was saved is the truth: read it again
-            except BaseException:
-                self._states.pop(key, None)
-                raise
+                        saved = True
+                if not saved:
+                    self._save_sync(state)
         return report
 
     def receive_pop3(self, settings: IncomingSettings, now: datetime, leave_on_server: bool,
                      on_session: Callable[[Any], None] | None = None) -> ReceiveReport:
         report = ReceiveReport()
         key = f"pop3:{settings.host}:{settings.credentials.username}"
-        with self._lock:
-            state = self._sync_record(key)
-            who = self._who()
+        with self._intake(key, report) as (state, who):
             seen = _uidls(state.get("seen", ""))
-            try:
-                box = Pop3Mailbox(settings)
-                with box:
-                    if on_session:
-                        on_session(box)
-                    listing, total = self._pop3_listing(box, state, leave_on_server)
-                    on_server = {uid for _, uid in listing}
-                    chunk: list[tuple[str, bytes]] = []
-                    chunk_meta: list[tuple[int, str]] = []
-                    chunk_bytes = 0
-                    to_delete: list[int] = [n for n, uid in listing if uid in seen] if not leave_on_server else []
+            with Pop3Mailbox(settings) as box:
+                if on_session:
+                    on_session(box)
+                listing, total = self._pop3_listing(box, state, leave_on_server)
+                on_server = {uid for _, uid in listing}
+                chunk: list[tuple[str, bytes]] = []
+                chunk_meta: list[tuple[int, str]] = []
+                chunk_bytes = 0
+                to_delete: list[int] = [n for n, uid in listing if uid in seen] if not leave_on_server else []
 
-                    state["last_fetch"] = now.isoformat()
-                    saves = 0  # each chunk's save carries the whole state; save at the end only if none did
+                state["last_fetch"] = now.isoformat()
+                saves = 0  # each chunk's save carries the whole state; save at the end only if none did
 
-                    def commit() -> None:
-                        nonlocal saves
-                        self._commit(chunk, now, report, who)
-                        seen.update(uid for _, uid in chunk_meta)
-                        state["seen"] = "\n".join(sorted(seen & on_server if not leave_on_server else seen))
-                        self._save_sync(state)
-                        saves += 1
-                        if not leave_on_server:
-                            to_delete.extend(n for n, _ in chunk_meta)
+                def commit() -> None:
+                    nonlocal saves
+                    self._commit(chunk, now, report, who)
+                    seen.update(uid for _, uid in chunk_meta)
+                    state["seen"] = "\n".join(sorted(seen & on_server if not leave_on_server else seen))
+                    self._save_sync(state)
+                    saves += 1
+                    if not leave_on_server:
+                        to_delete.extend(n for n, _ in chunk_meta)
 
-                    wanted = [(number, uid) for number, uid in listing if uid not in seen]
-                    uid_of = dict(wanted)
-                    fetched = box.retrieve_many([number for number, _ in wanted])
-                    with ReadAhead(fetched, depth=POP3_AHEAD, name="pop3-retr", abandon=box.abort) as ahead:
-                        for number, raw in ahead:  # the next RETRs run while this one is stored
-                            uid = uid_of[number]
-                            chunk.append((f"pop3 uidl {uid}", raw))
-                            chunk_meta.append((number, uid))
-                            chunk_bytes += len(raw)
-                            if len(chunk) >= CHUNK or chunk_bytes >= CHUNK_BYTES:
-                                commit()
-                                chunk, chunk_meta, chunk_bytes = [], [], 0
-                    if chunk:
-                        commit()
-                    for number in to_delete:  # only what is durably stored here
-                        box.delete(number)
-                    # everything up to `total` is stored now: the next check may start after it
-                    mark = {"count": total, "last_uidl": listing[-1][1] if listing else state.get("last_uidl", "")} \
-                        if leave_on_server and total else {"count": 0, "last_uidl": ""}
-                    if not saves or any(state.get(k) != v for k, v in mark.items()):
-                        state.update(mark)
-                        self._save_sync(state)
-                    box.quit()
-            except MailServerError as exc:
-                report.error = exc
-                self._states.pop(key, None)  # what was saved is the truth: read it again
-            except BaseException:
-                self._states.pop(key, None)
-                raise
+                wanted = [(number, uid) for number, uid in listing if uid not in seen]
+                uid_of = dict(wanted)
+                fetched = box.retrieve_many([number for number, _ in wanted])
+                with ReadAhead(fetched, depth=POP3_AHEAD, name="pop3-retr", abandon=box.abort) as ahead:
+                    for number, raw in ahead:  # the next RETRs run while this one is stored
+                        uid = uid_of[number]
+                        chunk.append((f"pop3 uidl {uid}", raw))
+                        chunk_meta.append((number, uid))
+                        chunk_bytes += len(raw)
+                        if len(chunk) >= CHUNK or chunk_bytes >= CHUNK_BYTES:
+                            commit()
+                            chunk, chunk_meta, chunk_bytes = [], [], 0
+                if chunk:
+                    commit()
+                for number in to_delete:  # only what is durably stored here
+                    box.delete(number)
+                # everything up to `total` is stored now: the next check may start after it
+                mark = {"count": total, "last_uidl": listing[-1][1] if listing else state.get("last_uidl", "")} \
+                    if leave_on_server and total else {"count": 0, "last_uidl": ""}
+                if not saves or any(state.get(k) != v for k, v in mark.items()):
+                    state.update(mark)
+                    self._save_sync(state)
+                box.quit()
         return report
 
     @staticmethod
