@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
         self.tabs.addTab(self.outbox_page, "Outbox")
-        self.tabs.addTab(self.deleted, "Deleted")
+        self.tabs.addTab(self._with_buttons(self.deleted, [("Restore", self.restore_selected)]), "Deleted")
         self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                             ("Email...", self.email_selected_patient)]), "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
@@ -313,9 +313,16 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def on_new_mail(self, details: dict[str, Any]) -> None:
-        n = details.get("received", 0)
-        self.new_mail.setText(f"  {n} new message{'s' if n != 1 else ''}")
-        self.new_mail.setToolTip(f"{n} arrived, {details.get('filed', 0)} filed to patients")
+        """The indicator counts what reception should look at: mail held as a flood is left out
+        (it is in the inbox under the Flood tag, and said so in the tooltip)."""
+        flooded = details.get("flooded", 0)
+        n = details.get("received", 0) - flooded
+        if n > 0:
+            self.new_mail.setText(f"  {n} new message{'s' if n != 1 else ''}")
+        tip = f"{n} arrived, {details.get('filed', 0)} filed to patients"
+        if flooded:
+            tip += f"; {flooded} from a sender sending too many at once, held under the Flood tag"
+        self.new_mail.setToolTip(tip)
         self.refresh_inbox()
 
     def ask_prompts(self) -> list[QMessageBox]:
@@ -528,6 +535,12 @@ class MainWindow(QMainWindow):
                           f"{msg['subject']}\nFrom {msg['from'] or '(unknown sender)'}\n\n" + "\n".join(lines), parent=self)
         box.show()
         return box
+
+    def restore_selected(self) -> None:
+        """Deleted messages go back to the inbox, with their tags and filing as they were."""
+        for rid in self.deleted.selected_ids():
+            self.engine.inbox.restore(rid, datetime.now(timezone.utc))
+        self.refresh_inbox()
 
     def mark_selected_read(self, read: bool = True) -> None:
         for rid in self.inbox.selected_ids():

@@ -161,7 +161,8 @@ class Engine:
             # store in memory) land in the middle of a later pass or a kiosk click.
             gc.collect()
         if report.received:
-            self._emit("new_mail", {"received": report.received, "filed": report.filed, "ids": report.new_ids})
+            self._emit("new_mail", {"received": report.received, "filed": report.filed, "flooded": report.flooded,
+                                    "ids": report.new_ids})
         return report
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class ReceiveReport:
     received: int = 0
     filed: int = 0
     duplicates: int = 0
+    flooded: int = 0  # of those received, tagged Flood (held quietly: no new-mail alert for them)
     error: PracticeMailError | None = None
     new_ids: list[int] = field(default_factory=list)
 
@@ -185,6 +186,7 @@ class Inbox:
                 self._known_ids.add(f.message_id)
             self._known_blobs.add(sha)
             report.filed += 1 if decision.filed else 0
+            report.flooded += 1 if filing.FLOOD_TAG in decision.tags else 0
         if records:
             report.new_ids.extend(self.messages.insert_many(records, owned=True))
             report.received += len(records)

@@ -101,3 +101,20 @@ def test_file_to_a_specialist_from_the_inbox(qtbot: QtBot, window: MainWindow, f
     got = window.engine.inbox.get(rid)
     assert got["specialist_id"] == "SP1" and "Specialist" in got["tags"]
     assert window.inbox.model_.rowCount() == 0  # filed: out of the untagged view
+
+
+def test_deleted_messages_restore_and_a_flood_does_not_light_the_indicator(qtbot: QtBot, window: MainWindow,
+                                                                          fakemail: FakeMail) -> None:
+    fakemail.deliver("practice", b"From: someone@example.com\r\nSubject: Keep me\r\nMessage-ID: <k@x>\r\n\r\nHi\r\n")
+    send_receive(qtbot, window)
+    assert "1 new message" in window.new_mail.text()
+    window.inbox.selectRow(0)
+    window.delete_selected()
+    assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
+    window.deleted.selectRow(0)
+    window.restore_selected()
+    assert window.inbox.model_.rowCount() == 1 and window.deleted.model_.rowCount() == 0
+
+    window.new_mail.setText("")
+    window.on_new_mail({"received": 35, "filed": 0, "flooded": 35})
+    assert window.new_mail.text() == "" and "35 from a sender" in window.new_mail.toolTip()
