@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtGui import QAction, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMenu, QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
                              QWidget)
 
@@ -40,6 +40,7 @@ from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
 LIMIT = 500
+IDLE_MINUTES = 10  # a dentist or super user left signed in drops back to reception after this
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
 
 
@@ -74,6 +75,10 @@ class MainWindow(QMainWindow):
         self.pins.setToolTip("Set the PIN of a role (super user)")
         self.pins.triggered.connect(lambda: self.open_pins())
         bar.addAction(self.pins)
+        self.send_receive.setShortcut(QKeySequence("F9"))
+        self.send_receive.setToolTip("Send and receive now (F9)")
+        self.new_email.setShortcut(QKeySequence.StandardKey.New)
+        self.new_email.setToolTip("Write to a patient (Ctrl+N)")
         self.role_action = QAction("Reception", self)
         self.role_action.setToolTip("Signed in as reception; click to change role")
         self.role_action.triggered.connect(self.choose_role)
@@ -121,7 +126,7 @@ class MainWindow(QMainWindow):
         self.tag_filter.currentIndexChanged.connect(self.refresh_inbox)
         self.custom_tags.editingFinished.connect(self.refresh_inbox)
         self.show_actioned.toggled.connect(self.refresh_inbox)
-        reading = QSplitter(Qt.Orientation.Vertical)
+        reading = self.inbox_tab = QSplitter(Qt.Orientation.Vertical)
         reading.addWidget(inbox_box)
         reading.addWidget(self.message_view)
         reading.setSizes([380, 320])
@@ -138,6 +143,22 @@ class MainWindow(QMainWindow):
         self.admin_page = AdminPage(Admin(practice, engine))
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
+        for keys, slot in (("Ctrl+R", self.reply_selected), ("Ctrl+Shift+F", self.forward_selected),
+                           (QKeySequence.StandardKey.Print, self.message_view.print_with_dialog)):
+            shortcut = QShortcut(QKeySequence(keys), self.inbox_tab)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while in the inbox
+            shortcut.activated.connect(slot)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.inbox)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self.delete_selected)
+        # a role above reception falls back to reception when the desk is left alone
+        self.role = "reception"
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self.sign_out_idle)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
         self.status_line = QLabel("")
         self.statusBar().addWidget(self.status_line)
 
@@ -374,9 +395,25 @@ class MainWindow(QMainWindow):
         self.last_compose = dialog
         return dialog
 
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        """Any key or click at the desk restarts the idle clock of a signed-in role."""
+        if self.role != "reception" and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+            self.idle.start()
+        return False
+
+    def sign_out_idle(self) -> None:
+        if self.role != "reception":
+            self.apply_role("reception")
+            self.status_line.setText("Signed out after a quiet spell: back to reception.")
+
     def apply_role(self, role: str) -> None:
-        """What the role may do: the setup wizard and runbook actions are the super user's."""
+        """What the role may do: the setup wizard and runbook actions are the super user's. A
+        role above reception lasts until IDLE_MINUTES pass without a key or a click."""
         self.role = role
+        if role != "reception":
+            self.idle.start(IDLE_MINUTES * 60_000)
+        else:
+            self.idle.stop()
         self.role_action.setText(role.capitalize())
         self.setup.setEnabled(allowed(role, "setup_wizard"))
         self.pins.setEnabled(allowed(role, "manage_pins"))

@@ -293,3 +293,28 @@ def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: M
     qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and window.roles.has_pin("reception")
     assert not window.sign_in("reception", "0000") and window.sign_in("reception", "1357")
+
+
+def test_a_signed_in_role_drops_back_to_reception_when_the_desk_is_quiet(qtbot: QtBot, window: MainWindow) -> None:
+    from kiosk.main_window import IDLE_MINUTES
+
+    assert window.sign_in("dentist", "")
+    assert window.idle.isActive() and window.idle.interval() == IDLE_MINUTES * 60_000
+    qtbot.keyClick(window.inbox, Qt.Key.Key_Down)  # someone is at the desk: the clock starts again
+    assert window.idle.isActive() and window.idle.remainingTime() > IDLE_MINUTES * 60_000 - 5_000
+    window.idle.setInterval(1)  # then nobody touches it
+    window.idle.start()
+    qtbot.wait_until(lambda: window.role == "reception", timeout=2000)
+    assert "Signed out" in window.status_line.text() and not window.idle.isActive()
+
+
+def test_keys_at_the_desk(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    fakemail.deliver("practice", b"From: a@example.com\r\nSubject: Keys\r\nMessage-ID: <keys@x>\r\n\r\nHi\r\n")
+    window.last_pass = None
+    qtbot.keyClick(window, Qt.Key.Key_F9)  # Send/Receive
+    qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
+    assert window.inbox.model_.rowCount() == 1
+    window.inbox.setFocus()
+    window.inbox.selectRow(0)
+    qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
+    assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
