@@ -42,14 +42,18 @@ class OutboxPage(QWidget):
         self.day = QDateEdit(QDate.currentDate())
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("ddd d MMM yyyy")
+        self.show_deleted = QCheckBox("Deleted items")
+        self.show_deleted.setToolTip("Show the items deleted from the outbox, to restore one")
         for w in (QLabel("Find by date:"), self.by_day, self.day):
             finder.addWidget(w)
         finder.addStretch(1)
+        finder.addWidget(self.show_deleted)
         layout.addLayout(finder)
         row = QHBoxLayout()
         for label, slot in (("Open Draft...", self.open_selected_draft), ("Forward...", self.forward_selected),
                             ("Info", self.info_selected), ("Print...", self.print_selected),
-                            ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected)):
+                            ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
+                            ("Restore", self.restore_selected)):
             b = QPushButton(label)
             b.clicked.connect(slot)
             row.addWidget(b)
@@ -57,15 +61,18 @@ class OutboxPage(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.table)
         self.by_day.toggled.connect(self.refresh)
+        self.show_deleted.toggled.connect(self.refresh)
         self.day.dateChanged.connect(lambda _d: self.by_day.isChecked() and self.refresh())
         self.table.doubleClicked.connect(lambda _i: self.open_selected_draft())
 
     def wanted(self) -> Callable[[dict[str, Any]], bool]:
-        """Not deleted; and, when a day is chosen, created on that day (the practice's day)."""
+        """Not deleted (or only the deleted, when asked); and, when a day is chosen, created on
+        that day (the practice's day)."""
+        deleted = self.show_deleted.isChecked()
         if not self.by_day.isChecked():
-            return lambda r: r["status"] != "deleted"
+            return lambda r: (r["status"] == "deleted") == deleted
         day = self.day.date().toString("yyyy-MM-dd")
-        return lambda r: r["status"] != "deleted" and self.when(r["created"]).startswith(day)
+        return lambda r: (r["status"] == "deleted") == deleted and self.when(r["created"]).startswith(day)
 
     def refresh(self) -> None:
         rows = []
@@ -154,6 +161,16 @@ class OutboxPage(QWidget):
         for rid in self.table.selected_ids():
             try:
                 self.engine.outbox.apply(rid, Event.DELETE, now)
+            except PracticeMailError as exc:
+                self.say(f"{exc.message}. {exc.hint}")
+        self.refresh()
+
+    def restore_selected(self) -> None:
+        """A deleted item goes back to the state it was deleted from (a draft stays a draft)."""
+        now = datetime.now(timezone.utc)
+        for rid in self.table.selected_ids():
+            try:
+                self.engine.outbox.apply(rid, Event.RESTORE, now)
             except PracticeMailError as exc:
                 self.say(f"{exc.message}. {exc.hint}")
         self.refresh()

@@ -84,8 +84,15 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     window.outbox_page.by_day.setChecked(False)
     window.outbox.selectRow(window.outbox.model_.rowCount() - 1)
     window.outbox_page.delete_selected()
-    assert window.engine.outbox.get(rid)["status"] == "deleted"
+    deleted = window.engine.outbox.get(rid)
+    assert deleted["status"] == "deleted"
     assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
+    window.outbox_page.show_deleted.setChecked(True)
+    assert [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())] == [rid]
+    window.outbox.selectRow(0)
+    window.outbox_page.restore_selected()
+    # back to where it was (ready, or sent if the running service was quicker than the test)
+    assert window.engine.outbox.get(rid)["status"] == deleted["deleted_from"] and window.outbox.model_.rowCount() == 0
 
 
 def test_formatted_email_with_the_usual_provider_and_the_signature(qtbot: QtBot, window: MainWindow,
