@@ -209,11 +209,11 @@ class ImapMailbox:
             return {}
         wanted = set(uids)
         try:
-            large = [u for u in self.client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(SMALL)])
-                     if u in wanted]
+            large = sorted(u for u in self.client.search(["UID", f"{uids[0]}:{uids[-1]}", "LARGER", str(SMALL)])
+                           if u in wanted)
             sizes = {u: SMALL for u in uids}
             for start in range(0, len(large), 500):
-                data = self.client.fetch(sorted(large)[start:start + 500], ["RFC822.SIZE"])
+                data = self.client.fetch(large[start:start + 500], ["RFC822.SIZE"])
                 sizes.update({uid: int(item.get(b"RFC822.SIZE", SMALL)) for uid, item in data.items()})
         except Exception as exc:
             raise translate(exc, "IMAP", self.s.host, self.s.port) from exc
