@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import QEvent, Qt, QTimer
-from PyQt6.QtGui import QAction, QKeySequence, QShortcut
-from PyQt6.QtWidgets import (QApplication, QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
-                             QMainWindow, QMenu, QMessageBox, QPushButton, QSplitter, QTabWidget, QToolBar, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtCore import QEvent, QTimer
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QApplication, QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
+                             QToolBar, QWidget)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
@@ -29,17 +28,15 @@ from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
-from kiosk.message_view import MessageView
+from kiosk.inbox_page import InboxPage, with_buttons
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
-from kiosk.reply import ReplyDialog
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable, local_time
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
-LIMIT = 500
 IDLE_MINUTES = 10  # a dentist or super user left signed in drops back to reception after this
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
 
@@ -91,51 +88,17 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.new_mail)
 
         self.tabs = QTabWidget()
-        self.inbox = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
-        self.deleted = RecordTable(("Received", "From", "Subject"))
+        self.inbox_page = InboxPage(practice, engine, self.composer, lambda: self.role, self.when,
+                                    lambda text: self.status_line.setText(text), self.refresh_outbox)
+        self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
+        self.message_view = self.inbox_page.message_view
         self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
-        inbox_box = self._with_buttons(self.inbox, [("Reply...", self.reply_selected),
-                                                    ("Forward...", self.forward_selected),
-                                                    ("File...", self.file_selected),
-                                                    ("Select All", self.inbox.selectAll),
-                                                    ("Mark read", self.mark_selected_read),
-                                                    ("Mark unread", lambda: self.mark_selected_read(False)),
-                                                    ("Actioned", self.action_selected),
-                                                    ("Tags...", self.tag_selected),
-                                                    ("Info", self.info_selected),
-                                                    ("Delete", self.delete_selected)])
-        self.message_view = MessageView(self.engine.inbox.content, lambda: self.role, self.when)
-        self.inbox.selectionModel().selectionChanged.connect(lambda *_: self.on_inbox_selection())
-        self.inbox.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.inbox.customContextMenuRequested.connect(lambda pos: self.inbox_menu().popup(
-            self.inbox.viewport().mapToGlobal(pos)))
-        filters = QHBoxLayout()
-        self.tag_filter = QComboBox()
-        self.tag_filter.addItem("Untagged (new mail)", "untagged")
-        self.tag_filter.addItem("All messages", "all")
-        self.tag_filter.addItem("Patient", "Patient")
-        self.tag_filter.addItem("Specialist", "Specialist")
-        self.tag_filter.addItem("Auto-reply", "Auto-reply")
-        self.custom_tags = QLineEdit()
-        self.custom_tags.setPlaceholderText("custom: tags, all of them")
-        self.show_actioned = QCheckBox("Show actioned")
-        for w in (QLabel("Show:"), self.tag_filter, self.custom_tags, self.show_actioned):
-            filters.addWidget(w)
-        filters.addStretch(1)
-        inbox_box.layout().insertLayout(0, filters)
-        self.tag_filter.currentIndexChanged.connect(self.refresh_inbox)
-        self.custom_tags.editingFinished.connect(self.refresh_inbox)
-        self.show_actioned.toggled.connect(self.refresh_inbox)
-        reading = self.inbox_tab = QSplitter(Qt.Orientation.Vertical)
-        reading.addWidget(inbox_box)
-        reading.addWidget(self.message_view)
-        reading.setSizes([380, 320])
-        self.tabs.addTab(reading, "Inbox")
+        self.tabs.addTab(self.inbox_page, "Inbox")
         self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
         self.tabs.addTab(self.outbox_page, "Outbox")
-        self.tabs.addTab(self._with_buttons(self.deleted, [("Restore", self.restore_selected)]), "Deleted")
-        self.tabs.addTab(self._with_buttons(self.patients, [("Open...", self.open_selected_patient),
+        self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
+        self.tabs.addTab(with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                             ("Email...", self.email_selected_patient)]), "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
         self.template_editor = TemplateEditor(Templates(practice.store))
@@ -143,14 +106,6 @@ class MainWindow(QMainWindow):
         self.admin_page = AdminPage(Admin(practice, engine))
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
-        for keys, slot in (("Ctrl+R", self.reply_selected), ("Ctrl+Shift+F", self.forward_selected),
-                           (QKeySequence.StandardKey.Print, self.message_view.print_with_dialog)):
-            shortcut = QShortcut(QKeySequence(keys), self.inbox_tab)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while in the inbox
-            shortcut.activated.connect(slot)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.inbox)
-        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(self.delete_selected)
         # a role above reception falls back to reception when the desk is left alone
         self.role = "reception"
         self.idle = QTimer(self)
@@ -180,26 +135,13 @@ class MainWindow(QMainWindow):
     def when(self, iso: str | None) -> str:
         return local_time(iso, self.practice.settings.get("practice.timezone"))
 
-    def _with_buttons(self, table: RecordTable, buttons: list[tuple[str, Any]]) -> QWidget:
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        row = QHBoxLayout()
-        for label, slot in buttons:
-            b = QPushButton(label)
-            b.clicked.connect(slot)
-            row.addWidget(b)
-        row.addStretch(1)
-        layout.addLayout(row)
-        layout.addWidget(table)
-        return box
-
     # -- views ------------------------------------------------------------------------------
     def show_view(self, view: str) -> None:
         target = {"patient": "patients"}.get(view, view)
         if target in VIEWS:
             self.tabs.setCurrentIndex(VIEWS.index(target))
         if view == "inbox" and self.inbox.model_.rowCount():
-            self.tag_filter.setCurrentIndex(self.tag_filter.findData("all"))
+            self.inbox_page.tag_filter.setCurrentIndex(self.inbox_page.tag_filter.findData("all"))
             self.inbox.selectRow(0)  # a message open in the reading pane
         if view == "patient":
             self.dialog = self.open_patient("P001")
@@ -221,88 +163,8 @@ class MainWindow(QMainWindow):
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))
         self.light.show_status(st)
 
-    def inbox_view(self) -> dict[str, Any]:
-        """The filter as the inbox understands it (default: untagged, not actioned)."""
-        choice = self.tag_filter.currentData()
-        custom = [t.strip() for t in self.custom_tags.text().split(",") if t.strip()]
-        if custom:
-            return {"tags": custom, "include_actioned": self.show_actioned.isChecked()}
-        if choice == "all":
-            return {"any_tags": True, "include_actioned": self.show_actioned.isChecked()}
-        if choice == "untagged":
-            return {"include_actioned": self.show_actioned.isChecked()}
-        return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
-
     def refresh_inbox(self) -> None:
-        rows = self.engine.inbox.list(limit=LIMIT, **self.inbox_view())
-        self.inbox.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
-                                   r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
-                                                                         if r.get("candidates") else ""),
-                                   r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
-                        [r.get("filing_reason", "") for r in rows])
-        gone = self.engine.inbox.list(deleted=True, limit=LIMIT)
-        self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
-        self.on_inbox_selection()
-
-    def on_inbox_selection(self) -> None:
-        """The message view follows the selection; opening a message marks it read."""
-        ids = self.inbox.selected_ids()
-        shown = self.message_view.record
-        if len(ids) != 1:
-            if shown is not None:
-                self.message_view.show_record(None)
-            return
-        if shown is not None and shown[RID] == ids[0]:
-            return
-        record = self.engine.inbox.get(ids[0])
-        if not record.get("read"):
-            record = self.engine.inbox.mark_read(ids[0], datetime.now(timezone.utc))
-            self.inbox.set_cell(ids[0], 0, "")
-        self.message_view.show_record(record)
-
-    def inbox_menu(self) -> QMenu:
-        """Right-click on messages: tag them (a tag in use, a new one, remove one or all), read, file, delete."""
-        ids = self.inbox.selected_ids()
-        menu = QMenu(self)
-        tags_menu = menu.addMenu("Tag")
-        current = set()
-        for rid in ids:
-            current |= set(self.engine.inbox.get(rid).get("tags", []))
-        for tag in self.known_tags():
-            act = tags_menu.addAction(tag)
-            act.setCheckable(True)
-            act.setChecked(tag in current)
-            act.toggled.connect(lambda on, tag=tag: self.toggle_tag(ids, tag, on))
-        tags_menu.addSeparator()
-        tags_menu.addAction("New tag...", lambda: self.new_tag(ids))
-        tags_menu.addAction("Remove all tags", lambda: self.set_tags(ids, []))
-        menu.addAction("Mark read", self.mark_selected_read)
-        menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
-        menu.addAction("File...", self.file_selected)
-        menu.addAction("Info", self.info_selected)
-        menu.addAction("Delete", self.delete_selected)
-        for act in menu.actions():
-            act.setEnabled(bool(ids))
-        return menu
-
-    def known_tags(self) -> list[str]:
-        """Tags in use on recent mail, and the filing ones, for the right-click menu."""
-        seen = {"Patient", "Specialist", "Auto-reply"}
-        for r in self.engine.inbox.list(any_tags=True, include_actioned=True, limit=LIMIT):
-            seen.update(r.get("tags", []))
-        return sorted(seen)
-
-    def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
-        now = datetime.now(timezone.utc)
-        for rid in ids:
-            tags = set(self.engine.inbox.get(rid).get("tags", []))
-            self.engine.inbox.set_tags(rid, now, sorted(tags | {tag} if on else tags - {tag}))
-        self.refresh_inbox()
-
-    def new_tag(self, ids: list[int]) -> None:
-        tag, ok = QInputDialog.getText(self, "New tag", "Tag:")
-        if ok and tag.strip():
-            self.toggle_tag(ids, tag.strip(), True)
+        self.inbox_page.refresh()
 
     def refresh_outbox(self) -> None:
         self.outbox_page.refresh()
@@ -470,117 +332,3 @@ class MainWindow(QMainWindow):
     def email_selected_patient(self) -> None:
         ids = self.patients.selected_ids()
         self.open_compose(ids[0] if ids else None)
-
-    def file_selected(self) -> None:
-        ids = self.inbox.selected_ids()
-        if not ids:
-            return
-        msg = self.engine.inbox.get(ids[0])
-        d = self.practice.directory
-        patients = {p["id"]: p for p in d.list("patients")}
-        specialists = {p["id"]: p for p in d.list("specialists")}
-        first = msg.get("candidates", [])
-        choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
-            + [("specialist", s) for s in sorted(specialists)]
-        labels = [f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
-                  else f"Specialist: {rules.person_name(specialists[c])} ({c})" for kind, c in choices]
-        label, ok = QInputDialog.getItem(self, "File to patient or specialist",
-                                         "File to (the address's family first):", labels, 0, False)
-        if ok:
-            kind, target = choices[labels.index(label)]
-            self.file_message(ids[0], target if kind == "patient" else "", target if kind == "specialist" else "")
-
-    def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
-        try:
-            self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
-        except PracticeMailError as exc:
-            QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
-        self.refresh_inbox()
-
-    def reply_selected(self) -> ReplyDialog | None:
-        ids = self.inbox.selected_ids()
-        return self.open_reply(ids[0]) if ids else None
-
-    def open_reply(self, rid: int) -> ReplyDialog:
-        msg = self.engine.inbox.get(rid)
-        shown = self.message_view
-        original = shown.plain_text() if shown.record is not None and shown.record[RID] == rid and shown.content \
-            else self.engine.inbox.content(rid).text
-        dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
-                             bool(self.practice.settings.get("signature.template")), self)
-        dialog.accepted.connect(self.refresh_all)
-        dialog.show()
-        return dialog
-
-    def _reply(self, rid: int, text: str, signature: bool) -> int:
-        return self.composer.reply(rid, datetime.now(timezone.utc), text, signature=signature)
-
-    def forward_selected(self) -> None:
-        ids = self.inbox.selected_ids()
-        if not ids:
-            return
-        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
-        if ok and to.strip():
-            self.forward(ids[0], to.strip())
-
-    def forward(self, rid: int, to: str) -> int | None:
-        """Refused in plain words when the rules say no (a patient outside the family)."""
-        try:
-            queued = self.composer.forward(rid, to, datetime.now(timezone.utc))
-        except PracticeMailError as exc:
-            self.status_line.setText(f"Not forwarded: {exc.message}. {exc.hint}")
-            return None
-        self.refresh_all()
-        return queued
-
-    def action_selected(self) -> None:
-        for rid in self.inbox.selected_ids():
-            self.engine.inbox.set_actioned(rid, datetime.now(timezone.utc), True)
-        self.refresh_inbox()
-
-    def delete_selected(self) -> None:
-        for rid in self.inbox.selected_ids():
-            self.engine.inbox.delete(rid, datetime.now(timezone.utc))
-        self.refresh_inbox()
-
-    def tag_selected(self) -> None:
-        ids = self.inbox.selected_ids()
-        if not ids:
-            return
-        current = ", ".join(self.engine.inbox.get(ids[0]).get("tags", []))
-        text, ok = QInputDialog.getText(self, "Tags", "Tags (comma separated; empty removes all):", text=current)
-        if ok:
-            self.set_tags(ids, [t.strip() for t in text.split(",")])
-
-    def set_tags(self, ids: list[int], tags: list[str]) -> None:
-        for rid in ids:
-            self.engine.inbox.set_tags(rid, datetime.now(timezone.utc), tags)
-        self.refresh_inbox()
-
-    def info_selected(self) -> QMessageBox | None:
-        ids = self.inbox.selected_ids()
-        if not ids:
-            return None
-        return self.show_info(ids[0])
-
-    def show_info(self, rid: int) -> QMessageBox:
-        """The message's timeline: received, filed, read, replied, actioned."""
-        msg = self.engine.inbox.get(rid)
-        lines = [f"{self.when(e['at'])}  {e['event']}" + (f" - {e['detail']}" if e.get("detail") else "")
-                 for e in msg.get("timeline", [])]
-        box = QMessageBox(QMessageBox.Icon.Information, "Message info",
-                          f"{msg['subject']}\nFrom {msg['from'] or '(unknown sender)'}\n\n" + "\n".join(lines), parent=self)
-        box.show()
-        return box
-
-    def restore_selected(self) -> None:
-        """Deleted messages go back to the inbox, with their tags and filing as they were."""
-        for rid in self.deleted.selected_ids():
-            self.engine.inbox.restore(rid, datetime.now(timezone.utc))
-        self.refresh_inbox()
-
-    def mark_selected_read(self, read: bool = True) -> None:
-        for rid in self.inbox.selected_ids():
-            self.engine.inbox.mark_read(rid, datetime.now(timezone.utc), read)
-        self.refresh_inbox()
-

@@ -20,14 +20,14 @@ def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fak
     fakemail.deliver("practice", b"From: patel.family@mailhome.example\r\nSubject: Family question\r\n"
                                  b"Message-ID: <k1@x>\r\n\r\nhello\r\n")
     window.refresh_outbox()
-    assert window.outbox.model_.item(0, 1).text() == "ready"
+    assert window.outbox.model_.text(0, 1) == "ready"
     report = send_receive(qtbot, window)
     assert (report["sent"], report["received"]) == (1, 1)
-    assert window.outbox.model_.item(0, 1).text() == "sent" and len(fakemail.sent()) == 1
-    assert window.inbox.model_.rowCount() == 1 and "P001" in window.inbox.model_.item(0, 4).text()
+    assert window.outbox.model_.text(0, 1) == "sent" and len(fakemail.sent()) == 1
+    assert window.inbox.model_.rowCount() == 1 and "P001" in window.inbox.model_.text(0, 4)
     assert "new message" in window.new_mail.text()
     # file it to the first candidate, as reception would
-    window.file_message(window.inbox.id_at(0), "P003")
+    window.inbox_page.file_message(window.inbox.id_at(0), "P003")
     assert window.inbox.model_.rowCount() == 0  # filed mail leaves the default view
 
 
@@ -148,11 +148,11 @@ def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWind
                                  b"Message-ID: <g1@p>\r\n\r\nhere\r\n")
     send_receive(qtbot, window)
     rid = window.inbox.id_at(0)
-    window.file_message(rid, "P004")
-    assert window.forward(rid, "angus.macleod@patientmail.example") is None
+    window.inbox_page.file_message(rid, "P004")
+    assert window.inbox_page.forward(rid, "angus.macleod@patientmail.example") is None
     assert "not in" in window.status_line.text() and "family" in window.status_line.text()
-    assert window.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
-    dialog = window.open_reply(rid)
+    assert window.inbox_page.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
+    dialog = window.inbox_page.open_reply(rid)
     qtbot.add_widget(dialog)
     assert "> here" not in dialog.quote.toPlainText() and "here" in dialog.quote.toPlainText()
     assert not dialog.apply() and "Write the reply" in dialog.problem.text()  # nothing written yet
@@ -169,26 +169,26 @@ def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemai
                                 "lindqvist@ortho-referrals.example"]):
         fakemail.deliver("practice", f"From: {sender}\r\nSubject: m{n}\r\nMessage-ID: <t{n}@x>\r\n\r\nx\r\n".encode())
     send_receive(qtbot, window)
-    subjects = lambda: sorted(window.inbox.model_.item(r, 3).text() for r in range(window.inbox.model_.rowCount()))  # noqa: E731
+    subjects = lambda: sorted(window.inbox.model_.text(r, 3) for r in range(window.inbox.model_.rowCount()))  # noqa: E731
     assert subjects() == ["m1"]  # untagged by default: the filed ones live on their files
-    window.tag_filter.setCurrentIndex(window.tag_filter.findData("all"))
+    window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("all"))
     assert subjects() == ["m0", "m1", "m2"]
-    window.tag_filter.setCurrentIndex(window.tag_filter.findData("Specialist"))
+    window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("Specialist"))
     assert subjects() == ["m2"]
-    window.tag_filter.setCurrentIndex(window.tag_filter.findData("untagged"))
+    window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("untagged"))
     rid = window.inbox.id_at(0)
-    window.set_tags([rid], ["Urgent", "Billing"])
+    window.inbox_page.set_tags([rid], ["Urgent", "Billing"])
     assert subjects() == []
-    window.custom_tags.setText("urgent, billing")
-    window.custom_tags.setText("Urgent, Billing")
-    window.custom_tags.editingFinished.emit()
+    window.inbox_page.custom_tags.setText("urgent, billing")
+    window.inbox_page.custom_tags.setText("Urgent, Billing")
+    window.inbox_page.custom_tags.editingFinished.emit()
     assert subjects() == ["m1"]  # carrying all the chosen tags
     window.inbox.selectRow(0)
-    window.action_selected()
+    window.inbox_page.action_selected()
     assert subjects() == []
-    window.show_actioned.setChecked(True)
+    window.inbox_page.show_actioned.setChecked(True)
     assert subjects() == ["m1"]
-    box = window.show_info(rid)
+    box = window.inbox_page.show_info(rid)
     assert "received" in box.text() and "tagged" in box.text() and "actioned" in box.text()
     box.close()
 
@@ -200,7 +200,7 @@ def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: Main
     page = window.open_patient("P003")
     qtbot.add_widget(page)
     assert any("Mrs Priya Patel (P001)" in label.text() for label in page.findChildren(QLabel))  # the family
-    assert page.history.model_.rowCount() == 1 and page.history.model_.item(0, 1).text() == "sent"
+    assert page.history.model_.rowCount() == 1 and page.history.model_.text(0, 1) == "sent"
     qtbot.mouseClick(page.email, Qt.MouseButton.LeftButton)
     assert window.last_compose is not None and window.last_compose.patient.currentData() == "P003"
 

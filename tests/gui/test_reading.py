@@ -24,7 +24,7 @@ HTML_MAIL = (b"From: Grace Okafor <grace.okafor@example.com>\r\nSubject: Photo o
 
 
 def open_first(qtbot: QtBot, w: MainWindow) -> None:
-    w.tag_filter.setCurrentIndex(w.tag_filter.findData("all"))
+    w.inbox_page.tag_filter.setCurrentIndex(w.inbox_page.tag_filter.findData("all"))
     w.inbox.selectRow(0)
     qtbot.wait_until(lambda: w.message_view.content is not None, timeout=5000)
 
@@ -72,7 +72,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     send_receive(qtbot, window)
     window.inbox.selectRow(1)
     chosen = window.inbox.selected_ids()
-    menu = window.inbox_menu()
+    menu = window.inbox_page.menu()
     tag_menu = next(a.menu() for a in menu.actions() if a.text() == "Tag")
     assert {"Patient", "Specialist"} <= {a.text() for a in tag_menu.actions() if a.isCheckable()}
     next(a for a in tag_menu.actions() if a.text() == "Specialist").setChecked(True)
@@ -86,7 +86,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     assert window.inbox.model_.rowCount() == 2 and window.inbox.selected_ids() == reading
     assert window.message_view.record is not None and window.message_view.record["_rid"] == reading[0]
 
-    window.mark_selected_read(False)
+    window.inbox_page.mark_selected_read(False)
     assert not window.engine.inbox.get(reading[0])["read"]
     window.inbox.selectAll()
     assert len(window.inbox.selected_ids()) == 2 and window.message_view.record is None
@@ -97,7 +97,7 @@ def test_file_to_a_specialist_from_the_inbox(qtbot: QtBot, window: MainWindow, f
                                  b"Message-ID: <ref1@ortho-referrals.example>\r\n\r\nAttached.\r\n")
     send_receive(qtbot, window)
     rid = window.inbox.id_at(0)
-    window.file_message(rid, specialist_id="SP1")
+    window.inbox_page.file_message(rid, specialist_id="SP1")
     got = window.engine.inbox.get(rid)
     assert got["specialist_id"] == "SP1" and "Specialist" in got["tags"]
     assert window.inbox.model_.rowCount() == 0  # filed: out of the untagged view
@@ -109,10 +109,10 @@ def test_deleted_messages_restore_and_a_flood_does_not_light_the_indicator(qtbot
     send_receive(qtbot, window)
     assert "1 new message" in window.new_mail.text()
     window.inbox.selectRow(0)
-    window.delete_selected()
+    window.inbox_page.delete_selected()
     assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
     window.deleted.selectRow(0)
-    window.restore_selected()
+    window.inbox_page.restore_selected()
     assert window.inbox.model_.rowCount() == 1 and window.deleted.model_.rowCount() == 0
 
     window.new_mail.setText("")

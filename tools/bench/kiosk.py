@@ -64,7 +64,7 @@ def main() -> int:
             process_events()
             shown = time.perf_counter() - t0
             t0 = time.perf_counter()
-            window.tag_filter.setCurrentIndex(window.tag_filter.findData("Patient"))
+            window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("Patient"))
             process_events()
             filtered = time.perf_counter() - t0
             rows = window.inbox.model_.rowCount()
