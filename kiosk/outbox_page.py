@@ -157,20 +157,17 @@ class OutboxPage(QWidget):
         return rid is not None and printing.print_with_dialog(self.document(rid), self)
 
     def delete_selected(self) -> None:
-        now = datetime.now(timezone.utc)
-        for rid in self.table.selected_ids():
-            try:
-                self.engine.outbox.apply(rid, Event.DELETE, now)
-            except PracticeMailError as exc:
-                self.say(f"{exc.message}. {exc.hint}")
-        self.refresh()
+        self._apply_selected(Event.DELETE)
 
     def restore_selected(self) -> None:
         """A deleted item goes back to the state it was deleted from (a draft stays a draft)."""
+        self._apply_selected(Event.RESTORE)
+
+    def _apply_selected(self, event: Event) -> None:
         now = datetime.now(timezone.utc)
         for rid in self.table.selected_ids():
             try:
-                self.engine.outbox.apply(rid, Event.RESTORE, now)
+                self.engine.outbox.apply(rid, event, now)
             except PracticeMailError as exc:
                 self.say(f"{exc.message}. {exc.hint}")
         self.refresh()
