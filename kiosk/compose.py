@@ -114,7 +114,11 @@ class ComposeDialog(QDialog):
             self.patient.setEnabled(False)
             self.template.setEnabled(False)
             self.subject.setText(opened["subject"])
-            self.body.setPlainText(opened["text"])
+            if opened["html"]:  # written formatted at the desk: opened formatted again
+                self.formatted.setChecked(True)
+                self.body.setHtml(opened["html"])
+            else:
+                self.body.setPlainText(opened["text"])
             self.cc.setText(", ".join(opened["cc"]))
             self.bcc.setText(", ".join(opened["bcc"]))
             for a in opened["attachments"]:
@@ -195,7 +199,8 @@ class ComposeDialog(QDialog):
         try:
             if self.draft_id is not None:
                 self.composer.revise_draft(self.draft_id, now, self.subject.text(), self.body.toPlainText(),
-                                           self._cc(), self._bcc(), self.files.files, send=not as_draft)
+                                           self._cc(), self._bcc(), self.files.files, send=not as_draft,
+                                           html=self._html())
                 self.queued_id = self.draft_id
             else:
                 self.queued_id = self.composer.from_patient(

@@ -170,11 +170,11 @@ class Composer:
         item = self.outbox.get(rid)
         content = incoming.content(self.outbox.blob(item))
         return {"patient_id": item.get("patient_id", ""), "to": item["to"], "cc": item.get("cc", []),
-                "bcc": item.get("bcc", []), "subject": item["subject"], "text": content.text,
+                "bcc": item.get("bcc", []), "subject": item["subject"], "text": content.text, "html": content.html,
                 "attachments": [Attachment(a.filename, a.data, a.content_type) for a in content.attachments]}
 
     def revise_draft(self, rid: int, now: datetime, subject: str, text: str, extra_cc: list[str],
-                     bcc: list[str], attached: list[Attachment], send: bool) -> dict[str, Any]:
+                     bcc: list[str], attached: list[Attachment], send: bool, html: str | None = None) -> dict[str, Any]:
         """Save a draft edited in the compose window, and queue it when `send`; the rules are
         checked again first, as for a new email."""
         item = self.outbox.get(rid)
@@ -189,7 +189,7 @@ class Composer:
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name if p.kind != "other" else "") for p in to], subject,
                       text, cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc],
-                      bcc=[Recipient(p.address) for p in hidden], attachments=list(attached))
+                      bcc=[Recipient(p.address) for p in hidden], attachments=list(attached), html=html)
         return self.outbox.revise_draft(rid, draft, now, queue=send)
 
     # -- the address book ---------------------------------------------------------------

@@ -149,3 +149,22 @@ def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: Qt
     assert [r for r in window.engine.outbox.list() if r.get("appointment_id") == appt["id"]
             and r["status"] not in ("cancelled", "deleted")] == []
     assert "cancelled" in [panel.table.model_.text(n, 4) for n in range(panel.table.model_.rowCount())]
+
+
+def test_a_formatted_draft_reopens_formatted(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = window.open_compose("P003")
+    qtbot.add_widget(dialog)
+    dialog.signature.setChecked(False)
+    dialog.formatted.setChecked(True)
+    qtbot.keyClicks(dialog.subject, "Aftercare")
+    qtbot.mouseClick(dialog.bold, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.body, "No hot drinks today")
+    qtbot.mouseClick(dialog.save_draft, Qt.MouseButton.LeftButton)
+    again = window.outbox_page.open_draft(dialog.queued_id)
+    qtbot.add_widget(again)
+    assert again.formatted.isChecked() and "No hot drinks today" in again.body.toPlainText()
+    assert "font-weight:700" in again.body.toHtml().replace(" ", "")
+    qtbot.mouseClick(again.send, Qt.MouseButton.LeftButton)
+    msg = email.message_from_bytes(window.engine.outbox.blob(window.engine.outbox.get(dialog.queued_id)),
+                                   policy=email.policy.default)
+    assert "No hot drinks today" in msg.get_body(("html",)).get_content()
