@@ -475,7 +475,8 @@ def cmd_admin_run(args: argparse.Namespace) -> int:
     if args.runbook not in available():
         raise InputInvalid(f"no runbook {args.runbook!r}", hint="`practicemail admin list` shows them.")
     with open_practice(args, writer=False) as p:
-        page, results = run_runbook(Admin(p), args.runbook, role="reception")
+        page, results = run_runbook(Admin(p), args.runbook, role="reception",
+                                    only=None if args.cell is None else args.cell - 1)
     if args.html:
         Path(args.html).write_text(page, "utf-8")
     for res in results:
@@ -648,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_admin_run, "run a runbook headless (action cells are not run)", into=adm)
     p.add_argument("runbook")
     p.add_argument("--html", metavar="FILE", help="also write the run as one self-contained HTML file")
+    p.add_argument("--cell", type=int, metavar="N", help="run only cell N (numbered from 1, as the HTML page shows them)")
     p = add("export-diagnostics", cmd_export_diagnostics, "the support bundle (a zip)", as_json)
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     p.add_argument("--include-patient-data", action="store_true",

@@ -24,6 +24,7 @@ from engine.adapters.logs import redact as redact_secrets
 from engine.admin import html as html_export
 from engine.admin.facade import Admin
 from engine.admin.runner import Runner, available, digest, parse
+from engine.errors import InputInvalid
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -62,11 +63,17 @@ def make_redactor(admin: Admin, include_patient_data: bool) -> Callable[[str], s
 
 
 def run_runbook(admin: Admin, name: str, role: str, include_patient_data: bool = False,
-                confirm: Callable | None = None, timeout: float = 30.0) -> tuple[str, list]:  # type: ignore[type-arg]
+                confirm: Callable | None = None, timeout: float = 30.0,  # type: ignore[type-arg]
+                only: int | None = None) -> tuple[str, list]:  # type: ignore[type-arg]
+    """The runbook's page and results; `only`: run just the cell with that index (the others
+    are shown as not run), as support does to repeat one check or one action."""
     path = available()[name]
     text = path.read_text("utf-8")
     runner = Runner(admin, role, confirm, make_redactor(admin, include_patient_data), timeout)
-    results = runner.run_all(parse(text))
+    cells = parse(text)
+    if only is not None and not any(c.index == only for c in cells):
+        raise InputInvalid(f"the runbook {name} has no cell {only}", hint="Pick a cell from the runbook's list.")
+    results = runner.run_all(cells if only is None else [c for c in cells if c.index == only or c.kind == "markdown"])
     title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in parse(text) if c.kind == "markdown"), name)
     return html_export.render(title, digest(text), results, datetime.now(timezone.utc)), results
 
@@ -104,7 +111,6 @@ def email_support(admin: Admin, now: datetime, include_patient_data: bool = Fals
     import tempfile
 
     from engine.core.message import Attachment, Draft, Recipient
-    from engine.errors import InputInvalid
 
     s = admin.practice.settings
     to = s.get("support.address")

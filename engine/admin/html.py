@@ -14,7 +14,7 @@ from engine.admin.runner import CellResult
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;color:#1d2430}
 header{border-bottom:2px solid #2f6f8f;margin-bottom:1em}header small{color:#5a6472}
-.cell{margin:1em 0}.md h1{font-size:1.5em}.md h2{font-size:1.15em;color:#2f6f8f}
+.cell{margin:1em 0}.n{color:#888;font-size:.8em;margin:0}.md h1{font-size:1.5em}.md h2{font-size:1.15em;color:#2f6f8f}
 table{border-collapse:collapse;width:100%;font-size:13px}td,th{border:1px solid #cfd6de;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#eef2f6}pre{background:#f5f7f9;padding:8px;overflow-x:auto;white-space:pre-wrap}
 .error pre{background:#fdecec;color:#8a1c1c}.status{padding:8px;border-left:6px solid #2f6f8f;background:#eef6fa}
@@ -55,6 +55,8 @@ def render(title: str, digest: str, results: list[CellResult], now: datetime) ->
              f"{html.escape(digest)} &middot; {html.escape(platform.platform())}</small></header>"]
     for res in results:
         parts.append(f"<div class='cell state-{html.escape(res.state)}'>")
+        if res.cell.kind != "markdown":
+            parts.append(f"<p class='n'>cell {res.cell.index + 1}</p>")
         if res.cell.action:
             parts.append(f"<p><b>Action:</b> {html.escape(res.cell.title)} ({html.escape(res.state)})</p>")
         for out in res.outputs:

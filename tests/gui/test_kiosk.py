@@ -318,3 +318,17 @@ def test_keys_at_the_desk(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) 
     window.inbox.selectRow(0)
     qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
     assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
+
+
+def test_admin_page_runs_one_cell_of_a_runbook(qtbot: QtBot, window: MainWindow) -> None:
+    page = window.admin_page
+    page.books.setCurrentRow([page.books.item(i).text() for i in range(page.books.count())].index("outbox_health"))
+    labels = [page.cells.item(i).text() for i in range(page.cells.count())]
+    assert labels[0].startswith("2. show(admin.outbox_counts()") and labels[-1].startswith("6. Action: Reset failed")
+    page.cells.setCurrentRow(0)
+    page.last_page = ""
+    qtbot.mouseClick(page.run_cell, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
+    shown = page.output.toPlainText()
+    assert "cell 2" in shown and "outbox" in shown  # the counts
+    assert "no failed items" not in shown and "item(s) reset" not in shown  # cells 4 to 6 did not run

@@ -75,3 +75,9 @@ def test_cli_export_and_run(data_dir: Path, fakemail: FakeMail, tmp_path: Path) 
                           str(tmp_path / "s.html"), "--data", str(data_dir)], capture_output=True, text=True,
                          cwd=ROOT, timeout=120)
     assert "state" in run.stdout and (tmp_path / "s.html").read_text().startswith("<!doctype html>")
+    one = subprocess.run([sys.executable, "-m", "engine", "admin", "run", "outbox_health", "--cell", "2",
+                          "--data", str(data_dir)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert one.returncode == 0 and "no failed items" not in one.stdout  # only the counts ran
+    bad = subprocess.run([sys.executable, "-m", "engine", "admin", "run", "outbox_health", "--cell", "99",
+                          "--data", str(data_dir)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode != 0 and "no cell" in bad.stderr and "Traceback" not in bad.stderr
