@@ -39,7 +39,13 @@ class ComposeDialog(QDialog):
             self.patient.addItem(f"{person_name(p)} ({p['id']})" + ("" if p.get("email") else " - no address"), p["id"])
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
-        form.addRow("To patient", self.patient)
+        form.addRow("Patient", self.patient)
+        self.send_to = QComboBox()
+        self.send_to.addItem("the patient", "")
+        for r in sorted(d.list("specialists"), key=lambda r: r["id"]):
+            self.send_to.addItem(f"Specialist: {person_name(r)} ({r['id']})", r["id"])
+        self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
+        form.addRow("To", self.send_to)
         self.provider = QComboBox()
         self.provider.addItem("(none)", "")
         for r in sorted(d.list("providers"), key=lambda r: r["id"]):
@@ -106,13 +112,16 @@ class ComposeDialog(QDialog):
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged):
+        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
+                       self.send_to.currentIndexChanged):
             signal.connect(self.check)
         self.cc.textChanged.connect(self.check)
         self.bcc.textChanged.connect(self.check)
         if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
             self.patient.setEnabled(False)
             self.template.setEnabled(False)
+            self.send_to.setCurrentIndex(max(0, self.send_to.findData(opened.get("specialist_id", ""))))
+            self.send_to.setEnabled(False)
             self.subject.setText(opened["subject"])
             if opened["html"]:  # written formatted at the desk: opened formatted again
                 self.formatted.setChecked(True)
@@ -147,10 +156,13 @@ class ComposeDialog(QDialog):
         return QInputDialog.getText(self, "Email address", f"{name} has no email address. Their address:")
 
     def _usual_provider(self) -> None:
+        """The patient chosen: their usual provider preselected, their address shown in To."""
         pid = self.patient.currentData()
         patient = self.composer.practice.directory.find("patients", pid) if pid else None
         usual = (patient or {}).get("usual_provider_id", "")
         self.provider.setCurrentIndex(max(0, self.provider.findData(usual)))
+        address = (patient or {}).get("email") or "no address yet: asked for at Send"
+        self.send_to.setItemText(0, f"the patient ({address})")
 
     def _format_toggled(self, on: bool) -> None:
         self.bold.setEnabled(on)
@@ -179,8 +191,10 @@ class ComposeDialog(QDialog):
         d = self.composer.practice.directory
         patient = d.require("patients", self.patient.currentData())
         cc, bcc = self.composer.people(self._cc()), self.composer.people(self._bcc())
-        refused = [r for r in self.composer.check_rules(patient, [self.composer._person("patient", patient)], cc,
-                                                        bool(self.files.files), bcc)
+        specialist = self.send_to.currentData()
+        to = [self.composer._person("specialist", d.require("specialists", specialist))] if specialist \
+            else [self.composer._person("patient", patient)]
+        refused = [r for r in self.composer.check_rules(patient, to, cc, bool(self.files.files), bcc)
                    if r.rule != rules.NO_ADDRESS]
         lines = [f"{r.message}. {r.hint}" for r in refused]
         if self.files.problem:
@@ -193,7 +207,7 @@ class ComposeDialog(QDialog):
     def _queue(self, as_draft: bool = False) -> None:
         if self.check():
             return
-        if not as_draft and not self._address_given():
+        if not as_draft and not self.send_to.currentData() and not self._address_given():
             return
         now = datetime.now(timezone.utc)
         try:
@@ -207,7 +221,8 @@ class ComposeDialog(QDialog):
                     self.patient.currentData(), now, template=self.template.currentData() or None,
                     subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=self._cc(), bcc=self._bcc(),
                     attached=self.files.files, as_draft=as_draft, provider_id=self.provider.currentData() or None,
-                    signature=self.signature.isChecked(), html=self._html())
+                    signature=self.signature.isChecked(), html=self._html(),
+                    specialist_id=self.send_to.currentData() or None, to_specialist=bool(self.send_to.currentData()))
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
             return

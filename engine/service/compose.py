@@ -110,16 +110,21 @@ class Composer:
                      attachments: list[Path] | None = None, subject: str = "", text: str = "",
                      extra_cc: list[str] | None = None, as_draft: bool = False,
                      scale_images_to: int | None = None, bcc: list[str] | None = None,
-                     attached: list[Attachment] | None = None, html: str | None = None) -> int:
+                     attached: list[Attachment] | None = None, html: str | None = None,
+                     to_specialist: bool = False) -> int:
         """`attachments`: files to read; `attached`: files already read (the compose window's);
-        `html`: a formatted version of `text`, written at the desk (sent alongside the text)."""
+        `html`: a formatted version of `text`, written at the desk (sent alongside the text);
+        `to_specialist`: the email goes to `specialist_id` about the patient (an x-ray for a
+        referral), not to the patient; it is still filed on the patient's contact history."""
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         provider = d.require("providers", provider_id) if provider_id else (
             d.find("providers", patient["usual_provider_id"]) if patient.get("usual_provider_id") else None)
         specialist = d.require("specialists", specialist_id) if specialist_id else None
-        to = [self._person("patient", patient)]
-        cc = [self._person("specialist", specialist)] if (specialist and cc_specialist) else []
+        if to_specialist and specialist is None:
+            raise InputInvalid("no specialist was chosen to send to", hint="Choose the specialist, or send to the patient.")
+        to = [self._person("specialist", specialist)] if to_specialist else [self._person("patient", patient)]
+        cc = [self._person("specialist", specialist)] if (specialist and cc_specialist and not to_specialist) else []
         patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
         cc += [rules.person_for(a, patients, providers, specialists) for a in (extra_cc or [])]
         hidden = [rules.person_for(a, patients, providers, specialists) for a in (bcc or [])]
@@ -145,7 +150,7 @@ class Composer:
         return self.outbox.add_draft(draft, now, as_draft=as_draft, patient_id=patient_id,
                                      meta={"category": category, "description": description,
                                            "specialist_id": specialist["id"] if specialist else "",
-                                           "template": template or ""})
+                                           "to_specialist": to_specialist, "template": template or ""})
 
     def _signature(self, patient: dict[str, Any] | None, provider: dict[str, Any] | None) -> str:
         code = self.practice.settings.get("signature.template")
@@ -170,6 +175,7 @@ class Composer:
         item = self.outbox.get(rid)
         content = incoming.content(self.outbox.blob(item))
         return {"patient_id": item.get("patient_id", ""), "to": item["to"], "cc": item.get("cc", []),
+                "specialist_id": item.get("specialist_id", "") if item.get("to_specialist") else "",
                 "bcc": item.get("bcc", []), "subject": item["subject"], "text": content.text, "html": content.html,
                 "attachments": [Attachment(a.filename, a.data, a.content_type) for a in content.attachments]}
 

@@ -168,3 +168,26 @@ def test_a_formatted_draft_reopens_formatted(qtbot: QtBot, window: MainWindow) -
     msg = email.message_from_bytes(window.engine.outbox.blob(window.engine.outbox.get(dialog.queued_id)),
                                    policy=email.policy.default)
     assert "No hot drinks today" in msg.get_body(("html",)).get_content()
+
+
+def test_the_x_ray_goes_to_the_specialist_from_the_patients_file(qtbot: QtBot, window: MainWindow,
+                                                                 fakemail: FakeMail) -> None:
+    """Journey: a patient at the counter asks for their x-ray to go to a specialist."""
+    _photo(patient_folder(window.practice.folder, "P020") / "xray.jpg", 3000)
+    pfile = window.open_patient("P020")
+    qtbot.add_widget(pfile)
+    qtbot.mouseClick(pfile.email, Qt.MouseButton.LeftButton)
+    dialog = window.last_compose
+    qtbot.add_widget(dialog)
+    dialog.send_to.setCurrentIndex(dialog.send_to.findData("SP1"))
+    assert dialog.files.add_path(dialog._documents()[0].path)
+    qtbot.keyClicks(dialog.cc, "angus.macleod@patientmail.example")  # another patient: refused before Send
+    assert not dialog.send.isEnabled() and "family" in dialog.problem.text()
+    dialog.cc.clear()
+    qtbot.keyClicks(dialog.subject, "X-ray for your referral")
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    item = window.engine.outbox.get(dialog.queued_id)
+    assert item["to"] == ["lindqvist@ortho-referrals.example"] and item["patient_id"] == "P020"
+    assert send_receive(qtbot, window)["sent"] == 1
+    assert fakemail.sent()[0]["rcpt_tos"] == ["lindqvist@ortho-referrals.example"]
+    assert any(h["subject"] == "X-ray for your referral" for h in window.engine.inbox.contact_history("P020"))
