@@ -12,9 +12,9 @@ from PyQt6.QtCore import QDateTime
 from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.reminders import Reminders
+from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
 
 
@@ -40,9 +40,7 @@ class SlotDialog(QDialog):
         self.minutes.setSingleStep(5)
         self.minutes.setValue(int(current["minutes"]) if current else 30)
         form.addRow("Minutes", self.minutes)
-        self.provider = QComboBox()
-        for r in sorted(d.list("providers"), key=lambda r: r["id"]):
-            self.provider.addItem(f"{person_name(r)} ({r['id']})", r["id"])
+        self.provider = people_combo(d.list("providers"))
         chosen = (current or {}).get("provider_id") or patient.get("usual_provider_id", "")
         self.provider.setCurrentIndex(max(0, self.provider.findData(chosen)))
         self.location = QComboBox()

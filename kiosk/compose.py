@@ -5,6 +5,7 @@ and a draft opened again from the outbox with its own Send."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QFont
@@ -17,6 +18,17 @@ from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from kiosk.attachments import AttachmentList
+
+
+def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
+    """A choice of providers or specialists by name and id (their id as the item's data),
+    after an optional first choice whose data is ""."""
+    combo = QComboBox()
+    if first is not None:
+        combo.addItem(first, "")
+    for r in sorted(people, key=lambda r: r["id"]):
+        combo.addItem(f"{prefix}{person_name(r)} ({r['id']})", r["id"])
+    return combo
 
 
 class ComposeDialog(QDialog):
@@ -40,16 +52,10 @@ class ComposeDialog(QDialog):
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
         form.addRow("Patient", self.patient)
-        self.send_to = QComboBox()
-        self.send_to.addItem("the patient", "")
-        for r in sorted(d.list("specialists"), key=lambda r: r["id"]):
-            self.send_to.addItem(f"Specialist: {person_name(r)} ({r['id']})", r["id"])
+        self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
         form.addRow("To", self.send_to)
-        self.provider = QComboBox()
-        self.provider.addItem("(none)", "")
-        for r in sorted(d.list("providers"), key=lambda r: r["id"]):
-            self.provider.addItem(f"{person_name(r)} ({r['id']})", r["id"])
+        self.provider = people_combo(d.list("providers"), "(none)")
         self.provider.setToolTip("Signs the email and fills the provider's merge fields")
         form.addRow("Provider", self.provider)
         self.patient.currentIndexChanged.connect(self._usual_provider)
