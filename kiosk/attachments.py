@@ -13,10 +13,7 @@ from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, 
 from engine.adapters.documents import Document
 from engine.core.message import Attachment
 from engine.errors import PracticeMailError
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+from kiosk.tables import size_text
 
 
 class AttachmentList(QWidget):
@@ -74,7 +71,7 @@ class AttachmentList(QWidget):
             self.problem = "This patient has no documents in their folder yet."
             self.changed.emit()
             return False
-        labels = [f"{d.name}  ({_size(d.size)})" for d in docs]
+        labels = [f"{d.name}  ({size_text(d.size)})" for d in docs]
         label, ok = QInputDialog.getItem(self, "Patient's documents", "Attach:", labels, 0, False)
         return bool(ok) and self.add_path(docs[labels.index(label)].path)
 
@@ -95,9 +92,9 @@ class AttachmentList(QWidget):
         self.list.clear()
         self.list.setVisible(bool(self.files))
         for a in self.files:
-            self.list.addItem(f"{a.filename}  ({_size(len(a.data))})")
+            self.list.addItem(f"{a.filename}  ({size_text(len(a.data))})")
         total = self.total_bytes()
-        self.total.setText(f"{len(self.files)} file(s), {_size(total)}" if self.files else "")
+        self.total.setText(f"{len(self.files)} file(s), {size_text(total)}" if self.files else "")
         big = total > self.warn_bytes
         self.total.setStyleSheet("color: #a01c1c; font-weight: bold" if big else "")
         self.total.setToolTip("Larger than many mail servers accept; scale pictures down or send fewer files."

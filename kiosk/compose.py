@@ -196,7 +196,9 @@ class ComposeDialog(QDialog):
         (a missing address is asked for at Send, not a reason to disable it)."""
         d = self.composer.practice.directory
         patient = d.require("patients", self.patient.currentData())
-        cc, bcc = self.composer.people(self._cc()), self.composer.people(self._bcc())
+        typed = self._cc()
+        extra = self.composer.people([*typed, *self._bcc()])  # one directory read for both
+        cc, bcc = extra[:len(typed)], extra[len(typed):]
         specialist = self.send_to.currentData()
         to = [self.composer._person("specialist", d.require("specialists", specialist))] if specialist \
             else [self.composer._person("patient", patient)]

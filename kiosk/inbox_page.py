@@ -12,7 +12,7 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox,
-                             QPushButton, QSplitter, QVBoxLayout, QWidget)
+                             QSplitter)
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
@@ -22,24 +22,9 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk.message_view import MessageView
 from kiosk.reply import ReplyDialog
-from kiosk.tables import RecordTable
+from kiosk.tables import ROWS, RecordTable
+from kiosk.widgets import ask_forward_address, with_buttons
 
-LIMIT = 500
-
-
-def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:
-    """A row of buttons above a table."""
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    row = QHBoxLayout()
-    for label, slot in buttons:
-        b = QPushButton(label)
-        b.clicked.connect(slot)
-        row.addWidget(b)
-    row.addStretch(1)
-    layout.addLayout(row)
-    layout.addWidget(table)
-    return box
 
 
 class InboxPage(QSplitter):
@@ -106,13 +91,13 @@ class InboxPage(QSplitter):
         return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
 
     def refresh(self) -> None:
-        rows = self.engine.inbox.list(limit=LIMIT, **self.view())
+        rows = self.engine.inbox.list(limit=ROWS, **self.view())
         self.table.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
                                    r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
                                                                          if r.get("candidates") else ""),
                                    r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
                         [r.get("filing_reason", "") for r in rows])
-        gone = self.engine.inbox.list(deleted=True, limit=LIMIT)
+        gone = self.engine.inbox.list(deleted=True, limit=ROWS)
         self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
         self.on_selection()
 
@@ -160,7 +145,7 @@ class InboxPage(QSplitter):
     def known_tags(self) -> list[str]:
         """Tags in use on recent mail, and the filing ones, for the right-click menu."""
         seen = {"Patient", "Specialist", "Auto-reply"}
-        for r in self.engine.inbox.list(any_tags=True, include_actioned=True, limit=LIMIT):
+        for r in self.engine.inbox.list(any_tags=True, include_actioned=True, limit=ROWS):
             seen.update(r.get("tags", []))
         return sorted(seen)
 
@@ -222,11 +207,9 @@ class InboxPage(QSplitter):
 
     def forward_selected(self) -> None:
         ids = self.table.selected_ids()
-        if not ids:
-            return
-        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
-        if ok and to.strip():
-            self.forward(ids[0], to.strip())
+        to = ask_forward_address(self) if ids else None
+        if to:
+            self.forward(ids[0], to)
 
     def forward(self, rid: int, to: str) -> int | None:
         """Refused in plain words when the rules say no (a patient outside the family)."""

@@ -28,12 +28,13 @@ from engine.admin.facade import Admin
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
-from kiosk.inbox_page import InboxPage, with_buttons
+from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import RecordTable, local_time
+from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 

@@ -25,6 +25,7 @@ from engine.core.incoming import Content
 from engine.service.roles import allowed
 from kiosk import printing
 from kiosk.bridge import run_in_background
+from kiosk.tables import size_text
 
 
 class NothingRemote(QTextBrowser):
@@ -39,10 +40,6 @@ class NothingRemote(QTextBrowser):
         self.blocked: list[str] = []
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
 
 
 class MessageView(QWidget):
@@ -118,7 +115,7 @@ class MessageView(QWidget):
             return  # another message was chosen meanwhile
         self.content = content
         for a in content.attachments:
-            item = QListWidgetItem(f"{a.filename}  ({_size(len(a.data))})")
+            item = QListWidgetItem(f"{a.filename}  ({size_text(len(a.data))})")
             self.attachments.addItem(item)
         self.save_button.setEnabled(bool(content.attachments))
         self.attachments.setVisible(bool(content.attachments))

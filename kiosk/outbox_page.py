@@ -10,7 +10,7 @@ from typing import Any
 
 from PyQt6.QtCore import QDate
 from PyQt6.QtGui import QTextDocument
-from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
+from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                              QVBoxLayout, QWidget)
 
 from engine.adapters.store import RID
@@ -21,9 +21,9 @@ from engine.service.compose import Composer
 from engine.service.engine import Engine
 from kiosk import printing
 from kiosk.compose import ComposeDialog
-from kiosk.tables import RecordTable
+from kiosk.tables import ROWS, RecordTable
+from kiosk.widgets import ask_forward_address
 
-LIMIT = 500
 
 
 class OutboxPage(QWidget):
@@ -78,7 +78,7 @@ class OutboxPage(QWidget):
         rows = []
         for r in self.engine.outbox.items.iter_newest(self.wanted()):
             rows.append(r)
-            if len(rows) >= LIMIT:
+            if len(rows) >= ROWS:
                 break
         self.table.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"],
                                    r.get("kind", "email").replace("_", " "), self.when(r["created"]), r.get("from", ""),
@@ -110,11 +110,9 @@ class OutboxPage(QWidget):
     # -- forward, info, print, delete, reset ------------------------------------------------
     def forward_selected(self) -> None:
         rid = self._selected()
-        if rid is None:
-            return
-        to, ok = QInputDialog.getText(self, "Forward", "Forward to (address):")
-        if ok and to.strip():
-            self.forward(rid, to.strip())
+        to = ask_forward_address(self) if rid is not None else None
+        if to:
+            self.forward(rid, to)
 
     def forward(self, rid: int, to: str) -> int | None:
         """Refused in plain words when the rules say no (a patient outside the family)."""

@@ -11,6 +11,12 @@ from PyQt6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, 
 from PyQt6.QtWidgets import QAbstractItemView, QTableView
 
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
+ROWS = 500  # the newest this many are listed in a view; older ones by filter or date
+
+
+def size_text(n: int) -> str:
+    """A file's size as reception reads it: '340 KB', '4.2 MB'."""
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
 
 
 def local_time(iso: str | None, zone: str) -> str:

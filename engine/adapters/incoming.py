@@ -11,13 +11,14 @@ say which for any other port. Certificates are always verified.
 from __future__ import annotations
 
 import imaplib
+import io
 import logging
 import poplib
 import re
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 from imapclient import IMAPClient
 from imapclient import exceptions as imap_errors
@@ -60,7 +61,7 @@ def plan_fetches(uids: list[int], sizes: dict[int, int], most: int, most_bytes: 
     return runs
 
 
-def read_multiline(f: BinaryIO, limit: int = poplib._MAXLINE) -> bytes | None:  # noqa: SLF001
+def read_multiline(f: io.BufferedReader, limit: int = poplib._MAXLINE) -> bytes | None:  # noqa: SLF001
     """The body of a POP3 multi-line answer (after its status line, which must have ended in
     CRLF), dot-stuffing undone, as CRLF text; read in blocks up to the ending dot and not one
     byte further (a pipelined answer may follow in the buffer). poplib reads such an answer a
@@ -70,7 +71,7 @@ def read_multiline(f: BinaryIO, limit: int = poplib._MAXLINE) -> bytes | None:  
     tail = b"\r\n"  # the status line's ending: an empty answer is just ".\r\n"
     total = 0
     while True:
-        data = f.peek(65536) if hasattr(f, "peek") else b""  # type: ignore[attr-defined]
+        data = f.peek(65536)  # what is buffered (one read if nothing is), without taking it
         if not data:
             return None
         window = tail + data

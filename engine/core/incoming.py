@@ -99,7 +99,8 @@ def _ids(value: str | None) -> list[str]:
 def plain_headers(block: bytes) -> dict[str, str] | None:
     """The fields of a header block that is plain ASCII and well formed, by lower-case name
     (the first of each, as Message.get gives it), or None when anything is unusual: then the
-    email package reads it, defects and all. Most mail is plain, and this is five times faster."""
+    email package reads it, defects and all. Most mail is plain: reading it this way, with the
+    From regex below, halved what intake spends on headers (0.49 s to 0.25 s for 10,000)."""
     if not block.isascii():
         return None
     fields: dict[str, str] = {}

@@ -100,7 +100,10 @@ class Composer:
                            has_attachment)
 
     def people(self, addresses: list[str]) -> list[rules.Person]:
-        """Typed addresses as the rules see them: a patient, provider or specialist, or another."""
+        """Typed addresses as the rules see them: a patient, provider or specialist, or another.
+        (The compose window asks on every keystroke: no addresses, no directory read.)"""
+        if not addresses:
+            return []
         d = self.practice.directory
         patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
         return [rules.person_for(a, patients, providers, specialists) for a in addresses]
@@ -125,9 +128,9 @@ class Composer:
             raise InputInvalid("no specialist was chosen to send to", hint="Choose the specialist, or send to the patient.")
         to = [self._person("specialist", specialist)] if to_specialist else [self._person("patient", patient)]
         cc = [self._person("specialist", specialist)] if (specialist and cc_specialist and not to_specialist) else []
-        patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
-        cc += [rules.person_for(a, patients, providers, specialists) for a in (extra_cc or [])]
-        hidden = [rules.person_for(a, patients, providers, specialists) for a in (bcc or [])]
+        extra = self.people([*(extra_cc or []), *(bcc or [])])  # one directory read for both
+        cc += extra[:len(extra_cc or [])]
+        hidden = extra[len(extra_cc or []):]
         files = [*(attached or []), *(self.read_attachment(p, scale_images_to) for p in (attachments or []))]
         refused = self.check_rules(patient, to, cc, bool(files), hidden)
         if refused:
@@ -187,7 +190,8 @@ class Composer:
         d = self.practice.directory
         patient = d.require("patients", item["patient_id"]) if item.get("patient_id") else None
         to = self.people(item["to"])
-        cc, hidden = self.people(extra_cc), self.people(bcc)
+        extra = self.people([*extra_cc, *bcc])
+        cc, hidden = extra[:len(extra_cc)], extra[len(extra_cc):]
         if patient is not None:
             refused = [r for r in self.check_rules(patient, to, cc, bool(attached), hidden) if r.rule != rules.NO_ADDRESS]
             if refused:
