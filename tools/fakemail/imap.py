@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tools.fakemail import imapwire as w
+from tools.fakemail import mime
 from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
@@ -314,6 +315,7 @@ class ImapSession:
         for seq, msg in targets:
             parts: list[bytes] = []
             raw: bytes | None = None
+            tree: mime.Part | None = None
             drop_at: int | None = None
             hang = False
             for name in names:
@@ -326,11 +328,13 @@ class ImapSession:
                     parts.append(b'INTERNALDATE "' + w.internaldate(msg.path.stat().st_mtime).encode() + b'"')
                 elif upper == "RFC822.SIZE":
                     parts.append(b"RFC822.SIZE %d" % msg.size)
-                elif upper in ("ENVELOPE", "BODYSTRUCTURE", "BODY"):
+                elif upper == "ENVELOPE":
                     raw = raw if raw is not None else msg.read()
-                    parsed = w.parse_message(raw)
-                    fn = w.envelope if upper == "ENVELOPE" else w.bodystructure
-                    parts.append(upper.encode() + b" " + fn(parsed))
+                    parts.append(b"ENVELOPE " + w.envelope(w.parse_message(raw)))
+                elif upper in ("BODYSTRUCTURE", "BODY"):
+                    raw = raw if raw is not None else msg.read()
+                    tree = tree if tree is not None else mime.parse(raw)
+                    parts.append(upper.encode() + b" " + mime.structure(tree, extensible=upper == "BODYSTRUCTURE"))
                 elif upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
                     raw = raw if raw is not None else msg.read()
                     label, data = self._section(upper, name, raw)
@@ -339,7 +343,7 @@ class ImapSession:
                         if fault is not None:
                             drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
                             hang = fault.action == "hang"
-                    parts.append(label.encode() + b" " + w.literal(data))
+                    parts.append(label.encode() + b" " + (b"NIL" if data is None else w.literal(data)))
                     if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
                             and "\\Seen" not in msg.flags:
                         msg.flags.add("\\Seen")
@@ -362,7 +366,8 @@ class ImapSession:
         await self.ok(tag, f"{'UID ' if uid else ''}FETCH completed")
 
     @staticmethod
-    def _section(upper: str, name: str, raw: bytes) -> tuple[str, bytes]:
+    def _section(upper: str, name: str, raw: bytes) -> tuple[str, bytes | None]:
+        """A section's label and bytes (None, sent as NIL, for a part the message does not have)."""
         if upper == "RFC822":
             return "RFC822", raw
         if upper == "RFC822.HEADER":
@@ -373,22 +378,11 @@ class ImapSession:
         if not m:
             raise w.ParseError(f"bad section {name}")
         section = m.group(1)
-        head, text = w.split_message(raw)
-        usect = section.upper()
-        if usect == "":
-            data = raw
-        elif usect == "HEADER":
-            data = head
-        elif usect == "TEXT":
-            data = text
-        elif usect.startswith("HEADER.FIELDS"):
-            fields = re.findall(r"[^\s()]+", section[section.index("(") + 1:]) if "(" in section else []
-            data = w.header_fields(head, fields, negate=usect.startswith("HEADER.FIELDS.NOT"))
-        elif usect in ("1", "1.TEXT"):
-            data = text
-        else:
-            data = b""
         label = f"BODY[{section}]"
+        try:  # the whole message (what a sync asks for) needs no parse
+            data = raw if section == "" else mime.section(mime.parse(raw), section)
+        except mime.NoSuchPart:
+            return label, None
         if m.group(2) is not None:
             start = int(m.group(2))
             length = int(m.group(3)) if m.group(3) else len(data)

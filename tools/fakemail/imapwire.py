@@ -208,26 +208,6 @@ def envelope(msg: EmailMessage) -> bytes:
     return b"(" + b" ".join(fields) + b")"
 
 
-def bodystructure(msg: EmailMessage) -> bytes:
-    """A simplified but well-formed BODYSTRUCTURE (enough for clients to list parts)."""
-    if msg.is_multipart():
-        parts = msg.get_payload()
-        inner = b"".join(bodystructure(p) for p in parts if isinstance(p, EmailMessage))
-        return b"(" + (inner or b'("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)') + b" " + \
-            quote(msg.get_content_subtype().upper()) + b")"
-    maintype, subtype = msg.get_content_maintype().upper(), msg.get_content_subtype().upper()
-    params = msg.get_params()[1:] if msg.get_params() else []
-    plist = b"(" + b" ".join(quote(k.upper()) + b" " + quote(str(v)) for k, v in params) + b")" if params else b"NIL"
-    payload = msg.get_payload(decode=False)
-    body = payload.encode("utf-8", "replace") if isinstance(payload, str) else b""
-    enc = (msg.get("Content-Transfer-Encoding") or "7BIT").upper()
-    fields = [quote(maintype), quote(subtype), plist, quote(msg.get("Content-ID")), quote(msg.get("Content-Description")),
-              quote(enc), str(len(body)).encode()]
-    if maintype == "TEXT":
-        fields.append(str(body.count(b"\n")).encode())
-    return b"(" + b" ".join(fields) + b")"
-
-
 def split_message(raw: bytes) -> tuple[bytes, bytes]:
     """(header including the blank line, text)."""
     for sep in (b"\r\n\r\n", b"\n\n"):
