@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from tools.fakemail import imapwire as w
 from tools.fakemail import mime
+from tools.fakemail.lines import LineTooLong, read_line, start_tls
 from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
@@ -40,6 +41,13 @@ class Bye(Exception):
     pass
 
 
+def _mtime(message: Message) -> float | None:
+    try:
+        return message.path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
 class ImapSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, cfg: ImapConfig) -> None:
         self.reader, self.writer, self.cfg = reader, writer, cfg
@@ -47,7 +55,12 @@ class ImapSession:
         self.user: User | None = None
         self.box: Mailbox | None = None
         self.read_only = False
-        self.known_count = 0
+        # What this session has been told: its own numbering of the mailbox and each message's
+        # flags. Other sessions, POP3 and files removed by hand change the shared mailbox; this
+        # view changes only when the session is told (EXPUNGE, EXISTS, FETCH FLAGS), so message
+        # numbers never move under a client without word (RFC 3501 §5.5, §7.4.1).
+        self.view: list[Message] = []
+        self.told_flags: dict[int, frozenset[str]] = {}
         self.session = cfg.faults.new_session("imap", str(writer.get_extra_info("peername")))
 
     # -- I/O --------------------------------------------------------------------------
@@ -61,7 +74,7 @@ class ImapSession:
         """One full command, with any literals read in (sending continuations)."""
         buf = b""
         while True:
-            line = await self.reader.readline()
+            line = await read_line(self.reader)
             if not line:
                 return None
             buf += line
@@ -91,7 +104,12 @@ class ImapSession:
                 return
             await self.send(f"* OK [CAPABILITY {self.capabilities()}] fakemail IMAP4rev1 ready\r\n".encode())
             while True:
-                data = await self.read_command()
+                try:
+                    data = await self.read_command()
+                except LineTooLong as exc:
+                    tag = exc.head.split(b" ", 1)[0] if b" " in exc.head else b"*"
+                    await self.send(tag + b" BAD line too long (over 64 KiB); use a literal for long values\r\n")
+                    continue
                 if data is None:
                     return
                 try:
@@ -110,8 +128,7 @@ class ImapSession:
                     return
                 except (w.ParseError, ValueError, IndexError, TypeError) as exc:
                     await self.send(f"{tag} BAD {cmd}: {exc}\r\n".encode())
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, FileNotFoundError):
-            # FileNotFoundError: a message file removed by hand; the next session will not list it
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, LineTooLong):
             return
         finally:
             faults.record("imap", self.session, "close", "")
@@ -153,7 +170,7 @@ class ImapSession:
         await self.send(self._updates() + f"{tag} OK NOOP completed\r\n".encode())
 
     async def cmd_check(self, tag: str, args: list[w.Token]) -> None:
-        await self.ok(tag, "CHECK completed")
+        await self.send(self._updates() + f"{tag} OK CHECK completed\r\n".encode())
 
     async def cmd_logout(self, tag: str, args: list[w.Token]) -> None:
         await self.send(f"* BYE fakemail logging out\r\n{tag} OK LOGOUT completed\r\n".encode())
@@ -170,7 +187,7 @@ class ImapSession:
             await self.send(f"{tag} BAD already using TLS\r\n".encode())
             return
         await self.ok(tag, "Begin TLS negotiation now")
-        await self.writer.start_tls(self.cfg.tls)
+        await start_tls(self.reader, self.writer, self.cfg.tls)
         self.tls = True
 
     async def _login(self, tag: str, username: str, password: str, verb: str) -> None:
@@ -201,7 +218,7 @@ class ImapSession:
             answer = w.text_of(args[1])
         else:
             await self.send(b"+ \r\n")
-            answer = (await self.reader.readline()).decode("ascii", "replace").strip()
+            answer = (await read_line(self.reader)).decode("ascii", "replace").strip()
         if answer == "*":
             await self.send(f"{tag} BAD authentication cancelled\r\n".encode())
             return
@@ -256,7 +273,8 @@ class ImapSession:
             return
         box.refresh()
         self.box, self.read_only = box, read_only
-        self.known_count, self.known_validity = len(box.messages), box.uidvalidity
+        self.view = list(box.messages)
+        self.told_flags = {id(m): frozenset(m.flags) for m in self.view}
         unseen = next((i + 1 for i, m in enumerate(box.messages) if "\\Seen" not in m.flags), None)
         lines = [
             f"* FLAGS ({' '.join(SYSTEM_FLAGS)})",
@@ -278,21 +296,37 @@ class ImapSession:
         await self._select(tag, args, True)
 
     def _updates(self) -> bytes:
-        """Untagged news since the last look: new messages (EXISTS)."""
+        """Untagged news since the session was last told: messages gone (EXPUNGE, highest
+        first, so each number is right when it is read), new ones (EXISTS), flags changed
+        elsewhere (FETCH FLAGS). Only where RFC 3501 allows EXPUNGE: NOOP, CHECK, IDLE, EXPUNGE."""
         box = self.box
         if box is None:
             return b""
         box.refresh()
-        out = b""
-        if len(box.messages) != self.known_count:
-            self.known_count = len(box.messages)
-            out += f"* {self.known_count} EXISTS\r\n".encode()
-        return out
+        present = {id(m) for m in box.messages}
+        out = []
+        for i in range(len(self.view) - 1, -1, -1):
+            if id(self.view[i]) not in present:
+                out.append(f"* {i + 1} EXPUNGE\r\n")
+                self.told_flags.pop(id(self.view[i]), None)
+                del self.view[i]
+        for seq, m in enumerate(self.view, 1):
+            flags = frozenset(m.flags)
+            if self.told_flags.get(id(m)) != flags:
+                self.told_flags[id(m)] = flags
+                out.append(f"* {seq} FETCH (FLAGS ({' '.join(sorted(flags))}))\r\n")
+        known = {id(m) for m in self.view}
+        arrived = [m for m in box.messages if id(m) not in known]
+        if arrived:
+            self.view.extend(arrived)
+            self.told_flags.update((id(m), frozenset(m.flags)) for m in arrived)
+            out.append(f"* {len(self.view)} EXISTS\r\n")
+        return "".join(out).encode()
 
     # -- selected -------------------------------------------------------------------------
     def _targets(self, set_text: str, uid: bool) -> list[tuple[int, Message]]:
         assert self.box is not None
-        msgs = self.box.messages
+        msgs = self.view
         if uid:
             wanted = w.parse_uid_set(set_text, (m.uid for m in msgs))
             return [(i + 1, m) for i, m in enumerate(msgs) if m.uid in wanted]
@@ -312,46 +346,51 @@ class ImapSession:
         if uid and not any(n.upper() == "UID" for n in names):
             names = ["UID", *names]
         changed = False
+        missing = 0
         for seq, msg in targets:
             parts: list[bytes] = []
             raw: bytes | None = None
             tree: mime.Part | None = None
             drop_at: int | None = None
             hang = False
-            for name in names:
-                upper = name.upper()
-                if upper == "UID":
-                    parts.append(b"UID %d" % msg.uid)
-                elif upper == "FLAGS":
-                    parts.append(("FLAGS (" + " ".join(sorted(msg.flags)) + ")").encode())
-                elif upper == "INTERNALDATE":
-                    parts.append(b'INTERNALDATE "' + w.internaldate(msg.path.stat().st_mtime).encode() + b'"')
-                elif upper == "RFC822.SIZE":
-                    parts.append(b"RFC822.SIZE %d" % msg.size)
-                elif upper == "ENVELOPE":
-                    raw = raw if raw is not None else msg.read()
-                    parts.append(b"ENVELOPE " + w.envelope(w.parse_message(raw)))
-                elif upper in ("BODYSTRUCTURE", "BODY"):
-                    raw = raw if raw is not None else msg.read()
-                    tree = tree if tree is not None else mime.parse(raw)
-                    parts.append(upper.encode() + b" " + mime.structure(tree, extensible=upper == "BODYSTRUCTURE"))
-                elif upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
-                    raw = raw if raw is not None else msg.read()
-                    label, data = self._section(upper, name, raw)
-                    if drop_at is None:
-                        fault = self.cfg.faults.take("imap", "fetch", self.session)
-                        if fault is not None:
-                            drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
-                            hang = fault.action == "hang"
-                    parts.append(label.encode() + b" " + (b"NIL" if data is None else w.literal(data)))
-                    if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
-                            and "\\Seen" not in msg.flags:
-                        msg.flags.add("\\Seen")
-                        changed = True
-                        if not any(n.upper() == "FLAGS" for n in names):
-                            parts.append(("FLAGS (" + " ".join(sorted(msg.flags)) + ")").encode())
-                else:
-                    raise w.ParseError(f"unsupported fetch item {name}")
+            try:
+                for name in names:
+                    upper = name.upper()
+                    if upper == "UID":
+                        parts.append(b"UID %d" % msg.uid)
+                    elif upper == "FLAGS":
+                        parts.append(("FLAGS (" + " ".join(sorted(msg.flags)) + ")").encode())
+                    elif upper == "INTERNALDATE":
+                        parts.append(b'INTERNALDATE "' + w.internaldate(msg.path.stat().st_mtime).encode() + b'"')
+                    elif upper == "RFC822.SIZE":
+                        parts.append(b"RFC822.SIZE %d" % msg.size)
+                    elif upper == "ENVELOPE":
+                        raw = raw if raw is not None else msg.read()
+                        parts.append(b"ENVELOPE " + w.envelope(w.parse_message(raw)))
+                    elif upper in ("BODYSTRUCTURE", "BODY"):
+                        raw = raw if raw is not None else msg.read()
+                        tree = tree if tree is not None else mime.parse(raw)
+                        parts.append(upper.encode() + b" " + mime.structure(tree, extensible=upper == "BODYSTRUCTURE"))
+                    elif upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
+                        raw = raw if raw is not None else msg.read()
+                        label, data = self._section(upper, name, raw)
+                        if drop_at is None:
+                            fault = self.cfg.faults.take("imap", "fetch", self.session)
+                            if fault is not None:
+                                drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
+                                hang = fault.action == "hang"
+                        parts.append(label.encode() + b" " + (b"NIL" if data is None else w.literal(data)))
+                        if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
+                                and "\\Seen" not in msg.flags:
+                            msg.flags.add("\\Seen")
+                            changed = True
+                            if not any(n.upper() == "FLAGS" for n in names):
+                                parts.append(("FLAGS (" + " ".join(sorted(msg.flags)) + ")").encode())
+                    else:
+                        raise w.ParseError(f"unsupported fetch item {name}")
+            except FileNotFoundError:  # removed by hand during the session: this one only
+                missing += 1
+                continue
             response = b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
             if drop_at is not None:
                 self.writer.write(response[: drop_at])
@@ -363,6 +402,9 @@ class ImapSession:
             await self.send(response)
         if changed:
             self.box.save()
+        if missing:  # RFC 5530: the rest were answered; NOOP will report the EXPUNGE
+            await self.send(f"{tag} NO [EXPUNGEISSUED] {missing} of the messages no longer exist\r\n".encode())
+            return
         await self.ok(tag, f"{'UID ' if uid else ''}FETCH completed")
 
     @staticmethod
@@ -439,7 +481,10 @@ class ImapSession:
                     i += 1
                 out = set()
                 for n in within:
-                    raw = msgs[n].read()
+                    try:
+                        raw = msgs[n].read()
+                    except FileNotFoundError:  # removed by hand: matches nothing
+                        continue
                     if key in ("BODY", "TEXT"):
                         hay = (raw if key == "TEXT" else w.split_message(raw)[1]).decode("utf-8", "replace").lower()
                     else:
@@ -450,7 +495,8 @@ class ImapSession:
             if key in ("SINCE", "BEFORE", "ON"):
                 day = datetime.strptime(w.text_of(tokens[i]), "%d-%b-%Y").date()
                 i += 1
-                dates = {n: datetime.fromtimestamp(msgs[n].path.stat().st_mtime, timezone.utc).date() for n in within}
+                dates = {n: datetime.fromtimestamp(t, timezone.utc).date() for n in within
+                         if (t := _mtime(msgs[n])) is not None}
                 cmp = {"SINCE": lambda d: d >= day, "BEFORE": lambda d: d < day, "ON": lambda d: d == day}[key]
                 return {n for n, d in dates.items() if cmp(d)}
             if key in ("LARGER", "SMALLER"):
@@ -471,7 +517,7 @@ class ImapSession:
 
     async def cmd_search(self, tag: str, args: list[w.Token], uid: bool) -> None:
         assert self.box is not None
-        msgs = self.box.messages
+        msgs = self.view
         found = sorted(self._search(args or ["ALL"], msgs))
         numbers = [msgs[n].uid if uid else n + 1 for n in found]
         await self.send((f"* SEARCH{''.join(f' {x}' for x in numbers)}\r\n{tag} OK SEARCH completed\r\n").encode())
@@ -494,6 +540,7 @@ class ImapSession:
                 msg.flags -= flags
             else:
                 msg.flags = set(flags)
+            self.told_flags[id(msg)] = frozenset(msg.flags)
             if not silent:
                 uid_part = f"UID {msg.uid} " if uid else ""
                 out += f"* {seq} FETCH ({uid_part}FLAGS ({' '.join(sorted(msg.flags))}))\r\n".encode()
@@ -506,18 +553,17 @@ class ImapSession:
             await self.send(f"{tag} NO mailbox is read-only\r\n".encode())
             return
         if uid:
-            only = w.parse_uid_set(w.text_of(args[0]), (m.uid for m in self.box.messages))
+            only = w.parse_uid_set(w.text_of(args[0]), (m.uid for m in self.view))
             for m in self.box.messages:
                 if m.uid not in only and "\\Deleted" in m.flags:
                     m.flags.discard("\\Deleted")
                     m.flags.add("\\fakemail-keep")
-        gone = self.box.expunge()
+        self.box.expunge()
         for m in self.box.messages:
             if "\\fakemail-keep" in m.flags:
                 m.flags.discard("\\fakemail-keep")
                 m.flags.add("\\Deleted")
-        self.known_count = len(self.box.messages)
-        await self.send(b"".join(b"* %d EXPUNGE\r\n" % s for s in gone) + f"{tag} OK EXPUNGE completed\r\n".encode())
+        await self.send(self._updates() + f"{tag} OK EXPUNGE completed\r\n".encode())
 
     async def cmd_copy(self, tag: str, args: list[w.Token], uid: bool) -> None:
         await self.send(f"{tag} NO [TRYCREATE] only INBOX exists here\r\n".encode())
@@ -536,7 +582,7 @@ class ImapSession:
         await self.send(b"+ idling\r\n")
         while True:
             try:
-                line = await asyncio.wait_for(self.reader.readline(), IDLE_POLL)
+                line = await asyncio.wait_for(read_line(self.reader), IDLE_POLL)
             except asyncio.TimeoutError:
                 if self.box is not None:
                     news = self._updates()

@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
+from tools.fakemail.lines import LineTooLong, read_line, start_tls
 from tools.fakemail.mailstore import MailStore, Message, User
 
 
@@ -65,7 +66,11 @@ class Pop3Session:
                 return
             await self.ok("fakemail POP3 ready")
             while True:
-                line = await self.reader.readline()
+                try:
+                    line = await read_line(self.reader)
+                except LineTooLong:
+                    await self.err("line too long (RFC 2449 allows 255 octets)")
+                    continue
                 if not line:
                     return
                 text = line.decode("utf-8", "replace").strip()
@@ -81,8 +86,7 @@ class Pop3Session:
                     continue
                 if await handler(arg.strip()) is False:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, FileNotFoundError):
-            # FileNotFoundError: a message file removed by hand; the next session will not list it
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, LineTooLong):
             return
         finally:
             faults.record("pop3", self.session, "close", "")
@@ -107,7 +111,7 @@ class Pop3Session:
             await self.err("TLS already active" if self.tls else "not allowed after login")
             return
         await self.ok("Begin TLS negotiation")
-        await self.writer.start_tls(self.cfg.tls)
+        await start_tls(self.reader, self.writer, self.cfg.tls)
         self.tls = True
 
     async def cmd_noop(self, arg: str) -> None:
@@ -136,7 +140,7 @@ class Pop3Session:
             return
         if not initial:
             await self.send(b"+ \r\n")
-            initial = (await self.reader.readline()).decode("ascii", "replace").strip()
+            initial = (await read_line(self.reader)).decode("ascii", "replace").strip()
         try:
             _authz, user, password = base64.b64decode(initial, validate=True).decode("utf-8").split("\x00")
         except (ValueError, UnicodeDecodeError):
@@ -208,12 +212,22 @@ class Pop3Session:
             raise ConnectionResetError("fault: dropped mid-RETR")
         await self.send(b"+OK message follows\r\n" + payload)
 
+    def _read(self, message: Message) -> bytes | None:
+        try:
+            return message.read()
+        except FileNotFoundError:  # removed by hand during the session: this message only
+            return None
+
     async def cmd_retr(self, arg: str) -> None:
         found = self._msg(arg)
         if found is None:
             await self.err("no such message")
             return
-        await self._send_message(found[1].read())
+        data = self._read(found[1])
+        if data is None:
+            await self.err("[SYS/TEMP] message is no longer on the server")
+            return
+        await self._send_message(data)
 
     async def cmd_top(self, arg: str) -> None:
         parts = arg.split()
@@ -221,7 +235,11 @@ class Pop3Session:
         if found is None or len(parts) != 2 or not parts[1].isdigit():
             await self.err("usage: TOP msg lines")
             return
-        raw = found[1].read().replace(b"\r\n", b"\n")
+        data = self._read(found[1])
+        if data is None:
+            await self.err("[SYS/TEMP] message is no longer on the server")
+            return
+        raw = data.replace(b"\r\n", b"\n")
         head, sep, body = raw.partition(b"\n\n")
         lines = body.split(b"\n")[: int(parts[1])]
         await self._send_message(head + b"\n\n" + b"\n".join(lines) + (b"\n" if lines else b""))
