@@ -173,3 +173,59 @@ def test_plaintext_behind_starttls_is_not_executed_inside_tls(fakemail: FakeMail
     code, text = s.getreply()
     assert code == 250 and b"Sender" not in text, text
     s.close()
+
+
+def _post_fault(fm: FakeMail, doc: dict) -> tuple[int, dict]:  # type: ignore[type-arg]
+    import json
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"http://localhost:{fm.ports['http']['control']}/faults",
+                                 data=json.dumps(doc).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize("doc, field", [
+    ({"protocol": "imap", "step": "any", "action": "delay", "seconds": "0.5"}, "seconds"),
+    ({"protocol": "smtp", "step": "rcpt", "action": "reply", "code": "550"}, "code"),
+    ({"protocol": "pop3", "step": "any", "action": "delay", "seconds": 1, "times": 0}, "times"),
+    ({"protocol": "imap", "step": "any", "action": "delay", "probability": True}, "probability"),
+])
+def test_a_fault_of_the_wrong_type_is_refused_naming_the_field(fakemail: FakeMail, client_tls: ssl.SSLContext,
+                                                               doc: dict, field: str) -> None:  # type: ignore[type-arg]
+    status, answer = _post_fault(fakemail, doc)
+    assert status == 400 and field in answer["error"]
+    assert fakemail.faults.list() == []
+    a = Imap(fakemail, client_tls)  # and sessions go on as before
+    assert a.cmd("NOOP")[-1].endswith(b"OK NOOP completed")
+    a.close()
+
+
+@pytest.mark.parametrize("protocol, listener", [("imap", "imaps"), ("pop3", "pop3s")])
+def test_connect_refuse_on_an_implicit_tls_port_refuses_before_the_handshake(
+        fakemail: FakeMail, client_tls: ssl.SSLContext, protocol: str, listener: str) -> None:
+    fakemail.faults.add(protocol, "connect", "refuse")
+    s = socket.create_connection(("localhost", fakemail.ports[protocol][listener]), timeout=5)
+    with pytest.raises((ssl.SSLError, ConnectionError)):  # a refused port completes no handshake
+        client_tls.wrap_socket(s, server_hostname="localhost")
+    s.close()
+
+
+def test_capa_hide_takes_the_command_away_too(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    fakemail.faults.add("pop3", "capa", "hide", text="STLS")
+    fakemail.faults.add("imap", "capa", "hide", text="STARTTLS")
+    p = poplib.POP3("localhost", fakemail.ports["pop3"]["plain"], timeout=5)
+    assert b"STLS" not in b" ".join(p._longcmd("CAPA")[1])
+    with pytest.raises(poplib.error_proto, match="unknown command"):
+        p._shortcmd("STLS")  # poplib's own stls() would not even ask, having read CAPA
+    p.quit()
+    s = socket.create_connection(("localhost", fakemail.ports["imap"]["plain"]), timeout=5)
+    f = s.makefile("rb")
+    assert b"STARTTLS" not in f.readline()
+    s.sendall(b"t1 STARTTLS\r\n")
+    assert f.readline().startswith(b"t1 BAD unknown command")
+    s.close()

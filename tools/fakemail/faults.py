@@ -12,8 +12,8 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
               "hang" (send half the message, then nothing)
     any       action "delay" (every reply waits `seconds`) or "hang" (stop answering)
     login     POP3: action "in_use" (-ERR [IN-USE])
-    capa      POP3: action "hide" leaves the capability named in `text` out of CAPA
-              (a server without PIPELINING, say)
+    capa      action "hide": the capability named in `text` is left out of CAPA / CAPABILITY
+              and its command answers as unknown (a server without STLS or IDLE, say)
     sms, link HTTP: action "reply" with `code` (the gateway fails)
 
 Each fault fires always or with `probability`, and for `times` times or for ever.
@@ -47,6 +47,7 @@ class Fault:
     times: int | None = None  # None: for ever
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}")
         if self.step not in STEPS:
@@ -57,6 +58,26 @@ class Fault:
             raise ValueError("a reply fault needs a code")
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability is between 0 and 1")
+        if self.seconds < 0 or (self.times is not None and self.times < 1):
+            raise ValueError("seconds is at least 0 and times at least 1")
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"protocol": (str,), "step": (str,), "action": (str,), "code": (int,),
+                                       "text": (str,), "seconds": (int, float), "probability": (int, float),
+                                       "times": (int,)}
+
+
+def _check_types(fault: "Fault") -> None:
+    """A wrong type is refused when the fault is set (a 400 naming the field), not found later
+    by every session dying on it: JSON's "0.5" is a string, and True is not a number here."""
+    for name, types in _TYPES.items():
+        value = getattr(fault, name)
+        if value is None and name in ("code", "times"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = " or ".join("number" if t in (int, float) and name in ("seconds", "probability") else
+                               {str: "text", int: "whole number", float: "number"}[t] for t in types[:1])
+            raise ValueError(f"{name} must be {kind}, not {type(value).__name__} {value!r}")
 
 
 @dataclass
@@ -115,6 +136,13 @@ class Faults:
                 self.transcript.append(Event(time.time(), protocol, session, "fault", f"{step}:{f.action}"))
                 return f
         return None
+
+    def hidden(self, protocol: str) -> set[str]:
+        """Capabilities a `capa hide` fault takes away now (upper case). Read without counting
+        down `times`: a hidden capability stays hidden for every command of the session."""
+        with self._lock:
+            return {f.text.upper() for f in self._faults
+                    if f.protocol == protocol and f.step == "capa" and f.action == "hide"}
 
     def new_session(self, protocol: str, peer: str) -> int:
         with self._lock:

@@ -94,14 +94,17 @@ class ImapSession:
             caps += ["STARTTLS", "LOGINDISABLED"]
         elif self.user is None:
             caps += ["AUTH=PLAIN"]
-        return " ".join(caps)
+        hidden = self.cfg.faults.hidden("imap")
+        return " ".join(c for c in caps if c.upper() not in hidden)
 
     # -- the session ------------------------------------------------------------------
     async def run(self) -> None:
         faults = self.cfg.faults
         try:
             if not await on_connect(faults, "imap", self.session, self.writer.transport):
-                return
+                return  # refused (or hung) before any TLS, as a closed port would be
+            if self.cfg.implicit_tls:  # the handshake after the connect faults, not before them
+                await start_tls(self.reader, self.writer, self.cfg.tls)
             await self.send(f"* OK [CAPABILITY {self.capabilities()}] fakemail IMAP4rev1 ready\r\n".encode())
             while True:
                 try:
@@ -145,6 +148,8 @@ class ImapSession:
             if cmd not in ("FETCH", "SEARCH", "STORE", "EXPUNGE", "COPY"):
                 raise w.ParseError(f"UID {cmd} is not supported")
         handler = getattr(self, f"cmd_{cmd.lower()}", None)
+        if cmd in self.cfg.faults.hidden("imap"):  # a capability a fault took away: as if never written
+            handler = None
         if handler is None:
             await self.send(f"{tag} BAD unknown command {cmd}\r\n".encode())
             return

@@ -45,6 +45,7 @@ class Pop3Session:
         self.pending_user: str | None = None
         self.messages: list[Message] = []
         self.deleted: set[int] = set()
+        self.hidden: set[str] = set()  # capabilities a fault took away in this session
         self.session = cfg.faults.new_session("pop3", str(writer.get_extra_info("peername")))
 
     async def send(self, data: bytes) -> None:
@@ -63,7 +64,9 @@ class Pop3Session:
         faults = self.cfg.faults
         try:
             if not await on_connect(faults, "pop3", self.session, self.writer.transport):
-                return
+                return  # refused (or hung) before any TLS, as a closed port would be
+            if self.cfg.implicit_tls:  # the handshake after the connect faults, not before them
+                await start_tls(self.reader, self.writer, self.cfg.tls)
             await self.ok("fakemail POP3 ready")
             while True:
                 try:
@@ -78,6 +81,9 @@ class Pop3Session:
                 verb = verb.upper()
                 faults.record("pop3", self.session, "in", f"{verb} ***" if verb in ("PASS", "AUTH") else text)
                 handler = getattr(self, f"cmd_{verb.lower()}", None)
+                gone = self.hidden | faults.hidden("pop3")
+                if verb in gone or (verb == "AUTH" and "SASL" in gone) or (verb in ("USER", "PASS") and "USER" in gone):
+                    handler = None
                 if handler is None:
                     await self.err(f"unknown command {verb}")
                     continue
@@ -100,8 +106,9 @@ class Pop3Session:
             caps += ["USER", "SASL PLAIN"] if self.tls else ["STLS"]
         hide = self.cfg.faults.take("pop3", "capa", self.session)
         if hide is not None:
-            caps = [c for c in caps if c.split()[0] != hide.text.upper()]
-        return caps
+            self.hidden.add(hide.text.upper())
+        hidden = self.hidden | self.cfg.faults.hidden("pop3")
+        return [c for c in caps if c.split()[0] not in hidden]
 
     async def cmd_capa(self, arg: str) -> None:
         await self.send(("+OK capability list follows\r\n" + "".join(f"{c}\r\n" for c in self.capa()) + ".\r\n").encode())

@@ -130,15 +130,14 @@ class FakeMail:
                                                   ssl=tls["smtp"] if listener == "smtps" else None)
             elif protocol == "imap":
                 cfg = imap.ImapConfig(self.store, self.faults, tls["imap"], implicit_tls=listener == "imaps")
-                server = await asyncio.start_server(self._track(imap.make_handler(cfg)), self.host, 0,
-                                                    ssl=tls["imap"] if listener == "imaps" else None)
+                # implicit TLS is started by the session itself, after the connect faults
+                server = await asyncio.start_server(self._track(imap.make_handler(cfg)), self.host, 0)
             elif protocol == "pop3":
                 if not hasattr(self, "_pop3_locks"):
                     self._pop3_locks: set[str] = set()
                 cfg3 = pop3.Pop3Config(self.store, self.faults, tls["pop3"], implicit_tls=listener == "pop3s",
                                        locked=self._pop3_locks)
-                server = await asyncio.start_server(self._track(pop3.make_handler(cfg3)), self.host, 0,
-                                                    ssl=tls["pop3"] if listener == "pop3s" else None)
+                server = await asyncio.start_server(self._track(pop3.make_handler(cfg3)), self.host, 0)
             else:
                 self.http = HttpApp(self.faults, self._change_uidvalidity_on_loop)
                 server = await asyncio.start_server(self._track(self.http.handle), self.host, 0)
