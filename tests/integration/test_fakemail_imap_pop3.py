@@ -43,7 +43,8 @@ def test_imaps_and_starttls_with_imapclient(fakemail: FakeMail, client_tls: ssl.
         assert b"LOGINDISABLED" in c.capabilities()
         c.starttls(client_tls)
         c.plain_login(fakemail.user().username, fakemail.user().password)
-        assert [f[2] for f in c.list_folders()] == ["INBOX"]
+        folders = {f[2]: f[0] for f in c.list_folders()}  # INBOX and the special-use folders (#16)
+        assert list(folders)[0] == "INBOX" and b"\\Sent" in folders["Sent"] and b"\\Trash" in folders["Trash"]
 
 
 def test_imaplib_login_search_store_expunge(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:

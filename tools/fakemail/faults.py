@@ -3,7 +3,8 @@
 A fault names a protocol (smtp, imap, pop3, http), a step and an action:
 
     step      where it bites
-    connect   on accept: action "refuse" (close at once) or "hang" (never greet)
+    connect   on accept: action "refuse" (close at once, before any TLS), "hang" (never greet) or
+              "delay" (greet, and on implicit-TLS ports start TLS, `seconds` late)
     tls       the handshake: action "untrusted" (a certificate from a CA nobody trusts)
     auth      action "reject" (the password is refused)
     mail, rcpt, data   SMTP: action "reply" with `code` (421, 450, 451, 452, 550, 552, 554)
@@ -199,4 +200,6 @@ async def on_connect(faults: Faults, protocol: str, session: int, transport: obj
     if fault is not None and fault.action == "hang":
         await asyncio.sleep(3600)
         return False
+    if fault is not None and fault.action == "delay":  # a slow server: greeting (and TLS) late
+        await asyncio.sleep(fault.seconds)
     return True

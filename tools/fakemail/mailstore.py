@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.fakemail.folders import Folders, is_inbox
+
 STATE = ".fakemail-state.json"
 ADDED = ".fakemail-added"  # UIDs given since the state file was written
 _counter = 0
@@ -59,6 +61,7 @@ class Message:
     name: str = field(init=False)  # the file's name, kept (Path.name costs a parse each time)
     _size: int | None = field(default=None, init=False, repr=False)
     box: "Mailbox | None" = field(default=None, repr=False, compare=False)
+    recent: bool = field(default=False, compare=False)  # \\Recent: no session has selected it yet
 
     def __post_init__(self) -> None:
         self.name = self.path.name
@@ -130,6 +133,8 @@ class Mailbox:
         self.messages.sort(key=lambda m: m.uid)
 
     def save(self) -> None:
+        if not self.folder.is_dir():  # the folder was deleted (IMAP DELETE) while a session had it open
+            return
         state = {"uidvalidity": self.uidvalidity, "uidnext": self.uidnext,
                  # [uid, name, "flags"]: lists of plain values encode three times faster than
                  # a dict per message, and SELECT saves this whenever new mail was dropped in
@@ -178,7 +183,7 @@ class Mailbox:
                 target = cur_dir / name
                 os.replace(path, target)
                 path = target
-            message = Message(self.uidnext, path, box=self)
+            message = Message(self.uidnext, path, box=self, recent=not first)
             message._size = size  # known from the directory entry already
             arrived.append(message)
             self.uidnext += 1
@@ -193,6 +198,17 @@ class Mailbox:
         # look after new mail rescan 10,000 files.
         self._cur_stamp = os.stat(cur_dir).st_mtime_ns
         return changed or bool(arrived)
+
+    def add(self, data: bytes, flags: set[str], when: float | None = None) -> Message:
+        """APPEND, COPY and MOVE: a new message with its flags (and internal date), at once."""
+        path = maildir_deliver(self.folder, data)
+        if when is not None:
+            os.utime(path, (when, when))
+        self.refresh()
+        message = next(m for m in reversed(self.messages) if m.name == path.name)
+        message.flags = {f for f in flags if f != "\\Recent"}
+        self.save()
+        return message
 
     def expunge(self) -> list[int]:
         """Remove \\Deleted messages; returns their sequence numbers, highest first (as EXPUNGE reports)."""
@@ -242,12 +258,22 @@ class MailStore:
             return user
         return None
 
-    def mailbox(self, username: str) -> Mailbox:
-        box = self._boxes.get(username)
-        if box is None:
-            box = Mailbox(self.spool / username)
-            self._boxes[username] = box
+    def folders(self, username: str) -> Folders:
+        return Folders(self.spool / username)
+
+    def mailbox(self, username: str, folder: str = "INBOX") -> Mailbox:
+        """A folder's mailbox, one object per folder shared by every session (so each sees
+        the others' changes). The folder must exist (see Folders)."""
+        key = f"{username}/{'INBOX' if is_inbox(folder) else folder}"
+        box = self._boxes.get(key)
+        if box is None or not box.folder.is_dir():
+            box = Mailbox(self.folders(username).path(folder))
+            self._boxes[key] = box
         return box
+
+    def forget(self, username: str, folder: str) -> None:
+        """A folder deleted or renamed: its mailbox object goes with it."""
+        self._boxes.pop(f"{username}/{folder}", None)
 
     def record_accepted(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> Path:
         header = f"Return-Path: <{mail_from}>\r\nX-Envelope-To: {', '.join(rcpt_tos)}\r\n".encode()
