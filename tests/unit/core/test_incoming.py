@@ -66,3 +66,112 @@ def test_every_hostile_and_demo_file_reads_the_same_quick_or_not() -> None:
     for f in sorted((ROOT / "fixtures").rglob("*.eml")):
         raw = f.read_bytes()
         assert incoming.facts(raw) == incoming.facts(raw, quick=False), f.name
+
+
+# -- issue 14, finding 4: the address is parsed before the name is decoded -----------------
+def test_outlooks_encoded_name_with_a_comma_keeps_the_address() -> None:
+    """Outlook's B-encoded "O'Neill-Żółć, Evan": the comma is inside the encoded word."""
+    raw = b"From: =?utf-8?b?TydOZWlsbC3Fu8OzxYLEhywgRXZhbg==?= <evan@example.org>\r\nSubject: x\r\n\r\nhi\r\n"
+    for quick in (True, False):
+        f = incoming.facts(raw, quick)
+        assert (f.from_address, f.from_name) == ("evan@example.org", "O'Neill-Żółć, Evan")
+
+
+def test_a_name_that_decodes_to_an_address_is_only_a_name() -> None:
+    for header in (b"=?utf-8?b?RXZhbiA8Ym9iQGV4YW1wbGUub3JnPg==?= <evan@example.org>",
+                   b"=?utf-8?q?Evan_<bob@example.org>?= <evan@example.org>",
+                   b'"Evan <bob@example.org>" <evan@example.org>'):
+        for quick in (True, False):
+            f = incoming.facts(b"From: " + header + b"\r\n\r\nhi\r\n", quick)
+            assert f.from_address == "evan@example.org", header
+            assert f.from_name == "Evan <bob@example.org>", header
+
+
+_any_name = st.text(max_size=60)
+_local = st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\.[A-Za-z0-9_+-]{1,10}){0,2}", fullmatch=True)
+_domain = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z]{2,6}){1,3}", fullmatch=True)
+_any_address = st.one_of(st.builds(lambda a, b: f"{a}@{b}", _local, _domain), st.emails())
+
+
+def _encodings(name: str, address: str) -> list[str]:
+    """The ways the standard library writes a From header for (name, address)."""
+    import email.header
+    import email.utils
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    out = [email.utils.formataddr((name, address), charset="utf-8"),
+           email.header.Header(name, "utf-8").encode() + f" <{address}>"]  # always an encoded word
+    if "\r" not in name and "\n" not in name:
+        local, _, domain = address.rpartition("@")
+        msg = EmailMessage(policy=SMTP)
+        msg["From"] = Address(name, local, domain)
+        out.append(bytes(msg).decode("ascii").partition(":")[2].strip())
+    return [v for v in out if "\r" not in v.replace("\r\n ", "").replace("\n ", "")
+            and "\n" not in v.replace("\r\n ", "").replace("\n ", "")]
+
+
+@given(_any_name, _any_address)
+def test_parsing_gives_back_the_address_whatever_the_name(name: str, address: str) -> None:
+    """Filing never goes to an address that is only in the name."""
+    for value in _encodings(name, address):
+        value = value.replace("\r\n", "\n").replace("\n", "\r\n")
+        for quick in (True, False):
+            f = incoming.facts(f"From: {value}\r\nSubject: s\r\n\r\nbody\r\n".encode("utf-8"), quick)
+            assert f.from_address == address, (value, f)
+            assert "\r" not in f.from_name and "\n" not in f.from_name
+
+
+# -- issue 14, finding 5: RFC 6532 headers and unencoded UTF-8 parameters --------------------
+def test_raw_utf8_headers_read_as_utf8() -> None:
+    raw = "From: Zoë Ørsted <zoë@example.org>\r\nSubject: Zoë's Röntgen\r\n\r\nhi\r\n".encode()
+    for quick in (True, False):
+        f = incoming.facts(raw, quick)
+        assert (f.from_name, f.from_address, f.subject) == ("Zoë Ørsted", "zoë@example.org", "Zoë's Röntgen")
+
+
+def test_old_8bit_latin1_headers_fall_back_to_latin1() -> None:
+    f = incoming.facts("From: Jürgen <j@example.org>\r\nSubject: für\r\n\r\nhi\r\n".encode("latin-1"))
+    assert (f.from_name, f.from_address, f.subject) == ("Jürgen", "j@example.org", "für")
+
+
+def _with_attachment(disposition: bytes, ctype: bytes = b"image/jpeg") -> bytes:
+    return (b'From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+            b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee the x-ray\r\n"
+            b"--b\r\nContent-Type: " + ctype + b"\r\nContent-Disposition: " + disposition +
+            b"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--b--\r\n")
+
+
+def test_unencoded_utf8_filename_is_read_and_the_message_opens() -> None:
+    c = incoming.content(_with_attachment('attachment; filename="Röntgen.jpg"'.encode()))
+    assert c.problems == [] and c.text.strip() == "See the x-ray"
+    assert [(a.filename, a.data) for a in c.attachments] == [("Röntgen.jpg", b"\x00\x01\x02\x03")]
+
+
+def test_unencoded_latin1_filename_falls_back_to_latin1() -> None:
+    c = incoming.content(_with_attachment('attachment; filename="Röntgen.jpg"'.encode("latin-1")))
+    assert [a.filename for a in c.attachments] == ["Röntgen.jpg"] and c.text.strip() == "See the x-ray"
+
+
+def test_rfc2231_filename_still_read() -> None:
+    c = incoming.content(_with_attachment(b"attachment; filename*=utf-8''R%C3%B6ntgen.jpg"))
+    assert [a.filename for a in c.attachments] == ["Röntgen.jpg"]
+
+
+def test_raw_utf8_subject_in_a_text_part_charset_less() -> None:
+    raw = "From: a@example.org\r\nSubject: Zoë\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nZoë\r\n".encode()
+    assert incoming.content(raw).text.strip() == "Zoë"
+
+
+def test_a_part_that_cannot_be_read_is_kept_as_an_attachment_and_the_rest_read() -> None:
+    """RFC 2231 continuations the email package trips over (TypeError inside get_filename)."""
+    c = incoming.content(_with_attachment(b"attachment; filename*0*=;filename*"))
+    assert c.text.strip() == "See the x-ray"
+    assert [(a.filename, a.data) for a in c.attachments] == [("part-3.bin", b"\x00\x01\x02\x03")]
+    assert c.problems == ["part 3 unreadable: TypeError"]
+
+
+def test_raw_utf8_beside_encoded_words_in_one_subject() -> None:
+    f = incoming.facts("From: a@example.org\r\nSubject: Zoë =?utf-8?q?caf=C3=A9?=\r\n\r\n".encode())
+    assert f.subject == "Zoë café"
