@@ -33,8 +33,8 @@ _LINES = re.compile(r"\r\n|\r|\n")
 _FOLD = re.compile(r"(?:\r\n|\r|\n)(?=[ \t])")  # RFC 5322 unfolding: a line break before white space
 _FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*(.*)", re.S)
 # The usual From forms, `Name <a@b.c>` and `a@b.c`, read without the general address parser
-# (a third of intake's parsing time); anything else goes to email.utils.parseaddr. A test
-# holds the two to the same answers.
+# (a third of intake's parsing time); anything else goes to the standard library's RFC 5322
+# parser. A test holds the two to the same answers.
 _WORD = r"[A-Za-z0-9'-]+"
 _ADDRESS = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 _PLAIN_FROM = re.compile(rf"[ \t]*(?:({_WORD}(?: {_WORD})*)[ \t]*)?<({_ADDRESS})>[ \t]*|[ \t]*({_ADDRESS})[ \t]*")
