@@ -305,7 +305,18 @@ class Inbox:
                     state.update(mark)
                     self._save_sync(state)
                 box.quit()
+                if to_delete:
+                    uid_at = dict(listing)
+                    self._forget_deleted(state, seen, {uid_at[n] for n in to_delete})
         return report
+
+    def _forget_deleted(self, state: dict[str, Any], seen: set[str], uidls: set[str]) -> None:
+        """After QUIT has applied our deletions: their UIDLs leave the seen set, so a server
+        that gives one again to a new message (RFC 1939 asks it not to; some do) has that
+        message fetched and stored, never deleted unread as one we already hold."""
+        seen -= uidls
+        state["seen"] = "\n".join(sorted(seen))
+        self._save_sync(state)
 
     @staticmethod
     def _pop3_listing(box: Pop3Mailbox, state: dict[str, Any], leave_on_server: bool) -> tuple[list[tuple[int, str]], int]:

@@ -150,3 +150,19 @@ def test_filing_goes_by_the_real_address_never_the_name(practice: Practice, engi
     assert (report["received"], report["filed"]) == (2, 2)
     assert {r["subject"]: r["patient_id"] for r in engine.inbox.list(show_all=True)} == \
         {"Röntgen question": evan["id"], "not from Bob": evan["id"]}
+
+
+def test_pop3_never_deletes_a_new_message_that_reuses_a_deleted_ones_uidl(practice: Practice, engine: Engine,
+                                                                        fakemail: FakeMail) -> None:
+    """RFC 1939 asks servers not to reuse a UIDL; some do (numbers, recycled names). A UIDL
+    we stored and deleted is forgotten once the server has applied the deletion, so a new
+    message under it is fetched and stored, not deleted unread."""
+    configure_incoming(practice, fakemail, "pop3", leave_on_server=False)
+    first = fakemail.deliver("practice", form(1))
+    assert engine.send_receive_now()["received"] == 1
+    assert fakemail.mailbox_names("practice") == []
+    fakemail.deliver("practice", form(2)).rename(first.parent / first.name)  # the same name: the same UIDL
+    assert fakemail.mailbox_names("practice") == [first.name]
+    assert engine.send_receive_now()["received"] == 1
+    assert fakemail.mailbox_names("practice") == []
+    assert sorted(practice.store.blobs.get(r["blob"]) for r in engine.inbox.list(show_all=True)) == [form(1), form(2)]
