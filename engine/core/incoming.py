@@ -27,6 +27,9 @@ _HEADERS = email.parser.Parser(_class=Message, policy=email.policy.compat32)
 MAX_HEADER = 2000  # characters kept of any header (a 1 MB subject is cut, not stored whole)
 PREVIEW = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C1 controls and the bidi marks, embeddings, overrides and isolates: gone from names and file
+# names, where they could show `evan@example.org` or `gpj.exe` the wrong way round
+_HIDDEN = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SPACES = re.compile(r"\s+")
 _LINES = re.compile(r"\r\n|\r|\n")
@@ -129,8 +132,9 @@ def plain_headers(block: bytes) -> dict[str, str] | None:
 
 
 def _one_line(text: str) -> str:
-    """A decoded value as one bounded line: control characters and line breaks become spaces."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()[:MAX_HEADER]
+    """A decoded name as one bounded line: control characters and line breaks become spaces,
+    bidi controls go."""
+    return _SPACES.sub(" ", _HIDDEN.sub("", _CONTROL.sub(" ", text.replace("\x85", " ")))).strip()[:MAX_HEADER]
 
 
 def header_text(raw: bytes) -> str:
@@ -213,7 +217,7 @@ def safe_filename(name: str | None, fallback: str = "attachment") -> str:
     text = decode_words(name) if name else ""
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\\", "/").split("/")[-1]
-    text = _CONTROL.sub("", text).strip().lstrip(".").strip()
+    text = _HIDDEN.sub("", _CONTROL.sub("", text)).strip().lstrip(".").strip()
     text = re.sub(r'[<>:"|?*]', "_", text)
     if not text or text in (".", ".."):
         text = fallback

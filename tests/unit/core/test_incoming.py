@@ -175,3 +175,22 @@ def test_a_part_that_cannot_be_read_is_kept_as_an_attachment_and_the_rest_read()
 def test_raw_utf8_beside_encoded_words_in_one_subject() -> None:
     f = incoming.facts("From: a@example.org\r\nSubject: Zoë =?utf-8?q?caf=C3=A9?=\r\n\r\n".encode())
     assert f.subject == "Zoë café"
+
+
+_HIDDEN = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c") | {chr(c) for c in range(0x80, 0xa0)}
+_hostile_text = st.text(st.one_of(st.characters(), st.sampled_from(sorted(_HIDDEN | set("\r\n\x0b\x0c\u2028\u2029")))),
+                        max_size=40)
+
+
+@given(_hostile_text, _any_address)
+def test_a_senders_name_is_one_line_without_bidi_or_control_characters(name: str, address: str) -> None:
+    """Bidi overrides in a name could make the kiosk show someone else's address the wrong way round."""
+    for value in _encodings(name, address):
+        f = incoming.facts(f"From: {value}\r\n\r\n".encode("utf-8"))
+        assert not (set(f.from_name) & _HIDDEN) and all(ord(c) >= 32 and c not in "\x7f\u2028\u2029"
+                                                         for c in f.from_name), f
+
+
+@given(_hostile_text)
+def test_safe_filename_has_no_bidi_or_c1_controls(name: str) -> None:
+    assert not set(incoming.safe_filename(name)) & _HIDDEN
