@@ -52,7 +52,8 @@ def on_server(fakemail: FakeMail, protocol: str) -> dict[str, bytes]:
         out = {}
         for line in pop.uidl()[1]:
             number, uidl = line.decode().split()
-            out[f"pop3:localhost:{user.username} uidl {uidl}"] = b"".join(ln + b"\r\n" for ln in pop.retr(int(number))[1])
+            lines = pop.retr(int(number))[1]
+            out[f"pop3:localhost:{user.username} uidl {uidl}"] = b"".join(ln + b"\r\n" for ln in lines)
         return out
     finally:
         pop.quit()  # no DELE: nothing changes on the server
