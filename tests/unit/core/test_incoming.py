@@ -19,10 +19,29 @@ def test_encoded_words_in_any_charset() -> None:
     assert (f.from_name, f.from_address, f.subject) == ("Zoë", "zoe@x.test", "Café")
 
 
+def _storable(f: incoming.Facts) -> None:
+    """Every text field can be written as UTF-8 (a surrogate in one stops the store's write)."""
+    for value in (f.from_address, f.from_name, f.subject, f.message_id, *f.in_reply_to, *f.references, *f.problems):
+        value.encode("utf-8")
+
+
 @given(st.binary(max_size=3000))
 def test_facts_never_raise_on_any_bytes(raw: bytes) -> None:
-    incoming.facts(raw)
+    for quick in (True, False):
+        _storable(incoming.facts(raw, quick))
     incoming.content(raw)
+
+
+@given(st.sampled_from(["utf-8", "x-unknown", "unknown-8bit", "iso-8859-1", "shift_jis"]),
+       st.sampled_from(["q", "b"]), st.binary(min_size=1, max_size=20))
+def test_a_name_in_an_unknown_or_broken_charset_is_still_storable(charset: str, how: str, data: bytes) -> None:
+    import base64
+
+    word = base64.b64encode(data) if how == "b" else b"".join(b"=%02X" % c for c in data)
+    raw = b"From: =?" + charset.encode() + b"?" + how.encode() + b"?" + word + b"?= <a@example.org>\r\n\r\n"
+    f = incoming.facts(raw)
+    _storable(f)
+    assert f.from_address == "a@example.org"
 
 
 @given(st.text(max_size=200))
