@@ -4,8 +4,15 @@ with a message (read, file, tag, action, delete, restore), each on its timeline.
 Acknowledge after commit: a chunk of messages is written (blobs fsynced, then
 one write of their records) before the sync state moves on (IMAP: the last UID)
 or anything is deleted on the server (POP3, when not leaving mail there). A
-crash between the two means the chunk is fetched again and dropped as known
-(by Message-ID, or by its bytes when it has none): nothing lost, nothing doubled.
+crash between the two means the chunk is fetched again and dropped as known by
+its bytes: nothing lost, nothing doubled.
+
+A received message is where it came from (its `origin`: account, mailbox,
+UIDVALIDITY and UID, or the POP3 UIDL) and its bytes. Only the same bytes are a
+duplicate. Web forms and phones reuse Message-IDs, so a Message-ID seen before
+with other bytes is stored like any other, with `message_id_reused` set and a
+timeline note; a flag, not a tag, because the default inbox view shows untagged
+messages only and a tag would hide a patient's message there.
 """
 
 from __future__ import annotations
@@ -65,7 +72,7 @@ class Inbox:
         self.directory = directory
         self.own_addresses = own_addresses
         self._lock = threading.RLock()
-        self._known_ids: set[str] | None = None
+        self._known_ids: set[str] | None = None  # Message-IDs stored (to flag a reused one)
         self._known_blobs: set[str] | None = None
         self._sent: dict[str, filing.SentTo] = {}
         self._sent_upto = 0
@@ -151,25 +158,31 @@ class Inbox:
         book = filing.AddressBook.build(self.directory.list("patients"), self.directory.list("specialists"))
         return book, self._sent_index(), self.own_addresses()
 
-    def _commit(self, raws: list[tuple[str, bytes]], now: datetime, report: ReceiveReport,
-                who: tuple[filing.AddressBook, dict[str, filing.SentTo], list[str]]) -> None:
-        """Store a chunk durably: blobs first, then the records in one write per partition.
-        (Reading the headers here rather than on the read-ahead thread measured faster: CPU
-        work there keeps this thread waiting for the GIL after each fsync.)"""
+    def _commit(self, raws: list[tuple[str, str, bytes]], now: datetime, report: ReceiveReport,
+                who: tuple[filing.AddressBook, dict[str, filing.SentTo], list[str]]) -> list[bool]:
+        """Store a chunk of (source, origin, raw) durably: blobs first, then the records in
+        one write per partition. Returns, for each, whether its bytes are now held here (only
+        those may be acknowledged or deleted on the server). (Reading the headers here rather
+        than on the read-ahead thread measured faster: CPU work there keeps this thread
+        waiting for the GIL after each fsync.)"""
         self._load_known()
         assert self._known_ids is not None and self._known_blobs is not None
         book, sent, own = who
-        shas = self.store.blobs.put_many([raw for _, raw in raws])
+        shas = self.store.blobs.put_many([raw for _, _, raw in raws])
         records = []
-        for (source, raw), sha in zip(raws, shas):
-            f = incoming.facts(raw)
-            if (f.message_id and f.message_id in self._known_ids) or sha in self._known_blobs:
+        for (source, origin, raw), sha in zip(raws, shas):
+            if sha in self._known_blobs:  # the very same bytes: fetched again, not a new message
                 report.duplicates += 1
                 continue
+            f = incoming.facts(raw)
+            reused = bool(f.message_id) and f.message_id in self._known_ids
             recent = self._arrived_from(normalise_address(f.from_address), now)
             decision = filing.decide(f.from_address, [*f.in_reply_to, *reversed(f.references)], f.auto_reply, book,
                                      sent, own, flooding=filing.is_flooding(recent))
             timeline = [{"at": now.isoformat(), "event": "received", "detail": source}]
+            if reused:
+                timeline.append({"at": now.isoformat(), "event": "message-id reused", "detail":
+                                 f"another message had the Message-ID {f.message_id}; both are kept"})
             if decision.filed:
                 timeline.append({"at": now.isoformat(), "event": "filed",
                                  "detail": f"automatically: {decision.reason}"})
@@ -177,6 +190,7 @@ class Inbox:
                 "from": f.from_address, "from_name": f.from_name, "subject": f.subject, "date": f.date,
                 "received": now.isoformat(), "message_id": f.message_id, "in_reply_to": f.in_reply_to[:5],
                 "references": f.references[-20:], "blob": sha, "size": len(raw), "source": source,
+                "origin": origin, "message_id_reused": reused,
                 "patient_id": decision.patient_id, "specialist_id": decision.specialist_id,
                 "candidates": decision.candidates, "filing_reason": decision.reason, "tags": decision.tags,
                 "read": False, "actioned": False, "deleted": False, "auto_reply": f.auto_reply,
@@ -190,6 +204,7 @@ class Inbox:
         if records:
             report.new_ids.extend(self.messages.insert_many(records, owned=True))
             report.received += len(records)
+        return [sha in self._known_blobs for sha in shas]
 
     @contextmanager
     def _intake(self, key: str, report: ReceiveReport) -> Iterator[tuple[dict[str, Any], Any]]:
@@ -229,7 +244,8 @@ class Inbox:
                     for fetched in ahead:  # the next FETCH runs while this one is stored
                         if not fetched:
                             continue
-                        self._commit([(f"imap uid {uid}", raw) for uid, raw in fetched], now, report, who)
+                        self._commit([(f"imap uid {uid}", f"{key} uidvalidity {box.uidvalidity} uid {uid}", raw)
+                                      for uid, raw in fetched], now, report, who)
                         state["last_uid"] = fetched[-1][0]
                         self._save_sync(state)
                         saved = True
@@ -248,7 +264,7 @@ class Inbox:
                     on_session(box)
                 listing, total = self._pop3_listing(box, state, leave_on_server)
                 on_server = {uid for _, uid in listing}
-                chunk: list[tuple[str, bytes]] = []
+                chunk: list[tuple[str, str, bytes]] = []
                 chunk_meta: list[tuple[int, str]] = []
                 chunk_bytes = 0
                 to_delete: list[int] = [n for n, uid in listing if uid in seen] if not leave_on_server else []
@@ -258,13 +274,13 @@ class Inbox:
 
                 def commit() -> None:
                     nonlocal saves
-                    self._commit(chunk, now, report, who)
-                    seen.update(uid for _, uid in chunk_meta)
+                    held = [meta for meta, ok in zip(chunk_meta, self._commit(chunk, now, report, who)) if ok]
+                    seen.update(uid for _, uid in held)
                     state["seen"] = "\n".join(sorted(seen & on_server if not leave_on_server else seen))
                     self._save_sync(state)
                     saves += 1
                     if not leave_on_server:
-                        to_delete.extend(n for n, _ in chunk_meta)
+                        to_delete.extend(n for n, _ in held)
 
                 wanted = [(number, uid) for number, uid in listing if uid not in seen]
                 uid_of = dict(wanted)
@@ -272,7 +288,7 @@ class Inbox:
                 with ReadAhead(fetched, depth=POP3_AHEAD, name="pop3-retr", abandon=box.abort) as ahead:
                     for number, raw in ahead:  # the next RETRs run while this one is stored
                         uid = uid_of[number]
-                        chunk.append((f"pop3 uidl {uid}", raw))
+                        chunk.append((f"pop3 uidl {uid}", f"{key} uidl {uid}", raw))
                         chunk_meta.append((number, uid))
                         chunk_bytes += len(raw)
                         if len(chunk) >= CHUNK or chunk_bytes >= CHUNK_BYTES:
@@ -289,7 +305,18 @@ class Inbox:
                     state.update(mark)
                     self._save_sync(state)
                 box.quit()
+                if to_delete:
+                    uid_at = dict(listing)
+                    self._forget_deleted(state, seen, {uid_at[n] for n in to_delete})
         return report
+
+    def _forget_deleted(self, state: dict[str, Any], seen: set[str], uidls: set[str]) -> None:
+        """After QUIT has applied our deletions: their UIDLs leave the seen set, so a server
+        that gives one again to a new message (RFC 1939 asks it not to; some do) has that
+        message fetched and stored, never deleted unread as one we already hold."""
+        seen -= uidls
+        state["seen"] = "\n".join(sorted(seen))
+        self._save_sync(state)
 
     @staticmethod
     def _pop3_listing(box: Pop3Mailbox, state: dict[str, Any], leave_on_server: bool) -> tuple[list[tuple[int, str]], int]:
