@@ -40,7 +40,7 @@ _RUN = re.compile(r"[^\W_]+")
 _SEP = r"[ \t().\-/]*"
 # A local part starts at a letter or digit (so an opening quote or bracket stays) and has no
 # "=" (so "email='bob@x.org'" loses only the address); a quoted local part is taken whole.
-_ADDRESS = re.compile(r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|\w[\w!#$%&*+/?^{|}~'.\-]*)@(?:\[[^\]\s]*\]|[\w-]+(?:\.[\w-]+)*)")
+_ADDRESS = re.compile(r"(?:\"(?:[^\"\\\r\n]|\\.)*\"|(?<!\w)\w[\w!#$%&*+/?^{|}~'.\-]*)@(?:\[[^\]\s]*\]|[\w-]+(?:\.[\w-]+)*)")
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
            r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _MONTH_NO = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
@@ -147,22 +147,36 @@ def _phone_pattern(phones: tuple[str, ...]) -> re.Pattern[str] | None:
     """One pattern for the directory's numbers in any spacing, with 0, +CC or 00CC before."""
     if phones not in _PATTERNS:
         cores = "|".join(_SEP.join(re.escape(d) for d in p) for p in sorted(phones, key=len, reverse=True))
-        _PATTERNS[phones] = re.compile(rf"(?<!\d)(?:(?:\+|00)\d{{1,3}}{_SEP}(?:\(0\){_SEP})?|0{_SEP})?(?:{cores})(?!\d)") \
+        _PATTERNS[phones] = re.compile(rf"(?<!\d)(?=[+\d])(?:(?:\+|00)\d{{1,3}}{_SEP}(?:\(0\){_SEP})?|0{_SEP})?(?:{cores})(?!\d)") \
             if phones else None
     return _PATTERNS[phones]
 
 
 def redact(text: str, private: PrivateData) -> str:
-    """`text` with everything private replaced by a placeholder ([name], [address], ...)."""
-    return "".join(_redact_line(line, private) for line in text.splitlines(keepends=True))
+    """`text` with everything private replaced by a placeholder ([name], [address], ...).
+
+    Nothing matched spans a line, so ASCII lines are taken in blocks (folding them is only
+    lower-casing) and the others one by one (folded per character with its combining marks)."""
+    out: list[str] = []
+    block: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.isascii():
+            block.append(line)
+            continue
+        if block:
+            out.append(_redact_block("".join(block), private))
+            block = []
+        out.append(_redact_block(line, private))
+    if block:
+        out.append(_redact_block("".join(block), private))
+    return "".join(out)
 
 
-def _fold_with_origin(line: str) -> tuple[str, list[int], list[int]]:
-    """The folded line and, per folded character, the original span it came from."""
+def _fold_with_origin(line: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """The folded line and, per folded character, the original span it came from (None:
+    one to one, as for ASCII)."""
     if line.isascii():
-        folded = line.lower().translate(_CHAR_FOLD)
-        starts = list(range(len(line)))
-        return folded, starts, [i + 1 for i in starts]
+        return line.lower().translate(_CHAR_FOLD), None, None
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -179,13 +193,15 @@ def _fold_with_origin(line: str) -> tuple[str, list[int], list[int]]:
     return "".join(out), starts, ends
 
 
-def _redact_line(line: str, private: PrivateData) -> str:
+def _redact_block(line: str, private: PrivateData) -> str:
     folded, starts, ends = _fold_with_origin(line)
     spans = _find(folded, private)
     if not spans:
         return line
+    if starts is not None and ends is not None:
+        spans = [(starts[a], ends[b - 1], kind) for a, b, kind in spans]
     merged: list[list[Any]] = []
-    for a, b, kind in sorted((starts[a], ends[b - 1], kind) for a, b, kind in spans):
+    for a, b, kind in sorted(spans):
         if merged and a < merged[-1][1]:
             last = merged[-1]
             if b - a > last[3]:
@@ -216,11 +232,13 @@ def _find(folded: str, private: PrivateData) -> list[tuple[int, int, str]]:
     pattern = private.phone_pattern
     if pattern is not None:
         spans += [(m.start(), m.end(), "phone") for m in pattern.finditer(folded)]
-    masked = folded
+    pieces, pos = [], 0
     for m in _DATE.finditer(folded):
-        masked = masked[:m.start()] + "x" * (m.end() - m.start()) + masked[m.end():]
+        pieces += [folded[pos:m.start()], "x" * (m.end() - m.start())]  # no phone inside a date
+        pos = m.end()
         if _is_private_date(m, folded, private.births):
             spans.append((m.start(), m.end(), "date"))
+    masked = "".join(pieces) + folded[pos:]
     spans += [(m.start(), m.end(), "phone") for m in _PHONE.finditer(masked) if _phone_shaped(m.group(0))]
     return spans
 
