@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from email.header import decode_header
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,6 +54,7 @@ _DATE = re.compile(
     r"|(?P<n>\d{8}))(?=t\d|[^\w.]|\.(?!\d)|_|$)")
 _TIME_AFTER = re.compile(r"[T \t]+\d{1,2}:\d{2}")
 _PHONE = re.compile(r"(?<![\w+.\-])(?:\+|\(\+?)?\d+(?:(?:\)[ \t]?|[ \t.\-]\(?|\()\d+)*\)?(?!\w)")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _DECIMAL = re.compile(r"^\d+\.\d+$")
 
@@ -157,6 +159,8 @@ def redact(text: str, private: PrivateData) -> str:
 
     Nothing matched spans a line, so ASCII lines are taken in blocks (folding them is only
     lower-casing) and the others one by one (folded per character with its combining marks)."""
+    if "=?" in text:
+        text = _ENCODED_WORD.sub(lambda m: _encoded_word(m.group(0), private), text)
     out: list[str] = []
     block: list[str] = []
     for line in text.splitlines(keepends=True):
@@ -170,6 +174,19 @@ def redact(text: str, private: PrivateData) -> str:
     if block:
         out.append(_redact_block("".join(block), private))
     return "".join(out)
+
+
+def _encoded_word(word: str, private: PrivateData) -> str:
+    """An RFC 2047 word quoted by a server hides a name from the matcher: decoded, and if
+    anything in it is private, replaced by its redacted decoded text (line ends made spaces)."""
+    try:
+        (raw, charset), = decode_header(word)
+        decoded = raw.decode(charset or "ascii", "replace") if isinstance(raw, bytes) else raw
+    except (ValueError, LookupError):
+        return word
+    decoded = re.sub(r"[\r\n\x0b\x0c\x85\u2028\u2029]", " ", decoded)
+    clean = redact(decoded, private)
+    return word if clean == decoded else clean
 
 
 def _fold_with_origin(line: str) -> tuple[str, list[int] | None, list[int] | None]:

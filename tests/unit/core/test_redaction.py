@@ -79,6 +79,12 @@ def test_any_case_and_unicode_form() -> None:
                                                              redact(name, PRIVATE).replace("[name]", "")), name
 
 
+def test_names_hidden_in_encoded_words() -> None:
+    assert redact("550 unknown =?utf-8?q?Zo=C3=AB_Lef=C3=A8vre?= here", PRIVATE) == "550 unknown [name] [name] here"
+    assert redact("=?utf-8?b?Qm8gTmc=?=", PRIVATE) == "[name] [name]"
+    assert redact("=?utf-8?q?hello?= =?bogus?q?x?=", PRIVATE) == "=?utf-8?q?hello?= =?bogus?q?x?="
+
+
 # -- the properties --------------------------------------------------------------------------------
 def entries() -> list[str]:
     out: list[str] = []
