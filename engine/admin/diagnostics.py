@@ -1,9 +1,12 @@
 """The support bundle and the redaction every admin output passes.
 
-Without the opt-in, nothing about patients leaves the practice: names, email
-addresses and postal addresses from the directory, message subjects, and any
-email address at all (server replies quote them) are replaced. Passwords and
-tokens are never included, opt-in or not.
+The bundle is built by allow-list: each file is assembled from fields named here and known
+to be safe (counts, states, codes, timings, versions, settings other than secrets); a field
+not named is left out. Free text inside those fields (a server's last words, an exception's
+message, log lines, runbook output) passes `engine.core.redaction`, which replaces every
+name, address, phone number and date of birth in the practice directory, the subjects of
+stored mail, and every address-, phone- or date-shaped token. With the opt-in, the free text
+stays as written. Passwords and tokens are never included, opt-in or not.
 """
 
 from __future__ import annotations
@@ -14,62 +17,101 @@ import platform
 import re
 import sys
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from engine import __version__
 from engine.adapters.logs import redact as redact_secrets
 from engine.admin import html as html_export
 from engine.admin.facade import Admin
 from engine.admin.runner import Runner, available, digest, parse
+from engine.core import redaction
+from engine.core.settings import CATALOGUE
 from engine.errors import InputInvalid
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+Redactor = Callable[[str], str]
+# A field's kind: "text" (free text: redacted), "code" (one of our own words), "time", "count",
+# "counts" (state -> count), or a nested dict / one-element list of kinds.
+Schema = Any
+HEARTBEAT: dict[str, Schema] = {
+    "state": "code", "at": "time", "pid": "count", "outbox": "counts", "reason": "text", "hint": "text",
+    "last_error": {"at": "time", "phase": "code", "error": "text", "hint": "text"},
+    "last_send": {"at": "time", "sent": "count", "problems": "count", "error": "text"},
+    "last_receive": {"at": "time", "received": "count", "error": "text"},
+    "history": [{"at": "time", "event": "code", "state": "code", "phase": "code", "error": "text"}],
+    "recent_sends": ["time"],
+}
+SYNC: list[Schema] = [{"key": "text", "uidvalidity": "count", "last_uid": "count", "seen": "count",
+                       "count": "count", "last_uidl": "code", "last_fetch": "time"}]
+SETTING_AS_TEXT = frozenset({"text", "email", "path", "host"})
+_CODE = re.compile(r"^[A-Za-z0-9 ._:/-]{0,60}$")
+PEOPLE = ("patients", "providers", "specialists")
 
 
-def make_redactor(admin: Admin, include_patient_data: bool) -> Callable[[str], str]:
+def private_data(admin: Admin) -> redaction.PrivateData:
+    """The directory's people, the subjects of stored mail, and the practice's own addresses."""
     practice = admin.practice
-    own = {practice.settings.get("practice.email").lower(), practice.settings.get("support.address").lower()} - {""}
-    words: list[tuple[str, str]] = []
-    if not include_patient_data:
-        for p in practice.directory.list("patients"):
-            for f in ("first_name", "last_name"):
-                if len(p.get(f, "")) >= 3:
-                    words.append((p[f], "[name]"))
-        for kind in ("providers", "specialists"):
-            for p in practice.directory.list(kind):
-                if len(p.get("last_name", "")) >= 3:
-                    words.append((p["last_name"], "[name]"))
-        for r in admin.engine.inbox.messages.find(lambda r: True):
-            if len(r.get("subject", "")) >= 4:
-                words.append((r["subject"], "[subject]"))
-        for r in admin.engine.outbox.items.find(lambda r: True):
-            if len(r.get("subject", "")) >= 4:
-                words.append((r["subject"], "[subject]"))
-    words.sort(key=lambda w: len(w[0]), reverse=True)
-    patterns = [(re.compile(re.escape(w), re.IGNORECASE), rep) for w, rep in dict(words).items()]
+    people = [p for kind in PEOPLE for p in practice.directory.list(kind)]
+    subjects = [r.get("subject", "") for r in admin.engine.inbox.messages.find(lambda r: True)]
+    subjects += [r.get("subject", "") for r in admin.engine.outbox.items.find(lambda r: True)]
+    own = [practice.settings.get(k) for k in ("practice.email", "support.address", "account.username")]
+    return redaction.private_data(people, subjects, [a for a in own if isinstance(a, str)])
 
-    def redact(text: str) -> str:
-        text = redact_secrets(text)
-        if include_patient_data:
-            return text
-        for pattern, rep in patterns:
-            text = pattern.sub(rep, text)
-        return EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in own else "[address]", text)
 
-    return redact
+def make_redactor(admin: Admin, include_patient_data: bool) -> Redactor:
+    """Secrets always; without the opt-in, everything `engine.core.redaction` replaces."""
+    if include_patient_data:
+        return redact_secrets
+    private = private_data(admin)
+    return lambda text: redaction.redact(redact_secrets(text), private)
+
+
+def pick(value: Any, schema: Schema, redact: Redactor) -> Any:
+    """`value` reduced to the fields `schema` names, free text redacted; anything else is dropped."""
+    if isinstance(schema, dict):
+        if not isinstance(value, Mapping):
+            return None
+        return {k: pick(value[k], kind, redact) for k, kind in schema.items() if k in value}
+    if isinstance(schema, list):
+        return [pick(v, schema[0], redact) for v in value] if isinstance(value, list) else None
+    if schema == "count":
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if schema == "counts":
+        return {str(k): v for k, v in value.items() if _CODE.match(str(k)) and isinstance(v, int)} \
+            if isinstance(value, Mapping) else None
+    if schema == "time":
+        try:
+            return datetime.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            return None
+    if schema == "code" and isinstance(value, str) and _CODE.match(value):
+        return value
+    return None if value is None else redact(str(value))
+
+
+def settings_fields(admin: Admin, redact: Redactor) -> dict[str, Any]:
+    """Every setting except secrets; free-text kinds redacted, typed values as they are."""
+    values = admin.practice.settings.values()
+    out: dict[str, Any] = {}
+    for s in CATALOGUE:
+        if s.secret or s.key not in values:
+            continue
+        v = values[s.key]
+        out[s.key] = redact(str(v)) if s.kind in SETTING_AS_TEXT and isinstance(v, str) else v
+    return out
 
 
 def run_runbook(admin: Admin, name: str, role: str, include_patient_data: bool = False,
                 confirm: Callable | None = None, timeout: float = 30.0,  # type: ignore[type-arg]
-                only: int | None = None) -> tuple[str, list]:  # type: ignore[type-arg]
+                only: int | None = None, redact: Redactor | None = None) -> tuple[str, list]:  # type: ignore[type-arg]
     """The runbook's page and results; `only`: run just the cell with that index (the others
     are shown as not run), as support does to repeat one check or one action."""
     path = available()[name]
     text = path.read_text("utf-8")
-    runner = Runner(admin, role, confirm, make_redactor(admin, include_patient_data), timeout)
+    runner = Runner(admin, role, confirm, redact or make_redactor(admin, include_patient_data), timeout)
     cells = parse(text)
     if only is not None and not any(c.index == only for c in cells):
         raise InputInvalid(f"the runbook {name} has no cell {only}", hint="Pick a cell from the runbook's list.")
@@ -78,32 +120,39 @@ def run_runbook(admin: Admin, name: str, role: str, include_patient_data: bool =
     return html_export.render(title, digest(text), results, datetime.now(timezone.utc)), results
 
 
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
 def export(admin: Admin, target: Path, include_patient_data: bool = False) -> Path:
     redact = make_redactor(admin, include_patient_data)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name in available():
-            page, _ = run_runbook(admin, name, role="reception", include_patient_data=include_patient_data)
+            page, _ = run_runbook(admin, name, role="reception", redact=redact)
             z.writestr(f"runbooks/{name}.html", page)
         logs = admin.practice.folder / "logs"
         for log in sorted(logs.glob("practicemail.log*")) if logs.exists() else []:
             z.writestr(f"logs/{log.name}", redact(log.read_text("utf-8", "replace")))
-        record = admin.engine.heartbeat.record() or {}
-        z.writestr("heartbeat.json", redact(json.dumps({k: v for k, v in record.items() if k != "_rid"}, indent=2)))
-        z.writestr("settings.json", redact(json.dumps(admin.practice.settings.values(), indent=2)))
-        z.writestr("outbox-counts.json", json.dumps(admin.outbox_counts(), indent=2))
-        z.writestr("inbox-sync.json", redact(json.dumps(admin.sync_state(), indent=2)))
-        versions = {"practicemail": __version__, "python": sys.version, "platform": platform.platform(),
-                    "patient data included": include_patient_data}
-        for dist in ("tinydb", "imapclient", "aiosmtpd", "jinja2", "icalendar", "PyQt6", "cryptography"):
-            try:
-                versions[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                versions[dist] = "not installed"
-        z.writestr("versions.json", json.dumps(versions, indent=2))
+        z.writestr("heartbeat.json", _dump(pick(admin.engine.heartbeat.record() or {}, HEARTBEAT, redact)))
+        z.writestr("settings.json", _dump(settings_fields(admin, redact)))
+        z.writestr("outbox-counts.json", _dump(pick(admin.outbox_counts(), "counts", redact)))
+        z.writestr("inbox-sync.json", _dump(pick(admin.sync_state(), SYNC, redact)))
+        z.writestr("versions.json", _dump(versions(include_patient_data)))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(buf.getvalue())
     return target
+
+
+def versions(include_patient_data: bool) -> dict[str, Any]:
+    found: dict[str, Any] = {"practicemail": __version__, "python": sys.version, "platform": platform.platform(),
+                             "patient data included": include_patient_data}
+    for dist in ("tinydb", "imapclient", "aiosmtpd", "jinja2", "icalendar", "PyQt6", "cryptography"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    return found
 
 
 def email_support(admin: Admin, now: datetime, include_patient_data: bool = False) -> int:

@@ -121,11 +121,11 @@ class Runner:
                 result.state = "refused"
                 result.outputs.append(Output("error", f"'{cell.title or 'this action'}' changes the practice's mail; "
                                                       f"the {self.role} role may not run it"))
-                return result
+                return self._clean(result)
             if not self.confirm(cell):
                 result.state = "skipped"
                 result.outputs.append(Output("text", "not run (not confirmed)"))
-                return result
+                return self._clean(result)
         outputs: list[Output] = []
 
         def show(value: Any, kind: str | None = None) -> None:

@@ -39,6 +39,13 @@ class PreviewLine:
         return {"at": self.at.isoformat(), "what": self.what, "detail": self.detail}
 
 
+def _check_length(minutes: int) -> None:
+    """One rule for book and move: an invitation whose end comes before its start (or an
+    appointment of a day and more) is refused before anything is stored or queued."""
+    if not 1 <= minutes <= 720:
+        raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
+
+
 class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox) -> None:
         self.practice = practice
@@ -76,8 +83,7 @@ class Reminders:
         location = location or patient.get("preferred_location", "")
         if location:
             d.require("locations", location)
-        if not 1 <= minutes <= 720:
-            raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
+        _check_length(minutes)
         aid = aid or f"A{now:%Y%m%d}-{secrets.token_hex(3)}"
         if self.appointments.find(lambda r: r.get("id") == aid):
             raise InputInvalid(f"appointment {aid!r} already exists", hint="Use move to change it.")
@@ -92,6 +98,8 @@ class Reminders:
         rec = self.get(aid)
         if rec.get("status") == "cancelled":
             raise InputInvalid(f"appointment {aid} is cancelled", hint="Book a new appointment instead.")
+        if minutes is not None:
+            _check_length(minutes)
         version = int(rec.get("version", 1)) + 1
         fields = {"start": self._start(start).isoformat(), "version": version}
         if minutes is not None:
