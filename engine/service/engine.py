@@ -32,7 +32,7 @@ from engine.core import pacing
 from engine.core import status as status_rules
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.periods import parse_check_times, parse_periods
-from engine.errors import PracticeMailError
+from engine.errors import PracticeMailError, ServerTimeout
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox, ReceiveReport
 from engine.service.outbox import Outbox, SendReport
@@ -43,6 +43,9 @@ HEARTBEAT_EVERY = timedelta(seconds=60)
 ACCOUNT_RETRY = timedelta(minutes=5)
 BATCH = 1000  # items claimed at once: a crash releases those not yet started
 QUIET_COLLECT_AFTER = 1000  # messages received in one pass
+# a timed-out check for mail: the generic timeout hint speaks of "the message" being tried again
+RECEIVE_TIMEOUT_HINT = ("The mail server stopped answering; mail is checked again at the next check time "
+                        "(or press Send/Receive). If it keeps happening, call the email provider.")
 
 
 @dataclass
@@ -454,11 +457,11 @@ class Engine:
     def _direction_failed(self, direction: str, exc: PracticeMailError) -> None:
         """A pass of this direction could not connect, log in or finish: amber, with the reason."""
         now = self.clock.now()
-        self.heartbeat.note_direction(now, direction, self._account(), exc.message, exc.hint)
-        self.heartbeat.note_error(now, direction, exc.message, exc.hint, failing=True)
+        hint = RECEIVE_TIMEOUT_HINT if direction == "receive" and exc.hint == ServerTimeout.default_hint else exc.hint
+        self.heartbeat.note_direction(now, direction, self._account(), exc.message, hint)
+        self.heartbeat.note_error(now, direction, exc.message, hint, failing=True)
         self._beat("failing")
-        self._emit("service_state", {"state": "failing", "direction": direction, "error": exc.message,
-                                     "hint": exc.hint})
+        self._emit("service_state", {"state": "failing", "direction": direction, "error": exc.message, "hint": hint})
 
     def _direction_ok(self, direction: str) -> None:
         """A pass of this direction worked. Green again only when no direction in use is failing."""

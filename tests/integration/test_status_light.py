@@ -138,7 +138,7 @@ def test_imap_hang_in_an_automatic_pass_is_amber_until_a_good_pass(practice: Pra
     assert "stopped answering" in failing["error"] or "did not answer" in failing["error"], failing
     st = engine.heartbeat.status(clock.now())
     assert st["state"] == "failing" and st["reason"].startswith("receiving:"), st
-    assert st["hint"]
+    assert "checked again" in st["hint"] and "message will be tried" not in st["hint"]
     assert st.get("last_receive") is None  # "Last checked" names only a check that worked
     # the fault goes away; the next automatic check works and only then is it green
     fakemail.faults.clear()
@@ -164,10 +164,17 @@ def test_smtp_login_refused_is_amber_with_the_hint_and_a_good_receive_does_not_c
     assert engine.heartbeat.status(clock.now())["state"] == "failing"
 
 
-def test_a_good_send_does_not_hide_a_failing_receive(engine: Engine, clock: FakeClock, fakemail: FakeMail) -> None:
+@pytest.mark.parametrize("protocol,step,action", [
+    ("imap", "connect", "hang"),  # receiving times out
+    ("pop3", "connect", "refuse"),  # the connection drops at once
+    ("imap", "auth", "reject"),  # the login is refused
+])
+def test_a_good_send_does_not_hide_a_failing_receive(engine: Engine, clock: FakeClock, fakemail: FakeMail,
+                                                     protocol: str, step: str, action: str) -> None:
+    configure_incoming(engine.practice, fakemail, protocol)
     engine.start()
     assert engine.test_credentials(timeout=5)["ok"]
-    fakemail.faults.add("imap", "connect", "hang")  # receiving times out
+    fakemail.faults.add(protocol, step, action)
     engine.outbox.add_draft(draft(), clock.now())
     report = engine.send_receive_now(timeout=WAIT)
     assert report["sent"] == 1
