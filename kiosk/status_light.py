@@ -1,16 +1,34 @@
-"""The service light: green running, amber failing, grey stopped; a click says why and offers Restart."""
+"""The service light: green running, amber failing, grey stopped or not set up; the words and
+the reason are on the light itself, a click says why and offers Restart.
+
+Reasons carry servers' own words, so they are shown as plain text: one line on the light,
+escaped in the tooltip, PlainText labels in the dialog.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-COLOURS = {"running": "#2e9d4f", "failing": "#e0a020", "stopped": "#8a8f96"}
+from engine.core.status import plain_line
+
+GREY = "#8a8f96"
+COLOURS = {"running": "#2e9d4f", "failing": "#e0a020", "stopped": GREY, "not_set_up": GREY}
 WORDS = {"running": "Email service running", "failing": "Email service needs attention",
-         "stopped": "Email service stopped"}
+         "stopped": "Email service stopped", "not_set_up": "Email not set up"}
+ON_THE_LIGHT = 70  # characters of the reason shown beside the dot; the rest is in the tooltip
+
+
+def label(st: dict[str, Any]) -> str:
+    """The light's own words: the state, and for amber or grey-not-set-up the reason."""
+    words = WORDS.get(st["state"], plain_line(str(st["state"]), 40))
+    if st["state"] in ("failing", "not_set_up") and st.get("reason"):
+        return f"{words}: {plain_line(st['reason'], ON_THE_LIGHT)}"
+    return words
 
 
 def dot(colour: str, size: int = 18) -> QIcon:
@@ -26,16 +44,17 @@ def dot(colour: str, size: int = 18) -> QIcon:
 
 
 def tooltip(st: dict[str, Any]) -> str:
-    lines = [WORDS.get(st["state"], st["state"])]
+    """Rich text (Qt guesses a tooltip's format), so every line is escaped."""
+    lines = [WORDS.get(st["state"], plain_line(str(st["state"]), 40))]
     if st.get("reason"):
-        lines.append(st["reason"])
+        lines.append(plain_line(st["reason"]))
     if st.get("hint"):
-        lines.append(st["hint"])
-    for key, label in (("last_send", "Last sent"), ("last_receive", "Last checked")):
+        lines.append(plain_line(st["hint"]))
+    for key, name in (("last_send", "Last sent"), ("last_receive", "Last checked")):
         info = st.get(key) or {}
         if info.get("at"):
-            lines.append(f"{label}: {info['at'][11:16]} ({info['at'][:10]})")
-    return "\n".join(lines)
+            lines.append(f"{name}: {info['at'][11:16]} ({info['at'][:10]})")
+    return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
 
 
 class ServiceLight(QToolButton):
@@ -43,16 +62,18 @@ class ServiceLight(QToolButton):
         super().__init__(parent)
         self.state = "stopped"
         self.status: dict[str, Any] = {"state": "stopped"}
+        self.colour = GREY
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.show_status({"state": "stopped"})
 
     def show_status(self, st: dict[str, Any]) -> None:
         self.status = st
         self.state = st["state"]
-        self.setIcon(dot(COLOURS.get(self.state, "#8a8f96")))
-        self.setText(WORDS.get(self.state, self.state))
+        self.colour = COLOURS.get(self.state, GREY)
+        self.setIcon(dot(self.colour))
+        self.setText(label(st).replace("&", "&&"))  # a lone & would be read as a shortcut
         self.setToolTip(tooltip(st))
-        self.setAccessibleName(WORDS.get(self.state, self.state))
+        self.setAccessibleName(label(st))
 
 
 class ServiceDialog(QDialog):
@@ -62,12 +83,14 @@ class ServiceDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Email service")
         layout = QVBoxLayout(self)
-        self.state_label = QLabel(f"<b>{WORDS.get(st['state'], st['state'])}</b>")
+        self.state_label = QLabel(f"<b>{html.escape(WORDS.get(st['state'], plain_line(str(st['state']), 40)))}</b>")
         layout.addWidget(self.state_label)
-        self.reason = QLabel(st.get("reason") or "Everything is working.")
+        self.reason = QLabel(plain_line(st.get("reason") or "") or "Everything is working.")
+        self.reason.setTextFormat(Qt.TextFormat.PlainText)
         self.reason.setWordWrap(True)
         layout.addWidget(self.reason)
-        self.hint = QLabel(st.get("hint") or "")
+        self.hint = QLabel(plain_line(st.get("hint") or ""))
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setWordWrap(True)
         layout.addWidget(self.hint)
         self.restart = QPushButton("Restart Service")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from engine.core.status import plain_line
 from engine.errors import PracticeMailError
 from engine.service.engine import Engine
 from engine.service.templates import Templates
@@ -97,7 +99,12 @@ class TestPage(QWizardPage):
         layout.addWidget(self.steps)
         self.verdict = QLabel("")
         self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)  # servers' words are data
         layout.addWidget(self.verdict)
+        self.service = QLabel("")  # information beside the result, never part of it
+        self.service.setWordWrap(True)
+        self.service.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.service)
         self.passed = False
         self.result: dict[str, Any] | None = None
         self._job: Any = None
@@ -110,6 +117,7 @@ class TestPage(QWizardPage):
             return
         self.run.setEnabled(False)
         self.steps.clear()
+        self.service.setText("")
         self.verdict.setText("Testing...")
         self._job = run_in_background(self.wiz.engine.test_credentials, self.done, self.failed)
 
@@ -117,10 +125,15 @@ class TestPage(QWizardPage):
         self.result = result
         self.run.setEnabled(True)
         for st in result["steps"]:
-            item = QListWidgetItem(f"{'✔' if st['ok'] else '✘'}  {st['name']}  ({st['seconds']:.2f} s)  {st['message']}")
-            self.steps.addItem(item)
-        self.passed = bool(result["ok"]) or all(s["ok"] for s in result["steps"] if s["name"] != "email service running")
-        self.verdict.setText("Every step passed." if self.passed else f"{result['message']}. {result['hint']}")
+            text = plain_line(f"{'✔' if st['ok'] else '✘'}  {st['name']}  ({st['seconds']:.2f} s)  {st['message']}", 300)
+            self.steps.addItem(QListWidgetItem(text))
+        self.passed = bool(result["ok"])  # about the servers only
+        self.verdict.setText("Passed: every step worked." if self.passed
+                             else plain_line(f"Failed: {result['message']}. {result['hint']}", 400))
+        service = result.get("service") or {}
+        if service:
+            self.service.setText(plain_line(f"For information: {service['message']}."
+                                            + (f" {service['hint']}" if service.get("hint") else ""), 400))
         self.completeChanged.emit()
 
     def failed(self, exc: Exception) -> None:

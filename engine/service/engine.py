@@ -29,9 +29,10 @@ from engine.adapters.clock import SystemClock
 from engine.adapters.incoming import IncomingSettings, incoming_mode
 from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
 from engine.core import pacing
+from engine.core import status as status_rules
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.periods import parse_check_times, parse_periods
-from engine.errors import AuthenticationRefused, PracticeMailError, TlsFailed
+from engine.errors import PracticeMailError, ServerTimeout
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox, ReceiveReport
 from engine.service.outbox import Outbox, SendReport
@@ -42,6 +43,9 @@ HEARTBEAT_EVERY = timedelta(seconds=60)
 ACCOUNT_RETRY = timedelta(minutes=5)
 BATCH = 1000  # items claimed at once: a crash releases those not yet started
 QUIET_COLLECT_AFTER = 1000  # messages received in one pass
+# a timed-out check for mail: the generic timeout hint speaks of "the message" being tried again
+RECEIVE_TIMEOUT_HINT = ("The mail server stopped answering; mail is checked again at the next check time "
+                        "(or press Send/Receive). If it keeps happening, call the email provider.")
 
 
 @dataclass
@@ -63,7 +67,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.outbox = Outbox(practice.store)
         self.inbox = Inbox.for_practice(practice)
-        self.heartbeat = Heartbeat(practice.store)
+        self.heartbeat = Heartbeat(practice.store, practice.settings)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
@@ -118,13 +122,21 @@ class Engine:
         )
 
     def test_credentials(self, timeout: float = 10.0) -> dict[str, Any]:
-        """The setup test (nothing sent); see engine/service/credentials.py."""
+        """The setup test (nothing sent); see engine/service/credentials.py. When its server
+        steps pass, the account counts as tested (the light leaves "not set up"); and when it
+        runs beside this running service, it is also each direction's latest outcome."""
         from engine.service import credentials
 
         s = self.practice.settings
         incoming = self.incoming_settings() if s.get("incoming.enabled") else None
-        return credentials.run(self.smtp_settings(), incoming, s.get("practice.email"), self.heartbeat.record(),
-                               self.clock.now(), timeout)
+        result = credentials.run(self.smtp_settings(), incoming, s.get("practice.email"), self.heartbeat.record(),
+                                 self.clock.now(), timeout)
+        if result["ok"] and self.practice.writer:
+            self.heartbeat.note_tested(self.clock.now(), self._account(), "setup test")
+            if self.running:
+                for direction in ("send", "receive") if incoming is not None else ("send",):
+                    self._direction_ok(direction)
+        return result
 
     def receive(self) -> ReceiveReport:
         """One check for new mail (nothing at all when incoming is turned off)."""
@@ -147,14 +159,11 @@ class Engine:
             with self._session_lock:
                 self._incoming_session = None
         self._last_check = now
-        self.heartbeat.note_receive(now, report.received, report.error.message if report.error else "")
-        if report.error is not None:
-            self.heartbeat.note_error(now, "receive", report.error.message, report.error.hint,
-                                      failing=isinstance(report.error, (AuthenticationRefused, TlsFailed)))
-            if isinstance(report.error, (AuthenticationRefused, TlsFailed)):
-                self._beat("failing")
-                self._emit("service_state", {"state": "failing", "error": report.error.message,
-                                             "hint": report.error.hint})
+        if report.error is None:
+            self.heartbeat.note_receive(now, report.received)
+            self._direction_ok("receive")
+        else:  # connect, login, TLS, timeout, dropped: any of them, amber with the reason
+            self._direction_failed("receive", report.error)
         if report.received >= QUIET_COLLECT_AFTER:
             # A large intake leaves many new long-lived objects; collect now, while the worker
             # is about to rest, rather than let a full collection (tens of ms with a big
@@ -175,7 +184,9 @@ class Engine:
             self.heartbeat.note_error(self.clock.now(), "recovery",
                                       f"{len(recovered)} item(s) were mid-send at the last stop and will be sent again",
                                       "Nothing to do; a patient may get one email twice.", failing=False)
-        self._beat("running")  # before the thread starts: status is right the moment start() returns
+        # before the thread starts: status is right the moment start() returns; a direction
+        # whose last pass failed stays amber across a restart until a pass works
+        self._beat("failing" if self._failing_directions() else "running")
         self._thread = threading.Thread(target=self._run, name="practicemail-engine", daemon=True)
         self._thread.start()
         log.info("email service started (pid %d)", os.getpid())
@@ -430,17 +441,42 @@ class Engine:
 
     def _account_failed(self, exc: PracticeMailError) -> None:
         self._account_blocked_until = self.clock.now() + ACCOUNT_RETRY
-        self.heartbeat.note_error(self.clock.now(), "send", exc.message, exc.hint, failing=True)
-        self._beat("failing")
-        self._emit("service_state", {"state": "failing", "error": exc.message, "hint": exc.hint})
+        self._direction_failed("send", exc)
 
     def _account_ok(self) -> None:
-        was_failing = self.heartbeat.current_state() == "failing"
         self._account_blocked_until = None
-        if was_failing:
-            self.heartbeat.clear_failing(self.clock.now())
+        self._direction_ok("send")
+
+    # -- the light: each direction's last outcome -------------------------------------------
+    def _account(self) -> str | None:
+        return status_rules.account_key(self.practice.settings.values())
+
+    def _failing_directions(self) -> list[tuple[str, dict[str, Any]]]:
+        return status_rules.failing_directions(self.heartbeat.record(), self.heartbeat.setup())
+
+    def _direction_failed(self, direction: str, exc: PracticeMailError) -> None:
+        """A pass of this direction could not connect, log in or finish: amber, with the reason."""
+        now = self.clock.now()
+        hint = RECEIVE_TIMEOUT_HINT if direction == "receive" and exc.hint == ServerTimeout.default_hint else exc.hint
+        self.heartbeat.note_direction(now, direction, self._account(), exc.message, hint)
+        self.heartbeat.note_error(now, direction, exc.message, hint, failing=True)
+        self._beat("failing")
+        self._emit("service_state", {"state": "failing", "direction": direction, "error": exc.message, "hint": hint})
+
+    def _direction_ok(self, direction: str) -> None:
+        """A pass of this direction worked. Green again only when no direction in use is failing."""
+        now = self.clock.now()
+        account = self._account()
+        first = (self.heartbeat.tested() or {}).get("account") != account
+        self.heartbeat.note_direction(now, direction, account)
+        if first:
+            self.heartbeat.note_tested(now, account, direction)
+        if self.heartbeat.current_state() == "failing" and not self._failing_directions():
+            self.heartbeat.clear_failing(now)
             self._beat("running")
             self._emit("service_state", {"state": "running"})
+        elif first:
+            self._emit("service_state", {"state": self.heartbeat.current_state()})
 
 
 def _err(exc: PracticeMailError) -> dict[str, str]:

@@ -1,6 +1,11 @@
 """The heartbeat record: the service's periodic word that it is alive, and what
 its last sends and checks found. One small record, rewritten each beat; state
 changes and errors are also kept as a short history for support.
+
+Beside it, a second small record says which account was last proved to work (by a
+setup test or a pass), so the light can say "not set up" until one has. It is kept
+apart because writing it must not touch the heartbeat's time: a setup test run
+from the command line is not a sign that the service is alive.
 """
 
 from __future__ import annotations
@@ -8,19 +13,24 @@ from __future__ import annotations
 import os
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.adapters.store import Store
 from engine.core import status as status_rules
 
+if TYPE_CHECKING:
+    from engine.service.settings import Settings
+
 RECORD = 1
+TESTED = 2  # {"account": key, "at": time, "by": "setup test" | "send" | "receive"}
 HISTORY = 200
 
 
 class Heartbeat:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: "Settings | None" = None) -> None:
         self._c = store.collection("heartbeat")
         self._lock = threading.Lock()
+        self._settings = settings
 
     def record(self) -> dict[str, Any] | None:
         return self._c.get(RECORD)
@@ -61,7 +71,44 @@ class Heartbeat:
                                          "error": (last or {}).get("error", "")}})
 
     def note_receive(self, now: datetime, received: int, error: str = "") -> None:
+        """A check for mail that worked ("Last checked"); a failed one is a direction outcome instead."""
         self._change(now, {"last_receive": {"at": now.isoformat(), "received": received, "error": error}})
+
+    # -- what the light needs beyond liveness ------------------------------------------------
+    def note_direction(self, now: datetime, direction: str, account: str | None, error: str = "",
+                       hint: str = "") -> None:
+        """The last outcome of one direction (send or receive) with this account: each kept
+        apart, so a good send never hides a failed receive. No history entry (note_error keeps those)."""
+        if direction not in status_rules.DIRECTIONS:
+            raise ValueError(f"direction must be one of {status_rules.DIRECTIONS}")
+        outcome = {"at": now.isoformat(), "ok": not error, "account": account, "error": error, "hint": hint}
+        with self._lock:  # the heartbeat's own time is left alone: an outcome is not a beat
+            rec = self._c.get(RECORD)
+            directions = {**((rec or {}).get("directions") or {}), direction: outcome}
+            if rec is None:
+                self._c.insert({"state": "stopped", "history": [], "directions": directions}, RECORD)
+            else:
+                self._c.update(RECORD, {"directions": directions})
+
+    def note_tested(self, now: datetime, account: str | None, by: str) -> None:
+        """This account was proved to work (a setup test passed, or a pass worked with it)."""
+        if account is None:
+            return
+        body = {"account": account, "at": now.isoformat(), "by": by}
+        with self._lock:
+            if self._c.get(TESTED) is None:
+                self._c.insert(body, TESTED)
+            else:
+                self._c.update(TESTED, body)
+
+    def tested(self) -> dict[str, Any] | None:
+        return self._c.get(TESTED)
+
+    def setup(self) -> status_rules.Setup | None:
+        """What the settings say about the account; None when this heartbeat has no settings."""
+        if self._settings is None:
+            return None
+        return status_rules.setup_from(self._settings.values(), (self.tested() or {}).get("account"))
 
     def recent_sends(self) -> list[datetime]:
         rec = self.record() or {}
@@ -75,4 +122,4 @@ class Heartbeat:
             self._c.update(RECORD, {"recent_sends": [t.isoformat() for t in sends]})
 
     def status(self, now: datetime) -> dict[str, Any]:
-        return status_rules.derive(self.record(), now)
+        return status_rules.derive(self.record(), now, self.setup())

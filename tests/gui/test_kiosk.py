@@ -33,7 +33,7 @@ def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fak
 
 def test_failing_light_and_restart_from_the_dialog(qtbot: QtBot, window: MainWindow, practice: Practice,
                                                    fakemail: FakeMail) -> None:
-    assert window.light.state == "running"
+    assert window.light.state == "not_set_up"  # saved but never tested: grey, not green (issue 14, finding 9)
     fakemail.faults.add("smtp", "auth", "reject")
     window.engine.outbox.add_draft(draft(), window.engine.clock.now())
     send_receive(qtbot, window)
