@@ -64,7 +64,40 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _secret_value(key: str, given: str) -> str:
+    """A secret comes from a no-echo prompt or standard input, never from argv.
+
+    A value on the command line is readable by every user through `ps` and stays
+    in the shell's history, so it is refused (an empty value, which clears the
+    secret, gives nothing away). `-` reads it: from a prompt that does not echo
+    when standard input is a terminal, else one line of standard input.
+    """
+    if given == "":
+        return ""
+    if given != "-":
+        raise InputInvalid(f"{key} was not changed: a secret typed on the command line can be read by others",
+                           hint=f"Use `practicemail config set {key} -` and type it at the prompt, "
+                                "or pipe it on standard input.")
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(f"{key} (not shown): ")
+        else:
+            value = sys.stdin.readline() if sys.stdin is not None else ""
+    except (EOFError, KeyboardInterrupt):
+        value = ""
+    value = value[:-1] if value.endswith("\n") else value
+    value = value[:-1] if value.endswith("\r") else value
+    if not value:
+        raise InputInvalid(f"{key} was not changed: no value was given",
+                           hint="Type the value at the prompt, or give it as one line on standard input.")
+    return value
+
+
 def cmd_config_set(args: argparse.Namespace) -> int:
+    if catalogue.setting(args.key).secret:
+        args.value = _secret_value(args.key, args.value)
     with open_practice(args, writer=True) as p:
         value = p.settings.set(args.key, args.value)
         shown = "***" if catalogue.setting(args.key).secret and value else _cell(value)
@@ -661,9 +694,11 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     add("show", cmd_config_show, "every setting (secrets as ***)", as_json, into=config)
-    p = add("set", cmd_config_set, "change one setting (validated)", as_json, into=config)
+    p = add("set", cmd_config_set, "change one setting (validated); a secret such as account.password is "
+            "given as - and read from a prompt or standard input, never typed on the command line", as_json,
+            into=config)
     p.add_argument("key")
-    p.add_argument("value")
+    p.add_argument("value", help="the value; for a secret: - (prompt, or one line of standard input)")
     add("check", cmd_config_check, "every problem in the settings", as_json, into=config)
 
     p = add("import", cmd_import, "import a CSV file: all rows or none", as_json)
