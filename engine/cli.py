@@ -106,10 +106,16 @@ def cmd_config_set(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from engine.adapters import private
+
     with open_practice(args, writer=False) as p:
-        problems = p.settings.check()
-    doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems]}
+        fixed = private.tighten(p.folder) if args.fix else []
+        problems = p.settings.check() + [loose.problem() for loose in private.loose_modes(p.folder)]
+    doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems],
+           "fixed": [str(f.path) for f in fixed]}
     text = "settings are complete" if not problems else "\n".join(f"{pr.column}: {pr.message}" for pr in problems)
+    if fixed:
+        text = f"made {len(fixed)} file(s) and folder(s) readable by this user only\n" + text
     emit(args, doc, text)
     return 1 if problems else 0
 
@@ -699,7 +705,9 @@ def build_parser() -> argparse.ArgumentParser:
             into=config)
     p.add_argument("key")
     p.add_argument("value", help="the value; for a secret: - (prompt, or one line of standard input)")
-    add("check", cmd_config_check, "every problem in the settings", as_json, into=config)
+    p = add("check", cmd_config_check, "every problem in the settings, and files others could read", as_json,
+            into=config)
+    p.add_argument("--fix", action="store_true", help="first make every file 0600 and folder 0700 (owner only)")
 
     p = add("import", cmd_import, "import a CSV file: all rows or none", as_json)
     p.add_argument("kind", choices=directory_rules.KINDS)
@@ -723,6 +731,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from engine.adapters.durable import make_private
+
+    make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data"):

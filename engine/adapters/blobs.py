@@ -17,8 +17,9 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
-from engine.adapters.durable import fsync_dir
+from engine.adapters.durable import FILE_MODE, FOLDER_MODE, fsync_dir
 from engine.errors import NotFound, PracticeMailError, StoreCorrupt
 
 PACK_LIMIT = 256 * 1024 * 1024
@@ -26,6 +27,12 @@ PACK_LIMIT = 256 * 1024 * 1024
 
 class ReadOnlyBlobs(PracticeMailError):
     default_hint = "This command only reads; run a writing command while no other practicemail process is running."
+
+
+def _append(path: Path) -> BinaryIO:
+    """Open for appending, created owner-only."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), FILE_MODE),
+                     "ab")
 
 
 def _check(sha: str) -> None:
@@ -89,12 +96,12 @@ class BlobStore:
             if not new:
                 return shas
             fresh = not self.folder.exists()
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
             pack = self._current_pack()
             pack_path = self.folder / f"{pack:06d}.pack"
             created = not pack_path.exists()
             lines = []
-            with open(pack_path, "ab") as f:
+            with _append(pack_path) as f:
                 offset = f.tell()
                 for sha, data in new.items():
                     f.write(data)
@@ -102,7 +109,7 @@ class BlobStore:
                     offset += len(data)
                 f.flush()
                 os.fsync(f.fileno())
-            with open(self._index_path, "ab") as f:
+            with _append(self._index_path) as f:
                 torn = f.tell() > self._index_read  # a crash left half a line: end it, never extend it
                 f.write((("\n" if torn else "") + "".join(lines)).encode("ascii"))
                 f.flush()
