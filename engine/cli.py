@@ -779,9 +779,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(text: str) -> str:
-    """What a person reads on one line: line breaks (of any kind) become spaces."""
-    return " ".join(str(text).split()) if any(c in str(text) for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029") \
-        else str(text)
+    """What a person reads on one line: line breaks (of any kind) become spaces, and any other
+    control or bidi character an argument carried is shown as its escape, never acted on by
+    the terminal."""
+    text = str(text)
+    if any(c in text for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        text = " ".join(text.split())
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _fail(message: str, hint: str) -> int:

@@ -96,3 +96,12 @@ def test_a_lone_surrogate_in_an_argument_from_a_real_process(demo: Path) -> None
     err = out.stderr.decode("utf-8", "replace")
     assert out.returncode == 1 and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1 and "not valid text" in err, err
+
+
+def test_control_and_bidi_characters_from_an_argument_are_shown_not_obeyed(capsys: pytest.CaptureFixture[str],
+                                                                            demo: Path) -> None:
+    rc, _, err = run(capsys, "compose", "--patient", "P001", "--body-file", "X\x1b[2J\u202eY\nZ.txt",
+                     "--data", str(demo))
+    line = one_line(err)
+    assert rc == 1 and "\x1b" not in line and "\u202e" not in line
+    assert "\\x1b" in line and "\\u202e" in line
