@@ -3,7 +3,7 @@
 Every command takes `--data DIR`. A failure prints one line (what, then what to
 do) on stderr and exits non-zero. `--json` prints exactly one JSON document on
 stdout; anything else goes to stderr. Bad input is caught where it enters:
-argument types that validate (`_whole_number`, `_record_id`), arguments that are
+argument types that validate (`_whole_number`, `record_id`), arguments that are
 not text refused before parsing, and one translation in `main` of what the
 operating system says (a missing file, a folder given for a file, a full disk)
 into the same one line. A usage error (argparse) exits 2, any other failure 1.
@@ -12,7 +12,6 @@ into the same one line. A usage error (argparse) exits 2, any other failure 1.
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine.cli_input import (OneLineParser, fail, not_text, os_error, read_text_file, record_id, secret_value,
+                              whole_number)
 from engine.core import directory as directory_rules
 from engine.core import settings as catalogue
 from engine.errors import InputInvalid, PracticeMailError
@@ -54,15 +55,6 @@ def open_practice(args: argparse.Namespace, writer: bool) -> Practice:
     return Practice(args.data, writer=writer, command=f"practicemail {args.command}")
 
 
-def read_text_file(name: str, hint: str) -> str:
-    """A text file a person named: UTF-8, or one line saying why not (a missing file or a
-    folder is said by `main`'s translation of the OSError)."""
-    try:
-        return Path(name).read_text("utf-8")
-    except UnicodeDecodeError:
-        raise InputInvalid(f"{name} is not UTF-8 text", hint=hint) from None
-
-
 # --- config -----------------------------------------------------------------
 
 
@@ -78,40 +70,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secret_value(key: str, given: str) -> str:
-    """A secret comes from a no-echo prompt or standard input, never from argv.
-
-    A value on the command line is readable by every user through `ps` and stays
-    in the shell's history, so it is refused (an empty value, which clears the
-    secret, gives nothing away). `-` reads it: from a prompt that does not echo
-    when standard input is a terminal, else one line of standard input.
-    """
-    if given == "":
-        return ""
-    if given != "-":
-        raise InputInvalid(f"{key} was not changed: a secret typed on the command line can be read by others",
-                           hint=f"Use `practicemail config set {key} -` and type it at the prompt, "
-                                "or pipe it on standard input.")
-    try:
-        if sys.stdin is not None and sys.stdin.isatty():
-            import getpass
-
-            value = getpass.getpass(f"{key} (not shown): ")
-        else:
-            value = sys.stdin.readline() if sys.stdin is not None else ""
-    except (EOFError, KeyboardInterrupt):
-        value = ""
-    value = value[:-1] if value.endswith("\n") else value
-    value = value[:-1] if value.endswith("\r") else value
-    if not value:
-        raise InputInvalid(f"{key} was not changed: no value was given",
-                           hint="Type the value at the prompt, or give it as one line on standard input.")
-    return value
-
-
 def cmd_config_set(args: argparse.Namespace) -> int:
     if catalogue.setting(args.key).secret:
-        args.value = _secret_value(args.key, args.value)
+        args.value = secret_value(args.key, args.value)
     with open_practice(args, writer=True) as p:
         value = p.settings.set(args.key, args.value)
         shown = "***" if catalogue.setting(args.key).secret and value else _cell(value)
@@ -599,32 +560,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # --- the parser -------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its usage errors on one line (exit 2), like every other failure."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {_one_line(message)}. `{self.prog} --help` shows the usage.\n")
-
-
-def _whole_number(lo: int, hi: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number from lo to hi (a huge one overflowed dates and file names)."""
-    def parse(text: str) -> int:
-        try:
-            n = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (a whole number)") from None
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be from {lo} to {hi}, not {n}")
-        return n
-
-    parse.__name__ = what  # argparse names the type in its messages
-    return parse
-
-
-_record_id = _whole_number(1, 2**53, "an id")
-_MINUTES = _whole_number(1, 24 * 60, "minutes")
-
-
 class _DataAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any, option: str | None = None) -> None:
         setattr(ns, self.dest, Path(values))
@@ -632,13 +567,13 @@ class _DataAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _Parser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--data", action=_DataAction, default=argparse.SUPPRESS, metavar="DIR",
                         help="data folder (default: $PRACTICEMAIL_DATA or the user data folder)")
-    as_json = _Parser(add_help=False)
+    as_json = OneLineParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON document")
 
-    parser = _Parser(prog="practicemail", parents=[common],
+    parser = OneLineParser(prog="practicemail", parents=[common],
                                      description="Patient email for a dental practice.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -671,14 +606,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status")
     p = add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero", as_json,
             into=outbox)
-    p.add_argument("ids", nargs="*", metavar="ID", type=_record_id)
+    p.add_argument("ids", nargs="*", metavar="ID", type=record_id)
     inbox = sub.add_parser("inbox", help="incoming email").add_subparsers(dest="action", required=True,
                                                                           metavar="ACTION")
     p = add("list", cmd_inbox_list, "messages (default: the kiosk's view: untagged, not actioned)", as_json,
             into=inbox)
     p.add_argument("--all", action="store_true", help="every message not deleted, filed and actioned included")
     p = add("file", cmd_inbox_file, "file a message to a patient or a specialist", as_json, into=inbox)
-    p.add_argument("id", type=_record_id)
+    p.add_argument("id", type=record_id)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--patient", metavar="PID")
     who.add_argument("--specialist", metavar="SID")
@@ -716,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("book", cmd_appointments_book, "book an appointment; prints its id", as_json, into=appts)
     p.add_argument("--patient", required=True, metavar="PID")
     p.add_argument("--start", required=True, metavar="ISO8601")
-    p.add_argument("--minutes", required=True, type=_MINUTES)
+    p.add_argument("--minutes", required=True, type=int)
     p.add_argument("--provider", metavar="ID")
     p.add_argument("--location", metavar="NAME")
     p.add_argument("--id", metavar="AID")
@@ -729,14 +664,14 @@ def build_parser() -> argparse.ArgumentParser:
     rem = sub.add_parser("reminders", help="automatic mail").add_subparsers(dest="action", required=True,
                                                                             metavar="ACTION")
     p = add("preview", cmd_reminders_preview, "what automatic work will happen when", as_json, into=rem)
-    p.add_argument("--hours", type=_whole_number(1, 24 * 31, "hours"), default=24,
+    p.add_argument("--hours", type=whole_number(1, 24 * 31, "hours"), default=24,
                    help="how far ahead, up to a month (744 hours)")
     adm = sub.add_parser("admin", help="admin runbooks").add_subparsers(dest="action", required=True, metavar="ACTION")
     add("list", cmd_admin_list, "the shipped runbooks", as_json, into=adm)
     p = add("run", cmd_admin_run, "run a runbook headless (action cells are not run)", into=adm)
     p.add_argument("runbook")
     p.add_argument("--html", metavar="FILE", help="also write the run as one self-contained HTML file")
-    p.add_argument("--cell", type=_whole_number(-2**31, 2**31, "a cell number"), metavar="N", help="run only cell N (numbered from 1, as the HTML page shows them)")
+    p.add_argument("--cell", type=whole_number(-2**31, 2**31, "a cell number"), metavar="N", help="run only cell N (numbered from 1, as the HTML page shows them)")
     p = add("export-diagnostics", cmd_export_diagnostics, "the support bundle (a zip)", as_json)
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     p.add_argument("--include-patient-data", action="store_true",
@@ -778,67 +713,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: str) -> str:
-    """What a person reads on one line: line breaks (of any kind) become spaces, and any other
-    control or bidi character an argument carried is shown as its escape, never acted on by
-    the terminal."""
-    text = str(text)
-    if any(c in text for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
-        text = " ".join(text.split())
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def _fail(message: str, hint: str) -> int:
-    print(f"practicemail: {_one_line(message)}. {_one_line(hint)}", file=sys.stderr)
-    return 1
-
-
-def _not_text(argv: Sequence[str]) -> str | None:
-    """The first argument that is not text: bytes the system could not decode (a lone surrogate
-    after Python's surrogateescape) or a NUL; such a value must not reach the store or a file."""
-    for arg in argv:
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            return arg
-        if "\x00" in arg:
-            return arg
-    return None
-
-
-_OS_WORDS = {
-    errno.ENOSPC: ("the disk is full", "Free some space on the disk that holds the data folder and run the command "
-                                       "again; nothing was half-written."),
-    errno.EDQUOT: ("the disk quota is used up", "Free some space (or ask for a larger quota) and run the command "
-                                                "again; nothing was half-written."),
-    errno.ENOENT: ("{name} does not exist", "Check the name and the folder."),
-    errno.EISDIR: ("{name} is a folder, not a file", "Give the name of a file."),
-    errno.ENOTDIR: ("{name}: part of that path is not a folder", "Check the path."),
-    errno.EACCES: ("permission denied for {name}", "Check that this user may read or write it."),
-    errno.EPERM: ("not permitted: {name}", "Check that this user may read or write it."),
-    errno.EROFS: ("{name} is on a read-only disk", "Choose a place that can be written."),
-    errno.EEXIST: ("{name} is in the way: it already exists", "Move it, or choose another name."),
-    errno.ENAMETOOLONG: ("a file name is too long", "Choose a shorter name."),
-}
-
-
-def _os_error(exc: OSError) -> int:
-    """What the operating system said, as one line a person can act on."""
-    name = exc.filename if exc.filename is not None else "a file"
-    message, hint = _OS_WORDS.get(exc.errno or 0, ("{name}: " + (exc.strerror or str(exc)).lower(),
-                                                   "Check the file or folder named and try again."))
-    return _fail(message.format(name=name), hint)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.adapters.durable import make_private
 
     make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     argv = list(sys.argv[1:] if argv is None else argv)
-    bad = _not_text(argv)
+    bad = not_text(argv)
     if bad is not None:
-        return _fail(f"an argument is not valid text: {ascii(bad)[:80]}",
-                     "Type it again in ordinary characters (or rename the file it names).")
+        return fail(f"an argument is not valid text: {ascii(bad)[:80]}",
+                    "Type it again in ordinary characters (or rename the file it names).")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data"):
@@ -847,16 +730,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PracticeMailError as exc:
-        return _fail(exc.message, exc.hint)
+        return fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        return _os_error(exc)
+        return os_error(exc)
     except UnicodeError as exc:
-        return _fail(f"some text could not be read or written as UTF-8 ({exc.reason})",
-                     "Give files as UTF-8 text.")
+        return fail(f"some text could not be read or written as UTF-8 ({exc.reason})",
+                    "Give files as UTF-8 text.")
     except RecursionError:
-        return _fail("the input is too deeply nested to read", "Simplify it (fewer nested parts) and try again.")
+        return fail("the input is too deeply nested to read", "Simplify it (fewer nested parts) and try again.")
 
 
 if __name__ == "__main__":  # pragma: no cover

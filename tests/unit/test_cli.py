@@ -141,3 +141,13 @@ def test_password_at_a_terminal_prompt_is_not_echoed(tmp_path: Path) -> None:
     assert secret.encode() not in seen
     with Practice(data, writer=False) as p:
         assert p.settings.secret("account.password") == secret
+
+
+def test_an_empty_password_on_argv_clears_it(tmp_path: Path) -> None:
+    from engine.service.practice import Practice
+
+    data = tmp_path / "d"
+    assert pm_stdin("config", "set", "account.password", "-", data=data, stdin="first-one\n").returncode == 0
+    assert pm("config", "set", "account.password", "", data=data).returncode == 0
+    with Practice(data, writer=False) as p:
+        assert p.settings.secret("account.password") == ""
