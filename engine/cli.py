@@ -671,7 +671,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_admin_run, "run a runbook headless (action cells are not run)", into=adm)
     p.add_argument("runbook")
     p.add_argument("--html", metavar="FILE", help="also write the run as one self-contained HTML file")
-    p.add_argument("--cell", type=whole_number(-2**31, 2**31, "a cell number"), metavar="N", help="run only cell N (numbered from 1, as the HTML page shows them)")
+    p.add_argument("--cell", type=whole_number(-2**31, 2**31, "a cell number"), metavar="N",
+                   help="run only cell N (numbered from 1, as the HTML page shows them)")
     p = add("export-diagnostics", cmd_export_diagnostics, "the support bundle (a zip)", as_json)
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     p.add_argument("--include-patient-data", action="store_true",

@@ -52,8 +52,8 @@ def not_text(argv: Sequence[str]) -> str | None:
 _OS_WORDS = {
     errno.ENOSPC: ("the disk is full", "Free some space on the disk that holds the data folder and run the command "
                                        "again; nothing was half-written."),
-    getattr(errno, "EDQUOT", -1): ("the disk quota is used up", "Free some space (or ask for a larger quota) and run the command "
-                                                "again; nothing was half-written."),
+    getattr(errno, "EDQUOT", -1): ("the disk quota is used up", "Free some space (or ask for a larger quota) and "
+                                                                "run the command again; nothing was half-written."),
     errno.ENOENT: ("{name} does not exist", "Check the name and the folder."),
     errno.EISDIR: ("{name} is a folder, not a file", "Give the name of a file."),
     errno.ENOTDIR: ("{name}: part of that path is not a folder", "Check the path."),
