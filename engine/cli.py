@@ -2,7 +2,11 @@
 
 Every command takes `--data DIR`. A failure prints one line (what, then what to
 do) on stderr and exits non-zero. `--json` prints exactly one JSON document on
-stdout; anything else goes to stderr.
+stdout; anything else goes to stderr. Bad input is caught where it enters:
+argument types that validate (`_whole_number`, `record_id`), arguments that are
+not text refused before parsing, and one translation in `main` of what the
+operating system says (a missing file, a folder given for a file, a full disk)
+into the same one line. A usage error (argparse) exits 2, any other failure 1.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine.cli_input import (OneLineParser, fail, not_text, os_error, read_text_file, record_id, secret_value,
+                              whole_number)
 from engine.core import directory as directory_rules
 from engine.core import settings as catalogue
 from engine.errors import InputInvalid, PracticeMailError
@@ -65,6 +71,8 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_config_set(args: argparse.Namespace) -> int:
+    if catalogue.setting(args.key).secret:
+        args.value = secret_value(args.key, args.value)
     with open_practice(args, writer=True) as p:
         value = p.settings.set(args.key, args.value)
         shown = "***" if catalogue.setting(args.key).secret and value else _cell(value)
@@ -73,10 +81,16 @@ def cmd_config_set(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from engine.adapters import private
+
     with open_practice(args, writer=False) as p:
-        problems = p.settings.check()
-    doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems]}
+        fixed = private.tighten(p.folder) if args.fix else []
+        problems = p.settings.check() + [loose.problem() for loose in private.loose_modes(p.folder)]
+    doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems],
+           "fixed": [str(f.path) for f in fixed]}
     text = "settings are complete" if not problems else "\n".join(f"{pr.column}: {pr.message}" for pr in problems)
+    if fixed:
+        text = f"made {len(fixed)} file(s) and folder(s) readable by this user only\n" + text
     emit(args, doc, text)
     return 1 if problems else 0
 
@@ -390,7 +404,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         if total > limit_mb * 1024 * 1024:
             print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB, over the {limit_mb} MB the practice "
                   "set; the provider may refuse it (--scale-images makes photos smaller)", file=sys.stderr)
-        body = Path(args.body_file).read_text("utf-8") if args.body_file else ""
+        body = read_text_file(args.body_file, "Give a UTF-8 text file for the body.") if args.body_file else ""
         rid = composer.from_patient(args.patient, _now(), template=args.template, provider_id=args.provider,
                                     specialist_id=args.specialist, cc_specialist=args.cc_specialist,
                                     signature=args.signature, attachments=files, subject=args.subject or "",
@@ -492,6 +506,13 @@ def cmd_admin_run(args: argparse.Namespace) -> int:
 
     if args.runbook not in available():
         raise InputInvalid(f"no runbook {args.runbook!r}", hint="`practicemail admin list` shows them.")
+    if args.cell is not None:
+        from engine.admin.runner import parse
+
+        count = len(parse(available()[args.runbook].read_text("utf-8")))
+        if not 1 <= args.cell <= count:
+            raise InputInvalid(f"the runbook {args.runbook} has {count} cells, so there is no cell {args.cell}",
+                               hint=f"Give --cell from 1 to {count} (the HTML page numbers them).")
     with open_practice(args, writer=False) as p:
         page, results = run_runbook(Admin(p), args.runbook, role="reception",
                                     only=None if args.cell is None else args.cell - 1)
@@ -565,13 +586,13 @@ class _DataAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--data", action=_DataAction, default=argparse.SUPPRESS, metavar="DIR",
                         help="data folder (default: $PRACTICEMAIL_DATA or the user data folder)")
-    as_json = argparse.ArgumentParser(add_help=False)
+    as_json = OneLineParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON document")
 
-    parser = argparse.ArgumentParser(prog="practicemail", parents=[common],
+    parser = OneLineParser(prog="practicemail", parents=[common],
                                      description="Patient email for a dental practice.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -604,14 +625,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status")
     p = add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero", as_json,
             into=outbox)
-    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("ids", nargs="*", metavar="ID", type=record_id)
     inbox = sub.add_parser("inbox", help="incoming email").add_subparsers(dest="action", required=True,
                                                                           metavar="ACTION")
     p = add("list", cmd_inbox_list, "messages (default: the kiosk's view: untagged, not actioned)", as_json,
             into=inbox)
     p.add_argument("--all", action="store_true", help="every message not deleted, filed and actioned included")
     p = add("file", cmd_inbox_file, "file a message to a patient or a specialist", as_json, into=inbox)
-    p.add_argument("id")
+    p.add_argument("id", type=record_id)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--patient", metavar="PID")
     who.add_argument("--specialist", metavar="SID")
@@ -662,13 +683,15 @@ def build_parser() -> argparse.ArgumentParser:
     rem = sub.add_parser("reminders", help="automatic mail").add_subparsers(dest="action", required=True,
                                                                             metavar="ACTION")
     p = add("preview", cmd_reminders_preview, "what automatic work will happen when", as_json, into=rem)
-    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--hours", type=whole_number(1, 24 * 31, "hours"), default=24,
+                   help="how far ahead, up to a month (744 hours)")
     adm = sub.add_parser("admin", help="admin runbooks").add_subparsers(dest="action", required=True, metavar="ACTION")
     add("list", cmd_admin_list, "the shipped runbooks", as_json, into=adm)
     p = add("run", cmd_admin_run, "run a runbook headless (action cells are not run)", into=adm)
     p.add_argument("runbook")
     p.add_argument("--html", metavar="FILE", help="also write the run as one self-contained HTML file")
-    p.add_argument("--cell", type=int, metavar="N", help="run only cell N (numbered from 1, as the HTML page shows them)")
+    p.add_argument("--cell", type=whole_number(-2**31, 2**31, "a cell number"), metavar="N",
+                   help="run only cell N (numbered from 1, as the HTML page shows them)")
     p = add("export-diagnostics", cmd_export_diagnostics, "the support bundle (a zip)", as_json)
     p.add_argument("-o", "--output", required=True, metavar="FILE.zip")
     p.add_argument("--include-patient-data", action="store_true",
@@ -680,10 +703,14 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     add("show", cmd_config_show, "every setting (secrets as ***)", as_json, into=config)
-    p = add("set", cmd_config_set, "change one setting (validated)", as_json, into=config)
+    p = add("set", cmd_config_set, "change one setting (validated); a secret such as account.password is "
+            "given as - and read from a prompt or standard input, never typed on the command line", as_json,
+            into=config)
     p.add_argument("key")
-    p.add_argument("value")
-    add("check", cmd_config_check, "every problem in the settings", as_json, into=config)
+    p.add_argument("value", help="the value; for a secret: - (prompt, or one line of standard input)")
+    p = add("check", cmd_config_check, "every problem in the settings, and files others could read", as_json,
+            into=config)
+    p.add_argument("--fix", action="store_true", help="first make every file 0600 and folder 0700 (owner only)")
 
     p = add("import", cmd_import, "import a CSV file: all rows or none", as_json)
     p.add_argument("kind", choices=directory_rules.KINDS)
@@ -707,6 +734,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from engine.adapters.durable import make_private
+
+    make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
+    argv = list(sys.argv[1:] if argv is None else argv)
+    bad = not_text(argv)
+    if bad is not None:
+        return fail(f"an argument is not valid text: {ascii(bad)[:80]}",
+                    "Type it again in ordinary characters (or rename the file it names).")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "data"):
@@ -715,10 +750,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PracticeMailError as exc:
-        print(f"practicemail: {exc.message}. {exc.hint}", file=sys.stderr)
-        return 1
+        return fail(exc.message, exc.hint)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        return os_error(exc)
+    except UnicodeError as exc:
+        return fail(f"some text could not be read or written as UTF-8 ({exc.reason})",
+                    "Give files as UTF-8 text.")
+    except RecursionError:
+        return fail("the input is too deeply nested to read", "Simplify it (fewer nested parts) and try again.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,12 +13,13 @@ a pack (never read).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 from pathlib import Path
 
-from engine.adapters.durable import fsync_dir
+from engine.adapters.durable import FILE_MODE, FOLDER_MODE, fsync_dir
 from engine.errors import NotFound, PracticeMailError, StoreCorrupt
 
 PACK_LIMIT = 256 * 1024 * 1024
@@ -26,6 +27,32 @@ PACK_LIMIT = 256 * 1024 * 1024
 
 class ReadOnlyBlobs(PracticeMailError):
     default_hint = "This command only reads; run a writing command while no other practicemail process is running."
+
+
+def _append_durably(path: Path, chunks: list[bytes]) -> int:
+    """Append `chunks` and fsync; returns the offset they start at. The file is created owner-only.
+
+    A failed write (a full disk) cuts the file back to where it was, and removes it if it was
+    empty, so a refused batch leaves no stray bytes: the folder is as it was before.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), FILE_MODE)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+                if start == 0:
+                    path.unlink()
+            raise
+    finally:
+        os.close(fd)
+    return start
 
 
 def _check(sha: str) -> None:
@@ -89,24 +116,21 @@ class BlobStore:
             if not new:
                 return shas
             fresh = not self.folder.exists()
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
             pack = self._current_pack()
             pack_path = self.folder / f"{pack:06d}.pack"
             created = not pack_path.exists()
             lines = []
-            with open(pack_path, "ab") as f:
-                offset = f.tell()
-                for sha, data in new.items():
-                    f.write(data)
-                    lines.append(f"{sha} {pack} {offset} {len(data)}\n")
-                    offset += len(data)
-                f.flush()
-                os.fsync(f.fileno())
-            with open(self._index_path, "ab") as f:
-                torn = f.tell() > self._index_read  # a crash left half a line: end it, never extend it
-                f.write((("\n" if torn else "") + "".join(lines)).encode("ascii"))
-                f.flush()
-                os.fsync(f.fileno())
+            offset = _append_durably(pack_path, list(new.values()))
+            for sha, data in new.items():
+                lines.append(f"{sha} {pack} {offset} {len(data)}\n")
+                offset += len(data)
+            try:
+                index_size = self._index_path.stat().st_size
+            except FileNotFoundError:
+                index_size = 0
+            torn = index_size > self._index_read  # a crash left half a line: end it, never extend it
+            _append_durably(self._index_path, [(("\n" if torn else "") + "".join(lines)).encode("ascii")])
             if created or fresh:
                 fsync_dir(self.folder)
                 if fresh:

@@ -21,6 +21,14 @@ from tinydb.storages import Storage
 from engine.errors import StoreCorrupt
 
 TMP_MARK = ".tmp-"
+FILE_MODE = 0o600  # the data folder holds patient mail: owner only
+FOLDER_MODE = 0o700
+
+
+def make_private() -> None:
+    """From now on this process creates files 0600 and folders 0700 (umask 077; a stricter
+    umask stays). Explicit modes below say the same; the umask covers what libraries create."""
+    os.umask(os.umask(0o077) | 0o077)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -35,13 +43,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write `data` to `path` so a crash leaves the old or the new content."""
     write_synced(path, data, mode)
     fsync_dir(path.parent)
 
 
-def write_synced(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_synced(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """atomic_write without the folder fsync (the caller fsyncs the folder once for many files)."""
     tmp = path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}-{threading.get_ident()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import re
 import threading
 from pathlib import Path
@@ -50,18 +51,36 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateQuietFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file, owner-only (0600), and quiet when it cannot be written.
+
+    On a full disk the standard handler prints "--- Logging error ---" and a traceback
+    on stderr for every record, burying the one line the command has to say. A log
+    line that cannot be written is dropped and counted instead; the work goes on.
+    """
+
+    dropped = 0
+
+    def _open(self):  # noqa: ANN202 - the stream logging expects
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        type(self).dropped += 1
+
+
 _configured: dict[Path, logging.Handler] = {}
 
 
 def setup_logging(data_folder: Path, level: int = logging.INFO) -> Path:
     """Attach the rotating file handler for this data folder (idempotent)."""
     folder = data_folder / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / LOG_FILE
     root = logging.getLogger("practicemail")
     root.setLevel(level)
     if path not in _configured:
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        handler = PrivateQuietFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)

@@ -33,7 +33,8 @@ from tinydb import TinyDB
 from tinydb.table import Document
 
 from engine.adapters.blobs import BlobStore
-from engine.adapters.durable import DurableJSONStorage, atomic_write, fsync_dir, remove_stale_temporaries
+from engine.adapters.durable import (FOLDER_MODE, DurableJSONStorage, atomic_write, fsync_dir, make_private,
+                                     remove_stale_temporaries)
 from engine.adapters.lock import WriterLock
 from engine.errors import NotFound, PracticeMailError, StoreCorrupt
 
@@ -197,7 +198,7 @@ class PartitionedCollection:
         self._parts: dict[int, Collection] = {}
         self._id_lock = threading.Lock()
         if not read_only:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
         self._next_id = self._find_next_id()
 
     # -- partitions -------------------------------------------------------
@@ -370,13 +371,14 @@ class Store:
     @classmethod
     def open(cls, folder: Path, writer: bool, command: str = "practicemail") -> "Store":
         folder = Path(folder)
+        make_private()
         lock = None
         if writer:
             lock = WriterLock(folder, command)
             lock.acquire()
             try:
-                (folder / "db").mkdir(parents=True, exist_ok=True)
-                (folder / "blobs").mkdir(exist_ok=True)
+                (folder / "db").mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+                (folder / "blobs").mkdir(exist_ok=True, mode=FOLDER_MODE)
                 removed = remove_stale_temporaries(folder / "db")
                 if removed:
                     log.warning("removed %d half-written temporary files left by a crash", removed)

@@ -160,11 +160,20 @@ def check(t: Template) -> list[Problem]:
                             ("html", t.html or "", _HTML_ENV)):
         try:
             tree = env.parse(text)
+            _walk(tree, part, problems, set())
         except TemplateSyntaxError as exc:
             problems.append(Problem(exc.lineno, part, f"syntax error: {exc.message}"))
-            continue
-        _walk(tree, part, problems, set())
+        except RecursionError:  # ~1,000 chained `and`s exhaust the parser's (and our walk's) stack
+            problems.append(Problem(_busiest_line(text), part,
+                                    "the template is too deeply nested (split the condition into simpler ones)"))
     return problems
+
+
+def _busiest_line(text: str) -> int:
+    """The line most likely to blame for a too-deep template: the most operators and brackets."""
+    lines = text.splitlines() or [""]
+    scores = [len(re.findall(r"\b(?:and|or|not)\b|[(\[|]", line)) for line in lines]
+    return scores.index(max(scores)) + 1
 
 
 def require_valid(t: Template) -> None:
@@ -183,7 +192,7 @@ def _fields_used(subject: str, body: str, html: str) -> frozenset[str]:
     for text, env in ((subject, _TEXT_ENV), (body, _TEXT_ENV), (html, _HTML_ENV)):
         try:
             _walk(env.parse(text), "x", [], used)
-        except TemplateSyntaxError:
+        except (TemplateSyntaxError, RecursionError):
             pass
     return frozenset(used)
 

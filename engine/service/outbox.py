@@ -198,7 +198,7 @@ class Outbox:
         fold: only a power cut can lose the last few, and then those items are sent again
         (at-least-once still holds; they are never lost)."""
         if self._journal_fd is None:
-            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._journal_fd = os.open(self.journal_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         if entry.keys() == {"id", "event", "at"}:  # the common lines, without json's overhead
             line = f'{{"id": {int(entry["id"])}, "event": "{entry["event"]}", "at": "{entry["at"]}"}}\n'
         else:

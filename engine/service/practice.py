@@ -34,7 +34,7 @@ class Practice:
         self.folder = Path(folder).resolve()
         self.writer = writer
         if writer:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store.open(self.folder, writer=writer, command=command)
         if writer:
             setup_logging(self.folder)

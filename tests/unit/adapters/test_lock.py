@@ -60,3 +60,22 @@ def test_cli_second_writer_prints_one_clear_line(data_dir: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_deleting_the_lock_file_under_a_running_writer_lets_no_second_writer_in(data_dir: Path) -> None:
+    """Issue #13 finding 8: `rm writer.lock` while a writer runs must not open the door."""
+    proc = _holder(data_dir)
+    try:
+        (data_dir / "writer.lock").unlink()
+        out = subprocess.run([sys.executable, "-m", "engine", "config", "set", "practice.name", "X",
+                              "--data", str(data_dir)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 1, out.stdout
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "in use by" in lines[0], out.stderr
+        with pytest.raises(StoreLocked):
+            Store.open(data_dir, writer=True)
+    finally:
+        proc.kill()
+        proc.wait()
+    with Store.open(data_dir, writer=True) as s:  # the holder gone, the folder is free again
+        s.collection("x").insert({"ok": True})
