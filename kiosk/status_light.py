@@ -6,7 +6,9 @@ from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from kiosk import plain
 
 COLOURS = {"running": "#2e9d4f", "failing": "#e0a020", "stopped": "#8a8f96"}
 WORDS = {"running": "Email service running", "failing": "Email service needs attention",
@@ -51,7 +53,7 @@ class ServiceLight(QToolButton):
         self.state = st["state"]
         self.setIcon(dot(COLOURS.get(self.state, "#8a8f96")))
         self.setText(WORDS.get(self.state, self.state))
-        self.setToolTip(tooltip(st))
+        self.setToolTip(plain.tip(tooltip(st)))  # the reason is a server's words
         self.setAccessibleName(WORDS.get(self.state, self.state))
 
 
@@ -62,13 +64,12 @@ class ServiceDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Email service")
         layout = QVBoxLayout(self)
-        self.state_label = QLabel(f"<b>{WORDS.get(st['state'], st['state'])}</b>")
+        self.state_label = plain.label(WORDS.get(st["state"], st["state"]))
+        self.state_label.setStyleSheet("font-weight: bold")
         layout.addWidget(self.state_label)
-        self.reason = QLabel(st.get("reason") or "Everything is working.")
-        self.reason.setWordWrap(True)
+        self.reason = plain.label(st.get("reason") or "Everything is working.", wrap=True)
         layout.addWidget(self.reason)
-        self.hint = QLabel(st.get("hint") or "")
-        self.hint.setWordWrap(True)
+        self.hint = plain.label(st.get("hint") or "", wrap=True)
         layout.addWidget(self.hint)
         self.restart = QPushButton("Restart Service")
         self.restart.clicked.connect(self.restart_requested.emit)

@@ -81,6 +81,6 @@ def shown_name(text: str | None) -> str:
     as its escape (`invoice\\u202efdp.exe`), everything else as it is."""
     if not text:
         return ""
-    if not any(hidden(ch) for ch in text):
+    if text.isprintable() or not any(hidden(ch) for ch in text):  # isprintable: the fast, usual answer
         return text
     return "".join(_escape(ch) if hidden(ch) else ch for ch in text)
