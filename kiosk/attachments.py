@@ -4,6 +4,7 @@ scaled down on request, the total size shown (and warned about before a server r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
@@ -12,6 +13,7 @@ from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, 
 
 from engine.adapters.documents import Document
 from engine.core.message import Attachment
+from engine.core.names import saved_name
 from engine.errors import PracticeMailError
 from kiosk import plain
 from kiosk.tables import size_text
@@ -53,7 +55,9 @@ class AttachmentList(QWidget):
 
     def add_path(self, path: Path) -> bool:
         try:
-            self.files.append(self._read(path, self.scale_to if self.scale.isChecked() else None))
+            read = self._read(path, self.scale_to if self.scale.isChecked() else None)
+            # sent under a name the patient's computer shows as it is (a downloaded file may carry a bidi override)
+            self.files.append(replace(read, filename=saved_name(read.filename)))
         except PracticeMailError as exc:
             self.problem = f"{exc.message}. {exc.hint}"
             self.changed.emit()

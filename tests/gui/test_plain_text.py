@@ -252,3 +252,13 @@ def test_an_attachment_saved_from_the_kiosk_has_no_bidi_control(qtbot: QtBot, wi
     assert not any(hidden(c) for c in offered[0])
     # a name typed into the dialog is made safe too (the dialog is Qt's, the name anyone's)
     assert view.save_attachment(0, folder / "CON\u202e.txt") == folder / "_CON.txt"
+
+
+def test_a_file_attached_at_the_desk_goes_out_under_a_safe_name(qtbot: QtBot, window: MainWindow,
+                                                               tmp_path: Path) -> None:
+    spoofed = tmp_path / "x-ray\u202egnp.exe"
+    spoofed.write_bytes(b"MZ")
+    compose = window.open_compose("P001")
+    qtbot.add_widget(compose)
+    assert compose.files.add_path(spoofed)
+    assert [a.filename for a in compose.files.files] == ["x-raygnp.exe"]
