@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.core import directory as directory_rules
 from engine.core import settings as catalogue
+from engine.core.names import shown_name
 from engine.errors import InputInvalid, PracticeMailError
 from engine.service.practice import Practice, default_data_folder
 
@@ -32,11 +33,13 @@ def emit(args: argparse.Namespace, document: Any, text: str) -> None:
 
 
 def _cell(value: Any) -> str:
+    """A listing's cell: hidden bidi and control characters written out (`\\u202e`), so a
+    name reads as what it is (engine/core/names.py); --json keeps the value exactly."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return shown_name(str(value))
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:

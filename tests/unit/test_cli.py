@@ -60,3 +60,15 @@ def test_patients_add_and_list(tmp_path: Path) -> None:
 def test_usage_errors_exit_non_zero(tmp_path: Path) -> None:
     out = pm("config", "set", "only-key", data=tmp_path / "d")
     assert out.returncode == 2
+
+
+def test_names_in_listings_show_their_bidi_controls(tmp_path: Path) -> None:
+    """A name with a right-to-left override is listed with the override written out, not obeyed
+    (issue 13, finding 4); --json keeps the stored value exactly."""
+    data = tmp_path / "d"
+    added = pm("patients", "add", "--id", "PX1", "--first-name", "Bo", "--last-name", "Ng\u202efdp.exe", data=data)
+    assert added.returncode == 0, added.stderr
+    listed = pm("patients", "list", data=data)
+    assert "Bo Ng\\u202efdp.exe" in listed.stdout and "\u202e" not in listed.stdout
+    doc = json.loads(pm("patients", "list", "--json", data=data).stdout)
+    assert doc[0]["last_name"] == "Ng\u202efdp.exe"
