@@ -58,7 +58,7 @@ def tip(text: str) -> str:
     text = visible(text)
     if not text or not Qt.mightBeRichText(text):
         return text
-    return '<p style="white-space:pre-wrap">' + html.escape(text, quote=False) + "</p>"
+    return '<p style="white-space:pre-wrap">' + html.escape(text, quote=False).replace("\n", "<br>") + "</p>"
 
 
 def box(icon: QMessageBox.Icon, title: str, text: str, parent: QWidget | None = None,
