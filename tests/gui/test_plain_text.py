@@ -122,19 +122,20 @@ def assert_plain(window: MainWindow, view: str) -> str:
     return "\n".join(seen)
 
 
-def answer_modal(qtbot: QtBot, found: list[str], window: MainWindow, view: str) -> None:
-    """A modal dialog (Qt's static QInputDialog/QMessageBox): walk it, then close it."""
-    def close() -> None:
+def answer_modal(found: list[str], window: MainWindow, view: str, tries: int = 250) -> None:
+    """A modal dialog (Qt's static QInputDialog/QMessageBox) about to open: walk it, then close it."""
+    def close(left: int) -> None:
         modal = QApplication.activeModalWidget()
         if modal is None:
-            QTimer.singleShot(20, close)
+            if left:
+                QTimer.singleShot(20, lambda: close(left - 1))
             return
         try:
             found.append(assert_plain(window, view))
         finally:
             if isinstance(modal, QDialog):
                 modal.reject()
-    QTimer.singleShot(0, close)
+    QTimer.singleShot(0, lambda: close(tries))
 
 
 @pytest.fixture
@@ -157,8 +158,9 @@ def hostile(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> dict[str, A
     return {"patient": patient, "rid": rid, "sent": sent}
 
 
-def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: MainWindow, hostile: dict[str, Any],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: MainWindow,
+                                                       hostile: dict[str, Any]) -> None:
+    PROBLEMS.clear()
     rid = hostile["rid"]
     seen: list[str] = []
     # the inbox and the reading pane, with the status line saying what the server answered
@@ -178,8 +180,9 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     reply.close()
     window.inbox_page.forward(rid, "lab@elsewhere.example")
     seen.append(assert_plain(window, "forward"))
-    answer_modal(qtbot, seen, window, "file to patient")
+    answer_modal(seen, window, "file to patient")
     window.inbox_page.file_selected()
+    assert any("Ng\\u202e<u>evil</u> (PX1)" in text for text in seen)  # the modal was walked
     # the outbox: its table (the server's reply as the tooltip) and the item's Info
     window.show_view("outbox")
     window.refresh_outbox()
