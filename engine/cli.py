@@ -23,6 +23,7 @@ from engine.cli_input import (OneLineParser, fail, not_text, os_error, read_text
                               whole_number)
 from engine.core import directory as directory_rules
 from engine.core import settings as catalogue
+from engine.core.names import shown_name
 from engine.errors import InputInvalid, PracticeMailError
 from engine.service.practice import Practice, default_data_folder
 
@@ -38,11 +39,13 @@ def emit(args: argparse.Namespace, document: Any, text: str) -> None:
 
 
 def _cell(value: Any) -> str:
+    """A listing's cell: hidden bidi and control characters written out (`\\u202e`), so a
+    name reads as what it is (engine/core/names.py); --json keeps the value exactly."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return shown_name(str(value))
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:

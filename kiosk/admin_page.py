@@ -8,13 +8,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
+from PyQt6.QtWidgets import (QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
                              QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.admin.diagnostics import email_support, run_runbook
 from engine.admin.facade import Admin
 from engine.admin.runner import available, parse
 from engine.errors import PracticeMailError
+from kiosk import plain
 from kiosk.bridge import run_in_background
 
 
@@ -48,8 +49,7 @@ class AdminPage(QWidget):
         self.support = QPushButton("Email support")
         self.support.clicked.connect(self.email_support)
         left.addWidget(self.support)
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
+        self.note = plain.label(wrap=True)  # an error's words may be a server's
         left.addWidget(self.note)
         layout.addLayout(left, 1)
         self.output = QTextBrowser()
@@ -97,9 +97,8 @@ class AdminPage(QWidget):
         done = threading.Event()
 
         def ask() -> None:
-            reply = QMessageBox.question(self, "Run this action?", f"{getattr(cell, 'title', 'This action')}\n\n"
-                                         "It changes the practice's mail. Run it?")
-            answer.append(reply == QMessageBox.StandardButton.Yes)
+            answer.append(plain.ask(self, "Run this action?", f"{getattr(cell, 'title', 'This action')}\n\n"
+                                    "It changes the practice's mail. Run it?"))
             done.set()
 
         self._ask.emit(ask)

@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox
 
 from engine.errors import PracticeMailError
 from engine.service.reminders import Reminders
+from kiosk import plain
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
 
@@ -45,7 +46,7 @@ class SlotDialog(QDialog):
         self.provider.setCurrentIndex(max(0, self.provider.findData(chosen)))
         self.location = QComboBox()
         for r in sorted(d.list("locations"), key=lambda r: r["name"]):
-            self.location.addItem(r["name"], r["name"])
+            self.location.addItem(plain.shown(r["name"]), r["name"])
         where = (current or {}).get("location") or patient.get("preferred_location", "")
         self.location.setCurrentIndex(max(0, self.location.findData(where)))
         if current is not None:  # a move changes the time; who and where stay
@@ -83,7 +84,7 @@ class AppointmentsPanel(QWidget):
             b.clicked.connect(slot)
             row.addWidget(b)
         row.addStretch(1)
-        self.problem = QLabel("")
+        self.problem = plain.label()
         self.problem.setStyleSheet("color: #a01c1c")
         row.addWidget(self.problem)
         layout.addLayout(row)

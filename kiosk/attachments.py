@@ -4,15 +4,18 @@ scaled down on request, the total size shown (and warned about before a server r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget, QPushButton,
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget, QPushButton,
                              QVBoxLayout, QWidget)
 
 from engine.adapters.documents import Document
 from engine.core.message import Attachment
+from engine.core.names import saved_name
 from engine.errors import PracticeMailError
+from kiosk import plain
 from kiosk.tables import size_text
 
 
@@ -42,7 +45,7 @@ class AttachmentList(QWidget):
         self.remove.clicked.connect(self.remove_selected)
         self.scale = QCheckBox(f"Scale pictures down to {scale_to} px")
         self.scale.setChecked(True)
-        self.total = QLabel("")
+        self.total = plain.label()
         for w in (self.from_documents, self.other, self.remove, self.scale):
             row.addWidget(w)
         row.addStretch(1)
@@ -52,7 +55,9 @@ class AttachmentList(QWidget):
 
     def add_path(self, path: Path) -> bool:
         try:
-            self.files.append(self._read(path, self.scale_to if self.scale.isChecked() else None))
+            read = self._read(path, self.scale_to if self.scale.isChecked() else None)
+            # sent under a name the patient's computer shows as it is (a downloaded file may carry a bidi override)
+            self.files.append(replace(read, filename=saved_name(read.filename)))
         except PracticeMailError as exc:
             self.problem = f"{exc.message}. {exc.hint}"
             self.changed.emit()
@@ -71,7 +76,7 @@ class AttachmentList(QWidget):
             self.problem = "This patient has no documents in their folder yet."
             self.changed.emit()
             return False
-        labels = [f"{d.name}  ({size_text(d.size)})" for d in docs]
+        labels = [f"{plain.shown(d.name)}  ({size_text(d.size)})" for d in docs]
         label, ok = QInputDialog.getItem(self, "Patient's documents", "Attach:", labels, 0, False)
         return bool(ok) and self.add_path(docs[labels.index(label)].path)
 
@@ -92,7 +97,7 @@ class AttachmentList(QWidget):
         self.list.clear()
         self.list.setVisible(bool(self.files))
         for a in self.files:
-            self.list.addItem(f"{a.filename}  ({size_text(len(a.data))})")
+            self.list.addItem(f"{plain.shown(a.filename)}  ({size_text(len(a.data))})")
         total = self.total_bytes()
         self.total.setText(f"{len(self.files)} file(s), {size_text(total)}" if self.files else "")
         big = total > self.warn_bytes

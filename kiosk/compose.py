@@ -10,13 +10,14 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                             QInputDialog, QLabel, QLineEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget)
+                             QLineEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget)
 
 from engine.adapters.documents import Document, list_documents
 from engine.core import confidentiality as rules
 from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
+from kiosk import plain
 from kiosk.attachments import AttachmentList
 
 
@@ -27,7 +28,7 @@ def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix:
     if first is not None:
         combo.addItem(first, "")
     for r in sorted(people, key=lambda r: r["id"]):
-        combo.addItem(f"{prefix}{person_name(r)} ({r['id']})", r["id"])
+        combo.addItem(plain.shown(f"{prefix}{person_name(r)} ({r['id']})"), r["id"])
     return combo
 
 
@@ -48,7 +49,8 @@ class ComposeDialog(QDialog):
         form = QFormLayout()
         self.patient = QComboBox()
         for p in self.patients:
-            self.patient.addItem(f"{person_name(p)} ({p['id']})" + ("" if p.get("email") else " - no address"), p["id"])
+            missing = "" if p.get("email") else " - no address"
+            self.patient.addItem(plain.shown(f"{person_name(p)} ({p['id']})") + missing, p["id"])
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
         form.addRow("Patient", self.patient)
@@ -107,8 +109,7 @@ class ComposeDialog(QDialog):
                                     int(settings.get("attachments.warn_megabytes")))
         self.files.changed.connect(self.check)
         layout.addWidget(self.files)
-        self.problem = QLabel("")
-        self.problem.setWordWrap(True)
+        self.problem = plain.label(wrap=True)  # the rules name patients: their names are text
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         layout.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -159,7 +160,7 @@ class ComposeDialog(QDialog):
         return True
 
     def ask_address(self, name: str) -> tuple[str, bool]:
-        return QInputDialog.getText(self, "Email address", f"{name} has no email address. Their address:")
+        return plain.get_text(self, "Email address", f"{plain.shown(name)} has no email address. Their address:")
 
     def _usual_provider(self) -> None:
         """The patient chosen: their usual provider preselected, their address shown in To."""
@@ -168,7 +169,7 @@ class ComposeDialog(QDialog):
         usual = (patient or {}).get("usual_provider_id", "")
         self.provider.setCurrentIndex(max(0, self.provider.findData(usual)))
         address = (patient or {}).get("email") or "no address yet: asked for at Send"
-        self.send_to.setItemText(0, f"the patient ({address})")
+        self.send_to.setItemText(0, plain.shown(f"the patient ({address})"))
 
     def _format_toggled(self, on: bool) -> None:
         self.bold.setEnabled(on)

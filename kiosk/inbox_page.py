@@ -20,6 +20,7 @@ from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
+from kiosk import plain
 from kiosk.message_view import MessageView
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
@@ -126,7 +127,7 @@ class InboxPage(QSplitter):
         for rid in ids:
             current |= set(self.engine.inbox.get(rid).get("tags", []))
         for tag in self.known_tags():
-            act = tags_menu.addAction(tag)
+            act = tags_menu.addAction(plain.shown(tag).replace("&", "&&"))  # text, not a shortcut
             act.setCheckable(True)
             act.setChecked(tag in current)
             act.toggled.connect(lambda on, tag=tag: self.toggle_tag(ids, tag, on))
@@ -172,8 +173,8 @@ class InboxPage(QSplitter):
         first = msg.get("candidates", [])
         choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
             + [("specialist", s) for s in sorted(specialists)]
-        labels = [f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
-                  else f"Specialist: {rules.person_name(specialists[c])} ({c})" for kind, c in choices]
+        labels = [plain.shown(f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
+                              else f"Specialist: {rules.person_name(specialists[c])} ({c})") for kind, c in choices]
         label, ok = QInputDialog.getItem(self, "File to patient or specialist",
                                          "File to (the address's family first):", labels, 0, False)
         if ok:
@@ -184,7 +185,7 @@ class InboxPage(QSplitter):
         try:
             self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
-            QMessageBox.warning(self, "Not filed", f"{exc.message}\n{exc.hint}")
+            plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
         self.refresh()
 
     def reply_selected(self) -> ReplyDialog | None:
@@ -254,10 +255,11 @@ class InboxPage(QSplitter):
     def show_info(self, rid: int) -> QMessageBox:
         """The message's timeline: received, filed, read, replied, actioned."""
         msg = self.engine.inbox.get(rid)
-        lines = [f"{self.when(e['at'])}  {e['event']}" + (f" - {e['detail']}" if e.get("detail") else "")
+        lines = [f"{self.when(e['at'])}  {e['event']}" + (f" - {plain.shown(e['detail'])}" if e.get("detail") else "")
                  for e in msg.get("timeline", [])]
-        box = QMessageBox(QMessageBox.Icon.Information, "Message info",
-                          f"{msg['subject']}\nFrom {msg['from'] or '(unknown sender)'}\n\n" + "\n".join(lines), parent=self)
+        sender = plain.shown(f"{msg.get('from_name', '')} <{msg['from']}>" if msg["from"] else "(unknown sender)")
+        box = plain.box(QMessageBox.Icon.Information, "Message info",
+                        f"{plain.shown(msg['subject'])}\nFrom {sender}\n\n" + "\n".join(lines), self)
         box.show()
         return box
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from PyQt6.QtCore import QEvent, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
+from PyQt6.QtWidgets import (QApplication, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
                              QToolBar, QWidget)
 
 from engine.adapters.store import RID
@@ -25,6 +25,7 @@ from engine.service.reminders import Reminders
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.templates import Templates
 from engine.admin.facade import Admin
+from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
@@ -85,7 +86,7 @@ class MainWindow(QMainWindow):
         self.light = ServiceLight()
         self.light.clicked.connect(self.open_service_dialog)
         bar.addWidget(self.light)
-        self.new_mail = QLabel("")
+        self.new_mail = plain.label()
         bar.addWidget(self.new_mail)
 
         self.tabs = QTabWidget()
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        self.status_line = QLabel("")
+        self.status_line = plain.label()  # says what servers answered: their words, never markup
         self.statusBar().addWidget(self.status_line)
 
         self.bridge.service_state.connect(lambda _d: self.refresh_status())
@@ -217,9 +218,10 @@ class MainWindow(QMainWindow):
             if rid in self._asking:
                 continue
             self._asking.add(rid)
-            box = QMessageBox(QMessageBox.Icon.Question, "Confirmation",
-                              f"Send this confirmation now?\n\n{item['subject']}\nto {', '.join(item['to'])}",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box = plain.box(QMessageBox.Icon.Question, "Confirmation",
+                            f"Send this confirmation now?\n\n{plain.shown(item['subject'])}\n"
+                            f"to {plain.shown(', '.join(item['to']))}",
+                            self, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
             box.finished.connect(lambda result, rid=rid: self.answer_prompt(
                 rid, result == QMessageBox.StandardButton.Yes.value))
             box.show()

@@ -17,13 +17,14 @@ from typing import Any
 
 from PyQt6.QtCore import QUrl
 from PyQt6.QtGui import QDesktopServices, QTextDocument
-from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
-                             QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
+                             QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.core.html_safety import SafeHtml, sanitise
 from engine.core.incoming import Content
+from engine.core.names import saved_name
 from engine.service.roles import allowed
-from kiosk import printing
+from kiosk import plain, printing
 from kiosk.bridge import run_in_background
 from kiosk.tables import size_text
 
@@ -55,15 +56,14 @@ class MessageView(QWidget):
         self._jobs: list[Any] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        self.header = QLabel("Select a message to read it.")
-        self.header.setWordWrap(True)
+        self.header = plain.label("Select a message to read it.", wrap=True)  # the sender's words, never markup
         layout.addWidget(self.header)
         row = QHBoxLayout()
         self.formatted = QCheckBox("Show formatted (HTML)")
         self.formatted.setEnabled(False)
         self.formatted.toggled.connect(self._render)
         row.addWidget(self.formatted)
-        self.note = QLabel("")
+        self.note = plain.label()
         self.note.setStyleSheet("color: #6b5b00")
         row.addWidget(self.note)
         row.addStretch(1)
@@ -104,7 +104,8 @@ class MessageView(QWidget):
             return
         when = self._when(record.get("date") or record["received"])
         sender = f"{record.get('from_name', '')} <{record['from']}>" if record.get("from") else "(unknown sender)"
-        self.header.setText(f"From: {sender}\nDate: {when}\nSubject: {record['subject']}")
+        subject = plain.shown(record["subject"])
+        self.header.setText(f"From: {plain.shown(sender)}\nDate: {when}\nSubject: {subject}")
         self.body.setPlainText("Opening...")
         rid = record["_rid"]
         self._jobs.append(run_in_background(lambda: self._load(rid), lambda c: self._loaded(rid, c),
@@ -115,7 +116,7 @@ class MessageView(QWidget):
             return  # another message was chosen meanwhile
         self.content = content
         for a in content.attachments:
-            item = QListWidgetItem(f"{a.filename}  ({size_text(len(a.data))})")
+            item = QListWidgetItem(f"{plain.shown(a.filename)}  ({size_text(len(a.data))})")
             self.attachments.addItem(item)
         self.save_button.setEnabled(bool(content.attachments))
         self.attachments.setVisible(bool(content.attachments))
@@ -173,8 +174,7 @@ class MessageView(QWidget):
         return True
 
     def confirm_link(self, address: str) -> bool:
-        answer = QMessageBox.question(self, "Open link", f"This link goes to:\n\n{address}\n\nOpen it?")
-        return answer == QMessageBox.StandardButton.Yes
+        return plain.ask(self, "Open link", f"This link goes to:\n\n{plain.shown(address)}\n\nOpen it?")
 
     # -- print and save -------------------------------------------------------------------
     def printable(self) -> QTextDocument:
@@ -195,7 +195,10 @@ class MessageView(QWidget):
         return printing.save_pdf(self.printable(), path) if path else None
 
     def save_attachment(self, index: int, path: Path) -> Path:
+        """Written under a safe name (no bidi or control characters, no device name) whatever
+        name the save dialog came back with."""
         assert self.content is not None
+        path = path.with_name(saved_name(path.name))
         path.write_bytes(self.content.attachments[index].data)
         return path
 
@@ -204,6 +207,6 @@ class MessageView(QWidget):
         if self.content is None or not self.content.attachments:
             return None
         row = max(row, 0)
-        name = self.content.attachments[row].filename
+        name = saved_name(self.content.attachments[row].filename)
         path, _ = QFileDialog.getSaveFileName(self, "Save attachment", name)
         return self.save_attachment(row, Path(path)) if path else None

@@ -19,7 +19,7 @@ from engine.core.outbox import Event
 from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
-from kiosk import printing
+from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address
@@ -134,12 +134,13 @@ class OutboxPage(QWidget):
         lines = []
         for h in item.get("history", []):
             extra = h.get("to") or h.get("error") or ""
-            lines.append(f"{self.when(h['at'])}  {h['event']}" + (f" - {extra}" if extra else ""))
-        head = [item["subject"], f"To {', '.join(item['to'])}", f"Status: {item['status']}, attempts: {item['attempts']}"]
+            lines.append(f"{self.when(h['at'])}  {h['event']}" + (f" - {plain.shown(extra)}" if extra else ""))
+        head = [plain.shown(item["subject"]), f"To {plain.shown(', '.join(item['to']))}",
+                f"Status: {item['status']}, attempts: {item['attempts']}"]
         if item.get("last_error"):
-            head.append(f"Last answer: {item['last_error']}\n{item.get('last_hint', '')}")
-        box = QMessageBox(QMessageBox.Icon.Information, "Outbox item", "\n".join(head) + "\n\n" + "\n".join(lines),
-                          parent=self)
+            head.append(f"Last answer: {plain.shown(item['last_error'])}\n{item.get('last_hint', '')}")
+        box = plain.box(QMessageBox.Icon.Information, "Outbox item", "\n".join(head) + "\n\n" + "\n".join(lines),
+                        self)
         box.show()
         return box
 

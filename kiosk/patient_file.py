@@ -3,7 +3,6 @@ sent to or received from them."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButt
 
 from engine.core.directory import person_name
 from engine.service.reminders import Reminders
+from kiosk import plain
 from kiosk.appointments import AppointmentsPanel
 from kiosk.tables import RecordTable
 
@@ -21,15 +21,18 @@ class PatientFile(QDialog):
                  on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
-        self.setWindowTitle(f"{person_name(patient)} ({patient['id']})")
+        name = plain.shown(f"{person_name(patient)} ({patient['id']})")  # a patient's record is data, too
+        self.setWindowTitle(name)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<h3>{html.escape(person_name(patient))} ({html.escape(patient['id'])})</h3>"))
+        heading = plain.label(name)
+        heading.setStyleSheet("font-size: 14pt; font-weight: bold")
+        layout.addWidget(heading)
         form = QFormLayout()
         for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
                            ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
-            form.addRow(label, QLabel(patient.get(key) or "-"))
+            form.addRow(label, plain.label(plain.shown(patient.get(key) or "-")))
         others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
-        form.addRow("Family", QLabel(", ".join(others) or "-"))
+        form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
         layout.addLayout(form)
         self.appointments = AppointmentsPanel(reminders, patient, when, on_change) if reminders is not None else None
         if self.appointments is not None:

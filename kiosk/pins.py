@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout,
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout,
                              QWidget)
 
 from engine.errors import PracticeMailError
 from engine.service.roles import ROLES, Roles
+from kiosk import plain
 
 
 class PinDialog(QDialog):
@@ -28,7 +29,7 @@ class PinDialog(QDialog):
         form.addRow("New PIN (4 to 12 digits)", self.pin)
         form.addRow("The same again", self.again)
         layout.addLayout(form)
-        self.problem = QLabel("")
+        self.problem = plain.label()
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)

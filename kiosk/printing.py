@@ -9,10 +9,13 @@ from PyQt6.QtGui import QTextDocument
 from PyQt6.QtPrintSupport import QPrintDialog, QPrinter
 from PyQt6.QtWidgets import QDialog, QWidget
 
+from kiosk.plain import shown
+
 
 def document(headers: list[tuple[str, str]], text: str = "", safe_html: str | None = None) -> QTextDocument:
-    """Headers as a small table, then the body: plain text (escaped) or HTML already sanitised."""
-    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in headers)
+    """Headers as a small table (their values escaped, hidden characters shown), then the body:
+    plain text (escaped) or HTML already sanitised."""
+    rows = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(shown(v))}</td></tr>" for k, v in headers)
     body = safe_html if safe_html is not None else f"<pre>{html.escape(text)}</pre>"
     doc = QTextDocument()
     doc.setHtml(f"<table cellspacing=4>{rows}</table><hr>{body}")

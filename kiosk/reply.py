@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, 
                              QWidget)
 
 from engine.errors import PracticeMailError
+from kiosk import plain
 
 
 class ReplyDialog(QDialog):
@@ -23,9 +24,10 @@ class ReplyDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         sender = message.get("from") or "(no sender)"
-        form.addRow("To", QLabel(f"{message.get('from_name', '')} <{sender}>"))
+        form.addRow("To", plain.label(plain.shown(f"{message.get('from_name', '')} <{sender}>")))
         subject = message["subject"]
-        form.addRow("Subject", QLabel(subject if subject.lower().startswith("re:") else f"Re: {subject}"))
+        subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+        form.addRow("Subject", plain.label(plain.shown(subject)))
         layout.addLayout(form)
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("Your reply")
@@ -38,7 +40,7 @@ class ReplyDialog(QDialog):
         self.signature.setChecked(has_signature)
         self.signature.setEnabled(has_signature)
         layout.addWidget(self.signature)
-        self.problem = QLabel("")
+        self.problem = plain.label()
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         self.problem.setWordWrap(True)
         layout.addWidget(self.problem)

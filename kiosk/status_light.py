@@ -12,7 +12,9 @@ from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from kiosk import plain
 
 from engine.core.status import plain_line
 
@@ -72,7 +74,7 @@ class ServiceLight(QToolButton):
         self.colour = COLOURS.get(self.state, GREY)
         self.setIcon(dot(self.colour))
         self.setText(label(st).replace("&", "&&"))  # a lone & would be read as a shortcut
-        self.setToolTip(tooltip(st))
+        self.setToolTip(tooltip(st))  # escaped line by line there: the reason is a server's words
         self.setAccessibleName(label(st))
 
 
@@ -83,15 +85,12 @@ class ServiceDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Email service")
         layout = QVBoxLayout(self)
-        self.state_label = QLabel(f"<b>{html.escape(WORDS.get(st['state'], plain_line(str(st['state']), 40)))}</b>")
+        self.state_label = plain.label(WORDS.get(st["state"], plain_line(str(st["state"]), 40)))
+        self.state_label.setStyleSheet("font-weight: bold")
         layout.addWidget(self.state_label)
-        self.reason = QLabel(plain_line(st.get("reason") or "") or "Everything is working.")
-        self.reason.setTextFormat(Qt.TextFormat.PlainText)
-        self.reason.setWordWrap(True)
+        self.reason = plain.label(plain_line(st.get("reason") or "") or "Everything is working.", wrap=True)
         layout.addWidget(self.reason)
-        self.hint = QLabel(plain_line(st.get("hint") or ""))
-        self.hint.setTextFormat(Qt.TextFormat.PlainText)
-        self.hint.setWordWrap(True)
+        self.hint = plain.label(plain_line(st.get("hint") or ""), wrap=True)
         layout.addWidget(self.hint)
         self.restart = QPushButton("Restart Service")
         self.restart.clicked.connect(self.restart_requested.emit)

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from PyQt6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt
 from PyQt6.QtWidgets import QAbstractItemView, QTableView
 
+from kiosk.plain import shown, tip
+
 ROLE_ID = Qt.ItemDataRole.UserRole + 1
 ROWS = 500  # the newest this many are listed in a view; older ones by filter or date
 
@@ -33,7 +35,8 @@ def local_time(iso: str | None, zone: str) -> str:
 
 
 class RowsModel(QAbstractTableModel):
-    """Rows of text held as Python lists; Qt asks for the cells it draws. Filling 500 rows of
+    """Rows of text held as Python lists; Qt asks for the cells it draws. Cells are shown with
+    hidden characters made visible, tooltips escaped (kiosk/plain.py). Filling 500 rows of
     9 columns as QStandardItems built 4,500 objects on the GUI thread on every refresh (the
     stall bench caught it near 100 ms); a reset of this model costs nothing per cell."""
 
@@ -69,15 +72,15 @@ class RowsModel(QAbstractTableModel):
 
     def replace(self, rows: Sequence[tuple[Any, Sequence[Any]]], tips: Sequence[str] | None) -> None:
         self.beginResetModel()
-        self.rows = [(rid, ["" if v is None else str(v) for v in values]) for rid, values in rows]
-        self.tips = list(tips or ())
+        self.rows = [(rid, [shown(v) for v in values]) for rid, values in rows]
+        self.tips = [tip(t) for t in tips or ()]
         self.endResetModel()
 
     def text(self, row: int, column: int) -> str:
         return self.rows[row][1][column]
 
     def set_text(self, row: int, column: int, text: str) -> None:
-        self.rows[row][1][column] = text
+        self.rows[row][1][column] = shown(text)
         index = self.index(row, column)
         self.dataChanged.emit(index, index)
 

@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineE
 from engine.core import templates as tpl
 from engine.errors import PracticeMailError, TemplateInvalid, template_problem
 from engine.service.templates import Templates
+from kiosk import plain
 
 
 class TemplateEditor(QWidget):
@@ -48,8 +49,7 @@ class TemplateEditor(QWidget):
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         right.addWidget(self.preview, 2)
-        self.problems = QLabel("")
-        self.problems.setWordWrap(True)
+        self.problems = plain.label(wrap=True)
         self.problems.setStyleSheet("color: #a01c1c")
         right.addWidget(self.problems)
         self.save = QPushButton("Save")

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLineEdit, QListWidget, QListWidgetItem,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from engine.core.status import plain_line
 from engine.errors import PracticeMailError
 from engine.service.engine import Engine
 from engine.service.templates import Templates
+from kiosk import plain
 from kiosk.bridge import run_in_background
 
 PORTS = {"imap": 993, "pop3": 995}
@@ -97,13 +97,9 @@ class TestPage(QWizardPage):
         layout.addWidget(self.run)
         self.steps = QListWidget()
         layout.addWidget(self.steps)
-        self.verdict = QLabel("")
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextFormat(Qt.TextFormat.PlainText)  # servers' words are data
+        self.verdict = plain.label(wrap=True)  # a server's answer, word for word
         layout.addWidget(self.verdict)
-        self.service = QLabel("")  # information beside the result, never part of it
-        self.service.setWordWrap(True)
-        self.service.setTextFormat(Qt.TextFormat.PlainText)
+        self.service = plain.label(wrap=True)  # information beside the result, never part of it
         layout.addWidget(self.service)
         self.passed = False
         self.result: dict[str, Any] | None = None
@@ -231,7 +227,7 @@ class TomorrowPage(QWizardPage):
         now = datetime.now(timezone.utc)
         lines = Reminders(self.wiz.engine.practice, self.wiz.engine.outbox).preview(now, 24)
         for x in lines or []:
-            self.lines.addItem(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}")
+            self.lines.addItem(plain.shown(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}"))
         if not lines:
             mode = "automatically" if self.wiz.settings.get("schedule.send_immediately") else "when someone presses Send/Receive"
             self.lines.addItem(f"Nothing is planned in the next 24 hours; mail goes {mode}.")
@@ -248,6 +244,8 @@ class SetupWizard(QWizard):
         values = self.settings.values()
         self.first_setup = not values["outgoing.host"]
         self.setWindowTitle("Email setup")
+        self.setSubTitleFormat(plain.PLAIN)  # a sub-title may carry a server's or a setting's words
+        self.setTitleFormat(plain.PLAIN)
         self.account = AccountPage(values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
@@ -256,7 +254,7 @@ class SetupWizard(QWizard):
         for page in (self.account, self.test, self.schedule, self.reminders, self.tomorrow):
             self.addPage(page)
         self.last_error = ""
-        self.error = QLabel("")
+        self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
 

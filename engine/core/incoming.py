@@ -16,12 +16,13 @@ import email.parser
 import email.policy
 import email.utils
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import _header_value_parser  # noqa: PLC2701 - see _address
 from email.message import Message
 from typing import Any
+
+from engine.core.names import saved_name
 
 _HEADERS = email.parser.Parser(_class=Message, policy=email.policy.compat32)
 MAX_HEADER = 2000  # characters kept of any header (a 1 MB subject is cut, not stored whole)
@@ -225,18 +226,9 @@ def facts(raw: bytes, quick: bool = True) -> Facts:
 
 
 def safe_filename(name: str | None, fallback: str = "attachment") -> str:
-    """A file name with no path parts, no control characters, no leading dots, bounded."""
-    text = decode_words(name) if name else ""
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\\", "/").split("/")[-1]
-    text = _HIDDEN.sub("", _CONTROL.sub("", text)).strip().lstrip(".").strip()
-    text = re.sub(r'[<>:"|?*]', "_", text)
-    if not text or text in (".", ".."):
-        text = fallback
-    if len(text) > 120:
-        stem, dot, ext = text.rpartition(".")
-        text = (stem[: 110] + dot + ext[:9]) if dot and len(ext) < 10 else text[:120]
-    return text
+    """A file name with no path parts, no control or bidi characters, no leading dots, not a
+    Windows device name, bounded (engine/core/names.py says why each)."""
+    return saved_name(decode_words(name) if name else "", fallback)
 
 
 def _decode_part(part: Message) -> str:

@@ -151,3 +151,15 @@ def test_an_empty_password_on_argv_clears_it(tmp_path: Path) -> None:
     assert pm("config", "set", "account.password", "", data=data).returncode == 0
     with Practice(data, writer=False) as p:
         assert p.settings.secret("account.password") == ""
+
+
+def test_names_in_listings_show_their_bidi_controls(tmp_path: Path) -> None:
+    """A name with a right-to-left override is listed with the override written out, not obeyed
+    (issue 13, finding 4); --json keeps the stored value exactly."""
+    data = tmp_path / "d"
+    added = pm("patients", "add", "--id", "PX1", "--first-name", "Bo", "--last-name", "Ng\u202efdp.exe", data=data)
+    assert added.returncode == 0, added.stderr
+    listed = pm("patients", "list", data=data)
+    assert "Bo Ng\\u202efdp.exe" in listed.stdout and "\u202e" not in listed.stdout
+    doc = json.loads(pm("patients", "list", "--json", data=data).stdout)
+    assert doc[0]["last_name"] == "Ng\u202efdp.exe"
