@@ -149,9 +149,18 @@ def _params(pairs: list[tuple[str, str]]) -> bytes:
     return b"(" + b" ".join(w.quote(k.upper()) + b" " + w.quote(v) for k, v in pairs) + b")"
 
 
+def _header_params(info: Message, header: str) -> list[tuple[str, str]]:
+    """A header's parameters, RFC 2231 joined; none when they are too broken for the library
+    (`filename*0*=;filename*` makes it raise TypeError): a client still gets the part."""
+    try:
+        params = info.get_params(failobj=[], header=header, unquote=True)[1:]
+        return [(k, email.utils.collapse_rfc2231_value(v)) for k, v in params]
+    except (TypeError, ValueError, IndexError, LookupError):
+        return []
+
+
 def _type_params(info: Message) -> list[tuple[str, str]]:
-    params = info.get_params(failobj=[], unquote=True)[1:]
-    pairs = [(k, email.utils.collapse_rfc2231_value(v)) for k, v in params]
+    pairs = _header_params(info, "content-type")
     if info.get_content_maintype() == "text" and not any(k.lower() == "charset" for k, _ in pairs):
         pairs.insert(0, ("charset", "us-ascii"))
     return pairs
@@ -162,9 +171,7 @@ def _disposition(info: Message) -> bytes:
     if value is None:
         return b"NIL"
     kind = str(value).split(";", 1)[0].strip()
-    params = info.get_params(failobj=[], header="content-disposition", unquote=True)[1:]
-    pairs = [(k, email.utils.collapse_rfc2231_value(v)) for k, v in params]
-    return b"(" + w.quote(kind.upper()) + b" " + _params(pairs) + b")"
+    return b"(" + w.quote(kind.upper()) + b" " + _params(_header_params(info, "content-disposition")) + b")"
 
 
 def _language(info: Message) -> bytes:
