@@ -1,7 +1,7 @@
 """Read a message we sent with two independent MIME parsers and say what its headers mean.
 
-The standard library (strict policy: a defect is an error) and fast-mail-parser (Rust's
-mail-parser, which shares no code with Python's email package) must agree on the header set,
+The standard library (strict policy: a defect is an error) and fast-mail-parser (a Rust
+parser that shares no code with Python's email package) must agree on the header set,
 the subject, every address and every attachment's name. A header smuggled in by an encoded
 word shows up in either reading as an extra name, a Bcc or a Reply-To.
 """
