@@ -51,14 +51,14 @@ def _refuse(field: str, what: str, hint: str) -> InputInvalid:
     return InputInvalid("the email was not built", [Problem(None, field, what)], hint=hint)
 
 
-def one_line(field: str, value: str) -> str:
-    """Typed text as one header line: a line end or a broken character is refused, naming the field."""
+def one_line(field: str, value: str, label: str = "") -> str:
+    """Typed text as one header line: a line end or a broken character is refused, naming the
+    field (`label`: the field as reception knows it, for the hint)."""
+    label = label or field.replace("_", " ")
     if any(ch in LINE_BREAKS for ch in value):
-        raise _refuse(field, "contains a line break",
-                      f"Remove the line break from the {field.replace('_', ' ')}; it must be one line.")
+        raise _refuse(field, "contains a line break", f"Remove the line break from the {label}; it must be one line.")
     if _SURROGATE.search(value):
-        raise _refuse(field, "contains a character that is not text",
-                      f"Type the {field.replace('_', ' ')} again; it must be plain text.")
+        raise _refuse(field, "contains a character that is not text", f"Type the {label} again; it must be plain text.")
     return _SPACES.sub(" ", value).strip()
 
 
@@ -244,9 +244,17 @@ def references(field: str, ids: Sequence[str]) -> str:
     return fold(field, list(ids))
 
 
+# Extra headers a message may carry besides X- names: unstructured text, none of them ours.
+EXTRA_ALLOWED = frozenset({"auto-submitted", "precedence", "organization", "list-unsubscribe",
+                           "list-unsubscribe-post"})
+
+
 def field_name(name: str, reserved: frozenset[str]) -> str:
-    """An extra header's name: printable ASCII without a colon, and none we write ourselves."""
-    if not _FIELD_NAME.fullmatch(name) or len(name) > 70 or name.lower() in reserved:
+    """An extra header's name: an X- name or one of EXTRA_ALLOWED, never one we write ourselves
+    (and never one the email package reads as addresses or dates, like Resent-From)."""
+    lower = name.lower()
+    if not _FIELD_NAME.fullmatch(name) or len(name) > 70 or lower in reserved or not (
+            lower.startswith("x-") or lower in EXTRA_ALLOWED):
         raise _refuse("header", f"{name[:40]!r} cannot be used as a header name", "Use an X- name of letters and dashes.")
     return name
 

@@ -77,8 +77,12 @@ _OURS = frozenset({"from", "to", "cc", "bcc", "subject", "date", "message-id", "
                    "content-disposition", "return-path", "received"})
 
 
+_NAMES = {"from": "practice name", "to": "recipient's name", "cc": "copied person's name",
+          "bcc": "blind-copied person's name"}
+
+
 def _people(field: str, people: list[Recipient]) -> list[tuple[str, str]]:
-    return [(h.one_line(f"{field} name", r.name), r.address) for r in people]
+    return [(h.one_line(f"{field} name", r.name, _NAMES[field]), r.address) for r in people]
 
 
 def _headers(d: Draft, message_id: str, date: datetime) -> list[tuple[str, str]]:

@@ -165,7 +165,8 @@ def test_references_fold_and_read_back() -> None:
     assert msg["References"].split() == d.references and msg["In-Reply-To"] == "<q1@patientmail.example>"
 
 
-@pytest.mark.parametrize("name", ["Bad\x00Header", "X-Bad:", "Bcc", "Reply-To", "Subject", "X Space", ""])
+@pytest.mark.parametrize("name", ["X-Bad\x00Header", "X-Bad:", "Bcc", "Reply-To", "Subject", "X Space", "", "Resent-From",
+                                  "Sender", "X-" + "a" * 80])
 def test_extra_header_names_are_checked(name: str) -> None:
     d = draft_with("subject", "s")
     d.extra_headers = {name: "v"}
@@ -178,3 +179,17 @@ def test_an_extra_header_value_is_encoded_like_a_subject() -> None:
     d.extra_headers = {"X-Practice-Note": q("\r\n" + PAYLOAD)}
     msg = read(as_bytes(build(d, MID, WHEN)))
     assert "x-practice-note" in msg.names and msg.bcc == 0
+
+
+def test_an_allowed_extra_header_is_written() -> None:
+    d = draft_with("subject", "s")
+    d.extra_headers = {"Auto-Submitted": "auto-generated"}
+    raw = as_bytes(build(d, MID, WHEN))
+    assert b"\r\nAuto-Submitted: auto-generated\r\n" in raw and "auto-submitted" in read(raw).names
+
+
+def test_a_long_subject_folds_and_reads_back_whole() -> None:
+    for subject in ("Your appointment " * 80, "Zoë's check-up " * 70, "s" * 900):
+        raw = as_bytes(build(draft_with("subject", subject), MID, WHEN))
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+        assert read(raw).subject == one_line(subject)
