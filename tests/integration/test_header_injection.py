@@ -184,3 +184,27 @@ def test_a_strangers_line_ends_in_references_are_not_carried(wired: tuple[Engine
     ((envelope, raw),) = spooled(fakemail)
     assert b"\r\nIn-Reply-To: <s1@elsewhere.example>\r\nReferences: <s1@elsewhere.example>\r\n" in raw
     assert read(raw).names == tuple(sorted([*PLAIN, "in-reply-to", "references"]))
+
+
+NAMES = [q("Stranger\r\nX-Injected: 1"), b("Żółć\u2028X-Injected: 1"), q(q("Ann\r\nX-Injected: 1")),
+         '"' + q(q("Bo\r\nX-Injected: 1")) + '"', b(b("Cy\x85X-Injected: 1")), q("Di\r\n X-Injected: 1")]
+
+
+def test_a_strangers_name_replied_to(wired: tuple[Engine, Composer], fakemail: FakeMail) -> None:
+    """The name as it was decoded once (whatever that left) is the name we write, read back as
+    that literal text by both parsers: an encoded word in it is encoded again, never decoded."""
+    engine, composer = wired
+    for i, name in enumerate(NAMES):
+        fakemail.deliver("practice", f"From: {name} <s{i}@elsewhere.example>\r\nSubject: Question {i}\r\n"
+                                     f"Message-ID: <n{i}@elsewhere.example>\r\n\r\nHello\r\n".encode())
+    engine.send_receive_now()
+    received = engine.inbox.list(show_all=True)
+    assert len(received) == len(NAMES)
+    for msg in received:
+        composer.reply(msg[RID], NOW, "Thank you.")
+    assert engine.send_receive_now()["sent"] == len(NAMES)
+    found = by_subject(fakemail)
+    for msg in received:
+        envelope, seen = found[f"Re: {msg['subject']}"]
+        assert envelope == [msg["from"]] and seen.to == ((flatten(msg["from_name"]), msg["from"]),)
+        assert seen.names == tuple(sorted([*PLAIN, "in-reply-to", "references"]))
