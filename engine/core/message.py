@@ -8,6 +8,8 @@ with a line over 998 octets goes quoted-printable. The Message-ID and Date come 
 
 from __future__ import annotations
 
+import email
+import email.errors
 import email.policy
 import mimetypes
 import re
@@ -117,13 +119,43 @@ def body_cte(text: str) -> str:
     return "quoted-printable"
 
 
+def _reads_cleanly(data: bytes) -> bool:
+    try:
+        email.message_from_bytes(data, policy=email.policy.strict)
+    except (email.errors.MessageError, ValueError, LookupError, UnicodeError):
+        return False
+    return True
+
+
+def _forwarded(data: bytes) -> EmailMessage:
+    """A forwarded message, attached as its own bytes (line ends made CRLF): re-reading it with
+    the email package decoded and refolded any header over 998 characters, so an encoded line
+    end became a header line of the copy. RFC 2046 lets message/rfc822 travel only as 7bit or
+    8bit, so an original with a line over 998 octets, which no server takes as it is, goes as a
+    base64 .eml file instead; so does one with NUL bytes, or one a strict reader refuses (a
+    broken MIME structure inside ours would make our message broken too)."""
+    data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+    part = EmailMessage(policy=BODY_POLICY)
+    if any(len(line) > h.HARD for line in data.split(b"\r\n")) or b"\x00" in data or not _reads_cleanly(data):
+        part.set_content(data, maintype="application", subtype="octet-stream")
+        return part
+    if not data.isascii():  # 8bit: the email package writes it back; no line of it is long enough to refold
+        part.set_content(email.message_from_bytes(data, policy=POLICY), cte="8bit")
+        return part
+    part.set_raw("Content-Type", "message/rfc822")
+    part.set_raw("Content-Transfer-Encoding", "7bit")
+    part.set_payload(data.decode("ascii"))  # written back byte for byte
+    return part
+
+
 def _attach(msg: EmailMessage, a: Attachment) -> None:
     """One attachment, its Content-Disposition (and so its file name) written by the builder."""
     ctype = a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream"
     maintype, _, subtype = ctype.partition("/")
-    if ctype == "message/rfc822":  # a forwarded message: attached as a message, never base64 (RFC 2046)
-        inner = email.message_from_bytes(a.data, policy=POLICY)
-        msg.add_attachment(inner, cte="8bit" if not a.data.isascii() else "7bit")
+    if ctype == "message/rfc822":  # a forwarded message
+        if msg.get_content_type() != "multipart/mixed":
+            msg.make_mixed()
+        msg.attach(_forwarded(a.data))
     else:
         msg.add_attachment(a.data, maintype=maintype, subtype=subtype, params=dict(a.params) or None)
     part = msg.get_payload()[-1]

@@ -59,3 +59,22 @@ def test_short_ascii_lines_stay_7bit(engine: Engine, fakemail: FakeMail) -> None
     assert engine.send_receive_now()["sent"] == 1
     ((_, raw),) = spooled(fakemail)
     assert raw.count(b"Content-Transfer-Encoding: 7bit") == 2 and (line.encode() + b"\r\n") in raw
+
+
+def test_forwarding_a_message_with_a_long_line(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    """Received over IMAP, which takes long lines, then forwarded: it must still be sendable."""
+    from engine.adapters.store import RID
+    from engine.service.compose import Composer
+    from tests.integration.helpers import configure_incoming
+
+    configure_incoming(practice, fakemail, "imap")
+    original = (b"From: Stranger <s@elsewhere.example>\r\nSubject: Long\r\nMessage-ID: <long@elsewhere.example>\r\n"
+                b"Content-Type: text/html\r\n\r\n<p>" + b"x" * 3000 + b"</p>\r\n")
+    fakemail.deliver("practice", original)
+    engine.send_receive_now()
+    (msg,) = engine.inbox.list(show_all=True)
+    rid = Composer(practice, engine.outbox).forward(msg[RID], "lindqvist@ortho-referrals.example", NOW)
+    assert engine.send_receive_now()["sent"] == 1 and engine.outbox.get(rid)["status"] == "sent"
+    ((_, raw),) = spooled(fakemail)
+    (part,) = email.message_from_bytes(raw, policy=email.policy.strict).iter_attachments()
+    assert part.get_filename() == "forwarded.eml" and part.get_content() == original
