@@ -288,3 +288,25 @@ def disposition(filename: str) -> str:
 
 def _percent(text: str) -> str:
     return quote(text.encode("utf-8"), safe="!#$&+-.^_`|~")
+
+
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
+_TOKEN = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,100}")
+
+
+def media_type(value: str) -> tuple[str, str]:
+    """An attachment's type as (maintype, subtype): a type from mail or a guess is used only when
+    it is a plain RFC 6838 name, else application/octet-stream (the data goes as it is)."""
+    value = value.strip().lower()
+    if not _MEDIA_TYPE.fullmatch(value):
+        return "application", "octet-stream"
+    maintype, _, subtype = value.partition("/")
+    return maintype, subtype
+
+
+def parameters(params: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Content-Type parameters we add (method=REQUEST, charset=utf-8): tokens only."""
+    for name, value in params:
+        if not (_TOKEN.fullmatch(name) and _TOKEN.fullmatch(value)):
+            raise _refuse("attachment", f"the parameter {name[:40]!r} cannot be written", "Attach the file again.")
+    return dict(params)

@@ -150,14 +150,13 @@ def _forwarded(data: bytes) -> EmailMessage:
 
 def _attach(msg: EmailMessage, a: Attachment) -> None:
     """One attachment, its Content-Disposition (and so its file name) written by the builder."""
-    ctype = a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream"
-    maintype, _, subtype = ctype.partition("/")
-    if ctype == "message/rfc822":  # a forwarded message
+    maintype, subtype = h.media_type(a.content_type or mimetypes.guess_type(a.filename)[0] or "")
+    if (maintype, subtype) == ("message", "rfc822"):  # a forwarded message
         if msg.get_content_type() != "multipart/mixed":
             msg.make_mixed()
         msg.attach(_forwarded(a.data))
     else:
-        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, params=dict(a.params) or None)
+        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, params=h.parameters(a.params) or None)
     part = msg.get_payload()[-1]
     del part["Content-Disposition"]
     part.set_raw("Content-Disposition", h.disposition(a.filename))

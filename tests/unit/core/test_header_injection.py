@@ -193,3 +193,19 @@ def test_a_long_subject_folds_and_reads_back_whole() -> None:
         raw = as_bytes(build(draft_with("subject", subject), MID, WHEN))
         assert max(len(line) for line in raw.split(b"\r\n")) <= 998
         assert read(raw).subject == one_line(subject)
+
+
+@pytest.mark.parametrize("ctype", ["image/png\r\nBcc: evil@attacker.example", q("image/png\r\nBcc: e@x.test"),
+                                   "text/plain; name=\"a\r\nBcc: e@x\"", "", "nonsense", "image/png"])
+def test_an_attachments_type_from_mail_is_used_only_when_plain(ctype: str) -> None:
+    d = draft_with("subject", "s")
+    d.attachments = [Attachment("x-ray.png", b"\x89PNG", ctype)]
+    raw = as_bytes(build(d, MID, WHEN))
+    seen = read(raw)
+    assert seen.bcc == 0 and seen.filenames == ("x-ray.png",)
+    import email
+    import email.policy
+
+    (part,) = email.message_from_bytes(raw, policy=email.policy.strict).iter_attachments()
+    assert part.get_content_type() == ("image/png" if ctype in ("image/png", "") else "application/octet-stream")
+    assert part.get_content() == b"\x89PNG"
