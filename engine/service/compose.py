@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.core import confidentiality as rules
+from engine.core import headers
 from engine.core import incoming
 from engine.core import templates as tpl
 from engine.adapters.documents import scale_down
@@ -67,7 +68,7 @@ def merge_context(practice: Practice, patient: dict[str, Any] | None = None, pro
 
 
 def _quote(msg: dict[str, Any], original: str) -> str:
-    who = msg.get("from_name") or msg.get("from") or "the sender"
+    who = headers.flatten(msg.get("from_name") or msg.get("from") or "") or "the sender"
     when = (msg.get("date") or msg.get("received") or "")[:16].replace("T", " ")
     return f"On {when}, {who} wrote:\n" + "\n".join("> " + line for line in original.splitlines())
 
@@ -230,13 +231,17 @@ class Composer:
         body = text.rstrip("\n") + "\n\n" + _quote(msg, original)
         if signature:
             body = text.rstrip("\n") + "\n\n" + self._signature(patient, None) + "\n" + _quote(msg, original)
-        subject = msg["subject"] if msg["subject"].lower().startswith("re:") else f"Re: {msg['subject']}"
+        original_subject = headers.flatten(msg["subject"])  # from a stranger: one line, encoded by us when sent
+        subject = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
         sender, name = self._from()
         if not msg.get("from"):
             raise InputInvalid("the message has no sender to reply to", hint="Write a new email instead.")
-        refs = [*msg.get("references", []), *([msg["message_id"]] if msg.get("message_id") else [])]
-        draft = Draft(sender, name, [Recipient(msg["from"], msg.get("from_name", ""))], subject, body,
-                      in_reply_to=msg.get("message_id") or None, references=refs[-20:])
+        # only plain ids, the decoded name and the From address: nothing else of the original
+        # (never its Reply-To) reaches our headers
+        refs = headers.message_ids([*msg.get("references", []), *([msg["message_id"]] if msg.get("message_id") else [])])
+        in_reply_to = (headers.message_ids([msg.get("message_id") or ""]) or [None])[0]
+        draft = Draft(sender, name, [Recipient(msg["from"], headers.display_name(msg.get("from_name", "")))], subject,
+                      body, in_reply_to=in_reply_to, references=refs[-20:])
         rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
                                     meta={"specialist_id": msg.get("specialist_id", ""), "reply_to": message_id})
         inbox._change(message_id, now, "replied", f"outbox item {rid}", {})
@@ -270,9 +275,11 @@ class Composer:
             refused = rules.check(rules.Recipients(to=(target,)), self._person("patient", about), forwarding=True)
             if refused:
                 raise refused[0]
+        subject = headers.flatten(subject)  # decoded, from the original: one line, encoded by us when sent
         subject = subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
         sender, name = self._from()
-        draft = Draft(sender, name, [Recipient(target.address, target.name if target.kind != "other" else "")],
+        draft = Draft(sender, name,
+                      [Recipient(target.address, headers.display_name(target.name) if target.kind != "other" else "")],
                       subject, text or "Forwarded message attached.",
                       attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
         return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta), target

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.store import RID
-from engine.core import ical, pacing
+from engine.core import headers, ical, pacing
 from engine.core import reminders as rules
 from engine.core import templates as tpl
 from engine.core.directory import person_name
@@ -165,7 +165,8 @@ class Reminders:
         r = tpl.render(self.templates.get(code), merge_context(self.practice, patient, appointment=appt,
                                                                booking_link=link))
         attachments = [self._ics(appt, patient, cancelled=cancelled, now=now)] if s.get("reminders.include_ical") else []
-        return Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+        to = Recipient(patient["email"], headers.display_name(person_name(patient)))  # a record's name: one line
+        return Draft(s.get("practice.email"), s.get("practice.name"), [to],
                      r.subject, r.body, html=r.html, attachments=attachments)
 
     def resolve_links(self, provider: Any, now: datetime) -> dict[str, int]:
@@ -223,7 +224,8 @@ class Reminders:
         if self.outbox.items.find(lambda r: r.get("idempotency_key") == k):
             return None
         r = tpl.render(self.templates.get(code), merge_context(self.practice, patient))
-        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+        to = Recipient(patient["email"], headers.display_name(person_name(patient)))  # a record's name: one line
+        draft = Draft(s.get("practice.email"), s.get("practice.name"), [to],
                       r.subject, r.body, html=r.html)
         return self.outbox.add_draft(draft, now, patient_id=patient["id"], kind=rules.WELCOME, automatic=True,
                                      meta={"idempotency_key": k, "template": code, "category": "Patients",

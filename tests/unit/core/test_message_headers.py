@@ -19,10 +19,6 @@ MID = "<177.1@brightsmile.example>"
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 
 
-def squeeze(text: str) -> str:
-    return "".join(text.split())
-
-
 def parse(raw: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(raw, policy=email.policy.strict)
 
@@ -38,17 +34,18 @@ def test_no_value_can_add_a_header(name: str, subject: str, merge: str) -> None:
         try:
             raw = as_bytes(build(d, MID, WHEN))
         except InputInvalid:
-            assert any(c in LINE_BREAKS for c in name + subj)  # refused only for line breaks
+            # refused only for line breaks, or a name too long to write in one line
+            assert any(c in LINE_BREAKS for c in name + subj) or len(one_line(name).encode()) > 500
             continue
         msg = parse(raw)
         assert sorted(k.lower() for k in msg.keys()) == sorted(
             ["from", "to", "subject", "date", "message-id", "content-type", "content-transfer-encoding", "mime-version"])
         assert msg["Message-ID"] == MID and b"hidden@example.com" not in raw
         assert msg["To"].addresses[0].addr_spec == "pat@example.com"
-        # The values come back whole. (The standard library may put a space between two encoded
-        # words when it folds a long non-ASCII name; that changes no header, so spaces are not compared.)
-        assert squeeze(msg["To"].addresses[0].display_name) == squeeze(one_line(name))
-        assert squeeze(str(msg["Subject"])) == squeeze(one_line(subj))
+        # The values come back whole, spaces and all (engine.core.headers folds and encodes them,
+        # not the standard library, which used to put a space between two encoded words).
+        assert msg["To"].addresses[0].display_name == one_line(name)
+        assert str(msg["Subject"]) == one_line(subj)
 
 
 @pytest.mark.parametrize("bad", ["a\r\nBcc: x@y.z", "line\nbreak"])
