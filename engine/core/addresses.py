@@ -45,10 +45,21 @@ def mailbox_key(text: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or not local:
         return address
-    domain = domain.rstrip(".")
+    domain = _ascii_domain(domain.rstrip("."))
     domain = _SAME_PROVIDER.get(domain, domain)
     if "+" in local[1:] and not local.startswith('"'):
         local = local[: local.index("+", 1)]
     if domain in _DOTS_IGNORED:
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def _ascii_domain(domain: str) -> str:
+    """A Unicode domain in its DNS form (`bücher.example` is `xn--bcher-kva.example`); left as
+    it is when it has no such form."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain

@@ -274,3 +274,23 @@ def test_cli_forward_needs_a_confirmation_naming_the_patient(setup: tuple, pract
         assert "confirmed by reception for Ms Grace Holloway" in events[-1]["detail"]
         raw = [r for r in p.store.partitioned("outbox").all() if r.get("forward_of_item")]
         assert len(raw) == 1 and any(h["event"] == "confirmed outside" for h in raw[0]["history"])
+
+
+HOSTILE = [" angus.macleod@patientmail.example ", "ANGUS.MACLEOD@PATIENTMAIL.EXAMPLE", "angus.macleod+x.y@patientmail.example",
+           "<angus.macleod@patientmail.example>", "Angus <angus.macleod@patientmail.example>",
+           "angus.macleod@patientmail.example.", "angus.macleod@patientmail.example\r\nBcc: evil@x.test",
+           "angus.macleod@patientmail.example\u2028", "angus.macleod@patientmail.example\x85",
+           "angus.macleod@patientmail.example\x0b", "=?utf-8?q?angus.macleod=40patientmail.example?=",
+           "\u202eangus.macleod@patientmail.example", "angus.macleod@" + "p" * 5000 + ".example", ""]
+
+
+@pytest.mark.parametrize("variant", HOSTILE)
+def test_no_spelling_of_another_familys_address_gets_a_copy(setup: tuple, variant: str) -> None:
+    """Whatever is typed, Grace's mail never goes to Angus: the gate refuses it, or the
+    address is refused as no address at all; nothing is queued either way."""
+    engine, composer = setup
+    sender = composer.practice.settings.get("practice.email")
+    draft = Draft(sender, "", [Recipient(GRACE)], "Results", "x", cc=[Recipient(variant)])
+    with pytest.raises((RuleRefused, InputInvalid)):
+        engine.outbox.add_draft(draft, NOW, patient_id="P043")
+    assert engine.outbox.list() == []

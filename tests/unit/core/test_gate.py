@@ -165,3 +165,13 @@ def test_import_checks_against_patients_already_in_the_practice() -> None:
 
 def test_is_valid_address_unchanged_for_plain_addresses() -> None:
     assert is_valid_address("ann+tag@example.org") and not is_valid_address("ann@")
+
+
+@given(st.text(max_size=300))
+def test_mailbox_key_takes_any_text(text: str) -> None:
+    key = mailbox_key(text)
+    assert mailbox_key(key) == key or "@" not in key  # idempotent on anything address-shaped
+
+
+def test_unicode_domains_are_their_dns_form() -> None:
+    assert mailbox_key("Ann@Bücher.example") == mailbox_key("ann@xn--bcher-kva.example")
