@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.core.addresses import mailbox_key
+from engine.core.directory import household, person_name
 from engine.errors import RuleRefused
 
 ONE_PATIENT_IN_TO = "one patient in To"
@@ -80,15 +81,6 @@ class About:
 
 
 NOBODY = About()
-
-
-def household(record: Mapping[str, Any]) -> str:
-    """A patient's family, or the patient alone: the unit that may share mail."""
-    return record.get("family_id") or f"#{record.get('id', '')}"
-
-
-def person_name(r: Mapping[str, Any]) -> str:
-    return " ".join(x for x in (r.get("title"), r.get("first_name"), r.get("last_name")) if x)
 
 
 @dataclass(frozen=True)
@@ -234,9 +226,3 @@ def gate(to: Sequence[str], cc: Sequence[str], bcc: Sequence[str], has_attachmen
     if about.confirmed_outside and _anchors(anchors, people.everyone()) and (about.forwarding or has_attachment):
         confirmed = tuple(p.address for p in people.everyone() if p.kind == "other")
     return Verdict(tuple(refused), confirmed)
-
-
-def person_for(address: str, patients: Iterable[Mapping[str, Any]], providers: Iterable[Mapping[str, Any]],
-               specialists: Iterable[Mapping[str, Any]]) -> Person:
-    """Who a typed address is; a shared family address counts as that family's patient."""
-    return Book.build(patients, providers, specialists).person(address)

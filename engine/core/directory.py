@@ -158,7 +158,8 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], know
     return records, problems
 
 
-def _household(record: Mapping[str, Any]) -> str:
+def household(record: Mapping[str, Any]) -> str:
+    """A patient's family, or the patient alone: the unit that may share mail."""
     return record.get("family_id") or f"#{record.get('id', '')}"
 
 
@@ -180,12 +181,12 @@ def shared_address_problems(rows: Iterable[tuple[int | None, Mapping[str, Any]]]
             by_box.setdefault(mailbox_key(rec["email"]), []).append((row_no, rec))
     problems = []
     for sharing in by_box.values():
-        if len({_household(r) for _, r in sharing}) < 2:
+        if len({household(r) for _, r in sharing}) < 2:
             continue
         for row_no, rec in sharing:
             if row_no is None or rec.get("shared_address") == "yes":
                 continue
-            others = [_whose(r, n) for n, r in sharing if _household(r) != _household(rec)]
+            others = [_whose(r, n) for n, r in sharing if household(r) != household(rec)]
             problems.append(Problem(row_no, "email", f"{rec['email']} is also the address of {', '.join(others[:3])}; "
                                     "families share an address only when their rows say shared_address yes"))
     return problems

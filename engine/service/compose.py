@@ -22,7 +22,7 @@ from engine.core.addresses import mailbox_key
 from engine.core import incoming
 from engine.core import templates as tpl
 from engine.adapters.documents import scale_down
-from engine.core.directory import person_name
+from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
 from engine.service.outbox import Outbox
@@ -327,7 +327,7 @@ class Composer:
             if not p.get("email"):
                 result.no_address.append(pid)
                 continue
-            by_address.setdefault((mailbox_key(p["email"]), rules.household(p)), []).append(p)
+            by_address.setdefault((mailbox_key(p["email"]), household(p)), []).append(p)
         sender, name = self._from()
         drafts = []
         for people in by_address.values():
