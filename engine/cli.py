@@ -337,8 +337,7 @@ def cmd_forward(args: argparse.Namespace) -> int:
                                                                                               patients))
         else:
             item_id = _record_id(args.id, "an outbox item")
-            item = composer.outbox.get(item_id)
-            patients = tuple(item.get("family_patients") or [item.get("patient_id", "")])
+            patients = composer.item_patients(composer.outbox.get(item_id))
             rid = composer.forward_sent(item_id, args.to, _now(),
                                         confirmed_outside=_confirm_outside(args.confirm_outside, patients))
     emit(args, {"id": rid}, str(rid))

@@ -260,11 +260,16 @@ class Composer:
         at = [p.id for p in self._book().at_mailbox(msg.get("from", ""))] if msg.get("from") else []
         return tuple(dict.fromkeys([*at, *msg.get("candidates", [])]))
 
+    @staticmethod
+    def item_patients(item: dict[str, Any]) -> tuple[str, ...]:
+        """Whose mail an outbox item is: its patient, or the patients of a family's email."""
+        return tuple(item.get("family_patients") or ([item["patient_id"]] if item.get("patient_id") else []))
+
     def forward_patients(self, message_id: int | None = None, item_id: int | None = None) -> list[str]:
         """The names of the patients whose mail this is (what a confirmation must name)."""
         ids = self.message_patients(self._inbox().get(message_id)) if message_id is not None else (
-            (self.outbox.get(item_id).get("patient_id"),) if item_id is not None else ())
-        return [p.name or p.id for p in self._book().about([i for i in ids if i])]
+            self.item_patients(self.outbox.get(item_id)) if item_id is not None else ())
+        return [p.name or p.id for p in self._book().about(ids)]
 
     def forward(self, message_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
         """Forward with the original attached. Refused to a patient outside the family of the
@@ -288,8 +293,7 @@ class Composer:
         item = self.outbox.get(item_id)
         if not item.get("blob"):
             raise InputInvalid(f"outbox item {item_id} has no message yet", hint="Wait until it is ready, then forward.")
-        patients = tuple(item.get("family_patients") or ([item["patient_id"]] if item.get("patient_id") else []))
-        about = rules.About(patients, forwarding=True, confirmed_outside=confirmed_outside)
+        about = rules.About(self.item_patients(item), forwarding=True, confirmed_outside=confirmed_outside)
         rid, _ = self._forward(self.outbox.blob(item), item["subject"], item.get("patient_id", ""), to, now, text,
                                {"forward_of_item": item_id}, about)
         return rid
