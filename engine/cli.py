@@ -108,7 +108,7 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
         "id": args.id, "first_name": args.first_name, "last_name": args.last_name, "title": args.title or "",
         "email": args.email or "", "family_id": args.family_id or "", "usual_provider_id": args.usual_provider or "",
         "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
-        "date_of_birth": args.date_of_birth or "",
+        "date_of_birth": args.date_of_birth or "", "shared_address": "yes" if args.shared_address else "",
     }
     from engine.service.outbox import Outbox
     from engine.service.reminders import Reminders
@@ -737,6 +737,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family-id")
     p.add_argument("--usual-provider")
     p.add_argument("--preferred-location")
+    p.add_argument("--shared-address", action="store_true",
+                   help="the address is knowingly shared with another family (else refused)")
     return parser
 
 

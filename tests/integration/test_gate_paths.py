@@ -294,3 +294,15 @@ def test_no_spelling_of_another_familys_address_gets_a_copy(setup: tuple, varian
     with pytest.raises((RuleRefused, InputInvalid)):
         engine.outbox.add_draft(draft, NOW, patient_id="P043")
     assert engine.outbox.list() == []
+
+
+def test_patients_add_refuses_another_familys_address_unless_said(practice: Practice,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    folder = practice.folder
+    practice.close()
+    base = ("patients", "add", "--id", "N7", "--first-name", "Ivy", "--last-name", "Stone", "--email",
+            "OBRIENS+ivy@mailhome.example", "--family-id", "F77")
+    code, _, err = run(capsys, folder, *base)
+    assert code == 1 and "shared_address" in err and err.count("\n") == 1
+    code, out, err = run(capsys, folder, *base, "--shared-address")
+    assert code == 0 and "added patient N7" in out, err
