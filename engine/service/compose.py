@@ -109,8 +109,7 @@ class Composer:
         return [book.person(a) for a in addresses]
 
     def _book(self) -> rules.Book:
-        d = self.practice.directory
-        return rules.Book.build(d.list("patients"), d.list("providers"), d.list("specialists"))
+        return self.outbox.book()  # one cached view of the directory, shared with the gate
 
     def from_patient(self, patient_id: str, now: datetime, template: str | None = None, provider_id: str | None = None,
                      specialist_id: str | None = None, cc_specialist: bool = False, signature: bool = False,

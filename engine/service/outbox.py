@@ -49,6 +49,14 @@ class SendReport:
     sent_at: list[datetime] = field(default_factory=list)
 
 
+def _identity(path: Any) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -57,12 +65,24 @@ class Outbox:
         self._lock = threading.RLock()
         self._journal_fd: int | None = None
         self._last_sync = 0.0
+        self._book_cache: tuple[tuple[Any, ...], confidentiality.Book] | None = None
 
     # -- the confidentiality gate ---------------------------------------------------------
-    def _book(self) -> confidentiality.Book:
-        """The directory as the gate sees it (read from the same store the Directory uses)."""
-        return confidentiality.Book.build(*(self.store.collection(k).all()
-                                            for k in ("patients", "providers", "specialists")))
+    def book(self) -> confidentiality.Book:
+        """The directory as the gate sees it (the same store the Directory reads), built again
+        only when one of its files changed: the files' identity (inode, size, mtime), as the
+        store's own cache checks it, so another process's change is seen. (5,000 patients take
+        ~130 ms to build; a batch of confirmations would otherwise pay that per item.)"""
+        colls = [self.store.collection(k) for k in ("patients", "providers", "specialists")]
+        paths = [getattr(c, "path", None) for c in colls]
+        signature = tuple(_identity(p) for p in paths) if all(paths) else None  # no files: never cached
+        with self._lock:
+            if signature is not None and self._book_cache is not None and self._book_cache[0] == signature:
+                return self._book_cache[1]
+        book = confidentiality.Book.build(*(c.all() for c in colls))
+        with self._lock:
+            self._book_cache = (signature, book) if signature is not None else None
+        return book
 
     @staticmethod
     def _judge(draft: Draft, about: confidentiality.About, book: confidentiality.Book) -> list[dict[str, Any]]:
@@ -92,7 +112,7 @@ class Outbox:
                   meta: dict[str, Any] | None = None, about: confidentiality.About | None = None) -> int:
         """Queue one email, once the confidentiality gate allows it (`about`: what it is about;
         by default the patient it is filed under)."""
-        notes = self._judge(draft, self._about(about, patient_id), self._book())
+        notes = self._judge(draft, self._about(about, patient_id), self.book())
         message_id = make_msgid(domain=domain_of(draft.from_address))
         msg = build(draft, message_id, now)
         raw = as_bytes(msg)
@@ -117,7 +137,7 @@ class Outbox:
     def add_drafts(self, drafts: list[tuple[Draft, dict[str, Any]]], now: datetime) -> list[int]:
         """Many emails queued in one durable step: blobs in one batch, records in one write per partition.
         Each passes the gate first (about its `patient_id`, or its `family_patients`): all or none."""
-        book = self._book()
+        book = self.book()
         for draft, meta in drafts:
             self._judge(draft, self._about(None, meta.get("patient_id"), meta.get("family_patients")), book)
         built = []
@@ -150,7 +170,7 @@ class Outbox:
     def link_ready(self, rid: int, draft: Draft, now: datetime) -> None:
         """The link is there: build the message now (its Message-ID from here on) and make it ready
         (through the gate, about the item's patient)."""
-        self._judge(draft, self._about(None, self.items.require(rid).get("patient_id")), self._book())
+        self._judge(draft, self._about(None, self.items.require(rid).get("patient_id")), self.book())
         message_id = make_msgid(domain=domain_of(draft.from_address))
         raw = as_bytes(build(draft, message_id, now))
         blob = self.store.blobs.put(raw)
@@ -172,7 +192,7 @@ class Outbox:
             if item["status"] != State.DRAFT.value:
                 raise InputInvalid(f"outbox item {rid} is {item['status']}, not a draft",
                                    hint="Only drafts can be edited; refresh the outbox.")
-            self._judge(draft, self._about(None, item.get("patient_id"), item.get("family_patients")), self._book())
+            self._judge(draft, self._about(None, item.get("patient_id"), item.get("family_patients")), self.book())
             raw = as_bytes(build(draft, item["message_id"], now))
             blob = self.store.blobs.put(raw)
 

@@ -306,3 +306,13 @@ def test_patients_add_refuses_another_familys_address_unless_said(practice: Prac
     assert code == 1 and "shared_address" in err and err.count("\n") == 1
     code, out, err = run(capsys, folder, *base, "--shared-address")
     assert code == 0 and "added patient N7" in out, err
+
+
+def test_the_gate_sees_a_directory_change_at_once(setup: tuple, practice: Practice) -> None:
+    engine, composer = setup
+    assert engine.outbox.book().person("ivy.stone@new.example").kind == "other"  # built and cached
+    composer.from_patient("P043", NOW, subject="x", extra_cc=["ivy.stone@new.example"])
+    practice.directory.add_patient({"id": "N8", "first_name": "Ivy", "last_name": "Stone",
+                                    "email": "ivy.stone@new.example", "family_id": "F88"})
+    with refused(c.FAMILY_ONLY_COPIES):
+        composer.from_patient("P043", NOW, subject="x", extra_cc=["Ivy.Stone@new.example"])
