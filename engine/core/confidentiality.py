@@ -128,8 +128,12 @@ class Book:
         return tuple(self.patients.get(pid) or Person("patient", pid, "", "", pid) for pid in patient_ids)
 
 
-def same_family(a: Person, b: Person) -> bool:
-    return (bool(a.id) and a.id == b.id) or bool(a.households() & b.households())
+def same_family(recipient: Person, about: Person) -> bool:
+    """May `recipient` see mail about `about`? Their mailbox reaches `about`'s own family.
+    (Only the recipient's side counts a shared address: that a patient's address is shared with
+    another family does not open that family's other addresses to the patient's mail.)"""
+    own = about.family_id or (f"#{about.id}" if about.id else "")
+    return (bool(about.id) and recipient.id == about.id) or (bool(own) and own in recipient.households())
 
 
 def _who(people: Sequence[Person]) -> str:

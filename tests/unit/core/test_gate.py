@@ -175,3 +175,15 @@ def test_mailbox_key_takes_any_text(text: str) -> None:
 
 def test_unicode_domains_are_their_dns_form() -> None:
     assert mailbox_key("Ann@Bücher.example") == mailbox_key("ann@xn--bcher-kva.example")
+
+
+def test_a_shared_address_opens_only_itself() -> None:
+    """Families F1 and F2 knowingly share home@; F2's Zed has his own address too."""
+    book = c.Book.build([{"id": "A", "email": "home@x.test", "family_id": "F1", "shared_address": "yes"},
+                         {"id": "B", "email": "home@x.test", "family_id": "F2", "shared_address": "yes"},
+                         {"id": "Z", "email": "zed@x.test", "family_id": "F2"}])
+    about_a = c.About(("A",))
+    assert c.gate(["home@x.test"], [], [], True, about_a, book).refused == ()  # A's own address
+    assert {r.rule for r in c.gate(["home@x.test"], ["zed@x.test"], [], False, about_a, book).refused} \
+        == {c.FAMILY_ONLY_COPIES}  # Zed is F2: he may read home@, not A's mail at his own address
+    assert c.gate(["zed@x.test"], ["home@x.test"], [], False, c.About(("Z",)), book).refused == ()
