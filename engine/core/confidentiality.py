@@ -136,8 +136,15 @@ def same_family(recipient: Person, about: Person) -> bool:
     return (bool(about.id) and recipient.id == about.id) or (bool(own) and own in recipient.households())
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """An address or name as a refusal shows it: typed text is untrusted, so line ends, bidi and
+    other invisible characters are shown as escapes (`\\u202e`), and a huge value is cut."""
+    out = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return out if len(out) <= limit else out[:limit - 3] + "..."
+
+
 def _who(people: Sequence[Person]) -> str:
-    names = list(dict.fromkeys(p.name or p.id for p in people))
+    names = list(dict.fromkeys(shown(p.name or p.id) for p in people))
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -161,13 +168,13 @@ def check(recipients: Recipients, about: Person | Sequence[Person] | None, has_p
             if p.kind == "patient" and not all(same_family(p, a) for a in anchors):
                 rule = FORWARD_OUTSIDE_FAMILY if forwarding else FAMILY_ONLY_COPIES
                 refused.append(RuleRefused(
-                    rule, f"{p.name or p.id} is not in {whose}'s family",
+                    rule, f"{shown(p.name or p.id)} is not in {whose}'s family",
                     "Remove them: a patient's email may only go to their own family."))
             elif p.kind == "other" and (forwarding or has_patient_attachment) and not confirmed_outside:
                 refused.append(_outside(p, whose, forwarding))
     for p in everyone:
         if not p.address:
-            refused.append(RuleRefused(NO_ADDRESS, f"{p.name or p.id} has no email address",
+            refused.append(RuleRefused(NO_ADDRESS, f"{shown(p.name or p.id)} has no email address",
                                        "Enter their address; it will be saved to their record."))
     return _unique(refused)
 
@@ -182,7 +189,7 @@ def _anchors(about: Person | Sequence[Person] | None, everyone: Sequence[Person]
 
 
 def _outside(p: Person, whose: str, forwarding: bool) -> RuleRefused:
-    who = p.address or p.name
+    who = shown(p.address or p.name)
     if forwarding:
         return RuleRefused(FORWARD_OUTSIDE_PRACTICE,
                            f"{who} is not a patient, provider or specialist: forwarding {whose}'s mail there "

@@ -316,3 +316,20 @@ def test_the_gate_sees_a_directory_change_at_once(setup: tuple, practice: Practi
                                     "email": "ivy.stone@new.example", "family_id": "F88"})
     with refused(c.FAMILY_ONLY_COPIES):
         composer.from_patient("P043", NOW, subject="x", extra_cc=["Ivy.Stone@new.example"])
+
+
+@pytest.mark.parametrize("args", [
+    ("inbox", "forward", "abc", "--to", SPECIALIST), ("outbox", "forward", "9" * 40, "--to", SPECIALIST),
+    ("inbox", "forward", "99", "--to", SPECIALIST), ("outbox", "forward", "1", "--to", "x@y.example\r\nBcc: z@evil.test"),
+    ("outbox", "forward", "1", "--to", "x@y.example", "--confirm-outside", "P043\u2028"),
+    ("outbox", "add", "--to", "\u202eangus.macleod@patientmail.example", "--cc", ANGUS, "--patient", "P043"),
+])
+def test_forward_and_add_answer_hostile_input_in_one_line(practice: Practice, capsys: pytest.CaptureFixture[str],
+                                                          args: tuple[str, ...]) -> None:
+    Composer(practice, Engine(practice).outbox).from_patient("P043", NOW, subject="Results", text="x")
+    folder = practice.folder
+    practice.close()
+    code, out, err = run(capsys, folder, *args)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    code, out, _ = run(capsys, folder, "outbox", "list", "--json")
+    assert out.count('"id"') == 1  # only the item made above

@@ -187,3 +187,23 @@ def test_a_shared_address_opens_only_itself() -> None:
     assert {r.rule for r in c.gate(["home@x.test"], ["zed@x.test"], [], False, about_a, book).refused} \
         == {c.FAMILY_ONLY_COPIES}  # Zed is F2: he may read home@, not A's mail at his own address
     assert c.gate(["zed@x.test"], ["home@x.test"], [], False, c.About(("Z",)), book).refused == ()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.sampled_from(["F1", "F2", ""])),
+                min_size=1, max_size=8), st.data())
+def test_allowed_mail_about_a_patient_reaches_only_mailboxes_of_their_family(rows: list[tuple[str, str]],
+                                                                           data: st.DataObject) -> None:
+    """With addresses shared any way at all: whatever the gate allows about P goes only to
+    mailboxes where someone of P's family (or P) is, or to non-patients."""
+    patients = [{"id": f"P{i}", "email": f"{box}@x.test", "family_id": fam} for i, (box, fam) in enumerate(rows)]
+    book = c.Book.build(patients)
+    about = data.draw(st.sampled_from(patients))
+    recipients = data.draw(st.lists(st.sampled_from(["a", "b", "c", "d", "z"]), min_size=1, max_size=4))
+    addresses = [f"{r.upper()}+t@x.test" for r in recipients]
+    verdict = c.gate(addresses[:1], addresses[1:], [], data.draw(st.booleans()), c.About((about["id"],)), book)
+    if verdict.refused:
+        return
+    home = about["family_id"] or "#" + about["id"]
+    for r in recipients:
+        there = [p for p in patients if p["email"] == f"{r}@x.test"]
+        assert not there or any((p["family_id"] or "#" + p["id"]) == home for p in there)
