@@ -59,3 +59,14 @@ def test_forward_outside_asks_naming_the_patient(qtbot: QtBot, window: MainWindo
     # a patient of another family is refused without asking
     assert window.outbox_page.forward(item, "angus.macleod@patientmail.example") is None
     assert "no forwarding to another patient" in window.status_line.text()
+
+
+def test_compose_window_knows_a_tagged_variant_of_another_family(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = window.open_compose("P043")
+    qtbot.add_widget(dialog)
+    qtbot.keyClicks(dialog.subject, "Results")
+    qtbot.keyClicks(dialog.cc, "Angus.MacLeod+copy@PatientMail.example")
+    assert not dialog.send.isEnabled() and "not in Ms Grace Holloway's family" in dialog.problem.text()
+    dialog.cc.clear()
+    qtbot.keyClicks(dialog.cc, "Grace.Holloway+work@patientmail.example")  # her own mailbox
+    assert dialog.send.isEnabled()
