@@ -125,7 +125,7 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
         "id": args.id, "first_name": args.first_name, "last_name": args.last_name, "title": args.title or "",
         "email": args.email or "", "family_id": args.family_id or "", "usual_provider_id": args.usual_provider or "",
         "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
-        "date_of_birth": args.date_of_birth or "",
+        "date_of_birth": args.date_of_birth or "", "shared_address": "yes" if args.shared_address else "",
     }
     from engine.service.outbox import Outbox
     from engine.service.reminders import Reminders
@@ -323,6 +323,44 @@ def cmd_inbox_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_id(text: str, what: str) -> int:
+    if not text.isdigit() or len(text) > 12:
+        raise InputInvalid(f"{text!r} is not {what} id", hint="Give the number shown in the list.")
+    return int(text)
+
+
+def _confirm_outside(named: str | None, patient_ids: Sequence[str]) -> bool:
+    """`--confirm-outside PID`: the confirmation must name the patient whose mail it is."""
+    if not named:
+        return False
+    if named not in patient_ids:
+        whose = ", ".join(patient_ids) or "no patient's"
+        raise InputInvalid(f"--confirm-outside names {named}, but this is {whose} mail",
+                           hint="Name the patient whose mail is being forwarded.")
+    return True
+
+
+def cmd_forward(args: argparse.Namespace) -> int:
+    """`inbox forward` and `outbox forward`: the original attached, through the confidentiality gate."""
+    from engine.service.compose import Composer
+    from engine.service.outbox import Outbox
+
+    with open_practice(args, writer=True) as p:
+        composer = Composer(p, Outbox(p.store))
+        if args.command == "inbox":
+            mid = _record_id(args.id, "a message")
+            patients = composer.message_patients(_inbox(p).get(mid))
+            rid = composer.forward(mid, args.to, _now(), confirmed_outside=_confirm_outside(args.confirm_outside,
+                                                                                              patients))
+        else:
+            item_id = _record_id(args.id, "an outbox item")
+            patients = composer.item_patients(composer.outbox.get(item_id))
+            rid = composer.forward_sent(item_id, args.to, _now(),
+                                        confirmed_outside=_confirm_outside(args.confirm_outside, patients))
+    emit(args, {"id": rid}, str(rid))
+    return 0
+
+
 def cmd_templates_list(args: argparse.Namespace) -> int:
     from engine.service.templates import Templates
 
@@ -408,7 +446,9 @@ def cmd_compose(args: argparse.Namespace) -> int:
             print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB, over the {limit_mb} MB the practice "
                   "set; the provider may refuse it (--scale-images makes photos smaller)", file=sys.stderr)
         body = read_text_file(args.body_file, "Give a UTF-8 text file for the body.") if args.body_file else ""
+        outside = _confirm_outside(args.confirm_outside, [args.patient])
         rid = composer.from_patient(args.patient, _now(), template=args.template, provider_id=args.provider,
+                                    confirmed_outside=outside,
                                     specialist_id=args.specialist, cc_specialist=args.cc_specialist,
                                     signature=args.signature, attachments=files, subject=args.subject or "",
                                     text=body, extra_cc=args.cc or [], as_draft=args.draft,
@@ -624,6 +664,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", metavar="ID")
     p.add_argument("--draft", action="store_true", help="keep as a draft: never sent automatically")
     p.add_argument("--deliver-after", metavar="ISO8601")
+    confirm = argparse.ArgumentParser(add_help=False)
+    confirm.add_argument("--confirm-outside", metavar="PID",
+                         help="confirm that this patient's mail or documents may go to an address that is no patient, "
+                              "provider or specialist (recorded in the contact history)")
+    p = add("forward", cmd_forward, "forward an outbox item (the original attached); prints the new item's id",
+            as_json, confirm, into=outbox)
+    p.add_argument("id")
+    p.add_argument("--to", required=True, metavar="ADDR")
     p = add("list", cmd_outbox_list, "outbox items", as_json, into=outbox)
     p.add_argument("--status")
     p = add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero", as_json,
@@ -639,6 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--patient", metavar="PID")
     who.add_argument("--specialist", metavar="SID")
+    p = add("forward", cmd_forward, "forward a message (the original attached); prints the new outbox item's id",
+            as_json, confirm, into=inbox)
+    p.add_argument("id")
+    p.add_argument("--to", required=True, metavar="ADDR")
     add("send-receive", cmd_send_receive, "one manual pass: send everything ready (no pacing), then receive",
         as_json)
     templates = sub.add_parser("templates", help="email templates").add_subparsers(dest="action", required=True,
@@ -652,7 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
             into=templates)
     p.add_argument("file")
     add("check", cmd_templates_check, "check every stored template", as_json, into=templates)
-    p = add("compose", cmd_compose, "build and queue an email from a patient's file, or a mass email", as_json)
+    p = add("compose", cmd_compose, "build and queue an email from a patient's file, or a mass email", as_json,
+            confirm)
     p.add_argument("--patient", metavar="PID")
     p.add_argument("--template", metavar="CODE")
     p.add_argument("--provider", metavar="ID")
@@ -733,6 +786,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family-id")
     p.add_argument("--usual-provider")
     p.add_argument("--preferred-location")
+    p.add_argument("--shared-address", action="store_true",
+                   help="the address is knowingly shared with another family (else refused)")
     return parser
 
 

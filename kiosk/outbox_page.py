@@ -16,13 +16,14 @@ from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QLabel, QMessage
 from engine.adapters.store import RID
 from engine.core import incoming
 from engine.core.outbox import Event
-from engine.errors import PracticeMailError
+from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
+from engine.errors import PracticeMailError, RuleRefused
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address
+from kiosk.widgets import ask_forward_address, confirm_outside
 
 
 
@@ -117,7 +118,13 @@ class OutboxPage(QWidget):
     def forward(self, rid: int, to: str) -> int | None:
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
-            queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc))
+            try:
+                queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc))
+            except RuleRefused as exc:
+                if exc.rule != FORWARD_OUTSIDE_PRACTICE or \
+                        not confirm_outside(self, self.composer.forward_patients(item_id=rid), to):
+                    raise
+                queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc), confirmed_outside=True)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None

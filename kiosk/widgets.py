@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 
 def ask_forward_address(parent: QWidget) -> str | None:
     """The address to forward to, or None if reception thought better of it."""
     to, ok = QInputDialog.getText(parent, "Forward", "Forward to (address):")
     return to.strip() if ok and to.strip() else None
+
+
+def confirm_outside(parent: QWidget, patients: list[str], to: str) -> bool:
+    """Forwarding a patient's mail to an address that is no patient, provider or specialist:
+    asked in words that name the patient (the answer is written in their contact history)."""
+    whose = " and ".join(patients) or "the patient"
+    box = QMessageBox(QMessageBox.Icon.Warning, "Forward outside the practice?",
+                      f"{to} is not a patient, provider or specialist of the practice.\n\n"
+                      f"Forward {whose}'s mail there? Your answer is recorded in {whose}'s contact history.",
+                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes.value
 
 
 def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:

@@ -26,3 +26,40 @@ def normalise_address(text: str) -> str:
 
 def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1].lower() if "@" in address else "localhost"
+
+
+# Providers whose mailboxes are certainly the same under these spellings: Gmail ignores dots in
+# the local part and answers for googlemail.com too. Nothing else is folded: most providers treat
+# `a.b` and `ab` as different people, so a guess there could merge two patients.
+_SAME_PROVIDER = {"googlemail.com": "gmail.com"}
+_DOTS_IGNORED = frozenset({"gmail.com"})
+
+
+def mailbox_key(text: str) -> str:
+    """The mailbox an address reaches: the form people are matched in (who a recipient is,
+    who a sender is). Case-insensitive throughout (no provider we meet treats `Ann@` and `ann@`
+    as two people), a `+tag` in the local part folded away (`ann+dentist@x` is `ann@x`), and
+    the provider's equivalences where they are certain (Gmail: dots ignored, googlemail.com).
+    Not for sending: mail goes to the address as typed."""
+    address = normalise_address(text)
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        return address
+    domain = _ascii_domain(domain.rstrip("."))
+    domain = _SAME_PROVIDER.get(domain, domain)
+    if "+" in local[1:] and not local.startswith('"'):
+        local = local[: local.index("+", 1)]
+    if domain in _DOTS_IGNORED:
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def _ascii_domain(domain: str) -> str:
+    """A Unicode domain in its DNS form (`bücher.example` is `xn--bcher-kva.example`); left as
+    it is when it has no such form."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return domain

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from engine.core.addresses import is_valid_address, normalise_address
+from engine.core.addresses import is_valid_address, mailbox_key, normalise_address
 from engine.errors import Problem
 
 KINDS = ("patients", "providers", "specialists", "locations", "appointments")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": ("id", "title", "first_name", "last_name", "email", "mobile", "family_id",
-                 "usual_provider_id", "preferred_location", "date_of_birth"),
+                 "usual_provider_id", "preferred_location", "date_of_birth", "shared_address"),
     "providers": ("id", "title", "first_name", "last_name", "email"),
     "specialists": ("id", "title", "first_name", "last_name", "email"),
     "locations": ("name", "address", "phone"),
@@ -95,6 +95,9 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
             bad("usual_provider_id", f"no provider with id {rec['usual_provider_id']!r}")
         if rec["preferred_location"] and rec["preferred_location"] not in known.locations:
             bad("preferred_location", f"no location named {rec['preferred_location']!r}")
+        if rec["shared_address"].lower() not in ("", "yes", "no"):
+            bad("shared_address", f"{rec['shared_address']!r} is not yes or no")
+        rec["shared_address"] = rec["shared_address"].lower()
         if rec["date_of_birth"]:
             try:
                 date.fromisoformat(rec["date_of_birth"])
@@ -129,14 +132,17 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
 
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
-                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """All rows or none: (row number, row) pairs -> records and every problem."""
+                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None,
+                  existing_patients: Iterable[Mapping[str, Any]] = ()) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """All rows or none: (row number, row) pairs -> records and every problem.
+    `existing_patients`: the practice's patients, for the shared-address rule."""
+    rows_seen = list(rows)
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
     key = KEY_COLUMN[kind]
     seen: dict[str, int] = {}
     existing = set(existing_keys)
-    for n, row in rows:
+    for n, row in rows_seen:
         rec, row_problems = validate_row(kind, row, n, known, tz)
         problems.extend(row_problems)
         k = rec.get(key, "")
@@ -147,7 +153,43 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], know
                 problems.append(Problem(n, key, f"{k!r} already exists in the practice"))
             seen.setdefault(k, n)
         records.append(rec)
+    if kind == "patients":
+        problems.extend(shared_address_problems([(n, r) for (n, _), r in zip(rows_seen, records)], existing_patients))
     return records, problems
+
+
+def household(record: Mapping[str, Any]) -> str:
+    """A patient's family, or the patient alone: the unit that may share mail."""
+    return record.get("family_id") or f"#{record.get('id', '')}"
+
+
+def _whose(record: Mapping[str, Any], row_no: int | None) -> str:
+    where = f"row {row_no}" if row_no is not None else "already in the practice"
+    family = f"family {record['family_id']}" if record.get("family_id") else "no family"
+    return f"patient {record.get('id', '')} ({family}, {where})"
+
+
+def shared_address_problems(rows: Iterable[tuple[int | None, Mapping[str, Any]]],
+                            existing: Iterable[Mapping[str, Any]] = ()) -> list[Problem]:
+    """One email address shared across two families (or a family and someone outside it) is
+    refused unless each row in the file that shares it says `shared_address` = yes: otherwise
+    one family's mail would reach another without anyone having decided so. Addresses are
+    compared as mailboxes (case, `+tag`). Patients of one family sharing an address need nothing."""
+    by_box: dict[str, list[tuple[int | None, Mapping[str, Any]]]] = {}
+    for row_no, rec in [*((None, r) for r in existing), *rows]:
+        if rec.get("email") and is_valid_address(rec["email"]):
+            by_box.setdefault(mailbox_key(rec["email"]), []).append((row_no, rec))
+    problems = []
+    for sharing in by_box.values():
+        if len({household(r) for _, r in sharing}) < 2:
+            continue
+        for row_no, rec in sharing:
+            if row_no is None or rec.get("shared_address") == "yes":
+                continue
+            others = [_whose(r, n) for n, r in sharing if household(r) != household(rec)]
+            problems.append(Problem(row_no, "email", f"{rec['email']} is also the address of {', '.join(others[:3])}; "
+                                    "families share an address only when their rows say shared_address yes"))
+    return problems
 
 
 def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -4,7 +4,7 @@ The rules, in order:
 
 1. A reply whose In-Reply-To/References names a Message-ID we sent is filed to
    whom that message was for, even when the address is shared by a family.
-2. Otherwise the sender's address (case-insensitive, trimmed) matching exactly
+2. Otherwise the sender's mailbox (`addresses.mailbox_key`: case, `+tag`) matching exactly
    one patient files it to that patient (tag Patient); exactly one specialist:
    to the specialist (tag Specialist).
 3. Several matches (a family's shared address) or none: unfiled, with the
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from engine.core.addresses import normalise_address
+from engine.core.addresses import mailbox_key
 
 PATIENT_TAG, SPECIALIST_TAG, AUTO_TAG, OWN_TAG, FLOOD_TAG = "Patient", "Specialist", "Auto-reply", "Own", "Flood"
 
@@ -57,18 +57,18 @@ class AddressBook:
         p: dict[str, list[str]] = {}
         for r in patients:
             if r.get("email"):
-                p.setdefault(normalise_address(r["email"]), []).append(r["id"])
+                p.setdefault(mailbox_key(r["email"]), []).append(r["id"])
         s: dict[str, list[str]] = {}
         for r in specialists:
             if r.get("email"):
-                s.setdefault(normalise_address(r["email"]), []).append(r["id"])
+                s.setdefault(mailbox_key(r["email"]), []).append(r["id"])
         return cls({k: tuple(sorted(v)) for k, v in p.items()}, {k: tuple(sorted(v)) for k, v in s.items()})
 
 
 def decide(from_address: str, thread_ids: Iterable[str], auto_reply: bool, book: AddressBook,
            sent: Mapping[str, SentTo], own_addresses: Iterable[str], flooding: bool = False) -> Decision:
-    sender = normalise_address(from_address)
-    own = {normalise_address(a) for a in own_addresses if a}
+    sender = mailbox_key(from_address)
+    own = {mailbox_key(a) for a in own_addresses if a}
     if sender and sender in own:
         return Decision(tags=[OWN_TAG], reason="sent by the practice itself")
     if auto_reply:

@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 
 from engine.core import confidentiality as rules
 from engine.core import headers
+from engine.core.addresses import mailbox_key
 from engine.core import incoming
 from engine.core import templates as tpl
 from engine.adapters.documents import scale_down
-from engine.core.directory import person_name
+from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
 from engine.service.outbox import Outbox
@@ -105,9 +106,11 @@ class Composer:
         (The compose window asks on every keystroke: no addresses, no directory read.)"""
         if not addresses:
             return []
-        d = self.practice.directory
-        patients, providers, specialists = d.list("patients"), d.list("providers"), d.list("specialists")
-        return [rules.person_for(a, patients, providers, specialists) for a in addresses]
+        book = self._book()
+        return [book.person(a) for a in addresses]
+
+    def _book(self) -> rules.Book:
+        return self.outbox.book()  # one cached view of the directory, shared with the gate
 
     def from_patient(self, patient_id: str, now: datetime, template: str | None = None, provider_id: str | None = None,
                      specialist_id: str | None = None, cc_specialist: bool = False, signature: bool = False,
@@ -115,8 +118,10 @@ class Composer:
                      extra_cc: list[str] | None = None, as_draft: bool = False,
                      scale_images_to: int | None = None, bcc: list[str] | None = None,
                      attached: list[Attachment] | None = None, html: str | None = None,
-                     to_specialist: bool = False) -> int:
-        """`attachments`: files to read; `attached`: files already read (the compose window's);
+                     to_specialist: bool = False, confirmed_outside: bool = False) -> int:
+        """`confirmed_outside`: reception confirmed, naming the patient, that the attachments may
+        go to an address that is no patient, provider or specialist (else refused).
+        `attachments`: files to read; `attached`: files already read (the compose window's);
         `html`: a formatted version of `text`, written at the desk (sent alongside the text);
         `to_specialist`: the email goes to `specialist_id` about the patient (an x-ray for a
         referral), not to the patient; it is still filed on the patient's contact history."""
@@ -133,9 +138,9 @@ class Composer:
         cc += extra[:len(extra_cc or [])]
         hidden = extra[len(extra_cc or []):]
         files = [*(attached or []), *(self.read_attachment(p, scale_images_to) for p in (attachments or []))]
-        refused = self.check_rules(patient, to, cc, bool(files), hidden)
-        if refused:
-            raise refused[0]
+        rules.Verdict(tuple(rules.check(rules.Recipients(tuple(to), tuple(cc), tuple(hidden)),
+                                        self._person("patient", patient), bool(files),
+                                        confirmed_outside=confirmed_outside))).raise_if_refused()
         category = description = ""
         if template:
             t = self.templates.get(template)
@@ -152,6 +157,7 @@ class Composer:
                       cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc], html=html,
                       attachments=files, bcc=[Recipient(p.address) for p in hidden])
         return self.outbox.add_draft(draft, now, as_draft=as_draft, patient_id=patient_id,
+                                     about=rules.About((patient_id,), confirmed_outside=confirmed_outside),
                                      meta={"category": category, "description": description,
                                            "specialist_id": specialist["id"] if specialist else "",
                                            "to_specialist": to_specialist, "template": template or ""})
@@ -194,9 +200,8 @@ class Composer:
         extra = self.people([*extra_cc, *bcc])
         cc, hidden = extra[:len(extra_cc)], extra[len(extra_cc):]
         if patient is not None:
-            refused = [r for r in self.check_rules(patient, to, cc, bool(attached), hidden) if r.rule != rules.NO_ADDRESS]
-            if refused:
-                raise refused[0]
+            rules.Verdict(tuple(r for r in self.check_rules(patient, to, cc, bool(attached), hidden)
+                                if r.rule != rules.NO_ADDRESS)).raise_if_refused()
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name if p.kind != "other" else "") for p in to], subject,
                       text, cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc],
@@ -243,38 +248,63 @@ class Composer:
         draft = Draft(sender, name, [Recipient(msg["from"], headers.display_name(msg.get("from_name", "")))], subject,
                       body, in_reply_to=in_reply_to, references=refs[-20:])
         rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
+                                    about=rules.About(self.message_patients(msg)),
                                     meta={"specialist_id": msg.get("specialist_id", ""), "reply_to": message_id})
         inbox._change(message_id, now, "replied", f"outbox item {rid}", {})
         return rid
 
-    def forward(self, message_id: int, to: str, now: datetime, text: str = "") -> int:
-        """Forward with the original attached; refused to a patient outside the message's patient's family."""
+    def message_patients(self, msg: dict[str, Any]) -> tuple[str, ...]:
+        """Whose mail an inbox message is, for the rules: its patient when filed; when unfiled,
+        every patient at the sender's mailbox (a family's shared address: that family); none for a
+        specialist's or a stranger's."""
+        if msg.get("patient_id"):
+            return (msg["patient_id"],)
+        if msg.get("specialist_id"):
+            return ()
+        at = [p.id for p in self._book().at_mailbox(msg.get("from", ""))] if msg.get("from") else []
+        return tuple(dict.fromkeys([*at, *msg.get("candidates", [])]))
+
+    @staticmethod
+    def item_patients(item: dict[str, Any]) -> tuple[str, ...]:
+        """Whose mail an outbox item is: its patient, or the patients of a family's email."""
+        return tuple(item.get("family_patients") or ([item["patient_id"]] if item.get("patient_id") else []))
+
+    def forward_patients(self, message_id: int | None = None, item_id: int | None = None) -> list[str]:
+        """The names of the patients whose mail this is (what a confirmation must name)."""
+        ids = self.message_patients(self._inbox().get(message_id)) if message_id is not None else (
+            self.item_patients(self.outbox.get(item_id)) if item_id is not None else ())
+        return [p.name or p.id for p in self._book().about(ids)]
+
+    def forward(self, message_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
+        """Forward with the original attached. Refused to a patient outside the family of the
+        message's patient (an unfiled message from a family's shared address: that family); to
+        an address that is no patient, provider or specialist only when `confirmed_outside`
+        (reception confirmed, naming the patient), and then recorded in the message's history."""
         inbox = self._inbox()
         msg = inbox.get(message_id)
+        about = rules.About(self.message_patients(msg), forwarding=True, confirmed_outside=confirmed_outside)
         rid, target = self._forward(self.practice.store.blobs.get(msg["blob"]), msg["subject"],
-                                    msg.get("patient_id", ""), to, now, text, {"forward_of": message_id})
-        inbox._change(message_id, now, "forwarded", f"to {target.kind} {target.id or target.address}", {})
+                                    msg.get("patient_id", ""), to, now, text, {"forward_of": message_id}, about)
+        detail = f"to {target.kind} {target.id or target.address}"
+        if confirmed_outside and about.patient_ids and target.kind == "other":
+            detail += f", outside the practice, confirmed by reception for {', '.join(self.forward_patients(message_id))}"
+        inbox._change(message_id, now, "forwarded", detail, {})
         return rid
 
-    def forward_sent(self, item_id: int, to: str, now: datetime, text: str = "") -> int:
+    def forward_sent(self, item_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
         """Forward an outbox item (a confirmation a patient says never came, to their other
         address): the same rules as forwarding a patient's mail."""
         item = self.outbox.get(item_id)
         if not item.get("blob"):
             raise InputInvalid(f"outbox item {item_id} has no message yet", hint="Wait until it is ready, then forward.")
+        about = rules.About(self.item_patients(item), forwarding=True, confirmed_outside=confirmed_outside)
         rid, _ = self._forward(self.outbox.blob(item), item["subject"], item.get("patient_id", ""), to, now, text,
-                               {"forward_of_item": item_id})
+                               {"forward_of_item": item_id}, about)
         return rid
 
     def _forward(self, raw: bytes, subject: str, patient_id: str, to: str, now: datetime, text: str,
-                 meta: dict[str, Any]) -> tuple[int, rules.Person]:
-        d = self.practice.directory
+                 meta: dict[str, Any], about: rules.About) -> tuple[int, rules.Person]:
         (target,) = self.people([to])
-        if patient_id:
-            about = d.require("patients", patient_id)
-            refused = rules.check(rules.Recipients(to=(target,)), self._person("patient", about), forwarding=True)
-            if refused:
-                raise refused[0]
         subject = headers.flatten(subject)  # decoded, from the original: one line, encoded by us when sent
         subject = subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
         sender, name = self._from()
@@ -282,7 +312,7 @@ class Composer:
                       [Recipient(target.address, headers.display_name(target.name) if target.kind != "other" else "")],
                       subject, text or "Forwarded message attached.",
                       attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
-        return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta), target
+        return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta, about=about), target
 
     def _inbox(self):  # noqa: ANN202 - engine.service.inbox.Inbox
         from engine.service.inbox import Inbox
@@ -290,7 +320,9 @@ class Composer:
         return Inbox.for_practice(self.practice)
 
     def mass(self, template: str, patient_ids: list[str], now: datetime) -> MassResult:
-        """One email per patient; one per family address; everyone without an address listed."""
+        """One email per patient; one per family at a shared address (two families the practice
+        let share one address get one email each, never one "family" email); everyone without an
+        address listed. Every email passes the gate in `Outbox.add_drafts`, about its patients."""
         d = self.practice.directory
         t = self.templates.get(template)
         everyone = {p["id"]: p for p in d.list("patients")}
@@ -299,17 +331,17 @@ class Composer:
             raise InputInvalid(f"{len(unknown)} unknown patient id(s): {', '.join(unknown[:5])}",
                                hint="Check the ids in the file (one per line).")
         result = MassResult()
-        by_address: dict[str, list[dict[str, Any]]] = {}
+        by_address: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for pid in dict.fromkeys(patient_ids):
             p = everyone[pid]
             if not p.get("email"):
                 result.no_address.append(pid)
                 continue
-            by_address.setdefault(p["email"], []).append(p)
+            by_address.setdefault((mailbox_key(p["email"]), household(p)), []).append(p)
         sender, name = self._from()
         drafts = []
-        for address, people in by_address.items():
-            first = people[0]
+        for people in by_address.values():
+            first, address = people[0], people[0]["email"]
             if len(people) > 1:  # a family sharing one address: one email, to the family
                 family = first.get("last_name", "")
                 ctx = merge_context(self.practice, first, family_name=family)

@@ -57,7 +57,7 @@ class Directory:
         """All rows or none; raises InputInvalid naming every bad row and column."""
         coll = self._coll(kind)
         records, problems = rules.validate_rows(kind, rows, self._known(), self.keys(kind),
-                                                ZoneInfo(self._timezone()))
+                                                ZoneInfo(self._timezone()), self._patients_for(kind))
         if problems:
             raise InputInvalid(f"{source}: {len(problems)} problem(s), nothing imported", problems)
         for r in records:
@@ -66,6 +66,10 @@ class Directory:
         log.info("imported %d %s from %s", len(records), kind, source)
         return len(records)
 
+    def _patients_for(self, kind: str) -> list[dict[str, Any]]:
+        """The stored patients, when the rows are patients (the shared-address rule reads them)."""
+        return self.list("patients") if kind == "patients" else []
+
     def import_csv(self, kind: str, path: Path) -> int:
         self._coll(kind)
         rows = read_rows(path, rules.COLUMNS[kind], rules.REQUIRED[kind])
@@ -73,7 +77,8 @@ class Directory:
 
     def add_patient(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """A new patient entered by reception (not an import): listeners may send the welcome email."""
-        records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"))
+        records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"),
+                                                existing_patients=self.list("patients"))
         if problems:
             raise InputInvalid("the patient was not added", [p.__class__(None, p.column, p.message) for p in problems],
                                hint="Correct the details named and try again.")
@@ -89,7 +94,8 @@ class Directory:
         rec = self.require(kind, key)
         merged = {**rec, **fields}
         row = {c: merged.get(c, "") for c in rules.COLUMNS[kind]}
-        _, problems = rules.validate_rows(kind, [(1, row)], self._known())
+        others = [p for p in self._patients_for(kind) if p.get("id") != key]
+        _, problems = rules.validate_rows(kind, [(1, row)], self._known(), existing_patients=others)
         if problems:
             raise InputInvalid(f"the {kind[:-1]} was not changed",
                                [p.__class__(None, p.column, p.message) for p in problems])

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.adapters.smtp import SmtpSession
 from engine.adapters.store import RID, Store
+from engine.core import confidentiality
 from engine.core import outbox as rules
 from engine.core.addresses import domain_of
 from engine.core.message import Draft, as_bytes, build, envelope_recipients
@@ -48,6 +49,14 @@ class SendReport:
     sent_at: list[datetime] = field(default_factory=list)
 
 
+def _identity(path: Any) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -56,11 +65,54 @@ class Outbox:
         self._lock = threading.RLock()
         self._journal_fd: int | None = None
         self._last_sync = 0.0
+        self._book_cache: tuple[tuple[Any, ...], confidentiality.Book] | None = None
+
+    # -- the confidentiality gate ---------------------------------------------------------
+    def book(self) -> confidentiality.Book:
+        """The directory as the gate sees it (the same store the Directory reads), built again
+        only when one of its files changed: the files' identity (inode, size, mtime), as the
+        store's own cache checks it, so another process's change is seen. (5,000 patients take
+        ~130 ms to build; a batch of confirmations would otherwise pay that per item.)"""
+        colls = [self.store.collection(k) for k in ("patients", "providers", "specialists")]
+        paths = [getattr(c, "path", None) for c in colls]
+        signature = tuple(_identity(p) for p in paths) if all(paths) else None  # no files: never cached
+        with self._lock:
+            if signature is not None and self._book_cache is not None and self._book_cache[0] == signature:
+                return self._book_cache[1]
+        book = confidentiality.Book.build(*(c.all() for c in colls))
+        with self._lock:
+            self._book_cache = (signature, book) if signature is not None else None
+        return book
+
+    @staticmethod
+    def _judge(draft: Draft, about: confidentiality.About, book: confidentiality.Book) -> list[dict[str, Any]]:
+        """Refuse a draft the rules refuse; the history lines an allowed one carries.
+
+        Why here: every path that queues mail (compose, reply, forward, mass mail, reminders,
+        `outbox add`, the support email, drafts revised and sent) ends in this class, so the gate
+        is checked where none can pass by. Each path still says what the mail is about (`About`,
+        a typed value; by default the `patient_id` it is filed under), because only it knows."""
+        verdict = confidentiality.gate([r.address for r in draft.to], [r.address for r in draft.cc],
+                                       [r.address for r in draft.bcc], bool(draft.attachments), about, book)
+        verdict.raise_if_refused()
+        names = ", ".join(p.name or p.id for p in book.about(about.patient_ids))
+        return [{"event": "confirmed outside", "detail": f"reception confirmed that {names}'s mail may go to {a}"}
+                for a in verdict.confirmed]
+
+    @staticmethod
+    def _about(about: confidentiality.About | None, patient_id: str | None,
+               family: list[str] | None = None) -> confidentiality.About:
+        if about is not None:
+            return about
+        return confidentiality.About(tuple(family or ([patient_id] if patient_id else [])))
 
     # -- adding ---------------------------------------------------------------------
     def add_draft(self, draft: Draft, now: datetime, *, as_draft: bool = False, deliver_after: datetime | None = None,
                   patient_id: str | None = None, kind: str = "email", automatic: bool = False,
-                  meta: dict[str, Any] | None = None) -> int:
+                  meta: dict[str, Any] | None = None, about: confidentiality.About | None = None) -> int:
+        """Queue one email, once the confidentiality gate allows it (`about`: what it is about;
+        by default the patient it is filed under)."""
+        notes = self._judge(draft, self._about(about, patient_id), self.book())
         message_id = make_msgid(domain=domain_of(draft.from_address))
         msg = build(draft, message_id, now)
         raw = as_bytes(msg)
@@ -74,7 +126,8 @@ class Outbox:
             "created": now.isoformat(), "deliver_after": (deliver_after or now).isoformat(),
             "attempts": 0, "retry_at": None, "last_error": "", "last_hint": "", "last_code": None,
             "patient_id": patient_id or "", "history": [{"at": now.isoformat(), "event": "created",
-                                                         "to": State.DRAFT.value if as_draft else State.READY.value}],
+                                                         "to": State.DRAFT.value if as_draft else State.READY.value},
+                                                        *({"at": now.isoformat(), **n} for n in notes)],
             **(meta or {}),
         }
         rid = self.items.insert(record)
@@ -82,7 +135,11 @@ class Outbox:
         return rid
 
     def add_drafts(self, drafts: list[tuple[Draft, dict[str, Any]]], now: datetime) -> list[int]:
-        """Many emails queued in one durable step: blobs in one batch, records in one write per partition."""
+        """Many emails queued in one durable step: blobs in one batch, records in one write per partition.
+        Each passes the gate first (about its `patient_id`, or its `family_patients`): all or none."""
+        book = self.book()
+        for draft, meta in drafts:
+            self._judge(draft, self._about(None, meta.get("patient_id"), meta.get("family_patients")), book)
         built = []
         for draft, meta in drafts:
             message_id = make_msgid(domain=domain_of(draft.from_address))
@@ -111,7 +168,9 @@ class Outbox:
         return self.items.insert(record)
 
     def link_ready(self, rid: int, draft: Draft, now: datetime) -> None:
-        """The link is there: build the message now (its Message-ID from here on) and make it ready."""
+        """The link is there: build the message now (its Message-ID from here on) and make it ready
+        (through the gate, about the item's patient)."""
+        self._judge(draft, self._about(None, self.items.require(rid).get("patient_id")), self.book())
         message_id = make_msgid(domain=domain_of(draft.from_address))
         raw = as_bytes(build(draft, message_id, now))
         blob = self.store.blobs.put(raw)
@@ -133,6 +192,7 @@ class Outbox:
             if item["status"] != State.DRAFT.value:
                 raise InputInvalid(f"outbox item {rid} is {item['status']}, not a draft",
                                    hint="Only drafts can be edited; refresh the outbox.")
+            self._judge(draft, self._about(None, item.get("patient_id"), item.get("family_patients")), self.book())
             raw = as_bytes(build(draft, item["message_id"], now))
             blob = self.store.blobs.put(raw)
 
