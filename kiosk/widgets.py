@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
+
+from kiosk import plain
 
 
 def ask_forward_address(parent: QWidget) -> str | None:
@@ -16,13 +17,14 @@ def ask_forward_address(parent: QWidget) -> str | None:
 
 def confirm_outside(parent: QWidget, patients: list[str], to: str) -> bool:
     """Forwarding a patient's mail to an address that is no patient, provider or specialist:
-    asked in words that name the patient (the answer is written in their contact history)."""
+    asked in words that name the patient (the answer is written in their contact history).
+    Names and the address are a stranger's or a record's text: drawn as text, hidden
+    characters written out (kiosk/plain.py)."""
     whose = " and ".join(patients) or "the patient"
-    box = QMessageBox(QMessageBox.Icon.Warning, "Forward outside the practice?",
-                      f"{to} is not a patient, provider or specialist of the practice.\n\n"
-                      f"Forward {whose}'s mail there? Your answer is recorded in {whose}'s contact history.",
-                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
-    box.setTextFormat(Qt.TextFormat.PlainText)
+    box = plain.box(QMessageBox.Icon.Warning, "Forward outside the practice?",
+                    f"{to} is not a patient, provider or specialist of the practice.\n\n"
+                    f"Forward {whose}'s mail there? Your answer is recorded in {whose}'s contact history.",
+                    parent, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes.value
 

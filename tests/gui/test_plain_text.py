@@ -178,6 +178,7 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     reply = window.inbox_page.open_reply(rid)
     seen.append(assert_plain(window, "reply"))
     reply.close()
+    answer_modal(seen, window, "forward outside the practice")  # the gate asks, naming the patient
     window.inbox_page.forward(rid, "lab@elsewhere.example")
     seen.append(assert_plain(window, "forward"))
     answer_modal(seen, window, "file to patient")
