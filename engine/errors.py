@@ -74,6 +74,12 @@ class ServerRejected(MailServerError):
         return d
 
 
+class AddressNotSendable(PracticeMailError):
+    """This item's address cannot go to this server (not the server failing): the item fails, the pass goes on."""
+
+    default_hint = "Check the recipient's email address."
+
+
 # --- settings, data, input --------------------------------------------------
 
 
