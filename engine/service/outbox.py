@@ -28,8 +28,8 @@ from engine.adapters.store import RID, Store
 from engine.core import outbox as rules
 from engine.core.addresses import domain_of
 from engine.core.message import Draft, as_bytes, build, envelope_recipients
-from engine.errors import (AuthenticationRefused, InputInvalid, MailServerError, PracticeMailError, ServerRejected,
-                           TlsFailed)
+from engine.errors import (AddressNotSendable, AuthenticationRefused, InputInvalid, MailServerError,
+                           PracticeMailError, ServerRejected, TlsFailed)
 
 log = logging.getLogger("practicemail.service")
 FOLD_EVERY = 1000
@@ -351,8 +351,13 @@ class Outbox:
             self._record(item, event, clock(), exc, report)
         except MailServerError as exc:  # timeouts, dropped connections: an attempt counted
             self._record(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
-        except PracticeMailError as exc:  # about this item (its address, its stored message)
+        except AddressNotSendable as exc:  # this address cannot go to this server
             self._record(item, Event.PERMANENT_FAILURE, clock(), exc, report)
+        except PracticeMailError as exc:  # its stored message cannot be read
+            self._record(item, Event.PERMANENT_FAILURE, clock(), PracticeMailError(
+                f"the stored message could not be read: {exc.message}",
+                hint="Write this email again (its stored copy is damaged); if it happens to others, "
+                     "export diagnostics for support."), report)
         except Exception as exc:  # noqa: BLE001 - one item's surprise must not stop all outgoing mail
             log.exception("outbox item %d: unexpected error while sending", item[RID])
             session.close()  # its state is unknown: the next item starts a fresh connection

@@ -203,3 +203,20 @@ def test_a_kill_during_recovery_keeps_the_resend_flag(data_dir: Any, fakemail: F
         item = Outbox(p.store).get(rid)
     assert item["status"] == "ready" and item.get("resent_after_crash") is True
     assert [h["event"] for h in item["history"]].count("recover") == 1 and flagged == []
+
+
+def test_an_item_that_cannot_be_read_fails_alone_and_the_pass_goes_on(engine: Engine, clock: SteppingClock,
+                                                                      fakemail: FakeMail) -> None:
+    """Damaged records (a stored message that is not there; an envelope edited by hand into
+    something that is not an address) used to end the pass in a traceback before the rest."""
+    ids = queue(engine, clock, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
+    engine.outbox.items.update(ids[1], {"blob": "0" * 64})
+    engine.outbox.items.update(ids[2], {"envelope_to": [12345]})
+    report = engine.send_receive_now()
+    assert (report["sent"], report["failed"]) == (2, 2)
+    statuses = [engine.outbox.get(rid)["status"] for rid in ids]
+    assert statuses == ["sent", "failed", "failed", "sent"]
+    unreadable, odd = engine.outbox.get(ids[1]), engine.outbox.get(ids[2])
+    assert "could not be read" in unreadable["last_error"] and "Write this email again" in unreadable["last_hint"]
+    assert "could not be sent" in odd["last_error"] and "Reset Failed" in odd["last_hint"]
+    assert [m["rcpt_tos"] for m in fakemail.sent()] == [["a@example.com"], ["d@example.com"]]
