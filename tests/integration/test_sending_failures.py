@@ -220,3 +220,25 @@ def test_an_item_that_cannot_be_read_fails_alone_and_the_pass_goes_on(engine: En
     assert "could not be read" in unreadable["last_error"] and "Write this email again" in unreadable["last_hint"]
     assert "could not be sent" in odd["last_error"] and "Reset Failed" in odd["last_hint"]
     assert [m["rcpt_tos"] for m in fakemail.sent()] == [["a@example.com"], ["d@example.com"]]
+
+
+def test_receiving_runs_on_time_during_a_long_paced_backlog(practice: Practice, engine: Engine,
+                                                             clock: SteppingClock, fakemail: FakeMail) -> None:
+    """Twelve items at one a minute take eleven minutes; the five-minute mail check must not
+    wait for the backlog to finish (the pass ends for it and the next one carries on)."""
+    configure_incoming(practice, fakemail, "imap")
+    practice.settings.set_many({"schedule.send_immediately": "true", "schedule.check_every_minutes": "5",
+                                "pacing.enabled": "true", "pacing.per_minute": "1"})
+    queue(engine, clock, *[f"p{i}@example.com" for i in range(12)])
+    engine.start()
+    clock.settle()
+    fakemail.deliver("practice", b"From: grace@patientmail.example\r\nSubject: Hi\r\nMessage-ID: <r1@p>\r\n\r\nhi\r\n")
+    while clock.now() < T0 + timedelta(minutes=5):
+        clock.step()
+    clock.settle()
+    assert len(engine.inbox.list(show_all=True)) == 1  # checked at 10:05, mid-backlog
+    assert len(fakemail.sent()) == 6  # 10:00 ... 10:05, one a minute
+    while len(fakemail.sent()) < 12:
+        clock.step()
+        clock.settle()
+    assert clock.now() == T0 + timedelta(minutes=11)
