@@ -292,6 +292,20 @@ class SmtpSession:
             except Exception:  # noqa: BLE001
                 pass
 
+    def still_open(self) -> bool:
+        """After a quiet spell (a paced wait), a NOOP: a connection the server dropped meanwhile
+        is closed here, so the next send opens a fresh one instead of counting a failed attempt
+        against an item that was never at fault."""
+        if self._smtp is None:
+            return False
+        try:
+            if self._smtp.noop()[0] == 250:
+                return True
+        except Exception:  # noqa: BLE001 - whatever the failure, this connection is not usable
+            pass
+        self.close()
+        return False
+
     def abort(self) -> None:
         """From another thread: cut the connection so a blocked send returns at once."""
         smtp = self._smtp

@@ -178,6 +178,7 @@ class Engine:
                                       f"{len(recovered)} item(s) were mid-send at the last stop and will be sent again",
                                       "Nothing to do; a patient may get one email twice.", failing=False)
         self._beat("running")  # before the thread starts: status is right the moment start() returns
+        self._wake.clear()  # changes made before the start are seen by the first pass anyway
         self._thread = threading.Thread(target=self._run, name="practicemail-engine", daemon=True)
         self._thread.start()
         log.info("email service started (pid %d)", os.getpid())
@@ -404,7 +405,7 @@ class Engine:
             self._account_ok()
         return report
 
-    def _pace(self, manual: bool) -> Callable[[], bool]:
+    def _pace(self, manual: bool, session: SmtpSession) -> Callable[[], bool]:
         """Called before each send of a pass: True to send now, False to end the pass here.
 
         An automatic send waits for `pacing.next_automatic_slot` (the rule the preview uses),
@@ -437,6 +438,8 @@ class Engine:
                     return False
                 if self._next_heartbeat is not None and self.clock.now() >= self._next_heartbeat:
                     self._beat(self.heartbeat.current_state())
+                if session.connected:
+                    session.still_open()  # a server may drop a connection left quiet
             return False
 
         return before_each
@@ -467,7 +470,8 @@ class Engine:
     def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
         """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
         claimed = self.outbox.claim(batch, self.clock.now())
-        report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual), self._sent_one)
+        report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual, session),
+                                          self._sent_one)
         total.sent += report.sent
         total.failed += report.failed
         total.retrying += report.retrying

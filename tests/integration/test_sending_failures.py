@@ -3,6 +3,7 @@ the real worker against the fake servers, driven by a fake clock through its own
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -60,7 +61,8 @@ def test_an_accented_domain_among_others_all_go_and_receiving_runs(practice: Pra
     traceback, before receiving, and the worker retried in a tight loop (497 logins in 15 s)."""
     configure_incoming(practice, fakemail, "imap")
     practice.settings.set_many({"schedule.send_immediately": "true", "schedule.check_every_minutes": "5"})
-    fakemail.deliver("practice", b"From: grace@patientmail.example\r\nSubject: Hello\r\nMessage-ID: <h1@p>\r\n\r\nhi\r\n")
+    fakemail.deliver("practice", b"From: grace@patientmail.example\r\nSubject: Hello\r\nMessage-ID: <h1@p>\r\n"
+                                 b"\r\nhi\r\n")
     ids = queue(engine, clock, "pat@example.com", "idn@b\u00fccher.example", "kim@example.com")
     engine.start()
     for _ in range(6):  # half an hour of the worker's own schedule
@@ -102,10 +104,7 @@ class Keep:
 
 def test_smtputf8_is_used_when_the_server_offers_it(practice: Practice, engine: Engine, clock: SteppingClock) -> None:
     keep = Keep()
-    with socket.socket() as probe:  # aiosmtpd's Controller cannot bind port 0 itself
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = Controller(keep, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    server = Controller(keep, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
     server.start()
     try:
         practice.settings.set_many({"outgoing.host": "127.0.0.1", "outgoing.port": str(server.port),
@@ -242,3 +241,54 @@ def test_receiving_runs_on_time_during_a_long_paced_backlog(practice: Practice, 
         clock.step()
         clock.settle()
     assert clock.now() == T0 + timedelta(minutes=11)
+
+
+class DroppingServer(Controller):
+    """aiosmtpd that can drop every open connection, as a server does with one left quiet."""
+
+    def __init__(self, handler: Any, port: int) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=port)
+        self.protocols: list[Any] = []
+
+    def factory(self) -> Any:
+        protocol = super().factory()
+        self.protocols.append(protocol)
+        return protocol
+
+    def drop_all(self) -> None:
+        async def close() -> None:
+            for p in self.protocols:
+                if p.transport is not None:
+                    p.transport.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:  # aiosmtpd's Controller cannot bind port 0 itself
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_connection_dropped_during_a_paced_wait_costs_no_attempt(practice: Practice, engine: Engine,
+                                                                   clock: SteppingClock) -> None:
+    keep = Keep()
+    server = DroppingServer(keep, free_port())
+    server.start()
+    try:
+        practice.settings.set_many({"outgoing.host": "127.0.0.1", "outgoing.port": str(server.port),
+                                    "outgoing.security": "auto", "outgoing.auth": "false",
+                                    "schedule.send_immediately": "true", "pacing.enabled": "true",
+                                    "pacing.per_minute": "1"})
+        first, second = queue(engine, clock, "pat@example.com", "kim@example.com")
+        engine.start()
+        clock.settle()  # the first went at once; the worker waits a minute for the second's slot
+        server.drop_all()  # the server hangs up on the quiet connection meanwhile
+        clock.step()
+        clock.settle()
+        assert len(keep.envelopes) == 2
+        item = engine.outbox.get(second)
+        assert item["status"] == "sent" and item["attempts"] == 0 and item["last_error"] == ""
+    finally:
+        engine.stop()
+        server.stop()
