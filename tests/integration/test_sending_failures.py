@@ -48,7 +48,8 @@ def engine(practice: Practice, clock: SteppingClock) -> Iterator[Engine]:
 
 
 def logins(fakemail: FakeMail) -> int:
-    return sum(1 for c in fakemail.faults.commands("smtp") if c.startswith("AUTH"))
+    """SMTP sessions opened (each logs in; smtplib tries two mechanisms when refused)."""
+    return sum(1 for e in list(fakemail.faults.transcript) if e.protocol == "smtp" and e.direction == "open")
 
 
 def queue(engine: Engine, clock: SteppingClock, *addresses: str) -> list[int]:
@@ -292,3 +293,25 @@ def test_a_connection_dropped_during_a_paced_wait_costs_no_attempt(practice: Pra
     finally:
         engine.stop()
         server.stop()
+
+
+def test_a_refused_login_with_mail_waiting_is_retried_every_five_minutes(practice: Practice, engine: Engine,
+                                                                          clock: SteppingClock,
+                                                                          fakemail: FakeMail) -> None:
+    """While the account is blocked, the ready items must not wake the worker at once, again
+    and again (they did: _next_wake offered 'now' for them, and the pass refused to run)."""
+    practice.settings.set_many({"schedule.send_immediately": "true"})
+    fakemail.faults.add("smtp", "auth", "reject")
+    ids = queue(engine, clock, "pat@example.com", "kim@example.com")
+    engine.start()
+    while clock.now() < T0 + timedelta(minutes=12):
+        clock.step()
+    clock.settle()
+    assert logins(fakemail) == 3  # 10:00, 10:05, 10:10
+    assert clock.waits < 30
+    assert derive(engine.heartbeat.record(), clock.now())["state"] == "failing"
+    fakemail.faults.clear()
+    while clock.now() < T0 + timedelta(minutes=15):
+        clock.step()
+    clock.settle()
+    assert [engine.outbox.get(rid)["status"] for rid in ids] == ["sent", "sent"]
