@@ -232,8 +232,7 @@ class SmtpSession:
         if self._smtp is None:
             self.open()
         assert self._smtp is not None
-        sender, options = self._envelope(from_addr, recipients)
-        rcpts = [wire_address(r)[0] for r in recipients]
+        sender, rcpts, options = self._envelope(from_addr, recipients)
         try:
             return self._smtp.sendmail(sender, rcpts, raw, mail_options=options)
         except Exception as exc:
@@ -249,20 +248,27 @@ class SmtpSession:
                     self.close()
             raise err from exc
 
-    def _envelope(self, from_addr: str, recipients: list[str]) -> tuple[str, list[str]]:
-        """The sender as sent, and MAIL FROM's options: SMTPUTF8 when an address needs it and the
-        server offers it; when it does not, this item cannot go to this server, and says so."""
+    def _envelope(self, from_addr: str, recipients: list[str]) -> tuple[str, list[str], list[str]]:
+        """The sender and recipients as sent, and MAIL FROM's options: SMTPUTF8 when an address
+        needs it and the server offers it; when it does not, this item cannot go to this server,
+        and says so."""
         assert self._smtp is not None
-        sender = wire_address(from_addr)[0]
-        needs = [a for a in [from_addr, *recipients] if wire_address(a)[1]]
+        sender, utf8 = wire_address(from_addr)
+        needs = [from_addr] if utf8 else []
+        rcpts = []
+        for address in recipients:
+            wire, utf8 = wire_address(address)
+            rcpts.append(wire)
+            if utf8:
+                needs.append(address)
         if not needs:
-            return sender, []
+            return sender, rcpts, []
         if not self._smtp.has_extn("smtputf8"):
             raise AddressNotSendable(
                 f"{needs[0]!r} has letters before the @ that {self.settings.host} does not accept (no SMTPUTF8)",
                 hint="The email provider's server cannot send to an address with accented letters before the @: "
                      "ask the patient for another address, or ask the provider to turn on SMTPUTF8.")
-        return sender, ["SMTPUTF8"]
+        return sender, rcpts, ["SMTPUTF8"]
 
     def dry_run(self, from_addr: str, to_addr: str) -> int:
         """MAIL FROM, RCPT TO, DATA; on 354 the connection is closed without the final dot,
@@ -272,11 +278,11 @@ class SmtpSession:
         smtp = self._smtp
         assert smtp is not None
         try:
-            sender, options = self._envelope(from_addr, [to_addr])
+            sender, (rcpt,), options = self._envelope(from_addr, [to_addr])
             code, text = smtp.mail(sender, options)
             if code != 250:
                 raise rejected(code, text, "sender")
-            code, text = smtp.rcpt(wire_address(to_addr)[0])
+            code, text = smtp.rcpt(rcpt)
             if code not in (250, 251):
                 raise rejected(code, text, "recipient")
             code, text = smtp.docmd("DATA")

@@ -35,9 +35,10 @@ def smtp_form(address: str) -> tuple[str, bool]:
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
         raise ValueError("an address needs a name, an @ and a domain")
-    if any(unicodedata.category(ch)[0] not in _VISIBLE for ch in address if ord(ch) > 127):
+    plain = address.isascii()
+    if not plain and any(unicodedata.category(ch)[0] not in _VISIBLE for ch in address if ord(ch) > 127):
         raise ValueError("the address holds an invisible or control character")
-    if not domain.isascii():
+    if not plain and not domain.isascii():
         try:
             domain = idna.encode(domain, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError) as exc:
@@ -46,7 +47,7 @@ def smtp_form(address: str) -> tuple[str, bool]:
         raise ValueError("the domain is not a host name")
     if not _LOCAL.fullmatch(local) or len(local.encode("utf-8")) > 64:
         raise ValueError("the part before the @ is not allowed in an address")
-    return f"{local}@{domain}", not local.isascii()
+    return (address if plain else f"{local}@{domain}"), not (plain or local.isascii())
 
 
 def is_valid_address(text: str) -> bool:

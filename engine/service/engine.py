@@ -416,15 +416,18 @@ class Engine:
         per_minute = self._per_minute()
         periods = parse_periods(self.practice.settings.get("schedule.periods") or "")
         tz = self._tz()
+        closes: datetime | None = None  # the open period's end, found once (it walks minute by minute)
 
         def before_each() -> bool:
+            nonlocal closes
             while not self._stopping.is_set():
                 if manual:
                     return True
                 now = self.clock.now()
                 self._recent_sends = [t for t in self._recent_sends if now - t < timedelta(seconds=120)]
                 slot = pacing.next_automatic_slot(now, self._recent_sends, per_minute, tz, periods)
-                closes = pacing.period_end(now, tz, periods)
+                if closes is None or now >= closes:
+                    closes = pacing.period_end(now, tz, periods)
                 if slot is None or closes is None or slot >= closes:
                     return False  # the period is over: the rest waits for the next one
                 if slot <= now:
@@ -487,7 +490,7 @@ class Engine:
             return False
         if report.sent:
             self._account_ok()
-        return not self._stopping.is_set()
+        return not self._stopping.is_set() and not report.ended_early
 
     def _account_failed(self, exc: PracticeMailError) -> None:
         self._account_blocked_until = self.clock.now() + ACCOUNT_RETRY

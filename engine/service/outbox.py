@@ -46,6 +46,7 @@ class SendReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     account_error: PracticeMailError | None = None
     sent_at: list[datetime] = field(default_factory=list)
+    ended_early: bool = False  # before_each ended the pass (stopping, period closed, a command waiting)
 
 
 class Outbox:
@@ -316,6 +317,7 @@ class Outbox:
         try:
             while pending:
                 if before_each is not None and not before_each():
+                    report.ended_early = True
                     break
                 item = pending[0]
                 if not session.connected:
