@@ -174,10 +174,11 @@ def test_a_message_failed_for_good_never_says_it_will_be_tried_again(engine: Eng
         assert "tried again" not in hint and "Reset Failed" in hint and "address" in hint
 
 
+@pytest.mark.parametrize("kill", ["after the fold", "before the fold"])
 def test_a_kill_during_recovery_keeps_the_resend_flag(data_dir: Any, fakemail: FakeMail,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, kill: str) -> None:
     """The journal as a kill mid-send leaves it (an attempt, no outcome); then recovery is killed
-    right after its fold. Started again, the item must still say it was resent after a crash."""
+    around its fold. Started again, the item must still say it was resent after a crash."""
     with open_practice(data_dir) as p:
         configure(p, fakemail)
         outbox = Outbox(p.store)
@@ -192,8 +193,9 @@ def test_a_kill_during_recovery_keeps_the_resend_flag(data_dir: Any, fakemail: F
         fold = Outbox.fold
 
         def fold_then_die(self: Outbox) -> int:
-            fold(self)
-            raise Killed  # the process dies here: nothing after the fold runs
+            if kill == "after the fold":
+                fold(self)
+            raise Killed  # the process dies here: nothing after this point runs
 
         monkeypatch.setattr(Outbox, "fold", fold_then_die)
         with pytest.raises(Killed):
