@@ -17,6 +17,10 @@ service must carry out. Pure: the time comes in as an argument.
 `sending` is stored before any byte goes to the server, so a crash leaves the
 item there, and `recover` resends it with the same Message-ID: the only way
 an email can go out twice, and its history says so.
+
+Hints follow the state (`failure_hint`): an item to be retried keeps the server's
+advice; a failed one says what a person can do (check the address, Reset Failed,
+call the provider), never that it will be tried again.
 """
 
 from __future__ import annotations
