@@ -263,6 +263,12 @@ class SmtpSession:
                 needs.append(address)
         if not needs:
             return sender, rcpts, []
+        if not self._smtp.has_extn("smtputf8") and needs[0] == from_addr:
+            raise AddressNotSendable(
+                f"the practice's address {from_addr!r} has letters before the @ that {self.settings.host} does not "
+                "accept (no SMTPUTF8)", sender=True,
+                hint="The email provider's server cannot send from an address with accented letters before the @: "
+                     "set another practice address in the setup wizard, or ask the provider to turn on SMTPUTF8.")
         if not self._smtp.has_extn("smtputf8"):
             raise AddressNotSendable(
                 f"{needs[0]!r} has letters before the @ that {self.settings.host} does not accept (no SMTPUTF8)",

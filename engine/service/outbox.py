@@ -354,6 +354,9 @@ class Outbox:
         except MailServerError as exc:  # timeouts, dropped connections: an attempt counted
             self._record(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
         except AddressNotSendable as exc:  # this address cannot go to this server
+            if exc.sender:  # the practice's own: no item can go, so it is about the account
+                report.account_error = exc
+                return False
             self._record(item, Event.PERMANENT_FAILURE, clock(), exc, report)
         except PracticeMailError as exc:  # its stored message cannot be read
             self._record(item, Event.PERMANENT_FAILURE, clock(), PracticeMailError(

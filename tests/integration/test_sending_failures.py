@@ -15,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from engine.adapters.store import RID
+from engine.core.message import Draft, Recipient
 from engine.core.status import derive
 from engine.service.compose import Composer
 from engine.service.engine import Engine
@@ -317,3 +318,20 @@ def test_a_refused_login_with_mail_waiting_is_retried_every_five_minutes(practic
         clock.step()
     clock.settle()
     assert [engine.outbox.get(rid)["status"] for rid in ids] == ["sent", "sent"]
+
+
+def test_a_practice_address_the_server_cannot_send_from_holds_every_item(practice: Practice, engine: Engine,
+                                                                         clock: SteppingClock,
+                                                                         fakemail: FakeMail) -> None:
+    """Accented letters before the @ of the practice's own address, and a server without SMTPUTF8:
+    not one item's fault, so none is failed; the light says why, as for a refused login."""
+    sender = "r\u00e9ception@example.test"
+    rids = [engine.outbox.add_draft(Draft(sender, "Reception", [Recipient(a)], "Hello", "Hi"), clock.now())
+            for a in ("pat@example.com", "kim@example.com")]
+    report = engine.send_receive_now()
+    assert report["sent"] == 0 and "practice's address" in report["errors"][-1]["error"]
+    assert "setup wizard" in report["errors"][-1]["hint"]
+    for rid in rids:
+        item = engine.outbox.get(rid)
+        assert item["status"] == "ready" and item["attempts"] == 0
+    assert derive(engine.heartbeat.record(), clock.now())["state"] == "failing"
