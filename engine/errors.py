@@ -74,6 +74,17 @@ class ServerRejected(MailServerError):
         return d
 
 
+class AddressNotSendable(PracticeMailError):
+    """An address cannot go to this server (not the server failing). A recipient's: that item
+    fails and the pass goes on. The practice's own (`sender`): no item can go, as with a login."""
+
+    default_hint = "Check the recipient's email address."
+
+    def __init__(self, message: str, hint: str | None = None, sender: bool = False) -> None:
+        super().__init__(message, hint)
+        self.sender = sender
+
+
 # --- settings, data, input --------------------------------------------------
 
 

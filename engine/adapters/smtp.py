@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.adapters.network import translate_network
-from engine.errors import (AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
+from engine.core.addresses import smtp_form
+from engine.errors import (AddressNotSendable, AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
                            ServerUnreachable, TlsFailed)
 
 log = logging.getLogger("practicemail.smtp")
@@ -149,6 +150,15 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     raise exc
 
 
+def wire_address(address: str) -> tuple[str, bool]:
+    """The address for MAIL FROM / RCPT TO (domain IDNA-encoded) and whether it needs SMTPUTF8."""
+    try:
+        return smtp_form(address)
+    except ValueError as exc:
+        raise AddressNotSendable(f"{address!r} cannot be sent to: {exc}",
+                                 hint="Correct the email address, then use Reset Failed.") from None
+
+
 class SmtpSession:
     """One connection, reused for a batch. Use as a context manager."""
 
@@ -222,8 +232,9 @@ class SmtpSession:
         if self._smtp is None:
             self.open()
         assert self._smtp is not None
+        sender, rcpts, options = self._envelope(from_addr, recipients)
         try:
-            return self._smtp.sendmail(from_addr, recipients, raw)
+            return self._smtp.sendmail(sender, rcpts, raw, mail_options=options)
         except Exception as exc:
             err = translate(exc, self.settings.host, self.settings.port)
             dropped = isinstance(exc, smtplib.SMTPServerDisconnected) or (
@@ -237,6 +248,34 @@ class SmtpSession:
                     self.close()
             raise err from exc
 
+    def _envelope(self, from_addr: str, recipients: list[str]) -> tuple[str, list[str], list[str]]:
+        """The sender and recipients as sent, and MAIL FROM's options: SMTPUTF8 when an address
+        needs it and the server offers it; when it does not, this item cannot go to this server,
+        and says so."""
+        assert self._smtp is not None
+        sender, utf8 = wire_address(from_addr)
+        needs = [from_addr] if utf8 else []
+        rcpts = []
+        for address in recipients:
+            wire, utf8 = wire_address(address)
+            rcpts.append(wire)
+            if utf8:
+                needs.append(address)
+        if not needs:
+            return sender, rcpts, []
+        if not self._smtp.has_extn("smtputf8") and needs[0] == from_addr:
+            raise AddressNotSendable(
+                f"the practice's address {from_addr!r} has letters before the @ that {self.settings.host} does not "
+                "accept (no SMTPUTF8)", sender=True,
+                hint="The email provider's server cannot send from an address with accented letters before the @: "
+                     "set another practice address in the setup wizard, or ask the provider to turn on SMTPUTF8.")
+        if not self._smtp.has_extn("smtputf8"):
+            raise AddressNotSendable(
+                f"{needs[0]!r} has letters before the @ that {self.settings.host} does not accept (no SMTPUTF8)",
+                hint="The email provider's server cannot send to an address with accented letters before the @: "
+                     "ask the patient for another address, or ask the provider to turn on SMTPUTF8.")
+        return sender, rcpts, ["SMTPUTF8"]
+
     def dry_run(self, from_addr: str, to_addr: str) -> int:
         """MAIL FROM, RCPT TO, DATA; on 354 the connection is closed without the final dot,
         so the server discards it: nothing is sent. Returns DATA's code (354)."""
@@ -245,10 +284,11 @@ class SmtpSession:
         smtp = self._smtp
         assert smtp is not None
         try:
-            code, text = smtp.mail(from_addr)
+            sender, (rcpt,), options = self._envelope(from_addr, [to_addr])
+            code, text = smtp.mail(sender, options)
             if code != 250:
                 raise rejected(code, text, "sender")
-            code, text = smtp.rcpt(to_addr)
+            code, text = smtp.rcpt(rcpt)
             if code not in (250, 251):
                 raise rejected(code, text, "recipient")
             code, text = smtp.docmd("DATA")
@@ -263,6 +303,20 @@ class SmtpSession:
                 smtp.close()  # no QUIT: inside DATA only the end-of-data dot is understood
             except Exception:  # noqa: BLE001
                 pass
+
+    def still_open(self) -> bool:
+        """After a quiet spell (a paced wait), a NOOP: a connection the server dropped meanwhile
+        is closed here, so the next send opens a fresh one instead of counting a failed attempt
+        against an item that was never at fault."""
+        if self._smtp is None:
+            return False
+        try:
+            if self._smtp.noop()[0] == 250:
+                return True
+        except Exception:  # noqa: BLE001 - whatever the failure, this connection is not usable
+            pass
+        self.close()
+        return False
 
     def abort(self) -> None:
         """From another thread: cut the connection so a blocked send returns at once."""

@@ -17,6 +17,10 @@ service must carry out. Pure: the time comes in as an argument.
 `sending` is stored before any byte goes to the server, so a crash leaves the
 item there, and `recover` resends it with the same Message-ID: the only way
 an email can go out twice, and its history says so.
+
+Hints follow the state (`failure_hint`): an item to be retried keeps the server's
+advice; a failed one says what a person can do (check the address, Reset Failed,
+call the provider), never that it will be tried again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from typing import Any
 
 MAX_ATTEMPTS = 3
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+# A failed item is in a person's hands: its hint says what they can do, never that it will be retried.
+GAVE_UP_HINT = (f"Tried {MAX_ATTEMPTS} times without success: check the address, then use Reset Failed to send "
+                "it again; if it keeps failing, call the email provider.")
+FAILED_HINT = ("This email was not sent: check the address and the message, then use Reset Failed to send it "
+               "again; if it keeps failing, call the email provider.")
 
 
 class State(str, Enum):
@@ -127,14 +136,14 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
         new["last_error"], new["last_hint"], new["last_code"] = "", "", None
     elif event is E.TEMPORARY_FAILURE:
         new["attempts"] = item.get("attempts", 0) + 1
-        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+        new["last_error"], new["last_hint"], new["last_code"] = error, failure_hint(event, item, hint), code
         if target is S.READY:
             new["retry_at"] = (now + BACKOFF[min(new["attempts"] - 1, len(BACKOFF) - 1)]).isoformat()
         else:
             commands.append("notify_failed")
     elif event is E.PERMANENT_FAILURE:
         new["attempts"] = item.get("attempts", 0) + 1
-        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+        new["last_error"], new["last_hint"], new["last_code"] = error, failure_hint(event, item, hint), code
         commands.append("notify_failed")
     elif event is E.ACCOUNT_FAILURE:
         new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
@@ -160,6 +169,26 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
     history.append({"at": now.isoformat(), "event": event.value, "to": target.value, **({"detail": detail} if detail else {})})
     new["history"] = history[-50:]
     return new, commands
+
+
+def failure_hint(event: Event, item: Mapping[str, Any], hint: str) -> str:
+    """The hint an item keeps after a failed attempt: the server's when it will be retried; when it
+    has failed for good (the last attempt, or a permanent refusal with no advice of its own, or
+    advice that promised a retry), what a person can do about it."""
+    if event is E.TEMPORARY_FAILURE:
+        return hint if item.get("attempts", 0) + 1 < MAX_ATTEMPTS else GAVE_UP_HINT
+    if not hint or "tried again" in hint or "try again" in hint.lower():
+        return FAILED_HINT
+    return hint
+
+
+def due_at(item: Mapping[str, Any]) -> datetime:
+    """When an automatic pass may take the item: its deliver_after, or later when it waits out a backoff.
+    The worker sends in (due_at, id) order and the preview plans in the same order."""
+    at = datetime.fromisoformat(item["deliver_after"])
+    if item.get("retry_at"):
+        at = max(at, datetime.fromisoformat(item["retry_at"]))
+    return at
 
 
 def is_due(item: Mapping[str, Any], now: datetime, manual: bool) -> bool:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import TypeVar
 
 from engine.core.periods import Period
 
 WINDOW = timedelta(seconds=60)
+K = TypeVar("K")
 
 
 def spacing(per_minute: int) -> timedelta:
@@ -40,6 +42,37 @@ def next_automatic_send(now: datetime, recent_sends: Sequence[datetime], per_min
     if len(sends) >= per_minute:
         t = max(t, sends[-per_minute] + WINDOW)
     return t
+
+
+def next_automatic_slot(now: datetime, recent_sends: Sequence[datetime], per_minute: int | None, tz: tzinfo,
+                        periods: Sequence[Period]) -> datetime | None:
+    """When the next automatic send may go: paced, and inside a period (None: no period, ever).
+
+    The one rule for "when": the worker asks it before every automatic send and the preview
+    asks it for every send it plans, so the preview promises what the worker does. Pacing's
+    limits only ever say "not before", so a paced instant pushed on to a period's opening
+    is still paced.
+    """
+    return next_period_start(next_automatic_send(now, recent_sends, per_minute), tz, periods)
+
+
+def plan_automatic_sends(now: datetime, due: Sequence[tuple[K, datetime]], recent_sends: Sequence[datetime],
+                         per_minute: int | None, tz: tzinfo, periods: Sequence[Period],
+                         until: datetime | None = None) -> list[tuple[K, datetime]]:
+    """When each item will go, taken in the given order (the worker's: due time, then id).
+
+    `due`: (key, the instant the item becomes due). Items whose time falls after `until`,
+    or never comes, are left out.
+    """
+    sends = list(recent_sends)
+    plan: list[tuple[K, datetime]] = []
+    for key, due_at in due:
+        at = next_automatic_slot(max(now, due_at), sends, per_minute, tz, periods)
+        if at is None or (until is not None and at > until):
+            break
+        sends.append(at)
+        plan.append((key, at))
+    return plan
 
 
 def _local(now: datetime, tz: tzinfo) -> datetime:

@@ -46,6 +46,8 @@ QUIET_COLLECT_AFTER = 1000  # messages received in one pass
 # a timed-out check for mail: the generic timeout hint speaks of "the message" being tried again
 RECEIVE_TIMEOUT_HINT = ("The mail server stopped answering; mail is checked again at the next check time "
                         "(or press Send/Receive). If it keeps happening, call the email provider.")
+LOOP_BACKOFF_FIRST = timedelta(seconds=1)  # after an unexpected error in the worker, doubling...
+LOOP_BACKOFF_MAX = timedelta(minutes=5)  # ...up to this
 
 
 @dataclass
@@ -187,6 +189,7 @@ class Engine:
         # before the thread starts: status is right the moment start() returns; a direction
         # whose last pass failed stays amber across a restart until a pass works
         self._beat("failing" if self._failing_directions() else "running")
+        self._wake.clear()  # changes made before the start are seen by the first pass anyway
         self._thread = threading.Thread(target=self._run, name="practicemail-engine", daemon=True)
         self._thread.start()
         log.info("email service started (pid %d)", os.getpid())
@@ -230,8 +233,13 @@ class Engine:
         self._wake.set()
         return fut.result(timeout)
 
+    def wake(self) -> None:
+        """Something changed (items queued): look again now rather than at the next heartbeat."""
+        self._wake.set()
+
     # -- the worker -------------------------------------------------------------------------
     def _run(self) -> None:
+        backoff = LOOP_BACKOFF_FIRST
         while not self._stopping.is_set():
             try:
                 self._drain_commands()
@@ -240,14 +248,37 @@ class Engine:
                 self._automatic_work()
                 if self._next_heartbeat is None or self.clock.now() >= self._next_heartbeat:
                     self._beat(self.heartbeat.current_state())
+                wake_at = self._next_wake()
             except Exception as exc:  # noqa: BLE001 - the service must survive anything and say so
-                log.exception("email service error")
-                self.heartbeat.note_error(self.clock.now(), "service", f"unexpected error: {exc}",
-                                          "Restart the email service; if it happens again, export diagnostics.")
+                wake_at = self._loop_failed(exc, backoff)
+                backoff = min(backoff * 2, LOOP_BACKOFF_MAX)
+            else:
+                if backoff != LOOP_BACKOFF_FIRST:
+                    backoff = LOOP_BACKOFF_FIRST
+                    self._loop_recovered()
             if self._commands.empty():
-                self.clock.wait(self._wake, self._next_wake())
+                self.clock.wait(self._wake, wake_at)
                 self._wake.clear()
         self._drain_commands()
+
+    def _loop_failed(self, exc: Exception, backoff: timedelta) -> datetime:
+        """An error nobody foresaw: say so (amber, with the reason) and try again later, each
+        time twice as late (1 s up to 5 min), never in a tight loop of tracebacks and logins."""
+        log.exception("email service error (trying again in %s)", backoff)
+        now = self.clock.now()
+        message = f"unexpected error: {type(exc).__name__}: {exc}"
+        hint = "The service keeps trying; if this stays, restart it or export diagnostics for support."
+        self.heartbeat.note_error(now, "service", message, hint, failing=True)
+        self._beat("failing")
+        self._emit("service_state", {"state": "failing", "error": message, "hint": hint})
+        return now + backoff
+
+    def _loop_recovered(self) -> None:
+        if self._account_blocked_until is None and self.heartbeat.current_state() == "failing" \
+                and not self._failing_directions():  # a direction still failing keeps the light amber
+            self.heartbeat.clear_failing(self.clock.now())
+            self._beat("running")
+            self._emit("service_state", {"state": "running"})
 
     def _drain_commands(self) -> None:
         while True:
@@ -284,10 +315,13 @@ class Engine:
             if opens is not None and opens > now:
                 candidates.append(opens)
             elif opens is not None:
-                for item in self.outbox.items.find(lambda r: r["status"] == "ready"):
-                    at = max(datetime.fromisoformat(item["deliver_after"]),
-                             datetime.fromisoformat(item["retry_at"]) if item.get("retry_at") else now)
-                    candidates.append(max(at, now))
+                waiting = self.outbox.waiting()
+                if waiting:  # the first one's paced slot (held while the account is blocked)
+                    first = max(waiting[0][1], now, self._account_blocked_until or now)
+                    slot = pacing.next_automatic_slot(first, self._recent_sends, self._per_minute(), self._tz(),
+                                                      periods)
+                    if slot is not None:
+                        candidates.append(slot)
                 end = pacing.period_end(now, self._tz(), periods)
                 if end:
                     candidates.append(end)
@@ -383,24 +417,55 @@ class Engine:
             self._account_ok()
         return report
 
-    def _pace(self, manual: bool) -> Callable[[], bool]:
+    def _pace(self, manual: bool, session: SmtpSession) -> Callable[[], bool]:
+        """Called before each send of a pass: True to send now, False to end the pass here.
+
+        An automatic send waits for `pacing.next_automatic_slot` (the rule the preview uses),
+        counting every send of this pass the moment it happened. The pass ends rather than
+        wait past the period's close or the next mail check, and as soon as a command or a
+        settings change arrives (the loop takes it; the items not sent go back to ready).
+        """
         per_minute = self._per_minute()
+        periods = parse_periods(self.practice.settings.get("schedule.periods") or "")
+        tz = self._tz()
+        closes: datetime | None = None  # the open period's end, found once (it walks minute by minute)
 
         def before_each() -> bool:
-            if self._stopping.is_set():
-                return False
-            if manual or per_minute is None:
-                return True
-            now = self.clock.now()
-            self._recent_sends = [t for t in self._recent_sends if now - t < timedelta(seconds=120)]
-            slot = pacing.next_automatic_send(now, self._recent_sends, per_minute)
-            if slot > now:
-                woke = self.clock.wait(self._stopping, slot)
-                if woke:
+            nonlocal closes
+            while not self._stopping.is_set():
+                if manual:
+                    return True
+                now = self.clock.now()
+                self._recent_sends = [t for t in self._recent_sends if now - t < timedelta(seconds=120)]
+                slot = pacing.next_automatic_slot(now, self._recent_sends, per_minute, tz, periods)
+                if closes is None or now >= closes:
+                    closes = pacing.period_end(now, tz, periods)
+                if slot is None or closes is None or slot >= closes:
+                    return False  # the period is over: the rest waits for the next one
+                if slot <= now:
+                    return True
+                check = self._next_check(now)
+                if check is not None and check <= slot:
+                    return False  # receiving is due first
+                self._save_recent_sends()
+                until = min(slot, self._next_heartbeat) if self._next_heartbeat else slot
+                if self.clock.wait(self._wake, until):
                     return False
-            return not self._stopping.is_set()
+                if self._next_heartbeat is not None and self.clock.now() >= self._next_heartbeat:
+                    self._beat(self.heartbeat.current_state())
+                if session.connected:
+                    session.still_open()  # a server may drop a connection left quiet
+            return False
 
         return before_each
+
+    def _sent_one(self, at: datetime) -> None:
+        """Every send counts for pacing the moment it happens."""
+        self._recent_sends.append(at)
+
+    def _save_recent_sends(self) -> None:
+        """What the preview (another process, perhaps) reads as the sends pacing counts."""
+        self.heartbeat.save_recent_sends(self._recent_sends[-200:])
 
     def _send(self, due: list[int], manual: bool) -> SendReport:
         total = SendReport()
@@ -420,13 +485,13 @@ class Engine:
     def _send_batch(self, batch: list[int], session: SmtpSession, manual: bool, total: SendReport) -> bool:
         """Claim and send one batch; False when the pass must stop (account failure, stopping)."""
         claimed = self.outbox.claim(batch, self.clock.now())
-        report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual))
+        report = self.outbox.send_claimed(claimed, session, self.clock.now, self._pace(manual, session),
+                                          self._sent_one)
         total.sent += report.sent
         total.failed += report.failed
         total.retrying += report.retrying
         total.errors.extend(report.errors)
-        self._recent_sends.extend(report.sent_at)
-        self.heartbeat.save_recent_sends(self._recent_sends[-200:])
+        self._save_recent_sends()
         if report.sent or report.failed or report.retrying:
             self.heartbeat.note_send(self.clock.now(), report.sent, report.failed + report.retrying,
                                      report.errors[-1] if report.errors else None)
@@ -437,7 +502,7 @@ class Engine:
             return False
         if report.sent:
             self._account_ok()
-        return not self._stopping.is_set()
+        return not self._stopping.is_set() and not report.ended_early
 
     def _account_failed(self, exc: PracticeMailError) -> None:
         self._account_blocked_until = self.clock.now() + ACCOUNT_RETRY

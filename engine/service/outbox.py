@@ -29,8 +29,8 @@ from engine.core import confidentiality
 from engine.core import outbox as rules
 from engine.core.addresses import domain_of
 from engine.core.message import Draft, as_bytes, build, envelope_recipients
-from engine.errors import (AuthenticationRefused, InputInvalid, MailServerError, PracticeMailError, ServerRejected,
-                           TlsFailed)
+from engine.errors import (AddressNotSendable, AuthenticationRefused, InputInvalid, MailServerError,
+                           PracticeMailError, ServerRejected, TlsFailed)
 
 log = logging.getLogger("practicemail.service")
 FOLD_EVERY = 1000
@@ -47,6 +47,7 @@ class SendReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     account_error: PracticeMailError | None = None
     sent_at: list[datetime] = field(default_factory=list)
+    ended_early: bool = False  # before_each ended the pass (stopping, period closed, a command waiting)
 
 
 def _identity(path: Any) -> tuple[int, int, int] | None:
@@ -311,27 +312,39 @@ class Outbox:
     def recover(self, now: datetime) -> list[int]:
         """At start-up: replay the journal. Of the items still `sending`, the one whose attempt
         began but has no outcome was in flight: it is resent and flagged (it may arrive twice).
-        The others were claimed but never started: they simply go back to ready."""
+        The others were claimed but never started: they simply go back to ready.
+
+        The in-flight verdict is journalled *before* the fold that empties the journal, so a
+        kill at any point in here leaves either the attempt line or the recover line behind,
+        never neither: the flag cannot be lost."""
         entries = self._read_journal()
         started = {e["id"] for e in entries if e["event"] == ATTEMPT}
         finished = {e["id"] for e in entries if e["event"] != ATTEMPT}
-        in_flight = started - finished
-        self.fold()
-        stuck = [r[RID] for r in self.items.find(lambda r: r["status"] == State.SENDING.value)]
-        flagged = [rid for rid in stuck if rid in in_flight]
+        sending = set(self.items.ids(lambda r: r["status"] == State.SENDING.value))
+        flagged = sorted((started - finished) & sending)
+        for rid in flagged:
+            self._journal({"id": rid, "event": Event.RECOVER.value, "at": now.isoformat()}, sync=False)
         if flagged:
-            self._apply_many(flagged, Event.RECOVER, now)
+            os.fsync(self._journal_fd)  # type: ignore[arg-type]
             log.warning("outbox item(s) %s were mid-send when the engine stopped; sent again with the same "
                         "Message-ID", ", ".join(map(str, flagged)))
-        released = [rid for rid in stuck if rid not in in_flight]
+        self.fold()
+        released = [r[RID] for r in self.items.find(lambda r: r["status"] == State.SENDING.value)]
         if released:
             self._apply_many(released, Event.RELEASE, now)
         return flagged
 
     # -- sending ----------------------------------------------------------------------
     def due(self, now: datetime, manual: bool) -> list[int]:
-        """Ids of items due now, oldest first (no copies: a pass may see thousands)."""
+        """Ids of items due now, oldest first (no copies: a pass may see thousands). A pass
+        sends each claimed batch in (due time, id) order, see `claim`."""
         return self.items.ids(lambda r: rules.is_due(r, now, manual))
+
+    def waiting(self) -> list[tuple[int, datetime]]:
+        """Ready items and when each becomes due, in the order automatic passes take them
+        (the preview plans in this order; the worker wakes for the first)."""
+        found = self.items.find(lambda r: r["status"] == State.READY.value)
+        return sorted(((r[RID], rules.due_at(r)) for r in found), key=lambda x: (x[1], x[0]))
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
         """ready -> sending, durably, before any byte goes out.
@@ -343,24 +356,28 @@ class Outbox:
         def change(rid: int, stored: Any) -> dict[str, Any]:
             new = rules.apply(stored, Event.CLAIM, now)[0]
             light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
-                          "blob": new["blob"], "attempts": new.get("attempts", 0)}
+                          "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new)}
             return new
 
         with self._lock:
             self.items.modify_many(rids, change, copies=False)
-        return [light[rid] for rid in rids]
+        return sorted((light[rid] for rid in rids), key=lambda x: (x["due"], x[RID]))
 
     def send_claimed(self, items: list[dict[str, Any]], session: SmtpSession, clock: Callable[[], datetime],
-                     before_each: Callable[[], bool] | None = None) -> SendReport:
+                     before_each: Callable[[], bool] | None = None,
+                     on_sent: Callable[[datetime], None] | None = None) -> SendReport:
         """Send claimed items over one session; every outcome journalled. Stops on an account failure.
 
-        `before_each` may wait (pacing) and returns False to stop (the service is stopping).
+        `before_each` may wait (pacing) and returns False to end the pass early (stopping, a
+        period closing, a command waiting): the items not started go back to ready untouched.
+        `on_sent` hears of each send the moment it happens (pacing counts it at once).
         """
         report = SendReport()
         pending = list(items)
         try:
             while pending:
                 if before_each is not None and not before_each():
+                    report.ended_early = True
                     break
                 item = pending[0]
                 if not session.connected:
@@ -370,51 +387,83 @@ class Outbox:
                         report.account_error = exc
                         break
                 self._journal({"id": item[RID], "event": ATTEMPT, "at": clock().isoformat()}, sync=False)
-                raw = self.blob(item)
-                try:
-                    refused = session.send(item["from"], item["envelope_to"], raw)
-                except (AuthenticationRefused, TlsFailed) as exc:
-                    report.account_error = exc
+                if not self._send_one(item, session, clock, report, on_sent):
                     break
-                except ServerRejected as exc:
-                    now = clock()
-                    event = Event.PERMANENT_FAILURE if exc.permanent else Event.TEMPORARY_FAILURE
-                    self._record(item, event, now, exc, report)
-                except MailServerError as exc:  # timeouts, dropped connections: an attempt counted
-                    self._record(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
-                else:
-                    now = clock()
-                    entry = {"id": item[RID], "event": Event.DELIVERED.value, "at": now.isoformat()}
-                    if refused:
-                        entry["error"] = "some recipients were refused: " + ", ".join(refused)
-                    self._journal(entry)
-                    report.sent += 1
-                    report.sent_at.append(now)
                 pending.pop(0)
                 if (report.sent + report.failed + report.retrying) % FOLD_EVERY == 0:
                     self.fold()
         finally:
-            if pending:
-                now = clock()
-                err = report.account_error
-                for item in pending:
-                    self._journal({"id": item[RID], "event": Event.ACCOUNT_FAILURE.value, "at": now.isoformat(),
-                                   "error": err.message if err else "the service stopped before this was sent",
-                                   "hint": err.hint if err else ""})
+            self._put_back(pending, clock(), report.account_error)
             self.fold()
         return report
+
+    def _send_one(self, item: dict[str, Any], session: SmtpSession, clock: Callable[[], datetime],
+                  report: SendReport, on_sent: Callable[[datetime], None] | None) -> bool:
+        """One item's attempt and its outcome journalled; False when the account failed (the pass stops).
+
+        Whatever goes wrong with one item stays with that item: an error we did not foresee
+        fails it (with a hint) and the pass goes on to the next."""
+        try:
+            refused = session.send(item["from"], item["envelope_to"], self.blob(item))
+        except (AuthenticationRefused, TlsFailed) as exc:
+            report.account_error = exc
+            return False
+        except ServerRejected as exc:
+            event = Event.PERMANENT_FAILURE if exc.permanent else Event.TEMPORARY_FAILURE
+            self._record(item, event, clock(), exc, report)
+        except MailServerError as exc:  # timeouts, dropped connections: an attempt counted
+            self._record(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
+        except AddressNotSendable as exc:  # this address cannot go to this server
+            if exc.sender:  # the practice's own: no item can go, so it is about the account
+                report.account_error = exc
+                return False
+            self._record(item, Event.PERMANENT_FAILURE, clock(), exc, report)
+        except PracticeMailError as exc:  # its stored message cannot be read
+            self._record(item, Event.PERMANENT_FAILURE, clock(), PracticeMailError(
+                f"the stored message could not be read: {exc.message}",
+                hint="Write this email again (its stored copy is damaged); if it happens to others, "
+                     "export diagnostics for support."), report)
+        except Exception as exc:  # noqa: BLE001 - one item's surprise must not stop all outgoing mail
+            log.exception("outbox item %d: unexpected error while sending", item[RID])
+            session.close()  # its state is unknown: the next item starts a fresh connection
+            self._record(item, Event.PERMANENT_FAILURE, clock(), PracticeMailError(
+                f"could not be sent: {type(exc).__name__}: {exc}",
+                hint="Check the recipients' addresses, then use Reset Failed; if it fails again, "
+                     "export diagnostics for support."), report)
+        else:
+            now = clock()
+            entry = {"id": item[RID], "event": Event.DELIVERED.value, "at": now.isoformat()}
+            if refused:
+                entry["error"] = "some recipients were refused: " + ", ".join(refused)
+            self._journal(entry)
+            report.sent += 1
+            report.sent_at.append(now)
+            if on_sent is not None:
+                on_sent(now)
+        return True
+
+    def _put_back(self, pending: list[dict[str, Any]], now: datetime, err: PracticeMailError | None) -> None:
+        """Items claimed but not attempted go back to ready: with the account's error when that
+        stopped the pass, else simply released (nothing is counted against them)."""
+        for item in pending:
+            if err is not None:
+                self._journal({"id": item[RID], "event": Event.ACCOUNT_FAILURE.value, "at": now.isoformat(),
+                               "error": err.message, "hint": err.hint})
+            else:
+                self._journal({"id": item[RID], "event": Event.RELEASE.value, "at": now.isoformat()})
 
     def _record(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
                 report: SendReport) -> None:
         code = getattr(exc, "code", None)
+        hint = rules.failure_hint(event, item, exc.hint)
         self._journal({"id": item[RID], "event": event.value, "at": now.isoformat(), "error": exc.message,
-                       "hint": exc.hint, "code": code})
+                       "hint": hint, "code": code})
         last = event is Event.PERMANENT_FAILURE or item.get("attempts", 0) + 1 >= rules.MAX_ATTEMPTS
         if last:
             report.failed += 1
         else:
             report.retrying += 1
-        report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
+        report.errors.append({"id": item[RID], "error": exc.message, "hint": hint})
         log.warning("outbox item %d: %s", item[RID], exc.message)
 
     def close(self) -> None:

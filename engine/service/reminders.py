@@ -22,6 +22,7 @@ from engine.core.outbox import Event
 from engine.core.periods import parse_check_times, parse_periods
 from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.compose import merge_context
+from engine.service.heartbeat import Heartbeat
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
 from engine.service.templates import Templates
@@ -256,26 +257,21 @@ class Reminders:
         lines: list[PreviewLine] = []
         automatic = bool(s.get("schedule.send_immediately"))
         per_minute = int(s.get("pacing.per_minute")) if s.get("pacing.enabled") else None
-        items = sorted(self.outbox.items.find(lambda r: r["status"] == "ready"),
-                       key=lambda r: (r["deliver_after"], r[RID]))
-        sent: list[datetime] = []
-        for item in items:
-            due = max(datetime.fromisoformat(item["deliver_after"]), now)
-            if not automatic:
-                lines.append(PreviewLine(due, "waits for Send/Receive", f"#{item[RID]} {item['subject']}"))
-                continue
-            at = pacing.next_period_start(due, tz, periods)
-            if at is None:
-                lines.append(PreviewLine(due, "never (no periods set)", f"#{item[RID]} {item['subject']}"))
-                continue
-            at = pacing.next_automatic_send(at, sent, per_minute)
-            if not pacing.in_period(at, tz, periods):
-                at = pacing.next_period_start(at, tz, periods) or at
-            if at > end:
-                continue
-            sent.append(at)
-            lines.append(PreviewLine(at, f"send {item.get('kind', 'email')}", f"#{item[RID]} to {', '.join(item['to'])}: "
-                                                                           f"{item['subject']}"))
+        waiting = self.outbox.waiting()  # the worker's order
+        if not automatic:
+            for rid, due in waiting:
+                item = self.outbox.get(rid)
+                lines.append(PreviewLine(max(due, now), "waits for Send/Receive", f"#{rid} {item['subject']}"))
+        elif not periods:
+            for rid, due in waiting:
+                item = self.outbox.get(rid)
+                lines.append(PreviewLine(max(due, now), "never (no periods set)", f"#{rid} {item['subject']}"))
+        else:  # the worker's own rule, from the sends it has already counted
+            recent = Heartbeat(self.practice.store).recent_sends()
+            for rid, at in pacing.plan_automatic_sends(now, waiting, recent, per_minute, tz, periods, until=end):
+                item = self.outbox.get(rid)
+                lines.append(PreviewLine(at, f"send {item.get('kind', 'email')}",
+                                         f"#{rid} to {', '.join(item['to'])}: {item['subject']}"))
         if automatic and s.get("incoming.enabled"):
             every = s.get("schedule.check_every_minutes")
             t = now

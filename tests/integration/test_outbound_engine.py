@@ -16,6 +16,7 @@ from engine.core.status import derive
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from tests.integration.helpers import configure, draft, open_practice
+from tests.integration.stepping import SteppingClock
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)  # a Tuesday, inside Mon-Fri 08:00-18:00 London
@@ -124,21 +125,28 @@ def test_drafts_wait_for_their_own_send(engine: Engine, clock: FakeClock, fakema
     assert engine.send_receive_now()["sent"] == 1
 
 
-def test_automatic_mode_paces_sends_with_the_fake_clock(practice: Practice, engine: Engine, clock: FakeClock,
-                                                         fakemail: FakeMail) -> None:
+def test_automatic_mode_paces_sends_with_the_fake_clock(practice: Practice, fakemail: FakeMail) -> None:
+    # This test used to read the server's count right after the first arrival, so it passed
+    # whenever it looked before the burst's other sends landed. Now it reads the count only
+    # when the worker is idle, waiting for a later instant: what arrived by then is all there is.
     practice.settings.set_many({"schedule.send_immediately": "true", "pacing.enabled": "true",
                                 "pacing.per_minute": "2"})
+    clock = SteppingClock(T0)
+    engine = Engine(practice, clock)
     queue(engine, clock, 3)
     engine.start()
-    fakemail.wait_for_sent(1)
-    sent_one = len(fakemail.sent())
-    clock.advance(30)
-    fakemail.wait_for_sent(2)
-    clock.advance(30)
-    fakemail.wait_for_sent(3)
-    assert sent_one == 1
-    assert derive(engine.heartbeat.record(), clock.now())["state"] == "running"
-    engine.stop()
+    try:
+        clock.settle()
+        counts = [len(fakemail.sent())]
+        while len(fakemail.sent()) < 3:
+            at = clock.step()
+            clock.settle()
+            counts.append(len(fakemail.sent()))
+            assert at - T0 <= timedelta(seconds=60)
+        assert counts == [1, 2, 3] and at == T0 + timedelta(seconds=60)  # one every 30 s, not a burst
+        assert derive(engine.heartbeat.record(), clock.now())["state"] == "running"
+    finally:
+        engine.stop()
     assert derive(engine.heartbeat.record(), clock.now())["state"] == "stopped"
 
 

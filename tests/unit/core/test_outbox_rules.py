@@ -86,3 +86,37 @@ def test_recover_flags_the_resend() -> None:
 
 def test_table_rows_describe_every_transition() -> None:
     assert len(rules.table_rows()) == len(rules.TRANSITIONS)
+
+
+# the hints the SMTP adapter and the errors give a failed attempt, retry-promising ones first
+ATTEMPT_HINTS = ["The mail server had a problem; the email will be tried again.",
+                 "The mail server stopped answering: it may be busy; the message will be tried again.",
+                 "The connection dropped; the email will be tried again.",
+                 "Try again; if it keeps happening, export diagnostics for support.", "",
+                 "The address was refused: check the recipient's email address."]
+
+
+@given(st.lists(st.tuples(st.sampled_from([Event.TEMPORARY_FAILURE, Event.PERMANENT_FAILURE, Event.ACCOUNT_FAILURE,
+                                           Event.DELIVERED, Event.RESET]), st.sampled_from(ATTEMPT_HINTS)),
+                min_size=1, max_size=12))
+def test_hints_follow_the_state(steps: list[tuple[Event, str]]) -> None:
+    """A failed item is in a person's hands: its hint says what they can do, never that it will
+    be tried again; an item still to be retried may keep the server's words."""
+    current = item()
+    now = T0
+    for event, hint in steps:
+        now += timedelta(minutes=1)
+        state = State(current["status"])
+        if state is State.READY:
+            current = rules.apply(current, Event.CLAIM, now)[0]
+        elif state is State.FAILED:
+            current = rules.apply(current, Event.RESET, now)[0]
+            continue
+        elif state is State.SENT:
+            return
+        if event is Event.RESET:
+            continue
+        current = rules.apply(current, event, now, error="x", hint=hint)[0]
+        if current["status"] == "failed":
+            assert "tried again" not in current["last_hint"] and current["last_hint"]
+            assert any(w in current["last_hint"] for w in ("Reset Failed", "check the recipient's email address"))

@@ -91,3 +91,24 @@ def test_a_period_opening_in_the_spring_gap_opens_after_it() -> None:
     periods = (Period(6, time(1, 30), time(4, 0)),)  # Sunday 01:30 does not exist on 2026-03-29
     opens = pacing.next_period_start(datetime(2026, 3, 29, 0, 0, tzinfo=timezone.utc), tz, periods)
     assert opens is not None and pacing.in_period(opens, tz, periods)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(ZONES), st.sampled_from(["Mon-Fri 08:00-18:00", "Daily 09:00-09:03; Daily 09:05-09:06",
+                                                "Sat 09:00-12:00; Sun 22:00-02:00"]),
+       st.integers(1, 60), st.lists(st.integers(0, 3 * 24 * 60 * 60), min_size=1, max_size=30),
+       st.lists(st.integers(-90, 0), max_size=5))
+def test_the_plan_is_paced_inside_periods_and_in_order(zone: str, text: str, per_minute: int, due_s: list[int],
+                                                       recent_s: list[int]) -> None:
+    """The preview's plan, built from the worker's own rule: every planned send inside a period,
+    never N in a minute (the sends already made counted), no item before it is due, in order."""
+    tz, periods = ZoneInfo(zone), parse_periods(text)
+    due = sorted((T0 + timedelta(seconds=s), i) for i, s in enumerate(due_s))
+    recent = [T0 + timedelta(seconds=s) for s in recent_s]
+    plan = pacing.plan_automatic_sends(T0, [(i, at) for at, i in due], recent, per_minute, tz, periods)
+    assert [i for i, _ in plan] == [i for _, i in due][:len(plan)] and len(plan) == len(due)
+    times = [at for _, at in plan]
+    assert times == sorted(times)
+    for (i, at), (due_at, _) in zip(plan, due):
+        assert at >= due_at and pacing.in_period(at, tz, periods)
+        assert sum(1 for t in recent + times if at - timedelta(seconds=60) < t < at) < per_minute
