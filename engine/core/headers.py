@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import quote
 
-from engine.core.addresses import is_valid_address
+from engine.core.addresses import is_valid_address, smtp_form
 from engine.errors import InputInvalid, Problem
 
 # Every character str.splitlines treats as a line end (the email package splits on them too),
@@ -204,19 +204,18 @@ def _phrase(field: str, name: str) -> list[str]:
 
 
 def addr_spec(field: str, address: str) -> str:
-    """An address as ASCII: checked, the domain IDNA-encoded when it is not ASCII."""
+    """An address as the header carries it: checked, the domain in IDNA 2008 A-labels (the form
+    the envelope uses, engine/core/addresses.smtp_form). A local part that is not ASCII stays
+    UTF-8 (RFC 6532): such mail goes only to a server that offers SMTPUTF8, which the sending
+    side checks per item."""
     if not is_valid_address(address):
         raise _refuse(field, f"{address!r} is not an email address", "Correct the address.")
-    local, _, domain = address.rpartition("@")
-    if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise _refuse(field, f"{address!r} has a domain that cannot be written",
-                          "Check the part after the @, or ask the patient for another address.") from None
-    if not local.isascii():
-        raise _refuse(field, f"{address!r} cannot be written in a header", "Ask for an address in plain letters.")
-    return f"{local}@{domain}"
+    try:
+        wire, _needs_smtputf8 = smtp_form(address)
+    except ValueError as exc:
+        raise _refuse(field, f"{address!r} cannot be written ({exc})",
+                      "Check the address, or ask the patient for another address.") from None
+    return wire
 
 
 def mailboxes(header: str, field: str, people: Sequence[tuple[str, str]]) -> str:
