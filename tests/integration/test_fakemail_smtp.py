@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -144,3 +145,45 @@ def test_transcript_records_sessions_without_secrets(fakemail: FakeMail, client_
     assert said[:2] == ["EHLO " + said[0].split(" ", 1)[1], "STARTTLS"]
     assert any(c.startswith("MAIL FROM:<practice@example.test>") for c in said)
     assert not any(fakemail.user().password in e.text for e in fakemail.faults.transcript)
+
+
+def test_pipelining_smtputf8_and_8bitmime_are_offered_and_work(fakemail: FakeMail) -> None:
+    """#16 finding 9: a UTF-8 address got "500 strict ASCII mode"; PIPELINING was not offered."""
+    with smtplib.SMTP("localhost", fakemail.ports["smtp"]["plain"], timeout=5) as s:
+        s.ehlo()
+        assert s.has_extn("pipelining") and s.has_extn("smtputf8") and s.has_extn("8bitmime")
+        s.sendmail("practice@example.test", ["j\u00f6s\u00e9@xn--bcher-kva.example"], MSG, mail_options=["SMTPUTF8"])
+        # pipelined: three commands in one write, three replies in order
+        s.send(b"RSET\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n")
+        assert [s.getreply()[0] for _ in range(3)] == [250, 250, 250]
+        s.rset()
+    (got,) = fakemail.sent()
+    assert got["rcpt_tos"] == ["j\u00f6s\u00e9@xn--bcher-kva.example"] and got["data"] == MSG
+
+
+def test_auth_login_prompts_as_the_rfc_says(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    u = fakemail.user()
+    with smtplib.SMTP("localhost", fakemail.ports["smtp"]["submission"], timeout=5) as s:
+        s.starttls(context=client_tls)
+        s.ehlo()
+        code, prompt = s.docmd("AUTH", "LOGIN")
+        assert (code, base64.b64decode(prompt)) == (334, b"Username:")
+        code, prompt = s.docmd(base64.b64encode(u.username.encode()).decode())
+        assert (code, base64.b64decode(prompt)) == (334, b"Password:")
+        assert s.docmd(base64.b64encode(u.password.encode()).decode())[0] == 235
+
+
+def test_accepted_mail_is_on_disk_not_in_memory(fakemail: FakeMail) -> None:
+    with smtplib.SMTP("localhost", fakemail.ports["smtp"]["plain"], timeout=5) as s:
+        for _ in range(3):
+            s.sendmail("practice@example.test", ["pat@example.com"], MSG)
+    assert all("data" not in entry for entry in fakemail.store.accepted)  # only the envelope and the file
+    assert [m["data"] for m in fakemail.sent()] == [MSG] * 3
+
+
+def test_capa_hide_starttls_takes_starttls_away(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    fakemail.faults.add("smtp", "capa", "hide", text="STARTTLS")
+    with smtplib.SMTP("localhost", fakemail.ports["smtp"]["plain"], timeout=5) as s:
+        s.ehlo()
+        assert not s.has_extn("starttls")
+        assert s.docmd("STARTTLS")[0] == 502

@@ -81,7 +81,8 @@ def test_an_accented_domain_among_others_all_go_and_receiving_runs(practice: Pra
 
 def test_an_accented_name_before_the_at_fails_that_item_only(practice: Practice, engine: Engine,
                                                              clock: SteppingClock, fakemail: FakeMail) -> None:
-    """The fake server does not offer SMTPUTF8 (aiosmtpd's default), so this address cannot go there."""
+    """A server that does not offer SMTPUTF8 (the fake server's `capa hide`), so this address cannot go there."""
+    fakemail.faults.add("smtp", "capa", "hide", text="SMTPUTF8")
     practice.settings.set_many({"schedule.send_immediately": "true"})
     ids = queue(engine, clock, "pat@example.com", "j\u00f6s\u00e9@b\u00fccher.example", "kim@example.com")
     engine.start()
@@ -334,6 +335,7 @@ def test_a_practice_address_the_server_cannot_send_from_holds_every_item(practic
                                                                          fakemail: FakeMail) -> None:
     """Accented letters before the @ of the practice's own address, and a server without SMTPUTF8:
     not one item's fault, so none is failed; the light says why, as for a refused login."""
+    fakemail.faults.add("smtp", "capa", "hide", text="SMTPUTF8")
     sender = "r\u00e9ception@example.test"
     rids = [engine.outbox.add_draft(Draft(sender, "Reception", [Recipient(a)], "Hello", "Hi"), clock.now())
             for a in ("pat@example.com", "kim@example.com")]

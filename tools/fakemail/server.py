@@ -201,8 +201,10 @@ class FakeMail:
         return maildir_deliver(self.spool / username, data)
 
     def sent(self) -> list[dict[str, Any]]:
+        """What SMTP accepted, oldest first: mail_from, rcpt_tos, path, and data (read now)."""
         with self.store.changed:
-            return list(self.store.accepted)
+            entries = list(self.store.accepted)
+        return [self.store.read_accepted(e) for e in entries]
 
     def wait_for_sent(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Block until SMTP has accepted at least `count` messages (no polling sleeps)."""
@@ -213,7 +215,8 @@ class FakeMail:
                 if left <= 0:
                     raise TimeoutError(f"only {len(self.store.accepted)} of {count} messages arrived")
                 self.store.changed.wait(left)
-            return list(self.store.accepted)
+            entries = list(self.store.accepted)
+        return [self.store.read_accepted(e) for e in entries]
 
     def _call(self, fn: Any, *args: Any) -> Any:
         assert self._loop is not None

@@ -49,6 +49,19 @@ class Handler:
             return f"{fault.code} {text}"
         return None
 
+    async def handle_EHLO(self, server: "FakeSMTP", session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        """PIPELINING offered (aiosmtpd reads pipelined commands in order; RFC 2920), and any
+        extension a `capa hide` fault takes away left out (the command then answers 502)."""
+        session.host_name = hostname
+        responses = [*responses[:-1], "250-PIPELINING", responses[-1]] if responses else responses
+        hidden = self.faults.hidden("smtp")
+        kept = [r for r in responses[:-1] if r[4:].split(" ")[0].upper() not in hidden]
+        last = responses[-1] if responses else ""
+        if last and last[4:].split(" ")[0].upper() in hidden:  # the last line must be "250 ..."
+            last = "250 HELP"
+        return [*kept, last] if last else kept
+
     async def handle_MAIL(self, server: "FakeSMTP", session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
         reply = self._reply(server, "mail")
@@ -77,6 +90,11 @@ class Handler:
 
 class FakeSMTP(SMTP):
     """aiosmtpd's SMTP with connection faults, delays, and a transcript."""
+
+    # RFC 4954 §4 and the de-facto LOGIN mechanism: "Username:" / "Password:" (aiosmtpd's own
+    # prompts end in a NUL byte, which some clients show or choke on)
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
 
     def __init__(self, handler: Handler, faults: Faults, listener: str, **kw: Any) -> None:
         super().__init__(handler, **kw)
@@ -117,6 +135,13 @@ class FakeSMTP(SMTP):
         if self.close_after_reply and self.transport is not None:
             self.transport.close()
 
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        self.faults.record("smtp", self.session_no, "in", f"STARTTLS {arg or ''}".strip())
+        if "STARTTLS" in self.faults.hidden("smtp"):  # not offered, so not there
+            await self.push("502 5.5.1 Command not implemented")
+            return
+        await super().smtp_STARTTLS(arg)
+
     async def smtp_AUTH(self, arg: str) -> None:
         self.faults.record("smtp", self.session_no, "in", f"AUTH {arg.split()[0] if arg else ''} ***")
         await super().smtp_AUTH(arg)
@@ -124,7 +149,7 @@ class FakeSMTP(SMTP):
 
 def _record_commands() -> None:
     """Record each SMTP verb (without its secret arguments) in the transcript."""
-    for verb in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "STARTTLS", "VRFY"):
+    for verb in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY"):
         original = getattr(SMTP, f"smtp_{verb}")
 
         async def recorded(self: FakeSMTP, arg: str, _original: Any = original, _verb: str = verb) -> None:
@@ -156,7 +181,7 @@ def protocol_factory(store: MailStore, faults: Faults, listener: str, tls: ssl.S
                      loop: asyncio.AbstractEventLoop) -> Any:
     handler = Handler(store, faults)
     authenticator = make_authenticator(store, faults)
-    common: dict[str, Any] = dict(data_size_limit=SIZE_LIMIT, hostname="fakemail.localhost",
+    common: dict[str, Any] = dict(data_size_limit=SIZE_LIMIT, hostname="fakemail.localhost", enable_SMTPUTF8=True,
                                   ident="fakemail ESMTP", authenticator=authenticator, loop=loop, timeout=60)
     if listener == "submission":
         kw = dict(tls_context=tls, require_starttls=True, auth_required=True, auth_require_tls=True)
