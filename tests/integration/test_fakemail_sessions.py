@@ -229,3 +229,21 @@ def test_capa_hide_takes_the_command_away_too(fakemail: FakeMail, client_tls: ss
     s.sendall(b"t1 STARTTLS\r\n")
     assert f.readline().startswith(b"t1 BAD unknown command")
     s.close()
+
+
+def test_lf_only_files_are_served_with_crlf_and_crlf_sizes(fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    """#16 finding 6: RFC822.SIZE and LIST gave the file's LF size while CRLF octets were sent."""
+    lf = b"From: a@example.com\nSubject: lf only\n\nline one\nline two\n"
+    crlf = lf.replace(b"\n", b"\r\n")
+    fakemail.deliver("practice", lf)
+    a = Imap(fakemail, client_tls)
+    a.cmd("SELECT INBOX")
+    reply = a.cmd("FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+    assert reply[0] == b"* 1 FETCH (RFC822.SIZE %d BODY[] {%d}" % (len(crlf), len(crlf))
+    a.close()
+    p = poplib.POP3_SSL("localhost", fakemail.ports["pop3"]["pop3s"], context=client_tls, timeout=5)
+    p.user(fakemail.user().username)
+    p.pass_(fakemail.user().password)
+    assert p.list()[1] == [b"1 %d" % len(crlf)] and p.stat() == (1, len(crlf))
+    assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == crlf
+    p.quit()

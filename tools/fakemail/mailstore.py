@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from tools.fakemail.folders import Folders, is_inbox
 
 STATE = ".fakemail-state.json"
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 ADDED = ".fakemail-added"  # UIDs given since the state file was written
 _counter = 0
 _counter_lock = threading.Lock()
@@ -67,18 +69,22 @@ class Message:
         self.name = self.path.name
 
     def read(self) -> bytes:
+        """The message as the protocols carry it: CRLF line ends, whatever the file has (Maildir
+        files are often written with bare LF; IMAP and POP3 must send CRLF, RFC 3501 §2.3.1)."""
         try:
-            return self.path.read_bytes()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             if self.box is not None:  # removed by hand: the next look rescans the folder
                 self.box.stale = True
             raise
+        return _BARE_LF.sub(b"\r\n", data) if _BARE_LF.search(data) else data
 
     @property
     def size(self) -> int:
-        """Read once: a Maildir file never changes (STAT of 10,000 took 50 ms re-reading them)."""
+        """The size as sent (CRLF), read once: a Maildir file never changes (STAT of 10,000 took
+        50 ms re-reading them); the directory's size would be wrong for a file with bare LFs."""
         if self._size is None:
-            self._size = self.path.stat().st_size
+            self._size = len(self.read())
         return self._size
 
 
@@ -184,7 +190,6 @@ class Mailbox:
                 os.replace(path, target)
                 path = target
             message = Message(self.uidnext, path, box=self, recent=not first)
-            message._size = size  # known from the directory entry already
             arrived.append(message)
             self.uidnext += 1
         self.messages.extend(arrived)
