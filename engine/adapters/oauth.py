@@ -235,15 +235,21 @@ class TokenKeeper:
         self._flight = threading.Lock()  # the single flight: held only by the thread refreshing
         self._access = ""
         self._expires_at = 0.0
+        self._margin = leeway  # refreshed this long before expiry: the leeway, or a quarter of a short life
         self.refreshed_at: float | None = None
         self.refreshes = 0
+
+    def _hold(self, tokens: Tokens) -> None:
+        now = self._now()
+        self._access, self._expires_at = tokens.access_token, tokens.expires_at
+        self._margin = min(self._leeway, max(0.0, tokens.expires_at - now) / 4)
+        self.refreshed_at = now
 
     def adopt(self, tokens: Tokens) -> None:
         """A fresh sign-in's tokens: the refresh token saved first, then the access token used."""
         with self._flight:
             self.store.save(tokens.refresh_token)
-            self._access, self._expires_at = tokens.access_token, tokens.expires_at
-            self.refreshed_at = self._now()
+            self._hold(tokens)
 
     def forget(self) -> None:
         with self._flight:
@@ -254,7 +260,7 @@ class TokenKeeper:
         with self._flight:
             if self._access and self._access != stale:
                 return self._access  # another thread refreshed while this one waited
-            if not refresh and self._access and self._expires_at - self._leeway > self._now():
+            if not refresh and self._access and self._expires_at - self._margin > self._now():
                 return self._access
             return self._refresh()
 
@@ -275,8 +281,7 @@ class TokenKeeper:
         tokens = _tokens(dict(raw), refresh_fallback=old)
         if tokens.refresh_token != old:
             self.store.save(tokens.refresh_token)  # before use: a crash now still leaves a good one
-        self._access, self._expires_at = tokens.access_token, tokens.expires_at
-        self.refreshed_at = self._now()
+        self._hold(tokens)
         self.refreshes += 1
         return self._access
 

@@ -1,0 +1,91 @@
+"""The wired engine on a signed-in account: the real worker's passes, the fake servers' own
+records as the witness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from engine.adapters.clock import FakeClock
+from engine.adapters.sasl import SIGN_IN_AGAIN
+from engine.core.status import derive
+from engine.service import signin
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+from tests.integration.helpers import configure, draft, open_practice
+from tests.integration.oauth_helpers import browser_for, oauth_config, post_form
+from tools.fakemail import FakeMail
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+
+
+def configure_oauth(practice: Practice, fm: FakeMail) -> None:
+    configure(practice, fm)
+    practice.settings.set_many({"outgoing.auth": "oauth2", "incoming.auth": "oauth2", "oauth.provider": "custom",
+                                "oauth.issuer": fm.oauth.issuer, "oauth.client_id": "practicemail-test",
+                                "account.username": fm.user().address, "account.password": ""})
+
+
+def sign_in(practice: Practice, fm: FakeMail) -> None:
+    open_browser, errors = browser_for(fm)
+    signin.sign_in(practice, open_browser=open_browser, timeout=20)
+    assert not errors
+
+
+@pytest.fixture
+def practice(data_dir: Path, fakemail: FakeMail) -> Iterator[Practice]:
+    with open_practice(data_dir) as p:
+        configure_oauth(p, fakemail)
+        yield p
+
+
+@pytest.fixture
+def engine(practice: Practice) -> Iterator[Engine]:
+    e = Engine(practice, FakeClock(T0))
+    e.smtp_timeout = 5.0
+    yield e
+    e.stop()
+
+
+def test_settings_accept_the_old_bool_and_the_new_words(practice: Practice) -> None:
+    for typed, stored in (("true", True), ("no", False), ("password", True), ("oauth2", "oauth2")):
+        practice.settings.set_many({"outgoing.auth": typed})
+        assert practice.settings.get("outgoing.auth") == stored
+
+
+def test_many_items_go_out_once_each_while_tokens_expire(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    """Tokens live one second and sessions end when theirs expires: every item still goes out
+    exactly once, by a sequence of refreshed sign-ins."""
+    sign_in(practice, fakemail)
+    oauth_config(fakemail, access_lifetime=1, end_sessions_on_expiry=True)
+    post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
+    n = 100
+    for i in range(n):
+        engine.outbox.add_draft(draft(subject=f"Item {i}"), engine.clock.now())
+    for _ in range(60):
+        engine.send_receive_now()
+        if len(fakemail.sent()) >= n:
+            break
+    subjects = Counter(m["data"].split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0] for m in fakemail.sent())
+    assert len(subjects) == n and set(subjects.values()) == {1}
+    assert fakemail.oauth.token_requests.count("refresh_token") >= 1
+
+
+def test_invalid_grant_holds_the_mail_then_sign_in_again_sends_it(practice: Practice, engine: Engine,
+                                                                  fakemail: FakeMail) -> None:
+    sign_in(practice, fakemail)
+    post_form(f"{fakemail.oauth.issuer}/oauth/revoke", {"token": signin.sign_in_file(practice).load()})
+    post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
+    signin.keeper(practice).forget()
+    rid = engine.outbox.add_draft(draft(subject="Held"), engine.clock.now())
+    engine.send_receive_now()
+    light = derive(engine.heartbeat.record(), engine.clock.now(), engine.heartbeat.setup())
+    assert light["state"] == "failing" and light["hint"] == SIGN_IN_AGAIN
+    assert engine.outbox.get(rid)["status"] != "sent" and fakemail.sent() == []
+    sign_in(practice, fakemail)
+    engine.send_receive_now()
+    assert engine.outbox.get(rid)["status"] == "sent" and len(fakemail.sent()) == 1
