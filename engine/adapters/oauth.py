@@ -279,8 +279,9 @@ class TokenKeeper:
         except (requests.RequestException, ValueError) as exc:
             return self._ride_out(exc)
         tokens = _tokens(dict(raw), refresh_fallback=old)
-        if tokens.refresh_token != old:
-            self.store.save(tokens.refresh_token)  # before use: a crash now still leaves a good one
+        # saved before the access token is used (a crash now still leaves a good one), and saved
+        # when it did not rotate too, so the file says when the sign-in was last refreshed
+        self.store.save(tokens.refresh_token)
         self._hold(tokens)
         self.refreshes += 1
         return self._access
