@@ -59,8 +59,16 @@ class SignInRequired(AuthenticationRefused):
     default_hint = SIGN_IN_AGAIN
 
 
+def _control(text: str) -> bool:
+    return any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in text)
+
+
 def initial_response(mechanism: str, user: str, token: str) -> bytes:
-    """The client's first SASL message for a bearer token."""
+    """The client's first SASL message for a bearer token. A control character in the user name
+    or token would end a field early (%x01 separates them) and smuggle in another: refused."""
+    if _control(user) or _control(token):
+        raise AuthenticationRefused("the account name or token has a control character, so it was not sent",
+                                    hint="Retype the account's user name (account.username) without hidden characters.")
     if mechanism == "XOAUTH2":
         return f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
     gs2 = "n,a=" + user.replace("=", "=3D").replace(",", "=2C") + ","

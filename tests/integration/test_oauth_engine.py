@@ -89,3 +89,51 @@ def test_invalid_grant_holds_the_mail_then_sign_in_again_sends_it(practice: Prac
     sign_in(practice, fakemail)
     engine.send_receive_now()
     assert engine.outbox.get(rid)["status"] == "sent" and len(fakemail.sent()) == 1
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_intake_while_tokens_expire_mid_session(practice: Practice, engine: Engine, fakemail: FakeMail,
+                                                protocol: str) -> None:
+    """Sessions end when their token expires (Exchange Online's BYE AccessTokenExpired): every
+    message still arrives exactly once over the passes that follow, each on a refreshed token."""
+    from tests.integration.helpers import configure_incoming
+
+    configure_incoming(practice, fakemail, protocol)
+    sign_in(practice, fakemail)
+    n = 100
+    for i in range(n):
+        fakemail.deliver("practice", f"From: pat{i}@example.com\r\nTo: practice@example.test\r\n"
+                                     f"Subject: Reply {i}\r\nMessage-ID: <r{i}@example.com>\r\n\r\nThanks.\r\n".encode())
+    oauth_config(fakemail, end_sessions_on_expiry=True)
+    fakemail.faults.add(protocol, "fetch", "drop", times=1)  # a pass that dies halfway, then...
+    post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})  # ...every token in hand is dead
+    for _ in range(10):
+        engine.send_receive_now()
+        if len(engine.inbox.list(show_all=True)) >= n:
+            break
+    subjects = Counter(r["subject"] for r in engine.inbox.list(show_all=True))
+    assert len(subjects) == n and set(subjects.values()) == {1}
+    assert fakemail.oauth.token_requests.count("refresh_token") >= 1
+
+
+def test_smtp_and_pop3_sessions_end_when_their_token_expires(practice: Practice, fakemail: FakeMail) -> None:
+    from engine.adapters.incoming import Pop3Mailbox
+    from engine.adapters.smtp import SmtpSession
+    from engine.errors import MailServerError
+
+    sign_in(practice, fakemail)
+    oauth_config(fakemail, end_sessions_on_expiry=True)
+    engine = Engine(practice, FakeClock(T0))
+    with SmtpSession(engine.smtp_settings()) as session:
+        post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
+        with pytest.raises(MailServerError, match="421"):
+            session.send("practice@example.test", ["pat@example.com"], b"Subject: x\r\n\r\nx\r\n")
+    from tests.integration.helpers import configure_incoming
+
+    configure_incoming(practice, fakemail, "pop3")
+    signin.keeper(practice).forget()
+    with Pop3Mailbox(engine.incoming_settings()) as pop:
+        post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
+        with pytest.raises(MailServerError, match="expired"):
+            pop.uidls()
+    assert fakemail.sent() == []
