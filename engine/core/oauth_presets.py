@@ -47,3 +47,18 @@ def scopes_from(text: str, preset: Preset | None) -> tuple[str, ...]:
     """`oauth.scopes` (space or comma separated) overrides the preset's scopes."""
     own = tuple(s for s in text.replace(",", " ").split() if s)
     return own or (preset.scopes if preset is not None else ("offline_access",))
+
+
+KNOWN_DOMAINS: dict[str, str] = {
+    "gmail.com": "google", "googlemail.com": "google",
+    "outlook.com": "microsoft", "hotmail.com": "microsoft", "hotmail.co.uk": "microsoft", "live.com": "microsoft",
+    "live.co.uk": "microsoft", "msn.com": "microsoft",
+}
+
+
+def propose(address: str) -> str:
+    """The preset a practice address suggests ("" when the domain says nothing): shown as a
+    suggestion, never chosen silently. A practice's own domain at Microsoft 365 or Google
+    Workspace is not known from its name."""
+    domain = address.rpartition("@")[2].strip().lower()
+    return KNOWN_DOMAINS.get(domain, "")
