@@ -36,6 +36,7 @@ from engine.errors import AuthenticationRefused, ServerUnreachable
 log = logging.getLogger("practicemail.oauth")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 LEEWAY = 120.0  # seconds before expiry that a token is refreshed
+BACKOFF_MIN, BACKOFF_MAX = 15.0, 300.0  # between refresh attempts while the token endpoint fails
 UNREACHABLE = "The sign-in service could not be reached: check the internet connection; it will be tried again."
 
 
@@ -235,6 +236,8 @@ class TokenKeeper:
         self._flight = threading.Lock()  # the single flight: held only by the thread refreshing
         self._access = ""
         self._expires_at = 0.0
+        self._retry_at = 0.0  # after a failed refresh, not tried again before this while the token is good
+        self._backoff = 0.0
         self._margin = leeway  # refreshed this long before expiry: the leeway, or a quarter of a short life
         self.refreshed_at: float | None = None
         self.refreshes = 0
@@ -260,8 +263,10 @@ class TokenKeeper:
         with self._flight:
             if self._access and self._access != stale:
                 return self._access  # another thread refreshed while this one waited
-            if not refresh and self._access and self._expires_at - self._margin > self._now():
-                return self._access
+            now = self._now()
+            if not refresh and self._access and self._expires_at > now and (
+                    self._expires_at - self._margin > now or now < self._retry_at):
+                return self._access  # current, or due but the endpoint failed lately (backoff)
             return self._refresh()
 
     def _refresh(self) -> str:
@@ -283,12 +288,15 @@ class TokenKeeper:
         # when it did not rotate too, so the file says when the sign-in was last refreshed
         self.store.save(tokens.refresh_token)
         self._hold(tokens)
+        self._retry_at, self._backoff = 0.0, 0.0
         self.refreshes += 1
         return self._access
 
     def _ride_out(self, exc: Exception) -> str:
         """The token endpoint failed (down, slow, 5xx): keep using a token that is still good."""
         if self._access and self._expires_at > self._now():
+            self._backoff = min(BACKOFF_MAX, max(BACKOFF_MIN, self._backoff * 2))
+            self._retry_at = self._now() + self._backoff
             log.warning("token refresh failed (%s); the current token is still good", type(exc).__name__)
             return self._access
         raise _network("refreshing the sign-in", exc) from exc

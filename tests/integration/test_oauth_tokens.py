@@ -151,3 +151,16 @@ def test_sign_in_file_summary_says_who_and_when_not_the_token(tmp_path) -> None:
     assert "r-123456" not in json.dumps(summary)
     store.save("")
     assert store.load() == "" and store.summary()["signed_in"] is False
+
+
+def test_a_down_token_endpoint_is_retried_with_backoff_while_the_token_is_good(fakemail, keeper) -> None:  # noqa: ANN001
+    """Inside the refresh margin with the endpoint down: one attempt, then the good token is
+    used without asking again on every login until the backoff has passed."""
+    import time
+
+    current = keeper.access_token()
+    fakemail.faults.add("http", "token", "reply", code=503)
+    keeper._expires_at = time.time() + 60  # noqa: SLF001 - due for refresh (margin 120 s), still good
+    before = fakemail.oauth.token_requests.count("refresh_token")
+    assert all(keeper.access_token() == current for _ in range(5))
+    assert fakemail.oauth.token_requests.count("refresh_token") - before == 1

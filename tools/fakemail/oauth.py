@@ -166,6 +166,7 @@ class OAuthServer:
         if path == "/oauth/authorize":
             return self.authorize(params if method == "GET" else form, method == "POST")
         if path == "/oauth/token" and method == "POST":
+            self.token_requests.append(form.get("grant_type", "")[:60])  # faulted ones too
             fault = self.faults.take("http", "token")
             if fault is not None and fault.action == "delay":
                 await asyncio.sleep(fault.seconds)
@@ -231,7 +232,6 @@ class OAuthServer:
     # -- the token endpoint ---------------------------------------------------------------
     def token(self, f: dict[str, str]) -> Reply:
         grant_type = f.get("grant_type", "")
-        self.token_requests.append(grant_type)
         if grant_type == "authorization_code":
             grant = self.codes.pop(f.get("code", ""), None)
             if grant is None or grant.expires_at <= time.time() or grant.client_id != f.get("client_id"):
