@@ -164,3 +164,42 @@ def test_a_down_token_endpoint_is_retried_with_backoff_while_the_token_is_good(f
     before = fakemail.oauth.token_requests.count("refresh_token")
     assert all(keeper.access_token() == current for _ in range(5))
     assert fakemail.oauth.token_requests.count("refresh_token") - before == 1
+
+
+CRASH = """
+import os, signal, sys
+from pathlib import Path
+from engine.adapters.oauth import Client, TokenKeeper, discover
+from engine.adapters.oauth_store import SignInFile
+from engine.adapters.secrets import SecretBox
+
+class KilledBeforeSaving(SignInFile):
+    def save(self, *args, **kw):  # the provider has answered with a rotated token: die right here
+        os.kill(os.getpid(), signal.SIGKILL)
+
+folder = Path(sys.argv[1])
+store = KilledBeforeSaving(folder, SecretBox(folder / "data", create=False))
+TokenKeeper(discover(sys.argv[2]), Client("practicemail-test", ("mail", "offline_access")), store).access_token(refresh=True)
+"""
+
+
+def test_sigkill_between_receiving_and_saving_a_rotated_token_still_signs_in(fakemail, keeper, tmp_path) -> None:  # noqa: ANN001
+    import signal
+    import subprocess
+    import sys
+
+    from engine.adapters.oauth import discover
+    from engine.adapters.secrets import SecretBox
+    from tests.integration.test_oauth_signin import CLIENT
+
+    saved = keeper.store.load()
+    before = fakemail.oauth.token_requests.count("refresh_token")
+    done = subprocess.run([sys.executable, "-c", CRASH, str(tmp_path), fakemail.oauth.issuer], timeout=60,
+                          capture_output=True)
+    assert done.returncode == -signal.SIGKILL
+    assert fakemail.oauth.token_requests.count("refresh_token") == before + 1  # rotated at the provider
+    store = SignInFile(tmp_path, SecretBox(tmp_path / "data", create=False))
+    assert store.load() == saved  # the file still has the old one, whole
+    restarted = TokenKeeper(discover(fakemail.oauth.issuer), CLIENT, store)
+    smtp_send(fakemail, login(fakemail, restarted))  # the next start still signs in
+    assert len(fakemail.sent()) == 1 and store.load() != saved
