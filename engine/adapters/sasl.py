@@ -25,7 +25,7 @@ from typing import Protocol
 from engine.errors import AuthenticationRefused
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
-SIGN_IN_AGAIN = "Sign in to the mail account again (Settings, Sign in): the sign-in has expired or was withdrawn."
+SIGN_IN_AGAIN = "Sign in to the mail account again (Email setup, Sign in): the sign-in has expired or was withdrawn."
 SMTP_AUTH_OFF = ("SMTP AUTH is turned off for this mailbox — ask your Microsoft 365 admin to enable "
                  "Authenticated SMTP for it.")
 NO_CONSENT = ("The app has no consent in your organisation — ask your Microsoft 365 or Google Workspace "

@@ -16,7 +16,7 @@ from typing import Any
 from engine.adapters.oauth import (Client, DeviceCode, Endpoints, TokenKeeper, Tokens, discover, poll_device,
                                    sign_in_browser, start_device)
 from engine.adapters.oauth_store import SignInFile
-from engine.adapters.sasl import OAuth2Login
+from engine.adapters.sasl import SIGN_IN_AGAIN, OAuth2Login, SignInRequired
 from engine.adapters.smtp import Credentials, Password
 from engine.core.oauth_presets import PRESETS, endpoint, scopes_from
 from engine.errors import AuthenticationRefused, SettingsInvalid
@@ -98,7 +98,17 @@ class _Lazy:
             found = keeper(self.practice)
         except SettingsInvalid as exc:
             raise AuthenticationRefused(f"sign-in is not set up: {exc.message}", hint=exc.hint) from exc
-        return found.access_token(refresh)
+        try:
+            return found.access_token(refresh)
+        except SignInRequired as exc:
+            exc.hint = sign_in_hint(self.practice.settings.get("oauth.provider"))
+            raise
+
+
+def sign_in_hint(provider: str) -> str:
+    """"Sign in to Microsoft again": the light names the provider the receptionist knows."""
+    name = {"microsoft": "Microsoft", "google": "Google"}.get(provider)
+    return SIGN_IN_AGAIN.replace("the mail account", name, 1) if name else SIGN_IN_AGAIN
 
 
 def _adopt(practice: Practice, tokens: Tokens) -> dict[str, Any]:

@@ -137,3 +137,14 @@ def test_smtp_and_pop3_sessions_end_when_their_token_expires(practice: Practice,
         with pytest.raises(MailServerError, match="expired"):
             pop.uidls()
     assert fakemail.sent() == []
+
+
+def test_the_light_names_microsoft_when_its_sign_in_is_gone(practice: Practice, engine: Engine) -> None:
+    """A Microsoft 365 account never signed in (or signed out): amber, "Sign in to Microsoft
+    again", the mail held. (No request leaves the machine: there is no token to send.)"""
+    practice.settings.set_many({"oauth.provider": "microsoft", "oauth.tenant": "contoso.onmicrosoft.com"})
+    rid = engine.outbox.add_draft(draft(subject="Held"), engine.clock.now())
+    engine.send_receive_now()
+    light = derive(engine.heartbeat.record(), engine.clock.now(), engine.heartbeat.setup())
+    assert light["state"] == "failing" and light["hint"].startswith("Sign in to Microsoft again")
+    assert engine.outbox.get(rid)["status"] == "ready"
