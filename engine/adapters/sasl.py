@@ -134,6 +134,10 @@ def smtp_login(smtp: smtplib.SMTP, login: OAuth2Login) -> None:
 
         try:
             smtp.auth(mechanism, answer, initial_response_ok=True)
+        except UnicodeEncodeError as exc:  # smtplib sends SASL responses as ASCII only
+            raise AuthenticationRefused(f"the account name {login.username!r} is not plain ASCII, which an SMTP "
+                                        "login cannot carry", hint="Use the account's ASCII address as the user "
+                                        "name (account.username), as the provider lists it.") from exc
         except smtplib.SMTPAuthenticationError as exc:
             words = exc.smtp_error.decode("utf-8", "replace")
             return refused("outgoing", f"{exc.smtp_code} {words}", b"".join(seen))

@@ -203,3 +203,11 @@ def test_sigkill_between_receiving_and_saving_a_rotated_token_still_signs_in(fak
     restarted = TokenKeeper(discover(fakemail.oauth.issuer), CLIENT, store)
     smtp_send(fakemail, login(fakemail, restarted))  # the next start still signs in
     assert len(fakemail.sent()) == 1 and store.load() != saved
+
+
+def test_a_non_ascii_account_name_is_a_login_error_not_a_crash(fakemail, keeper) -> None:  # noqa: ANN001
+    """smtplib sends SASL responses as ASCII: an internationalised account name cannot go, and
+    says so with a hint instead of escaping as UnicodeEncodeError."""
+    with pytest.raises(AuthenticationRefused) as caught:
+        smtp_send(fakemail, OAuth2Login("josé@example.test", keeper))
+    assert caught.value.hint and fakemail.sent() == []
