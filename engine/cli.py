@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine import cli_signin
 from engine.cli_input import (OneLineParser, fail, not_text, os_error, read_text_file, record_id, secret_value,
                               whole_number)
 from engine.core import directory as directory_rules
@@ -591,9 +592,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with open_practice(args, writer=False) as p:
         st = Heartbeat(p.store, p.settings).status(_now())
+        signed_in = cli_signin.status_extra(p, st)
     text = st["state"].replace("_", " ") + (f": {st['reason']}" if st.get("reason") else "")
     if st.get("hint"):
         text += f"\n  {st['hint']}"
+    text += signed_in
     for key in ("last_send", "last_receive"):
         if st.get(key):
             text += f"\n  {key.replace('_', ' ')}: {st[key]['at'][:19]}"
@@ -755,6 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("test-credentials", cmd_test_credentials, "the setup test, step by step (sends no email)", as_json)
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)
     add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
+    cli_signin.register(add, as_json, emit)
 
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")

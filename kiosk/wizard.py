@@ -16,6 +16,7 @@ from engine.service.engine import Engine
 from engine.service.templates import Templates
 from kiosk import plain
 from kiosk.bridge import run_in_background
+from kiosk.signin_page import SignInPage
 
 PORTS = {"imap": 993, "pop3": 995}
 
@@ -47,13 +48,16 @@ class AccountPage(QWizardPage):
         self.starttls.setChecked(bool(values["outgoing.starttls"]))
         self.outgoing_auth = QCheckBox("The outgoing server needs a login")
         self.outgoing_auth.setChecked(bool(values["outgoing.auth"]))
+        self.signs_in = QCheckBox("Sign in instead of a password (Microsoft 365, Google, another provider)")
+        self.signs_in.setChecked("oauth2" in (values["outgoing.auth"], values["incoming.auth"]))
         self.allow_without = QCheckBox("Finish setup without account details (email stays off)")
         self.allow_without.setChecked(bool(values["setup.allow_without_account"]))
         for label, widget in (("Practice email address", self.email), ("User name", self.username),
                               ("Password", self.password), ("", self.incoming_enabled), ("", self.use_imap),
                               ("Incoming server", self.incoming_host), ("Incoming port", self.incoming_port),
                               ("Outgoing server", self.outgoing_host), ("Outgoing port", self.outgoing_port),
-                              ("", self.starttls), ("", self.outgoing_auth), ("", self.allow_without)):
+                              ("", self.starttls), ("", self.outgoing_auth), ("", self.signs_in),
+                              ("", self.allow_without)):
             form.addRow(label, widget)
         self.use_imap.toggled.connect(self._protocol_changed)
         self.incoming_enabled.toggled.connect(self._incoming_toggled)
@@ -247,24 +251,32 @@ class SetupWizard(QWizard):
         self.setSubTitleFormat(plain.PLAIN)  # a sub-title may carry a server's or a setting's words
         self.setTitleFormat(plain.PLAIN)
         self.account = AccountPage(values)
+        self.signin = SignInPage(self, values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
         self.reminders = RemindersPage(values, [t.code for t in Templates(engine.practice.store).list()])
         self.tomorrow = TomorrowPage(self)
-        for page in (self.account, self.test, self.schedule, self.reminders, self.tomorrow):
+        for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow):
             self.addPage(page)
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
 
+    def nextId(self) -> int:  # noqa: N802 - Qt's name
+        """The sign-in page only for an account that signs in."""
+        if self.currentPage() is self.account and not self.account.signs_in.isChecked():
+            return self.pageIds()[self.pageIds().index(self.currentId()) + 2]
+        return super().nextId()
+
     def save_account(self) -> None:
-        self.settings.set_many(self.account.values())
+        self.settings.set_many({**self.account.values(), **self.signin.values()})
 
     def save_all(self) -> bool:
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
-            self.settings.set_many({**self.account.values(), **self.schedule.values(), **self.reminders.values()})
+            self.settings.set_many({**self.account.values(), **self.signin.values(), **self.schedule.values(),
+                                    **self.reminders.values()})
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"
             self.reminders.setSubTitle(f"Not saved: {self.last_error}")

@@ -25,6 +25,7 @@ from imapclient import exceptions as imap_errors
 from imapclient.response_parser import parse_fetch_response
 
 from engine.adapters.network import translate_network
+from engine.adapters.sasl import OAuth2Login, imap_login, pop3_login
 from engine.adapters.smtp import Credentials, tls_context
 from engine.errors import AuthenticationRefused, MailServerError, ServerRejected, ServerUnreachable
 
@@ -174,7 +175,13 @@ class ImapMailbox:
     def login_only(self) -> None:
         assert self.client is not None
         client = self.client
-        self._guard(lambda: client.login(self.s.credentials.username, self.s.credentials.secret()))
+        credentials = self.s.credentials
+        if isinstance(credentials, OAuth2Login):
+            caps = {c.decode("ascii", "replace").upper() for c in self._guard(client.capabilities)}
+            self._guard(lambda: imap_login(client._imap, credentials, caps))  # noqa: SLF001
+            client._cached_capabilities = None  # noqa: SLF001 - they change at login
+        else:
+            self._guard(lambda: client.login(credentials.username, credentials.secret()))
 
     def __enter__(self) -> "ImapMailbox":
         self.connect_only()
@@ -308,8 +315,11 @@ class Pop3Mailbox:
     def login_only(self) -> None:
         assert self.pop is not None
         try:
-            self.pop.user(self.s.credentials.username)
-            self.pop.pass_(self.s.credentials.secret())
+            if isinstance(self.s.credentials, OAuth2Login):
+                pop3_login(self.pop, self.s.credentials)
+            else:
+                self.pop.user(self.s.credentials.username)
+                self.pop.pass_(self.s.credentials.secret())
         except Exception as exc:
             self.close()
             raise translate(exc, "POP3", self.s.host, self.s.port) from exc

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.adapters.network import translate_network
+from engine.adapters.sasl import OAuth2Login, smtp_login
 from engine.core.addresses import smtp_form
 from engine.errors import (AddressNotSendable, AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
                            ServerUnreachable, TlsFailed)
@@ -41,7 +42,7 @@ CODE_HINTS = {
 
 
 class Credentials(Protocol):
-    """A login: a password today; a token provider (XOAUTH2) slots in here later."""
+    """A login: a `Password`, or an `OAuth2Login` (engine/adapters/sasl.py) with a token source."""
 
     username: str
 
@@ -159,6 +160,14 @@ def wire_address(address: str) -> tuple[str, bool]:
                                  hint="Correct the email address, then use Reset Failed.") from None
 
 
+def _login(smtp: smtplib.SMTP, credentials: Credentials) -> None:
+    """A password by smtplib's own choice of mechanism; an access token by XOAUTH2/OAUTHBEARER."""
+    if isinstance(credentials, OAuth2Login):
+        smtp_login(smtp, credentials)
+    else:
+        smtp.login(credentials.username, credentials.secret())
+
+
 class SmtpSession:
     """One connection, reused for a batch. Use as a context manager."""
 
@@ -221,7 +230,7 @@ class SmtpSession:
             if not smtp.has_extn("auth"):
                 raise AuthenticationRefused(f"{s.host} does not offer a login on port {s.port}",
                                             hint="Turn outgoing authentication off, or use port 587.")
-            smtp.login(s.credentials.username, s.credentials.secret())
+            _login(smtp, s.credentials)
         return smtp
 
     def send(self, from_addr: str, recipients: list[str], raw: bytes) -> dict[str, tuple[int, bytes]]:

@@ -27,7 +27,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)
 @dataclass(frozen=True)
 class Setting:
     key: str
-    kind: str  # text, secret, bool, int, choice, timezone, email, host, port, periods, times, code, path
+    kind: str  # text, secret, bool, auth, int, choice, timezone, email, host, port, periods, times, code, path
     default: Any
     description: str
     choices: tuple[str, ...] = ()
@@ -62,7 +62,17 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("outgoing.host", "host", "", "Outgoing (SMTP) server"),
     _s("outgoing.port", "port", 587, "Outgoing port (587 STARTTLS, 465 implicit TLS)", optional=False),
     _s("outgoing.starttls", "bool", True, "Port 25 only: upgrade to TLS", optional=False),
-    _s("outgoing.auth", "bool", True, "Log in to the outgoing server", optional=False),
+    _s("outgoing.auth", "auth", True, "Log in to the outgoing server: true/password, false, or oauth2 (sign in)",
+       optional=False),
+    _s("incoming.auth", "choice", "password", "How to log in to the incoming server: password or oauth2 (sign in)",
+       choices=("password", "oauth2"), optional=False),
+    _s("oauth.provider", "choice", "", "Who signs the account in: microsoft, google or custom (oauth.issuer)",
+       choices=("microsoft", "google", "custom")),
+    _s("oauth.client_id", "text", "", "The application (client) id registered with the provider"),
+    _s("oauth.tenant", "text", "", "Microsoft 365: the organisation's tenant id or domain (empty: organizations)"),
+    _s("oauth.issuer", "text", "", "Custom provider: its issuer address (https://...), read by discovery"),
+    _s("oauth.client_secret", "secret", "", "The client secret, if the provider issued one (stored encrypted)"),
+    _s("oauth.scopes", "text", "", "Scopes to ask for, space separated (empty: the provider's preset)"),
     _s("outgoing.security", "choice", "auto", "auto: decided by the port (465 TLS, 587 STARTTLS); or implicit, starttls",
        choices=("auto", "implicit", "starttls"), optional=False),
     _s("tls.ca_file", "path", "", "Extra trusted certificate authorities (PEM)"),
@@ -125,6 +135,13 @@ def parse(key: str, raw: Any) -> Any:
         if t in _FALSE:
             return False
         raise _fail(s, f"{raw!r} is not yes or no", "Use true or false.")
+    if kind == "auth":  # a bool before OAuth: true/false still mean what they meant
+        text = str(raw).strip().lower()
+        if isinstance(raw, bool) or text in _TRUE | _FALSE:
+            return raw if isinstance(raw, bool) else text in _TRUE
+        if text in ("password", "oauth2"):
+            return True if text == "password" else "oauth2"
+        raise _fail(s, f"{raw!r} is not true, false, password or oauth2", "Use password, oauth2 or false.")
     if kind in ("int", "port"):
         if isinstance(raw, bool):
             raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number.")
@@ -216,8 +233,15 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
             add("incoming.host", "not set: nothing can be received (set the incoming server, or turn incoming off)")
         if v["outgoing.auth"] and not v["account.username"]:
             add("account.username", "not set but outgoing authentication is on (enter the account's user name)")
-        if v["outgoing.auth"] and not v["account.password"]:
+        if v["outgoing.auth"] is True and not v["account.password"]:
             add("account.password", "not set but outgoing authentication is on (enter the account's password)")
+        if "oauth2" in (v["outgoing.auth"], v["incoming.auth"] if v["incoming.enabled"] else None):
+            if not v["oauth.provider"]:
+                add("oauth.provider", "not set but sign-in (oauth2) is chosen (microsoft, google or custom)")
+            if not v["oauth.client_id"]:
+                add("oauth.client_id", "not set but sign-in (oauth2) is chosen (the app's client id)")
+            if v["oauth.provider"] == "custom" and not str(v["oauth.issuer"]).startswith(("https://", "http://")):
+                add("oauth.issuer", "a custom provider needs its issuer address (https://...)")
     port, proto = v["incoming.port"], v["incoming.protocol"]
     if v["incoming.enabled"] and proto == "imap" and port in (995, 110):
         add("incoming.port", f"port {port} is a POP3 port but the protocol is IMAP (use 993)")

@@ -71,7 +71,9 @@ def account_key(values: Mapping[str, Any]) -> str | None:
         return None
     if values.get("incoming.enabled") and not values.get("incoming.host"):
         return None
-    if values.get("outgoing.auth") and not (values.get("account.username") and values.get("account.password")):
+    if values.get("outgoing.auth") is True and not (values.get("account.username") and values.get("account.password")):
+        return None
+    if values.get("outgoing.auth") == "oauth2" and not values.get("account.username"):
         return None
     text = json.dumps([str(values.get(k, "")) for k in ACCOUNT_KEYS])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

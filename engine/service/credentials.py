@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.adapters.incoming import IMPLICIT, ImapMailbox, IncomingSettings, Pop3Mailbox
+from engine.adapters.sasl import OAuth2Login
 from engine.adapters.smtp import SmtpSession, SmtpSettings
 from engine.core import status as status_rules
 from engine.errors import MailServerError, PracticeMailError, ServerTimeout
@@ -77,6 +78,21 @@ def _resolve(host: str, port: int) -> str:
     return f"{host} is {infos[0][4][0]}"
 
 
+def _signed_in(outgoing: SmtpSettings, incoming: IncomingSettings | None) -> OAuth2Login | None:
+    """The signed-in login either direction uses, if any (both share one token keeper)."""
+    for login in (outgoing.credentials if outgoing.auth else None, incoming.credentials if incoming else None):
+        if isinstance(login, OAuth2Login):
+            return login
+    return None
+
+
+def _access_token(login: OAuth2Login) -> str:
+    """A fresh access token from the sign-in service: proves the sign-in is still good (and
+    the provider reachable) before any mail server is asked to accept it."""
+    login.tokens.access_token(refresh=True)
+    return f"the sign-in service issued an access token for {login.username}"
+
+
 def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address: str,
         heartbeat: dict[str, Any] | None, now: datetime, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
     """The whole test. Steps after the first failure are not run."""
@@ -98,6 +114,8 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
 
     def incoming_login() -> str:
         state["in"].login_only()
+        if isinstance(incoming.credentials, OAuth2Login):
+            return "the incoming server accepted the sign-in (access token)"
         return "the incoming server accepted the user name and password"
 
     def outgoing_connect() -> str:
@@ -128,6 +146,9 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
     ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port))
     if ok and incoming is not None:
         ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port))
+    signed_in = _signed_in(outgoing, incoming)
+    if ok and signed_in is not None:
+        ok = step("get an access token", lambda: _access_token(signed_in))
     if ok and incoming is not None:
         ok = step("connect to incoming server", incoming_connect) and step("log in to incoming server", incoming_login)
     if ok:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from engine.adapters.clock import SystemClock
 from engine.adapters.incoming import IncomingSettings, incoming_mode
-from engine.adapters.smtp import Password, SmtpSession, SmtpSettings, tls_mode
+from engine.adapters.smtp import SmtpSession, SmtpSettings, tls_mode
 from engine.core import pacing
 from engine.core import status as status_rules
 from engine.core.outbox import Event as OutboxEvent
@@ -36,6 +36,7 @@ from engine.errors import PracticeMailError, ServerTimeout
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox, ReceiveReport
 from engine.service.outbox import Outbox, SendReport
+from engine.service import signin
 from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
@@ -104,11 +105,10 @@ class Engine:
 
     def smtp_settings(self) -> SmtpSettings:
         s = self.practice.settings
-        user = s.get("account.username")
         port = int(s.get("outgoing.port"))
         return SmtpSettings(
             host=s.get("outgoing.host"), port=port, mode=tls_mode(port, bool(s.get("outgoing.starttls")), s.get("outgoing.security")),
-            auth=bool(s.get("outgoing.auth")), credentials=Password(user, s.secret("account.password")) if user else None,
+            auth=bool(s.get("outgoing.auth")), credentials=signin.credentials(self.practice, "outgoing"),
             ca_file=s.get("tls.ca_file"), local_hostname="practicemail.localhost", timeout=self.smtp_timeout,
         )
 
@@ -119,7 +119,7 @@ class Engine:
         return IncomingSettings(
             protocol=protocol, host=s.get("incoming.host"), port=port,
             mode=incoming_mode(protocol, port, s.get("incoming.security")),
-            credentials=Password(s.get("account.username"), s.secret("account.password")),
+            credentials=signin.credentials(self.practice, "incoming"),
             ca_file=s.get("tls.ca_file"), timeout=self.smtp_timeout,
         )
 

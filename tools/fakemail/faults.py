@@ -16,6 +16,8 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     capa      action "hide": the capability named in `text` is left out of CAPA / CAPABILITY
               and its command answers as unknown (a server without STLS or IDLE, say)
     sms, link HTTP: action "reply" with `code` (the gateway fails)
+    token     HTTP, the OAuth token endpoint: "reply" with `code` (5xx; or 400 with `text` an OAuth
+              error: invalid_grant, slow_down, ...), or "delay" `seconds` (tools/fakemail/oauth.py)
 
 Each fault fires always or with `probability`, and for `times` times or for ever.
 Every session, command and reply is recorded in the transcript for assertions (the
@@ -32,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PROTOCOLS = ("smtp", "imap", "pop3", "http")
-STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link", "capa")
+STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link", "capa", "token")
 ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use", "hide")
 
 

@@ -10,11 +10,13 @@ and the control panel testers use to switch faults while the servers run.
     GET  /faults  POST /faults  DELETE /faults
     GET  /transcript?protocol=smtp
     POST /mailboxes/<user>/uidvalidity   change a mailbox's UIDVALIDITY
+    /.well-known/..., /oauth/...         the OAuth authorization server (tools/fakemail/oauth.py)
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
 from dataclasses import asdict
@@ -22,14 +24,17 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from tools.fakemail.faults import Faults
+from tools.fakemail.oauth import OAuthServer, parse_form
 
-REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 402: "Payment Required", 404: "Not Found",
+REASONS = {200: "OK", 201: "Created", 302: "Found", 400: "Bad Request", 402: "Payment Required", 404: "Not Found",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class HttpApp:
-    def __init__(self, faults: Faults, change_uidvalidity: Callable[[str], int], credits: int = 100) -> None:
+    def __init__(self, faults: Faults, change_uidvalidity: Callable[[str], int], credits: int = 100,
+                 oauth: OAuthServer | None = None) -> None:
         self.faults = faults
+        self.oauth = oauth
         self.change_uidvalidity = change_uidvalidity
         self.credits = credits
         self.sms: list[dict[str, Any]] = []
@@ -90,27 +95,45 @@ class HttpApp:
         return 404, {"error": f"no route {method} {path}"}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        headers: dict[str, str] = {}
+        extra: dict[str, str] = {"Content-Type": "application/json"}
         try:
             request = await reader.readline()
             method, target, _ = request.decode("latin-1").split(" ", 2)
-            length = 0
             while True:
                 line = await reader.readline()
                 if line in (b"\r\n", b"\n", b""):
                     break
                 name, _, value = line.decode("latin-1").partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0") or 0)
             raw = await reader.readexactly(length) if length else b""
-            body = json.loads(raw) if raw else None
             url = urlsplit(target)
-            status, doc = self.route(method.upper(), url.path, parse_qs(url.query), body)
+            if self.oauth is not None and url.path.startswith(("/oauth/", "/.well-known/")):
+                form = parse_form(raw, headers.get("content-type", ""))
+                _client_from_basic(headers.get("authorization", ""), form)
+                self.faults.record("http", 0, "in", f"{method} {url.path}")  # never the query or body: secrets
+                status, extra, payload = await self.oauth.handle(method.upper(), url.path, parse_qs(url.query), form)
+            else:
+                body = json.loads(raw) if raw else None
+                status, doc = self.route(method.upper(), url.path, parse_qs(url.query), body)
+                payload = json.dumps(doc).encode()
         except (ValueError, asyncio.IncompleteReadError) as exc:
-            status, doc = 400, {"error": str(exc)}
-        payload = json.dumps(doc).encode()
-        writer.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+            status, payload = 400, json.dumps({"error": str(exc)}).encode()
+            extra = {"Content-Type": "application/json"}
+        head = "".join(f"{k}: {v}\r\n" for k, v in extra.items())
+        writer.write(f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n{head}"
                      f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
         try:
             await writer.drain()
         finally:
             writer.close()
+
+
+def _client_from_basic(authorization: str, form: dict[str, str]) -> None:
+    """client_secret_basic: the client id from the Authorization header, as if it were in the form."""
+    if authorization.lower().startswith("basic ") and "client_id" not in form:
+        try:
+            form["client_id"] = base64.b64decode(authorization[6:]).decode("utf-8").partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            pass

@@ -25,6 +25,7 @@ from tools.fakemail.faults import Faults, before_reply, on_connect
 from tools.fakemail.imap_folders import FolderCommands
 from tools.fakemail.imap_selected import Bye, SelectedCommands
 from tools.fakemail.lines import LineTooLong, read_line, start_tls
+from tools.fakemail.oauth import OAuthServer, parse_bearer
 from tools.fakemail.mailstore import MailStore, Mailbox, Message, User
 
 
@@ -35,6 +36,7 @@ class ImapConfig:
     faults: Faults
     tls: ssl.SSLContext
     implicit_tls: bool
+    oauth: OAuthServer | None = None
 
 
 SELECTED = ("FETCH", "SEARCH", "STORE", "EXPUNGE", "COPY", "MOVE")  # the commands UID can prefix
@@ -45,6 +47,7 @@ class ImapSession(FolderCommands, SelectedCommands):
         self.reader, self.writer, self.cfg = reader, writer, cfg
         self.tls = cfg.implicit_tls
         self.user: User | None = None
+        self.bearer = ""  # the access token this session signed in with
         self.box: Mailbox | None = None
         self.box_name = ""
         self.recent: set[int] = set()  # messages \\Recent for this session (it selected first)
@@ -88,7 +91,7 @@ class ImapSession(FolderCommands, SelectedCommands):
         if not self.tls:
             caps += ["STARTTLS", "LOGINDISABLED"]
         elif self.user is None:
-            caps += ["AUTH=PLAIN"]
+            caps += ["AUTH=PLAIN", "AUTH=XOAUTH2", "AUTH=OAUTHBEARER", "SASL-IR"]
         hidden = self.cfg.faults.hidden("imap")
         return " ".join(c for c in caps if c.upper() not in hidden)
 
@@ -151,6 +154,10 @@ class ImapSession(FolderCommands, SelectedCommands):
         if cmd not in ("CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "LOGIN", "AUTHENTICATE", "ID") and self.user is None:
             await self.send(f"{tag} NO log in first\r\n".encode())
             return
+        oauth = self.cfg.oauth
+        if self.bearer and oauth is not None and oauth.expired(self.bearer):  # as Exchange Online ends it
+            await self.send(b"* BYE Session invalidated - AccessTokenExpired\r\n")
+            raise Bye()
         if (cmd in SELECTED or cmd in ("CLOSE", "UNSELECT")) and self.box is None:
             await self.send(f"{tag} BAD select a mailbox first\r\n".encode())
             return
@@ -211,7 +218,11 @@ class ImapSession(FolderCommands, SelectedCommands):
         if not self.tls:
             await self.send(f"{tag} NO [PRIVACYREQUIRED] Use STARTTLS first\r\n".encode())
             return
-        if w.text_of(args[0]).upper() != "PLAIN":
+        mechanism = w.text_of(args[0]).upper()
+        if mechanism in ("XOAUTH2", "OAUTHBEARER"):
+            await self._bearer(tag, mechanism, w.text_of(args[1]) if len(args) > 1 else None)
+            return
+        if mechanism != "PLAIN":
             await self.send(f"{tag} NO unsupported mechanism\r\n".encode())
             return
         if len(args) > 1:
@@ -228,6 +239,30 @@ class ImapSession(FolderCommands, SelectedCommands):
             await self.send(f"{tag} BAD malformed PLAIN response\r\n".encode())
             return
         await self._login(tag, user, password, "AUTHENTICATE")
+
+    async def _bearer(self, tag: str, mechanism: str, initial: str | None) -> None:
+        """XOAUTH2 / OAUTHBEARER, with SASL-IR or after an empty challenge. A refused token gets
+        the base64 JSON challenge, the client's (empty) answer, then NO, as the providers do."""
+        if initial is None:
+            await self.send(b"+ \r\n")
+            initial = (await read_line(self.reader)).decode("ascii", "replace").strip()
+        try:
+            parsed = parse_bearer(mechanism, base64.b64decode(initial, validate=True))
+        except ValueError:
+            await self.send(f"{tag} BAD malformed {mechanism} response\r\n".encode())
+            return
+        oauth = self.cfg.oauth
+        refused = self.cfg.faults.take("imap", "auth", self.session) is not None
+        user = None if refused or parsed is None or oauth is None else oauth.check_token(*parsed)
+        if user is None:
+            assert oauth is not None
+            await self.send(b"+ " + oauth.failure_challenge(mechanism) + b"\r\n")
+            await read_line(self.reader)
+            await self.send(f"{tag} NO AUTHENTICATE failed.\r\n".encode())
+            return
+        assert parsed is not None
+        self.user, self.bearer = user, parsed[1]
+        await self.send(f"{tag} OK [CAPABILITY {self.capabilities()}] AUTHENTICATE completed\r\n".encode())
 
 def make_handler(cfg: ImapConfig):  # noqa: ANN201 - asyncio client_connected_cb
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

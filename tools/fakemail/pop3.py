@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from tools.fakemail.faults import Faults, before_reply, on_connect, until_closed
 from tools.fakemail.lines import LineTooLong, read_line, start_tls
+from tools.fakemail.oauth import OAuthServer, parse_bearer
 from tools.fakemail.mailstore import MailStore, Message, User
 
 
@@ -26,6 +27,7 @@ class Pop3Config:
     tls: ssl.SSLContext
     implicit_tls: bool
     locked: set[str] = field(default_factory=set)
+    oauth: OAuthServer | None = None
 
 
 def dot_stuff(data: bytes) -> bytes:
@@ -46,6 +48,7 @@ class Pop3Session:
         self.messages: list[Message] = []
         self.deleted: set[int] = set()
         self.hidden: set[str] = set()  # capabilities a fault took away in this session
+        self.bearer = ""  # the access token this session signed in with
         self.session = cfg.faults.new_session("pop3", str(writer.get_extra_info("peername")))
 
     async def send(self, data: bytes) -> None:
@@ -87,6 +90,10 @@ class Pop3Session:
                 if handler is None:
                     await self.err(f"unknown command {verb}")
                     continue
+                oauth = self.cfg.oauth
+                if self.bearer and oauth is not None and oauth.expired(self.bearer) and verb != "QUIT":
+                    await self.err("[SYS/PERM] The access token expired; sign in again")
+                    return
                 if self.user is None and verb not in ("CAPA", "STLS", "USER", "PASS", "AUTH", "QUIT", "NOOP"):
                     await self.err("log in first")
                     continue
@@ -103,7 +110,7 @@ class Pop3Session:
     def capa(self) -> list[str]:
         caps = ["TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"]
         if self.user is None:
-            caps += ["USER", "SASL PLAIN"] if self.tls else ["STLS"]
+            caps += ["USER", "SASL PLAIN XOAUTH2 OAUTHBEARER"] if self.tls else ["STLS"]
         hide = self.cfg.faults.take("pop3", "capa", self.session)
         if hide is not None:
             self.hidden.add(hide.text.upper())
@@ -142,6 +149,9 @@ class Pop3Session:
             await self.err("[AUTH] Plaintext authentication disallowed on non-secure connections (use STLS)")
             return
         mech, _, initial = arg.partition(" ")
+        if mech.upper() in ("XOAUTH2", "OAUTHBEARER"):
+            await self._bearer(mech.upper(), initial)
+            return
         if mech.upper() != "PLAIN":
             await self.err("unsupported mechanism")
             return
@@ -155,6 +165,30 @@ class Pop3Session:
             return
         await self._login(user, password)
 
+    async def _bearer(self, mechanism: str, initial: str) -> None:
+        """RFC 5034 AUTH with XOAUTH2 / OAUTHBEARER: a refused token gets the JSON challenge,
+        the client's answer, then -ERR, as the providers do."""
+        if not initial:
+            await self.send(b"+ \r\n")
+            initial = (await read_line(self.reader)).decode("ascii", "replace").strip()
+        try:
+            parsed = parse_bearer(mechanism, base64.b64decode(initial, validate=True))
+        except ValueError:
+            await self.err(f"malformed {mechanism} response")
+            return
+        oauth = self.cfg.oauth
+        refused = self.cfg.faults.take("pop3", "auth", self.session) is not None
+        user = None if refused or parsed is None or oauth is None else oauth.check_token(*parsed)
+        if user is None:
+            assert oauth is not None
+            await self.send(b"+ " + oauth.failure_challenge(mechanism) + b"\r\n")
+            await read_line(self.reader)
+            await self.err("[AUTH] Authentication failure: unknown user name or bad password.")
+            return
+        assert parsed is not None
+        self.bearer = parsed[1]
+        await self._open(user)
+
     async def _login(self, username: str, password: str) -> None:
         faults = self.cfg.faults
         if faults.take("pop3", "auth", self.session) is not None:
@@ -164,6 +198,11 @@ class Pop3Session:
         if user is None:
             await self.err("[AUTH] Authentication failed.")
             return
+        await self._open(user)
+
+    async def _open(self, user: User) -> None:
+        """The mailbox of a user who has signed in: locked, and seen as at this moment."""
+        faults = self.cfg.faults
         if faults.take("pop3", "login", self.session) is not None or user.username in self.cfg.locked:
             await self.err("[IN-USE] Mailbox is locked by another POP3 session")
             return

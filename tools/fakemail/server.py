@@ -25,6 +25,7 @@ from tools.fakemail import imap, pop3, smtp
 from tools.fakemail.faults import Faults
 from tools.fakemail.http import HttpApp
 from tools.fakemail.mailstore import MailStore, User, maildir_deliver
+from tools.fakemail.oauth import OAuthServer
 from tools.fakemail.tls import Certificates, make_certificates
 
 LISTENERS = (("smtp", "submission"), ("smtp", "smtps"), ("smtp", "plain"), ("imap", "imaps"), ("imap", "plain"),
@@ -45,6 +46,7 @@ class FakeMail:
         self.users = users if users is not None else default_users()
         self.faults = Faults(seed=seed)
         self.store = MailStore(self.spool, self.users)
+        self.oauth = OAuthServer(self.store, self.faults)
         self.certs: Certificates | None = None
         self.ports: dict[str, dict[str, int]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -113,7 +115,7 @@ class FakeMail:
         tls = {p: self._context(p) for p in ("smtp", "imap", "pop3")}
         for protocol, listener in LISTENERS:
             if protocol == "smtp":
-                factory = smtp.protocol_factory(self.store, self.faults, listener, tls["smtp"], loop)
+                factory = smtp.protocol_factory(self.store, self.faults, listener, tls["smtp"], loop, self.oauth)
 
                 def tracked_factory(factory: Any = factory) -> Any:
                     proto = factory()
@@ -129,18 +131,20 @@ class FakeMail:
                 server = await loop.create_server(tracked_factory, self.host, 0,
                                                   ssl=tls["smtp"] if listener == "smtps" else None)
             elif protocol == "imap":
-                cfg = imap.ImapConfig(self.store, self.faults, tls["imap"], implicit_tls=listener == "imaps")
+                cfg = imap.ImapConfig(self.store, self.faults, tls["imap"], implicit_tls=listener == "imaps",
+                                      oauth=self.oauth)
                 # implicit TLS is started by the session itself, after the connect faults
                 server = await asyncio.start_server(self._track(imap.make_handler(cfg)), self.host, 0)
             elif protocol == "pop3":
                 if not hasattr(self, "_pop3_locks"):
                     self._pop3_locks: set[str] = set()
                 cfg3 = pop3.Pop3Config(self.store, self.faults, tls["pop3"], implicit_tls=listener == "pop3s",
-                                       locked=self._pop3_locks)
+                                       locked=self._pop3_locks, oauth=self.oauth)
                 server = await asyncio.start_server(self._track(pop3.make_handler(cfg3)), self.host, 0)
             else:
-                self.http = HttpApp(self.faults, self._change_uidvalidity_on_loop)
+                self.http = HttpApp(self.faults, self._change_uidvalidity_on_loop, oauth=self.oauth)
                 server = await asyncio.start_server(self._track(self.http.handle), self.host, 0)
+                self.oauth.issuer = f"http://{self.host}:{server.sockets[0].getsockname()[1]}"
             self._servers.append(server)
             port = server.sockets[0].getsockname()[1]
             self.ports.setdefault(protocol, {})[listener] = port
@@ -181,6 +185,7 @@ class FakeMail:
             "imap": dict(self.ports["imap"]),
             "pop3": dict(self.ports["pop3"]),
             "http": self.ports["http"]["control"],
+            "issuer": self.oauth.issuer,
             "ca_file": str(self.certs.ca_file),
             "users": [{"address": u.address, "username": u.username, "password": u.password} for u in self.users],
             "spool": str(self.spool),

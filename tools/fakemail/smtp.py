@@ -9,15 +9,18 @@ not know the channel is already encrypted, so that listener alone has
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 import ssl
 import warnings
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tools.fakemail.faults import Faults, before_reply
 from tools.fakemail.mailstore import MailStore
+from tools.fakemail.oauth import OAuthServer, parse_bearer
 
 SIZE_LIMIT = 10 * 1024 * 1024
 # aiosmtpd logs every connection, and a deprecation notice on each AUTH, at INFO/WARNING.
@@ -64,6 +67,9 @@ class Handler:
 
     async def handle_MAIL(self, server: "FakeSMTP", session: Session, envelope: Envelope, address: str,
                           mail_options: list[str]) -> str:
+        if server.oauth is not None and server.bearer and server.oauth.expired(server.bearer):
+            server.close_after_reply = True
+            return "421 4.7.0 The access token expired: session closed, sign in again"
         reply = self._reply(server, "mail")
         if reply:
             return reply
@@ -96,8 +102,11 @@ class FakeSMTP(SMTP):
     AuthLoginUsernameChallenge = "Username:"
     AuthLoginPasswordChallenge = "Password:"
 
-    def __init__(self, handler: Handler, faults: Faults, listener: str, **kw: Any) -> None:
+    def __init__(self, handler: Handler, faults: Faults, listener: str, oauth: OAuthServer | None = None,
+                 **kw: Any) -> None:
         super().__init__(handler, **kw)
+        self.oauth = oauth
+        self.bearer = ""  # the access token this session signed in with
         self.faults = faults
         self.listener = listener
         self.session_no = 0
@@ -146,6 +155,42 @@ class FakeSMTP(SMTP):
         self.faults.record("smtp", self.session_no, "in", f"AUTH {arg.split()[0] if arg else ''} ***")
         await super().smtp_AUTH(arg)
 
+    async def auth_XOAUTH2(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._bearer("XOAUTH2", args)
+
+    async def auth_OAUTHBEARER(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._bearer("OAUTHBEARER", args)
+
+    async def _bearer(self, mechanism: str, args: list[str]) -> AuthResult:
+        """A bearer token, as Microsoft 365 answers: a refused token gets the JSON challenge
+        (RFC 7628 §3.2.2), the client's empty reply, then 535 5.7.3; a mailbox with SMTP AUTH
+        turned off gets 535 5.7.139 even with a good token."""
+        if len(args) > 1:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        else:
+            answer = await self.challenge_auth("")
+            if answer is MISSING:
+                return AuthResult(success=False, handled=True)
+            raw = answer
+        parsed = parse_bearer(mechanism, raw)
+        refused = self.faults.take("smtp", "auth", self.session_no) is not None
+        user = None if refused or parsed is None or self.oauth is None else self.oauth.check_token(*parsed)
+        if user is None:
+            assert self.oauth is not None
+            if await self.challenge_auth(self.oauth.failure_challenge(mechanism), encode_to_b64=False) is MISSING:
+                return AuthResult(success=False, handled=True)
+            return AuthResult(success=False, handled=False, message="535 5.7.3 Authentication unsuccessful")
+        if self.oauth is not None and self.oauth.smtp_disabled(user):
+            return AuthResult(success=False, handled=False, message=(
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. "
+                "Visit https://aka.ms/smtp_auth_disabled for more information."))
+        assert parsed is not None
+        self.bearer = parsed[1]
+        return AuthResult(success=True, auth_data=user.username)
+
 
 def _record_commands() -> None:
     """Record each SMTP verb (without its secret arguments) in the transcript."""
@@ -178,7 +223,7 @@ def make_authenticator(store: MailStore, faults: Faults) -> Any:
 
 
 def protocol_factory(store: MailStore, faults: Faults, listener: str, tls: ssl.SSLContext,
-                     loop: asyncio.AbstractEventLoop) -> Any:
+                     loop: asyncio.AbstractEventLoop, oauth: OAuthServer | None = None) -> Any:
     handler = Handler(store, faults)
     authenticator = make_authenticator(store, faults)
     common: dict[str, Any] = dict(data_size_limit=SIZE_LIMIT, hostname="fakemail.localhost", enable_SMTPUTF8=True,
@@ -194,6 +239,6 @@ def protocol_factory(store: MailStore, faults: Faults, listener: str, tls: ssl.S
         with warnings.catch_warnings():
             # smtps: TLS is implicit, aiosmtpd just cannot tell (see the module docstring)
             warnings.simplefilter("ignore", UserWarning)
-            return FakeSMTP(handler, faults, listener, **common, **kw)
+            return FakeSMTP(handler, faults, listener, oauth, **common, **kw)
 
     return factory

@@ -18,6 +18,7 @@ VALID = {
     "text": st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(str.strip),
     "secret": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip),
     "bool": st.sampled_from(["true", "false", "yes", "no", "on", "off", "1", "0"]),
+    "auth": st.sampled_from(["true", "false", "yes", "no", "password", "oauth2", "OAuth2"]),
     "int": st.integers(0, 99).map(str),
     "port": st.integers(1, 65535).map(str),
     "choice": st.sampled_from(["pop3", "imap", "IMAP"]),
@@ -65,6 +66,7 @@ def test_valid_values_round_trip(practice: Practice, data: st.DataObject) -> Non
 
 INVALID = {
     "bool": st.sampled_from(["maybe", "2", "tru", "yes please"]),
+    "auth": st.sampled_from(["maybe", "oauth", "xoauth2", "2", "pass word", "oauth2 please"]),
     "int": st.sampled_from(["-1", "abc", "1.5", "100001"]),
     "port": st.sampled_from(["0", "65536", "http", "-5"]),
     "choice": st.sampled_from(["smtp", "exchange", "pop", "tls"]),
