@@ -66,7 +66,8 @@ def saved_name(name: str | None, fallback: str = FALLBACK) -> str:
     text = (name or "").replace("\\", "/").split("/")[-1]
     text = unicodedata.normalize("NFC", "".join(ch for ch in text if not hidden(ch)))
     text = _WINDOWS_REFUSED.sub("_", text)
-    text = text.strip().lstrip(".").strip().rstrip(". ")
+    while text != (trimmed := text.strip().lstrip(".").rstrip(".")):  # " .", "\xa0." and so on, to the end
+        text = trimmed
     text = _bounded(text) if text else (fallback or FALLBACK)
     return _bounded("_" + text) if reserved(text) else text
 

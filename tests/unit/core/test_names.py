@@ -71,6 +71,7 @@ def test_incoming_attachments_get_saved_names(name: str) -> None:
     ("CONSOLE.txt", "CONSOLE.txt"), ("COM10", "COM10"),
     ("report. . .", "report"), ("  .hidden", "hidden"), ("", "attachment"), ("\u202e\u200f", "attachment"),
     ("a\r\nb\u2028c.pdf", "abc.pdf"), ('x<y>:z"|?*.txt', "x_y__z____.txt"),
+    ("0\xa0.", "0"),  # hypothesis found it: stripping the dot left a no-break space at the end
 ])
 def test_saved_names_by_example(given_name: str, saved: str) -> None:
     assert saved_name(given_name) == saved
