@@ -3,6 +3,7 @@ on the raw wire, so the exact untagged responses are what is checked (#16, findi
 
 from __future__ import annotations
 
+import os
 import poplib
 import smtplib
 import socket
@@ -247,3 +248,27 @@ def test_lf_only_files_are_served_with_crlf_and_crlf_sizes(fakemail: FakeMail, c
     assert p.list()[1] == [b"1 %d" % len(crlf)] and p.stat() == (1, len(crlf))
     assert b"\r\n".join(p.retr(1)[1]) + b"\r\n" == crlf
     p.quit()
+
+
+def test_maildir_flags_in_file_names_both_ways_and_files_copied_into_cur(
+        two: tuple[Imap, Imap], fakemail: FakeMail, client_tls: ssl.SSLContext) -> None:
+    """#16 finding 10: files copied into cur/ after start never appeared; `:2,S` was ignored."""
+    a, _ = two
+    cur = Path(fakemail.spool) / fakemail.user().username / "cur"
+    # IMAP -> the file name
+    a.cmd("STORE 1 +FLAGS.SILENT (\\Seen \\Flagged)")
+    assert [f.name for f in cur.iterdir() if f.name.endswith(":2,FS")]
+    # a tester (or mutt) copies a read message straight into cur/, and marks another one replied
+    (cur / "1700000000.handmade.host:2,RS").write_bytes(mail(9))
+    other = next(f for f in cur.iterdir() if f.name.endswith(":2,") or ":2," not in f.name)
+    os.rename(other, cur / (other.name.split(":2,")[0] + ":2,R"))
+    news = a.cmd("NOOP")[:-1]
+    assert b"* 5 EXISTS" in news and any(b"FETCH (FLAGS (\\Answered))" in line for line in news)
+    flags = a.cmd("FETCH 5 (FLAGS UID)")[0]
+    assert b"\\Seen" in flags and b"\\Answered" in flags
+    uidl = poplib.POP3_SSL("localhost", fakemail.ports["pop3"]["pop3s"], context=client_tls, timeout=5)
+    uidl.user(fakemail.user().username)
+    uidl.pass_(fakemail.user().password)
+    names = [line.split()[1] for line in uidl.uidl()[1]]
+    uidl.quit()
+    assert all(b":2," not in n for n in names) and b"1700000000.handmade.host" in names  # UIDL: the unique part

@@ -27,6 +27,22 @@ from tools.fakemail.folders import Folders, is_inbox
 
 STATE = ".fakemail-state.json"
 _BARE_LF = re.compile(rb"(?<!\r)\n")
+# Maildir's info suffix ("name:2,FS"): the system flags as letters, in ASCII order
+LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+SYSTEM = set(LETTERS.values())
+
+
+def split_name(filename: str) -> tuple[str, set[str] | None]:
+    """A Maildir file name's unique part, and the system flags its info suffix gives (None:
+    no suffix, so the name says nothing about flags)."""
+    base, sep, info = filename.partition(":2,")
+    if not sep:
+        return filename, None
+    return base, {LETTERS[c] for c in info if c in LETTERS}
+
+
+def letters(flags: set[str]) -> str:
+    return "".join(sorted(c for c, flag in LETTERS.items() if flag in flags))
 ADDED = ".fakemail-added"  # UIDs given since the state file was written
 _counter = 0
 _counter_lock = threading.Lock()
@@ -66,7 +82,8 @@ class Message:
     recent: bool = field(default=False, compare=False)  # \\Recent: no session has selected it yet
 
     def __post_init__(self) -> None:
-        self.name = self.path.name
+        # the file's unique part: its identity (and the POP3 UIDL) whatever its flags suffix says
+        self.name = split_name(self.path.name)[0]
 
     def read(self) -> bytes:
         """The message as the protocols carry it: CRLF line ends, whatever the file has (Maildir
@@ -126,17 +143,30 @@ class Mailbox:
                 if uid.isdigit() and name:
                     entries.append([int(uid), name, ""])
                     self.uidnext = max(self.uidnext, int(uid) + 1)
+        files = self._files()
         seen: set[str] = set()
         for uid, name, flags in entries:
-            if name in seen:  # a crash between writing the snapshot and removing the side file
+            base = split_name(name)[0]
+            if base in seen or base not in files:  # a crash between snapshot and side file; gone
                 continue
-            seen.add(name)
-            for sub in ("new", "cur"):
-                p = self.folder / sub / name
-                if p.exists():
-                    self.messages.append(Message(uid, p, set(flags.split()), box=self))
-                    break
+            seen.add(base)
+            path, from_name = files[base]
+            kept = set(flags.split())
+            if from_name is not None:  # the file's own suffix says the system flags (a client may have renamed it)
+                kept = (kept - SYSTEM) | from_name
+            self.messages.append(Message(uid, path, kept, box=self))
         self.messages.sort(key=lambda m: m.uid)
+
+    def _files(self) -> dict[str, tuple[Path, set[str] | None]]:
+        """Every message file in new/ and cur/: unique part -> (path, flags from its suffix)."""
+        out: dict[str, tuple[Path, set[str] | None]] = {}
+        for sub in ("new", "cur"):
+            with os.scandir(self.folder / sub) as it:
+                for entry in it:
+                    if entry.is_file() and not entry.name.startswith("."):
+                        base, flags = split_name(entry.name)
+                        out[base] = (Path(entry.path), flags)
+        return out
 
     def save(self) -> None:
         if not self.folder.is_dir():  # the folder was deleted (IMAP DELETE) while a session had it open
@@ -149,6 +179,28 @@ class Mailbox:
         tmp.write_text(json.dumps(state, separators=(",", ":")), "utf-8")
         os.replace(tmp, self.folder / STATE)
         (self.folder / ADDED).unlink(missing_ok=True)
+        self._write_flags()
+
+    def _write_flags(self) -> None:
+        """System flags into the file names ("name:2,S"), so a Maildir reader (mutt, Dovecot,
+        a tester's ls) sees what IMAP clients set. Our own renames do not count as a change
+        behind our back."""
+        cur = self.folder / "cur"
+        renamed = False
+        for m in self.messages:
+            if m.path.parent != cur:
+                continue
+            _, said = split_name(m.path.name)
+            if (said or set()) == (m.flags & SYSTEM):
+                continue
+            target = cur / f"{m.name}:2,{letters(m.flags)}"
+            try:
+                os.replace(m.path, target)
+            except FileNotFoundError:  # removed by hand meanwhile: the next look forgets it
+                continue
+            m.path, renamed = target, True
+        if renamed and self._cur_stamp is not None:
+            self._cur_stamp = os.stat(cur).st_mtime_ns
 
     def _save_added(self, messages: list[Message]) -> None:
         """New mail only: append its UIDs to the snapshot's side file rather than rewriting
@@ -169,18 +221,29 @@ class Mailbox:
                 if m.path.parent == new_dir:
                     os.replace(m.path, cur_dir / m.name)
                     m.path = cur_dir / m.name
-        elif self.stale or os.stat(cur_dir).st_mtime_ns != self._cur_stamp:  # cur/ changed behind our back
-            self.stale = False
-            present = {e.name for e in os.scandir(cur_dir) if e.is_file() and not e.name.startswith(".")}
-            if any(m.name not in present for m in self.messages):
-                self.messages = [m for m in self.messages if m.name in present]
+        rescan = first
+        if not first and (self.stale or os.stat(cur_dir).st_mtime_ns != self._cur_stamp):
+            # cur/ changed behind our back: files removed, renamed (flags set by another
+            # Maildir client) or copied in by hand
+            self.stale, rescan = False, True
+            files = self._files()
+            if any(m.name not in files for m in self.messages):
+                self.messages = [m for m in self.messages if m.name in files]
                 changed = True
-        known = {m.name for m in self.messages} if first else set()
+            for m in self.messages:
+                path, said = files[m.name]
+                if path != m.path:
+                    m.path = path
+                    if said is not None and said != m.flags & SYSTEM:
+                        m.flags = (m.flags - SYSTEM) | said
+                        changed = True
+        known = {m.name for m in self.messages} if rescan else set()
         found: list[tuple[int, str, Path, int]] = []
-        for d in (new_dir, cur_dir) if first else (new_dir,):
+        for d in (new_dir, cur_dir) if rescan else (new_dir,):
             with os.scandir(d) as it:
                 for entry in it:
-                    if entry.is_file() and not entry.name.startswith(".") and entry.name not in known:
+                    if entry.is_file() and not entry.name.startswith(".") and \
+                            split_name(entry.name)[0] not in known:
                         st = entry.stat()
                         found.append((st.st_mtime_ns, entry.name, Path(entry.path), st.st_size))
         arrived: list[Message] = []
@@ -189,7 +252,7 @@ class Mailbox:
                 target = cur_dir / name
                 os.replace(path, target)
                 path = target
-            message = Message(self.uidnext, path, box=self, recent=not first)
+            message = Message(self.uidnext, path, split_name(name)[1] or set(), box=self, recent=not first)
             arrived.append(message)
             self.uidnext += 1
         self.messages.extend(arrived)
