@@ -129,6 +129,10 @@ def test_drop_mid_data_and_silent_server(fakemail: FakeMail, client_tls: ssl.SSL
     with pytest.raises(smtplib.SMTPServerDisconnected):
         s.sendmail("practice@example.test", ["pat@example.com"], MSG)
     assert fakemail.sent() == []
+    said = [e.text for e in fakemail.faults.transcript if e.protocol == "smtp" and e.direction == "out"]
+    # cut after the 354, mid-message: the server never read the end and never answered it
+    # (it used to read the whole message and drop at the final dot)
+    assert said[-1].startswith("354") and not any(t.startswith("421") for t in said)
     fakemail.faults.add("smtp", "connect", "hang", times=1)
     with pytest.raises((socket.timeout, TimeoutError, smtplib.SMTPServerDisconnected)):
         smtplib.SMTP("localhost", fakemail.ports["smtp"]["submission"], timeout=0.5)

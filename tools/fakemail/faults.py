@@ -8,7 +8,7 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     tls       the handshake: action "untrusted" (a certificate from a CA nobody trusts)
     auth      action "reject" (the password is refused)
     mail, rcpt, data   SMTP: action "reply" with `code` (421, 450, 451, 452, 550, 552, 554)
-    data      SMTP: action "drop" (the connection closes mid-DATA, no reply)
+    data      SMTP: action "drop" (the connection closes in the middle of the message, no reply)
     fetch     IMAP FETCH / POP3 RETR: action "drop" (close halfway through the message) or
               "hang" (send half the message, then nothing)
     any       action "delay" (every reply waits `seconds`) or "hang" (stop answering)
@@ -124,11 +124,12 @@ class Faults:
         with self._lock:
             return [asdict(f) for f in self._faults]
 
-    def take(self, protocol: str, step: str, session: int = 0) -> Fault | None:
-        """The fault that fires now at this step, if any (counts down `times`)."""
+    def take(self, protocol: str, step: str, session: int = 0, actions: tuple[str, ...] = ()) -> Fault | None:
+        """The fault that fires now at this step, if any (counts down `times`); `actions`: only
+        faults of these actions (a step where different actions bite at different moments)."""
         with self._lock:
             for f in self._faults:
-                if f.protocol != protocol or f.step != step:
+                if f.protocol != protocol or f.step != step or (actions and f.action not in actions):
                     continue
                 if f.probability < 1.0 and self._rng.random() >= f.probability:
                     continue

@@ -144,6 +144,24 @@ class FakeSMTP(SMTP):
         if self.close_after_reply and self.transport is not None:
             self.transport.close()
 
+    async def smtp_DATA(self, arg: str) -> None:
+        """A 'data drop' fault bites in the middle of the message, as a dying server or a cut
+        line would: the client has started sending and gets no reply at all."""
+        self.faults.record("smtp", self.session_no, "in", f"DATA {arg or ''}".strip())
+        ready = self.session is not None and self.envelope is not None and self.envelope.rcpt_tos and not arg
+        fault = self.faults.take("smtp", "data", self.session_no, actions=("drop",)) if ready else None
+        if fault is None:
+            await super().smtp_DATA(arg)
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            await self._reader.readuntil(b"\r\n")  # the first line of the message arrives...
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        assert self.transport is not None
+        self.transport.abort()  # ...and the connection is gone
+        self.transport = None  # aiosmtpd's command loop ends here, not on the message lines it has read
+
     async def smtp_STARTTLS(self, arg: str) -> None:
         self.faults.record("smtp", self.session_no, "in", f"STARTTLS {arg or ''}".strip())
         if "STARTTLS" in self.faults.hidden("smtp"):  # not offered, so not there
@@ -194,7 +212,7 @@ class FakeSMTP(SMTP):
 
 def _record_commands() -> None:
     """Record each SMTP verb (without its secret arguments) in the transcript."""
-    for verb in ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY"):
+    for verb in ("EHLO", "HELO", "MAIL", "RCPT", "RSET", "NOOP", "QUIT", "VRFY"):
         original = getattr(SMTP, f"smtp_{verb}")
 
         async def recorded(self: FakeSMTP, arg: str, _original: Any = original, _verb: str = verb) -> None:
