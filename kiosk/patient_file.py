@@ -12,6 +12,7 @@ from engine.core.directory import person_name
 from engine.service.reminders import Reminders
 from kiosk import plain
 from kiosk.appointments import AppointmentsPanel
+from kiosk.bounced import bounced_label
 from kiosk.tables import RecordTable
 
 
@@ -31,6 +32,8 @@ class PatientFile(QDialog):
         for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
                            ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
             form.addRow(label, plain.label(plain.shown(patient.get(key) or "-")))
+            if key == "email" and patient.get("email_bad"):
+                form.addRow("", bounced_label(patient["email_bad"], when))
         others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
         form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
         layout.addLayout(form)

@@ -46,6 +46,12 @@ def _check_length(minutes: int) -> None:
         raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
 
 
+def _held(patient: dict[str, Any]) -> str:
+    """Why automatic mail to this patient is held ("" when it is not): their address bounced."""
+    bad = patient.get("email_bad") or {}
+    return f"held: the address {bad.get('address', '')} bounced ({bad.get('reason', '')})" if bad else ""
+
+
 class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox) -> None:
         self.practice = practice
@@ -144,6 +150,13 @@ class Reminders:
         prompt = q.kind == rules.CONFIRMATION and bool(s.get("reminders.prompt_before_send"))
         meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
                 "prompt": prompt, "template": code, "category": "Appointments", "description": q.kind.capitalize()}
+        held = _held(patient)
+        if held:  # the address bounced: a draft for reception, never sent on its own
+            draft = self._draft(code, appt, patient, q.kind == rules.CANCELLATION, now, link="")
+            rid = self.outbox.add_draft(draft, now, as_draft=True, patient_id=patient["id"], kind=q.kind,
+                                        automatic=True, meta={**meta, "prompt": False, "held": held})
+            log.warning("%s %d held for reception: %s", q.kind, rid, held)
+            return rid
         if "booking.link" in tpl.fields_used(self.templates.get(code)):
             # the link must be finished by the booking system first: the message is built then
             rid = self.outbox.add_pending_link({
@@ -225,9 +238,16 @@ class Reminders:
         r = tpl.render(self.templates.get(code), merge_context(self.practice, patient))
         draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
                       r.subject, r.body, html=r.html)
-        return self.outbox.add_draft(draft, now, patient_id=patient["id"], kind=rules.WELCOME, automatic=True,
-                                     meta={"idempotency_key": k, "template": code, "category": "Patients",
-                                           "description": "Welcome"})
+        held = _held(patient)
+        return self.outbox.add_draft(draft, now, as_draft=bool(held), patient_id=patient["id"], kind=rules.WELCOME,
+                                     automatic=True, meta={"idempotency_key": k, "template": code,
+                                                           "category": "Patients", "description": "Welcome",
+                                                           **({"held": held} if held else {})})
+
+    def held_for_bad_address(self) -> list[dict[str, Any]]:
+        """Automatic mail held as drafts because the patient's address bounced: reception's list
+        (correct the address and send the draft, or telephone the patient)."""
+        return self.outbox.items.find(lambda r: bool(r.get("held")) and r["status"] == "draft")
 
     # -- the kiosk's prompt-before-send hook ------------------------------------------------------
     def awaiting_prompt(self) -> list[dict[str, Any]]:

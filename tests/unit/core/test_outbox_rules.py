@@ -86,3 +86,23 @@ def test_recover_flags_the_resend() -> None:
 
 def test_table_rows_describe_every_transition() -> None:
     assert len(rules.table_rows()) == len(rules.TRANSITIONS)
+
+
+@given(st.sampled_from(list(State)))
+def test_only_a_sent_item_can_bounce(state: State) -> None:
+    assert rules.allowed(state, Event.BOUNCE) == (state is State.SENT)
+    assert rules.allowed(state, Event.DELAY_REPORTED) == (state is State.SENT)
+
+
+def test_a_bounce_is_recorded_in_words_and_a_delay_changes_nothing_but_the_note() -> None:
+    sent = item(State.SENT, sent_at=T0.isoformat())
+    bounced, _ = rules.apply(sent, Event.BOUNCE, T0, error="the mailbox does not exist [5.1.1]")
+    assert bounced["status"] == "bounced" and bounced["bounce"] == "the mailbox does not exist [5.1.1]"
+    assert bounced["history"][-1] == {"at": T0.isoformat(), "event": "bounce", "to": "bounced",
+                                      "detail": "the mailbox does not exist [5.1.1]"}
+    delayed, _ = rules.apply(sent, Event.DELAY_REPORTED, T0, error="delivery is delayed")
+    assert {k: v for k, v in delayed.items() if k not in ("history", "updated", "delivery_note")} == \
+        {k: v for k, v in sent.items() if k != "history"}
+    assert delayed["delivery_note"] == "delivery is delayed"
+    deleted, _ = rules.apply(bounced, Event.DELETE, T0)
+    assert rules.apply(deleted, Event.RESTORE, T0)[0]["status"] == "bounced"

@@ -1,0 +1,96 @@
+"""Bounce classification: the corpus in fixtures/bounces/ (standard reports, the big providers'
+own wording, a vacation reply, a read receipt, a bounce for a message we never sent, one that
+quotes a patient's other message), and hostile input that must never make a bounce or a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from engine.core import bounces
+
+CORPUS = Path(__file__).resolve().parents[3] / "fixtures" / "bounces"
+EXPECTED = {k: v for k, v in json.loads((CORPUS / "expected.json").read_text()).items() if not k.startswith("_")}
+
+
+def test_every_file_in_the_corpus_has_an_expectation() -> None:
+    assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_bounce_in_the_corpus_is_classified(name: str) -> None:
+    found = bounces.classify((CORPUS / name).read_bytes())
+    want = EXPECTED[name]
+    if want is None:
+        assert found is None
+        return
+    assert found is not None, name
+    got = {k: getattr(found, k) for k in want}
+    assert got == want
+
+
+def test_a_quoted_message_id_is_never_taken_for_the_returned_one() -> None:
+    found = bounces.classify((CORPUS / "quoting-other-message.eml").read_bytes())
+    assert found is not None and found.message_id.endswith("ours-quoting@practice.example>")
+
+
+def test_a_vacation_reply_from_a_system_address_is_not_a_bounce() -> None:
+    raw = (b"From: postmaster@example.org\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n\r\n"
+           b"Delivery to the following recipient failed permanently: I am away.\r\n")
+    assert bounces.classify(raw) is None
+
+
+def test_a_person_quoting_a_bounce_is_not_a_bounce() -> None:
+    raw = (b"From: Ann Lee <ann.lee@example.org>\r\nSubject: Fwd: Delivery Status Notification (Failure)\r\n\r\n"
+           b"Delivery to the following recipient failed permanently: 550 5.1.1 why did I get this?\r\n")
+    assert bounces.classify(raw) is None
+
+
+def test_a_success_report_is_not_a_bounce() -> None:
+    raw = (CORPUS / "standard-user-unknown.eml").read_bytes().replace(b"Action: failed", b"Action: delivered")
+    assert bounces.classify(raw) is None
+
+
+@pytest.mark.parametrize(("text", "status", "reason"), [
+    ("552 Mailbox full", "", "the mailbox is full"),
+    ("550 user unknown", "", "the mailbox does not exist"),
+    ("554 blocked by policy: listed on a block list", "", "rejected as spam"),
+    ("", "5.2.2", "the mailbox is full"),
+    ("", "5.1.1", "the mailbox does not exist"),
+    ("", "5.7.1", "rejected as spam"),
+    ("", "5.3.4", "the receiving server refused it"),
+])
+def test_reasons_in_words(text: str, status: str, reason: str) -> None:
+    assert bounces.reason_for(text, status) == reason
+
+
+def test_the_description_says_delayed_for_a_temporary_bounce() -> None:
+    b = bounces.Bounce(False, "the mailbox is full", "4.2.2")
+    assert b.description.startswith("delivery is delayed") and "mailbox is full" in b.description
+
+
+hostile = st.sampled_from(["\r\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\u202e", "=?utf-8?q?=0D=0A?=",
+                           "x" * 5000, "", "5.1.1", "<a@b>", "Action: failed", "Message-ID: <evil@x>"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(hostile, max_size=8), st.sampled_from(list(EXPECTED)))
+def test_hostile_text_in_a_bounce_never_crashes_and_stays_one_line(pieces: list[str], name: str) -> None:
+    raw = (CORPUS / name).read_bytes()
+    evil = "".join(pieces).encode("utf-8", "surrogatepass")
+    mutated = raw.replace(b"550", evil, 1).replace(b"Subject:", b"Subject: " + evil, 1)
+    found = bounces.classify(mutated)
+    if found is not None:
+        for value in (found.reason, found.diagnostic, found.recipient, found.message_id, found.description):
+            assert "\n" not in value and "\r" not in value and "\u2028" not in value and "\u202e" not in value
+        assert len(found.diagnostic) <= 300
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_bytes_at_all(raw: bytes) -> None:
+    bounces.classify(raw)
+    bounces.classify(b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n" + raw)
