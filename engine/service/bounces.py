@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,19 +25,11 @@ from engine.adapters.store import RID, Store
 from engine.core import bounces, filing
 from engine.core.addresses import normalise_address
 from engine.core.incoming import Facts
+from engine.service.answers import Taken
 from engine.service.outbox import Outbox
 
 log = logging.getLogger("practicemail.service")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-
-
-@dataclass(frozen=True)
-class Taken:
-    """An incoming message that answers something we sent: how it is filed and what it records."""
-
-    decision: filing.Decision
-    fields: dict[str, Any] = field(default_factory=dict)
-    timeline: tuple[dict[str, str], ...] = ()
 
 
 class Bounces:

@@ -64,9 +64,11 @@ class Inbox:
     def for_practice(cls, practice: Any) -> "Inbox":
         """The inbox of an open practice (our own address is the practice's)."""
         from engine.service.bounces import Bounces
+        from engine.service.calendar_answers import CalendarAnswers
 
         return cls(practice.store, practice.directory, lambda: [practice.settings.get("practice.email")],
-                   answers=[Bounces(practice.store, practice.directory)])
+                   answers=[Bounces(practice.store, practice.directory),
+                            CalendarAnswers(practice.store, lambda: practice.settings.get("practice.email"))])
 
     def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]],
                  answers: Iterable[Any] = ()) -> None:
@@ -83,7 +85,7 @@ class Inbox:
         self._states: dict[str, dict[str, Any]] = {}
         self._recent: dict[str, deque[datetime]] | None = None  # sender -> arrivals in the last window
         # Readers of messages that answer what we sent (a bounce): each `take(raw, facts, now)`
-        # returns how the message is filed and what it records, or None (engine/service/bounces.py)
+        # returns how the message is filed and what it records, or None (engine/service/answers.py)
         self.answers = list(answers)
 
     # -- what we already have --------------------------------------------------------

@@ -108,6 +108,8 @@ class Reminders:
             _check_length(minutes)
         version = int(rec.get("version", 1)) + 1
         fields = {"start": self._start(start).isoformat(), "version": version}
+        if rec.get("attention"):
+            fields["attention"] = ""  # moved by reception: a calendar's decline or proposal is dealt with
         if minutes is not None:
             fields["minutes"] = minutes
         self.appointments.update(rec[RID], fields)
@@ -118,8 +120,17 @@ class Reminders:
         if rec.get("status") == "cancelled":
             return
         version = int(rec.get("version", 1)) + 1
-        self.appointments.update(rec[RID], {"status": "cancelled", "version": version})
+        self.appointments.update(rec[RID], {"status": "cancelled", "version": version, "attention": ""})
         self._apply("cancelled", {**rec, "status": "cancelled", "version": version}, now)
+
+    def needing_attention(self) -> list[dict[str, Any]]:
+        """Appointments a patient's calendar declined or proposed another time for (reception's
+        tasks: engine/service/calendar_answers.py), soonest first. Nothing was changed by itself."""
+        return sorted(self.appointments.find(lambda r: bool(r.get("attention"))), key=lambda r: r["start"])
+
+    def settle_attention(self, aid: str) -> None:
+        """Reception has dealt with it (telephoned, moved or cancelled the appointment)."""
+        self.appointments.update(self.get(aid)[RID], {"attention": ""})
 
     def _existing(self, aid: str) -> list[rules.Existing]:
         return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"])

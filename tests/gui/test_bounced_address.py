@@ -30,3 +30,23 @@ def test_a_bounced_address_shows_on_the_patient_file_and_in_compose(qtbot: QtBot
     other = ComposeDialog(window.composer, "P036")
     qtbot.add_widget(other)
     assert other.address_warning.isHidden()
+
+
+def test_calendar_answers_show_on_the_appointment(qtbot: QtBot, window: MainWindow) -> None:
+    from kiosk.appointments import calendar_text
+
+    current = {"answer": "declined", "words": "declined", "standing": "current"}
+    assert calendar_text({"calendar_answer": current, "calendar_answers": [current], "attention": "x"}) == \
+        "declined - contact the patient"
+    old = {"answer": "accepted", "words": "accepted", "standing": "outdated"}
+    assert calendar_text({"calendar_answers": [old]}) == "outdated answer: accepted"
+    assert calendar_text({}) == ""
+    rid = window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    appt = window.reminders.get(rid)
+    window.reminders.appointments.update(appt["_rid"], {"calendar_answer": {"words": "proposed a new time\u2028x"},
+                                                        "attention": "y"})
+    page = window.open_patient("P033")
+    qtbot.add_widget(page)
+    texts = [page.appointments.table.model_.text(r, 5) for r in range(page.appointments.table.model_.rowCount())]
+    assert any(t.startswith("proposed a new time") and "\u2028" not in t and t.endswith("contact the patient")
+               for t in texts)
