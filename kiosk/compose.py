@@ -108,7 +108,9 @@ class ComposeDialog(QDialog):
         self._format_toggled(False)
         layout.addWidget(self.body)
         settings = composer.practice.settings
-        self.files = AttachmentList(composer.read_attachment, self._documents,
+        # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
+        self.files = AttachmentList(lambda path, scale: composer.attach_file(path, scale, self.patient.currentData()),
+                                    self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
                                     int(settings.get("attachments.warn_megabytes")))
         self.files.changed.connect(self.check)

@@ -1,4 +1,5 @@
-"""A bounced address is shown where reception looks: the patient file and compose."""
+"""Where reception looks: a bounced address (patient file, compose), calendar answers on the
+appointments, and a DICOM x-ray attached in compose."""
 
 from __future__ import annotations
 
@@ -50,3 +51,19 @@ def test_calendar_answers_show_on_the_appointment(qtbot: QtBot, window: MainWind
     texts = [page.appointments.table.model_.text(r, 5) for r in range(page.appointments.table.model_.rowCount())]
     assert any(t.startswith("proposed a new time") and "\u2028" not in t and t.endswith("contact the patient")
                for t in texts)
+
+
+def test_compose_converts_a_dicom_xray_notes_its_quality_and_refuses_the_wrong_patient(
+        qtbot: QtBot, window: MainWindow, tmp_path) -> None:  # noqa: ANN001
+    from tests.unit.adapters.test_dicom import make, ramp
+
+    right, wrong = tmp_path / "bitewing.dcm", tmp_path / "other.dcm"
+    right.write_bytes(make(ramp()))
+    wrong.write_bytes(make(ramp(), name="MENSAH^KWAME", born="19530812"))
+    compose = ComposeDialog(window.composer, "P033")
+    qtbot.add_widget(compose)
+    assert not compose.files.add_path(wrong)
+    assert compose.files.files == [] and "Kwame Mensah" in compose.files.problem
+    assert compose.files.add_path(right)
+    assert [f.filename for f in compose.files.files] == ["bitewing.jpg"]
+    assert "not of diagnostic quality" in compose.files.note.text() and not compose.files.note.isHidden()
