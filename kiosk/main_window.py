@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.inbox_page, "Inbox")
         self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
+        self.outbox_page.on_email_pdf = self.email_as_pdf
+        self.message_view.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         self.tabs.addTab(with_buttons(self.patients, [("Open...", self.open_selected_patient),
@@ -253,6 +255,13 @@ class MainWindow(QMainWindow):
 
         self._jobs.append(run_in_background(self.engine.restart, done, lambda exc: self.refresh_status()))
 
+    def email_as_pdf(self, patient_id: str | None, pdf: Any) -> ComposeDialog:
+        """Email as PDF from a printing view: compose to the patient it is about, the PDF attached
+        (the confidentiality gate decides, as for any email, who else may receive it)."""
+        dialog = self.open_compose(patient_id)
+        dialog.files.add(pdf)
+        return dialog
+
     def open_compose(self, patient_id: str | None = None) -> ComposeDialog:
         dialog = ComposeDialog(self.composer, patient_id, self)
         dialog.accepted.connect(self.refresh_outbox)
@@ -329,6 +338,7 @@ class MainWindow(QMainWindow):
         patient = d.require("patients", patient_id)
         dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
                              lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self)
+        dialog.on_email_pdf = self.email_as_pdf
         dialog.show()
         return dialog
 
