@@ -88,6 +88,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.light)
         self.new_mail = plain.label()
         bar.addWidget(self.new_mail)
+        self.to_act_on = plain.label()  # calendar declines and proposals waiting for reception
+        self.to_act_on.setStyleSheet("color: #a05a00; font-weight: bold")
+        bar.addWidget(self.to_act_on)
 
         self.tabs = QTabWidget()
         self.inbox_page = InboxPage(practice, engine, self.composer, lambda: self.role, self.when,
@@ -162,6 +165,7 @@ class MainWindow(QMainWindow):
                                        p.get("usual_provider_id", "")))
                             for p in sorted(self.practice.directory.list("patients"), key=lambda r: r["id"])])
         self.template_editor.reload()
+        self.refresh_to_act_on()
 
     def refresh_status(self) -> None:
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))
@@ -211,6 +215,16 @@ class MainWindow(QMainWindow):
             tip += f"; {flooded} from a sender sending too many at once, held under the Flood tag"
         self.new_mail.setToolTip(tip)
         self.refresh_inbox()
+        self.refresh_to_act_on()
+
+    def refresh_to_act_on(self) -> list[dict[str, Any]]:
+        """Appointments a patient's calendar declined or proposed another time for: reception's tasks."""
+        tasks = self.reminders.needing_attention()
+        self.to_act_on.setText(f"  {len(tasks)} calendar answer{'s' if len(tasks) != 1 else ''} to act on"
+                               if tasks else "")
+        self.to_act_on.setToolTip("\n".join(plain.shown(f"{t['patient_id']} {self.when(t['start'])}: {t['attention']}")
+                                            for t in tasks[:20]))
+        return tasks
 
     def ask_prompts(self) -> list[QMessageBox]:
         """'Send this confirmation now?' for each confirmation waiting; No cancels it."""

@@ -83,10 +83,12 @@ class OutboxPage(QWidget):
             rows.append(r)
             if len(rows) >= ROWS:
                 break
-        self.table.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"],
+        self.table.fill([(r[RID], ("⚠" if r["status"] in ("failed", "bounced") or r.get("held") else "",
+                                   r["status"] + (" (held)" if r.get("held") and r["status"] == "draft" else ""),
                                    r.get("kind", "email").replace("_", " "), self.when(r["created"]), r.get("from", ""),
                                    ", ".join(r["to"]), r["subject"], self.when(r.get("deliver_after")),
-                                   r.get("last_error", ""))) for r in rows],
+                                   r.get("held") or r.get("bounce") or r.get("delivery_note") or r.get("last_error", "")))
+                          for r in rows],
                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
 
     def _selected(self) -> int | None:

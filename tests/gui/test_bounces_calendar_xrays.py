@@ -67,3 +67,37 @@ def test_compose_converts_a_dicom_xray_notes_its_quality_and_refuses_the_wrong_p
     assert compose.files.add_path(right)
     assert [f.filename for f in compose.files.files] == ["bitewing.jpg"]
     assert "not of diagnostic quality" in compose.files.note.text() and not compose.files.note.isHidden()
+
+
+def test_a_calendar_decline_is_put_in_front_of_reception(qtbot: QtBot, window: MainWindow,
+                                                         fakemail: FakeMail) -> None:
+    from tests.integration.test_calendar_answers import answer, invitation
+
+    practice = window.engine.practice
+    practice.settings.set_many({"reminders.prompt_before_send": "false", "reminders.confirmation_delay_minutes": "0"})
+    configure_incoming(practice, fakemail, "imap")
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    send_receive(qtbot, window)
+    assert window.to_act_on.text() == ""
+    fakemail.deliver("practice", answer(invitation(fakemail.sent()[-1]), "DECLINED"))
+    send_receive(qtbot, window)
+    qtbot.wait_until(lambda: "1 calendar answer to act on" in window.to_act_on.text(), timeout=5000)
+    assert "declined" in window.to_act_on.toolTip()
+
+
+def test_held_mail_and_bounced_items_are_marked_in_the_outbox(qtbot: QtBot, window: MainWindow,
+                                                              fakemail: FakeMail) -> None:
+    practice = window.engine.practice
+    practice.settings.set_many({"reminders.prompt_before_send": "false"})
+    configure_incoming(practice, fakemail, "imap")
+    angus = practice.directory.require("patients", "P033")
+    fakemail.faults.add("smtp", "bounce", "bounce", text=angus["email"], code=550)
+    window.engine.outbox.add_draft(draft(to=angus["email"]), window.engine.clock.now(), patient_id="P033")
+    send_receive(qtbot, window)
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    window.refresh_outbox()
+    model = window.outbox.model_
+    statuses = [model.text(r, 1) for r in range(model.rowCount())]
+    assert "bounced" in statuses and "draft (held)" in statuses
+    notes = [model.text(r, 8) for r in range(model.rowCount())]
+    assert any("does not exist" in n for n in notes) and any(n.startswith("held: the address") for n in notes)
