@@ -64,7 +64,9 @@ class Bounces:
 
     def _apply(self, item: dict[str, Any], found: bounces.Bounce, now: datetime, record: dict[str, Any]) -> str:
         """The item bounced (or noted as delayed) and, for good, the address marked bad."""
-        self.outbox.note_bounce(item[RID], found.description, found.permanent, now)
+        changed = self.outbox.note_bounce(item[RID], found.description, found.permanent, now)
+        if changed is None:  # already bounced (the same bounce again), or not sent: nothing to record
+            return f"outbox item {item[RID]} is {item['status']}: {found.description} (nothing changed)"
         if not found.permanent:
             return f"outbox item {item[RID]}: {found.description} (nothing changed)"
         address = self._bad_address(item, found.recipient)

@@ -115,6 +115,9 @@ def test_the_same_bounce_fetched_twice_marks_once(practice: Practice, engine: En
     item = engine.outbox.get(rid)
     assert [h["event"] for h in item["history"]].count("bounce") == 1 and item["bounce"].startswith("the mailbox is full")
     assert practice.directory.require("patients", ANGUS)["email_bad"]["outbox_id"] == rid
+    notes = [m["timeline"][-1]["detail"] for m in bounce_messages(engine)]
+    did = [n for n in notes if " bounced: " in n and " is bounced: " not in n]
+    assert len(did) == 1 and all(" is bounced: " in n for n in notes if n not in did)  # a copy redoes nothing
 
 
 def test_a_vacation_reply_is_never_a_bounce(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:

@@ -94,3 +94,21 @@ def test_hostile_text_in_a_bounce_never_crashes_and_stays_one_line(pieces: list[
 def test_any_bytes_at_all(raw: bytes) -> None:
     bounces.classify(raw)
     bounces.classify(b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n" + raw)
+
+
+phrases = st.sampled_from(["Delivery to the following recipient failed permanently:", "550 5.1.1 user unknown",
+                           "Undeliverable:", "Mail delivery failed", "Out of office", "mailbox full", "5.2.2",
+                           "----- Original message -----", "Message-ID: <x@practice.example>", "Failure Notice",
+                           "Delivery has failed to these recipients or groups", "\r\n", "Auto-Submitted: auto-replied"])
+people = st.sampled_from(["ann.lee@example.org", "Mailer <ann@example.org>", "postmaster.fan@example.org",
+                          "daemon@example.org", "Bob <mailerdaemon-fan@example.org>"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(people, st.lists(phrases, max_size=4), st.lists(phrases, max_size=12), st.booleans())
+def test_a_person_is_never_taken_for_a_bounce(sender: str, subject: list[str], body: list[str], auto: bool) -> None:
+    """Whatever a patient writes (or their out-of-office says), only a mail system bounces:
+    a message from a person that is not a delivery-status report is never a bounce."""
+    head = f"From: {sender}\r\nSubject: {' '.join(subject).replace(chr(13), ' ').replace(chr(10), ' ')}\r\n"
+    raw = (head + ("Auto-Submitted: auto-replied\r\n" if auto else "") + "\r\n" + "\r\n".join(body)).encode()
+    assert bounces.classify(raw) is None
