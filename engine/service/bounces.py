@@ -17,7 +17,6 @@ so a forged bounce cannot mark a patient who was not a recipient.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +28,14 @@ from engine.service.answers import Taken
 from engine.service.outbox import Outbox
 
 log = logging.getLogger("practicemail.service")
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def header_block(raw: bytes) -> bytes:
+    """The message's own header block (cheap: CRLF mail stops at the first blank line)."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    return raw[: end if end >= 0 else 65536]
 
 
 class Bounces:
@@ -39,8 +45,7 @@ class Bounces:
 
     def take(self, raw: bytes, f: Facts, now: datetime) -> Taken | None:
         """None for anything but a bounce (most mail: read no further than its headers)."""
-        end = _HEAD_END.search(raw)
-        if not bounces.worth_reading(f.from_address, f.from_name, f.subject, raw[: end.start() if end else 65536]):
+        if not bounces.worth_reading(f.from_address, f.from_name, f.subject, header_block(raw)):
             return None
         found = bounces.classify(raw)
         if found is None:

@@ -21,10 +21,11 @@ from engine.core import calendar_answers as rules
 from engine.core import filing
 from engine.core.incoming import Facts
 from engine.service.answers import Taken
+from engine.service.bounces import header_block
 
 log = logging.getLogger("practicemail.service")
 KEEP = 20  # answers kept per appointment
-_MARKS = (b"text/calendar", b"Text/Calendar", b"TEXT/CALENDAR", b"text/Calendar", b"application/ics")
+_MARKS = (b"alendar", b"ALENDAR", b"/ics")  # text/calendar (Calendar, CALENDAR), application/ics
 
 
 class CalendarAnswers:
@@ -33,6 +34,9 @@ class CalendarAnswers:
         self.practice_email = practice_email
 
     def take(self, raw: bytes, f: Facts, now: datetime) -> Taken | None:
+        head = header_block(raw).lower()
+        if b"multipart" not in head and b"calendar" not in head and b"/ics" not in head:
+            return None  # a single plain part: no calendar in it
         if not any(mark in raw for mark in _MARKS):
             return None  # most mail: no calendar part at all (a byte search, no parsing)
         found = rules.read(raw)
