@@ -4,7 +4,7 @@ A patient's computer cannot open a .dcm file; a JPEG it can. The picture is made
 viewer would first show it: the modality's rescale applied, then the file's own window
 (centre/width, the first pair when there are several) or, without one, the full range of
 the values present; MONOCHROME1 (where higher means darker) inverted; colour kept; of a
-multi-frame file, the first frame. Scaled down to the practice's longest side, never up.
+multi-frame file, the first frame (or one chosen). Scaled down to the practice's longest side, never up.
 Nothing of the header travels: the JPEG is written from the pixels alone (no EXIF, no
 comment), so the patient's name, id and the imaging centre stay behind.
 
@@ -101,8 +101,9 @@ def _colour(arr: np.ndarray, ds: pydicom.Dataset) -> np.ndarray:
     return arr
 
 
-def to_jpeg(data: bytes, longest_side: int | None) -> Converted:
-    """The first frame as a JPEG no larger than `longest_side` (None: as it is), and its patient tags."""
+def to_jpeg(data: bytes, longest_side: int | None, frame: int = 0) -> Converted:
+    """One frame (the first unless chosen, counted from 0) as a JPEG no larger than `longest_side`
+    (None: as it is), and the file's patient tags."""
     ds = _read(data)
     if "PixelData" not in ds:
         raise InputInvalid("the DICOM file holds no image", hint=_HINT)
@@ -112,8 +113,11 @@ def to_jpeg(data: bytes, longest_side: int | None) -> Converted:
         raise InputInvalid(f"the DICOM image could not be decoded ({type(exc).__name__})", hint=_HINT) from None
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if not 0 <= frame < frames:
+        raise InputInvalid(f"the x-ray has {frames} frame{'s' if frames != 1 else ''}; there is no frame {frame + 1}",
+                           hint="Choose one of its frames, or the first.")
     if frames > 1:
-        arr = arr[0]
+        arr = arr[frame]
     if samples == 1:
         img = Image.fromarray(_grey(arr, ds), "L")
     else:

@@ -160,3 +160,14 @@ def test_a_dcm_file_in_the_patients_documents(tmp_path: Path) -> None:
     path = tmp_path / "bitewing.dcm"
     path.write_bytes(make(ramp()))
     assert dicom.is_dicom(path.read_bytes()) and not dicom.is_dicom(b"\xff\xd8\xff")
+
+
+def test_a_chosen_frame_and_a_frame_that_is_not_there() -> None:
+    frames = np.stack([np.zeros((32, 32), np.uint16), np.full((32, 32), 4000, np.uint16)])
+    frames[:, 0, 0] = (4000, 0)
+    data = make(frames, frames=2)
+    assert image(dicom.to_jpeg(data, 1600, frame=1).jpeg).getpixel((16, 16)) > 245
+    assert image(dicom.to_jpeg(data, 1600).jpeg).getpixel((16, 16)) < 10
+    with pytest.raises(InputInvalid) as exc:
+        dicom.to_jpeg(data, 1600, frame=2)
+    assert "2 frames" in exc.value.message
