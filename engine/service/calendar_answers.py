@@ -52,7 +52,8 @@ class CalendarAnswers:
             "message_id": f.message_id, "appointment_id": appt["id"] if appt else "", "standing": "",
         }
         if appt is None:
-            return Taken(filing.Decision(tags=[rules.CALENDAR_TAG], reason="a calendar answer to no appointment of ours"),
+            unmatched = "a calendar answer to no appointment of ours"
+            return Taken(filing.Decision(tags=[rules.CALENDAR_TAG], reason=unmatched),
                          {"calendar_answer": record},
                          ({"at": now.isoformat(), "event": "calendar answer", "detail": f"{said}; no appointment"},))
         record["standing"] = rules.standing(found.sequence, int(appt.get("version", 1)))
