@@ -204,10 +204,15 @@ class Outbox:
         """A bounce for a sent item: bounced (permanent) or a delivery note (temporary). None when
         the item is not sent (already bounced: the same bounce fetched again; or never sent)."""
         event = Event.BOUNCE if permanent else Event.DELAY_REPORTED
-        with self._lock:
-            if not rules.allowed(State(self.items.require(rid)["status"]), event):
+
+        def change(_rid: int, stored: Any) -> dict[str, Any] | None:
+            # decided inside the one write: reception deleting the item meanwhile is no error at intake
+            if not rules.allowed(State(stored["status"]), event):
                 return None
-            return self._apply_many([rid], event, now, error=description)[0]
+            return rules.apply(stored, event, now, error=description)[0]
+
+        with self._lock:
+            return self.items.modify_many([rid], change).get(rid)
 
     def blob(self, item: dict[str, Any]) -> bytes:
         return self.store.blobs.get(item["blob"])

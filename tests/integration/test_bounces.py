@@ -173,3 +173,21 @@ def test_a_forged_bounce_naming_another_address_marks_nobody(practice: Practice,
     engine.send_receive_now()
     assert engine.outbox.get(rid)["status"] == "bounced"
     assert not any(p.get("email_bad") for p in practice.directory.list("patients"))
+
+
+def test_a_bounce_for_an_item_reception_has_deleted_is_kept_and_changes_nothing(
+        practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
+    angus = practice.directory.require("patients", ANGUS)
+    rid = send_to(engine, practice, ANGUS)
+    engine.send_receive_now()
+    from engine.core.outbox import Event
+    engine.outbox.apply(rid, Event.DELETE, engine.clock.now())
+    raw = (CORPUS / "standard-user-unknown.eml").read_bytes() \
+        .replace(b"<176449392100.1.ours-user-unknown@practice.example>", engine.outbox.get(rid)["message_id"].encode()) \
+        .replace(b"ann.lee@example.org", angus["email"].encode())
+    fakemail.deliver("practice", raw)
+    assert engine.send_receive_now()["received"] == 1
+    assert engine.outbox.get(rid)["status"] == "deleted"
+    (msg,) = bounce_messages(engine)
+    assert msg["patient_id"] == ANGUS and "is deleted" in msg["timeline"][-1]["detail"]
+    assert not practice.directory.require("patients", ANGUS).get("email_bad")
