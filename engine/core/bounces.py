@@ -218,8 +218,8 @@ def classify(raw: bytes) -> Bounce | None:
         return None
     try:
         if msg.get_content_type() == "multipart/report":
-            if str(msg.get_param("report-type", "")).strip().lower() != "delivery-status":
-                return None  # a read receipt or some other report
+            if str(msg.get_param("report-type", "") or "").strip().lower() not in ("delivery-status", ""):
+                return None  # a read receipt or some other report (without the type: its status part decides)
             return _from_report(msg)
         sender = str(msg.get("from", ""))
         name, address = email.utils.parseaddr(sender)

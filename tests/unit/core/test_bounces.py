@@ -112,3 +112,19 @@ def test_a_person_is_never_taken_for_a_bounce(sender: str, subject: list[str], b
     head = f"From: {sender}\r\nSubject: {' '.join(subject).replace(chr(13), ' ').replace(chr(10), ' ')}\r\n"
     raw = (head + ("Auto-Submitted: auto-replied\r\n" if auto else "") + "\r\n" + "\r\n".join(body)).encode()
     assert bounces.classify(raw) is None
+
+
+def test_a_patient_forwarding_a_bounce_is_not_a_bounce() -> None:
+    dsn = (CORPUS / "standard-user-unknown.eml").read_bytes()
+    raw = (b"From: Ann Lee <ann.lee@example.org>\r\nTo: reception@practice.example\r\nSubject: Fwd: this came back\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=fw\r\n\r\n--fw\r\nContent-Type: text/plain\r\n\r\n"
+           b"Why did I get this?\r\n--fw\r\nContent-Type: message/rfc822\r\n\r\n" + dsn + b"\r\n--fw--\r\n")
+    assert bounces.classify(raw) is None
+
+
+def test_a_report_without_its_report_type_is_still_read_by_its_status_part() -> None:
+    raw = (CORPUS / "standard-user-unknown.eml").read_bytes().replace(b" report-type=delivery-status;", b"")
+    found = bounces.classify(raw)
+    assert found is not None and found.status == "5.1.1"
+    receipt = (CORPUS / "read-receipt.eml").read_bytes().replace(b" report-type=disposition-notification;", b"")
+    assert bounces.classify(receipt) is None
