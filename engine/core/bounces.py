@@ -66,9 +66,12 @@ def _line(text: Any, limit: int = 300) -> str:
     return re.sub(r"\s+", " ", _CONTROL.sub(" ", str(text or ""))).strip()[:limit]
 
 
-def _address(value: str) -> str:
-    found = _ADDRESS.search(value or "")
-    return found.group().lower() if found else ""
+def _address(value: str, besides: frozenset[str] = frozenset()) -> str:
+    """The first address in `value` that is not one of `besides` (the bounce's own To: ours)."""
+    for found in _ADDRESS.finditer(value or ""):
+        if found.group().lower() not in besides:
+            return found.group().lower()
+    return ""
 
 
 def from_mail_system(sender: str, sender_name: str = "") -> bool:
@@ -194,7 +197,8 @@ def _from_text(msg: Message) -> Bounce | None:
             code = status_m.group() if status_m else ""
             reply = _REPLY_CODE.search(notice)
             permanent = not is_delay and not code.startswith("4") and not (not code and reply and reply.group(1) == "4")
-            recipient = _address(notice)
+            ours = frozenset(a.lower() for _, a in email.utils.getaddresses([str(v) for v in msg.get_all("to", [])]))
+            recipient = _address(notice, ours)
             returned = _returned_id(msg) or _header_id(copy)
             diagnostic = _line(_diagnostic_line(notice, code, reply))
             reason = reason_for(notice, code) if permanent else _delay_reason(notice, code)

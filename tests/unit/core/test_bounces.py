@@ -128,3 +128,12 @@ def test_a_report_without_its_report_type_is_still_read_by_its_status_part() -> 
     assert found is not None and found.status == "5.1.1"
     receipt = (CORPUS / "read-receipt.eml").read_bytes().replace(b" report-type=disposition-notification;", b"")
     assert bounces.classify(receipt) is None
+
+
+def test_our_own_address_in_a_text_notice_is_not_taken_for_the_recipient() -> None:
+    raw = (b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\nTo: reception@practice.example\r\n"
+           b"Subject: Delivery Status Notification (Failure)\r\n\r\n"
+           b"Hello reception@practice.example,\r\n\r\nYour message wasn't delivered to nobody@example.com because "
+           b"the address couldn't be found.\r\n\r\n550 5.1.1 The email account that you tried to reach does not exist.\r\n")
+    found = bounces.classify(raw)
+    assert found is not None and found.recipient == "nobody@example.com" and found.permanent
