@@ -42,6 +42,9 @@ def test_calendar_answers_show_on_the_appointment(qtbot: QtBot, window: MainWind
     old = {"answer": "accepted", "words": "accepted", "standing": "outdated"}
     assert calendar_text({"calendar_answers": [old]}) == "outdated answer: accepted"
     assert calendar_text({}) == ""
+    proposal = {"answer": "proposed", "words": "proposed a new time (2026-12-02T10:00:00+00:00)",
+                "proposed_start": "2026-12-02T10:00:00+00:00"}
+    assert calendar_text({"calendar_answer": proposal}, window.when) == f"proposed {window.when(proposal['proposed_start'])}"
     rid = window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
     appt = window.reminders.get(rid)
     window.reminders.appointments.update(appt["_rid"], {"calendar_answer": {"words": "proposed a new time\u2028x"},
