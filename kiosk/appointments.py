@@ -64,6 +64,27 @@ class SlotDialog(QDialog):
         return self.start.dateTime().toPyDateTime().replace(second=0, microsecond=0).isoformat(timespec="minutes")
 
 
+def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None) -> str:
+    """What the patient's calendar said: the answer to the time as it stands, else the latest
+    answer to an earlier time, marked outdated; and whether reception must act. A proposed
+    time is shown in the practice's time when `when` is given."""
+    current = appt.get("calendar_answer")
+    answers = appt.get("calendar_answers") or []
+
+    def said(a: dict[str, Any]) -> str:
+        if a.get("answer") == "proposed" and a.get("proposed_start") and when is not None:
+            return f"proposed {when(a['proposed_start'])}"
+        return str(a.get("words", ""))
+
+    if current:
+        text = said(current)
+    elif answers:
+        text = f"outdated answer: {said(answers[-1])}"
+    else:
+        return ""
+    return plain.shown(f"{text} - contact the patient" if appt.get("attention") else text)
+
+
 class AppointmentsPanel(QWidget):
     def __init__(self, reminders: Reminders, patient: dict[str, Any], when: Callable[[str], str],
                  changed: Callable[[], None]) -> None:
@@ -75,7 +96,7 @@ class AppointmentsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Appointments</b>"))
-        self.table = RecordTable(("Starts", "Minutes", "Provider", "Location", "Status"))
+        self.table = RecordTable(("Starts", "Minutes", "Provider", "Location", "Status", "Calendar"))
         self.table.setMaximumHeight(150)
         layout.addWidget(self.table)
         row = QHBoxLayout()
@@ -93,7 +114,7 @@ class AppointmentsPanel(QWidget):
     def refresh(self) -> None:
         rows = self.reminders.for_patient(self.patient["id"])
         self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"], r.get("provider_id", ""), r.get("location", ""),
-                                    r.get("status", "booked"))) for r in rows])
+                                    r.get("status", "booked"), calendar_text(r, self.when))) for r in rows])
 
     def _done(self, action: Callable[[], Any]) -> bool:
         try:

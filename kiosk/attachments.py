@@ -11,12 +11,16 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget, QPushButton,
                              QVBoxLayout, QWidget)
 
-from engine.adapters.documents import Document
+from engine.adapters.documents import Document, looks_like_dicom
 from engine.core.message import Attachment
 from engine.core.names import saved_name
 from engine.errors import PracticeMailError
 from kiosk import plain
 from kiosk.tables import size_text
+
+
+DICOM_NOTE = ("An x-ray sent as a JPEG is not of diagnostic quality. To send the original DICOM file instead, "
+              "untick 'Scale pictures down' and attach it again.")
 
 
 class AttachmentList(QWidget):
@@ -51,6 +55,9 @@ class AttachmentList(QWidget):
         row.addStretch(1)
         row.addWidget(self.total)
         layout.addLayout(row)
+        self.note = plain.label(DICOM_NOTE, wrap=True)  # shown once an x-ray has been converted
+        self.note.setHidden(True)
+        layout.addWidget(self.note)
         self.problem = ""
 
     def add_path(self, path: Path) -> bool:
@@ -58,6 +65,8 @@ class AttachmentList(QWidget):
             read = self._read(path, self.scale_to if self.scale.isChecked() else None)
             # sent under a name the patient's computer shows as it is (a downloaded file may carry a bidi override)
             self.files.append(replace(read, filename=saved_name(read.filename)))
+            if looks_like_dicom(path.name, b"") and read.content_type == "image/jpeg":
+                self.note.setHidden(False)
         except PracticeMailError as exc:
             self.problem = f"{exc.message}. {exc.hint}"
             self.changed.emit()

@@ -19,6 +19,7 @@ from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from kiosk import plain
 from kiosk.attachments import AttachmentList
+from kiosk.bounced import bounced_note
 
 
 def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
@@ -60,6 +61,9 @@ class ComposeDialog(QDialog):
         self.provider = people_combo(d.list("providers"), "(none)")
         self.provider.setToolTip("Signs the email and fills the provider's merge fields")
         form.addRow("Provider", self.provider)
+        self.address_warning = plain.label(wrap=True)  # the address bounced: said before anything is sent
+        self.address_warning.setStyleSheet("color: #a05a00; font-weight: bold")
+        form.addRow("", self.address_warning)
         self.patient.currentIndexChanged.connect(self._usual_provider)
         self._usual_provider()
         self.cc = QLineEdit()
@@ -104,7 +108,9 @@ class ComposeDialog(QDialog):
         self._format_toggled(False)
         layout.addWidget(self.body)
         settings = composer.practice.settings
-        self.files = AttachmentList(composer.read_attachment, self._documents,
+        # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
+        self.files = AttachmentList(lambda path, scale: composer.attach_file(path, scale, self.patient.currentData()),
+                                    self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
                                     int(settings.get("attachments.warn_megabytes")))
         self.files.changed.connect(self.check)
@@ -170,6 +176,9 @@ class ComposeDialog(QDialog):
         self.provider.setCurrentIndex(max(0, self.provider.findData(usual)))
         address = (patient or {}).get("email") or "no address yet: asked for at Send"
         self.send_to.setItemText(0, plain.shown(f"the patient ({address})"))
+        bad = (patient or {}).get("email_bad")
+        self.address_warning.setText(plain.shown(bounced_note(bad)) if bad else "")
+        self.address_warning.setHidden(not bad)
 
     def _format_toggled(self, on: bool) -> None:
         self.bold.setEnabled(on)

@@ -56,7 +56,8 @@ class InboxPage(QSplitter):
         filters = QHBoxLayout()
         self.tag_filter = QComboBox()
         for label, data in (("Untagged (new mail)", "untagged"), ("All messages", "all"), ("Patient", "Patient"),
-                            ("Specialist", "Specialist"), ("Auto-reply", "Auto-reply")):
+                            ("Specialist", "Specialist"), ("Auto-reply", "Auto-reply"), ("Bounce", "Bounce"),
+                            ("Calendar", "Calendar")):
             self.tag_filter.addItem(label, data)
         self.custom_tags = QLineEdit()
         self.custom_tags.setPlaceholderText("custom: tags, all of them")

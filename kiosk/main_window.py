@@ -88,6 +88,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.light)
         self.new_mail = plain.label()
         bar.addWidget(self.new_mail)
+        self.to_act_on = plain.label()  # calendar declines and proposals waiting for reception
+        self.to_act_on.setStyleSheet("color: #a05a00; font-weight: bold")
+        bar.addWidget(self.to_act_on)
 
         self.tabs = QTabWidget()
         self.inbox_page = InboxPage(practice, engine, self.composer, lambda: self.role, self.when,
@@ -98,6 +101,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.inbox_page, "Inbox")
         self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
+        self.outbox_page.on_email_pdf = self.email_as_pdf
+        self.message_view.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         self.tabs.addTab(with_buttons(self.patients, [("Open...", self.open_selected_patient),
@@ -160,6 +165,7 @@ class MainWindow(QMainWindow):
                                        p.get("usual_provider_id", "")))
                             for p in sorted(self.practice.directory.list("patients"), key=lambda r: r["id"])])
         self.template_editor.reload()
+        self.refresh_to_act_on()
 
     def refresh_status(self) -> None:
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))
@@ -209,6 +215,16 @@ class MainWindow(QMainWindow):
             tip += f"; {flooded} from a sender sending too many at once, held under the Flood tag"
         self.new_mail.setToolTip(tip)
         self.refresh_inbox()
+        self.refresh_to_act_on()
+
+    def refresh_to_act_on(self) -> list[dict[str, Any]]:
+        """Appointments a patient's calendar declined or proposed another time for: reception's tasks."""
+        tasks = self.reminders.needing_attention()
+        self.to_act_on.setText(f"  {len(tasks)} calendar answer{'s' if len(tasks) != 1 else ''} to act on"
+                               if tasks else "")
+        self.to_act_on.setToolTip("\n".join(plain.shown(f"{t['patient_id']} {self.when(t['start'])}: {t['attention']}")
+                                            for t in tasks[:20]))
+        return tasks
 
     def ask_prompts(self) -> list[QMessageBox]:
         """'Send this confirmation now?' for each confirmation waiting; No cancels it."""
@@ -252,6 +268,13 @@ class MainWindow(QMainWindow):
                 dialog.accept()
 
         self._jobs.append(run_in_background(self.engine.restart, done, lambda exc: self.refresh_status()))
+
+    def email_as_pdf(self, patient_id: str | None, pdf: Any) -> ComposeDialog:
+        """Email as PDF from a printing view: compose to the patient it is about, the PDF attached
+        (the confidentiality gate decides, as for any email, who else may receive it)."""
+        dialog = self.open_compose(patient_id)
+        dialog.files.add(pdf)
+        return dialog
 
     def open_compose(self, patient_id: str | None = None) -> ComposeDialog:
         dialog = ComposeDialog(self.composer, patient_id, self)
@@ -329,6 +352,7 @@ class MainWindow(QMainWindow):
         patient = d.require("patients", patient_id)
         dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
                              lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self)
+        dialog.on_email_pdf = self.email_as_pdf
         dialog.show()
         return dialog
 

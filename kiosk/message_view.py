@@ -71,7 +71,11 @@ class MessageView(QWidget):
         self.print_button.clicked.connect(self.print_with_dialog)
         self.pdf_button = QPushButton("Save as PDF...")
         self.pdf_button.clicked.connect(self.ask_pdf)
-        for b in (self.print_button, self.pdf_button):
+        self.email_pdf_button = QPushButton("Email as PDF...")
+        self.email_pdf_button.clicked.connect(self.email_as_pdf)
+        # set by the main window: open compose for (patient id or None) with the PDF attached
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        for b in (self.print_button, self.pdf_button, self.email_pdf_button):
             b.setEnabled(False)
             row.addWidget(b)
         layout.addLayout(row)
@@ -96,7 +100,7 @@ class MessageView(QWidget):
         self.attachments.setVisible(False)
         self.save_button.setVisible(False)
         self.note.setText("")
-        for b in (self.print_button, self.pdf_button):
+        for b in (self.print_button, self.pdf_button, self.email_pdf_button):
             b.setEnabled(record is not None)
         if record is None:
             self.header.setText("Select a message to read it.")
@@ -193,6 +197,13 @@ class MessageView(QWidget):
     def ask_pdf(self) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(self, "Save as PDF", "message.pdf", "PDF (*.pdf)")
         return printing.save_pdf(self.printable(), path) if path else None
+
+    def email_as_pdf(self) -> Any:
+        """The printed message as a PDF in a compose window, to the patient it is filed to."""
+        if self.record is None:
+            return None
+        return self.on_email_pdf(self.record.get("patient_id") or None,
+                                 printing.pdf_attachment(self.printable(), "message.pdf"))
 
     def save_attachment(self, index: int, path: Path) -> Path:
         """Written under a safe name (no bidi or control characters, no device name) whatever

@@ -35,6 +35,8 @@ class OutboxPage(QWidget):
         self.composer = composer
         self.when = when
         self.say = say
+        # set by the main window: open compose for (patient id or None) with the PDF attached
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.last_compose: ComposeDialog | None = None
         self.table = RecordTable(("", "Status", "Type", "Created", "From", "To", "Subject", "Deliver after", "Reason"))
         layout = QVBoxLayout(self)
@@ -53,6 +55,7 @@ class OutboxPage(QWidget):
         row = QHBoxLayout()
         for label, slot in (("Open Draft...", self.open_selected_draft), ("Forward...", self.forward_selected),
                             ("Info", self.info_selected), ("Print...", self.print_selected),
+                            ("Email as PDF...", self.email_selected_as_pdf),
                             ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
                             ("Restore", self.restore_selected)):
             b = QPushButton(label)
@@ -81,10 +84,12 @@ class OutboxPage(QWidget):
             rows.append(r)
             if len(rows) >= ROWS:
                 break
-        self.table.fill([(r[RID], ("⚠" if r["status"] == "failed" else "", r["status"],
+        self.table.fill([(r[RID], ("⚠" if r["status"] in ("failed", "bounced") or r.get("held") else "",
+                                   r["status"] + (" (held)" if r.get("held") and r["status"] == "draft" else ""),
                                    r.get("kind", "email").replace("_", " "), self.when(r["created"]), r.get("from", ""),
                                    ", ".join(r["to"]), r["subject"], self.when(r.get("deliver_after")),
-                                   r.get("last_error", ""))) for r in rows],
+                                   r.get("held") or r.get("bounce") or r.get("delivery_note") or r.get("last_error", "")))
+                          for r in rows],
                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
 
     def _selected(self) -> int | None:
@@ -161,6 +166,15 @@ class OutboxPage(QWidget):
     def print_selected(self) -> bool:
         rid = self._selected()
         return rid is not None and printing.print_with_dialog(self.document(rid), self)
+
+    def email_selected_as_pdf(self) -> Any:
+        """The printed item as a PDF in a compose window, to the patient it was for."""
+        rid = self._selected()
+        if rid is None:
+            return None
+        item = self.engine.outbox.get(rid)
+        return self.on_email_pdf(item.get("patient_id") or None, printing.pdf_attachment(self.document(rid),
+                                                                                          "outbox-item.pdf"))
 
     def delete_selected(self) -> None:
         self._apply_selected(Event.DELETE)

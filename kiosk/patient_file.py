@@ -10,8 +10,9 @@ from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButt
 
 from engine.core.directory import person_name
 from engine.service.reminders import Reminders
-from kiosk import plain
+from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
+from kiosk.bounced import bounced_label
 from kiosk.tables import RecordTable
 
 
@@ -31,6 +32,8 @@ class PatientFile(QDialog):
         for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
                            ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
             form.addRow(label, plain.label(plain.shown(patient.get(key) or "-")))
+            if key == "email" and patient.get("email_bad"):
+                form.addRow("", bounced_label(patient["email_bad"], when))
         others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
         form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
         layout.addLayout(form)
@@ -46,6 +49,23 @@ class PatientFile(QDialog):
         self.email = QPushButton("Email")
         self.email.clicked.connect(lambda: on_email(patient["id"]))
         row.addWidget(self.email)
+        self.history_rows = history
+        self.when = when
+        # set by the main window: open compose for the patient with the PDF attached
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        self.email_history = QPushButton("Email history as PDF...")
+        self.email_history.clicked.connect(self.email_history_as_pdf)
+        row.addWidget(self.email_history)
         row.addStretch(1)
         layout.addLayout(row)
         self.resize(760, 640)
+
+    def history_document(self) -> Any:
+        """The contact history as the print would show it."""
+        lines = [f"{self.when(h['date'])}  {h['type']:<10}  {h['subject']}" for h in self.history_rows]
+        return printing.document([("Patient", f"{person_name(self.patient)} ({self.patient['id']})"),
+                                  ("Contact history", f"{len(lines)} email(s)")], "\n".join(lines))
+
+    def email_history_as_pdf(self) -> Any:
+        return self.on_email_pdf(self.patient["id"], printing.pdf_attachment(self.history_document(),
+                                                                             "contact-history.pdf"))

@@ -1,14 +1,18 @@
-"""Printing a message or an outbox item: to a printer through the system dialog, or to PDF."""
+"""Printing a message or an outbox item: to a printer through the system dialog, or to PDF;
+and "Email as PDF": the same document as a PDF attachment for a compose window."""
 
 from __future__ import annotations
 
 import html
+import tempfile
 from pathlib import Path
 
 from PyQt6.QtGui import QTextDocument
 from PyQt6.QtPrintSupport import QPrintDialog, QPrinter
 from PyQt6.QtWidgets import QDialog, QWidget
 
+from engine.core.message import Attachment
+from engine.core.names import saved_name
 from kiosk.plain import shown
 
 
@@ -38,3 +42,11 @@ def print_with_dialog(doc: QTextDocument, parent: QWidget | None = None) -> bool
         return False
     doc.print(printer)
     return True
+
+
+def pdf_attachment(doc: QTextDocument, filename: str) -> Attachment:
+    """The document as a PDF made exactly as "Save as PDF" makes it, as an attachment. Qt writes
+    PDFs to a file only: a private temporary folder (0700), gone when this returns."""
+    with tempfile.TemporaryDirectory(prefix="practicemail-pdf-") as folder:
+        data = save_pdf(doc, Path(folder) / "report.pdf").read_bytes()
+    return Attachment(saved_name(filename, "report.pdf"), data, "application/pdf")

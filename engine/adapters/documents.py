@@ -3,13 +3,16 @@
 `<data>/documents/<patient id>/` holds a patient's documents (x-rays, letters) for
 the attachment picker. Images are scaled down (never up) to a longest side the
 practice chooses, so a 12-megapixel x-ray photo does not bounce off a 10 MB limit.
+A DICOM x-ray (.dcm) is checked against the patient and sent as a JPEG (see dicom.py).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
@@ -56,3 +59,26 @@ def scale_down(data: bytes, content_type: str, longest_side: int) -> bytes:
             return out.getvalue()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputInvalid(f"the image could not be read: {exc}", hint="Attach it without scaling, or use another file.") from exc
+
+
+def dicom_attachment(name: str, data: bytes, patient: Mapping[str, Any] | None, other_ids: frozenset[str],
+                     longest_side: int | None) -> tuple[str, bytes, str]:
+    """(file name, bytes, content type) for a DICOM x-ray attached to an email about `patient`:
+    refused in plain words when its patient tags say it is someone else's; as a JPEG scaled to
+    `longest_side` (engine/adapters/dicom.py), or, when that is None, the original file."""
+    from engine.adapters import dicom  # pydicom and numpy loaded only when an x-ray is attached
+    from engine.core import dicom_patient
+
+    if patient is not None:
+        found = dicom_patient.mismatches(dicom.read_patient(data), patient, other_ids)
+        if found:
+            raise InputInvalid(dicom_patient.refusal(found, patient),
+                               hint="Check you chose the right patient and the right file.")
+    if longest_side is None:
+        return name, data, "application/dicom"
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem or 'x-ray'}.jpg", dicom.to_jpeg(data, longest_side).jpeg, "image/jpeg"
+
+
+def looks_like_dicom(name: str, data: bytes) -> bool:
+    return name.lower().endswith((".dcm", ".dicom")) or (len(data) >= 132 and data[128:132] == b"DICM")

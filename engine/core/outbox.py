@@ -10,6 +10,7 @@ service must carry out. Pure: the time comes in as an argument.
                       |                  |--account_failure----> ready (no attempt counted)
                       |                  |--recover------------> ready (was in flight at a crash; at-least-once)
                       |                  '--release------------> ready (claimed, never started)
+    sent --bounce--> bounced (a permanent bounce came back)   sent --delay_reported--> sent (noted only)
     failed --reset--> ready         draft|ready --cancel--> cancelled
     pending_link --link_ready--> ready | --link_failed--> link_failed --reset--> pending_link
     any but sending --delete--> deleted --restore--> the state it was deleted from
@@ -49,6 +50,7 @@ class State(str, Enum):
     DELETED = "deleted"
     PENDING_LINK = "pending_link"  # waiting for another system to finish a booking link
     LINK_FAILED = "link_failed"
+    BOUNCED = "bounced"  # sent, then a permanent bounce came back (engine/core/bounces.py)
 
 
 class Event(str, Enum):
@@ -66,10 +68,12 @@ class Event(str, Enum):
     RESTORE = "restore"
     LINK_READY = "link_ready"
     LINK_FAILED = "link_failed"
+    BOUNCE = "bounce"
+    DELAY_REPORTED = "delay_reported"  # a temporary bounce: shown on the item, nothing else changes
 
 
 S, E = State, Event
-_NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED, S.PENDING_LINK, S.LINK_FAILED)
+_NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED, S.PENDING_LINK, S.LINK_FAILED, S.BOUNCED)
 
 # (state, event) -> the state it leads to. None: decided by the item (see _target).
 TRANSITIONS: dict[tuple[State, Event], State | None] = {
@@ -89,6 +93,8 @@ TRANSITIONS: dict[tuple[State, Event], State | None] = {
     (S.LINK_FAILED, E.RESET): S.PENDING_LINK,
     (S.PENDING_LINK, E.CANCEL): S.CANCELLED,
     (S.LINK_FAILED, E.CANCEL): S.CANCELLED,
+    (S.SENT, E.BOUNCE): S.BOUNCED,
+    (S.SENT, E.DELAY_REPORTED): S.SENT,
     **{(s, E.DELETE): S.DELETED for s in _NOT_SENDING},
     (S.DELETED, E.RESTORE): None,  # back to where it was
 }
@@ -163,6 +169,11 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
         new["deleted_from"] = state.value
     elif event is E.RESTORE:
         new["deleted_from"] = None
+    elif event is E.BOUNCE:
+        new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
+        new["bounce"] = error
+    elif event is E.DELAY_REPORTED:
+        new["delivery_note"] = error
     elif event is E.QUEUE:
         new.setdefault("deliver_after", now.isoformat())
     history = list(item.get("history", []))

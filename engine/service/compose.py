@@ -22,7 +22,7 @@ from engine.core import headers
 from engine.core.addresses import mailbox_key
 from engine.core import incoming
 from engine.core import templates as tpl
-from engine.adapters.documents import scale_down
+from engine.adapters.documents import dicom_attachment, looks_like_dicom, scale_down
 from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
@@ -137,7 +137,7 @@ class Composer:
         extra = self.people([*(extra_cc or []), *(bcc or [])])  # one directory read for both
         cc += extra[:len(extra_cc or [])]
         hidden = extra[len(extra_cc or []):]
-        files = [*(attached or []), *(self.read_attachment(p, scale_images_to) for p in (attachments or []))]
+        files = [*(attached or []), *(self.attach_file(p, scale_images_to, patient_id) for p in (attachments or []))]
         rules.Verdict(tuple(rules.check(rules.Recipients(tuple(to), tuple(cc), tuple(hidden)),
                                         self._person("patient", patient), bool(files),
                                         confirmed_outside=confirmed_outside))).raise_if_refused()
@@ -178,6 +178,17 @@ class Composer:
         if scale_images_to:
             data = scale_down(data, ctype, scale_images_to)
         return Attachment(path.name, data, ctype)
+
+    def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None) -> Attachment:
+        """A file for an email about the patient: a DICOM x-ray is checked against them first, then
+        sent as a JPEG scaled to `scale_images_to` (None: the original file)."""
+        read = self.read_attachment(path, None if looks_like_dicom(path.name, b"") else scale_images_to)
+        if not looks_like_dicom(read.filename, read.data):
+            return read
+        d = self.practice.directory
+        patient = d.require("patients", patient_id) if patient_id else None
+        name, data, ctype = dicom_attachment(read.filename, read.data, patient, d.keys("patients"), scale_images_to)
+        return Attachment(name, data, ctype)
 
     # -- drafts ---------------------------------------------------------------------------
     def draft_contents(self, rid: int) -> dict[str, Any]:

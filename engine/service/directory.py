@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from engine.adapters.csvfile import read_rows
 from engine.adapters.store import RID, Store
 from engine.core import directory as rules
+from engine.core.addresses import normalise_address
 from engine.errors import InputInvalid, NotFound
 
 log = logging.getLogger("practicemail.store")
@@ -99,7 +101,28 @@ class Directory:
         if problems:
             raise InputInvalid(f"the {kind[:-1]} was not changed",
                                [p.__class__(None, p.column, p.message) for p in problems])
-        self._coll(kind).update(rec[RID], dict(fields))
+        changes = dict(fields)
+        if kind == "patients" and "email" in changes and rec.get("email_bad") and \
+                normalise_address(str(changes["email"] or "")) != normalise_address(rec.get("email") or ""):
+            changes["email_bad"] = None  # a corrected address is a good one until it bounces itself
+        self._coll(kind).update(rec[RID], changes)
+
+    def mark_address_bad(self, address: str, reason: str, outbox_id: int, now: datetime) -> list[str]:
+        """Every patient whose address this is, marked: it bounced for good (`email_bad`, shown on
+        the patient file and in compose; automatic mail to it is held). A patient whose address has
+        been corrected since is left alone. Returns the ids marked."""
+        wanted = normalise_address(address)
+        if not wanted:
+            return []
+        marked = []
+        coll = self._coll("patients")
+        for rec in coll.find(lambda r: normalise_address(r.get("email") or "") == wanted):
+            coll.update(rec[RID], {"email_bad": {"address": rec["email"], "reason": reason, "at": now.isoformat(),
+                                                 "outbox_id": outbox_id}})
+            marked.append(rec["id"])
+        if marked:
+            log.info("address of patient(s) %s marked bad: %s", ", ".join(marked), reason)
+        return marked
 
     def on_patient_created(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._created_listeners.append(listener)

@@ -63,9 +63,15 @@ class Inbox:
     @classmethod
     def for_practice(cls, practice: Any) -> "Inbox":
         """The inbox of an open practice (our own address is the practice's)."""
-        return cls(practice.store, practice.directory, lambda: [practice.settings.get("practice.email")])
+        from engine.service.bounces import Bounces
+        from engine.service.calendar_answers import CalendarAnswers
 
-    def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]]) -> None:
+        return cls(practice.store, practice.directory, lambda: [practice.settings.get("practice.email")],
+                   answers=[Bounces(practice.store, practice.directory),
+                            CalendarAnswers(practice.store, lambda: practice.settings.get("practice.email"))])
+
+    def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]],
+                 answers: Iterable[Any] = ()) -> None:
         self.store = store
         self.messages = store.partitioned("messages")
         self.sync = store.collection("sync")
@@ -78,6 +84,9 @@ class Inbox:
         self._sent_upto = 0
         self._states: dict[str, dict[str, Any]] = {}
         self._recent: dict[str, deque[datetime]] | None = None  # sender -> arrivals in the last window
+        # Readers of messages that answer what we sent (a bounce): each `take(raw, facts, now)`
+        # returns how the message is filed and what it records, or None (engine/service/answers.py)
+        self.answers = list(answers)
 
     # -- what we already have --------------------------------------------------------
     def _load_known(self) -> None:
@@ -179,6 +188,9 @@ class Inbox:
             recent = self._arrived_from(normalise_address(f.from_address), now)
             decision = filing.decide(f.from_address, [*f.in_reply_to, *reversed(f.references)], f.auto_reply, book,
                                      sent, own, flooding=filing.is_flooding(recent))
+            taken = self._answer(raw, f, now)
+            if taken is not None:
+                decision = taken.decision
             timeline = [{"at": now.isoformat(), "event": "received", "detail": source}]
             if reused:
                 timeline.append({"at": now.isoformat(), "event": "message-id reused", "detail":
@@ -194,7 +206,8 @@ class Inbox:
                 "patient_id": decision.patient_id, "specialist_id": decision.specialist_id,
                 "candidates": decision.candidates, "filing_reason": decision.reason, "tags": decision.tags,
                 "read": False, "actioned": False, "deleted": False, "auto_reply": f.auto_reply,
-                "unreadable": f.unreadable, "problems": f.problems[:5], "timeline": timeline,
+                "unreadable": f.unreadable, "problems": f.problems[:5],
+                "timeline": [*timeline, *(taken.timeline if taken else ())], **(taken.fields if taken else {}),
             })
             if f.message_id:
                 self._known_ids.add(f.message_id)
@@ -205,6 +218,14 @@ class Inbox:
             report.new_ids.extend(self.messages.insert_many(records, owned=True))
             report.received += len(records)
         return [sha in self._known_blobs for sha in shas]
+
+    def _answer(self, raw: bytes, f: incoming.Facts, now: datetime) -> Any:
+        """A bounce (or another answer to what we sent), taken by the first reader that knows it."""
+        for reader in self.answers:
+            taken = reader.take(raw, f, now)
+            if taken is not None:
+                return taken
+        return None
 
     @contextmanager
     def _intake(self, key: str, report: ReceiveReport) -> Iterator[tuple[dict[str, Any], Any]]:

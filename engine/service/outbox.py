@@ -249,6 +249,32 @@ class Outbox:
             self._apply_many(targets, Event.RESET, now)
             return targets
 
+    def sent_item(self, message_id: str, recipient: str = "") -> dict[str, Any] | None:
+        """The item a bounce is about: the one with our Message-ID; or, when the bounce
+        returned no headers at all, the newest sent (or bounced) to that recipient. Newest
+        first, so a bounce (which comes within hours) is found without reading the whole outbox."""
+        if message_id:
+            return next(self.items.iter_newest(lambda r: r.get("message_id") == message_id), None)
+        if not recipient:
+            return None
+        wanted = recipient.strip().lower()
+        return next(self.items.iter_newest(lambda r: r["status"] in (State.SENT.value, State.BOUNCED.value) and any(
+            a.strip().lower() == wanted for a in r.get("envelope_to", []))), None)
+
+    def note_bounce(self, rid: int, description: str, permanent: bool, now: datetime) -> dict[str, Any] | None:
+        """A bounce for a sent item: bounced (permanent) or a delivery note (temporary). None when
+        the item is not sent (already bounced: the same bounce fetched again; or never sent)."""
+        event = Event.BOUNCE if permanent else Event.DELAY_REPORTED
+
+        def change(_rid: int, stored: Any) -> dict[str, Any] | None:
+            # decided inside the one write: reception deleting the item meanwhile is no error at intake
+            if not rules.allowed(State(stored["status"]), event):
+                return None
+            return rules.apply(stored, event, now, error=description)[0]
+
+        with self._lock:
+            return self.items.modify_many([rid], change).get(rid)
+
     def blob(self, item: dict[str, Any]) -> bytes:
         return self.store.blobs.get(item["blob"])
 

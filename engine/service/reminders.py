@@ -47,6 +47,12 @@ def _check_length(minutes: int) -> None:
         raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
 
 
+def _held(patient: dict[str, Any]) -> str:
+    """Why automatic mail to this patient is held ("" when it is not): their address bounced."""
+    bad = patient.get("email_bad") or {}
+    return f"held: the address {bad.get('address', '')} bounced ({bad.get('reason', '')})" if bad else ""
+
+
 class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox) -> None:
         self.practice = practice
@@ -103,6 +109,8 @@ class Reminders:
             _check_length(minutes)
         version = int(rec.get("version", 1)) + 1
         fields = {"start": self._start(start).isoformat(), "version": version}
+        if rec.get("attention"):
+            fields["attention"] = ""  # moved by reception: a calendar's decline or proposal is dealt with
         if minutes is not None:
             fields["minutes"] = minutes
         self.appointments.update(rec[RID], fields)
@@ -113,8 +121,17 @@ class Reminders:
         if rec.get("status") == "cancelled":
             return
         version = int(rec.get("version", 1)) + 1
-        self.appointments.update(rec[RID], {"status": "cancelled", "version": version})
+        self.appointments.update(rec[RID], {"status": "cancelled", "version": version, "attention": ""})
         self._apply("cancelled", {**rec, "status": "cancelled", "version": version}, now)
+
+    def needing_attention(self) -> list[dict[str, Any]]:
+        """Appointments a patient's calendar declined or proposed another time for (reception's
+        tasks: engine/service/calendar_answers.py), soonest first. Nothing was changed by itself."""
+        return sorted(self.appointments.find(lambda r: bool(r.get("attention"))), key=lambda r: r["start"])
+
+    def settle_attention(self, aid: str) -> None:
+        """Reception has dealt with it (telephoned, moved or cancelled the appointment)."""
+        self.appointments.update(self.get(aid)[RID], {"attention": ""})
 
     def _existing(self, aid: str) -> list[rules.Existing]:
         return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"])
@@ -145,6 +162,13 @@ class Reminders:
         prompt = q.kind == rules.CONFIRMATION and bool(s.get("reminders.prompt_before_send"))
         meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
                 "prompt": prompt, "template": code, "category": "Appointments", "description": q.kind.capitalize()}
+        held = _held(patient)
+        if held:  # the address bounced: a draft for reception, never sent on its own
+            draft = self._draft(code, appt, patient, q.kind == rules.CANCELLATION, now, link="")
+            rid = self.outbox.add_draft(draft, now, as_draft=True, patient_id=patient["id"], kind=q.kind,
+                                        automatic=True, meta={**meta, "prompt": False, "held": held})
+            log.warning("%s %d held for reception: %s", q.kind, rid, held)
+            return rid
         if "booking.link" in tpl.fields_used(self.templates.get(code)):
             # the link must be finished by the booking system first: the message is built then
             rid = self.outbox.add_pending_link({
@@ -228,9 +252,16 @@ class Reminders:
         to = Recipient(patient["email"], headers.display_name(person_name(patient)))  # a record's name: one line
         draft = Draft(s.get("practice.email"), s.get("practice.name"), [to],
                       r.subject, r.body, html=r.html)
-        return self.outbox.add_draft(draft, now, patient_id=patient["id"], kind=rules.WELCOME, automatic=True,
-                                     meta={"idempotency_key": k, "template": code, "category": "Patients",
-                                           "description": "Welcome"})
+        held = _held(patient)
+        return self.outbox.add_draft(draft, now, as_draft=bool(held), patient_id=patient["id"], kind=rules.WELCOME,
+                                     automatic=True, meta={"idempotency_key": k, "template": code,
+                                                           "category": "Patients", "description": "Welcome",
+                                                           **({"held": held} if held else {})})
+
+    def held_for_bad_address(self) -> list[dict[str, Any]]:
+        """Automatic mail held as drafts because the patient's address bounced: reception's list
+        (correct the address and send the draft, or telephone the patient)."""
+        return self.outbox.items.find(lambda r: bool(r.get("held")) and r["status"] == "draft")
 
     # -- the kiosk's prompt-before-send hook ------------------------------------------------------
     def awaiting_prompt(self) -> list[dict[str, Any]]:

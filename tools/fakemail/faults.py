@@ -18,6 +18,10 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     sms, link HTTP: action "reply" with `code` (the gateway fails)
     token     HTTP, the OAuth token endpoint: "reply" with `code` (5xx; or 400 with `text` an OAuth
               error: invalid_grant, slow_down, ...), or "delay" `seconds` (tools/fakemail/oauth.py)
+    bounce    SMTP: action "bounce": a recipient whose address is `text` (any recipient when empty) is
+              accepted, and then a delivery status notification (RFC 3464, tools/fakemail/dsn.py)
+              arrives in the mailbox of the user who sent it: `code` 5xx for good (550 no such
+              user, the default; 552 mailbox full; 554 rejected as spam), 4xx delayed
 
 Each fault fires always or with `probability`, and for `times` times or for ever.
 Every session, command and reply is recorded in the transcript for assertions (the
@@ -34,8 +38,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PROTOCOLS = ("smtp", "imap", "pop3", "http")
-STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link", "capa", "token")
-ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use", "hide")
+STEPS = ("connect", "tls", "auth", "mail", "rcpt", "data", "fetch", "any", "login", "sms", "link", "capa", "token",
+         "bounce")
+ACTIONS = ("refuse", "hang", "untrusted", "reject", "reply", "drop", "delay", "in_use", "hide", "bounce")
 
 
 @dataclass
@@ -140,6 +145,23 @@ class Faults:
                 self.transcript.append(Event(time.time(), protocol, session, "fault", f"{step}:{f.action}"))
                 return f
         return None
+
+    def bounces(self, recipients: list[str], session: int = 0) -> list[tuple[str, Fault]]:
+        """The recipients a `bounce` fault names now, each with its fault (counts down `times`)."""
+        out = []
+        with self._lock:
+            for rcpt in recipients:
+                for f in list(self._faults):
+                    if f.protocol != "smtp" or f.step != "bounce" or f.text.strip().lower() not in ("", rcpt.lower()):
+                        continue
+                    if f.times is not None:
+                        f.times -= 1
+                        if f.times <= 0:
+                            self._faults.remove(f)
+                    self.transcript.append(Event(time.time(), "smtp", session, "fault", f"bounce:{rcpt}"))
+                    out.append((rcpt, f))
+                    break
+        return out
 
     def hidden(self, protocol: str) -> set[str]:
         """Capabilities a `capa hide` fault takes away now (upper case). Read without counting

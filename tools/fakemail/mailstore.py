@@ -343,6 +343,11 @@ class MailStore:
         """A folder deleted or renamed: its mailbox object goes with it."""
         self._boxes.pop(f"{username}/{folder}", None)
 
+    def deliver_to_address(self, address: str, data: bytes) -> Path | None:
+        """Into the mailbox of the user with this address (None: no such user here)."""
+        user = next((u for u in self.users.values() if u.address.lower() == address.strip().lower()), None)
+        return maildir_deliver(self.spool / user.username, data) if user is not None else None
+
     def record_accepted(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> Path:
         """The message goes to the spool; only its envelope and file are remembered, so a
         server taking a day of X-rays does not keep them all in memory (`sent()` reads them)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tools.fakemail import dsn
 from tools.fakemail.faults import Faults, before_reply
 from tools.fakemail.mailstore import MailStore
 from tools.fakemail.oauth import OAuthServer, parse_bearer
@@ -91,6 +92,10 @@ class Handler:
             return reply
         data = envelope.original_content or b""
         self.store.record_accepted(envelope.mail_from or "", envelope.rcpt_tos, data)
+        for rcpt, fault in self.faults.bounces(list(envelope.rcpt_tos), server.session_no):
+            # accepted now, bounced later: back to the sender's own mailbox, as a real relay does
+            self.store.deliver_to_address(envelope.mail_from or "",
+                                          dsn.build(envelope.mail_from or "", rcpt, fault.code or 550, data))
         return "250 2.0.0 OK queued"
 
 

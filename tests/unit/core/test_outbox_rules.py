@@ -120,3 +120,23 @@ def test_hints_follow_the_state(steps: list[tuple[Event, str]]) -> None:
         if current["status"] == "failed":
             assert "tried again" not in current["last_hint"] and current["last_hint"]
             assert any(w in current["last_hint"] for w in ("Reset Failed", "check the recipient's email address"))
+
+
+@given(st.sampled_from(list(State)))
+def test_only_a_sent_item_can_bounce(state: State) -> None:
+    assert rules.allowed(state, Event.BOUNCE) == (state is State.SENT)
+    assert rules.allowed(state, Event.DELAY_REPORTED) == (state is State.SENT)
+
+
+def test_a_bounce_is_recorded_in_words_and_a_delay_changes_nothing_but_the_note() -> None:
+    sent = item(State.SENT, sent_at=T0.isoformat())
+    bounced, _ = rules.apply(sent, Event.BOUNCE, T0, error="the mailbox does not exist [5.1.1]")
+    assert bounced["status"] == "bounced" and bounced["bounce"] == "the mailbox does not exist [5.1.1]"
+    assert bounced["history"][-1] == {"at": T0.isoformat(), "event": "bounce", "to": "bounced",
+                                      "detail": "the mailbox does not exist [5.1.1]"}
+    delayed, _ = rules.apply(sent, Event.DELAY_REPORTED, T0, error="delivery is delayed")
+    assert {k: v for k, v in delayed.items() if k not in ("history", "updated", "delivery_note")} == \
+        {k: v for k, v in sent.items() if k != "history"}
+    assert delayed["delivery_note"] == "delivery is delayed"
+    deleted, _ = rules.apply(bounced, Event.DELETE, T0)
+    assert rules.apply(deleted, Event.RESTORE, T0)[0]["status"] == "bounced"

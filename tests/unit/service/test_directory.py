@@ -93,3 +93,21 @@ def test_add_patient_notifies_listeners_but_import_does_not(data_dir: Path) -> N
         assert seen == ["P900"]
         with pytest.raises(InputInvalid):
             p.directory.add_patient({"id": "P900", "first_name": "Again", "last_name": "Person"})
+
+
+def test_a_bad_address_mark_is_cleared_only_by_a_different_address(data_dir: Path) -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+    with Practice(data_dir, writer=True) as p:
+        load_demo(p)
+        angus = p.directory.require("patients", "P033")
+        assert p.directory.mark_address_bad(angus["email"].upper() + " ", "the mailbox is full", 7, now) == ["P033"]
+        p.directory.update("patients", "P033", {"email": " " + angus["email"].upper()})  # the same address
+        assert p.directory.require("patients", "P033")["email_bad"]["reason"] == "the mailbox is full"
+        p.directory.update("patients", "P033", {"mobile": "07700 900099"})  # another field
+        assert p.directory.require("patients", "P033")["email_bad"]
+        p.directory.update("patients", "P033", {"email": "angus@new.example"})
+        assert not p.directory.require("patients", "P033")["email_bad"]
+        assert p.directory.mark_address_bad(angus["email"], "the mailbox is full", 7, now) == []  # corrected since
+        assert p.directory.mark_address_bad("", "x", 7, now) == []
