@@ -32,7 +32,7 @@ def fake_server(before_start: Callable[[Path], None] | None = None) -> Iterator[
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT)
         try:
             assert server.stdout is not None
-            yield json.loads(server.stdout.readline())
+            yield {**json.loads(server.stdout.readline()), "pid": server.pid}
         finally:
             server.terminate()
             server.wait(10)
