@@ -206,7 +206,7 @@ def test_a_fault_of_the_wrong_type_is_refused_naming_the_field(fakemail: FakeMai
     a.close()
 
 
-@pytest.mark.parametrize("protocol, listener", [("imap", "imaps"), ("pop3", "pop3s")])
+@pytest.mark.parametrize("protocol, listener", [("imap", "imaps"), ("pop3", "pop3s"), ("smtp", "smtps")])
 def test_connect_refuse_on_an_implicit_tls_port_refuses_before_the_handshake(
         fakemail: FakeMail, client_tls: ssl.SSLContext, protocol: str, listener: str) -> None:
     fakemail.faults.add(protocol, "connect", "refuse")

@@ -128,8 +128,12 @@ class FakeMail:
                     proto.connection_made = made
                     return proto
 
-                server = await loop.create_server(tracked_factory, self.host, 0,
-                                                  ssl=tls["smtp"] if listener == "smtps" else None)
+                if listener == "smtps":  # TLS after the connect faults, as for IMAP and POP3
+                    server = await loop.create_server(
+                        lambda f=tracked_factory: smtp.ImplicitTls(f, self.faults, tls["smtp"], loop, self._transports),
+                        self.host, 0)
+                else:
+                    server = await loop.create_server(tracked_factory, self.host, 0)
             elif protocol == "imap":
                 cfg = imap.ImapConfig(self.store, self.faults, tls["imap"], implicit_tls=listener == "imaps",
                                       oauth=self.oauth)

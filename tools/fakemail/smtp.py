@@ -215,6 +215,41 @@ class FakeSMTP(SMTP):
         return AuthResult(success=True, auth_data=user.username)
 
 
+class ImplicitTls(asyncio.Protocol):
+    """The smtps listener: the connect faults first (a refusal refuses before any TLS, as a
+    closed port would), then the handshake, then aiosmtpd's session on the secure transport."""
+
+    def __init__(self, make: Any, faults: Faults, tls: ssl.SSLContext, loop: asyncio.AbstractEventLoop,
+                 transports: set[Any]) -> None:
+        self.make, self.faults, self.tls, self.loop, self.transports = make, faults, tls, loop, transports
+        self.task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transports.add(transport)
+        if self.faults.take("smtp", "connect", 0, actions=("refuse",)) is not None:
+            transport.abort()
+            return
+        self.task = self.loop.create_task(self._secure(transport))  # type: ignore[arg-type]
+
+    async def _secure(self, transport: asyncio.Transport) -> None:
+        try:
+            secure = await self.loop.start_tls(transport, self, self.tls, server_side=True)
+        except (ssl.SSLError, OSError):  # the client gave up or refused our certificate
+            transport.abort()
+            return
+        if secure is None:
+            return
+        session = self.make()
+        secure.set_protocol(session)
+        session.connection_made(secure)
+
+    def data_received(self, data: bytes) -> None:  # the TLS layer has it until the session does
+        pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+
 def _record_commands() -> None:
     """Record each SMTP verb (without its secret arguments) in the transcript."""
     for verb in ("EHLO", "HELO", "MAIL", "RCPT", "RSET", "NOOP", "QUIT", "VRFY"):
