@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
+from engine.adapters.durable import atomic_write
 from engine.adapters.logs import redact as redact_secrets
 from engine.admin import html as html_export
 from engine.admin.facade import Admin
@@ -140,7 +141,7 @@ def export(admin: Admin, target: Path, include_patient_data: bool = False) -> Pa
         z.writestr("inbox-sync.json", _dump(pick(admin.sync_state(), SYNC, redact)))
         z.writestr("versions.json", _dump(versions(include_patient_data)))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(buf.getvalue())
+    atomic_write(target, buf.getvalue())  # a full disk leaves the old file or none, never half a zip
     return target
 
 

@@ -36,7 +36,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 KEY_COLUMN = {"patients": "id", "providers": "id", "specialists": "id", "locations": "name", "appointments": "id"}
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# control characters (C0 and C1, NEL included) and Unicode line ends: a name from a CSV must
+# never be able to end a line in a header or a listing. Bidi controls are kept and shown
+# written out wherever a name is shown (engine/core/names.shown_name).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PHONE = re.compile(r"^[+0-9 ()-]{5,32}$")
 
 

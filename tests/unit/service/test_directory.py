@@ -111,3 +111,15 @@ def test_a_bad_address_mark_is_cleared_only_by_a_different_address(data_dir: Pat
         assert not p.directory.require("patients", "P033")["email_bad"]
         assert p.directory.mark_address_bad(angus["email"], "the mailbox is full", 7, now) == []  # corrected since
         assert p.directory.mark_address_bad("", "x", 7, now) == []
+
+
+@pytest.mark.parametrize("line_end", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"])
+def test_a_name_with_any_line_end_is_refused_at_import(data_dir: Path, tmp_path: Path, line_end: str) -> None:
+    """A name that can end a line would have made every later email to the patient fail (the
+    header builder refuses it); it is refused where it comes in, with its row and column."""
+    f = tmp_path / "patients.csv"
+    f.write_text(HEADER + f"P1,Mr,Al{line_end}Bcc: x@evil.example,One,al@example.com,,,,,\n", encoding="utf-8")
+    with Practice(data_dir, writer=True) as p:
+        with pytest.raises(InputInvalid) as exc:
+            p.directory.import_csv("patients", f)
+        assert {(pr.row, pr.column) for pr in exc.value.problems} == {(2, "first_name")}
