@@ -113,14 +113,18 @@ def test_a_bad_address_mark_is_cleared_only_by_a_different_address(data_dir: Pat
         assert p.directory.mark_address_bad("", "x", 7, now) == []
 
 
-@pytest.mark.parametrize("line_end", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"])
-def test_a_name_with_any_line_end_is_refused_at_import(data_dir: Path, tmp_path: Path, line_end: str) -> None:
+@pytest.mark.parametrize("line_end", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x9b"])
+def test_a_name_with_any_line_end_is_refused_at_the_desk_and_at_import(data_dir: Path, tmp_path: Path,
+                                                                       line_end: str) -> None:
     """A name that can end a line would have made every later email to the patient fail (the
-    header builder refuses it); it is refused where it comes in, with its row and column."""
-    f = tmp_path / "patients.csv"
-    f.write_text(HEADER + f"P1,Mr,Al{line_end}Bcc: x@evil.example,One,al@example.com,,,,,\n", encoding="utf-8")
+    header builder refuses it); it is refused where it comes in, naming the column."""
     with Practice(data_dir, writer=True) as p:
         with pytest.raises(InputInvalid) as exc:
+            p.directory.add_patient({"id": "P1", "first_name": f"Al{line_end}Bcc: x@evil.example", "last_name": "One"})
+        assert [pr.column for pr in exc.value.problems] == ["first_name"]
+        f = tmp_path / "patients.csv"
+        f.write_text(HEADER + f"P2,Mr,Al{line_end}B,One,al@example.com,,,,,\n", encoding="utf-8")
+        with pytest.raises(InputInvalid) as exc:
             p.directory.import_csv("patients", f)
-        assert exc.value.problems and exc.value.problems[0].row == 2  # (the CSV reader may also split the row there)
+        assert exc.value.problems[0].row == 2  # (the CSV reader may also split the row there)
         assert p.directory.list("patients") == []
