@@ -1,6 +1,8 @@
 """Appointment events and the mail they cause: confirmations (held for the delay,
 replaced when the slot moves), cancellations, welcome mail, calendar files,
 the prompt-before-send hook for the kiosk, and the preview of what is coming.
+Reminder rules ("SMS 2 days before at 10:00") are stored here too (ReminderRules),
+and each booking, move and cancellation re-plans their reminders.
 """
 
 from __future__ import annotations
@@ -46,12 +48,51 @@ def _check_length(minutes: int) -> None:
         raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
 
 
+class ReminderRules:
+    """The practice's reminder rules, as stored (collection `reminder_rules`)."""
+
+    def __init__(self, practice: Practice) -> None:
+        self.practice = practice
+        self._c = practice.store.collection("reminder_rules")
+
+    def list(self) -> list[rules.Rule]:
+        return sorted((rules.parse_rule(r) for r in self._c.all()), key=lambda x: x.id)
+
+    def add(self, fields: dict[str, Any]) -> rules.Rule:
+        """Checked first (fields, then that its template, provider and location exist); nothing stored on a problem."""
+        taken = {r.id for r in self.list()}
+        if not fields.get("id"):
+            fields = {**fields, "id": next(f"R{n}" for n in range(1, len(taken) + 2) if f"R{n}" not in taken)}
+        rule = rules.parse_rule(fields)
+        if rule.id in taken:
+            raise InputInvalid(f"reminder rule {rule.id!r} already exists", hint="Delete it first, or give another id.")
+        if not Templates(self.practice.store).exists(rule.template):
+            raise InputInvalid(f"no template {rule.template!r}", hint="`templates list` shows the codes.")
+        if rule.provider_id:
+            self.practice.directory.require("providers", rule.provider_id)
+        if rule.location:
+            self.practice.directory.require("locations", rule.location)
+        stored = rule.as_dict()
+        stored.pop("describe")
+        self._c.insert(stored)
+        log.info("reminder rule %s added: %s", rule.id, rule.describe())
+        return rule
+
+    def delete(self, rule_id: str) -> None:
+        found = self._c.find(lambda r: r.get("id") == rule_id)
+        if not found:
+            raise NotFound(f"no reminder rule {rule_id!r}", hint="`reminders rules list` shows them.")
+        self._c.remove(found[0][RID])
+        log.info("reminder rule %s deleted (reminders already queued stay queued)", rule_id)
+
+
 class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox) -> None:
         self.practice = practice
         self.outbox = outbox
         self.templates = Templates(practice.store)
         self.appointments = practice.store.collection("appointments")
+        self.rules = ReminderRules(practice)
 
     # -- appointments -------------------------------------------------------------------
     def _tz(self) -> ZoneInfo:
@@ -116,7 +157,8 @@ class Reminders:
         self._apply("cancelled", {**rec, "status": "cancelled", "version": version}, now)
 
     def _existing(self, aid: str) -> list[rules.Existing]:
-        return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"])
+        return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"],
+                               r.get("idempotency_key", ""))
                 for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
 
     def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
@@ -128,6 +170,45 @@ class Reminders:
             log.info("held confirmation %d dropped: appointment %s %s", rid, appt["id"], event)
         for q in plan.queue:
             self._queue(q, appt, now)
+        self._apply_reminders(event, appt, now)
+
+    # -- reminders before the appointment -------------------------------------------------
+    def _apply_reminders(self, event: str, appt: dict[str, Any], now: datetime) -> None:
+        slot = rules.Slot(appt["id"], int(appt["version"]), datetime.fromisoformat(appt["start"]),
+                          appt.get("provider_id", ""), appt.get("location", ""))
+        every = {r.id: r for r in self.rules.list()}
+        plan = rules.plan_reminders(event, slot, self._existing(appt["id"]), now, every.values(), self._tz())
+        for rid in plan.drop:
+            self.outbox.apply(rid, Event.CANCEL, now)
+            log.info("reminder %d dropped: appointment %s %s", rid, appt["id"], event)
+        for q in plan.queue:
+            self._queue_reminder(q, every[q.rule], appt, now)
+
+    def _queue_reminder(self, q: rules.Queue, rule: rules.Rule, appt: dict[str, Any], now: datetime) -> int | None:
+        s = self.practice.settings
+        patient = self.practice.directory.require("patients", appt["patient_id"])
+        if not self.templates.exists(rule.template):
+            log.warning("reminder rule %s: template %s is gone; no reminder for appointment %s", rule.id,
+                        rule.template, appt["id"])
+            return None
+        meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
+                "rule": rule.id, "channel": rule.channel, "template": rule.template, "category": "Appointments",
+                "description": f"Reminder ({rule.describe()})"}
+        if rule.channel != "email":
+            log.warning("reminder rule %s is for SMS, which is not set up: no reminder for appointment %s",
+                        rule.id, appt["id"])
+            return None
+        if not patient.get("email"):
+            log.warning("patient %s has no email address: no reminder for appointment %s", patient["id"], appt["id"])
+            return None
+        r = tpl.render(self.templates.get(rule.template), merge_context(self.practice, patient, appointment=appt))
+        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+                      r.subject, r.body, html=r.html)
+        rid = self.outbox.add_draft(draft, now, deliver_after=q.deliver_after, patient_id=patient["id"],
+                                    kind=rules.REMINDER, automatic=True, meta=meta)
+        log.info("reminder %d planned for %s (appointment %s version %d, rule %s)", rid, q.deliver_after.isoformat(),
+                 appt["id"], q.version, rule.id)
+        return rid
 
     # -- building the mail -------------------------------------------------------------------
     def _queue(self, q: rules.Queue, appt: dict[str, Any], now: datetime) -> int | None:
