@@ -24,7 +24,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "providers": ("id", "title", "first_name", "last_name", "email"),
     "specialists": ("id", "title", "first_name", "last_name", "email"),
     "locations": ("name", "address", "phone"),
-    "appointments": ("id", "patient_id", "provider_id", "start", "minutes", "location"),
+    "appointments": ("id", "patient_id", "provider_id", "start", "minutes", "location", "type"),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "patients": ("id", "first_name", "last_name"),
@@ -109,6 +109,10 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
             bad("provider_id", f"no provider with id {rec['provider_id']!r}")
         if rec["location"] and rec["location"] not in known.locations:
             bad("location", f"no location named {rec['location']!r}")
+        if rec["type"]:  # check-up, hygiene...: what recalls are derived from
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", rec["type"]):
+                bad("type", f"{rec['type']!r} is not an appointment type (like checkup or hygiene)")
+            rec["type"] = rec["type"].lower()
         try:
             minutes = int(rec["minutes"])
             if not 1 <= minutes <= 720:

@@ -86,6 +86,10 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("attachments.warn_megabytes", "int", 10, "Warn before queueing attachments larger than this in total",
        minimum=1, maximum=100, optional=False),
     _s("booking.provider_url", "text", "", "Online booking-link provider (http://...); empty: none"),
+    # recalls and text messages (issue 18)
+    _s("recalls.template", "code", "", "Template for recall messages"),
+    _s("recalls.per_hour", "int", 60, "Recall messages per hour at most (staggered through the periods)",
+       minimum=1, maximum=10000, optional=False),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )
 
@@ -234,7 +238,7 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
         add("schedule.check_every_minutes", "automatic mode never checks for mail (set minutes or check times)")
     if template_exists is not None:
         for key in ("reminders.confirmation_template", "reminders.new_patient_template",
-                    "reminders.cancellation_template", "signature.template"):
+                    "reminders.cancellation_template", "signature.template", "recalls.template"):
             code = v[key]
             if code and not template_exists(code):
                 add(key, f"template {code!r} does not exist (add it, or choose another)")

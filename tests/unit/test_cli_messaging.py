@@ -30,3 +30,27 @@ def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
     assert [r["id"] for r in listed] == ["R1"]
     assert pm("reminders", "rules", "delete", "R1", data=data).returncode == 0
     assert json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout) == []
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def test_recalls_import_run_dry_run_changes_nothing_then_run(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    data = demo(tmp_path)
+    out = pm("recalls", "import", str(ROOT / "fixtures" / "demo" / "recalls.csv"), "--json", data=data)
+    assert out.returncode == 0, out.stderr
+    before = snapshot(data)
+    dry = pm("recalls", "run", "--due-before", "2026-12-31", "--dry-run", "--json", data=data)
+    assert dry.returncode == 0, dry.stderr
+    doc = json.loads(dry.stdout)
+    assert doc["dry_run"] and len(doc["messages"]) == 5 and doc["no_address"] == ["P041"]
+    assert snapshot(data) == before  # not a byte changed (logs included)
+    run = json.loads(pm("recalls", "run", "--due-before", "2026-12-31", "--json", data=data).stdout)
+    assert run["queued"] == 5
+    listed = json.loads(pm("recalls", "list", "--status", "sent", "--json", data=data).stdout)
+    assert sorted(r["patient_id"] for r in listed) == ["P001", "P002", "P003", "P008", "P009", "P033", "P040"]
+    bad = pm("recalls", "run", "--due-before", "31/12/2026", data=data)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
