@@ -14,13 +14,14 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from engine.core.addresses import is_valid_address, normalise_address
+from engine.core.sms import NotAMobile, normalise_mobile
 from engine.errors import Problem
 
 KINDS = ("patients", "providers", "specialists", "locations", "appointments")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": ("id", "title", "first_name", "last_name", "email", "mobile", "family_id",
-                 "usual_provider_id", "preferred_location", "date_of_birth"),
+                 "usual_provider_id", "preferred_location", "date_of_birth", "preference"),
     "providers": ("id", "title", "first_name", "last_name", "email"),
     "specialists": ("id", "title", "first_name", "last_name", "email"),
     "locations": ("name", "address", "phone"),
@@ -38,6 +39,7 @@ KEY_COLUMN = {"patients": "id", "providers": "id", "specialists": "id", "locatio
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PHONE = re.compile(r"^[+0-9 ()-]{5,32}$")
+PREFERENCES = ("email", "sms", "both", "none")  # how automatic messages reach a patient; empty: email
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _clean(value: Any) -> str:
 
 
 def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: Known,
-                 tz: tzinfo | None = None) -> tuple[dict[str, Any], list[Problem]]:
+                 tz: tzinfo | None = None, region: str = "GB") -> tuple[dict[str, Any], list[Problem]]:
     """One row -> (record, problems). The record is only meaningful without problems."""
     problems: list[Problem] = []
     rec: dict[str, Any] = {}
@@ -69,6 +71,8 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
 
     for col in COLUMNS[kind]:
         value = _clean(row.get(col))
+        if col == "mobile" and kind == "patients":  # checked whole below: a trailing NEL is no number
+            value = "" if row.get(col) is None else str(row.get(col)).strip(" \t")
         if _CONTROL.search(value):
             bad(col, "contains a line break or control character")
             value = _CONTROL.sub(" ", value)
@@ -87,8 +91,15 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
         else:
             rec["email"] = normalise_address(rec["email"]) if rec["email"].isascii() else rec["email"]
     if kind == "patients":
-        if rec["mobile"] and not _PHONE.match(rec["mobile"]):
-            bad("mobile", f"{rec['mobile']!r} is not a phone number")
+        if rec["mobile"] and not problems_in(problems, "mobile"):
+            try:
+                rec["mobile"] = normalise_mobile(rec["mobile"], region)  # stored as E.164
+            except NotAMobile as exc:
+                bad("mobile", str(exc))
+        if rec["preference"]:
+            rec["preference"] = rec["preference"].lower()
+            if rec["preference"] not in PREFERENCES:
+                bad("preference", f"{rec['preference']!r} is not one of {', '.join(PREFERENCES)}")
         if rec["family_id"] and not _ID.match(rec["family_id"]):
             bad("family_id", f"{rec['family_id']!r} is not a valid id")
         if rec["usual_provider_id"] and rec["usual_provider_id"] not in known.providers:
@@ -133,7 +144,8 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
 
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
-                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None) -> tuple[list[dict[str, Any]], list[Problem]]:
+                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None,
+                  region: str = "GB") -> tuple[list[dict[str, Any]], list[Problem]]:
     """All rows or none: (row number, row) pairs -> records and every problem."""
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
@@ -141,7 +153,7 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], know
     seen: dict[str, int] = {}
     existing = set(existing_keys)
     for n, row in rows:
-        rec, row_problems = validate_row(kind, row, n, known, tz)
+        rec, row_problems = validate_row(kind, row, n, known, tz, region)
         problems.extend(row_problems)
         k = rec.get(key, "")
         if k:
@@ -152,6 +164,15 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], know
             seen.setdefault(k, n)
         records.append(rec)
     return records, problems
+
+
+def problems_in(problems: list[Problem], column: str) -> bool:
+    return any(p.column == column for p in problems)
+
+
+def preference(patient: Mapping[str, Any]) -> str:
+    """How automatic messages reach this patient: email, sms, both or none (empty means email)."""
+    return patient.get("preference") or "email"
 
 
 def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, Any]) -> list[Mapping[str, Any]]:

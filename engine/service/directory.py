@@ -17,9 +17,10 @@ log = logging.getLogger("practicemail.store")
 
 
 class Directory:
-    def __init__(self, store: Store, timezone: Callable[[], str]) -> None:
+    def __init__(self, store: Store, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
         self._store = store
         self._timezone = timezone
+        self._region = region or (lambda: "GB")  # mobiles without +code are read as this country's
         self._created_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def _coll(self, kind: str):  # noqa: ANN202 - Collection
@@ -57,7 +58,7 @@ class Directory:
         """All rows or none; raises InputInvalid naming every bad row and column."""
         coll = self._coll(kind)
         records, problems = rules.validate_rows(kind, rows, self._known(), self.keys(kind),
-                                                ZoneInfo(self._timezone()))
+                                                ZoneInfo(self._timezone()), self._region())
         if problems:
             raise InputInvalid(f"{source}: {len(problems)} problem(s), nothing imported", problems)
         for r in records:
@@ -73,7 +74,8 @@ class Directory:
 
     def add_patient(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """A new patient entered by reception (not an import): listeners may send the welcome email."""
-        records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"))
+        records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"),
+                                                region=self._region())
         if problems:
             raise InputInvalid("the patient was not added", [p.__class__(None, p.column, p.message) for p in problems],
                                hint="Correct the details named and try again.")
@@ -89,11 +91,13 @@ class Directory:
         rec = self.require(kind, key)
         merged = {**rec, **fields}
         row = {c: merged.get(c, "") for c in rules.COLUMNS[kind]}
-        _, problems = rules.validate_rows(kind, [(1, row)], self._known())
+        validated, problems = rules.validate_rows(kind, [(1, row)], self._known(), region=self._region())
         if problems:
             raise InputInvalid(f"the {kind[:-1]} was not changed",
                                [p.__class__(None, p.column, p.message) for p in problems])
-        self._coll(kind).update(rec[RID], dict(fields))
+        normal = validated[0]  # a mobile as E.164, a preference in lower case
+        self._coll(kind).update(rec[RID], {**fields, **{k: normal[k] for k in ("mobile", "preference")
+                                                         if k in fields and k in normal}})
 
     def on_patient_created(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._created_listeners.append(listener)
