@@ -105,6 +105,72 @@ def cmd_recalls_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _texts(p: Any) -> Any:  # engine.service.sms.Texts
+    from engine.service.outbox import Outbox
+    from engine.service.sms import Texts
+
+    return Texts(p, Outbox(p.store))
+
+
+def cmd_sms_send(args: argparse.Namespace) -> int:
+    from engine.core.sms import segments
+
+    with base.open_practice(args, writer=True) as p:
+        rid = _texts(p).queue(args.patient, args.text, base._now(), even_in_quiet_hours=args.even_in_quiet_hours)
+    seg = segments(args.text)
+    base.emit(args, {"id": rid, "parts": seg.parts, "encoding": seg.encoding},
+              f"text {rid} queued ({seg.describe()}); it goes at the next send")
+    return 0
+
+
+def cmd_sms_test(args: argparse.Namespace) -> int:
+    with base.open_practice(args, writer=False) as p:
+        texts = _texts(p)
+        try:
+            balance = texts.provider().balance()
+        finally:
+            texts.close()
+    doc = {"ok": True, "provider": p.settings.get("sms.provider"), "balance": balance.amount,
+           "currency": balance.currency}
+    base.emit(args, doc, f"the SMS provider answered: balance {balance.amount} {balance.currency}")
+    return 0
+
+
+def cmd_sms_status(args: argparse.Namespace) -> int:
+    from engine.adapters.store import RID
+    from engine.service.outbox import SMS
+
+    with base.open_practice(args, writer=True) as p:
+        texts = _texts(p)
+        try:
+            changed = texts.poll_statuses(base._now()) if args.poll else 0
+        finally:
+            texts.close()
+        rows = [{"id": r[RID], "status": r["status"], "to": r["to"][0],
+                 "delivery": r.get("provider_status", ""), "reason": r.get("provider_reason", "") or r.get("last_error", ""),
+                 "parts": r.get("parts"), "deliver_after": r["deliver_after"], "patient_id": r.get("patient_id", "")}
+                for r in texts.outbox.list() if r.get("kind") == SMS]
+    base.emit(args, {"changed": changed, "texts": rows},
+              base.table([(r["to"], r["status"], r["delivery"], r["reason"][:60], r["deliver_after"][:16]) for r in rows],
+                         ("to", "status", "delivery", "reason", "deliver after")))
+    return 0
+
+
+def cmd_sms_replies(args: argparse.Namespace) -> int:
+    with base.open_practice(args, writer=args.fetch) as p:
+        texts = _texts(p)
+        try:
+            report = texts.fetch_replies(base._now()) if args.fetch else None
+        finally:
+            texts.close()
+        rows = texts.list_replies()
+    doc = {"fetched": report.fetched if report else 0, "opted_out": report.opted_out if report else [],
+           "confirmed": report.confirmed if report else [], "replies": rows}
+    base.emit(args, doc, base.table([(r["received"][:16], r["from"], r["patient_id"] or "?", ",".join(r["tags"]),
+                                      r["body"][:50]) for r in rows], ("received", "from", "patient", "tags", "text")))
+    return 0
+
+
 def register(sub: Any, reminders: Any, add: Any, as_json: argparse.ArgumentParser) -> None:
     """Add this module's commands: `reminders rules` under the existing `reminders` group,
     and `recalls`."""
@@ -125,6 +191,17 @@ def register(sub: Any, reminders: Any, add: Any, as_json: argparse.ArgumentParse
     p.add_argument("--due-before", required=True, type=_day, metavar="DATE", help="due on or before this day")
     p.add_argument("--location", metavar="NAME", help="only patients whose preferred location this is")
     p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+
+    sms = sub.add_parser("sms", help="text messages").add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = add("send", cmd_sms_send, "queue a text to a patient's mobile (it goes at the next send)", as_json, into=sms)
+    p.add_argument("--patient", required=True, metavar="PID")
+    p.add_argument("--text", required=True)
+    p.add_argument("--even-in-quiet-hours", action="store_true", help="send inside sms.quiet_hours (asked first)")
+    add("test", cmd_sms_test, "ask the SMS provider for the balance (sends nothing)", as_json, into=sms)
+    p = add("status", cmd_sms_status, "texts in the outbox and their delivery status", as_json, into=sms)
+    p.add_argument("--poll", action="store_true", help="first ask the provider about texts not yet delivered")
+    p = add("replies", cmd_sms_replies, "text replies, filed by number", as_json, into=sms)
+    p.add_argument("--fetch", action="store_true", help="first fetch new replies from the provider")
     rules = reminders.add_parser("rules", help="reminder rules: when reminders go before an appointment") \
         .add_subparsers(dest="rules_action", required=True, metavar="ACTION")
     add("list", cmd_rules_list, "the practice's reminder rules", as_json, into=rules)

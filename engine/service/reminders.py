@@ -18,7 +18,7 @@ from engine.adapters.store import RID
 from engine.core import ical, pacing
 from engine.core import reminders as rules
 from engine.core import templates as tpl
-from engine.core.directory import person_name
+from engine.core.directory import person_name, preference
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.outbox import Event
 from engine.core.periods import parse_check_times, parse_periods
@@ -46,6 +46,18 @@ def _check_length(minutes: int) -> None:
     appointment of a day and more) is refused before anything is stored or queued."""
     if not 1 <= minutes <= 720:
         raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
+
+
+def _channel_for(rule_channel: str, patient: dict[str, Any]) -> str | None:
+    """A rule's reminder reaches a patient who accepts its channel (preference email, sms or both;
+    none: nothing); when that channel's address or number is missing it falls back to the other
+    one; with neither, None (the log lists it)."""
+    accepts = {"email": {"email"}, "sms": {"sms"}, "both": {"email", "sms"}}.get(preference(patient), set())
+    if rule_channel not in accepts:
+        return None
+    have = {"email": bool(patient.get("email")), "sms": bool(patient.get("mobile"))}
+    other = "sms" if rule_channel == "email" else "email"
+    return rule_channel if have[rule_channel] else other if have[other] else None
 
 
 class ReminderRules:
@@ -194,14 +206,22 @@ class Reminders:
         meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
                 "rule": rule.id, "channel": rule.channel, "template": rule.template, "category": "Appointments",
                 "description": f"Reminder ({rule.describe()})"}
-        if rule.channel != "email":
-            log.warning("reminder rule %s is for SMS, which is not set up: no reminder for appointment %s",
-                        rule.id, appt["id"])
-            return None
-        if not patient.get("email"):
-            log.warning("patient %s has no email address: no reminder for appointment %s", patient["id"], appt["id"])
+        channel = _channel_for(rule.channel, patient)
+        if channel is None:
+            log.info("patient %s: no %s reminder for appointment %s (preference %s, or no address or number)",
+                     patient["id"], rule.channel, appt["id"], patient.get("preference") or "email")
             return None
         r = tpl.render(self.templates.get(rule.template), merge_context(self.practice, patient, appointment=appt))
+        if channel == "sms":
+            from engine.service.sms import Texts
+
+            try:  # automatic: moved past quiet hours by the queue itself
+                return Texts(self.practice, self.outbox).queue(patient["id"], r.body.strip(), now,
+                                                               deliver_after=q.deliver_after, automatic=True,
+                                                               meta={**meta, "channel": "sms"})
+            except InputInvalid as exc:
+                log.warning("reminder for appointment %s not queued as a text: %s", appt["id"], exc.message)
+                return None
         draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
                       r.subject, r.body, html=r.html)
         rid = self.outbox.add_draft(draft, now, deliver_after=q.deliver_after, patient_id=patient["id"],

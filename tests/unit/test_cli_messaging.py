@@ -54,3 +54,31 @@ def test_recalls_import_run_dry_run_changes_nothing_then_run(tmp_path: Path) -> 
     assert sorted(r["patient_id"] for r in listed) == ["P001", "P002", "P003", "P008", "P009", "P033", "P040"]
     bad = pm("recalls", "run", "--due-before", "31/12/2026", data=data)
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_sms_send_test_status_replies_through_the_fake(tmp_path: Path) -> None:
+    from tools.fakemail import FakeMail
+
+    data = demo(tmp_path)
+    with FakeMail(seed=1) as fm:
+        info = fm.info()["sms"]
+        with Practice(data, writer=True, command="test") as p:
+            p.settings.set_many({"sms.provider": "twilio", "sms.account": info["account_sid"],
+                                 "sms.secret": info["auth_token"], "sms.sender": info["number"],
+                                 "sms.api_url": info["base_url"], "sms.quiet_hours": ""})
+        test = pm("sms", "test", "--json", data=data)
+        assert test.returncode == 0, test.stderr
+        assert json.loads(test.stdout)["balance"] == "10.00"
+        sent = pm("sms", "send", "--patient", "P040", "--text", "Hello from the practice", "--json", data=data)
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["parts"] == 1
+        assert json.loads(pm("send-receive", "--json", data=data).stdout)["sent"] == 1
+        status = json.loads(pm("sms", "status", "--poll", "--json", data=data).stdout)
+        assert [(t["to"], t["delivery"]) for t in status["texts"]] == [("+447700900041", "delivered")]
+        fm.sms.deliver_reply("+447700900041", "STOP")
+        replies = json.loads(pm("sms", "replies", "--fetch", "--json", data=data).stdout)
+        assert replies["opted_out"] == ["P040"] and replies["replies"][0]["patient_id"] == "P040"
+        again = pm("sms", "send", "--patient", "P040", "--text", "Hello again", data=data)
+        assert again.returncode == 1 and "opted out" in again.stderr and again.stderr.count("\n") == 1
+        long = pm("sms", "send", "--patient", "P013", "--text", "😀" * 200, data=data)
+        assert long.returncode == 1 and "messages" in long.stderr

@@ -10,6 +10,8 @@ and the control panel testers use to switch faults while the servers run.
     GET  /faults  POST /faults  DELETE /faults
     GET  /transcript?protocol=smtp
     POST /mailboxes/<user>/uidvalidity   change a mailbox's UIDVALIDITY
+    /2010-04-01/Accounts/...     the Twilio-shaped SMS provider (tools/fakemail/smsapi.py)
+    /sms-control/...             its test controls: reply, outcome, messages
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 from tools.fakemail.faults import Faults
+from tools.fakemail.smsapi import PREFIX as SMSAPI, SmsApi
 
-REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 402: "Payment Required", 404: "Not Found",
+REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required",
+           404: "Not Found", 429: "Too Many Requests",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -34,9 +38,12 @@ class HttpApp:
         self.credits = credits
         self.sms: list[dict[str, Any]] = []
         self.links: dict[str, dict[str, Any]] = {}
+        self.smsapi = SmsApi(faults)
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["sms-control"]:
+            return self.smsapi.control(method, parts[1:], body)
         if parts[:1] == ["sms"]:
             fault = self.faults.take("http", "sms")
             if fault is not None and fault.action == "reply":
@@ -93,18 +100,21 @@ class HttpApp:
         try:
             request = await reader.readline()
             method, target, _ = request.decode("latin-1").split(" ", 2)
-            length = 0
+            headers: dict[str, str] = {}
             while True:
                 line = await reader.readline()
                 if line in (b"\r\n", b"\n", b""):
                     break
                 name, _, value = line.decode("latin-1").partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0") or 0)
             raw = await reader.readexactly(length) if length else b""
-            body = json.loads(raw) if raw else None
             url = urlsplit(target)
-            status, doc = self.route(method.upper(), url.path, parse_qs(url.query), body)
+            if url.path.startswith(SMSAPI):  # form-encoded, authenticated: the provider's own shape
+                status, doc = self.smsapi.handle(method.upper(), url.path, parse_qs(url.query), raw, headers)
+            else:
+                body = json.loads(raw) if raw else None
+                status, doc = self.route(method.upper(), url.path, parse_qs(url.query), body)
         except (ValueError, asyncio.IncompleteReadError) as exc:
             status, doc = 400, {"error": str(exc)}
         payload = json.dumps(doc).encode()
