@@ -99,6 +99,10 @@ def cmd_recalls_run(args: argparse.Namespace) -> int:
                       for m in (result.messages if args.dry_run else [])]
     if result.no_address:
         lines.append(f"no address for {len(result.no_address)}: {', '.join(result.no_address)}")
+    if result.opted_out:
+        lines.append(f"opted out (preference none): {', '.join(result.opted_out)}")
+    for r in result.refused:
+        lines.append(f"not queued for {', '.join(r['patients'])}: {r['error']}")
     if result.already:
         lines.append(f"already queued by an earlier run: {len(result.already)}")
     base.emit(args, doc, "\n".join(lines))

@@ -22,7 +22,7 @@ from engine.adapters.csvfile import read_rows
 from engine.adapters.store import RID
 from engine.core import recalls as rc
 from engine.core import templates as tpl
-from engine.core.directory import person_name
+from engine.core.directory import person_name, preference
 from engine.core.message import Draft, Recipient
 from engine.core.periods import parse_periods
 from engine.errors import InputInvalid, Problem
@@ -44,10 +44,31 @@ class RunResult:
     queued: list[int] = field(default_factory=list)
     no_address: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # a text the SMS rules refused (too long...)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "messages": self.messages, "queued": len(self.queued) if not self.dry_run
-                else 0, "ids": self.queued, "no_address": self.no_address, "already_queued": self.already}
+                else 0, "ids": self.queued, "no_address": self.no_address, "already_queued": self.already,
+                "opted_out": self.opted_out, "refused": self.refused}
+
+
+TEXT = "sms:"  # an address that is a mobile number: the recall goes as a text
+
+
+def _address(patient: dict[str, Any]) -> str:
+    """Where one recall goes, by the patient's preference (both: email first); the other channel
+    when the preferred one is missing; "" when neither (listed)."""
+    email, mobile = patient.get("email", ""), patient.get("mobile", "")
+    text = TEXT + mobile if mobile else ""
+    if preference(patient) == "sms":
+        return text or email
+    return email or text
+
+
+def _email_or_placeholder(address: str) -> str:
+    """A text's message is only rendered (its body becomes the text): no email address to give."""
+    return "text-message@invalid" if address.startswith(TEXT) else address
 
 
 class Recalls:
@@ -114,7 +135,7 @@ class Recalls:
         """Send keys on recall items not cancelled, and the latest deliver-after still waiting."""
         keys: set[str] = set()
         last: datetime | None = None
-        for item in self.outbox.items.find(lambda r: r.get("kind") == KIND and r["status"] not in GONE):
+        for item in self.outbox.items.find(lambda r: bool(r.get("recall_keys")) and r["status"] not in GONE):
             keys.update(item.get("recall_keys", []))
             if item["status"] == "ready":
                 at = datetime.fromisoformat(item["deliver_after"])
@@ -143,28 +164,48 @@ class Recalls:
             if r.status == "due" and r.due <= due_before and p is not None and (
                     not location or p.get("preferred_location") == location):
                 by_patient.setdefault(r.patient_id, []).append(r)
-        dues = [rc.Due(pid, everyone[pid].get("family_id", ""), everyone[pid].get("email", ""),
-                       tuple(r.send_key for r in recs)) for pid, recs in by_patient.items()]
+        opted_out = sorted(pid for pid in by_patient if preference(everyone[pid]) == "none")
+        dues = [rc.Due(pid, everyone[pid].get("family_id", ""), _address(everyone[pid]),
+                       tuple(r.send_key for r in recs)) for pid, recs in by_patient.items() if pid not in opted_out]
         already, last = self._already_queued()
         tz = ZoneInfo(s.get("practice.timezone"))
         plan = rc.plan_run(dues, already, now, int(s.get("recalls.per_hour")), tz,
                            parse_periods(s.get("schedule.periods") or ""), last)
         result = RunResult(dry_run, [{"patients": list(m.patient_ids), "to": m.address,
                                       "deliver_after": m.deliver_after.isoformat()} for m in plan.messages],
-                           no_address=plan.no_address, already=plan.already)
+                           no_address=plan.no_address, already=plan.already, opted_out=opted_out)
         if dry_run:
             return result
         self._mark_sent(already, now)  # a crash after queueing, before marking: marked now, not sent again
         template = templates.get(code)
         for i in range(0, len(plan.messages), CHUNK):
             chunk = plan.messages[i:i + CHUNK]
-            result.queued += self.outbox.add_drafts([self._draft(m, everyone, template, code) for m in chunk], now)
+            emails = [m for m in chunk if not m.address.startswith(TEXT)]
+            result.queued += self.outbox.add_drafts([self._draft(m, everyone, template, code) for m in emails], now)
+            result.queued += self._texts([m for m in chunk if m.address.startswith(TEXT)], everyone, template, code,
+                                         now, result)
             self._mark_sent(frozenset(k for m in chunk for k in m.send_keys), now)
             if progress is not None:
                 progress(len(result.queued), len(plan.messages))
         log.info("recall run: %d message(s) queued, %d without an address, %d already queued",
                  len(result.queued), len(plan.no_address), len(plan.already))
         return result
+
+    def _texts(self, planned: list[rc.Planned], everyone: dict[str, dict[str, Any]], template: tpl.Template,
+               code: str, now: datetime, result: RunResult) -> list[int]:
+        """Recalls to patients who prefer texts: the template's text body, to the (shared) mobile."""
+        from engine.service.sms import Texts
+
+        texts, ids = Texts(self.practice, self.outbox), []
+        for m in planned:
+            draft, meta = self._draft(m, everyone, template, code)
+            meta = {k: v for k, v in meta.items() if k not in ("kind", "deliver_after", "patient_id")}
+            try:
+                ids.append(texts.queue(m.patient_ids[0], draft.text.strip(), now, deliver_after=m.deliver_after,
+                                       automatic=True, meta=meta))
+            except InputInvalid as exc:
+                result.refused.append({"patients": list(m.patient_ids), "error": exc.message, "hint": exc.hint})
+        return ids
 
     def _draft(self, m: rc.Planned, everyone: dict[str, dict[str, Any]], template: tpl.Template,
                code: str) -> tuple[Draft, dict[str, Any]]:
@@ -175,10 +216,10 @@ class Recalls:
             family = first.get("last_name", "")
             ctx = merge_context(self.practice, first, family_name=family)
             ctx["patient"] = {**ctx["patient"], "title": "", "first_name": f"{family} family", "last_name": family}
-            to = Recipient(m.address, f"The {family} family")
+            to = Recipient(_email_or_placeholder(m.address), f"The {family} family")
         else:
             ctx = merge_context(self.practice, first)
-            to = Recipient(m.address, person_name(first))
+            to = Recipient(_email_or_placeholder(m.address), person_name(first))
         r = tpl.render(template, ctx)
         meta = {"kind": KIND, "patient_id": first["id"] if len(people) == 1 else "",
                 "family_patients": list(m.patient_ids) if len(people) > 1 else [], "recall_keys": list(m.send_keys),

@@ -113,3 +113,30 @@ def test_derived_from_the_last_appointment_of_a_type(practice: Practice) -> None
     assert r.derive("hygiene", 6) == 1
     assert [x.as_dict() for x in r.list()] == [{"patient_id": "P040", "type": "hygiene", "interval_months": 6,
                                                  "due": "2027-02-28", "status": "due"}]
+
+
+def test_recalls_go_by_preference_and_opted_out_patients_are_listed(recalls: Recalls, practice: Practice,
+                                                                   fakemail: FakeMail) -> None:
+    from tests.integration.test_sms import configure_sms
+
+    configure_sms(practice, fakemail)
+    practice.settings.set_many({"sms.quiet_hours": "", "schedule.periods": ""})
+    d = practice.directory
+    d.update("patients", "P040", {"preference": "sms"})
+    d.update("patients", "P033", {"preference": "none"})
+    d.update("patients", "P041", {"preference": "sms", "mobile": "07700 900042"})  # no email, now a number
+    result = recalls.run(date(2026, 12, 31), T0)
+    assert result.opted_out == ["P033"] and result.no_address == []
+    to = sorted(m["to"] for m in result.messages)
+    assert "sms:+447700900041" in to and "sms:+447700900042" in to and "angus.macleod@patientmail.example" not in to
+    texts = [i for i in recalls.outbox.list() if i.get("kind") == "sms"]
+    assert sorted(i["to"][0] for i in texts) == ["+447700900041", "+447700900042"]
+    assert all(i["recall_keys"] and i["text"].startswith("Dear ") for i in texts)
+    again = recalls.run(date(2026, 12, 31), T0)  # the texts count as queued for a rerun too
+    assert again.queued == [] and again.messages == []
+    engine = Engine(practice, FakeClock(T0 + timedelta(days=1)))
+    try:
+        assert engine.send_receive_now()["sent"] == 5  # three emails (the Patels share one), two texts
+    finally:
+        engine.stop()
+    assert sorted(m["to"] for m in fakemail.sms.messages("outbound")) == ["+447700900041", "+447700900042"]
