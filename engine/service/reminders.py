@@ -169,8 +169,9 @@ class Reminders:
         self._apply("cancelled", {**rec, "status": "cancelled", "version": version}, now)
 
     def _existing(self, aid: str) -> list[rules.Existing]:
-        return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"],
-                               r.get("idempotency_key", ""))
+        # a reminder sent as a text is an outbox item of kind sms: to the planner it is a reminder
+        return [rules.Existing(r[RID], rules.REMINDER if r.get("rule") else r.get("kind", ""),
+                               int(r.get("appointment_version", 0)), r["status"], r.get("idempotency_key", ""))
                 for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
 
     def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
@@ -218,7 +219,8 @@ class Reminders:
             try:  # automatic: moved past quiet hours by the queue itself
                 return Texts(self.practice, self.outbox).queue(patient["id"], r.body.strip(), now,
                                                                deliver_after=q.deliver_after, automatic=True,
-                                                               meta={**meta, "channel": "sms"})
+                                                               meta={**meta, "channel": "sms"},
+                                                               not_after=datetime.fromisoformat(appt["start"]))
             except InputInvalid as exc:
                 log.warning("reminder for appointment %s not queued as a text: %s", appt["id"], exc.message)
                 return None

@@ -94,9 +94,11 @@ class Texts:
         return seg
 
     def queue(self, patient_id: str, text: str, now: datetime, *, deliver_after: datetime | None = None,
-              automatic: bool = False, even_in_quiet_hours: bool = False, meta: dict[str, Any] | None = None) -> int:
-        """One text to a patient's mobile. Automatic: moved past quiet hours. Manual: refused inside
-        them unless `even_in_quiet_hours`."""
+              automatic: bool = False, even_in_quiet_hours: bool = False, meta: dict[str, Any] | None = None,
+              not_after: datetime | None = None) -> int:
+        """One text to a patient's mobile. Automatic: moved past quiet hours (refused when that would
+        be at or after `not_after`, an appointment's start). Manual: refused inside them unless
+        `even_in_quiet_hours`."""
         patient = self.practice.directory.require("patients", patient_id)
         if not patient.get("mobile"):
             raise InputInvalid(f"patient {patient_id} has no mobile number", hint="Add the mobile number first.")
@@ -107,6 +109,9 @@ class Texts:
         at = deliver_after or now
         if automatic:
             at = rules.quiet_ends(at, self._tz(), self._quiet())
+            if not_after is not None and at >= not_after:
+                raise InputInvalid("after quiet hours it would be too late", hint="A reminder rule with an earlier "
+                                   "time (outside sms.quiet_hours) avoids this.")
         elif self.in_quiet_hours(at) and not even_in_quiet_hours:
             raise InputInvalid(f"it is quiet hours ({self.practice.settings.get('sms.quiet_hours')})",
                                hint="Send it anyway only if the patient expects it (--even-in-quiet-hours).")

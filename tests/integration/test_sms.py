@@ -143,3 +143,18 @@ def test_sms_reminders_by_preference_with_fallback(practice: Practice, engine: E
     clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
     assert engine.send_receive_now()["sent"] == 4
     assert [m["to"] for m in fakemail.sms.messages("outbound")] == ["+447700900041"]
+
+
+def test_sms_reminders_replanned_on_move_and_dropped_on_cancel(practice: Practice, engine: Engine,
+                                                              clock: FakeClock) -> None:
+    """Found by the wired property: a reminder queued as a text (kind sms) was not recognised as a
+    reminder by the planner, so a move or cancellation left it waiting for the old slot."""
+    practice.directory.update("patients", "P040", {"preference": "sms"})
+    rem = Reminders(practice, engine.outbox)
+    rem.rules.add({"channel": "sms", "days": 2, "at": "10:00", "template": "APPTSMS"})
+    aid = rem.book("P040", "2026-11-27T15:00", 30, clock.now())
+    rem.move(aid, "2026-12-02T15:00", clock.now())
+    texts = [i for i in engine.outbox.list() if i.get("kind") == "sms"]
+    assert sorted((i["appointment_version"], i["status"]) for i in texts) == [(1, "cancelled"), (2, "ready")]
+    rem.cancel(aid, clock.now())
+    assert {i["status"] for i in engine.outbox.list() if i.get("kind") == "sms"} == {"cancelled"}
