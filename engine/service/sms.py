@@ -23,6 +23,7 @@ from engine.adapters.sms import SmsProvider, SmsSettings, provider_for
 from engine.adapters.store import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
+from engine.core import outbox as outbox_rules
 from engine.core.outbox import MAX_ATTEMPTS, Event
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
@@ -32,6 +33,9 @@ from engine.service.practice import Practice
 log = logging.getLogger("practicemail.service")
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 CONFIRM_WORDS = frozenset({"C", "YES", "Y", "CONFIRM"})
+# outcomes recorded per durable write: a crash can resend at most this many texts the provider took
+# (they are left `sending`, and start-up releases them), against one fsync per text otherwise
+RECORD_EVERY = 20
 
 
 @dataclass
@@ -131,34 +135,63 @@ class Texts:
             for rid in due:  # not due until they end: the worker sleeps instead of spinning
                 self.outbox.items.update(rid, {"deliver_after": later.isoformat()})
             return report
+        provider: SmsProvider | None = None
+        setup_error: Exception | None = None
         try:
             provider = self.provider()
         except SmsNotSetUp as exc:
-            provider, setup_error = None, exc
-        for item in self.outbox.claim(due, now):
-            if provider is None:
-                self._fail(item, Event.PERMANENT_FAILURE, clock(), setup_error, report)
-                continue
-            stored = self.outbox.get(item[RID])
-            try:
-                accepted = provider.send(stored["to"][0], stored["text"])
-            except (SmsRefused, SmsNotSetUp) as exc:  # this text, or nothing to send it with: reset once fixed
-                self._fail(item, Event.PERMANENT_FAILURE, clock(), exc, report)
-            except (SmsUnreachable, SmsAccountRefused) as exc:
-                self._fail(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
-            else:
-                self.outbox.apply(item[RID], Event.DELIVERED, clock())
-                self.outbox.items.update(item[RID], {"provider_sid": accepted.sid, "provider_status": accepted.status})
-                report.sent += 1
+            setup_error = exc
+        pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]] = []
+        try:
+            claimed = self.outbox.claim(due, now)
+            wanted = {item[RID] for item in claimed}
+            texts = {r[RID]: (r["to"][0], r["text"]) for r in self.outbox.items.find(
+                lambda r: r.get("kind") == SMS and r["status"] == "sending") if r[RID] in wanted}  # one read
+            for item in claimed:
+                pending.append(self._send_one(item, texts[item[RID]], provider, setup_error, clock, report))
+                if len(pending) >= RECORD_EVERY:
+                    self._record(pending)
+        finally:
+            self._record(pending)  # an exception too: what the provider took is never left "sending"
         return report
 
-    def _fail(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
-              report: TextReport) -> None:
-        self.outbox.apply(item[RID], event, now, error=exc.message, hint=exc.hint, code=getattr(exc, "code", None))
+    def _send_one(self, item: dict[str, Any], message: tuple[str, str], provider: SmsProvider | None,
+                  setup_error: Exception | None,
+                  clock: Callable[[], datetime], report: TextReport) -> tuple[int, Event, datetime, dict[str, Any],
+                                                                              dict[str, Any]]:
+        """One text to the provider; its outcome as (id, event, when, detail, fields), recorded in groups."""
+        try:
+            if provider is None:
+                raise setup_error or SmsNotSetUp("no SMS provider is set up")
+            accepted = provider.send(*message)
+        except (SmsRefused, SmsNotSetUp) as exc:  # this text, or nothing to send it with: reset once fixed
+            return self._failed(item, Event.PERMANENT_FAILURE, clock(), exc, report)
+        except (SmsUnreachable, SmsAccountRefused) as exc:
+            return self._failed(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
+        report.sent += 1
+        return item[RID], Event.DELIVERED, clock(), {}, {"provider_sid": accepted.sid,
+                                                         "provider_status": accepted.status}
+
+    def _failed(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
+                report: TextReport) -> tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]:
         if event is Event.PERMANENT_FAILURE or item.get("attempts", 0) + 1 >= MAX_ATTEMPTS:
             report.failed += 1
         report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
         log.warning("text %d: %s", item[RID], exc.message)
+        return item[RID], event, now, {"error": exc.message, "hint": exc.hint, "code": getattr(exc, "code", None)}, {}
+
+    def _record(self, pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]]) -> None:
+        """Outcomes in one durable write (a group of RECORD_EVERY at most), then forgotten."""
+        if not pending:
+            return
+        outcomes = {rid: (event, when, detail, fields) for rid, event, when, detail, fields in pending}
+
+        def change(rid: int, stored: Any) -> dict[str, Any]:
+            event, when, detail, fields = outcomes[rid]
+            return {**outbox_rules.apply(stored, event, when, **detail)[0], **fields}
+
+        self.outbox.items.modify_many(list(outcomes), change, copies=False)
+        pending.clear()
 
     # -- delivery status -------------------------------------------------------------------------------
     def poll_statuses(self, now: datetime) -> int:

@@ -89,7 +89,8 @@ class SmsApi:
             return [dict(m) for m in self._messages if m["direction"] == "outbound-api"]
 
     def control(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
-        """/sms-control/reply {"from", "body"}; /sms-control/outcome {"to", ...}; /sms-control/messages."""
+        """/sms-control/reply {"from", "body"}; /sms-control/outcome {"to", ...}; /sms-control/messages;
+        /sms-control/balance {"balance": "100.00"} (top up, for benchmarks)."""
         if parts == ["reply"] and method == "POST" and isinstance(body, dict):
             return 201, {"sid": self.deliver_reply(str(body.get("from", "")), str(body.get("body", "")))}
         if parts == ["outcome"] and method == "POST" and isinstance(body, dict):
@@ -98,6 +99,10 @@ class SmsApi:
             return 200, {"ok": True}
         if parts == ["messages"] and method == "GET":
             return 200, self.messages()
+        if parts == ["balance"] and method == "POST" and isinstance(body, dict):
+            with self._lock:
+                self.balance = Decimal(str(body.get("balance", "10.00")))
+            return 200, {"balance": f"{self.balance:.2f}"}
         return 404, {"error": "no such control"}
 
     # -- the API -------------------------------------------------------------------------------
