@@ -45,6 +45,20 @@ class SmsSettings:
     api_url: str
     ca_file: str = ""
     timeout: float = 20.0
+    proxy: str = ""  # a proxy URL (proxy_url), or "" for none
+
+
+def proxy_url(kind: str, host: str, port: int | None, user: str = "", password: str = "") -> str:
+    """proxy.* settings -> the URL httpx takes: http://[user:pass@]host:port or socks5://..."""
+    if not host:
+        return ""
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+    scheme = "socks5" if kind == "socks5" else "http"
+    return f"{scheme}://{auth}{host}:{port or (1080 if scheme == 'socks5' else 3128)}"
+
+
+def _proxy_where(url: str) -> str:
+    return url.rsplit("@", 1)[-1]  # never the password
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,12 @@ class Balance:
 class SmsProvider(Protocol):
     name: str
 
+    def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
+        where = _proxy_where(self.settings.proxy)
+        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
+                              hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
+                                   f"and that the proxy at {where} is running.")
+
     def send(self, to: str, text: str) -> Accepted: ...
     def status(self, sid: str) -> Delivery: ...
     def incoming(self) -> list[Incoming]: ...
@@ -115,14 +135,20 @@ class TwilioProvider:
         self.settings = s
         self._base = f"{API}/{quote(s.account, safe='')}"
         self._client = httpx.Client(base_url=s.api_url.rstrip("/"), auth=(s.account, s.secret), timeout=s.timeout,
-                                    verify=verify, transport=transport, trust_env=False,
+                                    verify=verify, transport=transport, trust_env=False, proxy=s.proxy or None,
                                     headers={"User-Agent": "practicemail"})
 
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         try:
             r = self._client.request(method, f"{self._base}/{path}", **kw)
+        except httpx.ProxyError as exc:
+            raise self._proxy_failed(exc) from None
         except httpx.TimeoutException:
             raise SmsUnreachable("the SMS provider did not answer in time") from None
+        except httpx.ConnectError as exc:
+            if self.settings.proxy:  # the first connection is to the proxy
+                raise self._proxy_failed(exc) from None
+            raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
         except httpx.HTTPError as exc:
             raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
         try:
@@ -142,6 +168,12 @@ class TwilioProvider:
         if r.status_code >= 400:
             raise SmsRefused(f"the SMS provider refused: {said} (error {code})", code=code)
         return doc
+
+    def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
+        where = _proxy_where(self.settings.proxy)
+        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
+                              hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
+                                   f"and that the proxy at {where} is running.")
 
     def send(self, to: str, text: str) -> Accepted:
         doc = self._call("POST", "Messages.json", data={"To": to, "From": self.settings.sender, "Body": text})

@@ -105,6 +105,11 @@ CATALOGUE: tuple[Setting, ...] = (
        optional=False),
     _s("sms.quiet_hours", "span", "20:00-08:00", "No automatic texts in these practice-local hours; empty: none"),
     _s("sms.max_segments", "int", 3, "The most parts one text may have", minimum=1, maximum=10, optional=False),
+    _s("proxy.address", "host", "", "Proxy server the practice reaches the internet through; empty: none"),
+    _s("proxy.port", "port", None, "The proxy's port"),
+    _s("proxy.kind", "choice", "http", "http (CONNECT) or socks5", choices=("http", "socks5"), optional=False),
+    _s("proxy.user", "text", "", "User name for the proxy, if it asks"),
+    _s("proxy.password", "secret", "", "Password for the proxy (stored encrypted)"),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters.sms import SmsProvider, SmsSettings, provider_for
+from engine.adapters.sms import SmsProvider, SmsSettings, provider_for, proxy_url
 from engine.adapters.store import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
@@ -63,8 +63,10 @@ class Texts:
     # -- settings and the provider -------------------------------------------------------------
     def sms_settings(self) -> SmsSettings:
         s = self.practice.settings
+        proxy = proxy_url(s.get("proxy.kind"), s.get("proxy.address"), s.get("proxy.port"), s.get("proxy.user"),
+                          s.secret("proxy.password"))
         return SmsSettings(s.get("sms.provider"), s.get("sms.account"), s.secret("sms.secret"), s.get("sms.sender"),
-                           s.get("sms.api_url"), ca_file=s.get("tls.ca_file"))
+                           s.get("sms.api_url"), ca_file=s.get("tls.ca_file"), proxy=proxy)
 
     def provider(self) -> SmsProvider:
         if self._provider is None:
