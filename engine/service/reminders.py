@@ -145,7 +145,16 @@ class Reminders:
                   "version": 1, "status": "booked", "source": "reception"}
         self.appointments.insert(record)
         self._apply("booked", record, now)
+        self._close_recalls(patient_id, now)
         return aid
+
+    def _close_recalls(self, patient_id: str, now: datetime) -> None:
+        """A booking after a recall went out closes it: the recall did its job (status booked)."""
+        recalls = self.practice.store.collection("recalls")
+        ids = recalls.ids(lambda r: r.get("patient_id") == patient_id and r.get("status") == "sent")
+        if ids:
+            recalls.modify_many(ids, lambda _i, r: {**r, "status": "booked", "booked_at": now.isoformat()}, copies=False)
+            log.info("patient %s booked: %d recall(s) closed", patient_id, len(ids))
 
     def move(self, aid: str, start: str, now: datetime, minutes: int | None = None) -> None:
         rec = self.get(aid)

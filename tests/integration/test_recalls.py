@@ -140,3 +140,15 @@ def test_recalls_go_by_preference_and_opted_out_patients_are_listed(recalls: Rec
     finally:
         engine.stop()
     assert sorted(m["to"] for m in fakemail.sms.messages("outbound")) == ["+447700900041", "+447700900042"]
+
+
+def test_a_booking_after_the_send_closes_the_recall(recalls: Recalls, practice: Practice) -> None:
+    from engine.service.reminders import Reminders
+
+    recalls.run(date(2026, 12, 3), T0)
+    rem = Reminders(practice, recalls.outbox)
+    rem.book("P033", "2026-12-08T10:00", 30, T0)
+    rem.book("P004", "2026-12-08T11:00", 30, T0)  # P004's recall was not sent yet: it stays due
+    status = {(r.patient_id, r.type): r.status for r in recalls.list()}
+    assert status[("P033", "hygiene")] == "booked" and status[("P004", "checkup")] == "due"
+    assert status[("P001", "checkup")] == "sent"
