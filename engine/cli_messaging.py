@@ -17,7 +17,7 @@ from engine.cli_input import whole_number
 
 
 def _rules(p: Any) -> Any:  # engine.service.reminders.ReminderRules
-    from engine.service.reminders import ReminderRules
+    from engine.service.reminder_rules import ReminderRules
 
     return ReminderRules(p)
 

@@ -18,7 +18,7 @@ from engine.adapters.store import RID
 from engine.core import ical, pacing
 from engine.core import reminders as rules
 from engine.core import templates as tpl
-from engine.core.directory import person_name, preference
+from engine.core.directory import person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.outbox import Event
 from engine.core.periods import parse_check_times, parse_periods
@@ -26,6 +26,7 @@ from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.compose import merge_context
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
+from engine.service.reminder_rules import ReminderRules, channel_for
 from engine.service.templates import Templates
 
 log = logging.getLogger("practicemail.service")
@@ -48,63 +49,13 @@ def _check_length(minutes: int) -> None:
         raise InputInvalid(f"{minutes} minutes is not a length of appointment", hint="Use 1 to 720 minutes.")
 
 
-def _channel_for(rule_channel: str, patient: dict[str, Any]) -> str | None:
-    """A rule's reminder reaches a patient who accepts its channel (preference email, sms or both;
-    none: nothing); when that channel's address or number is missing it falls back to the other
-    one; with neither, None (the log lists it)."""
-    accepts = {"email": {"email"}, "sms": {"sms"}, "both": {"email", "sms"}}.get(preference(patient), set())
-    if rule_channel not in accepts:
-        return None
-    have = {"email": bool(patient.get("email")), "sms": bool(patient.get("mobile"))}
-    other = "sms" if rule_channel == "email" else "email"
-    return rule_channel if have[rule_channel] else other if have[other] else None
-
-
-class ReminderRules:
-    """The practice's reminder rules, as stored (collection `reminder_rules`)."""
-
-    def __init__(self, practice: Practice) -> None:
-        self.practice = practice
-        self._c = practice.store.collection("reminder_rules")
-
-    def list(self) -> list[rules.Rule]:
-        return sorted((rules.parse_rule(r) for r in self._c.all()), key=lambda x: x.id)
-
-    def add(self, fields: dict[str, Any]) -> rules.Rule:
-        """Checked first (fields, then that its template, provider and location exist); nothing stored on a problem."""
-        taken = {r.id for r in self.list()}
-        if not fields.get("id"):
-            fields = {**fields, "id": next(f"R{n}" for n in range(1, len(taken) + 2) if f"R{n}" not in taken)}
-        rule = rules.parse_rule(fields)
-        if rule.id in taken:
-            raise InputInvalid(f"reminder rule {rule.id!r} already exists", hint="Delete it first, or give another id.")
-        if not Templates(self.practice.store).exists(rule.template):
-            raise InputInvalid(f"no template {rule.template!r}", hint="`templates list` shows the codes.")
-        if rule.provider_id:
-            self.practice.directory.require("providers", rule.provider_id)
-        if rule.location:
-            self.practice.directory.require("locations", rule.location)
-        stored = rule.as_dict()
-        stored.pop("describe")
-        self._c.insert(stored)
-        log.info("reminder rule %s added: %s", rule.id, rule.describe())
-        return rule
-
-    def delete(self, rule_id: str) -> None:
-        found = self._c.find(lambda r: r.get("id") == rule_id)
-        if not found:
-            raise NotFound(f"no reminder rule {rule_id!r}", hint="`reminders rules list` shows them.")
-        self._c.remove(found[0][RID])
-        log.info("reminder rule %s deleted (reminders already queued stay queued)", rule_id)
-
-
 class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox) -> None:
         self.practice = practice
         self.outbox = outbox
         self.templates = Templates(practice.store)
         self.appointments = practice.store.collection("appointments")
-        self.rules = ReminderRules(practice)
+        self.rules = ReminderRules(practice)  # engine/service/reminder_rules.py
 
     # -- appointments -------------------------------------------------------------------
     def _tz(self) -> ZoneInfo:
@@ -216,7 +167,7 @@ class Reminders:
         meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
                 "rule": rule.id, "channel": rule.channel, "template": rule.template, "category": "Appointments",
                 "description": f"Reminder ({rule.describe()})"}
-        channel = _channel_for(rule.channel, patient)
+        channel = channel_for(rule.channel, patient)
         if channel is None:
             log.info("patient %s: no %s reminder for appointment %s (preference %s, or no address or number)",
                      patient["id"], rule.channel, appt["id"], patient.get("preference") or "email")
