@@ -345,7 +345,9 @@ class Engine:
 
         texts = Texts(self.practice, self.outbox)
         try:
-            return texts.send_due(self.clock.now, manual)
+            report = texts.send_due(self.clock.now, manual)
+            texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses
+            return report
         finally:
             texts.close()
 

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -256,6 +256,31 @@ class Texts:
             return ""
         appts.update(coming[0][RID], {"confirmed": True, "confirmed_at": now.isoformat()})
         return str(coming[0]["id"])
+
+    def check_provider(self, now: datetime, manual: bool) -> ReplyReport | None:
+        """Replies fetched and delivery statuses polled: at every manual pass, and otherwise at most
+        every `schedule.check_every_minutes` (the worker wakes at least each minute for its heartbeat).
+        A provider failure is logged and tried at the next check; it never stops the service."""
+        s = self.practice.settings
+        if s.get("sms.provider") == "none":
+            return None
+        state = self.practice.store.collection("sms_state")
+        found = state.all()
+        last = datetime.fromisoformat(found[0]["last_check"]) if found and found[0].get("last_check") else None
+        every = timedelta(minutes=int(s.get("schedule.check_every_minutes") or 15))
+        if not manual and last is not None and now - last < every:
+            return None
+        try:
+            report = self.fetch_replies(now)
+            self.poll_statuses(now)
+        except PracticeMailError as exc:
+            log.warning("checking the SMS provider failed: %s", exc.message)
+            report = None
+        if found:
+            state.update(found[0][RID], {"last_check": now.isoformat()})
+        else:
+            state.insert({"last_check": now.isoformat()})
+        return report
 
     def list_replies(self) -> list[dict[str, Any]]:
         return sorted(({k: v for k, v in r.items() if k != RID} for r in self.replies.all()),

@@ -53,7 +53,7 @@ def test_send_delivered_failed_with_reason_and_balance(practice: Practice, engin
     assert fakemail.sent() == []  # never through SMTP
     sent = {m["to"]: m for m in fakemail.sms.messages("outbound")}
     assert sent["+447700900041"]["body"] == "Your check-up is due: call 01225 555 010 €"
-    assert texts.poll_statuses(clock.now()) == 2
+    assert texts.poll_statuses(clock.now()) == 0  # the pass itself asked the provider already
     assert engine.outbox.get(ok)["provider_status"] == "delivered"
     failed = engine.outbox.get(bad)
     assert failed["provider_status"] == "failed"
@@ -158,3 +158,19 @@ def test_sms_reminders_replanned_on_move_and_dropped_on_cancel(practice: Practic
     assert sorted((i["appointment_version"], i["status"]) for i in texts) == [(1, "cancelled"), (2, "ready")]
     rem.cancel(aid, clock.now())
     assert {i["status"] for i in engine.outbox.list() if i.get("kind") == "sms"} == {"cancelled"}
+
+
+def test_the_running_service_files_replies_and_polls_delivery(practice: Practice, engine: Engine, clock: FakeClock,
+                                                             fakemail: FakeMail) -> None:
+    practice.settings.set_many({"schedule.send_immediately": "true", "schedule.check_every_minutes": "5"})
+    rid = Texts(practice, engine.outbox).queue("P040", "Hello", clock.now())
+    engine.start()
+    fakemail.sms.wait_for_sent(1)
+    fakemail.sms.wait_for_listings(1)  # the service's first check, right after sending
+    fakemail.sms.deliver_reply("+447700900041", "Thanks, see you then")
+    clock.advance(timedelta(minutes=5))
+    fakemail.sms.wait_for_listings(2)  # the next check, five minutes on
+    engine.stop()  # the pass in progress finishes first
+    texts = Texts(practice, engine.outbox)
+    assert [(r["patient_id"], r["body"]) for r in texts.list_replies()] == [("P040", "Thanks, see you then")]
+    assert engine.outbox.get(rid)["provider_status"] == "delivered"

@@ -58,6 +58,7 @@ class SmsApi:
         self._lock = threading.Condition()
         self._messages: list[dict[str, Any]] = []
         self._outcomes: dict[str, tuple[str, int | None, str | None]] = {}
+        self.listings = 0  # how often the message list was read (a client checking for replies)
 
     # -- controls for tests ------------------------------------------------------------------
     def info(self, base_url: str) -> dict[str, str]:
@@ -87,6 +88,12 @@ class SmsApi:
                                        timeout):
                 raise TimeoutError(f"fewer than {count} texts arrived")
             return [dict(m) for m in self._messages if m["direction"] == "outbound-api"]
+
+    def wait_for_listings(self, count: int, timeout: float = 10.0) -> None:
+        """Block until a client has read the message list `count` times (checked for replies)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self.listings >= count, timeout):
+                raise TimeoutError(f"the message list was read {self.listings} times, not {count}")
 
     def control(self, method: str, parts: list[str], body: Any) -> tuple[int, Any]:
         """/sms-control/reply {"from", "body"}; /sms-control/outcome {"to", ...}; /sms-control/messages;
@@ -145,6 +152,8 @@ class SmsApi:
         if rest == ["Messages.json"] and method == "GET":
             to = query.get("To", [None])[0]
             with self._lock:
+                self.listings += 1
+                self._lock.notify_all()
                 found = [dict(m) for m in self._messages if to is None or m["to"] == to]
             return 200, {"messages": found[::-1], "next_page_uri": None, "page": 0, "page_size": len(found)}
         if len(rest) == 2 and rest[0] == "Messages" and rest[1].endswith(".json") and method == "GET":
