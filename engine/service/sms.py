@@ -196,20 +196,24 @@ class Texts:
         pending.clear()
 
     # -- delivery status -------------------------------------------------------------------------------
-    def poll_statuses(self, now: datetime) -> int:
-        """Ask the provider about every sent text not yet final; returns how many changed."""
-        waiting = self.outbox.items.find(lambda r: r.get("kind") == SMS and r["status"] == "sent"
-                                         and r.get("provider_sid") and r.get("provider_status")
-                                         not in ("delivered", "undelivered", "failed"))
-        changed = 0
-        for item in waiting:
+    def poll_statuses(self, now: datetime, min_age: timedelta | None = None) -> int:
+        """Ask the provider about every sent text not yet final (sent at least `min_age` ago, when
+        given: one sent a moment ago is still queued); the changes in one write. How many changed."""
+        def waiting(r: Any) -> bool:
+            return (r.get("kind") == SMS and r["status"] == "sent" and bool(r.get("provider_sid"))
+                    and r.get("provider_status") not in ("delivered", "undelivered", "failed")
+                    and (min_age is None or datetime.fromisoformat(r.get("updated") or r["created"]) <= now - min_age))
+
+        changes: dict[int, dict[str, Any]] = {}
+        for item in self.outbox.items.find(waiting):
             d = self.provider().status(item["provider_sid"])
             if d.status != item.get("provider_status"):
                 reason = f"{d.error_message} (error {d.error_code})" if d.error_code else d.error_message
-                self.outbox.items.update(item[RID], {"provider_status": d.status, "provider_reason": reason,
-                                                     "provider_checked": now.isoformat()})
-                changed += 1
-        return changed
+                changes[item[RID]] = {"provider_status": d.status, "provider_reason": reason,
+                                      "provider_checked": now.isoformat()}
+        if changes:
+            self.outbox.items.modify_many(list(changes), lambda rid, r: {**r, **changes[rid]}, copies=False)
+        return len(changes)
 
     # -- replies -------------------------------------------------------------------------------------------
     def fetch_replies(self, now: datetime) -> ReplyReport:
@@ -272,7 +276,7 @@ class Texts:
             return None
         try:
             report = self.fetch_replies(now)
-            self.poll_statuses(now)
+            self.poll_statuses(now, min_age=timedelta(minutes=1))
         except PracticeMailError as exc:
             log.warning("checking the SMS provider failed: %s", exc.message)
             report = None

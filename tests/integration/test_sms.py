@@ -53,7 +53,7 @@ def test_send_delivered_failed_with_reason_and_balance(practice: Practice, engin
     assert fakemail.sent() == []  # never through SMTP
     sent = {m["to"]: m for m in fakemail.sms.messages("outbound")}
     assert sent["+447700900041"]["body"] == "Your check-up is due: call 01225 555 010 €"
-    assert texts.poll_statuses(clock.now()) == 0  # the pass itself asked the provider already
+    assert texts.poll_statuses(clock.now()) == 2
     assert engine.outbox.get(ok)["provider_status"] == "delivered"
     failed = engine.outbox.get(bad)
     assert failed["provider_status"] == "failed"
