@@ -744,6 +744,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("preview", cmd_reminders_preview, "what automatic work will happen when", as_json, into=rem)
     p.add_argument("--hours", type=whole_number(1, 24 * 31, "hours"), default=24,
                    help="how far ahead, up to a month (744 hours)")
+    from engine import cli_messaging  # reminder rules, recalls, text messages
+
+    cli_messaging.register(sub, rem, add, as_json)
     adm = sub.add_parser("admin", help="admin runbooks").add_subparsers(dest="action", required=True, metavar="ACTION")
     add("list", cmd_admin_list, "the shipped runbooks", as_json, into=adm)
     p = add("run", cmd_admin_run, "run a runbook headless (action cells are not run)", into=adm)

@@ -162,3 +162,34 @@ class RuleRefused(PracticeMailError):
     def __init__(self, rule: str, message: str, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.rule = rule
+
+
+# --- text messages (issue 18) ---------------------------------------------------
+
+
+class SmsProviderError(PracticeMailError):
+    """Something between us and the text-message provider went wrong."""
+
+    default_hint = "The text-message provider could not be reached; texts are tried again later."
+
+
+class SmsNotSetUp(SmsProviderError):
+    default_hint = "Choose an SMS provider and enter its account ID, secret and sender number in the SMS settings."
+
+
+class SmsAccountRefused(SmsProviderError):
+    default_hint = "The SMS provider refused the account ID or secret: check them in the SMS settings."
+
+
+class SmsUnreachable(SmsProviderError):
+    """The provider did not answer, answered 429 (too many) or 5xx: worth trying again."""
+
+
+class SmsRefused(SmsProviderError):
+    """The provider refused this one message (a bad number, no credit): its own code and words are kept."""
+
+    default_hint = "The SMS provider refused this text; its own words are shown. Check the patient's mobile number."
+
+    def __init__(self, message: str, code: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code

@@ -14,17 +14,18 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from engine.core.addresses import is_valid_address, mailbox_key, normalise_address
+from engine.core.sms import NotAMobile, normalise_mobile
 from engine.errors import Problem
 
 KINDS = ("patients", "providers", "specialists", "locations", "appointments")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "patients": ("id", "title", "first_name", "last_name", "email", "mobile", "family_id",
-                 "usual_provider_id", "preferred_location", "date_of_birth", "shared_address"),
+                 "usual_provider_id", "preferred_location", "date_of_birth", "shared_address", "preference"),
     "providers": ("id", "title", "first_name", "last_name", "email"),
     "specialists": ("id", "title", "first_name", "last_name", "email"),
     "locations": ("name", "address", "phone"),
-    "appointments": ("id", "patient_id", "provider_id", "start", "minutes", "location"),
+    "appointments": ("id", "patient_id", "provider_id", "start", "minutes", "location", "type"),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "patients": ("id", "first_name", "last_name"),
@@ -41,6 +42,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # written out wherever a name is shown (engine/core/names.shown_name).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PHONE = re.compile(r"^[+0-9 ()-]{5,32}$")
+PREFERENCES = ("email", "sms", "both", "none")  # how automatic messages reach a patient; empty: email
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def _clean(value: Any) -> str:
 
 
 def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: Known,
-                 tz: tzinfo | None = None) -> tuple[dict[str, Any], list[Problem]]:
+                 tz: tzinfo | None = None, region: str = "GB") -> tuple[dict[str, Any], list[Problem]]:
     """One row -> (record, problems). The record is only meaningful without problems."""
     problems: list[Problem] = []
     rec: dict[str, Any] = {}
@@ -72,6 +74,8 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
 
     for col in COLUMNS[kind]:
         value = _clean(row.get(col))
+        if col == "mobile" and kind == "patients":  # checked whole below: a trailing NEL is no number
+            value = "" if row.get(col) is None else str(row.get(col)).strip(" \t")
         if _CONTROL.search(value):
             bad(col, "contains a line break or control character")
             value = _CONTROL.sub(" ", value)
@@ -90,8 +94,15 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
         else:
             rec["email"] = normalise_address(rec["email"]) if rec["email"].isascii() else rec["email"]
     if kind == "patients":
-        if rec["mobile"] and not _PHONE.match(rec["mobile"]):
-            bad("mobile", f"{rec['mobile']!r} is not a phone number")
+        if rec["mobile"] and not problems_in(problems, "mobile"):
+            try:
+                rec["mobile"] = normalise_mobile(rec["mobile"], region)  # stored as E.164
+            except NotAMobile as exc:
+                bad("mobile", str(exc))
+        if rec["preference"]:
+            rec["preference"] = rec["preference"].lower()
+            if rec["preference"] not in PREFERENCES:
+                bad("preference", f"{rec['preference']!r} is not one of {', '.join(PREFERENCES)}")
         if rec["family_id"] and not _ID.match(rec["family_id"]):
             bad("family_id", f"{rec['family_id']!r} is not a valid id")
         if rec["usual_provider_id"] and rec["usual_provider_id"] not in known.providers:
@@ -115,6 +126,10 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
             bad("provider_id", f"no provider with id {rec['provider_id']!r}")
         if rec["location"] and rec["location"] not in known.locations:
             bad("location", f"no location named {rec['location']!r}")
+        if rec["type"]:  # check-up, hygiene...: what recalls are derived from
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", rec["type"]):
+                bad("type", f"{rec['type']!r} is not an appointment type (like checkup or hygiene)")
+            rec["type"] = rec["type"].lower()
         try:
             minutes = int(rec["minutes"])
             if not 1 <= minutes <= 720:
@@ -136,9 +151,11 @@ def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: K
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
                   existing_keys: Iterable[str] = (), tz: tzinfo | None = None,
-                  existing_patients: Iterable[Mapping[str, Any]] = ()) -> tuple[list[dict[str, Any]], list[Problem]]:
+                  existing_patients: Iterable[Mapping[str, Any]] = (),
+                  region: str = "GB") -> tuple[list[dict[str, Any]], list[Problem]]:
     """All rows or none: (row number, row) pairs -> records and every problem.
-    `existing_patients`: the practice's patients, for the shared-address rule."""
+    `existing_patients`: the practice's patients, for the shared-address rule; `region`: the
+    practice's country, for mobile numbers written without one."""
     rows_seen = list(rows)
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
@@ -146,7 +163,7 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], know
     seen: dict[str, int] = {}
     existing = set(existing_keys)
     for n, row in rows_seen:
-        rec, row_problems = validate_row(kind, row, n, known, tz)
+        rec, row_problems = validate_row(kind, row, n, known, tz, region)
         problems.extend(row_problems)
         k = rec.get(key, "")
         if k:
@@ -193,6 +210,15 @@ def shared_address_problems(rows: Iterable[tuple[int | None, Mapping[str, Any]]]
             problems.append(Problem(row_no, "email", f"{rec['email']} is also the address of {', '.join(others[:3])}; "
                                     "families share an address only when their rows say shared_address yes"))
     return problems
+
+
+def problems_in(problems: list[Problem], column: str) -> bool:
+    return any(p.column == column for p in problems)
+
+
+def preference(patient: Mapping[str, Any]) -> str:
+    """How automatic messages reach this patient: email, sms, both or none (empty means email)."""
+    return patient.get("preference") or "email"
 
 
 def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, Any]) -> list[Mapping[str, Any]]:

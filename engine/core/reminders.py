@@ -10,14 +10,28 @@ are held for the configured delay, so only the final slot's goes out:
   be going out now), queue a cancellation; if none did, send nothing.
 
 Exactly one item per (appointment, version, kind): the idempotency key.
+
+Reminders (`plan_reminders`) follow the same shape, one item per (appointment,
+version, rule): planned at booking for the time the rule names ("2 days before
+at 10:00", "7 days before"), re-planned on a move, dropped on a cancellation.
+A rule whose time has already passed when the slot is booked or moved to
+(booked inside its lead time, or the slot is past) is SKIPPED, never sent late:
+the confirmation has just told the patient, and a "2 days before" reminder an
+hour before would mislead.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
 
-CONFIRMATION, CANCELLATION, WELCOME = "confirmation", "cancellation", "welcome"
+from engine.errors import InputInvalid, Problem
+
+CONFIRMATION, CANCELLATION, WELCOME, REMINDER = "confirmation", "cancellation", "welcome", "reminder"
+CHANNELS = ("email", "sms")
 NOT_YET_SENT = ("draft", "ready")
 WENT_OR_GOING = ("sent", "sending")
 
@@ -30,6 +44,7 @@ class Existing:
     kind: str
     version: int
     status: str
+    key: str = ""  # the stored idempotency key (reminders: it names the rule)
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class Queue:
     version: int
     deliver_after: datetime
     key: str
+    rule: str = ""  # reminders: the rule that asked for it
 
 
 @dataclass
@@ -66,4 +82,148 @@ def plan(event: str, appointment_id: str, version: int, existing: list[Existing]
         k = key(appointment_id, version, CANCELLATION)
         if k not in keys:
             p.queue.append(Queue(CANCELLATION, version, now, k))
+    return p
+
+
+# -- appointment reminders -------------------------------------------------------------------
+
+_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_TEMPLATE = re.compile(r"^[A-Z0-9_-]{1,32}$")
+_AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+MAX_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Rule:
+    """'SMS 2 days before at 10:00' or 'email 7 days before': one reminder per appointment version.
+
+    `at` set: the day `days` before the appointment's (practice-local) day, at that local time.
+    `at` unset: exactly `days` and `hours` before the appointment's start.
+    Empty `provider_id` / `location`: every appointment; set, only those with it.
+    """
+
+    id: str
+    channel: str
+    days: int
+    template: str
+    at: time | None = None
+    hours: int = 0
+    provider_id: str = ""
+    location: str = ""
+
+    def applies(self, provider_id: str, location: str) -> bool:
+        return (not self.provider_id or self.provider_id == provider_id) and (
+            not self.location or self.location == location)
+
+    def describe(self) -> str:
+        lead = f"{self.days} day{'s' if self.days != 1 else ''}"
+        if self.at is None and self.hours:
+            lead += f" {self.hours} hour{'s' if self.hours != 1 else ''}"
+        when = f"{lead} before" + (f" at {self.at:%H:%M}" if self.at is not None else "")
+        only = [x for x in (self.provider_id and f"provider {self.provider_id}",
+                            self.location and f"at {self.location}") if x]
+        return f"{self.channel.upper() if self.channel == 'sms' else self.channel} {when}" + (
+            f" ({', '.join(only)})" if only else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "channel": self.channel, "days": self.days, "hours": self.hours,
+                "at": "" if self.at is None else f"{self.at:%H:%M}", "template": self.template,
+                "provider_id": self.provider_id, "location": self.location, "describe": self.describe()}
+
+
+def _int(value: Any, name: str, low: int, high: int, problems: list[Problem]) -> int:
+    try:
+        text = "0" if value in (None, "") else str(value)
+        if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,3}", text):
+            raise ValueError
+        n = int(text)
+        if not low <= n <= high:
+            raise ValueError
+        return n
+    except ValueError:
+        problems.append(Problem(None, name, f"{str(value)[:40]!r} is not a whole number from {low} to {high}"))
+        return 0
+
+
+def parse_rule(fields: Mapping[str, Any]) -> Rule:
+    """What a person typed (or a stored record) -> a Rule, or InputInvalid naming every bad field."""
+    problems: list[Problem] = []
+    raw = {k: "" if fields.get(k) is None else str(fields.get(k))
+           for k in ("id", "channel", "template", "at", "provider_id", "location")}
+    text = {k: v.strip(" ") for k, v in raw.items()}
+    for k, v in raw.items():  # before any stripping: a trailing NEL or U+2029 is refused, not trimmed
+        if any(ord(ch) < 32 or ord(ch) == 127 or ch in "\u0085\u2028\u2029" for ch in v) or len(v) > 64:
+            problems.append(Problem(None, k, "has a line break or control character, or is too long"))
+    if not _RULE_ID.match(text["id"]):
+        problems.append(Problem(None, "id", f"{text['id'][:40]!r} is not a rule id (letters, digits, _ -)"))
+    channel = text["channel"].lower()
+    if channel not in CHANNELS:
+        problems.append(Problem(None, "channel", f"{text['channel'][:40]!r} is not email or sms"))
+    if not _TEMPLATE.match(text["template"]):
+        problems.append(Problem(None, "template", f"{text['template'][:40]!r} is not a template code"))
+    days = _int(fields.get("days", 0), "days", 0, MAX_DAYS, problems)
+    hours = _int(fields.get("hours", 0), "hours", 0, 23, problems)
+    at = None
+    if text["at"]:
+        m = _AT.match(text["at"])
+        if not m:
+            problems.append(Problem(None, "at", f"{text['at'][:40]!r} is not a time like 10:00"))
+        else:
+            at = time(int(m.group(1)), int(m.group(2)))
+    if at is not None and hours:
+        problems.append(Problem(None, "hours", "give hours before, or a time of day, not both"))
+    if at is None and days == 0 and hours == 0:
+        problems.append(Problem(None, "days", "a reminder 0 hours before the appointment is no reminder"))
+    if problems:
+        raise InputInvalid("the reminder rule is not valid", problems,
+                           hint="Correct the fields named; see `reminders rules add --help`.")
+    return Rule(text["id"], channel, days, text["template"], at, hours, text["provider_id"], text["location"])
+
+
+def reminder_time(rule: Rule, start: datetime, tz: tzinfo) -> datetime:
+    """When the rule's reminder for an appointment starting at `start` goes (aware, UTC).
+
+    With a time of day the wall clock is the practice's, so it is 10:00 on either side of a
+    daylight-saving change (a time that does not exist that day is read as the zone says)."""
+    if rule.at is None:
+        return (start - timedelta(days=rule.days, hours=rule.hours)).astimezone(start.tzinfo)
+    day = start.astimezone(tz).date() - timedelta(days=rule.days)
+    return datetime.combine(day, rule.at, tzinfo=tz).astimezone(start.tzinfo)
+
+
+def reminder_key(appointment_id: str, version: int, rule_id: str) -> str:
+    return f"{appointment_id}:{version}:{REMINDER}:{rule_id}"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What the reminder rules need of an appointment version."""
+
+    appointment_id: str
+    version: int
+    start: datetime
+    provider_id: str = ""
+    location: str = ""
+
+
+def plan_reminders(event: str, slot: Slot, existing: Iterable[Existing], now: datetime, rules: Iterable[Rule],
+                   tz: tzinfo) -> Plan:
+    """booked/moved: one reminder per applying rule for this version (none whose time has passed,
+    none at or after the start); moved/cancelled: every reminder not yet sent is dropped."""
+    existing = list(existing)
+    p = Plan()
+    if event in ("moved", "cancelled"):
+        p.drop = [e.rid for e in existing if e.kind == REMINDER and e.status in NOT_YET_SENT]
+    if event not in ("booked", "moved"):
+        return p
+    keys = {e.key for e in existing if e.key}
+    for rule in rules:
+        if not rule.applies(slot.provider_id, slot.location):
+            continue
+        at = reminder_time(rule, slot.start, tz)
+        if at <= now or at >= slot.start:
+            continue  # inside the rule's lead time (or past): skipped, never sent late
+        k = reminder_key(slot.appointment_id, slot.version, rule.id)
+        if k not in keys:
+            p.queue.append(Queue(REMINDER, slot.version, at, k, rule.id))
     return p

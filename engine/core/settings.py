@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 from engine.core.addresses import is_valid_address
 from engine.core.periods import PeriodSyntaxError, parse_check_times, parse_periods
+from engine.core.sms import parse_quiet_hours
 from engine.errors import Problem, SettingsInvalid
 
 _TRUE = {"true", "yes", "on", "1", "y"}
 _FALSE = {"false", "no", "off", "0", "n"}
+REGIONS = tuple(sorted(r.lower() for r in phonenumbers.SUPPORTED_REGIONS))  # ISO codes with numbering plans
 _CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")
 _HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$")
 
@@ -27,7 +31,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)
 @dataclass(frozen=True)
 class Setting:
     key: str
-    kind: str  # text, secret, bool, auth, int, choice, timezone, email, host, port, periods, times, code, path
+    kind: str  # text, secret, bool, auth, int, choice, timezone, email, host, port, periods, times, code, path, span
     default: Any
     description: str
     choices: tuple[str, ...] = ()
@@ -96,6 +100,26 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("attachments.warn_megabytes", "int", 10, "Warn before queueing attachments larger than this in total",
        minimum=1, maximum=100, optional=False),
     _s("booking.provider_url", "text", "", "Online booking-link provider (http://...); empty: none"),
+    # recalls and text messages (issue 18)
+    _s("recalls.template", "code", "", "Template for recall messages"),
+    _s("recalls.per_hour", "int", 60, "Recall messages per hour at most (staggered through the periods)",
+       minimum=1, maximum=10000, optional=False),
+    _s("practice.country", "choice", "gb", "The practice's country (ISO code): mobile numbers without +code are read as its",
+       choices=REGIONS, optional=False),
+    _s("sms.provider", "choice", "none", "Text-message provider: none, or twilio (its Messages API)",
+       choices=("none", "twilio"), optional=False),
+    _s("sms.account", "text", "", "The provider's account (practice) ID, e.g. a Twilio Account SID"),
+    _s("sms.secret", "secret", "", "The provider's secret, e.g. a Twilio Auth Token (stored encrypted)"),
+    _s("sms.sender", "text", "", "Sender number (E.164) or sender ID the texts come from"),
+    _s("sms.api_url", "text", "https://api.twilio.com", "The provider's API address (a test server's, in tests)",
+       optional=False),
+    _s("sms.quiet_hours", "span", "20:00-08:00", "No automatic texts in these practice-local hours; empty: none"),
+    _s("sms.max_segments", "int", 3, "The most parts one text may have", minimum=1, maximum=10, optional=False),
+    _s("proxy.address", "host", "", "Proxy server the practice reaches the internet through; empty: none"),
+    _s("proxy.port", "port", None, "The proxy's port"),
+    _s("proxy.kind", "choice", "http", "http (CONNECT) or socks5", choices=("http", "socks5"), optional=False),
+    _s("proxy.user", "text", "", "User name for the proxy, if it asks"),
+    _s("proxy.password", "secret", "", "Password for the proxy (stored encrypted)"),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )
 
@@ -155,6 +179,8 @@ def parse(key: str, raw: Any) -> Any:
         return n
     text = str(raw).strip()
     if kind == "choice":
+        if text.lower() not in s.choices and len(s.choices) > 8:  # a country: too many to list
+            raise _fail(s, f"{text[:40]!r} is not a known code", "Use a two-letter ISO country code, like gb or ie.")
         if text.lower() not in s.choices:
             raise _fail(s, f"{text!r} is not one of {', '.join(s.choices)}", f"Use {' or '.join(s.choices)}.")
         return text.lower()
@@ -186,6 +212,12 @@ def parse(key: str, raw: Any) -> Any:
         except PeriodSyntaxError as exc:
             raise _fail(s, str(exc), "Write times like 12:30,17:45.") from None
         return ",".join(f"{t:%H:%M}" for t in times)
+    if kind == "span":
+        try:
+            parse_quiet_hours(text)
+        except ValueError as exc:
+            raise _fail(s, str(exc), "Write a span like 20:00-08:00, or leave it empty.") from None
+        return text
     if kind == "code":
         if not _CODE.match(text):
             raise _fail(s, f"{text!r} is not a template code", "Codes use A-Z, 0-9, _ and - (up to 32).")
@@ -258,7 +290,7 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
         add("schedule.check_every_minutes", "automatic mode never checks for mail (set minutes or check times)")
     if template_exists is not None:
         for key in ("reminders.confirmation_template", "reminders.new_patient_template",
-                    "reminders.cancellation_template", "signature.template"):
+                    "reminders.cancellation_template", "signature.template", "recalls.template"):
             code = v[key]
             if code and not template_exists(code):
                 add(key, f"template {code!r} does not exist (add it, or choose another)")

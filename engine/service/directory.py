@@ -19,9 +19,10 @@ log = logging.getLogger("practicemail.store")
 
 
 class Directory:
-    def __init__(self, store: Store, timezone: Callable[[], str]) -> None:
+    def __init__(self, store: Store, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
         self._store = store
         self._timezone = timezone
+        self._region = region or (lambda: "GB")  # mobiles without +code are read as this country's
         self._created_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def _coll(self, kind: str):  # noqa: ANN202 - Collection
@@ -59,7 +60,7 @@ class Directory:
         """All rows or none; raises InputInvalid naming every bad row and column."""
         coll = self._coll(kind)
         records, problems = rules.validate_rows(kind, rows, self._known(), self.keys(kind),
-                                                ZoneInfo(self._timezone()), self._patients_for(kind))
+                                                ZoneInfo(self._timezone()), self._patients_for(kind), self._region())
         if problems:
             raise InputInvalid(f"{source}: {len(problems)} problem(s), nothing imported", problems)
         for r in records:
@@ -80,7 +81,7 @@ class Directory:
     def add_patient(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """A new patient entered by reception (not an import): listeners may send the welcome email."""
         records, problems = rules.validate_rows("patients", [(1, fields)], self._known(), self.keys("patients"),
-                                                existing_patients=self.list("patients"))
+                                                existing_patients=self.list("patients"), region=self._region())
         if problems:
             raise InputInvalid("the patient was not added", [p.__class__(None, p.column, p.message) for p in problems],
                                hint="Correct the details named and try again.")
@@ -97,11 +98,13 @@ class Directory:
         merged = {**rec, **fields}
         row = {c: merged.get(c, "") for c in rules.COLUMNS[kind]}
         others = [p for p in self._patients_for(kind) if p.get("id") != key]
-        _, problems = rules.validate_rows(kind, [(1, row)], self._known(), existing_patients=others)
+        validated, problems = rules.validate_rows(kind, [(1, row)], self._known(), existing_patients=others,
+                                                  region=self._region())
         if problems:
             raise InputInvalid(f"the {kind[:-1]} was not changed",
                                [p.__class__(None, p.column, p.message) for p in problems])
-        changes = dict(fields)
+        normal = validated[0]  # a mobile as E.164, a preference in lower case
+        changes = {**fields, **{k: normal[k] for k in ("mobile", "preference") if k in fields and k in normal}}
         if kind == "patients" and "email" in changes and rec.get("email_bad") and \
                 normalise_address(str(changes["email"] or "")) != normalise_address(rec.get("email") or ""):
             changes["email_bad"] = None  # a corrected address is a good one until it bounces itself

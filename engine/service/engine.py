@@ -364,12 +364,26 @@ class Engine:
         check = self._next_check(now)
         if check is not None and check <= now:
             self.receive()
+        self._send_texts(manual=False)
         if self._account_blocked_until and now < self._account_blocked_until:
             return
         self.resolve_links()
         due = self.outbox.due(now, manual=False)
         if due:
             self._send(due, manual=False)
+
+    def _send_texts(self, manual: bool) -> Any:
+        """The SMS hook (issue 18): due text messages go through the SMS provider, beside the
+        email pass and never through SMTP; engine/service/sms.py does the work."""
+        from engine.service.sms import Texts
+
+        texts = Texts(self.practice, self.outbox)
+        try:
+            report = texts.send_due(self.clock.now, manual)
+            texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses
+            return report
+        finally:
+            texts.close()
 
     def resolve_links(self) -> None:
         """Items waiting for a booking link: ask the provider (none set: they wait, and say why)."""
@@ -393,6 +407,9 @@ class Engine:
         now = self.clock.now()
         due = self.outbox.due(now, manual=True)
         report = self._send(due, manual=True) if due else SendReport()
+        texts = self._send_texts(manual=True)
+        report.sent, report.failed = report.sent + texts.sent, report.failed + texts.failed
+        report.errors.extend(texts.errors)
         if not due and self.heartbeat.current_state() == "failing" and self._account_blocked_until:
             report = self._probe_account()
         result = PassResult(sent=report.sent, failed=report.failed, errors=list(report.errors))

@@ -37,6 +37,7 @@ FOLD_EVERY = 1000
 SYNC_EVERY = 0.02  # seconds between journal fsyncs during a pass
 ATTEMPT = "attempt"  # journalled just before an item's bytes go out
 State, Event = rules.State, rules.Event
+SMS = "sms"  # the kind of a text message: sent by engine/service/sms.py, never over SMTP
 
 
 @dataclass
@@ -159,6 +160,27 @@ class Outbox:
                 **{k: v for k, v in meta.items() if k != "patient_id"},
             })
         return self.items.insert_many(records)
+
+    def add_sms(self, to: str, text: str, now: datetime, *, sender: str, parts: int,
+                deliver_after: datetime | None = None, patient_id: str = "", automatic: bool = False,
+                meta: dict[str, Any] | None = None) -> int:
+        """A text message (kind `sms`) in the same outbox, same states; no MIME blob: the text is the
+        record's own (engine/service/sms.py sends it through the SMS provider, never through SMTP)."""
+        record = {
+            "status": State.READY.value, "kind": SMS, "automatic": automatic, "from": sender, "to": [to], "cc": [],
+            "bcc": [], "envelope_to": [to], "subject": text[:60], "text": text, "parts": parts, "message_id": "",
+            "blob": "", "size": len(text.encode()), "created": now.isoformat(),
+            "deliver_after": (deliver_after or now).isoformat(), "attempts": 0, "retry_at": None, "last_error": "",
+            "last_hint": "", "last_code": None, "patient_id": patient_id, "provider_sid": "", "provider_status": "",
+            "history": [{"at": now.isoformat(), "event": "created", "to": State.READY.value}], **(meta or {}),
+        }
+        rid = self.items.insert(record)
+        log.info("outbox item %d queued (sms, %d part(s))", rid, parts)
+        return rid
+
+    def due_sms(self, now: datetime, manual: bool) -> list[int]:
+        """Text messages due now (the SMTP pass never sees them)."""
+        return self.items.ids(lambda r: r.get("kind") == SMS and rules.is_due(r, now, manual))
 
     def add_pending_link(self, record: dict[str, Any], now: datetime) -> int:
         """An item whose message waits for a booking link: no blob until the link is ready."""
@@ -364,7 +386,7 @@ class Outbox:
     def due(self, now: datetime, manual: bool) -> list[int]:
         """Ids of items due now, oldest first (no copies: a pass may see thousands). A pass
         sends each claimed batch in (due time, id) order, see `claim`."""
-        return self.items.ids(lambda r: rules.is_due(r, now, manual))
+        return self.items.ids(lambda r: r.get("kind") != SMS and rules.is_due(r, now, manual))
 
     def waiting(self) -> list[tuple[int, datetime]]:
         """Ready items and when each becomes due, in the order automatic passes take them

@@ -40,7 +40,8 @@ class Practice:
             setup_logging(self.folder)
         self.secrets = SecretBox(self.folder, create=writer)
         self.settings = Settings(self.store, self.secrets)
-        self.directory = Directory(self.store, lambda: self.settings.get("practice.timezone"))
+        self.directory = Directory(self.store, lambda: self.settings.get("practice.timezone"),
+                                   lambda: self.settings.get("practice.country"))
         if writer:
             log.info("data folder opened by %s (pid %d)", command, os.getpid())
 

@@ -1,6 +1,8 @@
 """Appointment events and the mail they cause: confirmations (held for the delay,
 replaced when the slot moves), cancellations, welcome mail, calendar files,
 the prompt-before-send hook for the kiosk, and the preview of what is coming.
+Reminder rules ("SMS 2 days before at 10:00") are stored here too (ReminderRules),
+and each booking, move and cancellation re-plans their reminders.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from engine.service.compose import merge_context
 from engine.service.heartbeat import Heartbeat
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
+from engine.service.reminder_rules import ReminderRules, channel_for
 from engine.service.templates import Templates
 
 log = logging.getLogger("practicemail.service")
@@ -59,6 +62,7 @@ class Reminders:
         self.outbox = outbox
         self.templates = Templates(practice.store)
         self.appointments = practice.store.collection("appointments")
+        self.rules = ReminderRules(practice)  # engine/service/reminder_rules.py
 
     # -- appointments -------------------------------------------------------------------
     def _tz(self) -> ZoneInfo:
@@ -99,7 +103,16 @@ class Reminders:
                   "version": 1, "status": "booked", "source": "reception"}
         self.appointments.insert(record)
         self._apply("booked", record, now)
+        self._close_recalls(patient_id, now)
         return aid
+
+    def _close_recalls(self, patient_id: str, now: datetime) -> None:
+        """A booking after a recall went out closes it: the recall did its job (status booked)."""
+        recalls = self.practice.store.collection("recalls")
+        ids = recalls.ids(lambda r: r.get("patient_id") == patient_id and r.get("status") == "sent")
+        if ids:
+            recalls.modify_many(ids, lambda _i, r: {**r, "status": "booked", "booked_at": now.isoformat()}, copies=False)
+            log.info("patient %s booked: %d recall(s) closed", patient_id, len(ids))
 
     def move(self, aid: str, start: str, now: datetime, minutes: int | None = None) -> None:
         rec = self.get(aid)
@@ -134,7 +147,9 @@ class Reminders:
         self.appointments.update(self.get(aid)[RID], {"attention": ""})
 
     def _existing(self, aid: str) -> list[rules.Existing]:
-        return [rules.Existing(r[RID], r.get("kind", ""), int(r.get("appointment_version", 0)), r["status"])
+        # a reminder sent as a text is an outbox item of kind sms: to the planner it is a reminder
+        return [rules.Existing(r[RID], rules.REMINDER if r.get("rule") else r.get("kind", ""),
+                               int(r.get("appointment_version", 0)), r["status"], r.get("idempotency_key", ""))
                 for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
 
     def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
@@ -146,6 +161,54 @@ class Reminders:
             log.info("held confirmation %d dropped: appointment %s %s", rid, appt["id"], event)
         for q in plan.queue:
             self._queue(q, appt, now)
+        self._apply_reminders(event, appt, now)
+
+    # -- reminders before the appointment -------------------------------------------------
+    def _apply_reminders(self, event: str, appt: dict[str, Any], now: datetime) -> None:
+        slot = rules.Slot(appt["id"], int(appt["version"]), datetime.fromisoformat(appt["start"]),
+                          appt.get("provider_id", ""), appt.get("location", ""))
+        every = {r.id: r for r in self.rules.list()}
+        plan = rules.plan_reminders(event, slot, self._existing(appt["id"]), now, every.values(), self._tz())
+        for rid in plan.drop:
+            self.outbox.apply(rid, Event.CANCEL, now)
+            log.info("reminder %d dropped: appointment %s %s", rid, appt["id"], event)
+        for q in plan.queue:
+            self._queue_reminder(q, every[q.rule], appt, now)
+
+    def _queue_reminder(self, q: rules.Queue, rule: rules.Rule, appt: dict[str, Any], now: datetime) -> int | None:
+        s = self.practice.settings
+        patient = self.practice.directory.require("patients", appt["patient_id"])
+        if not self.templates.exists(rule.template):
+            log.warning("reminder rule %s: template %s is gone; no reminder for appointment %s", rule.id,
+                        rule.template, appt["id"])
+            return None
+        meta = {"appointment_id": appt["id"], "appointment_version": q.version, "idempotency_key": q.key,
+                "rule": rule.id, "channel": rule.channel, "template": rule.template, "category": "Appointments",
+                "description": f"Reminder ({rule.describe()})"}
+        channel = channel_for(rule.channel, patient)
+        if channel is None:
+            log.info("patient %s: no %s reminder for appointment %s (preference %s, or no address or number)",
+                     patient["id"], rule.channel, appt["id"], patient.get("preference") or "email")
+            return None
+        r = tpl.render(self.templates.get(rule.template), merge_context(self.practice, patient, appointment=appt))
+        if channel == "sms":
+            from engine.service.sms import Texts
+
+            try:  # automatic: moved past quiet hours by the queue itself
+                return Texts(self.practice, self.outbox).queue(patient["id"], r.body.strip(), now,
+                                                               deliver_after=q.deliver_after, automatic=True,
+                                                               meta={**meta, "channel": "sms"},
+                                                               not_after=datetime.fromisoformat(appt["start"]))
+            except InputInvalid as exc:
+                log.warning("reminder for appointment %s not queued as a text: %s", appt["id"], exc.message)
+                return None
+        draft = Draft(s.get("practice.email"), s.get("practice.name"), [Recipient(patient["email"], person_name(patient))],
+                      r.subject, r.body, html=r.html)
+        rid = self.outbox.add_draft(draft, now, deliver_after=q.deliver_after, patient_id=patient["id"],
+                                    kind=rules.REMINDER, automatic=True, meta=meta)
+        log.info("reminder %d planned for %s (appointment %s version %d, rule %s)", rid, q.deliver_after.isoformat(),
+                 appt["id"], q.version, rule.id)
+        return rid
 
     # -- building the mail -------------------------------------------------------------------
     def _queue(self, q: rules.Queue, appt: dict[str, Any], now: datetime) -> int | None:

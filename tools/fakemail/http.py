@@ -11,6 +11,8 @@ and the control panel testers use to switch faults while the servers run.
     GET  /transcript?protocol=smtp
     POST /mailboxes/<user>/uidvalidity   change a mailbox's UIDVALIDITY
     /.well-known/..., /oauth/...         the OAuth authorization server (tools/fakemail/oauth.py)
+    /2010-04-01/Accounts/...     the Twilio-shaped SMS provider (tools/fakemail/smsapi.py)
+    /sms-control/...             its test controls: reply, outcome, messages
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from tools.fakemail.faults import Faults
 from tools.fakemail.oauth import OAuthServer, parse_form
+from tools.fakemail.smsapi import PREFIX as SMSAPI, SmsApi
 
-REASONS = {200: "OK", 201: "Created", 302: "Found", 400: "Bad Request", 402: "Payment Required", 404: "Not Found",
+REASONS = {200: "OK", 201: "Created", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
+           402: "Payment Required", 404: "Not Found", 429: "Too Many Requests",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -39,9 +43,12 @@ class HttpApp:
         self.credits = credits
         self.sms: list[dict[str, Any]] = []
         self.links: dict[str, dict[str, Any]] = {}
+        self.smsapi = SmsApi(faults)
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["sms-control"]:
+            return self.smsapi.control(method, parts[1:], body)
         if parts[:1] == ["sms"]:
             fault = self.faults.take("http", "sms")
             if fault is not None and fault.action == "reply":
@@ -114,6 +121,9 @@ class HttpApp:
                 _client_from_basic(headers.get("authorization", ""), form)
                 self.faults.record("http", 0, "in", f"{method} {url.path}")  # never the query or body: secrets
                 status, extra, payload = await self.oauth.handle(method.upper(), url.path, parse_qs(url.query), form)
+            elif url.path.startswith(SMSAPI):  # form-encoded, authenticated: the provider's own shape
+                status, doc = self.smsapi.handle(method.upper(), url.path, parse_qs(url.query), raw, headers)
+                payload = json.dumps(doc).encode()
             else:
                 body = json.loads(raw) if raw else None
                 status, doc = self.route(method.upper(), url.path, parse_qs(url.query), body)

@@ -24,6 +24,7 @@ from typing import Any
 from tools.fakemail import imap, pop3, smtp
 from tools.fakemail.faults import Faults
 from tools.fakemail.http import HttpApp
+from tools.fakemail.smsapi import SmsApi
 from tools.fakemail.mailstore import MailStore, User, maildir_deliver
 from tools.fakemail.oauth import OAuthServer
 from tools.fakemail.tls import Certificates, make_certificates
@@ -193,7 +194,14 @@ class FakeMail:
             "ca_file": str(self.certs.ca_file),
             "users": [{"address": u.address, "username": u.username, "password": u.password} for u in self.users],
             "spool": str(self.spool),
+            "sms": self.sms.info(f"http://{self.host}:{self.ports['http']['control']}"),
         }
+
+    @property
+    def sms(self) -> SmsApi:
+        """The Twilio-shaped SMS provider (tools/fakemail/smsapi.py): its controls for tests."""
+        assert self.http is not None
+        return self.http.smsapi
 
     @property
     def ca_file(self) -> Path:

@@ -29,6 +29,7 @@ VALID = {
     "times": st.sampled_from(["12:30,17:45", "", "7:05"]),
     "code": st.from_regex(r"\A[A-Z0-9_-]{1,32}\Z"),
     "path": st.sampled_from(["", "/etc/ssl/ca.pem"]),
+    "span": st.sampled_from(["20:00-08:00", "", "12:30-13:30", "23:59-00:00"]),
 }
 
 
@@ -76,6 +77,7 @@ INVALID = {
     "periods": st.sampled_from(["Mon-Fri", "Funday 08:00-10:00", "Mon 25:00-26:00", "Mon 08:00-08:00"]),
     "times": st.sampled_from(["noon", "24:00", "12:60"]),
     "code": st.sampled_from(["lower", "HAS SPACE", "X" * 33, "A/B"]),
+    "span": st.sampled_from(["20-08", "20:00-20:00", "25:00-08:00", "evening", "20:00 to 08:00"]),
 }
 
 

@@ -1,0 +1,211 @@
+"""The SMS provider: one interface, the Twilio Messages API behind it, and "none".
+
+Why Twilio's shape: it is the most widely used SMS REST API (form-encoded POST to
+/2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP Basic with the Account SID and Auth
+Token, JSON back, Twilio's error codes), and most other providers offer a compatible or
+near one. Why httpx and not the `twilio` SDK: the SDK's generated domain classes fix the
+host (https://api.twilio.com, or an edge/region of twilio.com), so it cannot be pointed at
+the bundled fake without rewriting its URLs underneath it, and it brings aiohttp with it;
+httpx is a well-kept client with timeouts, TLS verification against our CA file, and proxy
+support (issue 18's proxy step) in one place.
+
+Library exceptions become engine errors here (engine/errors.py); nothing the provider says
+reaches a person without being made one clean line.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
+
+API = "/2010-04-01/Accounts"
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(text: Any, limit: int = 200) -> str:
+    """What the provider said, as one safe line."""
+    return _UNSAFE.sub(" ", str(text if text is not None else ""))[:limit].strip()
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    provider: str  # none, twilio
+    account: str
+    secret: str
+    sender: str
+    api_url: str
+    ca_file: str = ""
+    timeout: float = 20.0
+    proxy: str = ""  # a proxy URL (proxy_url), or "" for none
+
+
+def proxy_url(kind: str, host: str, port: int | None, user: str = "", password: str = "") -> str:
+    """proxy.* settings -> the URL httpx takes: http://[user:pass@]host:port or socks5://..."""
+    if not host:
+        return ""
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+    scheme = "socks5" if kind == "socks5" else "http"
+    return f"{scheme}://{auth}{host}:{port or (1080 if scheme == 'socks5' else 3128)}"
+
+
+def _proxy_where(url: str) -> str:
+    return url.rsplit("@", 1)[-1]  # never the password
+
+
+@dataclass(frozen=True)
+class Accepted:
+    sid: str
+    status: str
+    parts: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    sid: str
+    status: str  # queued, sending, sent, delivered, undelivered, failed (the provider's words)
+    error_code: int | None
+    error_message: str
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("delivered", "undelivered", "failed")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    sid: str
+    from_number: str
+    to_number: str
+    body: str
+    received: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    amount: str
+    currency: str
+
+
+class SmsProvider(Protocol):
+    name: str
+
+    def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
+        where = _proxy_where(self.settings.proxy)
+        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
+                              hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
+                                   f"and that the proxy at {where} is running.")
+
+    def send(self, to: str, text: str) -> Accepted: ...
+    def status(self, sid: str) -> Delivery: ...
+    def incoming(self) -> list[Incoming]: ...
+    def balance(self) -> Balance: ...
+    def close(self) -> None: ...
+
+
+class NoProvider:
+    """sms.provider = none: every call says how to set it up."""
+
+    name = "none"
+
+    def _refuse(self, *_: Any) -> Any:
+        raise SmsNotSetUp("no SMS provider is set up")
+
+    send = status = incoming = balance = _refuse
+
+    def close(self) -> None:
+        pass
+
+
+class TwilioProvider:
+    name = "twilio"
+
+    def __init__(self, s: SmsSettings, transport: httpx.BaseTransport | None = None) -> None:
+        if not (s.account and s.secret and s.sender):
+            raise SmsNotSetUp("the SMS account ID, secret or sender is not set")
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=s.ca_file) if s.ca_file else True
+        self.settings = s
+        self._base = f"{API}/{quote(s.account, safe='')}"
+        self._client = httpx.Client(base_url=s.api_url.rstrip("/"), auth=(s.account, s.secret), timeout=s.timeout,
+                                    verify=verify, transport=transport, trust_env=False, proxy=s.proxy or None,
+                                    headers={"User-Agent": "practicemail"})
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        try:
+            r = self._client.request(method, f"{self._base}/{path}", **kw)
+        except httpx.ProxyError as exc:
+            raise self._proxy_failed(exc) from None
+        except httpx.TimeoutException:
+            raise SmsUnreachable("the SMS provider did not answer in time") from None
+        except httpx.ConnectError as exc:
+            if self.settings.proxy:  # the first connection is to the proxy
+                raise self._proxy_failed(exc) from None
+            raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
+        try:
+            doc = r.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or (r.status_code >= 400 and "code" not in doc and "message" not in doc):
+            raise SmsUnreachable(f"the SMS provider answered {r.status_code} with something that is not its API",
+                                 hint="Check sms.api_url; if it is right, the provider may be down.")
+        code = doc.get("code") if isinstance(doc.get("code"), int) else None
+        said = _clean(doc.get("message"))
+        if r.status_code == 401:
+            raise SmsAccountRefused(f"the SMS provider refused the account: {said or 'not authorised'}")
+        if r.status_code == 429 or r.status_code >= 500:
+            raise SmsUnreachable(f"the SMS provider is busy or failing ({r.status_code}{f', error {code}' if code else ''}"
+                                 f"): {said}")
+        if r.status_code >= 400:
+            raise SmsRefused(f"the SMS provider refused: {said} (error {code})", code=code)
+        return doc
+
+    def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
+        where = _proxy_where(self.settings.proxy)
+        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
+                              hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
+                                   f"and that the proxy at {where} is running.")
+
+    def send(self, to: str, text: str) -> Accepted:
+        doc = self._call("POST", "Messages.json", data={"To": to, "From": self.settings.sender, "Body": text})
+        return Accepted(_clean(doc.get("sid"), 64), _clean(doc.get("status"), 20), int(doc.get("num_segments") or 1))
+
+    def status(self, sid: str) -> Delivery:
+        doc = self._call("GET", f"Messages/{quote(sid, safe='')}.json")
+        code = doc.get("error_code")
+        return Delivery(sid, _clean(doc.get("status"), 20), int(code) if str(code or "").isdigit() else None,
+                        _clean(doc.get("error_message")))
+
+    def incoming(self) -> list[Incoming]:
+        doc = self._call("GET", "Messages.json", params={"To": self.settings.sender, "PageSize": "1000"})
+        out = []
+        for m in doc.get("messages") or []:
+            if not isinstance(m, dict) or not str(m.get("direction", "")).startswith("inbound"):
+                continue
+            try:
+                when = parsedate_to_datetime(str(m.get("date_sent") or m.get("date_created")))
+            except (TypeError, ValueError):
+                when = datetime.now(timezone.utc)
+            out.append(Incoming(_clean(m.get("sid"), 64), _clean(m.get("from"), 32), _clean(m.get("to"), 32),
+                                str(m.get("body") or "")[:1600], when))
+        return out
+
+    def balance(self) -> Balance:
+        doc = self._call("GET", "Balance.json")
+        return Balance(_clean(doc.get("balance"), 20), _clean(doc.get("currency"), 8))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def provider_for(s: SmsSettings) -> SmsProvider:
+    return TwilioProvider(s) if s.provider == "twilio" else NoProvider()

@@ -1,0 +1,136 @@
+"""Text messages, pure: how many parts a text costs, mobile numbers as E.164, quiet hours,
+and the opt-out words.
+
+Segments follow GSM 03.38 as carriers count them. A text of GSM-7 characters only fits 160
+septets in one message, 153 per part when it is split (the rest carries the concatenation
+header); a character of the extension table (^ { } [ ] ~ | \\ € and form feed) takes two
+septets, and an escape pair is never split across parts. Any other character makes the whole
+text UCS-2: 70 UTF-16 units in one message, 67 per part; a character outside the Basic
+Multilingual Plane (most emoji) takes two units, and a surrogate pair is never split.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+
+import phonenumbers
+
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+    "abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+SINGLE = {"gsm7": 160, "ucs2": 70}
+PART = {"gsm7": 153, "ucs2": 67}
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # gsm7 or ucs2
+    parts: int  # messages the provider sends (and charges): 0 for an empty text
+    units: int  # septets (gsm7) or UTF-16 units (ucs2) in the whole text
+    left: int  # units still free in the last part before another part is needed
+
+    def describe(self) -> str:
+        """'2 messages, 148 characters left' (characters: units; an emoji uses two)."""
+        return f"{self.parts} message{'' if self.parts == 1 else 's'}, {self.left} characters left"
+
+
+def _cost(ch: str, encoding: str) -> int:
+    if encoding == "gsm7":
+        return 2 if ch in GSM_EXTENSION else 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def segments(text: str) -> Segments:
+    encoding = "gsm7" if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text) else "ucs2"
+    costs = [_cost(ch, encoding) for ch in text]
+    units = sum(costs)
+    if units == 0:
+        return Segments(encoding, 0, 0, SINGLE[encoding])
+    if units <= SINGLE[encoding]:
+        return Segments(encoding, 1, units, SINGLE[encoding] - units)
+    size, parts, used = PART[encoding], 1, 0
+    for c in costs:  # fill each part; a two-unit character that does not fit starts the next one
+        if used + c > size:
+            parts, used = parts + 1, 0
+        used += c
+    return Segments(encoding, parts, units, size - used)
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+                          phonenumbers.PhoneNumberType.PERSONAL_NUMBER})
+# Ofcom keeps +44 7700 900000-900999 for drama: never anyone's phone, so the demo and the tests use it
+FICTION = re.compile(r"^\+447700900\d{3}$")
+_BAD = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+class NotAMobile(ValueError):
+    """The text is not a mobile number a text message can go to; the message says why."""
+
+
+def normalise_mobile(text: str, region: str) -> str:
+    """'07700 900002' (region GB) -> '+447700900002'; anything else raises NotAMobile."""
+    if _BAD.search(text) or len(text) > 32:
+        raise NotAMobile("has a control, line-break or direction character, or is too long")
+    try:
+        number = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException:
+        raise NotAMobile(f"{text!r} is not a phone number") from None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if FICTION.match(e164):
+        return e164
+    if not phonenumbers.is_valid_number(number):
+        raise NotAMobile(f"{text!r} is not a valid number in {region.upper()} (give it with +country code if it is foreign)")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise NotAMobile(f"{text!r} is not a mobile number (a landline cannot receive text messages)")
+    return e164
+
+
+# -- quiet hours -------------------------------------------------------------------------------
+
+_SPAN = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'20:00-08:00' -> (20:00, 08:00); empty -> None (no quiet hours); else ValueError."""
+    if _BAD.search(text):
+        raise ValueError("has a control or line-break character")
+    text = text.strip()
+    if not text:
+        return None
+    m = _SPAN.match(text)
+    if not m or m.group(1, 2) == m.group(3, 4):
+        raise ValueError(f"{text[:40]!r} is not a span of time like 20:00-08:00")
+    return time(int(m.group(1)), int(m.group(2))), time(int(m.group(3)), int(m.group(4)))
+
+
+def in_quiet_hours(now: datetime, tz: tzinfo, span: tuple[time, time] | None) -> bool:
+    if span is None:
+        return False
+    start, end = span
+    t = now.astimezone(tz).time().replace(tzinfo=None)
+    return start <= t < end if start < end else (t >= start or t < end)
+
+
+def quiet_ends(now: datetime, tz: tzinfo, span: tuple[time, time] | None) -> datetime:
+    """`now` when outside quiet hours; else the first minute after they end (practice-local)."""
+    t = now
+    for _ in range(24 * 60 + 1):  # minute steps: correct across daylight-saving changes
+        if not in_quiet_hours(t, tz, span):
+            return t
+        t = (t + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return t
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"})
+
+
+def is_opt_out(body: str) -> bool:
+    """A reply that is just an opt-out word ('Stop', 'STOP.', ' stop ') opts the patient out."""
+    return re.sub(r"[^A-Za-z]", "", body).upper() in OPT_OUT and len(body) <= 40

@@ -1,0 +1,291 @@
+"""Text messages: queued in the one outbox (kind `sms`), sent through the SMS provider by a
+small hook beside the email pass, delivery status polled, replies fetched and filed to the
+patient by number; an opt-out word sets the patient's preference to none, a confirmation
+word ("C", "YES") confirms the patient's next appointment.
+
+Quiet hours: an automatic text is never due inside them (its deliver-after is moved to
+where they end, so the worker sleeps instead of spinning); a manual send inside them is
+refused unless the person says so (`even_in_quiet_hours`). With no provider set, due texts
+fail at once with a hint (reset them once it is set up), instead of waiting unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.adapters.sms import SmsProvider, SmsSettings, provider_for, proxy_url
+from engine.adapters.store import RID
+from engine.core import sms as rules
+from engine.core.directory import preference
+from engine.core import outbox as outbox_rules
+from engine.core.outbox import MAX_ATTEMPTS, Event
+from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
+                           SmsUnreachable)
+from engine.service.outbox import SMS, Outbox
+from engine.service.practice import Practice
+
+log = logging.getLogger("practicemail.service")
+_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONFIRM_WORDS = frozenset({"C", "YES", "Y", "CONFIRM"})
+# outcomes recorded per durable write: a crash can resend at most this many texts the provider took
+# (they are left `sending`, and start-up releases them), against one fsync per text otherwise
+RECORD_EVERY = 20
+
+
+@dataclass
+class TextReport:
+    sent: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ReplyReport:
+    fetched: int = 0
+    filed: int = 0
+    opted_out: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+
+
+class Texts:
+    def __init__(self, practice: Practice, outbox: Outbox, provider: SmsProvider | None = None) -> None:
+        self.practice = practice
+        self.outbox = outbox
+        self._provider = provider
+        self.replies = practice.store.collection("sms_replies")
+
+    # -- settings and the provider -------------------------------------------------------------
+    def sms_settings(self) -> SmsSettings:
+        s = self.practice.settings
+        proxy = proxy_url(s.get("proxy.kind"), s.get("proxy.address"), s.get("proxy.port"), s.get("proxy.user"),
+                          s.secret("proxy.password"))
+        return SmsSettings(s.get("sms.provider"), s.get("sms.account"), s.secret("sms.secret"), s.get("sms.sender"),
+                           s.get("sms.api_url"), ca_file=s.get("tls.ca_file"), proxy=proxy)
+
+    def provider(self) -> SmsProvider:
+        if self._provider is None:
+            self._provider = provider_for(self.sms_settings())
+        return self._provider
+
+    def close(self) -> None:
+        if self._provider is not None:
+            self._provider.close()
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.practice.settings.get("practice.timezone"))
+
+    def _quiet(self) -> tuple[Any, Any] | None:
+        return rules.parse_quiet_hours(self.practice.settings.get("sms.quiet_hours") or "")
+
+    def in_quiet_hours(self, now: datetime) -> bool:
+        return rules.in_quiet_hours(now, self._tz(), self._quiet())
+
+    # -- queueing --------------------------------------------------------------------------------
+    def check_text(self, text: str) -> rules.Segments:
+        if not text.strip():
+            raise InputInvalid("the text is empty", hint="Type the message.")
+        if _CONTROL.search(text):
+            raise InputInvalid("the text has a control or direction character", hint="Type it again in plain words.")
+        seg = rules.segments(text)
+        most = int(self.practice.settings.get("sms.max_segments"))
+        if seg.parts > most:
+            raise InputInvalid(f"the text needs {seg.parts} messages; the practice allows {most}",
+                               hint="Shorten it (an emoji or a character like ç makes every part shorter).")
+        return seg
+
+    def queue(self, patient_id: str, text: str, now: datetime, *, deliver_after: datetime | None = None,
+              automatic: bool = False, even_in_quiet_hours: bool = False, meta: dict[str, Any] | None = None,
+              not_after: datetime | None = None) -> int:
+        """One text to a patient's mobile. Automatic: moved past quiet hours (refused when that would
+        be at or after `not_after`, an appointment's start). Manual: refused inside them unless
+        `even_in_quiet_hours`."""
+        patient = self.practice.directory.require("patients", patient_id)
+        if not patient.get("mobile"):
+            raise InputInvalid(f"patient {patient_id} has no mobile number", hint="Add the mobile number first.")
+        if preference(patient) == "none":
+            raise InputInvalid(f"patient {patient_id} has opted out of messages",
+                               hint="The patient asked for no messages (a STOP reply, or their preference).")
+        seg = self.check_text(text)
+        at = deliver_after or now
+        if automatic:
+            at = rules.quiet_ends(at, self._tz(), self._quiet())
+            if not_after is not None and at >= not_after:
+                raise InputInvalid("after quiet hours it would be too late", hint="A reminder rule with an earlier "
+                                   "time (outside sms.quiet_hours) avoids this.")
+        elif self.in_quiet_hours(at) and not even_in_quiet_hours:
+            raise InputInvalid(f"it is quiet hours ({self.practice.settings.get('sms.quiet_hours')})",
+                               hint="Send it anyway only if the patient expects it (--even-in-quiet-hours).")
+        return self.outbox.add_sms(patient["mobile"], text, now, sender=self.practice.settings.get("sms.sender"),
+                                   parts=seg.parts, deliver_after=at, patient_id=patient_id, automatic=automatic,
+                                   meta=meta)
+
+    # -- sending (the engine's hook calls this) ------------------------------------------------------
+    def send_due(self, clock: Callable[[], datetime], manual: bool) -> TextReport:
+        report = TextReport()
+        now = clock()
+        due = self.outbox.due_sms(now, manual)
+        if not due:
+            return report
+        if not manual and self.in_quiet_hours(now):
+            later = rules.quiet_ends(now, self._tz(), self._quiet())
+            for rid in due:  # not due until they end: the worker sleeps instead of spinning
+                self.outbox.items.update(rid, {"deliver_after": later.isoformat()})
+            return report
+        provider: SmsProvider | None = None
+        setup_error: Exception | None = None
+        try:
+            provider = self.provider()
+        except SmsNotSetUp as exc:
+            setup_error = exc
+        pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]] = []
+        try:
+            claimed = self.outbox.claim(due, now)
+            wanted = {item[RID] for item in claimed}
+            texts = {r[RID]: (r["to"][0], r["text"]) for r in self.outbox.items.find(
+                lambda r: r.get("kind") == SMS and r["status"] == "sending") if r[RID] in wanted}  # one read
+            for item in claimed:
+                pending.append(self._send_one(item, texts[item[RID]], provider, setup_error, clock, report))
+                if len(pending) >= RECORD_EVERY:
+                    self._record(pending)
+        finally:
+            self._record(pending)  # an exception too: what the provider took is never left "sending"
+        return report
+
+    def _send_one(self, item: dict[str, Any], message: tuple[str, str], provider: SmsProvider | None,
+                  setup_error: Exception | None,
+                  clock: Callable[[], datetime], report: TextReport) -> tuple[int, Event, datetime, dict[str, Any],
+                                                                              dict[str, Any]]:
+        """One text to the provider; its outcome as (id, event, when, detail, fields), recorded in groups."""
+        try:
+            if provider is None:
+                raise setup_error or SmsNotSetUp("no SMS provider is set up")
+            accepted = provider.send(*message)
+        except (SmsRefused, SmsNotSetUp) as exc:  # this text, or nothing to send it with: reset once fixed
+            return self._failed(item, Event.PERMANENT_FAILURE, clock(), exc, report)
+        except (SmsUnreachable, SmsAccountRefused) as exc:
+            return self._failed(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
+        report.sent += 1
+        return item[RID], Event.DELIVERED, clock(), {}, {"provider_sid": accepted.sid,
+                                                         "provider_status": accepted.status}
+
+    def _failed(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
+                report: TextReport) -> tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]:
+        if event is Event.PERMANENT_FAILURE or item.get("attempts", 0) + 1 >= MAX_ATTEMPTS:
+            report.failed += 1
+        report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
+        log.warning("text %d: %s", item[RID], exc.message)
+        return item[RID], event, now, {"error": exc.message, "hint": exc.hint, "code": getattr(exc, "code", None)}, {}
+
+    def _record(self, pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]]) -> None:
+        """Outcomes in one durable write (a group of RECORD_EVERY at most), then forgotten."""
+        if not pending:
+            return
+        outcomes = {rid: (event, when, detail, fields) for rid, event, when, detail, fields in pending}
+
+        def change(rid: int, stored: Any) -> dict[str, Any]:
+            event, when, detail, fields = outcomes[rid]
+            return {**outbox_rules.apply(stored, event, when, **detail)[0], **fields}
+
+        self.outbox.items.modify_many(list(outcomes), change, copies=False)
+        pending.clear()
+
+    # -- delivery status -------------------------------------------------------------------------------
+    def poll_statuses(self, now: datetime, min_age: timedelta | None = None) -> int:
+        """Ask the provider about every sent text not yet final (sent at least `min_age` ago, when
+        given: one sent a moment ago is still queued); the changes in one write. How many changed."""
+        def waiting(r: Any) -> bool:
+            return (r.get("kind") == SMS and r["status"] == "sent" and bool(r.get("provider_sid"))
+                    and r.get("provider_status") not in ("delivered", "undelivered", "failed")
+                    and (min_age is None or datetime.fromisoformat(r.get("updated") or r["created"]) <= now - min_age))
+
+        changes: dict[int, dict[str, Any]] = {}
+        for item in self.outbox.items.find(waiting):
+            d = self.provider().status(item["provider_sid"])
+            if d.status != item.get("provider_status"):
+                reason = f"{d.error_message} (error {d.error_code})" if d.error_code else d.error_message
+                changes[item[RID]] = {"provider_status": d.status, "provider_reason": reason,
+                                      "provider_checked": now.isoformat()}
+        if changes:
+            self.outbox.items.modify_many(list(changes), lambda rid, r: {**r, **changes[rid]}, copies=False)
+        return len(changes)
+
+    # -- replies -------------------------------------------------------------------------------------------
+    def fetch_replies(self, now: datetime) -> ReplyReport:
+        """New replies from the provider, filed by number; STOP opts out; C/YES confirms."""
+        report = ReplyReport()
+        known = {r.get("sid") for r in self.replies.all()}
+        patients = self.practice.directory.list("patients")
+        for m in self.provider().incoming():
+            if m.sid in known:
+                continue
+            report.fetched += 1
+            try:
+                number = rules.normalise_mobile(m.from_number, self.practice.settings.get("practice.country"))
+            except rules.NotAMobile:
+                number = m.from_number
+            matches = sorted(p["id"] for p in patients if p.get("mobile") == number)
+            record = {"sid": m.sid, "from": number, "body": m.body, "received": m.received.isoformat(),
+                      "fetched": now.isoformat(), "patient_id": matches[0] if len(matches) == 1 else "",
+                      "candidates": matches if len(matches) > 1 else [], "tags": ["SMS"]}
+            word = re.sub(r"[^A-Za-z]", "", m.body).upper()
+            if rules.is_opt_out(m.body):
+                for pid in matches:  # a shared family number: everyone on it asked
+                    self.practice.directory.update("patients", pid, {"preference": "none"})
+                    report.opted_out.append(pid)
+                record["tags"].append("opt-out")
+            elif word in CONFIRM_WORDS and len(matches) >= 1:
+                aid = self._confirm_next(matches, now)
+                if aid:
+                    record["appointment_id"] = aid
+                    record["tags"].append("confirmed")
+                    report.confirmed.append(aid)
+            self.replies.insert(record)
+            report.filed += 1 if record["patient_id"] else 0
+            log.info("text reply %s filed to %s", m.sid, record["patient_id"] or "nobody (not one patient)")
+        return report
+
+    def _confirm_next(self, patient_ids: list[str], now: datetime) -> str:
+        """The soonest appointment to come of the patient(s) on that number, marked confirmed."""
+        appts = self.practice.store.collection("appointments")
+        coming = sorted((a for a in appts.find(lambda r: r.get("patient_id") in patient_ids
+                                               and r.get("status") != "cancelled")
+                         if datetime.fromisoformat(a["start"]) > now), key=lambda a: a["start"])
+        if not coming:
+            return ""
+        appts.update(coming[0][RID], {"confirmed": True, "confirmed_at": now.isoformat()})
+        return str(coming[0]["id"])
+
+    def check_provider(self, now: datetime, manual: bool) -> ReplyReport | None:
+        """Replies fetched and delivery statuses polled: at every manual pass, and otherwise at most
+        every `schedule.check_every_minutes` (the worker wakes at least each minute for its heartbeat).
+        A provider failure is logged and tried at the next check; it never stops the service."""
+        s = self.practice.settings
+        if s.get("sms.provider") == "none":
+            return None
+        state = self.practice.store.collection("sms_state")
+        found = state.all()
+        last = datetime.fromisoformat(found[0]["last_check"]) if found and found[0].get("last_check") else None
+        every = timedelta(minutes=int(s.get("schedule.check_every_minutes") or 15))
+        if not manual and last is not None and now - last < every:
+            return None
+        try:
+            report = self.fetch_replies(now)
+            self.poll_statuses(now, min_age=timedelta(minutes=1))
+        except PracticeMailError as exc:
+            log.warning("checking the SMS provider failed: %s", exc.message)
+            report = None
+        if found:
+            state.update(found[0][RID], {"last_check": now.isoformat()})
+        else:
+            state.insert({"last_check": now.isoformat()})
+        return report
+
+    def list_replies(self) -> list[dict[str, Any]]:
+        return sorted(({k: v for k, v in r.items() if k != RID} for r in self.replies.all()),
+                      key=lambda r: r["received"], reverse=True)

@@ -1,0 +1,90 @@
+"""Segment counting against known examples, mobile numbers, quiet hours, opt-out words."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, strategies as st
+
+from engine.core import sms
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize("text,encoding,parts,left", [
+    ("", "gsm7", 0, 160),
+    ("a", "gsm7", 1, 159),
+    ("a" * 160, "gsm7", 1, 0),
+    ("a" * 161, "gsm7", 2, 145),  # 153 + 8
+    ("a" * 306, "gsm7", 2, 0),
+    ("a" * 307, "gsm7", 3, 152),
+    ("€" * 80, "gsm7", 1, 0),  # the euro sign is an extension character: two septets
+    ("€" * 81, "gsm7", 2, 153 - 10),  # 76 in the first part, 5 in the second
+    ("^", "gsm7", 1, 158), ("{", "gsm7", 1, 158), ("a{b}c", "gsm7", 1, 153),
+    ("a" * 152 + "€" + "a" * 152, "gsm7", 3, 152),  # the € does not split across parts: 152 | €+151 | 1
+    ("a" * 153 + "€" + "a" * 151, "gsm7", 2, 0),  # it fits exactly: 153 | €+151
+    ("Café £5 @ 10:00", "gsm7", 1, 145),  # é, £ and @ are GSM-7
+    ("ça", "ucs2", 1, 68),  # lower-case ç is not
+    ("😀", "ucs2", 1, 68),  # an emoji: two UTF-16 units
+    ("😀" * 35, "ucs2", 1, 0),
+    ("😀" * 36, "ucs2", 2, 67 - 6),  # 33 per part (66 units): a surrogate pair never splits
+    ("a" * 70, "gsm7", 1, 90), ("a" * 70 + "ê", "ucs2", 2, 67 - 4),
+])
+def test_known_examples(text: str, encoding: str, parts: int, left: int) -> None:
+    s = sms.segments(text)
+    assert (s.encoding, s.parts, s.left) == (encoding, parts, left)
+
+
+def test_describe() -> None:
+    assert sms.segments("a" * 161).describe() == "2 messages, 145 characters left"
+    assert sms.segments("a").describe() == "1 message, 159 characters left"
+
+
+@given(st.text(max_size=600))
+def test_parts_are_enough_and_no_fewer_than_needed(text: str) -> None:
+    s = sms.segments(text)
+    if not text:
+        assert s.parts == 0
+        return
+    single, part = sms.SINGLE[s.encoding], sms.PART[s.encoding]
+    assert s.units <= (single if s.parts == 1 else s.parts * part)
+    assert s.parts == 1 or s.units > single
+    assert s.parts >= -(-s.units // part) or s.parts == 1
+
+
+@pytest.mark.parametrize("text,region,e164", [
+    ("07700 900002", "GB", "+447700900002"), ("+44 7700 900002", "GB", "+447700900002"),
+    ("07911 123456", "gb", "+447911123456"), ("06 12 34 56 78", "FR", "+33612345678"),
+    ("+33 6 12 34 56 78", "GB", "+33612345678"),
+])
+def test_mobiles_normalised_to_e164(text: str, region: str, e164: str) -> None:
+    assert sms.normalise_mobile(text, region) == e164
+
+
+@pytest.mark.parametrize("text", ["01225 555010", "0800 123 4567", "12345", "not a number", "",
+                                  "07911 123456\u2028", "07911\r\n123456", "\u202e07911 123456", "0" * 40])
+def test_not_mobiles_refused(text: str) -> None:
+    with pytest.raises(sms.NotAMobile):
+        sms.normalise_mobile(text, "GB")
+
+
+def test_quiet_hours_across_midnight_and_daylight_saving() -> None:
+    span = sms.parse_quiet_hours("20:00-08:00")
+    assert span == (time(20), time(8))
+    assert sms.in_quiet_hours(datetime(2026, 6, 1, 19, 30, tzinfo=timezone.utc), LONDON, span)  # 20:30 BST
+    assert not sms.in_quiet_hours(datetime(2026, 12, 1, 19, 30, tzinfo=timezone.utc), LONDON, span)  # 19:30 GMT
+    assert sms.quiet_ends(datetime(2026, 3, 28, 23, 0, tzinfo=timezone.utc), LONDON, span) == \
+        datetime(2026, 3, 29, 7, 0, tzinfo=timezone.utc)  # 08:00 BST, the morning the clocks went forward
+    assert sms.parse_quiet_hours("") is None
+    for bad in ("20-08", "20:00-20:00", "25:00-08:00", "20:00-08:00\n"):
+        with pytest.raises(ValueError):
+            sms.parse_quiet_hours(bad)
+
+
+@pytest.mark.parametrize("body,out", [("STOP", True), ("stop", True), (" Stop. ", True), ("UNSUBSCRIBE", True),
+                                      ("please stop sending me these reminders about my teeth", False),
+                                      ("C", False), ("YES", False), ("STOP" + "\u200b", True)])
+def test_opt_out_words(body: str, out: bool) -> None:
+    assert sms.is_opt_out(body) is out

@@ -1,0 +1,84 @@
+"""`reminders rules` (and later `recalls`, `sms`) as a support engineer runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.service.demo import load_demo
+from engine.service.practice import Practice
+from tests.unit.test_cli import pm
+
+
+def demo(tmp_path: Path) -> Path:
+    data = tmp_path / "d"
+    with Practice(data, writer=True, command="test") as p:
+        load_demo(p)
+    return data
+
+
+def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
+    data = demo(tmp_path)
+    out = pm("reminders", "rules", "add", "--channel", "sms", "--days", "2", "--at", "10:00", "--template",
+             "APPTREM", "--json", data=data)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["describe"] == "SMS 2 days before at 10:00"
+    bad = pm("reminders", "rules", "add", "--channel", "email", "--days", "7", "--at", "10:00\u2028",
+             "--template", "APPTREM", data=data)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "at" in bad.stderr
+    listed = json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout)
+    assert [r["id"] for r in listed] == ["R1"]
+    assert pm("reminders", "rules", "delete", "R1", data=data).returncode == 0
+    assert json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout) == []
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def test_recalls_import_run_dry_run_changes_nothing_then_run(tmp_path: Path) -> None:
+    from tests.conftest import ROOT
+
+    data = demo(tmp_path)
+    out = pm("recalls", "import", str(ROOT / "fixtures" / "demo" / "recalls.csv"), "--json", data=data)
+    assert out.returncode == 0, out.stderr
+    before = snapshot(data)
+    dry = pm("recalls", "run", "--due-before", "2026-12-31", "--dry-run", "--json", data=data)
+    assert dry.returncode == 0, dry.stderr
+    doc = json.loads(dry.stdout)
+    assert doc["dry_run"] and len(doc["messages"]) == 5 and doc["no_address"] == ["P041"]
+    assert snapshot(data) == before  # not a byte changed (logs included)
+    run = json.loads(pm("recalls", "run", "--due-before", "2026-12-31", "--json", data=data).stdout)
+    assert run["queued"] == 5
+    listed = json.loads(pm("recalls", "list", "--status", "sent", "--json", data=data).stdout)
+    assert sorted(r["patient_id"] for r in listed) == ["P001", "P002", "P003", "P008", "P009", "P033", "P040"]
+    bad = pm("recalls", "run", "--due-before", "31/12/2026", data=data)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_sms_send_test_status_replies_through_the_fake(tmp_path: Path) -> None:
+    from tools.fakemail import FakeMail
+
+    data = demo(tmp_path)
+    with FakeMail(seed=1) as fm:
+        info = fm.info()["sms"]
+        with Practice(data, writer=True, command="test") as p:
+            p.settings.set_many({"sms.provider": "twilio", "sms.account": info["account_sid"],
+                                 "sms.secret": info["auth_token"], "sms.sender": info["number"],
+                                 "sms.api_url": info["base_url"], "sms.quiet_hours": ""})
+        test = pm("sms", "test", "--json", data=data)
+        assert test.returncode == 0, test.stderr
+        assert json.loads(test.stdout)["balance"] == "10.00"
+        sent = pm("sms", "send", "--patient", "P040", "--text", "Hello from the practice", "--json", data=data)
+        assert sent.returncode == 0, sent.stderr
+        assert json.loads(sent.stdout)["parts"] == 1
+        assert json.loads(pm("send-receive", "--json", data=data).stdout)["sent"] == 1
+        status = json.loads(pm("sms", "status", "--poll", "--json", data=data).stdout)
+        assert [(t["to"], t["delivery"]) for t in status["texts"]] == [("+447700900041", "delivered")]
+        fm.sms.deliver_reply("+447700900041", "STOP")
+        replies = json.loads(pm("sms", "replies", "--fetch", "--json", data=data).stdout)
+        assert replies["opted_out"] == ["P040"] and replies["replies"][0]["patient_id"] == "P040"
+        again = pm("sms", "send", "--patient", "P040", "--text", "Hello again", data=data)
+        assert again.returncode == 1 and "opted out" in again.stderr and again.stderr.count("\n") == 1
+        long = pm("sms", "send", "--patient", "P013", "--text", "😀" * 200, data=data)
+        assert long.returncode == 1 and "messages" in long.stderr
