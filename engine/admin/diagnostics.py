@@ -126,6 +126,9 @@ def _dump(value: Any) -> str:
 
 
 def export(admin: Admin, target: Path, include_patient_data: bool = False) -> Path:
+    if not target.name or target.is_dir():
+        raise InputInvalid(f"{target} is a folder, not a file to write the bundle to",
+                           hint="Give a file name, e.g. -o diagnostics.zip.")
     redact = make_redactor(admin, include_patient_data)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

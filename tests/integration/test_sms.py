@@ -16,6 +16,7 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
 from engine.service.sms import Texts
+from tests.integration.stepping import SteppingClock
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # Tuesday morning
@@ -30,8 +31,8 @@ def configure_sms(practice: Practice, fm: FakeMail) -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
+def clock() -> SteppingClock:
+    return SteppingClock(T0)  # a FakeClock that can tell when the worker has finished a pass
 
 
 @pytest.fixture
@@ -168,6 +169,7 @@ def test_the_running_service_files_replies_and_polls_delivery(practice: Practice
     fakemail.sms.wait_for_sent(1)
     fakemail.sms.wait_for_listings(1)  # the service's first check, right after sending
     fakemail.sms.deliver_reply("+447700900041", "Thanks, see you then")
+    clock.settle()  # the first pass over: moving time under it would start its next wait late
     clock.advance(timedelta(minutes=5))
     fakemail.sms.wait_for_listings(2)  # the next check, five minutes on
     engine.stop()  # the pass in progress finishes first
