@@ -51,8 +51,10 @@ class SignInPage(QWizardPage):
         self.device = QCheckBox("Show a code to finish on a phone (no browser on this PC)")
         self.provider = values["oauth.provider"] or ""
         suggested = propose(values["practice.email"])
-        self.suggestion = plain.label(f"Suggested from the practice address: {PRESETS[suggested].label}"
-                                      if suggested else "", wrap=True)
+        self.suggestion = plain.label(wrap=True)
+        self.show_suggestion(suggested)
+        self._address = "" if suggested else values["practice.email"]  # its own domain: ask its autoconfig
+        self._lookup: Any = None
         self.buttons = {name: QPushButton(text) for name, text in LABELS.items()}
         row = QHBoxLayout()
         for name, button in self.buttons.items():
@@ -77,6 +79,17 @@ class SignInPage(QWizardPage):
         self._job: Any = None
         self.signed_in = False
         self.device_code: Any = None
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        """Shown: ask the practice domain's autoconfig document once, on a worker (it is the network)."""
+        if self._address and self._lookup is None:
+            address = self._address
+            self._lookup = run_in_background(lambda: signin.suggest(address), self.show_suggestion, lambda _exc: None)
+
+    def show_suggestion(self, preset: str) -> None:
+        """Only ever a suggestion: the buttons stay the practice manager's choice."""
+        if preset in PRESETS:
+            self.suggestion.setText(f"Suggested from the practice address: {PRESETS[preset].label}")
 
     def values(self) -> dict[str, Any]:
         if not self.wiz.account.signs_in.isChecked():

@@ -1,0 +1,40 @@
+"""Asking a practice's domain for its Mozilla-format autoconfig document (as Thunderbird does:
+`autoconfig.<domain>` first, then the domain's `.well-known` address), with short timeouts.
+Never called on the kiosk's GUI thread; a domain that serves none gives None."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import requests
+
+from engine.core.autoconfig import MAX_DOCUMENT, Proposal, parse
+
+
+def candidates(address: str) -> list[str]:
+    local, at, domain = address.strip().rpartition("@")
+    domain = domain.lower()
+    if not (local and at and "." in domain) or any(c in domain for c in "/?#@:\\ ") or not domain.isprintable():
+        return []
+    email = quote(address.strip(), safe="@")
+    return [f"https://autoconfig.{domain}/mail/config-v1.1.xml?emailaddress={email}",
+            f"https://{domain}/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress={email}"]
+
+
+def lookup(address: str, urls: Sequence[str] | None = None, timeout: float = 5.0,
+           verify: bool | str = True) -> Proposal | None:
+    """The first document found that parses, or None. `urls` replaces the usual addresses
+    (tests, or a practice's IT person pointing at their own)."""
+    for url in urls if urls is not None else candidates(address):
+        try:
+            with requests.get(url, timeout=timeout, stream=True, verify=verify, allow_redirects=True) as reply:
+                if reply.status_code != 200:
+                    continue
+                body = reply.raw.read(MAX_DOCUMENT + 1, decode_content=True)
+        except (requests.RequestException, OSError):
+            continue
+        found = parse(body)
+        if found is not None:
+            return found
+    return None
