@@ -17,6 +17,7 @@ from engine.service.reminders import Reminders
 from kiosk import plain
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
+from kiosk.widgets import no_checked
 
 
 class SlotDialog(QDialog):
@@ -81,7 +82,7 @@ class AppointmentsPanel(QWidget):
         row = QHBoxLayout()
         for label, slot in (("Book...", self.ask_book), ("Move...", self.ask_move), ("Cancel appointment", self.cancel)):
             b = QPushButton(label)
-            b.clicked.connect(slot)
+            b.clicked.connect(no_checked(slot))
             row.addWidget(b)
         row.addStretch(1)
         self.problem = plain.label()

@@ -43,7 +43,7 @@ class InboxPage(QSplitter):
         self.deleted_tab = with_buttons(self.deleted, [("Restore", self.restore_selected)])
         inbox_box = with_buttons(self.table, [("Reply...", self.reply_selected), ("Forward...", self.forward_selected),
                                               ("File...", self.file_selected), ("Select All", self.table.selectAll),
-                                              ("Mark read", self.mark_selected_read),
+                                              ("Mark read", lambda: self.mark_selected_read(True)),
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
                                               ("Info", self.info_selected), ("Delete", self.delete_selected)])
@@ -134,7 +134,7 @@ class InboxPage(QSplitter):
         tags_menu.addSeparator()
         tags_menu.addAction("New tag...", lambda: self.new_tag(ids))
         tags_menu.addAction("Remove all tags", lambda: self.set_tags(ids, []))
-        menu.addAction("Mark read", self.mark_selected_read)
+        menu.addAction("Mark read", lambda: self.mark_selected_read(True))
         menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
         menu.addAction("File...", self.file_selected)
         menu.addAction("Info", self.info_selected)

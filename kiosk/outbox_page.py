@@ -22,7 +22,7 @@ from engine.service.engine import Engine
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address
+from kiosk.widgets import ask_forward_address, no_checked
 
 
 
@@ -55,7 +55,7 @@ class OutboxPage(QWidget):
                             ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
                             ("Restore", self.restore_selected)):
             b = QPushButton(label)
-            b.clicked.connect(slot)
+            b.clicked.connect(no_checked(slot))
             row.addWidget(b)
         row.addStretch(1)
         layout.addLayout(row)
