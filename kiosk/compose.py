@@ -48,11 +48,13 @@ class ComposeDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.patient = QComboBox()
+        self.patient.addItem("(choose the patient)", "")  # nothing chosen until reception chooses
         for p in self.patients:
             missing = "" if p.get("email") else " - no address"
             self.patient.addItem(plain.shown(f"{person_name(p)} ({p['id']})") + missing, p["id"])
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
+        self.patient.setToolTip("Type to find a patient by name")
         form.addRow("Patient", self.patient)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
@@ -196,6 +198,11 @@ class ComposeDialog(QDialog):
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
         d = self.composer.practice.directory
+        if not self.patient.currentData():
+            self.problem.setText("Choose the patient this email is to or about.")
+            self.send.setEnabled(False)
+            self.save_draft.setEnabled(False)
+            return [rules.RuleRefused("patient", "No patient chosen", "Choose the patient first.")]
         patient = d.require("patients", self.patient.currentData())
         typed = self._cc()
         extra = self.composer.people([*typed, *self._bcc()])  # one directory read for both

@@ -86,3 +86,21 @@ def test_no_click_or_trigger_hands_checked_to_a_slot() -> None:
             if problem:
                 found.append(f"{path.name}:{node.lineno}: {problem}")
     assert found == []
+
+
+def test_create_new_email_opens_with_no_patient_chosen(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19 item 3: Ctrl+N chose the alphabetically first patient; two clicks sent to them."""
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.last_compose
+    assert dialog is not None
+    qtbot.add_widget(dialog)
+    assert not dialog.patient.currentData()
+    assert not dialog.send.isEnabled() and not dialog.save_draft.isEnabled()
+    assert "patient" in dialog.problem.text().lower()
+    qtbot.keyClicks(dialog.subject, "Hello")
+    qtbot.keyClick(dialog.subject, Qt.Key.Key_Return)
+    assert dialog.queued_id is None and dialog.isVisible()
+    dialog.patient.setCurrentIndex(dialog.patient.findData("P001"))
+    assert dialog.send.isEnabled() and dialog.problem.text() == ""
+    qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
+    assert dialog.queued_id is not None and window.engine.outbox.get(dialog.queued_id)["patient_id"] == "P001"
