@@ -93,7 +93,9 @@ class AppointmentsPanel(QWidget):
 
     def refresh(self) -> None:
         rows = self.reminders.for_patient(self.patient["id"])
-        self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"], r.get("provider_id", ""), r.get("location", ""),
+        names = self.reminders.practice.directory.names("providers", [r.get("provider_id", "") for r in rows])
+        self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"],
+                                    names.get(r.get("provider_id") or "", r.get("provider_id", "")), r.get("location", ""),
                                     r.get("status", "booked"))) for r in rows])
 
     def _done(self, action: Callable[[], Any]) -> bool:

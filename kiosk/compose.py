@@ -19,6 +19,7 @@ from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from kiosk import plain
 from kiosk.attachments import AttachmentList
+from kiosk.people import code_tip, patient_label
 
 
 def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
@@ -27,8 +28,9 @@ def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix:
     combo = QComboBox()
     if first is not None:
         combo.addItem(first, "")
-    for r in sorted(people, key=lambda r: r["id"]):
-        combo.addItem(plain.shown(f"{prefix}{person_name(r)} ({r['id']})"), r["id"])
+    for r in sorted(people, key=lambda r: (r.get("last_name", ""), r["id"])):
+        combo.addItem(plain.shown(f"{prefix}{person_name(r) or r['id']}"), r["id"])
+        combo.setItemData(combo.count() - 1, plain.tip(code_tip("Code", r["id"])), Qt.ItemDataRole.ToolTipRole)
     return combo
 
 
@@ -51,7 +53,9 @@ class ComposeDialog(QDialog):
         self.patient.addItem("(choose the patient)", "")  # nothing chosen until reception chooses
         for p in self.patients:
             missing = "" if p.get("email") else " - no address"
-            self.patient.addItem(plain.shown(f"{person_name(p)} ({p['id']})") + missing, p["id"])
+            self.patient.addItem(plain.shown(patient_label(p)) + missing, p["id"])
+            self.patient.setItemData(self.patient.count() - 1, plain.tip(code_tip("Patient", p["id"])),
+                                     Qt.ItemDataRole.ToolTipRole)
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
         self.patient.setToolTip("Type to find a patient by name")
@@ -78,7 +82,9 @@ class ComposeDialog(QDialog):
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in composer.templates.list():
-            self.template.addItem(f"{t.code} - {t.description}", t.code)
+            self.template.addItem(t.description or t.code, t.code)
+            self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
+                                      Qt.ItemDataRole.ToolTipRole)
         form.addRow("Template", self.template)
         self.subject = QLineEdit()
         form.addRow("Subject", self.subject)

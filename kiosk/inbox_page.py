@@ -22,6 +22,7 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk import plain
 from kiosk.message_view import MessageView
+from kiosk.people import patient_label
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address, with_buttons
@@ -93,14 +94,32 @@ class InboxPage(QSplitter):
 
     def refresh(self) -> None:
         rows = self.engine.inbox.list(limit=ROWS, **self.view())
+        d = self.practice.directory
+        patients = d.names("patients", [c for r in rows for c in (r.get("patient_id"), *r.get("candidates", []))])
+        specialists = d.names("specialists", [r.get("specialist_id") for r in rows])
         self.table.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
-                                   r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
-                                                                         if r.get("candidates") else ""),
-                                   r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
-                        [r.get("filing_reason", "") for r in rows])
+                                   r["subject"], self._patient_cell(r, patients),
+                                   specialists.get(r.get("specialist_id") or "", r.get("specialist_id", "")),
+                                   ", ".join(r.get("tags", [])))) for r in rows],
+                        [self._tip(r) for r in rows])
         gone = self.engine.inbox.list(deleted=True, limit=ROWS)
         self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
         self.on_selection()
+
+    @staticmethod
+    def _patient_cell(r: dict[str, Any], names: dict[str, str]) -> str:
+        """The patient by name; several who share the address as '? Priya Patel, Dev Patel'."""
+        if r.get("patient_id"):
+            return names.get(r["patient_id"], r["patient_id"])
+        if r.get("candidates"):
+            return "? " + ", ".join(names.get(c, c) for c in r["candidates"])
+        return ""
+
+    @staticmethod
+    def _tip(r: dict[str, Any]) -> str:
+        """Why it was filed as it was, and the codes support may ask for."""
+        codes = [x for x in (r.get("patient_id"), r.get("specialist_id")) if x] or r.get("candidates", [])
+        return "\n".join(x for x in (r.get("filing_reason", ""), ("Codes: " + ", ".join(codes)) if codes else "") if x)
 
     def on_selection(self) -> None:
         """The message view follows the selection; opening a message marks it read."""
@@ -173,8 +192,8 @@ class InboxPage(QSplitter):
         first = msg.get("candidates", [])
         choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
             + [("specialist", s) for s in sorted(specialists)]
-        labels = [plain.shown(f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
-                              else f"Specialist: {rules.person_name(specialists[c])} ({c})") for kind, c in choices]
+        labels = [plain.shown(patient_label(patients[c]) if kind == "patient"
+                              else f"Specialist: {rules.person_name(specialists[c])}") for kind, c in choices]
         label, ok = QInputDialog.getItem(self, "File to patient or specialist",
                                          "File to (the address's family first):", labels, 0, False)
         if ok:
@@ -182,10 +201,16 @@ class InboxPage(QSplitter):
             self.file_message(ids[0], target if kind == "patient" else "", target if kind == "specialist" else "")
 
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
+        """Filed, and said so in the status bar (the message leaves the view it was in)."""
         try:
             self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
             plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
+        else:
+            d = self.practice.directory
+            who = d.names("patients", [patient_id]).get(patient_id) if patient_id \
+                else "specialist " + d.names("specialists", [specialist_id]).get(specialist_id, specialist_id)
+            self.say(f"Filed \"{self.engine.inbox.get(rid)['subject']}\" to {who}.")
         self.refresh()
 
     def reply_selected(self) -> ReplyDialog | None:

@@ -89,6 +89,7 @@ class RecordTable(QTableView):
     def __init__(self, headers: Sequence[str]) -> None:
         super().__init__()
         self.model_ = RowsModel(headers)
+        self.model_.setParent(self)  # lives and dies with the view (a model freed first left Qt selecting in none)
         self.setModel(self.model_)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

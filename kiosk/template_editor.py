@@ -4,7 +4,7 @@ cursor, a live preview with a sample patient, and save refused with the checker'
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit,
+from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
                              QPushButton, QVBoxLayout, QWidget)
 
 from engine.core import templates as tpl
@@ -19,7 +19,7 @@ class TemplateEditor(QWidget):
         self.templates = templates
         layout = QHBoxLayout(self)
         self.list = QListWidget()
-        self.list.currentTextChanged.connect(self.load)
+        self.list.currentItemChanged.connect(lambda item, _before: self.load(self._code_of(item)))
         layout.addWidget(self.list, 1)
         right = QVBoxLayout()
         form = QFormLayout()
@@ -64,13 +64,22 @@ class TemplateEditor(QWidget):
     def reload(self) -> None:
         current = self.code.text()
         self.list.clear()
-        for t in self.templates.list():
-            self.list.addItem(t.code)
-        items = self.list.findItems(current, Qt.MatchFlag.MatchExactly) if current else []
-        if items:
-            self.list.setCurrentItem(items[0])
-        elif self.list.count():
-            self.list.setCurrentRow(0)
+        for t in self.templates.list():  # by what it is for; the code in the tooltip
+            item = QListWidgetItem(plain.shown(t.description or t.code))
+            item.setData(Qt.ItemDataRole.UserRole, t.code)
+            item.setToolTip(plain.tip(f"Template code {t.code}"))
+            self.list.addItem(item)
+        row = self.row_of(current) if current else -1
+        if self.list.count():
+            self.list.setCurrentRow(max(row, 0))
+
+    def row_of(self, code: str) -> int:
+        """The list's row of a template code (-1 if none)."""
+        return next((n for n in range(self.list.count()) if self._code_of(self.list.item(n)) == code), -1)
+
+    @staticmethod
+    def _code_of(item: QListWidgetItem | None) -> str:
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
 
     def fill_fields(self) -> None:
         group = self.group.currentData()

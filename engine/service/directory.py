@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,3 +100,23 @@ class Directory:
 
     def family(self, patient: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [dict(p) for p in rules.family_members(self.list("patients"), patient)]
+
+    def names(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """Each key's person as reception reads them ('Mrs Priya Patel'); only the records asked
+        for are copied (the kiosk names the few on screen, not 20,000)."""
+        wanted = {k for k in keys if k}
+        if not wanted:
+            return {}
+        col = rules.KEY_COLUMN[kind]
+        return {r[col]: rules.person_name(r) or r[col] for r in self._coll(kind).find(lambda r: r.get(col) in wanted)}
+
+    def search(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Patients matching every word typed, each word found in the name, date of birth
+        (as stored, YYYY-MM-DD, or as typed at the desk, DD/MM/YYYY), mobile (spaces ignored)
+        or email address; by last then first name, at most `limit`."""
+        words = rules.search_words(text)
+        if not words:
+            return []
+        found = self._coll("patients").find(lambda r: rules.patient_matches(r, words))
+        found.sort(key=lambda r: (r.get("last_name", "").lower(), r.get("first_name", "").lower(), r.get("id", "")))
+        return found[:limit]

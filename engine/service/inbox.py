@@ -31,6 +31,7 @@ from engine.adapters.readahead import ReadAhead
 from engine.adapters.store import RID, Store
 from engine.core import filing, incoming
 from engine.core.addresses import normalise_address
+from engine.core.directory import person_name
 from engine.errors import InputInvalid, MailServerError, NotFound, PracticeMailError
 
 log = logging.getLogger("practicemail.service")
@@ -384,14 +385,14 @@ class Inbox:
         if bool(patient_id) == bool(specialist_id):
             raise InputInvalid("file to a patient or to a specialist", hint="Give exactly one of --patient, --specialist.")
         if patient_id:
-            self.directory.require("patients", patient_id)
+            whom = self.directory.require("patients", patient_id)
             tag = filing.PATIENT_TAG
         else:
-            self.directory.require("specialists", specialist_id)
+            whom = self.directory.require("specialists", specialist_id)
             tag = filing.SPECIALIST_TAG
         msg = self.get(rid)
         tags = [t for t in msg.get("tags", []) if t not in (filing.PATIENT_TAG, filing.SPECIALIST_TAG)] + [tag]
-        return self._change(rid, now, "filed", f"by reception to {patient_id or specialist_id}",
+        return self._change(rid, now, "filed", f"by reception to {person_name(whom) or patient_id or specialist_id}",
                             {"patient_id": patient_id, "specialist_id": specialist_id, "tags": tags, "candidates": []})
 
     def mark_read(self, rid: int, now: datetime, read: bool = True) -> dict[str, Any]:

@@ -4,10 +4,11 @@ not codes, nothing typed lost without asking, a readable outbox, searches, feedb
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QPushButton
+from PyQt6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
@@ -104,3 +105,48 @@ def test_create_new_email_opens_with_no_patient_chosen(qtbot: QtBot, window: Mai
     assert dialog.send.isEnabled() and dialog.problem.text() == ""
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
     assert dialog.queued_id is not None and window.engine.outbox.get(dialog.queued_id)["patient_id"] == "P001"
+
+
+CODE = re.compile(r"\b(P0\d\d|F0\d|DR\d|HYG\d|SP\d)\b")
+
+
+def _cells(table: object) -> list[str]:
+    m = table.model_
+    return [m.text(r, c) for r in range(m.rowCount()) for c in range(m.columnCount())]
+
+
+def test_names_not_codes_where_a_person_reads(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    """Issue 19 item 2: '? P001, P002', 'SP1', 'filed to P004', 'F01', 'DR1', templates by code."""
+    fakemail.deliver("practice", b"From: patel.family@mailhome.example\r\nSubject: Family question\r\n"
+                                 b"Message-ID: <fam@x>\r\n\r\nhello\r\n")
+    send_receive(qtbot, window)
+    cell = window.inbox.model_.text(0, 4)
+    assert cell.startswith("? ") and "Priya Patel" in cell and not CODE.search(cell)
+    assert "P001" in window.inbox.model_.data(window.inbox.model_.index(0, 4), Qt.ItemDataRole.ToolTipRole)
+    rid = window.inbox.id_at(0)
+    window.show_view("inbox")
+    window.inbox.selectRow(0)
+    window.inbox_page.file_message(rid, "P004")
+    assert "Dev Patel" in window.status_line.text() and "Family question" in window.status_line.text()
+    box = window.inbox_page.show_info(rid)
+    assert "Dev Patel" in box.text() and not CODE.search(box.text())
+    box.close()
+    window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("all"))
+    assert window.inbox.model_.text(0, 4) == "Master Dev Patel"
+
+    assert not [c for c in _cells(window.patients) if CODE.search(c)]
+    row = window.patients.model_.rows.index(next(r for r in window.patients.model_.rows if r[0] == "P001"))
+    assert "Arjun" in window.patients.model_.text(row, 4)  # the family, by first name
+    ed = window.template_editor
+    listed = [ed.list.item(i).text() for i in range(ed.list.count())]
+    assert "RECALL" not in listed and all(ed.list.item(i).toolTip() for i in range(ed.list.count()))
+
+    dialog = window.open_compose("P001")
+    qtbot.add_widget(dialog)
+    for combo in (dialog.patient, dialog.provider, dialog.send_to, dialog.template):
+        texts = [combo.itemText(i) for i in range(combo.count())]
+        assert not [t for t in texts if CODE.search(t) or "RECALL" in t], texts
+    page = window.open_patient("P001")
+    qtbot.add_widget(page)
+    shown = " ".join(label.text() for label in page.findChildren(QLabel)) + page.windowTitle()
+    assert "Arjun Patel" in shown and not CODE.search(shown)

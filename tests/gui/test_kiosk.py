@@ -24,7 +24,7 @@ def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fak
     report = send_receive(qtbot, window)
     assert (report["sent"], report["received"]) == (1, 1)
     assert window.outbox.model_.text(0, 1) == "sent" and len(fakemail.sent()) == 1
-    assert window.inbox.model_.rowCount() == 1 and "P001" in window.inbox.model_.text(0, 4)
+    assert window.inbox.model_.rowCount() == 1 and "Priya Patel" in window.inbox.model_.text(0, 4)  # by name (#19)
     assert "new message" in window.new_mail.text()
     # file it to the first candidate, as reception would
     window.inbox_page.file_message(window.inbox.id_at(0), "P003")
@@ -126,7 +126,7 @@ def test_admin_page_runs_a_runbook_and_emails_support(qtbot: QtBot, window: Main
 def test_template_editor_picker_preview_and_refusal(qtbot: QtBot, window: MainWindow) -> None:
     window.show_view("templates")
     ed = window.template_editor
-    ed.list.setCurrentRow([ed.list.item(i).text() for i in range(ed.list.count())].index("RECALL"))
+    ed.list.setCurrentRow(ed.row_of("RECALL"))  # listed by description, the code in the tooltip (#19)
     assert ed.code.text() == "RECALL" and "Dear" in ed.preview.toPlainText()
     ed.group.setCurrentIndex(ed.group.findData("appointment"))
     assert all(ed.field.itemText(i).startswith("appointment.") for i in range(ed.field.count()))
@@ -199,7 +199,7 @@ def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: Main
     send_receive(qtbot, window)
     page = window.open_patient("P003")
     qtbot.add_widget(page)
-    assert any("Mrs Priya Patel (P001)" in label.text() for label in page.findChildren(QLabel))  # the family
+    assert any("Mrs Priya Patel" in label.text() for label in page.findChildren(QLabel))  # the family
     assert page.history.model_.rowCount() == 1 and page.history.model_.text(0, 1) == "sent"
     qtbot.mouseClick(page.email, Qt.MouseButton.LeftButton)
     assert window.last_compose is not None and window.last_compose.patient.currentData() == "P003"

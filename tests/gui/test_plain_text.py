@@ -182,7 +182,8 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     seen.append(assert_plain(window, "forward"))
     answer_modal(seen, window, "file to patient")
     window.inbox_page.file_selected()
-    assert any("Ng\\u202e<u>evil</u> (PX1)" in text for text in seen)  # the modal was walked
+    # the modal was walked (the patient by name since #19: codes only in tooltips)
+    assert any("Specialist: " in text and "Ng\\u202e<u>evil</u>" in text for text in seen)
     # the outbox: its table (the server's reply as the tooltip) and the item's Info
     window.show_view("outbox")
     window.refresh_outbox()
