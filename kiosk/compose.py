@@ -20,6 +20,7 @@ from engine.service.compose import Composer
 from kiosk import plain
 from kiosk.attachments import AttachmentList
 from kiosk.people import code_tip, patient_label
+from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
 def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
@@ -149,6 +150,26 @@ class ComposeDialog(QDialog):
                 self.files.add(a)
         self.resize(680, 560)
         self.check()
+        self._as_opened = self._state()
+
+    def _state(self) -> tuple[Any, ...]:
+        """What reception may have typed or chosen: compared with how the window opened."""
+        body = self.body.toHtml() if self.formatted.isChecked() else self.body.toPlainText()
+        return (self.patient.currentData(), self.send_to.currentData(), self.provider.currentData(),
+                self.template.currentData(), self.cc.text(), self.bcc.text(), self.subject.text(), body,
+                self.formatted.isChecked(), self.signature.isChecked(), [a.filename for a in self.files.files])
+
+    def reject(self) -> None:
+        """Cancel, Escape or the window's close: with changes, Save draft / Discard / Keep editing."""
+        if self.queued_id is None and self._state() != self._as_opened:
+            answer = ask_unsaved(self, "This email" if self.draft_id is None else "This draft",
+                                 can_save=self.save_draft.isEnabled())
+            if answer == KEEP:
+                return
+            if answer == SAVE:
+                self._queue(as_draft=True)  # closes the window when saved; the problem shown when not
+                return
+        super().reject()
 
     def _address_given(self) -> bool:
         """No address on the record: ask for one; the address given is saved to the patient's record."""

@@ -11,6 +11,7 @@ from engine.core import templates as tpl
 from engine.errors import PracticeMailError, TemplateInvalid, template_problem
 from engine.service.templates import Templates
 from kiosk import plain
+from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
 class TemplateEditor(QWidget):
@@ -19,7 +20,8 @@ class TemplateEditor(QWidget):
         self.templates = templates
         layout = QHBoxLayout(self)
         self.list = QListWidget()
-        self.list.currentItemChanged.connect(lambda item, _before: self.load(self._code_of(item)))
+        self.loaded: tpl.Template | None = None  # as it was loaded: what the fields are compared with
+        self.list.currentItemChanged.connect(self._chosen)
         layout.addWidget(self.list, 1)
         right = QVBoxLayout()
         form = QFormLayout()
@@ -93,10 +95,41 @@ class TemplateEditor(QWidget):
         self.body.insertPlainText("{{ " + self.field.currentData() + " }}")
         self.body.setFocus()
 
+    def dirty(self) -> bool:
+        """Fields changed since the template was loaded (or saved)."""
+        if self.loaded is None:
+            return False
+        now, was = self.current(), self.loaded
+        return (now.code, now.description, now.category, now.subject, now.body) != \
+            (was.code, was.description, was.category, was.subject, was.body)
+
+    def _chosen(self, item: QListWidgetItem | None, before: QListWidgetItem | None) -> None:
+        """Another template chosen: changes to this one are saved, discarded or kept, as asked;
+        the same one chosen again (the list refreshed) keeps what is being typed."""
+        code = self._code_of(item)
+        if not code or not self.dirty():
+            self.load(code)
+            return
+        if self.loaded is not None and code == self.loaded.code:
+            return
+        answer = ask_unsaved(self, f"The template \"{self.loaded.description or self.loaded.code}\"",
+                             save_label="Save")
+        if answer == SAVE and not self._store():
+            answer = KEEP
+        if answer == KEEP:
+            self.list.blockSignals(True)
+            self.list.setCurrentItem(before)
+            self.list.blockSignals(False)
+            return
+        if before is not None and answer == SAVE:
+            before.setText(plain.shown(self.description.text() or self.code.text()))
+        self.load(code)
+
     def load(self, code: str) -> None:
         if not code:
             return
         t = self.templates.get(code)
+        self.loaded = t
         self.code.setText(t.code)
         self.description.setText(t.description)
         self.category.setText(t.category)
@@ -120,6 +153,14 @@ class TemplateEditor(QWidget):
         self.problems.setText("")
 
     def save_template(self) -> bool:
+        if not self._store():
+            return False
+        self.problems.setText("Saved.")
+        self.reload()
+        return True
+
+    def _store(self) -> bool:
+        """The fields saved as the template; the checker's words shown when refused."""
         try:
             existing = self.templates.get(self.code.text().strip()) if self.templates.exists(self.code.text().strip()) \
                 else None
@@ -133,6 +174,5 @@ class TemplateEditor(QWidget):
         except PracticeMailError as exc:
             self.problems.setText(f"Not saved: {exc.message}")
             return False
-        self.problems.setText("Saved.")
-        self.reload()
+        self.loaded = t
         return True

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
+
+from kiosk import plain
 
 
 def no_checked(slot: Callable[[], Any]) -> Callable[..., Any]:
@@ -33,3 +35,22 @@ def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:
     layout.addLayout(row)
     layout.addWidget(table)
     return box
+
+
+SAVE, DISCARD, KEEP = "save", "discard", "keep"
+
+
+def ask_unsaved(parent: QWidget, what: str, can_save: bool = True, save_label: str = "Save draft") -> str:
+    """Typed work is never thrown away without asking: Save draft / Discard / Keep editing
+    (SAVE, DISCARD or KEEP; Escape keeps editing)."""
+    question = plain.box(QMessageBox.Icon.Question, "Unsaved changes", f"{what} has changes that are not saved.",
+                         parent, QMessageBox.StandardButton.NoButton)
+    save = question.addButton(save_label, QMessageBox.ButtonRole.AcceptRole)
+    save.setVisible(can_save)
+    discard = question.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = question.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    question.setDefaultButton(keep)
+    question.setEscapeButton(keep)
+    question.exec()
+    clicked = question.clickedButton()
+    return SAVE if clicked is save and can_save else DISCARD if clicked is discard else KEEP

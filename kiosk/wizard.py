@@ -257,14 +257,20 @@ class SetupWizard(QWizard):
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
+        keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values()]
+        self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
+        self._before["account.password"] = self.settings.secret("account.password")
+        self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
 
     def save_account(self) -> None:
         self.settings.set_many(self.account.values())
+        self._wrote = True
 
     def save_all(self) -> bool:
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.schedule.values(), **self.reminders.values()})
+            self._wrote = True
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"
             self.reminders.setSubTitle(f"Not saved: {self.last_error}")
@@ -275,3 +281,11 @@ class SetupWizard(QWizard):
     def accept(self) -> None:
         if self.save_all():
             super().accept()
+
+    def reject(self) -> None:
+        """Cancel cancels: what the test or the Tomorrow page saved on the way is put back."""
+        if self._wrote:
+            self.settings.set_many(self._before)
+            self._wrote = False
+            self.saved = False
+        super().reject()

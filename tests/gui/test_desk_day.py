@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import answer, send_receive
 from tools.fakemail import FakeMail
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
@@ -150,3 +150,92 @@ def test_names_not_codes_where_a_person_reads(qtbot: QtBot, window: MainWindow, 
     qtbot.add_widget(page)
     shown = " ".join(label.text() for label in page.findChildren(QLabel)) + page.windowTitle()
     assert "Arjun Patel" in shown and not CODE.search(shown)
+
+
+def test_compose_with_changes_asks_before_closing(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19 item 5: Cancel/Escape threw typed work away."""
+    untouched = window.open_compose("P001")
+    qtbot.add_widget(untouched)
+    qtbot.keyClick(untouched, Qt.Key.Key_Escape)  # nothing typed: closes without a question
+    assert not untouched.isVisible()
+
+    dialog = window.open_compose("P001")
+    qtbot.add_widget(dialog)
+    qtbot.keyClicks(dialog.subject, "Your new crown")
+    asked: list[str] = []
+    answer("Keep editing", asked)
+    qtbot.keyClick(dialog.subject, Qt.Key.Key_Escape)
+    assert asked and "not saved" in asked[0] and dialog.isVisible()
+    answer("Save draft", asked)
+    qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    assert len(asked) == 2 and not dialog.isVisible() and dialog.queued_id is not None
+    item = window.engine.outbox.get(dialog.queued_id)
+    assert item["status"] == "draft" and item["subject"] == "Your new crown"
+
+    again = window.outbox_page.open_draft(dialog.queued_id)
+    qtbot.add_widget(again)
+    again.subject.setText("Changed my mind")
+    answer("Discard", asked)
+    qtbot.keyClick(again.subject, Qt.Key.Key_Escape)
+    assert len(asked) == 3 and not again.isVisible()
+    assert window.engine.outbox.get(dialog.queued_id)["subject"] == "Your new crown"
+
+
+def test_switching_templates_with_changes_asks(qtbot: QtBot, window: MainWindow) -> None:
+    window.show_view("templates")
+    ed = window.template_editor
+    ed.list.setCurrentRow(ed.row_of("RECALL"))
+    original = window.composer.templates.get("RECALL").body
+    ed.body.setPlainText("Dear {{ patient.first_name }}, a new recall text.")
+    asked: list[str] = []
+    answer("Keep editing", asked)
+    ed.list.setCurrentRow(ed.row_of("RECALL") - 1 if ed.row_of("RECALL") else 1)
+    assert asked and ed.code.text() == "RECALL" and "new recall text" in ed.body.toPlainText()
+    assert ed.list.currentRow() == ed.row_of("RECALL")
+    other = 1 if ed.row_of("RECALL") == 0 else 0
+    answer("Discard", asked)
+    ed.list.setCurrentRow(other)
+    assert len(asked) == 2 and ed.code.text() != "RECALL"
+    assert window.composer.templates.get("RECALL").body == original
+    ed.list.setCurrentRow(ed.row_of("RECALL"))
+    ed.body.setPlainText("Dear {{ patient.first_name }}, saved on the way.")
+    answer("Save", asked)
+    ed.list.setCurrentRow(other)
+    assert len(asked) == 3 and window.composer.templates.get("RECALL").body.endswith("saved on the way.")
+
+
+def test_cancelling_an_appointment_asks_and_says_the_email_will_go(qtbot: QtBot, window: MainWindow) -> None:
+    pfile = window.open_patient("P010")
+    qtbot.add_widget(pfile)
+    panel = pfile.appointments
+    from datetime import date, timedelta
+
+    assert panel.book(f"{date.today() + timedelta(days=8)}T10:00", 30, "HYG1", "Riverside Surgery")
+    (appt,) = [r for r in window.reminders.for_patient("P010") if r.get("source") == "reception"]
+    panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
+    asked: list[str] = []
+    answer("No", asked)
+    qtbot.mouseClick(button(pfile, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    assert asked and "cancellation email will be sent" in asked[0]
+    assert window.reminders.get(appt["id"]).get("status", "booked") != "cancelled"
+    answer("Yes", asked)
+    qtbot.mouseClick(button(pfile, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    assert window.reminders.get(appt["id"])["status"] == "cancelled"
+
+
+def test_the_wizards_cancel_cancels(qtbot: QtBot, window: MainWindow) -> None:
+    """The wizard saved on the way (the test, the Tomorrow page): its Cancel kept all of it."""
+    from PyQt6.QtWidgets import QWizard
+
+    settings = window.practice.settings
+    before = settings.get("schedule.periods"), settings.get("practice.email")
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    wizard.account.email.setText("someone.else@example.test")
+    wizard.schedule.periods.setText("Mon-Fri 09:00-17:00")
+    while wizard.currentPage() is not wizard.tomorrow:
+        qtbot.mouseClick(wizard.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
+    assert wizard.tomorrow.saved_ok and settings.get("schedule.periods") == "Mon-Fri 09:00-17:00"
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    assert (settings.get("schedule.periods"), settings.get("practice.email")) == before
+    assert settings.secret("account.password")  # the password kept too
