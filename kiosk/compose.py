@@ -159,6 +159,10 @@ class ComposeDialog(QDialog):
                 self.template.currentData(), self.cc.text(), self.bcc.text(), self.subject.text(), body,
                 self.formatted.isChecked(), self.signature.isChecked(), [a.filename for a in self.files.files])
 
+    def discard(self) -> None:
+        """Closed without saving and without asking (the caller has asked, or nothing matters)."""
+        super().reject()
+
     def reject(self) -> None:
         """Cancel, Escape or the window's close: with changes, Save draft / Discard / Keep editing."""
         if self.queued_id is None and self._state() != self._as_opened:

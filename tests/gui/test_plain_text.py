@@ -23,7 +23,7 @@ from engine.adapters.store import RID
 from engine.core.message import Attachment
 from engine.core.names import hidden
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import answer, send_receive
 from tools.fakemail import FakeMail
 
 SENDER = '"<b>Dr Okafor</b>" <x@evil.example>'
@@ -200,6 +200,7 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     compose.cc.setText("x@evil.example")
     compose.files.add(Attachment("invoice\u202efdp.exe", b"MZ", "application/octet-stream"))
     seen.append(assert_plain(window, "compose"))
+    answer("Discard")  # something typed: closing asks first (#19)
     compose.close()
     compose = window.open_compose("PX1")
     seen.append(assert_plain(window, "compose to the patient"))
@@ -266,3 +267,4 @@ def test_a_file_attached_at_the_desk_goes_out_under_a_safe_name(qtbot: QtBot, wi
     qtbot.add_widget(compose)
     assert compose.files.add_path(spoofed)
     assert [a.filename for a in compose.files.files] == ["x-raygnp.exe"]
+    compose.discard()  # typed work asks before it goes (#19): this test meant to throw it away
