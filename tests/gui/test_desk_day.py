@@ -239,3 +239,64 @@ def test_the_wizards_cancel_cancels(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
     assert (settings.get("schedule.periods"), settings.get("practice.email")) == before
     assert settings.secret("account.password")  # the password kept too
+
+
+def _fits(table: object) -> list[str]:
+    """Cells (and headers) wider than their column, the stretching last one aside."""
+    fm = table.fontMetrics()
+    m = table.model_
+    out = []
+    for c, title in enumerate(m.headers[:-1]):
+        for text in [title, *(m.text(r, c) for r in range(m.rowCount()))]:
+            if fm.horizontalAdvance(text) > table.columnWidth(c) - 8:
+                out.append(f"{title}: {text!r} in {table.columnWidth(c)} px")
+    return out
+
+
+def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
+        qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    """Issue 19 item 7: 'cance…', 'confi…', From wasting room, no way to read what was sent,
+    Reset Failed always on and resetting every failure."""
+    from tests.integration.helpers import draft
+
+    now = window.engine.clock.now()
+    window.engine.outbox.add_draft(draft(subject="Went fine", text="Your results are normal."), now)
+    window.refresh_outbox()
+    send_receive(qtbot, window)
+    fakemail.faults.add("smtp", "rcpt", "reply", code=550, text="No such mailbox")
+    for n in range(2):
+        window.engine.outbox.add_draft(draft(subject=f"Will fail {n}"), now)
+    send_receive(qtbot, window)
+    pfile = window.open_patient("P010")
+    qtbot.add_widget(pfile)
+    from datetime import date, timedelta
+
+    assert pfile.appointments.book(f"{date.today() + timedelta(days=9)}T11:00", 30, "HYG1", "Riverside Surgery")
+    window.show_view("outbox")
+    table = window.outbox
+    assert "From" not in table.model_.headers
+    texts = _cells(table)
+    assert "confirmation" in texts and "failed" in texts
+    assert _fits(table) == []
+
+    subjects = [table.model_.text(r, 5) for r in range(table.model_.rowCount())]
+    reset = window.outbox_page.buttons["Reset Failed"]
+    table.clearSelection()
+    assert not reset.isEnabled()
+    table.selectRow(subjects.index("Went fine"))
+    assert not reset.isEnabled()
+    where = table.visualRect(table.model_.index(subjects.index("Went fine"), 5)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    reading = window.outbox_page.last_read
+    assert reading is not None and "Your results are normal." in reading.body.toPlainText()
+    reading.close()
+
+    first = table.id_at(subjects.index("Will fail 0"))
+    other = table.id_at(subjects.index("Will fail 1"))
+    table.selectRow(subjects.index("Will fail 0"))
+    assert reset.isEnabled()
+    qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    assert window.engine.outbox.get(first)["status"] != "failed"
+    assert window.engine.outbox.get(other)["status"] == "failed"
+    assert "tried again" in window.status_line.text()
