@@ -61,13 +61,22 @@ class InboxPage(QSplitter):
         self.custom_tags = QLineEdit()
         self.custom_tags.setPlaceholderText("custom: tags, all of them")
         self.show_actioned = QCheckBox("Show actioned")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search: sender, subject, date (Enter)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Every word is looked for in the sender, the subject and the day received "
+                               "(30/11/2026); all messages are searched, whatever the filter")
+        self.search.setMinimumWidth(260)
         for w in (QLabel("Show:"), self.tag_filter, self.custom_tags, self.show_actioned):
             filters.addWidget(w)
         filters.addStretch(1)
+        filters.addWidget(self.search)
         inbox_box.layout().insertLayout(0, filters)
         self.tag_filter.currentIndexChanged.connect(self.refresh)
         self.custom_tags.editingFinished.connect(self.refresh)
         self.show_actioned.toggled.connect(self.refresh)
+        self.search.editingFinished.connect(self.refresh)
+        self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
         self.addWidget(inbox_box)
         self.addWidget(self.message_view)
         self.setSizes([380, 320])
@@ -83,6 +92,8 @@ class InboxPage(QSplitter):
     def view(self) -> dict[str, Any]:
         """The filter as the inbox understands it (default: untagged, not actioned)."""
         choice = self.tag_filter.currentData()
+        if self.search.text().strip():
+            return {"show_all": True, "search": self.search.text()}
         custom = [t.strip() for t in self.custom_tags.text().split(",") if t.strip()]
         if custom:
             return {"tags": custom, "include_actioned": self.show_actioned.isChecked()}
@@ -225,6 +236,7 @@ class InboxPage(QSplitter):
         dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
                              bool(self.practice.settings.get("signature.template")), self)
         dialog.accepted.connect(self.sent)
+        dialog.accepted.connect(lambda: self.say(f"Reply to \"{msg['subject']}\" is in the outbox."))
         dialog.show()
         return dialog
 
@@ -253,9 +265,16 @@ class InboxPage(QSplitter):
         self.refresh()
 
     def delete_selected(self) -> None:
+        """Deleted; the message that took the first one's place is selected, to read or delete next."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         for rid in self.table.selected_ids():
             self.engine.inbox.delete(rid, datetime.now(timezone.utc))
         self.refresh()
+        left = self.table.model_.rowCount()
+        if rows and left:
+            self.table.selectRow(min(rows[0], left - 1))
+        if rows:
+            self.say(f"{len(rows)} message{'s' if len(rows) != 1 else ''} deleted (the Deleted tab can restore).")
 
     def tag_selected(self) -> None:
         ids = self.table.selected_ids()

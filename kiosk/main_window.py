@@ -35,7 +35,7 @@ from kiosk.patient_file import PatientFile
 from kiosk.people import born
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
-from kiosk.tables import RecordTable, local_time
+from kiosk.tables import ROWS, RecordTable, local_time
 from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
@@ -101,14 +101,21 @@ class MainWindow(QMainWindow):
         self.outbox = self.outbox_page.table
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
-        self.tabs.addTab(with_buttons(self.patients, [("Open...", self.open_selected_patient),
-                                                            ("Email...", self.email_selected_patient)]), "Patients")
+        patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
+                                                    ("Email...", self.email_selected_patient)])
+        self.patient_search = QLineEdit()
+        self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
+        self.patient_search.setClearButtonEnabled(True)
+        self.patient_search.textChanged.connect(lambda _t: self.refresh_patients())
+        patients_box.layout().insertWidget(0, self.patient_search)
+        self.tabs.addTab(patients_box, "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
         self.template_editor = TemplateEditor(Templates(practice.store))
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(Admin(practice, engine))
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
         # a role above reception falls back to reception when the desk is left alone
         self.role = "reception"
         self.idle = QTimer(self)
@@ -164,12 +171,11 @@ class MainWindow(QMainWindow):
         """Patients by name; the family as the others' first names, the provider by name; the
         codes in the row's tooltip."""
         d = self.practice.directory
-        everyone = sorted(d.list("patients"), key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
+        typed = self.patient_search.text()
+        everyone = d.search(typed, limit=ROWS) if typed.strip() else \
+            sorted(d.list("patients"), key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
         providers = d.names("providers", {p.get("usual_provider_id", "") for p in everyone})
-        families: dict[str, list[dict[str, Any]]] = {}
-        for p in everyone:
-            if p.get("family_id"):
-                families.setdefault(p["family_id"], []).append(p)
+        families = d.families({p.get("family_id", "") for p in everyone})
         self.patients.fill([(p["id"], (rules.person_name(p), born(p), p.get("mobile", ""), p.get("email", ""),
                                        ", ".join(o["first_name"] for o in families.get(p.get("family_id") or "", [])
                                                  if o["id"] != p["id"]),

@@ -163,7 +163,8 @@ def search_words(text: str) -> list[str]:
     return [w for w in text.replace(",", " ").casefold().split() if w]
 
 
-def _haystack(p: Mapping[str, Any]) -> str:
+def haystack(p: Mapping[str, Any]) -> str:
+    """A patient's searchable text, lower-cased: name, birth date both ways, mobile both ways, email, id."""
     dob = str(p.get("date_of_birth") or "")
     typed_dob = "/".join(reversed(dob.split("-"))) if len(dob) == 10 else ""  # 1985-04-03 as 03/04/1985
     mobile = str(p.get("mobile") or "")
@@ -173,5 +174,5 @@ def _haystack(p: Mapping[str, Any]) -> str:
 
 def patient_matches(p: Mapping[str, Any], words: list[str]) -> bool:
     """Every word is in the patient's name, date of birth, mobile or email address."""
-    hay = _haystack(p)
+    hay = haystack(p)
     return all(w in hay for w in words)

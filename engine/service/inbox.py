@@ -339,14 +339,19 @@ class Inbox:
 
     # -- the inbox as reception sees it ---------------------------------------------------
     def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,
-             deleted: bool = False, limit: int | None = None, any_tags: bool = False) -> list[dict[str, Any]]:
+             deleted: bool = False, limit: int | None = None, any_tags: bool = False,
+             search: str = "") -> list[dict[str, Any]]:
         """Default view: not deleted, not actioned, untagged ('Patient'/'Specialist' filing tags count
         as tags: filed mail lives on the patient's file). `tags`: carrying all of them. `any_tags`:
-        tagged or not (actioned still as asked). `show_all`: everything not deleted."""
+        tagged or not (actioned still as asked). `show_all`: everything not deleted. `search`: every
+        word in the sender, the subject or the day received (2026-11-30 or 30/11/2026)."""
         wanted = set(tags)
+        words = search.casefold().split()
 
         def view(r: Any) -> bool:
             if bool(r.get("deleted")) != deleted:
+                return False
+            if words and not _found(r, words):
                 return False
             if show_all or deleted:  # the Deleted folder shows everything in it
                 return True
@@ -420,3 +425,11 @@ class Inbox:
                  "description": r.get("description", "")}
                 for r in self.store.partitioned("outbox").find(lambda r: r.get("patient_id") == patient_id)]
         return sorted(out, key=lambda x: x["date"], reverse=True)
+
+
+def _found(r: Any, words: list[str]) -> bool:
+    """The inbox search: each word in the sender's address or name, the subject or the day."""
+    day = str(r.get("received") or "")[:10]
+    hay = " ".join((str(r.get("from") or ""), str(r.get("from_name") or ""), str(r.get("subject") or ""), day,
+                    "/".join(reversed(day.split("-"))))).casefold()
+    return all(w in hay for w in words)

@@ -300,3 +300,78 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     assert window.engine.outbox.get(first)["status"] != "failed"
     assert window.engine.outbox.get(other)["status"] == "failed"
     assert "tried again" in window.status_line.text()
+
+
+def _shown_names(window: MainWindow) -> list[str]:
+    m = window.patients.model_
+    return [m.text(r, 0) for r in range(m.rowCount())]
+
+
+def test_find_a_patient_by_name_birth_date_phone_or_email(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19 item 8: no way to find a patient."""
+    window.show_view("patients")
+    box = window.patient_search
+    qtbot.keyClicks(box, "patel")
+    assert _shown_names(window) and all("Patel" in n for n in _shown_names(window))
+    box.clear()
+    qtbot.keyClicks(box, "13/03/1991")  # as the desk types a date of birth
+    assert _shown_names(window) == ["Mrs Priya Patel"]
+    box.clear()
+    qtbot.keyClicks(box, "07700 900002")
+    assert _shown_names(window) == ["Mrs Priya Patel"]
+    box.clear()
+    qtbot.keyClicks(box, "priya mailhome")  # every word, in any field
+    assert _shown_names(window) == ["Mrs Priya Patel"]
+    row = window.patients.model_.text(0, 4)
+    assert "Arjun" in row  # the family still shown for a search result
+    box.clear()
+    assert len(_shown_names(window)) == len(window.practice.directory.list("patients"))
+
+
+def test_inbox_search_delete_keeps_a_selection_and_the_status_bar_speaks(
+        qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    _deliver(fakemail, 3)
+    fakemail.deliver("practice", b"From: Ann Lee <ann@example.com>\r\nSubject: Broken crown\r\n"
+                                 b"Message-ID: <crown@example.com>\r\n\r\nHelp\r\n")
+    send_receive(qtbot, window)
+    window.show_view("inbox")
+    page = window.inbox_page
+    subjects = lambda: sorted(window.inbox.model_.text(r, 3) for r in range(window.inbox.model_.rowCount()))  # noqa: E731
+    assert subjects() == ["Broken crown", "Question 0", "Question 1", "Question 2"]
+    qtbot.keyClicks(page.search, "crown")
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    assert subjects() == ["Broken crown"]
+    page.search.clear()
+    qtbot.keyClicks(page.search, "ann lee")  # the sender's name
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    assert subjects() == ["Broken crown"]
+    page.search.clear()
+    qtbot.keyClicks(page.search, "stranger2@")
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    assert subjects() == ["Question 2"]
+    page.search.clear()
+    from datetime import datetime, timezone
+
+    qtbot.keyClicks(page.search, datetime.now(timezone.utc).strftime("%d/%m/%Y"))
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    assert len(subjects()) == 4
+    page.search.clear()
+    assert len(subjects()) == 4
+
+    window.inbox.selectRow(1)
+    gone = window.inbox.selected_ids()[0]
+    window.inbox.setFocus()
+    qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
+    assert window.engine.inbox.get(gone)["deleted"]
+    assert window.inbox.model_.rowCount() == 3 and window.inbox.selected_ids() == [window.inbox.id_at(1)]
+    assert "deleted" in window.status_line.text()
+    window.tabs.setCurrentIndex(1)
+    assert window.status_line.text() == ""
+
+    window.show_view("inbox")
+    window.inbox.selectRow(0)
+    reply = page.reply_selected()
+    qtbot.add_widget(reply)
+    qtbot.keyClicks(reply.text, "Thank you, we will call you.")
+    qtbot.mouseClick(reply.send, Qt.MouseButton.LeftButton)
+    assert "in the outbox" in window.status_line.text()
