@@ -375,3 +375,41 @@ def test_inbox_search_delete_keeps_a_selection_and_the_status_bar_speaks(
     qtbot.keyClicks(reply.text, "Thank you, we will call you.")
     qtbot.mouseClick(reply.send, Qt.MouseButton.LeftButton)
     assert "in the outbox" in window.status_line.text()
+
+
+def test_admin_page_by_title_cells_in_words_no_restart_question_no_microseconds(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19 item 9: runbooks by file name, cells as Python source, an empty pane, a restart
+    asked for before service_health ran, timestamps with microseconds."""
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    window.apply_role("super user")
+    window.show_view("admin")
+    page = window.admin_page
+    books = [page.books.item(i).text() for i in range(page.books.count())]
+    assert "Service health" in books and "service_health" not in books
+    page.select_book("service_health")
+    cells = [page.cells.item(i).text() for i in range(page.cells.count())]
+    assert cells and not [c for c in cells if "show(" in c or "admin." in c]
+    assert "Action: Restart the email service" in cells[-1]
+    assert "heartbeat" in page.output.toPlainText()  # the runbook's own words before anything runs
+
+    asked: list[str] = []
+
+    def refuse_any_question() -> None:
+        box = QApplication.activeModalWidget()
+        if box is not None:
+            asked.append(box.windowTitle())
+            box.reject()
+
+    watch = QTimer()
+    watch.timeout.connect(refuse_any_question)
+    watch.start(20)
+    page.last_page = ""
+    qtbot.mouseClick(page.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
+    watch.stop()
+    assert asked == []
+    assert re.search(r"\d\d:\d\d:\d\d\.\d", page.last_page) is None
+    assert re.search(r"\d\d:\d\d:\d\d", page.output.toPlainText())  # times are still there, to the second
