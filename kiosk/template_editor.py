@@ -8,9 +8,10 @@ from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineE
                              QPushButton, QVBoxLayout, QWidget)
 
 from engine.core import templates as tpl
-from engine.errors import PracticeMailError, TemplateInvalid, template_problem
+from engine.errors import PracticeMailError, TemplateInvalid
 from engine.service.templates import Templates
 from kiosk import plain
+from kiosk.template_words import problem_text
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
@@ -146,7 +147,7 @@ class TemplateEditor(QWidget):
         problems = tpl.check(t)
         if problems:
             self.preview.setPlainText("")
-            self.problems.setText("\n".join(template_problem(p) for p in problems[:5]))
+            self.problems.setText("\n".join(problem_text(p) for p in problems[:5]))
             return
         r = tpl.render(t, tpl.sample_context())
         self.preview.setPlainText(f"Subject: {r.subject}\n\n{r.body}")
@@ -169,7 +170,7 @@ class TemplateEditor(QWidget):
                 t.html = existing.html
             self.templates.save(t)
         except TemplateInvalid as exc:
-            self.problems.setText("Not saved: " + "; ".join(template_problem(p) for p in exc.problems[:5]))
+            self.problems.setText("Not saved: " + "; ".join(problem_text(p) for p in exc.problems[:5]))
             return False
         except PracticeMailError as exc:
             self.problems.setText(f"Not saved: {exc.message}")

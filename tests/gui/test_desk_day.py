@@ -413,3 +413,20 @@ def test_admin_page_by_title_cells_in_words_no_restart_question_no_microseconds(
     assert asked == []
     assert re.search(r"\d\d:\d\d:\d\d\.\d", page.last_page) is None
     assert re.search(r"\d\d:\d\d:\d\d", page.output.toPlainText())  # times are still there, to the second
+
+
+def test_template_mistakes_in_the_practices_words_with_the_line(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19 item 10: "expected 'end of print statement'" is Jinja's, not the practice's."""
+    window.show_view("templates")
+    ed = window.template_editor
+    ed.list.setCurrentRow(ed.row_of("RECALL"))
+    ed.body.setPlainText("Dear {{ patient.first_name }},\n{{ patient.first_name x }}")
+    shown = ed.problems.text()
+    assert "Body, line 2" in shown and '"x"' in shown and "{{ patient.first_name }}" in shown
+    for jinja in ("end of print statement", "token", "syntax error", "Jinja"):
+        assert jinja not in shown
+    ed.body.setPlainText("{% if patient.first_name %}Hello")
+    assert "never closed with {% endif %}" in ed.problems.text()
+    qtbot.mouseClick(ed.save, Qt.MouseButton.LeftButton)
+    assert ed.problems.text().startswith("Not saved: Body, line 1:") and "Jinja" not in ed.problems.text()
+    ed.body.setPlainText(window.composer.templates.get("RECALL").body)  # as it was: nothing to ask
