@@ -59,7 +59,7 @@ class ComposeDialog(QDialog):
                                      Qt.ItemDataRole.ToolTipRole)
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
-        self.patient.setToolTip("Type to find a patient by name")
+        self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
         form.addRow("Patient", self.patient)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")

@@ -25,6 +25,12 @@ WORDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# the template engine's names for its markers, as they are typed
+MARKERS = {"end of print statement": "}}", "end of statement block": "%}", "begin of print statement": "{{",
+           "begin of statement block": "{%", "end of template": "the end of the text", "begin of comment": "{#",
+           "end of comment": "#}", "name": "a name", "operator": "a sign"}
+
+
 def plain_words(message: str) -> str:
     """The engine's message, reworded when it is the template engine's."""
     if not message.startswith("syntax error:"):
@@ -32,7 +38,9 @@ def plain_words(message: str) -> str:
     for pattern, words in WORDS:
         found = re.search(pattern, message)
         if found:
-            return words.replace("{0}", found.group(1)) if found.groups() else words
+            if not found.groups():
+                return words
+            return words.replace("{0}", MARKERS.get(found.group(1), found.group(1)))
     return "the {{ }} or {% %} markers are not written correctly: " + FIELD
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLineEdit, QListWidget, QListWidgetItem,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
@@ -171,7 +172,8 @@ class SchedulePage(QWizardPage):
 class RemindersPage(QWizardPage):
     KEYS = ("reminders.confirmation_template", "reminders.cancellation_template", "reminders.new_patient_template")
 
-    def __init__(self, values: dict[str, Any], codes: list[str]) -> None:
+    def __init__(self, values: dict[str, Any], templates: list[tuple[str, str]]) -> None:
+        """templates: (code, description), listed by description with the code in the tooltip."""
         super().__init__()
         self.setTitle("Reminders")
         form = QFormLayout(self)
@@ -179,8 +181,9 @@ class RemindersPage(QWizardPage):
         for key, label in zip(self.KEYS, ("Confirmation", "Cancellation", "Welcome")):
             combo = QComboBox()
             combo.addItem("(none)", "")
-            for code in codes:
-                combo.addItem(code, code)
+            for code, description in templates:
+                combo.addItem(plain.shown(description or code), code)
+                combo.setItemData(combo.count() - 1, plain.tip(f"Template code {code}"), Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentIndex(max(0, combo.findData(values[key])))
             self.combos[key] = combo
             form.addRow(f"{label} template", combo)
@@ -249,7 +252,7 @@ class SetupWizard(QWizard):
         self.account = AccountPage(values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
-        self.reminders = RemindersPage(values, [t.code for t in Templates(engine.practice.store).list()])
+        self.reminders = RemindersPage(values, [(t.code, t.description) for t in Templates(engine.practice.store).list()])
         self.tomorrow = TomorrowPage(self)
         for page in (self.account, self.test, self.schedule, self.reminders, self.tomorrow):
             self.addPage(page)

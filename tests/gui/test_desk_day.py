@@ -146,6 +146,12 @@ def test_names_not_codes_where_a_person_reads(qtbot: QtBot, window: MainWindow, 
     for combo in (dialog.patient, dialog.provider, dialog.send_to, dialog.template):
         texts = [combo.itemText(i) for i in range(combo.count())]
         assert not [t for t in texts if CODE.search(t) or "RECALL" in t], texts
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    for combo in wizard.reminders.combos.values():
+        texts = [combo.itemText(i) for i in range(combo.count())]
+        assert "APPTCONF" not in texts and len(texts) > 2
+    wizard.close()
     page = window.open_patient("P001")
     qtbot.add_widget(page)
     shown = " ".join(label.text() for label in page.findChildren(QLabel)) + page.windowTitle()
