@@ -187,6 +187,22 @@ def test_compose_with_changes_asks_before_closing(qtbot: QtBot, window: MainWind
     assert window.engine.outbox.get(dialog.queued_id)["subject"] == "Your new crown"
 
 
+def test_a_typed_reply_asks_before_it_goes(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    _deliver(fakemail, 1)
+    send_receive(qtbot, window)
+    window.inbox.selectRow(0)
+    reply = window.inbox_page.reply_selected()
+    qtbot.add_widget(reply)
+    qtbot.keyClicks(reply.text, "We can see you at 3.")
+    asked: list[str] = []
+    answer("Keep editing", asked)
+    qtbot.keyClick(reply.text, Qt.Key.Key_Escape)
+    assert asked and reply.isVisible() and "Save draft" not in asked[0]
+    answer("Discard", asked)
+    qtbot.keyClick(reply.text, Qt.Key.Key_Escape)
+    assert len(asked) == 2 and not reply.isVisible() and reply.queued_id is None
+
+
 def test_switching_templates_with_changes_asks(qtbot: QtBot, window: MainWindow) -> None:
     window.show_view("templates")
     ed = window.template_editor
