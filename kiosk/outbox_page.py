@@ -213,13 +213,22 @@ class OutboxPage(QWidget):
         self._apply_selected(Event.RESTORE)
 
     def _apply_selected(self, event: Event) -> None:
+        """Deleted or restored; the item that took the first one's place is selected next."""
         now = datetime.now(timezone.utc)
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        done = 0
         for rid in self.table.selected_ids():
             try:
                 self.engine.outbox.apply(rid, event, now)
+                done += 1
             except PracticeMailError as exc:
                 self.say(f"{exc.message}. {exc.hint}")
         self.refresh()
+        left = self.table.model_.rowCount()
+        if rows and left and not self.table.selected_ids():
+            self.table.selectRow(min(rows[0], left - 1))
+        if done:
+            self.say(f"{done} item{'s' if done != 1 else ''} {'deleted' if event == Event.DELETE else 'restored'}.")
 
     def reset_failed(self) -> None:
         """The selected failed items are tried again at the next pass; nothing else is touched."""

@@ -323,6 +323,13 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     assert window.engine.outbox.get(other)["status"] == "failed"
     assert "tried again" in window.status_line.text()
 
+    count = table.model_.rowCount()
+    table.selectRow(0)
+    first = table.id_at(0)
+    qtbot.mouseClick(window.outbox_page.buttons["Delete"], Qt.MouseButton.LeftButton)
+    assert window.engine.outbox.get(first)["status"] == "deleted" and table.model_.rowCount() == count - 1
+    assert table.selected_ids() == [table.id_at(0)] and "1 item deleted" in window.status_line.text()
+
 
 def _shown_names(window: MainWindow) -> list[str]:
     m = window.patients.model_
