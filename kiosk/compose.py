@@ -51,16 +51,20 @@ class ComposeDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.patient = QComboBox()
-        self.patient.addItem("(choose the patient)", "")  # nothing chosen until reception chooses
-        for p in self.patients:
-            missing = "" if p.get("email") else " - no address"
-            self.patient.addItem(plain.shown(patient_label(p)) + missing, p["id"])
-            self.patient.setItemData(self.patient.count() - 1, plain.tip(code_tip("Patient", p["id"])),
-                                     Qt.ItemDataRole.ToolTipRole)
+        self._fill_patients(self.patients)
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
         self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
-        form.addRow("Patient", self.patient)
+        self.find = QLineEdit()
+        self.find.setPlaceholderText("Find: name, date of birth, phone")
+        self.find.setClearButtonEnabled(True)
+        self.find.setToolTip("Narrows the list of patients; one match is chosen")
+        self.find.textChanged.connect(self._find_patient)
+        self.find.setVisible(draft_id is None)  # a draft's patient is fixed
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.patient, 3)
+        chooser.addWidget(self.find, 2)
+        form.addRow("Patient", chooser)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
         form.addRow("To", self.send_to)
@@ -174,6 +178,29 @@ class ComposeDialog(QDialog):
                 self._queue(as_draft=True)  # closes the window when saved; the problem shown when not
                 return
         super().reject()
+
+    def _fill_patients(self, people: list[dict[str, Any]]) -> None:
+        """The patient list: nothing chosen first (until reception chooses), then each by name."""
+        self.patient.clear()
+        self.patient.addItem("(choose the patient)", "")
+        for p in people:
+            missing = "" if p.get("email") else " - no address"
+            self.patient.addItem(plain.shown(patient_label(p)) + missing, p["id"])
+            self.patient.setItemData(self.patient.count() - 1, plain.tip(code_tip("Patient", p["id"])),
+                                     Qt.ItemDataRole.ToolTipRole)
+
+    def _find_patient(self, text: str) -> None:
+        """The list narrowed to the patients matching what is typed (the directory's search);
+        the one chosen stays chosen if it still matches; a single match is chosen."""
+        chosen = self.patient.currentData()
+        people = self.composer.practice.directory.search(text) if text.strip() else self.patients
+        self.patient.blockSignals(True)
+        self._fill_patients(people)
+        index = self.patient.findData(chosen) if chosen else -1
+        self.patient.setCurrentIndex(1 if len(people) == 1 else max(index, 0))
+        self.patient.blockSignals(False)
+        self._usual_provider()
+        self.check()
 
     def _address_given(self) -> bool:
         """No address on the record: ask for one; the address given is saved to the patient's record."""

@@ -459,3 +459,17 @@ def test_template_mistakes_in_the_practices_words_with_the_line(qtbot: QtBot, wi
     qtbot.mouseClick(ed.save, Qt.MouseButton.LeftButton)
     assert ed.problems.text().startswith("Not saved: Body, line 1:") and "Jinja" not in ed.problems.text()
     ed.body.setPlainText(window.composer.templates.get("RECALL").body)  # as it was: nothing to ask
+
+
+def test_compose_finds_the_patient_as_reception_types(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.last_compose
+    qtbot.add_widget(dialog)
+    qtbot.keyClicks(dialog.find, "patel")
+    assert dialog.patient.count() == 5 and not dialog.patient.currentData()  # four Patels, none chosen yet
+    qtbot.keyClicks(dialog.find, " 2003")  # Dev's year of birth
+    assert dialog.patient.currentData() == "P004" and dialog.send.isEnabled()
+    assert dialog.provider.currentData() == "DR1"  # his usual provider followed
+    dialog.find.clear()
+    assert dialog.patient.currentData() == "P004" and dialog.patient.count() > 40
+    dialog.discard()
