@@ -15,6 +15,10 @@ def translate_network(exc: BaseException, host: str, port: int, side: str, ports
     if isinstance(exc, ssl.SSLCertVerificationError):
         return TlsFailed(f"the certificate of {host} is not trusted ({exc.verify_message})",
                          hint=f"Check the {side} server name; if the practice uses its own CA, set tls.ca_file.")
+    if isinstance(exc, ssl.SSLEOFError):  # closed during the handshake: not a TLS setting at fault
+        return ServerUnreachable(f"{host}:{port} closed the connection before it was secured",
+                                 hint=f"The server dropped the connection: check the {side} port ({ports}); if it "
+                                      "is right, the provider may be refusing this computer for now.")
     if isinstance(exc, ssl.SSLError):
         return TlsFailed(f"the secure connection to {host}:{port} failed ({exc.reason or exc})",
                          hint=f"Check the {side} port ({ports}).")

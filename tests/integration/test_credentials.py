@@ -49,7 +49,7 @@ def test_everything_passes_and_nothing_is_sent(engine: Engine, fakemail: FakeMai
 @pytest.mark.parametrize("protocol,step,action,kw,stops_at,hint_words", [
     ("imap", "auth", "reject", {}, "log in to incoming server", "password is wrong"),
     ("imap", "tls", "untrusted", {}, "connect to incoming server", "tls.ca_file"),
-    ("imap", "connect", "refuse", {}, "connect to incoming server", "connection dropped"),
+    ("imap", "connect", "refuse", {}, "connect to incoming server", "dropped"),  # before TLS, as a real refusal
     ("smtp", "auth", "reject", {}, "log in to outgoing server", "password is wrong"),
     ("smtp", "tls", "untrusted", {}, "connect to outgoing server", "tls.ca_file"),
     ("smtp", "connect", "hang", {}, "connect to outgoing server", "busy"),
