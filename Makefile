@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m kiosk.platform_check
 	$(PY) -m engine demo
 
 test: $(STAMP)

@@ -3,6 +3,7 @@ its cells (a check repeated, or just the action); Email support."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,16 @@ from kiosk import plain
 from kiosk.bridge import run_in_background
 
 
+SECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})\.\d{1,6}")
+
+
+def book_title(text: str, name: str) -> str:
+    """A runbook's title: the first heading of its first markdown cell ('Service health')."""
+    first = next((c for c in parse(text) if c.kind == "markdown"), None)
+    line = next((ln for ln in first.source.splitlines() if ln.strip()), "") if first is not None else ""
+    return line.lstrip("# ").strip() or name.replace("_", " ").capitalize()
+
+
 class AdminPage(QWidget):
     _ask = pyqtSignal(object)
 
@@ -32,10 +43,15 @@ class AdminPage(QWidget):
         layout = QHBoxLayout(self)
         left = QVBoxLayout()
         self.books = QListWidget()
-        for name in available():
-            self.books.addItem(name)
+        for name, path in available().items():  # by title; the file's name in the tooltip
+            item = QListWidgetItem(book_title(path.read_text("utf-8"), name))
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(f"Runbook {name}")
+            self.books.addItem(item)
         left.addWidget(self.books)
-        self.run = QPushButton("Run")
+        self.run = QPushButton("Run checks")
+        self.run.setToolTip("Runs the runbook's checks; an action (a restart, a reset) runs only when chosen "
+                            "below and run on its own")
         self.run.clicked.connect(self.run_selected)
         left.addWidget(self.run)
         self.cells = QListWidget()
@@ -45,7 +61,6 @@ class AdminPage(QWidget):
         self.run_cell.clicked.connect(self.run_selected_cell)
         left.addWidget(self.run_cell)
         self.books.currentRowChanged.connect(lambda _row: self.list_cells())
-        self.books.setCurrentRow(0)
         self.support = QPushButton("Email support")
         self.support.clicked.connect(self.email_support)
         left.addWidget(self.support)
@@ -55,21 +70,39 @@ class AdminPage(QWidget):
         self.output = QTextBrowser()
         self.output.setOpenLinks(False)  # nothing in a runbook is fetched or followed
         layout.addWidget(self.output, 3)
+        self.books.setCurrentRow(0)
+
+    def select_book(self, name: str) -> None:
+        """Choose a runbook by its file's name (support says 'run outbox_health')."""
+        for n in range(self.books.count()):
+            if self.books.item(n).data(Qt.ItemDataRole.UserRole) == name:
+                self.books.setCurrentRow(n)
+
+    def book_name(self) -> str | None:
+        item = self.books.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def list_cells(self) -> None:
-        """The chosen runbook's code cells, by number and what they do."""
+        """The chosen runbook's cells by what they check (the heading above them) or do; its
+        words shown before anything runs."""
         self.cells.clear()
-        item = self.books.currentItem()
-        if item is None:
+        name = self.book_name()
+        if name is None:
             return
-        for cell in parse(available()[item.text()].read_text("utf-8")):
+        cells = parse(available()[name].read_text("utf-8"))
+        heading = ""
+        for cell in cells:
             if cell.kind == "markdown":
+                heading = next((ln.lstrip("# ").strip() for ln in cell.source.splitlines() if ln.strip()), heading)
                 continue
-            what = cell.title if cell.action else next(
-                (ln.strip() for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
-            label = QListWidgetItem(f"{cell.index + 1}. " + ("Action: " if cell.action else "") + what[:70])
+            what = f"Action: {cell.title}" if cell.action else f"Check: {heading}"
+            label = QListWidgetItem(f"{cell.index + 1}. {what}"[:80])
             label.setData(Qt.ItemDataRole.UserRole, cell.index)
+            label.setToolTip(cell.source)
             self.cells.addItem(label)
+        self.last_page = ""
+        self.output.setMarkdown("\n\n".join(c.source for c in cells if c.kind == "markdown")
+                                + "\n\n*Run checks to see the answers.*")
 
     def run_selected(self) -> None:
         self._run(None)
@@ -80,15 +113,16 @@ class AdminPage(QWidget):
             self._run(item.data(Qt.ItemDataRole.UserRole))
 
     def _run(self, only: int | None) -> None:
-        item = self.books.currentItem()
-        if item is None:
+        name = self.book_name()
+        if name is None:
             return
-        name = item.text()
+        # a whole run never asks to restart or reset: an action runs when chosen on its own
+        confirm = self._confirm_from_worker if only is not None else (lambda _cell: False)
         self.run.setEnabled(False)
         self.run_cell.setEnabled(False)
         self.note.setText(f"Running {name}" + (f", cell {only + 1}" if only is not None else "") + "...")
         self._jobs.append(run_in_background(
-            lambda: run_runbook(self.admin, name, self.role, confirm=self._confirm_from_worker, only=only)[0],
+            lambda: run_runbook(self.admin, name, self.role, confirm=confirm, only=only)[0],
             self._shown, self._failed))
 
     def _confirm_from_worker(self, cell: object) -> bool:
@@ -106,6 +140,7 @@ class AdminPage(QWidget):
         return bool(answer and answer[0])
 
     def _shown(self, page: str) -> None:
+        page = SECONDS.sub(r"\1", page)  # 08:14:03.123456+00:00 as 08:14:03+00:00: nobody reads microseconds
         self.last_page = page
         self.output.setHtml(page)
         self.run.setEnabled(True)

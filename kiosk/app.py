@@ -35,7 +35,7 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
         if first_pass:  # the demo opens on a morning's mail already fetched
             engine.send_receive_now(timeout=60)
         window = MainWindow(practice, engine)
-        window.resize(1200, 760)
+        window.resize(1280, 800)
         window.show_view(view)
         window.show()
         if screenshot:

@@ -12,11 +12,13 @@ from PyQt6.QtCore import QDateTime
 from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.reminders import Reminders
 from kiosk import plain
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
+from kiosk.widgets import no_checked
 
 
 class SlotDialog(QDialog):
@@ -102,7 +104,7 @@ class AppointmentsPanel(QWidget):
         row = QHBoxLayout()
         for label, slot in (("Book...", self.ask_book), ("Move...", self.ask_move), ("Cancel appointment", self.cancel)):
             b = QPushButton(label)
-            b.clicked.connect(slot)
+            b.clicked.connect(no_checked(slot))
             row.addWidget(b)
         row.addStretch(1)
         self.problem = plain.label()
@@ -113,7 +115,9 @@ class AppointmentsPanel(QWidget):
 
     def refresh(self) -> None:
         rows = self.reminders.for_patient(self.patient["id"])
-        self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"], r.get("provider_id", ""), r.get("location", ""),
+        names = self.reminders.practice.directory.names("providers", [r.get("provider_id", "") for r in rows])
+        self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"],
+                                    names.get(r.get("provider_id") or "", r.get("provider_id", "")), r.get("location", ""),
                                     r.get("status", "booked"), calendar_text(r, self.when))) for r in rows])
 
     def _done(self, action: Callable[[], Any]) -> bool:
@@ -150,8 +154,24 @@ class AppointmentsPanel(QWidget):
             self.move(ids[0], dialog.start_text())
 
     def cancel(self) -> bool:
+        """Asked first, saying whether the patient will be emailed (a cancellation goes at once)."""
         ids = self.table.selected_ids()
         if not ids:
             self.problem.setText("Choose the appointment to cancel.")
             return False
+        appt = self.reminders.get(ids[0])
+        if appt.get("status") == "cancelled":
+            self.problem.setText("That appointment is already cancelled.")
+            return False
+        if not plain.ask(self, "Cancel the appointment", self.cancel_question(appt)):
+            return False
         return self._done(lambda: self.reminders.cancel(ids[0], datetime.now(timezone.utc)))
+
+    def cancel_question(self, appt: dict[str, Any]) -> str:
+        s = self.reminders.practice.settings
+        code = s.get("reminders.cancellation_template")
+        emailed = bool(code and self.reminders.templates.exists(code) and self.patient.get("email"))
+        who = person_name(self.patient) or self.patient["id"]
+        then = f"{who}'s appointment on {self.when(appt['start'])}"
+        return (f"Cancel {then}?\n\n" + ("The cancellation email will be sent to the patient." if emailed
+                                          else "No cancellation email will be sent (none is set up, or no address)."))

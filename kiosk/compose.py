@@ -20,6 +20,8 @@ from engine.service.compose import Composer
 from kiosk import plain
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
+from kiosk.people import code_tip, patient_label
+from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
 def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
@@ -28,8 +30,9 @@ def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix:
     combo = QComboBox()
     if first is not None:
         combo.addItem(first, "")
-    for r in sorted(people, key=lambda r: r["id"]):
-        combo.addItem(plain.shown(f"{prefix}{person_name(r)} ({r['id']})"), r["id"])
+    for r in sorted(people, key=lambda r: (r.get("last_name", ""), r["id"])):
+        combo.addItem(plain.shown(f"{prefix}{person_name(r) or r['id']}"), r["id"])
+        combo.setItemData(combo.count() - 1, plain.tip(code_tip("Code", r["id"])), Qt.ItemDataRole.ToolTipRole)
     return combo
 
 
@@ -49,12 +52,20 @@ class ComposeDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.patient = QComboBox()
-        for p in self.patients:
-            missing = "" if p.get("email") else " - no address"
-            self.patient.addItem(plain.shown(f"{person_name(p)} ({p['id']})") + missing, p["id"])
+        self._fill_patients(self.patients)
         if patient_id:
             self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
-        form.addRow("Patient", self.patient)
+        self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
+        self.find = QLineEdit()
+        self.find.setPlaceholderText("Find: name, date of birth, phone")
+        self.find.setClearButtonEnabled(True)
+        self.find.setToolTip("Narrows the list of patients; one match is chosen")
+        self.find.textChanged.connect(self._find_patient)
+        self.find.setVisible(draft_id is None)  # a draft's patient is fixed
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.patient, 3)
+        chooser.addWidget(self.find, 2)
+        form.addRow("Patient", chooser)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
         form.addRow("To", self.send_to)
@@ -80,7 +91,9 @@ class ComposeDialog(QDialog):
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in composer.templates.list():
-            self.template.addItem(f"{t.code} - {t.description}", t.code)
+            self.template.addItem(t.description or t.code, t.code)
+            self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
+                                      Qt.ItemDataRole.ToolTipRole)
         form.addRow("Template", self.template)
         self.subject = QLineEdit()
         form.addRow("Subject", self.subject)
@@ -147,6 +160,53 @@ class ComposeDialog(QDialog):
                 self.files.add(a)
         self.resize(680, 560)
         self.check()
+        self._as_opened = self._state()
+
+    def _state(self) -> tuple[Any, ...]:
+        """What reception may have typed or chosen: compared with how the window opened."""
+        body = self.body.toHtml() if self.formatted.isChecked() else self.body.toPlainText()
+        return (self.patient.currentData(), self.send_to.currentData(), self.provider.currentData(),
+                self.template.currentData(), self.cc.text(), self.bcc.text(), self.subject.text(), body,
+                self.formatted.isChecked(), self.signature.isChecked(), [a.filename for a in self.files.files])
+
+    def discard(self) -> None:
+        """Closed without saving and without asking (the caller has asked, or nothing matters)."""
+        super().reject()
+
+    def reject(self) -> None:
+        """Cancel, Escape or the window's close: with changes, Save draft / Discard / Keep editing."""
+        if self.queued_id is None and self._state() != self._as_opened:
+            answer = ask_unsaved(self, "This email" if self.draft_id is None else "This draft",
+                                 can_save=self.save_draft.isEnabled())
+            if answer == KEEP:
+                return
+            if answer == SAVE:
+                self._queue(as_draft=True)  # closes the window when saved; the problem shown when not
+                return
+        super().reject()
+
+    def _fill_patients(self, people: list[dict[str, Any]]) -> None:
+        """The patient list: nothing chosen first (until reception chooses), then each by name."""
+        self.patient.clear()
+        self.patient.addItem("(choose the patient)", "")
+        for p in people:
+            missing = "" if p.get("email") else " - no address"
+            self.patient.addItem(plain.shown(patient_label(p)) + missing, p["id"])
+            self.patient.setItemData(self.patient.count() - 1, plain.tip(code_tip("Patient", p["id"])),
+                                     Qt.ItemDataRole.ToolTipRole)
+
+    def _find_patient(self, text: str) -> None:
+        """The list narrowed to the patients matching what is typed (the directory's search);
+        the one chosen stays chosen if it still matches; a single match is chosen."""
+        chosen = self.patient.currentData()
+        people = self.composer.practice.directory.search(text) if text.strip() else self.patients
+        self.patient.blockSignals(True)
+        self._fill_patients(people)
+        index = self.patient.findData(chosen) if chosen else -1
+        self.patient.setCurrentIndex(1 if len(people) == 1 else max(index, 0))
+        self.patient.blockSignals(False)
+        self._usual_provider()
+        self.check()
 
     def _address_given(self) -> bool:
         """No address on the record: ask for one; the address given is saved to the patient's record."""
@@ -205,6 +265,11 @@ class ComposeDialog(QDialog):
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
         d = self.composer.practice.directory
+        if not self.patient.currentData():
+            self.problem.setText("Choose the patient this email is to or about.")
+            self.send.setEnabled(False)
+            self.save_draft.setEnabled(False)
+            return [rules.RuleRefused("patient", "No patient chosen", "Choose the patient first.")]
         patient = d.require("patients", self.patient.currentData())
         typed = self._cc()
         extra = self.composer.people([*typed, *self._bcc()])  # one directory read for both

@@ -23,6 +23,7 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from kiosk import plain
 from kiosk.message_view import MessageView
+from kiosk.people import patient_label
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address, confirm_outside, with_buttons
@@ -44,7 +45,7 @@ class InboxPage(QSplitter):
         self.deleted_tab = with_buttons(self.deleted, [("Restore", self.restore_selected)])
         inbox_box = with_buttons(self.table, [("Reply...", self.reply_selected), ("Forward...", self.forward_selected),
                                               ("File...", self.file_selected), ("Select All", self.table.selectAll),
-                                              ("Mark read", self.mark_selected_read),
+                                              ("Mark read", lambda: self.mark_selected_read(True)),
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
                                               ("Info", self.info_selected), ("Delete", self.delete_selected)])
@@ -62,13 +63,22 @@ class InboxPage(QSplitter):
         self.custom_tags = QLineEdit()
         self.custom_tags.setPlaceholderText("custom: tags, all of them")
         self.show_actioned = QCheckBox("Show actioned")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search: sender, subject, date (Enter)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Every word is looked for in the sender, the subject and the day received "
+                               "(30/11/2026); all messages are searched, whatever the filter")
+        self.search.setMinimumWidth(260)
         for w in (QLabel("Show:"), self.tag_filter, self.custom_tags, self.show_actioned):
             filters.addWidget(w)
         filters.addStretch(1)
+        filters.addWidget(self.search)
         inbox_box.layout().insertLayout(0, filters)
         self.tag_filter.currentIndexChanged.connect(self.refresh)
         self.custom_tags.editingFinished.connect(self.refresh)
         self.show_actioned.toggled.connect(self.refresh)
+        self.search.editingFinished.connect(self.refresh)
+        self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
         self.addWidget(inbox_box)
         self.addWidget(self.message_view)
         self.setSizes([380, 320])
@@ -84,6 +94,8 @@ class InboxPage(QSplitter):
     def view(self) -> dict[str, Any]:
         """The filter as the inbox understands it (default: untagged, not actioned)."""
         choice = self.tag_filter.currentData()
+        if self.search.text().strip():
+            return {"show_all": True, "search": self.search.text()}
         custom = [t.strip() for t in self.custom_tags.text().split(",") if t.strip()]
         if custom:
             return {"tags": custom, "include_actioned": self.show_actioned.isChecked()}
@@ -95,14 +107,32 @@ class InboxPage(QSplitter):
 
     def refresh(self) -> None:
         rows = self.engine.inbox.list(limit=ROWS, **self.view())
+        d = self.practice.directory
+        patients = d.names("patients", [c for r in rows for c in (r.get("patient_id"), *r.get("candidates", []))])
+        specialists = d.names("specialists", [r.get("specialist_id") for r in rows])
         self.table.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
-                                   r["subject"], r.get("patient_id") or ("? " + ", ".join(r.get("candidates", []))
-                                                                         if r.get("candidates") else ""),
-                                   r.get("specialist_id", ""), ", ".join(r.get("tags", [])))) for r in rows],
-                        [r.get("filing_reason", "") for r in rows])
+                                   r["subject"], self._patient_cell(r, patients),
+                                   specialists.get(r.get("specialist_id") or "", r.get("specialist_id", "")),
+                                   ", ".join(r.get("tags", [])))) for r in rows],
+                        [self._tip(r) for r in rows])
         gone = self.engine.inbox.list(deleted=True, limit=ROWS)
         self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
         self.on_selection()
+
+    @staticmethod
+    def _patient_cell(r: dict[str, Any], names: dict[str, str]) -> str:
+        """The patient by name; several who share the address as '? Priya Patel, Dev Patel'."""
+        if r.get("patient_id"):
+            return names.get(r["patient_id"], r["patient_id"])
+        if r.get("candidates"):
+            return "? " + ", ".join(names.get(c, c) for c in r["candidates"])
+        return ""
+
+    @staticmethod
+    def _tip(r: dict[str, Any]) -> str:
+        """Why it was filed as it was, and the codes support may ask for."""
+        codes = [x for x in (r.get("patient_id"), r.get("specialist_id")) if x] or r.get("candidates", [])
+        return "\n".join(x for x in (r.get("filing_reason", ""), ("Codes: " + ", ".join(codes)) if codes else "") if x)
 
     def on_selection(self) -> None:
         """The message view follows the selection; opening a message marks it read."""
@@ -136,7 +166,7 @@ class InboxPage(QSplitter):
         tags_menu.addSeparator()
         tags_menu.addAction("New tag...", lambda: self.new_tag(ids))
         tags_menu.addAction("Remove all tags", lambda: self.set_tags(ids, []))
-        menu.addAction("Mark read", self.mark_selected_read)
+        menu.addAction("Mark read", lambda: self.mark_selected_read(True))
         menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
         menu.addAction("File...", self.file_selected)
         menu.addAction("Info", self.info_selected)
@@ -175,8 +205,8 @@ class InboxPage(QSplitter):
         first = msg.get("candidates", [])
         choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
             + [("specialist", s) for s in sorted(specialists)]
-        labels = [plain.shown(f"{rules.person_name(patients[c])} ({c})" if kind == "patient"
-                              else f"Specialist: {rules.person_name(specialists[c])} ({c})") for kind, c in choices]
+        labels = [plain.shown(patient_label(patients[c]) if kind == "patient"
+                              else f"Specialist: {rules.person_name(specialists[c])}") for kind, c in choices]
         label, ok = QInputDialog.getItem(self, "File to patient or specialist",
                                          "File to (the address's family first):", labels, 0, False)
         if ok:
@@ -184,10 +214,16 @@ class InboxPage(QSplitter):
             self.file_message(ids[0], target if kind == "patient" else "", target if kind == "specialist" else "")
 
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
+        """Filed, and said so in the status bar (the message leaves the view it was in)."""
         try:
             self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
             plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
+        else:
+            d = self.practice.directory
+            who = d.names("patients", [patient_id]).get(patient_id) if patient_id \
+                else "specialist " + d.names("specialists", [specialist_id]).get(specialist_id, specialist_id)
+            self.say(f"Filed \"{self.engine.inbox.get(rid)['subject']}\" to {who}.")
         self.refresh()
 
     def reply_selected(self) -> ReplyDialog | None:
@@ -202,6 +238,7 @@ class InboxPage(QSplitter):
         dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
                              bool(self.practice.settings.get("signature.template")), self)
         dialog.accepted.connect(self.sent)
+        dialog.accepted.connect(lambda: self.say(f"Reply to \"{msg['subject']}\" is in the outbox."))
         dialog.show()
         return dialog
 
@@ -236,9 +273,16 @@ class InboxPage(QSplitter):
         self.refresh()
 
     def delete_selected(self) -> None:
+        """Deleted; the message that took the first one's place is selected, to read or delete next."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         for rid in self.table.selected_ids():
             self.engine.inbox.delete(rid, datetime.now(timezone.utc))
         self.refresh()
+        left = self.table.model_.rowCount()
+        if rows and left:
+            self.table.selectRow(min(rows[0], left - 1))
+        if rows:
+            self.say(f"{len(rows)} message{'s' if len(rows) != 1 else ''} deleted (the Deleted tab can restore).")
 
     def tag_selected(self) -> None:
         ids = self.table.selected_ids()

@@ -32,9 +32,10 @@ from kiosk.compose import ComposeDialog
 from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
+from kiosk.people import born
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
-from kiosk.tables import RecordTable, local_time
+from kiosk.tables import ROWS, RecordTable, local_time
 from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
                                     lambda text: self.status_line.setText(text), self.refresh_outbox)
         self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
         self.message_view = self.inbox_page.message_view
-        self.patients = RecordTable(("Id", "Name", "Email", "Family", "Usual provider"))
+        self.patients = RecordTable(("Name", "Date of birth", "Mobile", "Email", "Family", "Usual provider"))
         self.tabs.addTab(self.inbox_page, "Inbox")
         self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
@@ -105,14 +106,21 @@ class MainWindow(QMainWindow):
         self.message_view.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
-        self.tabs.addTab(with_buttons(self.patients, [("Open...", self.open_selected_patient),
-                                                            ("Email...", self.email_selected_patient)]), "Patients")
+        patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
+                                                    ("Email...", self.email_selected_patient)])
+        self.patient_search = QLineEdit()
+        self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
+        self.patient_search.setClearButtonEnabled(True)
+        self.patient_search.textChanged.connect(lambda _t: self.refresh_patients())
+        patients_box.layout().insertWidget(0, self.patient_search)
+        self.tabs.addTab(patients_box, "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
         self.template_editor = TemplateEditor(Templates(practice.store))
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(Admin(practice, engine))
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
         # a role above reception falls back to reception when the desk is left alone
         self.role = "reception"
         self.idle = QTimer(self)
@@ -161,11 +169,26 @@ class MainWindow(QMainWindow):
         self.refresh_status()
         self.refresh_inbox()
         self.refresh_outbox()
-        self.patients.fill([(p["id"], (p["id"], rules.person_name(p), p.get("email", ""), p.get("family_id", ""),
-                                       p.get("usual_provider_id", "")))
-                            for p in sorted(self.practice.directory.list("patients"), key=lambda r: r["id"])])
+        self.refresh_patients()
         self.template_editor.reload()
         self.refresh_to_act_on()
+
+    def refresh_patients(self) -> None:
+        """Patients by name; the family as the others' first names, the provider by name; the
+        codes in the row's tooltip."""
+        d = self.practice.directory
+        typed = self.patient_search.text()
+        everyone = d.search(typed, limit=ROWS) if typed.strip() else \
+            sorted(d.list("patients"), key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
+        providers = d.names("providers", {p.get("usual_provider_id", "") for p in everyone})
+        families = d.families({p.get("family_id", "") for p in everyone})
+        self.patients.fill([(p["id"], (rules.person_name(p), born(p), p.get("mobile", ""), p.get("email", ""),
+                                       ", ".join(o["first_name"] for o in families.get(p.get("family_id") or "", [])
+                                                 if o["id"] != p["id"]),
+                                       providers.get(p.get("usual_provider_id") or "", p.get("usual_provider_id", ""))))
+                            for p in everyone],
+                           [f"Patient code {p['id']}" + (f", family {p['family_id']}" if p.get("family_id") else "")
+                            for p in everyone])
 
     def refresh_status(self) -> None:
         st = self.engine.heartbeat.status(datetime.now(timezone.utc))
@@ -350,8 +373,10 @@ class MainWindow(QMainWindow):
     def open_patient(self, patient_id: str) -> PatientFile:
         d = self.practice.directory
         patient = d.require("patients", patient_id)
+        provider = d.names("providers", [patient.get("usual_provider_id", "")]).get(patient.get("usual_provider_id", ""))
         dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
-                             lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self)
+                             lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self,
+                             provider_name=provider or "")
         dialog.on_email_pdf = self.email_as_pdf
         dialog.show()
         return dialog

@@ -10,12 +10,12 @@ from typing import Any
 
 from PyQt6.QtCore import QDate
 from PyQt6.QtGui import QTextDocument
-from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMessageBox,
+                             QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from engine.adapters.store import RID
 from engine.core import incoming
-from engine.core.outbox import Event
+from engine.core.outbox import Event, State
 from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
 from engine.errors import PracticeMailError, RuleRefused
 from engine.service.compose import Composer
@@ -23,8 +23,17 @@ from engine.service.engine import Engine
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address, confirm_outside
+from kiosk.widgets import ask_forward_address, confirm_outside, no_checked
 
+
+
+FAILED = ("failed", "link_failed")
+KINDS = ("email", "confirmation", "cancellation", "welcome", "support", "reply", "forward", "sms", "reminder", "recall")
+
+
+def status_text(status: str) -> str:
+    """'link_failed' as 'link failed': words, not identifiers."""
+    return status.replace("_", " ")
 
 
 class OutboxPage(QWidget):
@@ -38,7 +47,10 @@ class OutboxPage(QWidget):
         # set by the main window: open compose for (patient id or None) with the PDF attached
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.last_compose: ComposeDialog | None = None
-        self.table = RecordTable(("", "Status", "Type", "Created", "From", "To", "Subject", "Deliver after", "Reason"))
+        self.last_read: QDialog | None = None
+        # no From column: it is always the practice
+        self.table = RecordTable(("", "Status", "Type", "Created", "To", "Subject", "Deliver after", "Reason"),
+                                 {1: [*(status_text(s.value) for s in State), "draft (held)"], 2: KINDS})
         layout = QVBoxLayout(self)
         finder = QHBoxLayout()
         self.by_day = QCheckBox("Only the day")
@@ -53,21 +65,27 @@ class OutboxPage(QWidget):
         finder.addWidget(self.show_deleted)
         layout.addLayout(finder)
         row = QHBoxLayout()
-        for label, slot in (("Open Draft...", self.open_selected_draft), ("Forward...", self.forward_selected),
+        self.buttons: dict[str, QPushButton] = {}
+        for label, slot in (("Open...", self.open_selected), ("Forward...", self.forward_selected),
                             ("Info", self.info_selected), ("Print...", self.print_selected),
                             ("Email as PDF...", self.email_selected_as_pdf),
                             ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
                             ("Restore", self.restore_selected)):
             b = QPushButton(label)
-            b.clicked.connect(slot)
+            b.clicked.connect(no_checked(slot))
             row.addWidget(b)
+            self.buttons[label] = b
+        self.buttons["Open..."].setToolTip("A draft opens to edit and send; anything else opens to read")
+        self.buttons["Reset Failed"].setToolTip("Try the selected failed items again at the next Send/Receive")
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.table)
         self.by_day.toggled.connect(self.refresh)
         self.show_deleted.toggled.connect(self.refresh)
         self.day.dateChanged.connect(lambda _d: self.by_day.isChecked() and self.refresh())
-        self.table.doubleClicked.connect(lambda _i: self.open_selected_draft())
+        self.table.doubleClicked.connect(lambda _i: self.open_selected())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
+        self.on_selection()
 
     def wanted(self) -> Callable[[dict[str, Any]], bool]:
         """Not deleted (or only the deleted, when asked); and, when a day is chosen, created on
@@ -84,27 +102,59 @@ class OutboxPage(QWidget):
             rows.append(r)
             if len(rows) >= ROWS:
                 break
-        self.table.fill([(r[RID], ("⚠" if r["status"] in ("failed", "bounced") or r.get("held") else "",
-                                   r["status"] + (" (held)" if r.get("held") and r["status"] == "draft" else ""),
-                                   r.get("kind", "email").replace("_", " "), self.when(r["created"]), r.get("from", ""),
+        self.table.fill([(r[RID], ("⚠" if r["status"] in (*FAILED, "bounced") or r.get("held") else "",
+                                   status_text(r["status"]) + (" (held)" if r.get("held") and r["status"] == "draft" else ""),
+                                   r.get("kind", "email").replace("_", " "), self.when(r["created"]),
                                    ", ".join(r["to"]), r["subject"], self.when(r.get("deliver_after")),
                                    r.get("held") or r.get("bounce") or r.get("delivery_note") or r.get("last_error", "")))
                           for r in rows],
                         [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
+        self.on_selection()
+
+    def on_selection(self) -> None:
+        """Reset Failed only when a failed item is selected: it resets those, not every failure."""
+        self.buttons["Reset Failed"].setEnabled(bool(self._failed_selected()))
+
+    def _failed_selected(self) -> list[int]:
+        return [rid for rid in self.table.selected_ids() if self.engine.outbox.get(rid)["status"] in FAILED]
 
     def _selected(self) -> int | None:
         ids = self.table.selected_ids()
         return ids[0] if ids else None
 
-    # -- drafts ---------------------------------------------------------------------------
-    def open_selected_draft(self) -> ComposeDialog | None:
+    # -- drafts and reading --------------------------------------------------------------
+    def open_selected(self) -> QDialog | None:
+        """A draft opens in the compose window; anything else (sent, waiting, failed) to read."""
         rid = self._selected()
         if rid is None:
             return None
         if self.engine.outbox.get(rid)["status"] != "draft":
-            self.say("Only drafts open in the compose window; Info shows the others.")
-            return None
+            return self.read(rid)
         return self.open_draft(rid)
+
+    open_selected_draft = open_selected
+
+    def read(self, rid: int) -> QDialog:
+        """The item as it went (or will go): who to, the subject, the words; read-only."""
+        item = self.engine.outbox.get(rid)
+        text = incoming.content(self.engine.outbox.blob(item)).text if item.get("blob") else ""
+        dialog = QDialog(self.window())
+        dialog.setWindowTitle("Outbox item")
+        layout = QVBoxLayout(dialog)
+        head = [f"To: {', '.join(item['to'])}"] + ([f"Cc: {', '.join(item['cc'])}"] if item.get("cc") else []) \
+            + [f"Subject: {item['subject']}", f"Created: {self.when(item['created'])}",
+               f"Status: {status_text(item['status'])}"]
+        layout.addWidget(plain.label("\n".join(head), wrap=True))
+        dialog.body = QPlainTextEdit(text)  # type: ignore[attr-defined] - plain text by nature
+        dialog.body.setReadOnly(True)  # type: ignore[attr-defined]
+        layout.addWidget(dialog.body)  # type: ignore[attr-defined]
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(dialog.reject)
+        layout.addWidget(close)
+        dialog.resize(640, 480)
+        dialog.show()
+        self.last_read = dialog
+        return dialog
 
     def open_draft(self, rid: int) -> ComposeDialog:
         dialog = ComposeDialog(self.composer, None, self.window(), draft_id=rid)
@@ -184,14 +234,33 @@ class OutboxPage(QWidget):
         self._apply_selected(Event.RESTORE)
 
     def _apply_selected(self, event: Event) -> None:
+        """Deleted or restored; the item that took the first one's place is selected next."""
         now = datetime.now(timezone.utc)
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        done = 0
         for rid in self.table.selected_ids():
             try:
                 self.engine.outbox.apply(rid, event, now)
+                done += 1
             except PracticeMailError as exc:
                 self.say(f"{exc.message}. {exc.hint}")
         self.refresh()
+        left = self.table.model_.rowCount()
+        if rows and left and not self.table.selected_ids():
+            self.table.selectRow(min(rows[0], left - 1))
+        if done:
+            self.say(f"{done} item{'s' if done != 1 else ''} {'deleted' if event == Event.DELETE else 'restored'}.")
 
     def reset_failed(self) -> None:
-        self.engine.outbox.reset_failed([], datetime.now(timezone.utc))
+        """The selected failed items are tried again at the next pass; nothing else is touched."""
+        chosen = self._failed_selected()
+        if not chosen:
+            return
+        try:
+            done = self.engine.outbox.reset_failed(chosen, datetime.now(timezone.utc))
+        except PracticeMailError as exc:
+            self.say(f"{exc.message}. {exc.hint}")
+        else:
+            self.say(f"{len(done)} failed item{'s' if len(done) != 1 else ''} will be tried again at the next "
+                     "Send/Receive.")
         self.refresh()

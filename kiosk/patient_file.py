@@ -13,28 +13,33 @@ from engine.service.reminders import Reminders
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
 from kiosk.bounced import bounced_label
+from kiosk.people import born
 from kiosk.tables import RecordTable
 
 
 class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
                  on_email: Any, when: Callable[[str], str], reminders: Reminders | None = None,
-                 on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None) -> None:
+                 on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None,
+                 provider_name: str = "") -> None:
         super().__init__(parent)
         self.patient = patient
-        name = plain.shown(f"{person_name(patient)} ({patient['id']})")  # a patient's record is data, too
+        name = plain.shown(person_name(patient) or patient["id"])  # a patient's record is data, too
         self.setWindowTitle(name)
         layout = QVBoxLayout(self)
         heading = plain.label(name)
         heading.setStyleSheet("font-size: 14pt; font-weight: bold")
         layout.addWidget(heading)
         form = QFormLayout()
-        for label, key in (("Email", "email"), ("Mobile", "mobile"), ("Date of birth", "date_of_birth"),
-                           ("Usual provider", "usual_provider_id"), ("Preferred location", "preferred_location")):
-            form.addRow(label, plain.label(plain.shown(patient.get(key) or "-")))
-            if key == "email" and patient.get("email_bad"):
+        heading.setToolTip(plain.tip(f"Patient code {patient['id']}"))
+        provider = provider_name or patient.get("usual_provider_id") or ""
+        for label, value in (("Email", patient.get("email")), ("Mobile", patient.get("mobile")),
+                             ("Date of birth", born(patient)), ("Usual provider", provider),
+                             ("Preferred location", patient.get("preferred_location"))):
+            form.addRow(label, plain.label(plain.shown(value or "-")))
+            if label == "Email" and patient.get("email_bad"):
                 form.addRow("", bounced_label(patient["email_bad"], when))
-        others = [f"{person_name(p)} ({p['id']})" for p in family if p["id"] != patient["id"]]
+        others = [person_name(p) for p in family if p["id"] != patient["id"]]
         form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
         layout.addLayout(form)
         self.appointments = AppointmentsPanel(reminders, patient, when, on_change) if reminders is not None else None

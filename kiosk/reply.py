@@ -12,6 +12,7 @@ from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, 
 
 from engine.errors import PracticeMailError
 from kiosk import plain
+from kiosk.widgets import KEEP, ask_unsaved
 
 
 class ReplyDialog(QDialog):
@@ -51,6 +52,13 @@ class ReplyDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(640, 520)
+
+    def reject(self) -> None:
+        """A reply typed and not sent is not thrown away without asking (Discard / Keep editing)."""
+        if self.queued_id is None and self.text.toPlainText().strip() \
+                and ask_unsaved(self, "This reply", can_save=False) == KEEP:
+            return
+        super().reject()
 
     def apply(self) -> bool:
         if not self.text.toPlainText().strip():

@@ -86,9 +86,13 @@ class RowsModel(QAbstractTableModel):
 
 
 class RecordTable(QTableView):
-    def __init__(self, headers: Sequence[str]) -> None:
+    def __init__(self, headers: Sequence[str], words: dict[int, Sequence[str]] | None = None) -> None:
+        """words: for a column whose values come from a short list (a status, a kind), every
+        value it can show, so it is sized for the widest even before that one is listed."""
         super().__init__()
+        self.words = words or {}
         self.model_ = RowsModel(headers)
+        self.model_.setParent(self)  # lives and dies with the view (a model freed first left Qt selecting in none)
         self.setModel(self.model_)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -104,9 +108,9 @@ class RecordTable(QTableView):
         keep = set(self.selected_ids())
         self.selectionModel().blockSignals(True)
         self.model_.replace(rows, tooltips)
-        if rows and not self._sized:
+        if rows or not self._sized:
             self._size_columns()
-            self._sized = True
+            self._sized = bool(rows)
         if keep:
             flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
             for n, (rid, _values) in enumerate(rows):
@@ -115,13 +119,16 @@ class RecordTable(QTableView):
         self.selectionModel().blockSignals(False)
 
     def _size_columns(self, sample: int = 60, widest: int = 420) -> None:
-        """Each column as wide as its header and the first rows' text (Qt's own sizing asks the
-        model about every row: 100 ms at 500 rows, all of it on the GUI thread)."""
+        """Each column as wide as its header, its known words and the first rows' text, never
+        narrower than it was (Qt's own sizing asks the model about every row: 100 ms at 500 rows,
+        all of it on the GUI thread; a sample of 60 costs nothing). The last column stretches."""
         fm = self.fontMetrics()
         head = self.model_.rows[:sample]
-        for c, title in enumerate(self.model_.headers):
-            width = max([fm.horizontalAdvance(title), *(fm.horizontalAdvance(values[c]) for _rid, values in head)])
-            self.setColumnWidth(c, min(width + 18, widest))
+        for c, title in enumerate(self.model_.headers[:-1]):
+            texts = [title, *self.words.get(c, ()), *(values[c] for _rid, values in head)]
+            width = min(max(fm.horizontalAdvance(t) for t in texts) + 18, widest)
+            if not self._sized or width > self.columnWidth(c):
+                self.setColumnWidth(c, width)
 
     def selected_ids(self) -> list[Any]:
         rows = sorted({i.row() for i in self.selectionModel().selectedRows()})

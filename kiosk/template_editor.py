@@ -4,13 +4,15 @@ cursor, a live preview with a sample patient, and save refused with the checker'
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPlainTextEdit,
+from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
                              QPushButton, QVBoxLayout, QWidget)
 
 from engine.core import templates as tpl
-from engine.errors import PracticeMailError, TemplateInvalid, template_problem
+from engine.errors import PracticeMailError, TemplateInvalid
 from engine.service.templates import Templates
 from kiosk import plain
+from kiosk.template_words import problem_text
+from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
 class TemplateEditor(QWidget):
@@ -19,7 +21,8 @@ class TemplateEditor(QWidget):
         self.templates = templates
         layout = QHBoxLayout(self)
         self.list = QListWidget()
-        self.list.currentTextChanged.connect(self.load)
+        self.loaded: tpl.Template | None = None  # as it was loaded: what the fields are compared with
+        self.list.currentItemChanged.connect(self._chosen)
         layout.addWidget(self.list, 1)
         right = QVBoxLayout()
         form = QFormLayout()
@@ -64,13 +67,22 @@ class TemplateEditor(QWidget):
     def reload(self) -> None:
         current = self.code.text()
         self.list.clear()
-        for t in self.templates.list():
-            self.list.addItem(t.code)
-        items = self.list.findItems(current, Qt.MatchFlag.MatchExactly) if current else []
-        if items:
-            self.list.setCurrentItem(items[0])
-        elif self.list.count():
-            self.list.setCurrentRow(0)
+        for t in self.templates.list():  # by what it is for; the code in the tooltip
+            item = QListWidgetItem(plain.shown(t.description or t.code))
+            item.setData(Qt.ItemDataRole.UserRole, t.code)
+            item.setToolTip(plain.tip(f"Template code {t.code}"))
+            self.list.addItem(item)
+        row = self.row_of(current) if current else -1
+        if self.list.count():
+            self.list.setCurrentRow(max(row, 0))
+
+    def row_of(self, code: str) -> int:
+        """The list's row of a template code (-1 if none)."""
+        return next((n for n in range(self.list.count()) if self._code_of(self.list.item(n)) == code), -1)
+
+    @staticmethod
+    def _code_of(item: QListWidgetItem | None) -> str:
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
 
     def fill_fields(self) -> None:
         group = self.group.currentData()
@@ -84,10 +96,41 @@ class TemplateEditor(QWidget):
         self.body.insertPlainText("{{ " + self.field.currentData() + " }}")
         self.body.setFocus()
 
+    def dirty(self) -> bool:
+        """Fields changed since the template was loaded (or saved)."""
+        if self.loaded is None:
+            return False
+        now, was = self.current(), self.loaded
+        return (now.code, now.description, now.category, now.subject, now.body) != \
+            (was.code, was.description, was.category, was.subject, was.body)
+
+    def _chosen(self, item: QListWidgetItem | None, before: QListWidgetItem | None) -> None:
+        """Another template chosen: changes to this one are saved, discarded or kept, as asked;
+        the same one chosen again (the list refreshed) keeps what is being typed."""
+        code = self._code_of(item)
+        if not code or not self.dirty():
+            self.load(code)
+            return
+        if self.loaded is not None and code == self.loaded.code:
+            return
+        answer = ask_unsaved(self, f"The template \"{self.loaded.description or self.loaded.code}\"",
+                             save_label="Save")
+        if answer == SAVE and not self._store():
+            answer = KEEP
+        if answer == KEEP:
+            self.list.blockSignals(True)
+            self.list.setCurrentItem(before)
+            self.list.blockSignals(False)
+            return
+        if before is not None and answer == SAVE:
+            before.setText(plain.shown(self.description.text() or self.code.text()))
+        self.load(code)
+
     def load(self, code: str) -> None:
         if not code:
             return
         t = self.templates.get(code)
+        self.loaded = t
         self.code.setText(t.code)
         self.description.setText(t.description)
         self.category.setText(t.category)
@@ -104,13 +147,21 @@ class TemplateEditor(QWidget):
         problems = tpl.check(t)
         if problems:
             self.preview.setPlainText("")
-            self.problems.setText("\n".join(template_problem(p) for p in problems[:5]))
+            self.problems.setText("\n".join(problem_text(p) for p in problems[:5]))
             return
         r = tpl.render(t, tpl.sample_context())
         self.preview.setPlainText(f"Subject: {r.subject}\n\n{r.body}")
         self.problems.setText("")
 
     def save_template(self) -> bool:
+        if not self._store():
+            return False
+        self.problems.setText("Saved.")
+        self.reload()
+        return True
+
+    def _store(self) -> bool:
+        """The fields saved as the template; the checker's words shown when refused."""
         try:
             existing = self.templates.get(self.code.text().strip()) if self.templates.exists(self.code.text().strip()) \
                 else None
@@ -119,11 +170,10 @@ class TemplateEditor(QWidget):
                 t.html = existing.html
             self.templates.save(t)
         except TemplateInvalid as exc:
-            self.problems.setText("Not saved: " + "; ".join(template_problem(p) for p in exc.problems[:5]))
+            self.problems.setText("Not saved: " + "; ".join(problem_text(p) for p in exc.problems[:5]))
             return False
         except PracticeMailError as exc:
             self.problems.setText(f"Not saved: {exc.message}")
             return False
-        self.problems.setText("Saved.")
-        self.reload()
+        self.loaded = t
         return True

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from kiosk import plain
+
+
+def no_checked(slot: Callable[[], Any]) -> Callable[..., Any]:
+    """A slot for clicked/triggered that never receives Qt's `checked` (a slot taking a
+    positional argument would get False: "Mark read" marked the message unread)."""
+    return lambda *_args: slot()
 
 
 def ask_forward_address(parent: QWidget) -> str | None:
@@ -36,9 +43,28 @@ def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:
     row = QHBoxLayout()
     for label, slot in buttons:
         b = QPushButton(label)
-        b.clicked.connect(slot)
+        b.clicked.connect(no_checked(slot))
         row.addWidget(b)
     row.addStretch(1)
     layout.addLayout(row)
     layout.addWidget(table)
     return box
+
+
+SAVE, DISCARD, KEEP = "save", "discard", "keep"
+
+
+def ask_unsaved(parent: QWidget, what: str, can_save: bool = True, save_label: str = "Save draft") -> str:
+    """Typed work is never thrown away without asking: Save draft / Discard / Keep editing
+    (SAVE, DISCARD or KEEP; Escape keeps editing)."""
+    question = plain.box(QMessageBox.Icon.Question, "Unsaved changes", f"{what} has changes that are not saved.",
+                         parent, QMessageBox.StandardButton.NoButton)
+    save = question.addButton(save_label, QMessageBox.ButtonRole.AcceptRole)
+    save.setVisible(can_save)
+    discard = question.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = question.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    question.setDefaultButton(keep)
+    question.setEscapeButton(keep)
+    question.exec()
+    clicked = question.clickedButton()
+    return SAVE if clicked is save and can_save else DISCARD if clicked is discard else KEEP

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLineEdit, QListWidget, QListWidgetItem,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
@@ -175,7 +176,8 @@ class SchedulePage(QWizardPage):
 class RemindersPage(QWizardPage):
     KEYS = ("reminders.confirmation_template", "reminders.cancellation_template", "reminders.new_patient_template")
 
-    def __init__(self, values: dict[str, Any], codes: list[str]) -> None:
+    def __init__(self, values: dict[str, Any], templates: list[tuple[str, str]]) -> None:
+        """templates: (code, description), listed by description with the code in the tooltip."""
         super().__init__()
         self.setTitle("Reminders")
         form = QFormLayout(self)
@@ -183,8 +185,9 @@ class RemindersPage(QWizardPage):
         for key, label in zip(self.KEYS, ("Confirmation", "Cancellation", "Welcome")):
             combo = QComboBox()
             combo.addItem("(none)", "")
-            for code in codes:
-                combo.addItem(code, code)
+            for code, description in templates:
+                combo.addItem(plain.shown(description or code), code)
+                combo.setItemData(combo.count() - 1, plain.tip(f"Template code {code}"), Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentIndex(max(0, combo.findData(values[key])))
             self.combos[key] = combo
             form.addRow(f"{label} template", combo)
@@ -254,7 +257,7 @@ class SetupWizard(QWizard):
         self.signin = SignInPage(self, values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
-        self.reminders = RemindersPage(values, [t.code for t in Templates(engine.practice.store).list()])
+        self.reminders = RemindersPage(values, [(t.code, t.description) for t in Templates(engine.practice.store).list()])
         self.tomorrow = TomorrowPage(self)
         for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow):
             self.addPage(page)
@@ -262,6 +265,10 @@ class SetupWizard(QWizard):
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
+        keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values()]
+        self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
+        self._before["account.password"] = self.settings.secret("account.password")
+        self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
 
     def nextId(self) -> int:  # noqa: N802 - Qt's name
         """The sign-in page only for an account that signs in."""
@@ -271,12 +278,14 @@ class SetupWizard(QWizard):
 
     def save_account(self) -> None:
         self.settings.set_many({**self.account.values(), **self.signin.values()})
+        self._wrote = True
 
     def save_all(self) -> bool:
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.signin.values(), **self.schedule.values(),
                                     **self.reminders.values()})
+            self._wrote = True
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"
             self.reminders.setSubTitle(f"Not saved: {self.last_error}")
@@ -287,3 +296,11 @@ class SetupWizard(QWizard):
     def accept(self) -> None:
         if self.save_all():
             super().accept()
+
+    def reject(self) -> None:
+        """Cancel cancels: what the test or the Tomorrow page saved on the way is put back."""
+        if self._wrote:
+            self.settings.set_many(self._before)
+            self._wrote = False
+            self.saved = False
+        super().reject()

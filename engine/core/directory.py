@@ -227,3 +227,23 @@ def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, 
     if not fam:
         return [patient]
     return [p for p in patients if p.get("family_id") == fam]
+
+
+def search_words(text: str) -> list[str]:
+    """What was typed in a patient search, as lower-case words (commas are spaces)."""
+    return [w for w in text.replace(",", " ").casefold().split() if w]
+
+
+def haystack(p: Mapping[str, Any]) -> str:
+    """A patient's searchable text, lower-cased: name, birth date both ways, mobile both ways, email, id."""
+    dob = str(p.get("date_of_birth") or "")
+    typed_dob = "/".join(reversed(dob.split("-"))) if len(dob) == 10 else ""  # 1985-04-03 as 03/04/1985
+    mobile = str(p.get("mobile") or "")
+    return " ".join((person_name(p), dob, typed_dob, mobile, mobile.replace(" ", ""),
+                     str(p.get("email") or ""), str(p.get("id") or ""))).casefold()
+
+
+def patient_matches(p: Mapping[str, Any], words: list[str]) -> bool:
+    """Every word is in the patient's name, date of birth, mobile or email address."""
+    hay = haystack(p)
+    return all(w in hay for w in words)

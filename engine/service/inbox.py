@@ -31,6 +31,7 @@ from engine.adapters.readahead import ReadAhead
 from engine.adapters.store import RID, Store
 from engine.core import filing, incoming
 from engine.core.addresses import normalise_address
+from engine.core.directory import person_name
 from engine.errors import InputInvalid, MailServerError, NotFound, PracticeMailError
 
 log = logging.getLogger("practicemail.service")
@@ -359,14 +360,19 @@ class Inbox:
 
     # -- the inbox as reception sees it ---------------------------------------------------
     def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,
-             deleted: bool = False, limit: int | None = None, any_tags: bool = False) -> list[dict[str, Any]]:
+             deleted: bool = False, limit: int | None = None, any_tags: bool = False,
+             search: str = "") -> list[dict[str, Any]]:
         """Default view: not deleted, not actioned, untagged ('Patient'/'Specialist' filing tags count
         as tags: filed mail lives on the patient's file). `tags`: carrying all of them. `any_tags`:
-        tagged or not (actioned still as asked). `show_all`: everything not deleted."""
+        tagged or not (actioned still as asked). `show_all`: everything not deleted. `search`: every
+        word in the sender, the subject or the day received (2026-11-30 or 30/11/2026)."""
         wanted = set(tags)
+        words = search.casefold().split()
 
         def view(r: Any) -> bool:
             if bool(r.get("deleted")) != deleted:
+                return False
+            if words and not _found(r, words):
                 return False
             if show_all or deleted:  # the Deleted folder shows everything in it
                 return True
@@ -405,14 +411,14 @@ class Inbox:
         if bool(patient_id) == bool(specialist_id):
             raise InputInvalid("file to a patient or to a specialist", hint="Give exactly one of --patient, --specialist.")
         if patient_id:
-            self.directory.require("patients", patient_id)
+            whom = self.directory.require("patients", patient_id)
             tag = filing.PATIENT_TAG
         else:
-            self.directory.require("specialists", specialist_id)
+            whom = self.directory.require("specialists", specialist_id)
             tag = filing.SPECIALIST_TAG
         msg = self.get(rid)
         tags = [t for t in msg.get("tags", []) if t not in (filing.PATIENT_TAG, filing.SPECIALIST_TAG)] + [tag]
-        return self._change(rid, now, "filed", f"by reception to {patient_id or specialist_id}",
+        return self._change(rid, now, "filed", f"by reception to {person_name(whom) or patient_id or specialist_id}",
                             {"patient_id": patient_id, "specialist_id": specialist_id, "tags": tags, "candidates": []})
 
     def mark_read(self, rid: int, now: datetime, read: bool = True) -> dict[str, Any]:
@@ -440,3 +446,11 @@ class Inbox:
                  "description": r.get("description", "")}
                 for r in self.store.partitioned("outbox").find(lambda r: r.get("patient_id") == patient_id)]
         return sorted(out, key=lambda x: x["date"], reverse=True)
+
+
+def _found(r: Any, words: list[str]) -> bool:
+    """The inbox search: each word in the sender's address or name, the subject or the day."""
+    day = str(r.get("received") or "")[:10]
+    hay = " ".join((str(r.get("from") or ""), str(r.get("from_name") or ""), str(r.get("subject") or ""), day,
+                    "/".join(reversed(day.split("-"))))).casefold()
+    return all(w in hay for w in words)

@@ -16,3 +16,21 @@ def send_receive(qtbot: QtBot, w: MainWindow) -> dict:
     return w.last_pass
 
 
+
+
+def answer(button_text: str, asked: list[str] | None = None) -> None:
+    """Click `button_text` in the next modal question (shown by exec(), so answered from the event
+    loop); what it asked is appended to `asked`."""
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QAbstractButton, QApplication, QMessageBox
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:  # not shown yet
+            QTimer.singleShot(10, click)
+            return
+        if asked is not None:
+            asked.append(box.text() if isinstance(box, QMessageBox) else box.windowTitle())
+        next(b for b in box.findChildren(QAbstractButton) if b.text().replace("&", "") == button_text).click()
+
+    QTimer.singleShot(0, click)

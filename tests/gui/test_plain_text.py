@@ -23,7 +23,7 @@ from engine.adapters.store import RID
 from engine.core.message import Attachment
 from engine.core.names import hidden
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import answer, send_receive
 from tools.fakemail import FakeMail
 
 SENDER = '"<b>Dr Okafor</b>" <x@evil.example>'
@@ -183,7 +183,8 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     seen.append(assert_plain(window, "forward"))
     answer_modal(seen, window, "file to patient")
     window.inbox_page.file_selected()
-    assert any("Ng\\u202e<u>evil</u> (PX1)" in text for text in seen)  # the modal was walked
+    # the modal was walked (the patient by name since #19: codes only in tooltips)
+    assert any("Specialist: " in text and "Ng\\u202e<u>evil</u>" in text for text in seen)
     # the outbox: its table (the server's reply as the tooltip) and the item's Info
     window.show_view("outbox")
     window.refresh_outbox()
@@ -200,6 +201,7 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     compose.cc.setText("x@evil.example")
     compose.files.add(Attachment("invoice\u202efdp.exe", b"MZ", "application/octet-stream"))
     seen.append(assert_plain(window, "compose"))
+    answer("Discard")  # something typed: closing asks first (#19)
     compose.close()
     compose = window.open_compose("PX1")
     seen.append(assert_plain(window, "compose to the patient"))
@@ -266,3 +268,4 @@ def test_a_file_attached_at_the_desk_goes_out_under_a_safe_name(qtbot: QtBot, wi
     qtbot.add_widget(compose)
     assert compose.files.add_path(spoofed)
     assert [a.filename for a in compose.files.files] == ["x-raygnp.exe"]
+    compose.discard()  # typed work asks before it goes (#19): this test meant to throw it away

@@ -128,3 +128,26 @@ def test_a_name_with_any_line_end_is_refused_at_the_desk_and_at_import(data_dir:
             p.directory.import_csv("patients", f)
         assert exc.value.problems[0].row == 2  # (the CSV reader may also split the row there)
         assert p.directory.list("patients") == []
+
+
+def test_patient_search_by_name_birth_date_mobile_email_and_only_what_was_asked(data_dir: Path) -> None:
+    """Issue 19 item 8: every word must be found; names, dates as stored or typed, a mobile with
+    or without its space, an email address; nothing for hostile or empty text."""
+    with Practice(data_dir, writer=True) as p:
+        load_demo(p)
+        d = p.directory
+        ids = lambda text: [r["id"] for r in d.search(text)]  # noqa: E731
+        assert ids("Priya Patel") == ["P001"] and ids("PATEL priya") == ["P001"]
+        assert ids("1991-03-13") == ids("13/03/1991") == ["P001"]
+        assert ids("07700900002") == ids("07700 900002") == ["P001"]
+        assert set(ids("patel.family@mailhome.example")) == {"P001", "P002", "P003", "P004"}
+        assert ids("patel")[:4] == ["P003", "P002", "P004", "P001"]  # by first name within the surname
+        for nothing in ("", "   ", ",", "\u2028", "\x00", "zzzz qqqq", "Priya \u202eSmith", "a" * 10_000):
+            assert ids(nothing) == [] or nothing.strip(", \u2028") == ""
+        assert len(d.search("e", limit=5)) == 5
+        assert d.names("patients", ["P001", "", "nobody"]) == {"P001": "Mrs Priya Patel"}
+        assert [r["id"] for r in d.families(["F01"])["F01"]] == ["P001", "P002", "P003", "P004"]
+        d.update("patients", "P001", {"email": "priya.new@example.com"})  # the index follows the file
+        assert ids("priya.new") == ["P001"] and ids("patel.family") and "P001" not in ids("patel.family")
+        d.add_patient({"id": "P900", "first_name": "Zed", "last_name": "Quill", "date_of_birth": "2001-02-03"})
+        assert ids("quill 03/02/2001") == ["P900"]

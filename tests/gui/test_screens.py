@@ -1,0 +1,62 @@
+"""Each main view rendered offscreen at 1280x800 and 1920x1080: no column header cut off
+('Stat…', 'cance…'), no button squeezed below its text (issue 19 item 7 and the screenshot check)."""
+
+from __future__ import annotations
+
+import pytest
+from PyQt6.QtWidgets import QApplication, QPushButton, QStyle, QTableView
+from pytestqt.qtbot import QtBot
+
+from kiosk.main_window import VIEWS, MainWindow
+from tests.gui.helpers import send_receive
+from tools.fakemail import FakeMail
+
+
+def _cut(window: MainWindow) -> list[str]:
+    out = []
+    margin = 2 * window.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin)
+    for table in window.findChildren(QTableView):
+        if not table.isVisible():
+            continue
+        header = table.horizontalHeader()
+        fm = header.fontMetrics()
+        for c in range(table.model().columnCount()):
+            text = str(table.model().headerData(c, header.orientation()) or "")
+            if text and fm.horizontalAdvance(text) + margin > header.sectionSize(c):
+                out.append(f"header {text!r}: {fm.horizontalAdvance(text) + margin} > {header.sectionSize(c)} px")
+        fm = table.fontMetrics()
+        model = table.model()
+        for c in range(model.columnCount() - 1):  # the last column stretches
+            for r in range(min(model.rowCount(), 40)):
+                text = str(model.data(model.index(r, c)) or "")
+                if len(text) <= 30 and fm.horizontalAdvance(text) + 8 > table.columnWidth(c):
+                    out.append(f"cell {text!r}: {fm.horizontalAdvance(text) + 8} > {table.columnWidth(c)} px")
+    for b in window.findChildren(QPushButton):
+        if b.isVisible() and b.text() and b.width() < b.fontMetrics().horizontalAdvance(b.text()):
+            out.append(f"button {b.text()!r}: {b.width()} px")
+    return out
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_no_header_or_button_text_is_cut_off(qtbot: QtBot, window: MainWindow, fakemail: FakeMail,
+                                             size: tuple[int, int]) -> None:
+    fakemail.deliver("practice", b"From: patel.family@mailhome.example\r\nSubject: Family question\r\n"
+                                 b"Message-ID: <fam@x>\r\n\r\nhello\r\n")
+    send_receive(qtbot, window)
+    from datetime import date, timedelta
+
+    from tests.integration.helpers import draft
+
+    window.engine.outbox.add_draft(draft(subject="Plain email"), window.engine.clock.now())
+    window.refresh_outbox()  # the outbox first shown with an ordinary email only
+    pfile = window.open_patient("P010")  # then a confirmation arrives
+    qtbot.add_widget(pfile)
+    assert pfile.appointments.book(f"{date.today() + timedelta(days=8)}T10:00", 30, "HYG1", "Riverside Surgery")
+    pfile.close()
+    window.resize(*size)
+    found = []
+    for view in VIEWS:
+        window.show_view(view)
+        QApplication.processEvents()
+        found += [f"{view}: {p}" for p in _cut(window)]
+    assert found == []
