@@ -14,7 +14,7 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from engine.core.addresses import is_valid_address, mailbox_key, normalise_address
-from engine.core.sms import NotAMobile, normalise_mobile
+from engine.core.sms import NotAMobile, national_forms, normalise_mobile
 from engine.errors import Problem
 
 KINDS = ("patients", "providers", "specialists", "locations", "appointments")
@@ -238,8 +238,8 @@ def haystack(p: Mapping[str, Any]) -> str:
     """A patient's searchable text, lower-cased: name, birth date both ways, mobile both ways, email, id."""
     dob = str(p.get("date_of_birth") or "")
     typed_dob = "/".join(reversed(dob.split("-"))) if len(dob) == 10 else ""  # 1985-04-03 as 03/04/1985
-    mobile = str(p.get("mobile") or "")
-    return " ".join((person_name(p), dob, typed_dob, mobile, mobile.replace(" ", ""),
+    mobile = str(p.get("mobile") or "")  # stored as E.164: also as typed at the desk
+    return " ".join((person_name(p), dob, typed_dob, mobile, mobile.replace(" ", ""), *national_forms(mobile),
                      str(p.get("email") or ""), str(p.get("id") or ""))).casefold()
 
 

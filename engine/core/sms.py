@@ -72,6 +72,17 @@ class NotAMobile(ValueError):
     """The text is not a mobile number a text message can go to; the message says why."""
 
 
+def national_forms(e164: str) -> tuple[str, ...]:
+    """How reception types a stored number: '+447700900002' as '07700 900002' and '07700900002'."""
+    if not e164.startswith("+"):
+        return ()
+    try:
+        national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return ()
+    return national, national.replace(" ", "")
+
+
 def normalise_mobile(text: str, region: str) -> str:
     """'07700 900002' (region GB) -> '+447700900002'; anything else raises NotAMobile."""
     if _BAD.search(text) or len(text) > 32:

@@ -102,5 +102,5 @@ def test_held_mail_and_bounced_items_are_marked_in_the_outbox(qtbot: QtBot, wind
     model = window.outbox.model_
     statuses = [model.text(r, 1) for r in range(model.rowCount())]
     assert "bounced" in statuses and "draft (held)" in statuses
-    notes = [model.text(r, 8) for r in range(model.rowCount())]
+    notes = [model.text(r, 7) for r in range(model.rowCount())]  # Reason (the From column went, #19)
     assert any("does not exist" in n for n in notes) and any(n.startswith("held: the address") for n in notes)
