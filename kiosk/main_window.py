@@ -278,6 +278,7 @@ class MainWindow(QMainWindow):
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)
         dialog.restart_requested.connect(lambda: self.restart_service(dialog))
+        dialog.sign_in_requested.connect(lambda: (dialog.accept(), self.open_wizard(at_sign_in=True)))
         dialog.show()
         return dialog
 
@@ -359,8 +360,11 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def open_wizard(self) -> SetupWizard:
+    def open_wizard(self, at_sign_in: bool = False) -> SetupWizard:
+        """Email setup; `at_sign_in`: straight to the sign-in page (the light's "Sign in again")."""
         wizard = SetupWizard(self.engine, self)
+        if at_sign_in:
+            wizard.start_at_sign_in()
         wizard.accepted.connect(self.refresh_all)
         wizard.show()
         return wizard

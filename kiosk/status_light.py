@@ -80,6 +80,7 @@ class ServiceLight(QToolButton):
 
 class ServiceDialog(QDialog):
     restart_requested = pyqtSignal()
+    sign_in_requested = pyqtSignal()
 
     def __init__(self, st: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +93,10 @@ class ServiceDialog(QDialog):
         layout.addWidget(self.reason)
         self.hint = plain.label(plain_line(st.get("hint") or ""), wrap=True)
         layout.addWidget(self.hint)
+        self.sign_in = QPushButton("Sign in again")  # the sign-in expired or was withdrawn
+        self.sign_in.clicked.connect(lambda _checked=False: self.sign_in_requested.emit())
+        self.sign_in.setVisible(st.get("action") == "sign_in")
+        layout.addWidget(self.sign_in)
         self.restart = QPushButton("Restart Service")
         self.restart.clicked.connect(self.restart_requested.emit)
         layout.addWidget(self.restart)

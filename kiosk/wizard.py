@@ -259,8 +259,8 @@ class SetupWizard(QWizard):
         self.schedule = SchedulePage(values)
         self.reminders = RemindersPage(values, [(t.code, t.description) for t in Templates(engine.practice.store).list()])
         self.tomorrow = TomorrowPage(self)
-        for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow):
-            self.addPage(page)
+        self.page_ids = {id(page): self.addPage(page)
+                         for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow)}
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
@@ -269,6 +269,10 @@ class SetupWizard(QWizard):
         self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
         self._before["account.password"] = self.settings.secret("account.password")
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
+
+    def start_at_sign_in(self) -> None:
+        """Straight to signing in again (the light's button when a sign-in expired)."""
+        self.setStartId(self.page_ids[id(self.signin)])
 
     def nextId(self) -> int:  # noqa: N802 - Qt's name
         """The sign-in page only for an account that signs in."""

@@ -158,7 +158,7 @@ def derive(record: Mapping[str, Any] | None, now: datetime, setup: Setup | None 
     failing = failing_directions(record, setup)
     if failing:
         direction, outcome = failing[0]
-        return {**base, "state": "failing", "direction": direction,
+        return {**base, "state": "failing", "direction": direction, "action": outcome.get("action") or "",
                 "reason": f"{DIRECTION_WORDS[direction]}: {outcome.get('error') or 'the last attempt failed'}",
                 "hint": outcome.get("hint") or "Open the service status for details."}
     err = record.get("last_error") or {}

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.clock import SystemClock
+from engine.adapters.sasl import SignInRequired
 from engine.adapters.incoming import IncomingSettings, incoming_mode
 from engine.adapters.smtp import SmtpSession, SmtpSettings, tls_mode
 from engine.core import pacing
@@ -540,7 +541,8 @@ class Engine:
         """A pass of this direction could not connect, log in or finish: amber, with the reason."""
         now = self.clock.now()
         hint = RECEIVE_TIMEOUT_HINT if direction == "receive" and exc.hint == ServerTimeout.default_hint else exc.hint
-        self.heartbeat.note_direction(now, direction, self._account(), exc.message, hint)
+        action = "sign_in" if isinstance(exc, SignInRequired) else ""  # the light offers to sign in again
+        self.heartbeat.note_direction(now, direction, self._account(), exc.message, hint, action)
         self.heartbeat.note_error(now, direction, exc.message, hint, failing=True)
         self._beat("failing")
         self._emit("service_state", {"state": "failing", "direction": direction, "error": exc.message, "hint": hint})

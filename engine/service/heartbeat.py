@@ -76,12 +76,13 @@ class Heartbeat:
 
     # -- what the light needs beyond liveness ------------------------------------------------
     def note_direction(self, now: datetime, direction: str, account: str | None, error: str = "",
-                       hint: str = "") -> None:
+                       hint: str = "", action: str = "") -> None:
         """The last outcome of one direction (send or receive) with this account: each kept
         apart, so a good send never hides a failed receive. No history entry (note_error keeps those)."""
         if direction not in status_rules.DIRECTIONS:
             raise ValueError(f"direction must be one of {status_rules.DIRECTIONS}")
-        outcome = {"at": now.isoformat(), "ok": not error, "account": account, "error": error, "hint": hint}
+        outcome = {"at": now.isoformat(), "ok": not error, "account": account, "error": error, "hint": hint,
+                   "action": action}  # "sign_in": the kiosk offers the sign-in there and then
         with self._lock:  # the heartbeat's own time is left alone: an outcome is not a beat
             rec = self._c.get(RECORD)
             directions = {**((rec or {}).get("directions") or {}), direction: outcome}

@@ -10,6 +10,8 @@ from pytestqt.qtbot import QtBot
 
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
+from kiosk.wizard import SetupWizard
+from tests.integration.helpers import draft
 from tests.integration.oauth_helpers import browse, browser_for, oauth_config
 from tools.fakemail import FakeMail
 
@@ -78,3 +80,31 @@ def test_cancel_while_waiting_for_the_browser(qtbot: QtBot, window: MainWindow, 
     qtbot.mouseClick(page.cancel, Qt.MouseButton.LeftButton)
     qtbot.wait_until(lambda: page.buttons["microsoft"].isEnabled(), timeout=20000)
     assert "cancelled" in page.status.text() and not page.signed_in
+
+
+def test_the_light_offers_sign_in_again_and_opens_setup_there(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                               fakemail: FakeMail) -> None:
+    """#17: an expired or withdrawn sign-in turns the light amber with a button that opens Email
+    setup at the sign-in page; any other failure shows no such button."""
+    from engine.service import signin
+    from tests.integration.oauth_helpers import post_form
+    from tests.integration.test_oauth_engine import configure_oauth, sign_in
+
+    plain_failure = window.open_service_dialog()
+    assert not plain_failure.sign_in.isVisibleTo(plain_failure)
+    plain_failure.close()
+    configure_oauth(practice, fakemail)
+    sign_in(practice, fakemail)
+    post_form(f"{fakemail.oauth.issuer}/oauth/revoke", {"token": signin.sign_in_file(practice).load()})
+    post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
+    signin.keeper(practice).forget()
+    window.engine.outbox.add_draft(draft(subject="Held"), window.engine.clock.now())
+    window.engine.send_receive_now()
+    window.refresh_status()
+    assert window.light.status["action"] == "sign_in"
+    dialog = window.open_service_dialog()
+    assert dialog.sign_in.isVisibleTo(dialog)
+    qtbot.mouseClick(dialog.sign_in, Qt.MouseButton.LeftButton)
+    wizard = next(w for w in window.findChildren(SetupWizard) if w.isVisible())
+    qtbot.add_widget(wizard)
+    assert wizard.currentPage() is wizard.signin

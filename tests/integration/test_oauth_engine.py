@@ -85,6 +85,7 @@ def test_invalid_grant_holds_the_mail_then_sign_in_again_sends_it(practice: Prac
     engine.send_receive_now()
     light = derive(engine.heartbeat.record(), engine.clock.now(), engine.heartbeat.setup())
     assert light["state"] == "failing" and light["hint"] == SIGN_IN_AGAIN
+    assert light["action"] == "sign_in"  # the kiosk's light offers "Sign in again" (tests/gui/test_signin_page.py)
     assert engine.outbox.get(rid)["status"] != "sent" and fakemail.sent() == []
     sign_in(practice, fakemail)
     engine.send_receive_now()
