@@ -187,7 +187,7 @@ def build(d: Draft, message_id: str, date: datetime) -> EmailMessage:
 def as_bytes(msg: EmailMessage) -> bytes:
     # an address whose local part is not ASCII is written in UTF-8 (RFC 6532): such a message
     # can only go to a server that offers SMTPUTF8, and the sending side checks that per item
-    utf8 = any(not str(value).isascii() for value in msg.values())
+    utf8 = any(not str(value).isascii() for _name, value in msg.raw_items())  # raw: values() parses each one
     return msg.as_bytes(policy=POLICY.clone(utf8=True) if utf8 else POLICY)
 
 
