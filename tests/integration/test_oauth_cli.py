@@ -91,3 +91,31 @@ def test_signin_without_a_provider_is_one_line(data_dir: Path, capsys) -> None: 
         p.settings.set_many({"outgoing.auth": "oauth2"})
     code, _, said = run(capsys, "signin", "--data", str(data_dir))
     assert code == 1 and "oauth.provider" in said
+
+
+def test_tokens_never_on_a_running_service_command_line(folder: Path, fakemail: FakeMail, capsys,  # noqa: ANN001
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ps` shows every process's arguments to every user: the signed-in service's must hold no
+    token (and the log it writes none either), while it signs in and sends."""
+    import subprocess
+    import sys
+    from tests.conftest import ROOT
+
+    open_browser, errors = browser_for(fakemail)
+    monkeypatch.setattr(webbrowser, "open", open_browser)
+    assert run(capsys, "signin", "--data", str(folder), "--json")[0] == 0 and not errors
+    with open_practice(folder) as p:
+        p.settings.set_many({"schedule.send_immediately": "true", "schedule.periods": "Mon-Sun 00:00-23:59"})
+    run(capsys, "outbox", "add", "--data", str(folder), "--to", "pat@example.com", "--subject", "Hello")
+    serve = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--data", str(folder)], cwd=ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        fakemail.wait_for_sent(1, timeout=60)  # it signed in with its token and sent
+        argv = Path(f"/proc/{serve.pid}/cmdline").read_bytes().decode("utf-8", "replace")
+    finally:
+        serve.terminate()
+        _, err = serve.communicate(timeout=30)
+    token = refresh_token(folder)
+    logs = b"".join(f.read_bytes() for f in (folder / "logs").glob("practicemail.log*"))
+    assert token and token not in argv and token not in err and token.encode() not in logs
+    assert "practicemail-test" not in argv  # nor the client id: the command line is only the command
