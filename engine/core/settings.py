@@ -90,6 +90,8 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("reminders.confirmation_template", "code", "", "Template for appointment confirmations"),
     _s("reminders.new_patient_template", "code", "", "Template for the welcome email"),
     _s("reminders.cancellation_template", "code", "", "Template for cancellations"),
+    _s("reminders.sms_template", "code", "", "Template for a reminder sent as a text instead of an email "
+       "(no address, or it bounced)"),
     _s("reminders.confirmation_delay_minutes", "int", 10, "Hold confirmations this long", minimum=0, maximum=99, optional=False),
     _s("reminders.prompt_before_send", "bool", True, "Ask before a confirmation is sent", optional=False),
     _s("reminders.include_ical", "bool", True, "Attach a calendar invitation", optional=False),
@@ -290,7 +292,8 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
         add("schedule.check_every_minutes", "automatic mode never checks for mail (set minutes or check times)")
     if template_exists is not None:
         for key in ("reminders.confirmation_template", "reminders.new_patient_template",
-                    "reminders.cancellation_template", "signature.template", "recalls.template"):
+                    "reminders.cancellation_template", "reminders.sms_template", "signature.template",
+                    "recalls.template"):
             code = v[key]
             if code and not template_exists(code):
                 add(key, f"template {code!r} does not exist (add it, or choose another)")

@@ -19,12 +19,13 @@ log = logging.getLogger("practicemail.service")
 
 def channel_for(rule_channel: str, patient: dict[str, Any]) -> str | None:
     """A rule's reminder reaches a patient who accepts its channel (preference email, sms or both;
-    none: nothing); when that channel's address or number is missing it falls back to the other
-    one; with neither, None (the log lists it)."""
+    none: nothing); when that channel's address or number is missing, or the address bounced for
+    good (`email_bad`, issue 20), it falls back to the other one; with neither, None (the log
+    lists it)."""
     accepts = {"email": {"email"}, "sms": {"sms"}, "both": {"email", "sms"}}.get(preference(patient), set())
     if rule_channel not in accepts:
         return None
-    have = {"email": bool(patient.get("email")), "sms": bool(patient.get("mobile"))}
+    have = {"email": bool(patient.get("email")) and not patient.get("email_bad"), "sms": bool(patient.get("mobile"))}
     other = "sms" if rule_channel == "email" else "email"
     return rule_channel if have[rule_channel] else other if have[other] else None
 

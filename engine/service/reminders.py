@@ -190,7 +190,14 @@ class Reminders:
             log.info("patient %s: no %s reminder for appointment %s (preference %s, or no address or number)",
                      patient["id"], rule.channel, appt["id"], patient.get("preference") or "email")
             return None
-        r = tpl.render(self.templates.get(rule.template), merge_context(self.practice, patient, appointment=appt))
+        template = rule.template
+        if channel == "sms" and rule.channel == "email":  # an email rule falling back to a text needs a text's words
+            template = s.get("reminders.sms_template") or ""
+            if not template or not self.templates.exists(template):
+                log.warning("patient %s: the email reminder for appointment %s could go only as a text, and "
+                            "reminders.sms_template is not set", patient["id"], appt["id"])
+                return None
+        r = tpl.render(self.templates.get(template), merge_context(self.practice, patient, appointment=appt))
         if channel == "sms":
             from engine.service.sms import Texts
 

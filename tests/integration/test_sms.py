@@ -176,3 +176,19 @@ def test_the_running_service_files_replies_and_polls_delivery(practice: Practice
     texts = Texts(practice, engine.outbox)
     assert [(r["patient_id"], r["body"]) for r in texts.list_replies()] == [("P040", "Thanks, see you then")]
     assert engine.outbox.get(rid)["provider_status"] == "delivered"
+
+
+def test_an_email_reminder_goes_by_text_once_the_address_has_bounced(practice: Practice, engine: Engine,
+                                                                    clock: FakeClock) -> None:
+    """The recall-Monday journey: 'the next reminder goes by SMS instead' of to the bounced address;
+    a corrected address brings email back."""
+    d = practice.directory
+    d.update("patients", "P040", {"mobile": "07700 900041"})
+    d.mark_address_bad(d.require("patients", "P040")["email"], "the mailbox does not exist", 1, clock.now())
+    rem = Reminders(practice, engine.outbox)
+    rem.rules.add({"channel": "email", "days": 2, "at": "10:00", "template": "APPTREM"})
+    rem.book("P040", "2026-11-27T15:00", 30, clock.now())
+    d.update("patients", "P040", {"email": "oluwaseun.new@patientmail.example"})  # reception corrects it
+    rem.book("P040", "2026-12-04T15:00", 30, clock.now())
+    kinds = [i["kind"] for i in engine.outbox.list() if i.get("patient_id") == "P040" and i.get("rule")]
+    assert kinds == ["sms", "reminder"]
