@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -154,15 +155,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo data folder: {folder}", file=sys.stderr)
     from kiosk.app import run_kiosk
 
-    with FakeMail(spool=folder / "fakemail-spool") as fm:
-        with Practice(folder, writer=True, command="practicemail demo") as practice:
-            configure_for_fakemail(practice, fm.info())
-            stage_outbox(practice, datetime.now(timezone.utc))
-        fm.faults.add("smtp", "rcpt", "reply", code=550, times=1, text="5.1.1 mailbox unknown")  # the first one
-        for sample in sorted((FIXTURES / "inbox").glob("*.eml")):  # overnight replies waiting on the server
-            fm.deliver(fm.user().username, sample.read_bytes())
-        print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
-        return run_kiosk(folder, screenshot=args.screenshot, view=args.view, first_pass=True)
+    try:
+        with FakeMail(spool=folder / "fakemail-spool") as fm:
+            with Practice(folder, writer=True, command="practicemail demo") as practice:
+                configure_for_fakemail(practice, fm.info())
+                stage_outbox(practice, datetime.now(timezone.utc))
+            fm.faults.add("smtp", "rcpt", "reply", code=550, times=1, text="5.1.1 mailbox unknown")  # the first one
+            for sample in sorted((FIXTURES / "inbox").glob("*.eml")):  # overnight replies waiting on the server
+                fm.deliver(fm.user().username, sample.read_bytes())
+            print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
+            return run_kiosk(folder, screenshot=args.screenshot, view=args.view, first_pass=True)
+    finally:
+        if not args.data_given:  # a folder of our own making goes with the demo (--data keeps it)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
