@@ -16,8 +16,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QL
 
 from engine.adapters.store import RID
 from engine.core import directory as rules
-from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
-from engine.errors import PracticeMailError, RuleRefused
+from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
@@ -26,7 +25,7 @@ from kiosk.message_view import MessageView
 from kiosk.people import patient_label
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address, confirm_outside, with_buttons
+from kiosk.widgets import ask_forward_address, forward_confirmed, with_buttons
 
 
 
@@ -254,13 +253,10 @@ class InboxPage(QSplitter):
     def forward(self, rid: int, to: str) -> int | None:
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
-            try:
-                queued = self.composer.forward(rid, to, datetime.now(timezone.utc))
-            except RuleRefused as exc:
-                if exc.rule != FORWARD_OUTSIDE_PRACTICE or \
-                        not confirm_outside(self, self.composer.forward_patients(message_id=rid), to):
-                    raise
-                queued = self.composer.forward(rid, to, datetime.now(timezone.utc), confirmed_outside=True)
+            queued = forward_confirmed(
+                self, lambda confirmed: self.composer.forward(rid, to, datetime.now(timezone.utc),
+                                                              confirmed_outside=confirmed),
+                lambda: self.composer.forward_patients(message_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None

@@ -16,14 +16,13 @@ from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QH
 from engine.adapters.store import RID
 from engine.core import incoming
 from engine.core.outbox import Event, State
-from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
-from engine.errors import PracticeMailError, RuleRefused
+from engine.errors import PracticeMailError
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address, confirm_outside, no_checked
+from kiosk.widgets import ask_forward_address, forward_confirmed, no_checked
 
 
 
@@ -173,13 +172,10 @@ class OutboxPage(QWidget):
     def forward(self, rid: int, to: str) -> int | None:
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
-            try:
-                queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc))
-            except RuleRefused as exc:
-                if exc.rule != FORWARD_OUTSIDE_PRACTICE or \
-                        not confirm_outside(self, self.composer.forward_patients(item_id=rid), to):
-                    raise
-                queued = self.composer.forward_sent(rid, to, datetime.now(timezone.utc), confirmed_outside=True)
+            queued = forward_confirmed(
+                self, lambda confirmed: self.composer.forward_sent(rid, to, datetime.now(timezone.utc),
+                                                              confirmed_outside=confirmed),
+                lambda: self.composer.forward_patients(item_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None

@@ -7,6 +7,8 @@ from typing import Any
 
 from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
+from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
+from engine.errors import RuleRefused
 from kiosk import plain
 
 
@@ -34,6 +36,18 @@ def confirm_outside(parent: QWidget, patients: list[str], to: str) -> bool:
                     parent, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     return box.exec() == QMessageBox.StandardButton.Yes.value
+
+
+def forward_confirmed(parent: QWidget, send: Callable[[bool], int], patients: Callable[[], list[str]],
+                      to: str) -> int:
+    """Forward, and when the only refusal is that `to` is outside the practice, ask reception
+    (naming whose mail it is) and forward as confirmed. Any other refusal is raised as it came."""
+    try:
+        return send(False)
+    except RuleRefused as exc:
+        if exc.rule != FORWARD_OUTSIDE_PRACTICE or not confirm_outside(parent, patients(), to):
+            raise
+    return send(True)
 
 
 def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:

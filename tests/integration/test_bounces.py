@@ -6,10 +6,7 @@ fake servers' own records as the witness."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-
-import pytest
+from datetime import timedelta
 
 from engine.adapters.clock import FakeClock
 from engine.adapters.store import RID
@@ -17,32 +14,11 @@ from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
 from tests.conftest import ROOT
-from tests.integration.helpers import configure_incoming, draft
+from tests.integration.helpers import draft
+from tests.integration.answering import ANGUS, clock, engine, practice  # noqa: F401 - fixtures
 from tools.fakemail import FakeMail
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 CORPUS = ROOT / "fixtures" / "bounces"
-ANGUS = "P033"
-
-
-@pytest.fixture
-def practice(practice: Practice, fakemail: FakeMail) -> Practice:
-    practice.settings.set_many({"reminders.prompt_before_send": "false", "reminders.confirmation_delay_minutes": "0"})
-    configure_incoming(practice, fakemail, "imap")
-    return practice
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def engine(practice: Practice, clock: FakeClock) -> Iterator[Engine]:
-    e = Engine(practice, clock)
-    e.smtp_timeout = 5
-    yield e
-    e.stop()
 
 
 def send_to(engine: Engine, practice: Practice, patient_id: str, subject: str = "Your appointment") -> int:

@@ -7,41 +7,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import icalendar
-import pytest
-
 from engine.adapters.clock import FakeClock
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
-from tests.integration.helpers import configure_incoming
+from tests.integration.answering import ANGUS, clock, engine, practice  # noqa: F401 - fixtures
 from tools.fakemail import FakeMail
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
-ANGUS = "P033"
-
-
-@pytest.fixture
-def practice(practice: Practice, fakemail: FakeMail) -> Practice:
-    practice.settings.set_many({"reminders.prompt_before_send": "false", "reminders.confirmation_delay_minutes": "0"})
-    configure_incoming(practice, fakemail, "imap")
-    return practice
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def engine(practice: Practice, clock: FakeClock) -> Iterator[Engine]:
-    e = Engine(practice, clock)
-    e.smtp_timeout = 5
-    yield e
-    e.stop()
 
 
 def invitation(sent: dict) -> icalendar.Event:
