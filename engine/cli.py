@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine import cli_signin
+from engine import cli_service, cli_signin
 from engine.cli_input import (OneLineParser, fail, not_text, os_error, read_text_file, record_id, secret_value,
                               whole_number)
 from engine.core import directory as directory_rules
@@ -767,6 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", cmd_status, "the email service's state from its heartbeat", as_json)
     add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
     cli_signin.register(add, as_json, emit)
+    cli_service.register(sub, add, as_json, emit)
 
     config = sub.add_parser("config", help="show, change or check settings").add_subparsers(
         dest="action", required=True, metavar="ACTION")
