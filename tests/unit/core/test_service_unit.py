@@ -33,7 +33,7 @@ def test_the_launchd_agent_reads_back_with_plistlib(folder: str) -> None:
         doc = plistlib.loads(service_unit.launchd_plist(spec(folder)))
     except ValueError:  # plistlib refuses XML-invalid control characters: nothing half-written
         return
-    assert doc["ProgramArguments"] == ["/usr/bin/python3", "-m", "engine", "--data", folder, "serve"]
+    assert doc["ProgramArguments"] == ["/usr/bin/python3", "-m", "engine", "--data", str(PurePath(folder)), "serve"]
     assert doc["KeepAlive"] == {"SuccessfulExit": False} and doc["Label"] == service_unit.LABEL
 
 
