@@ -7,7 +7,7 @@ import io
 
 from hypothesis import given, strategies as st
 
-from engine.adapters.incoming import read_multiline
+from engine.adapters.wire import read_multiline
 
 _line = st.binary(max_size=30).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")) | st.sampled_from(
     [b".", b"..", b"...", b".x", b"", b" ."])
@@ -33,7 +33,7 @@ def test_an_answer_cut_off_gives_none() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=100), max_size=60), st.integers(1, 10), st.integers(1, 300))
 def test_fetches_are_cut_by_count_and_bytes_and_keep_every_uid_in_order(sizes: list[int], most: int,
                                                                         most_bytes: int) -> None:
-    from engine.adapters.incoming import plan_fetches
+    from engine.adapters.imap import plan_fetches
 
     uids = list(range(1, len(sizes) + 1))
     runs = plan_fetches(uids, dict(zip(uids, sizes)), most, most_bytes)
