@@ -176,10 +176,10 @@ class ImapMailbox:
     def _bodies(self, uids: list[int]) -> dict[int, bytes]:
         """UID FETCH (BODY.PEEK[]) through imapclient's own imaplib connection, as its fetch()
         does, so that wire.fetch_bodies reads the answer: imapclient's fetch() parses it with
-        its general parser, 152 ms more per 10,000 messages (about 5 % of a first sync; see
-        wire.fetch_bodies and `tools/bench/inbound.py --parsing`)."""
+        its general parser, 150-290 ms more per 10,000 messages, 5-9 % of a 3.2 s first sync
+        (wire.fetch_bodies; `tools/bench/inbound.py --parsing`)."""
         assert self.client is not None
-        imap = self.client._imap  # noqa: SLF001 - the 5 % above; imapclient has no unparsed fetch
+        imap = self.client._imap  # noqa: SLF001 - the 5-9 % above; imapclient has no unparsed fetch
         typ, data = imap.uid("FETCH", ",".join(map(str, uids)), "(BODY.PEEK[])")
         if typ != "OK":
             raise imap_errors.IMAPClientError(f"FETCH failed: {data!r}"[:300])

@@ -84,8 +84,9 @@ def read_multiline(f: Buffered, limit: int = MAX_ANSWER) -> bytes | None:
     """The body of a POP3 multi-line answer (after its status line, which must have ended in
     CRLF), dot-stuffing undone, as CRLF text; read in blocks up to the ending dot and not one
     byte further (a pipelined answer may follow in the buffer). poplib reads such an answer a
-    line at a time in Python: for 10,000 RETRs of 1.8 KB that is 272 ms against 37 ms here
-    (/tmp micro-measure, 2026-05). None if the connection ended first."""
+    line at a time in Python: for 10,000 RETRs of 1.8 KB, 190-330 ms against 40-55 ms here
+    (`tools/bench/inbound.py --parsing`), some 5-8 % of a 3.2 s first sync. None if the
+    connection ended first."""
     parts: list[bytes] = []
     tail = b"\r\n"  # the status line's ending: an empty answer is just ".\r\n"
     total = 0
@@ -105,6 +106,8 @@ def read_multiline(f: Buffered, limit: int = MAX_ANSWER) -> bytes | None:
             raise said("POP3", "-ERR answer too long")
         tail = (tail + chunk)[-4:]
     body = b"".join(parts)[:-3]  # without the ".\r\n" that ends it
+    if len(body) > limit:
+        raise said("POP3", "-ERR answer too long")
     return (b"\r\n" + body).replace(b"\r\n..", b"\r\n.")[2:]
 
 
@@ -163,9 +166,10 @@ def uidl_one(status: bytes) -> tuple[int, str]:
 # -- IMAP ----------------------------------------------------------------------------------
 def fetch_bodies(data: FetchData) -> dict[int, bytes]:
     """{uid: raw} from a `UID FETCH ... (BODY.PEEK[])` answer. The usual shape, `* n FETCH (UID
-    u BODY[] {size}` + literal, is read with one regex: imapclient's general parser costs 158 ms
-    per 10,000 messages against 6 ms here (/tmp micro-measure, 2026-05), about 5 % of a first
-    sync of 10,000. Any other shape (UID after the literal, extra items) goes to that parser."""
+    u BODY[] {size}` + literal, is read with one regex: imapclient's general parser costs
+    150-290 ms per 10,000 messages against 7-8 ms here (`tools/bench/inbound.py --parsing`),
+    some 5-9 % of a 3.2 s first sync of 10,000. Any other shape (UID after the literal, extra
+    items) goes to that parser."""
     out: dict[int, bytes] = {}
     for item in data:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], bytes) and isinstance(item[1], bytes):
