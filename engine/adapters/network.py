@@ -31,3 +31,12 @@ def translate_network(exc: BaseException, host: str, port: int, side: str, ports
         return ServerUnreachable(f"{host}:{port} refused the connection",
                                  hint=f"Check the {side} port ({ports}) and that the server is running.")
     return None
+
+
+def server_words(exc: BaseException) -> str:
+    """A library error's text as the server's own words: imaplib and poplib carry the reply
+    as bytes, whose str() is a b'...' repr."""
+    text = str(exc)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    return text[:300]

@@ -10,15 +10,12 @@ user turned STARTTLS off themselves. Certificates are always verified.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import smtplib
-import socket
-import ssl
 from dataclasses import dataclass
-from typing import Protocol
 
+from engine.adapters.connection import (CLEARTEXT_ALLOWED, IMPLICIT, STARTTLS_IF_OFFERED, STARTTLS_REQUIRED,
+                                        Credentials, Password, cut, tls_context, tls_mode)
 from engine.adapters.network import translate_network
 from engine.adapters.sasl import OAuth2Login, smtp_login
 from engine.core.addresses import smtp_form
@@ -26,6 +23,9 @@ from engine.errors import (AddressNotSendable, AuthenticationRefused, MailServer
                            ServerUnreachable, TlsFailed)
 
 log = logging.getLogger("practicemail.smtp")
+# the shared names, still importable from here as before the move to connection.py
+__all__ = ["CLEARTEXT_ALLOWED", "IMPLICIT", "STARTTLS_IF_OFFERED", "STARTTLS_REQUIRED", "Credentials", "Password",
+           "SmtpSession", "SmtpSettings", "tls_context", "tls_mode", "translate", "rejected", "wire_address"]
 
 CODE_HINTS = {
     421: "The mail server is busy or closing; the email will be tried again.",
@@ -41,46 +41,6 @@ CODE_HINTS = {
 }
 
 
-class Credentials(Protocol):
-    """A login: a `Password`, or an `OAuth2Login` (engine/adapters/sasl.py) with a token source."""
-
-    username: str
-
-    def secret(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Password:
-    username: str
-    password: str
-
-    def secret(self) -> str:
-        return self.password
-
-    def __repr__(self) -> str:
-        return f"Password({self.username!r}, ***)"
-
-
-IMPLICIT, STARTTLS_REQUIRED, STARTTLS_IF_OFFERED, CLEARTEXT_ALLOWED = (
-    "implicit", "starttls-required", "starttls-if-offered", "cleartext-allowed")
-
-
-def tls_mode(port: int, starttls: bool, security: str = "auto") -> str:
-    """The contract's port rules as one decision. `outgoing.security` overrides the port
-    for providers on unusual ports (and for the fake servers, which run on free ports)."""
-    if security == "implicit":
-        return IMPLICIT
-    if security == "starttls":
-        return STARTTLS_REQUIRED
-    if port == 465:
-        return IMPLICIT
-    if port == 587:
-        return STARTTLS_REQUIRED
-    if port == 25:
-        return STARTTLS_REQUIRED if starttls else CLEARTEXT_ALLOWED
-    return STARTTLS_IF_OFFERED
-
-
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -91,28 +51,6 @@ class SmtpSettings:
     ca_file: str = ""
     timeout: float = 30.0
     local_hostname: str | None = None
-
-
-def tls_context(ca_file: str) -> ssl.SSLContext:
-    """A verifying client context. Loading the system's CA store costs ~20 ms, so contexts are
-    kept per CA file (and remade when that file changes)."""
-    try:
-        stamp = os.stat(ca_file).st_mtime_ns if ca_file else 0
-    except OSError:
-        stamp = -1
-    return _tls_context(ca_file, stamp)
-
-
-@functools.lru_cache(maxsize=8)
-def _tls_context(ca_file: str, _stamp: int) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if ca_file:
-        try:
-            ctx.load_verify_locations(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise TlsFailed(f"cannot read the CA file {ca_file}: {exc}",
-                            hint="Check tls.ca_file points to a PEM file of trusted certificates.") from exc
-    return ctx
 
 
 def rejected(code: int, text: bytes | str, what: str) -> ServerRejected:
@@ -199,13 +137,17 @@ class SmtpSession:
         s = self.settings
         self.encrypted = False
         ctx = tls_context(s.ca_file)
-        # made unconnected first, so abort() from another thread can reach the socket mid-connect
+        # made unconnected first, so abort() from another thread can cut the socket while the
+        # banner, EHLO or STARTTLS is awaited (SMTP(host) talks inside its constructor, before
+        # we hold it); smtplib's TLS then takes the server name from _host, which only that
+        # constructor sets: without the line below the certificate is checked against "" and
+        # every TLS connection fails
         if s.mode == IMPLICIT:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=s.timeout, context=ctx, local_hostname=s.local_hostname)
             self.encrypted = True
         else:
             smtp = smtplib.SMTP(timeout=s.timeout, local_hostname=s.local_hostname)
-        smtp._host = s.host  # noqa: SLF001 - smtplib uses it for SNI and certificate checks
+        smtp._host = s.host  # noqa: SLF001 - SNI and the certificate's name check (above)
         self._smtp = smtp
         code, banner = smtp.connect(s.host, s.port)
         if code != 220:
@@ -330,12 +272,7 @@ class SmtpSession:
     def abort(self) -> None:
         """From another thread: cut the connection so a blocked send returns at once."""
         smtp = self._smtp
-        sock = getattr(smtp, "sock", None) if smtp is not None else None
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        cut(getattr(smtp, "sock", None) if smtp is not None else None)
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -6,12 +6,17 @@ Targets: ratio >= 0.7; incremental <= 2 %.
 
 The fake server runs as its own process with its spool on tmpfs (see outbound.py).
 
-    python tools/bench/inbound.py [--messages 10000]
+`--parsing` measures instead, with no server, what the adapters' own readers of the server's
+answers (engine/adapters/wire.py) save over the libraries' for 10,000 messages: the numbers
+quoted where imap.py reaches into imapclient's connection.
+
+    python tools/bench/inbound.py [--messages 10000] [--parsing]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import poplib
 import ssl
 import statistics
@@ -103,12 +108,62 @@ class Round:
     incremental: float
 
 
+def _best(fn: Callable[[], object], times: int) -> float:
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(times):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / times)
+    return best
+
+
+def parsing(n: int) -> None:
+    """Reading 200 messages' FETCH answer and 200 RETR answers, ours against the library's; scaled to `n`."""
+    from imapclient.response_parser import parse_fetch_response
+
+    from engine.adapters import wire
+
+    msgs = [message(i) for i in range(200)]
+    answer: list[object] = []
+    for i, m in enumerate(msgs, 1):
+        answer += [(b"%d (UID %d BODY[] {%d}" % (i, i + 100, len(m)), m), b")"]
+    assert wire.fetch_bodies(answer) == {u: v[b"BODY[]"] for u, v in parse_fetch_response(answer).items()}
+    ours = _best(lambda: wire.fetch_bodies(answer), 50) * n / 200
+    theirs = _best(lambda: parse_fetch_response(answer), 10) * n / 200
+    print(f"  IMAP  FETCH answers of {n:,}: wire.fetch_bodies {ours * 1000:.0f} ms, imapclient's parser "
+          f"{theirs * 1000:.0f} ms")
+    stream = b"".join(b"+OK\r\n" + m.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n" for m in msgs)
+
+    class Reader(poplib.POP3):
+        def __init__(self, f: io.BufferedReader) -> None:  # noqa: D107 - no socket: poplib's reader alone
+            self.file, self._debugging = f, 0
+
+    def by_poplib() -> None:
+        pop = Reader(io.BufferedReader(io.BytesIO(stream)))
+        for _ in msgs:
+            pop._getlongresp()  # noqa: SLF001 - what its retr() reads with
+
+    def by_wire() -> None:
+        f = io.BufferedReader(io.BytesIO(stream))
+        for _ in msgs:
+            wire.read_long_answer(f)
+
+    ours, theirs = _best(by_wire, 10) * n / 200, _best(by_poplib, 10) * n / 200
+    print(f"  POP3  RETR answers of {n:,}: wire.read_long_answer {ours * 1000:.0f} ms, poplib's line reader "
+          f"{theirs * 1000:.0f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--parsing", action="store_true", help="measure the readers of answers alone, no server")
     args = ap.parse_args()
     n = args.messages
+    if args.parsing:
+        parsing(n)
+        return 0
     ok = True
     print(f"inbound bench, {n:,} messages of {len(message(0)):,} bytes, TLS on loopback, "
           f"{args.rounds} rounds (medians; two shared cores swing single runs by a third)")
