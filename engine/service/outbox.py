@@ -396,8 +396,10 @@ class Outbox:
         return sorted(((r[RID], rules.due_at(r)) for r in found), key=lambda x: (x[1], x[0]))
 
     def due_facts(self) -> list[schedule.Due]:
-        """Each ready item's due facts (channel, due time): what the schedule rule plans from."""
-        return [schedule.Due.of(r[RID], r) for r in self.items.find(lambda r: r["status"] == State.READY.value)]
+        """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,
+        and those a paced pass has claimed and not sent yet (`sending`): they go first, in order."""
+        going = (State.READY.value, State.SENDING.value)
+        return [schedule.Due.of(r[RID], r) for r in self.items.find(lambda r: r["status"] in going)]
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
         """ready -> sending, durably, before any byte goes out.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 ACCOUNT_RETRY = timedelta(minutes=5)
 BATCH = 1000  # items claimed at once: a crash releases those not yet started
+FOLD_BEFORE_REST = timedelta(seconds=1)  # a paced rest at least this long folds the sends so far first
 PACING_MEMORY = timedelta(seconds=120)  # sends older than this never hold a send back
 
 
@@ -97,7 +98,13 @@ class SendPasses:
 
     def _rest_until(self, slot: datetime, session: SmtpSession) -> bool:
         """Wait for a paced slot inside a pass, beating the heartbeat on the way; False when woken
-        (a command or a settings change): the pass ends and the loop takes it."""
+        (a command or a settings change): the pass ends and the loop takes it.
+
+        Before a rest of a second or more, the sends so far are folded into the records and
+        the pacing memory saved: a preview made meanwhile (another process, perhaps) must see
+        them as sent, or it would promise them again and the rest of the pass too late."""
+        if slot - self.clock.now() >= FOLD_BEFORE_REST:
+            self.outbox.fold()
         self._save_recent_sends()
         until = min(slot, self._next_heartbeat) if self._next_heartbeat else slot
         if self.clock.wait(self._wake, until):
