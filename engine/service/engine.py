@@ -6,8 +6,9 @@ engine, receives) at the right times, and a heartbeat that says how it is.
     engine.stop()                 # returns within a few seconds, whatever the network does
 
 The worker sleeps until the next due thing (an item's deliver_after, a paced
-slot, a period opening, a check time, the next heartbeat) and wakes at once on
-a command or a settings change. It never touches Qt; listeners get plain calls.
+slot, a period opening, a check time: the schedule rule's answer, engine/core/
+schedule.py; or the next heartbeat) and wakes at once on a command or a settings
+change. It never touches Qt; listeners get plain calls.
 """
 
 from __future__ import annotations
