@@ -220,7 +220,6 @@ class TomorrowPage(QWizardPage):
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         from datetime import datetime, timezone
-        from zoneinfo import ZoneInfo
 
         from engine.service.reminders import Reminders
 
@@ -230,13 +229,14 @@ class TomorrowPage(QWizardPage):
             self.setSubTitle(f"Not saved: {self.wiz.last_error}. Go back and correct it.")
             return
         self.setSubTitle("Saved. This is what the next 24 hours will look like:")
-        tz = ZoneInfo(self.wiz.settings.get("practice.timezone"))
+        snap = self.wiz.settings.snapshot()
+        tz = snap.tz
         now = datetime.now(timezone.utc)
-        lines = Reminders(self.wiz.engine.practice, self.wiz.engine.outbox).preview(now, 24)
+        lines = Reminders(self.wiz.engine.practice, self.wiz.engine.outbox).preview(now, 24)  # the schedule rule's plan
         for x in lines or []:
             self.lines.addItem(plain.shown(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}"))
         if not lines:
-            mode = "automatically" if self.wiz.settings.get("schedule.send_immediately") else "when someone presses Send/Receive"
+            mode = "automatically" if snap.schedule.automatic else "when someone presses Send/Receive"
             self.lines.addItem(f"Nothing is planned in the next 24 hours; mail goes {mode}.")
 
     def isComplete(self) -> bool:  # noqa: N802

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from engine.adapters.store import RID
+from engine.core import pacing, schedule
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 
@@ -70,34 +71,36 @@ class Admin:
         return [x.as_dict() for x in Reminders(self.practice, self.engine.outbox).preview(self.now(), hours)]
 
     def timeline(self, hours: int = 24) -> str:
-        """A picture of the next hours, one character per 15 minutes:
-        '=' inside a period, '.' outside, 'c' a mail check, 'S' sends (with how many below)."""
-        from datetime import timedelta
-        from zoneinfo import ZoneInfo
-
-        from engine.core import pacing
-        from engine.core.periods import parse_periods
-
-        s = self.practice.settings
-        tz = ZoneInfo(s.get("practice.timezone"))
-        periods = parse_periods(s.get("schedule.periods") or "")
-        start = self.now().astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        """A picture of the next hours, one character per 15 minutes: '=' inside a period,
+        '.' outside, 'c' a mail check, 'S' sends (with how many below). Drawn from the schedule
+        rule's plan, the one the worker follows; items that wait for Send/Receive (or for periods
+        to be set) are counted under the picture, never drawn as if something ran then."""
+        s = self.practice.settings.snapshot().schedule
+        now = self.now()
+        start = now.astimezone(s.tz).replace(minute=0, second=0, microsecond=0)
         slots = hours * 4
-        marks = ["=" if pacing.in_period(start + timedelta(minutes=15 * i), tz, periods) else "." for i in range(slots)]
+        marks = ["=" if pacing.in_period(start + timedelta(minutes=15 * i), s.tz, s.periods) else "."
+                 for i in range(slots)]
         counts = [0] * slots
-        for line in self.preview(hours):
-            at = datetime.fromisoformat(line["at"]).astimezone(tz)
-            i = int((at - start).total_seconds() // 900)
-            if 0 <= i < slots:
-                if line["what"].startswith("send"):
-                    counts[i] += 1
-                    marks[i] = "S"
-                elif marks[i] != "S":
-                    marks[i] = "c"
+        steps = schedule.plan(s, now, self.engine.outbox.due_facts(), self.engine.heartbeat.recent_sends(),
+                              now + timedelta(hours=hours))
+        for step in steps:
+            i = int((step.at.astimezone(s.tz) - start).total_seconds() // 900)
+            if not 0 <= i < slots:
+                continue
+            if step.what == schedule.SEND:
+                counts[i] += 1
+                marks[i] = "S"
+            elif step.what == schedule.CHECK and marks[i] != "S":
+                marks[i] = "c"
         ruler = "".join(f"{(start + timedelta(hours=h)).hour:02d}  " for h in range(hours))
         sends = "".join(str(min(c, 9)) if c else " " for c in counts)
+        waiting = sum(1 for step in steps if step.what in (schedule.WAITS, schedule.NEVER))
+        why = "automatic sending is off" if not s.automatic else "no periods are set"
+        held = f"\n{waiting} item(s) wait for Send/Receive ({why})" if waiting else ""
         return (f"{ruler}\n{''.join(marks)}\n{sends}\n"
-                "= period (automatic work allowed)   . outside   c check for mail   S sends (count below, 9 = 9+)")
+                "= period (automatic work allowed)   . outside   c check for mail   S sends (count below, 9 = 9+)"
+                + held)
 
     def test_credentials(self) -> dict[str, Any]:
         return self.engine.test_credentials()

@@ -27,6 +27,7 @@ from engine.adapters.smtp import SmtpSession
 from engine.adapters.store import RID, Store
 from engine.core import confidentiality
 from engine.core import outbox as rules
+from engine.core import schedule
 from engine.core.addresses import domain_of
 from engine.core.message import Draft, as_bytes, build, envelope_recipients
 from engine.errors import (AddressNotSendable, AuthenticationRefused, InputInvalid, MailServerError,
@@ -393,6 +394,12 @@ class Outbox:
         (the preview plans in this order; the worker wakes for the first)."""
         found = self.items.find(lambda r: r["status"] == State.READY.value)
         return sorted(((r[RID], rules.due_at(r)) for r in found), key=lambda x: (x[1], x[0]))
+
+    def due_facts(self) -> list[schedule.Due]:
+        """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,
+        and those a paced pass has claimed and not sent yet (`sending`): they go first, in order."""
+        going = (State.READY.value, State.SENDING.value)
+        return [schedule.Due.of(r[RID], r) for r in self.items.find(lambda r: r["status"] in going)]
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
         """ready -> sending, durably, before any byte goes out.

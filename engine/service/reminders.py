@@ -15,13 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.store import RID
-from engine.core import headers, ical, pacing
+from engine.core import headers, ical, schedule
 from engine.core import reminders as rules
 from engine.core import templates as tpl
 from engine.core.directory import person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.outbox import Event
-from engine.core.periods import parse_check_times, parse_periods
 from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.compose import merge_context
 from engine.service.heartbeat import Heartbeat
@@ -350,43 +349,19 @@ class Reminders:
 
     # -- what tomorrow looks like -------------------------------------------------------------------
     def preview(self, now: datetime, hours: int = 24) -> list[PreviewLine]:
-        """Sends and checks in the next `hours`, given periods, pacing and the send mode."""
-        s = self.practice.settings
-        tz = self._tz()
-        end = now + timedelta(hours=hours)
-        periods = parse_periods(s.get("schedule.periods") or "")
-        lines: list[PreviewLine] = []
-        automatic = bool(s.get("schedule.send_immediately"))
-        per_minute = int(s.get("pacing.per_minute")) if s.get("pacing.enabled") else None
-        waiting = self.outbox.waiting()  # the worker's order
-        if not automatic:
-            for rid, due in waiting:
-                item = self.outbox.get(rid)
-                lines.append(PreviewLine(max(due, now), "waits for Send/Receive", f"#{rid} {item['subject']}"))
-        elif not periods:
-            for rid, due in waiting:
-                item = self.outbox.get(rid)
-                lines.append(PreviewLine(max(due, now), "never (no periods set)", f"#{rid} {item['subject']}"))
-        else:  # the worker's own rule, from the sends it has already counted
-            recent = Heartbeat(self.practice.store).recent_sends()
-            for rid, at in pacing.plan_automatic_sends(now, waiting, recent, per_minute, tz, periods, until=end):
-                item = self.outbox.get(rid)
-                lines.append(PreviewLine(at, f"send {item.get('kind', 'email')}",
-                                         f"#{rid} to {', '.join(item['to'])}: {item['subject']}"))
-        if automatic and s.get("incoming.enabled"):
-            every = s.get("schedule.check_every_minutes")
-            t = now
-            while every and t <= end:  # one line per stretch of a period, not one per check
-                opens = pacing.next_period_start(t, tz, periods)
-                if opens is None or opens > end:
-                    break
-                closes = pacing.period_end(opens, tz, periods) or end
-                lines.append(PreviewLine(opens, "check for mail",
-                                         f"every {every} minutes until {closes.astimezone(tz):%H:%M}"))
-                t = closes + timedelta(minutes=1)
-            for day in range(0, hours // 24 + 2):
-                for ct in parse_check_times(s.get("schedule.check_times") or ""):
-                    at = datetime.combine((now.astimezone(tz) + timedelta(days=day)).date(), ct, tzinfo=tz)
-                    if now <= at <= end and pacing.in_period(at, tz, periods):
-                        lines.append(PreviewLine(at, "check for mail", f"at {ct:%H:%M}"))
-        return sorted(lines, key=lambda x: x.at)
+        """Sends and checks in the next `hours`: the schedule rule's plan (engine/core/schedule.py,
+        the rule the worker follows), from the sends pacing has already counted."""
+        s = self.practice.settings.snapshot().schedule
+        recent = Heartbeat(self.practice.store).recent_sends()
+        steps = schedule.plan(s, now, self.outbox.due_facts(), recent, now + timedelta(hours=hours))
+        return [_line(step, self.outbox.get(step.id) if step.id is not None else None) for step in steps]
+
+
+def _line(step: schedule.Step, item: dict[str, Any] | None) -> PreviewLine:
+    """A step in words (the `what` texts are what `reminders preview --json` has always said)."""
+    if item is None:
+        return PreviewLine(step.at, "check for mail", step.note)
+    if step.what == schedule.SEND:
+        return PreviewLine(step.at, f"send {item.get('kind', 'email')}",
+                           f"#{step.id} to {', '.join(item['to'])}: {item['subject']}")
+    return PreviewLine(step.at, step.what, f"#{step.id} {item['subject']}")

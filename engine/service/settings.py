@@ -19,6 +19,7 @@ from engine.errors import Problem
 log = logging.getLogger("practicemail.settings")
 MASK = "***"
 _RECORD = 1
+_PLAIN = catalogue.Setting("", "text", "", "")
 
 
 class Settings:
@@ -26,6 +27,7 @@ class Settings:
         self._collection = store.collection("settings")
         self._secrets = secrets
         self._listeners: list[Callable[[set[str]], None]] = []
+        self._snapshot: tuple[dict[str, Any], catalogue.PracticeSettings] | None = None
 
     def _stored(self) -> dict[str, Any]:
         rec = self._collection.get(_RECORD)
@@ -36,6 +38,20 @@ class Settings:
         if s.secret:
             raise KeyError(f"{key} is a secret: use secret()")
         return catalogue.effective(self._stored())[key]
+
+    def snapshot(self) -> catalogue.PracticeSettings:
+        """The typed, frozen settings the engine reads by attribute, parsed once per change.
+
+        Made again after our own write (`set_many` drops it) and whenever the stored values
+        differ from those it was made from, so another process's write is seen too; comparing
+        the stored values costs far less than parsing periods and time zones on every read."""
+        stored = self._stored()
+        cached = self._snapshot
+        if cached is not None and cached[0] == stored:
+            return cached[1]
+        made = catalogue.snapshot({k: v for k, v in stored.items() if not catalogue.BY_KEY.get(k, _PLAIN).secret})
+        self._snapshot = (stored, made)
+        return made
 
     def secret(self, key: str) -> str:
         catalogue.setting(key)
@@ -69,6 +85,7 @@ class Settings:
             self._collection.insert({"values": stored}, _RECORD)
         else:
             self._collection.update(_RECORD, {"values": stored})
+        self._snapshot = None
         shown = {k: (MASK if catalogue.setting(k).secret and v else v) for k, v in parsed.items()}
         log.info("settings changed: %s", ", ".join(f"{k}={v!r}" for k, v in shown.items()))
         for listener in list(self._listeners):
