@@ -1,4 +1,9 @@
-"""The demo practice: a fresh data folder filled from `fixtures/demo/`."""
+"""The demo practice: a fresh data folder filled from `fixtures/demo/`.
+
+Only the seeding lives here (the engine's side: settings, directory, templates, a staged
+outbox); the demo command that starts the fake servers and the kiosk is tools/demo.py. The
+fixtures are package data of the `fixtures` package, read through `importlib.resources`, not
+by a path relative to this file, so an installed package finds them too."""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ import shutil
 import tempfile
 import tomllib
 from datetime import date, datetime, timedelta
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from engine.errors import InputInvalid
 from engine.service.practice import Practice
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+FIXTURES: Traversable = resources.files("fixtures") / "demo"
 DEMO_MARK = "DEMO-PRACTICE.txt"
 FIXTURE_MONDAY = date(2026, 11, 30)  # the Monday the fixture appointments were written for
 
@@ -30,17 +37,30 @@ def _shifted_appointments(today: date) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+def _files(folder: Traversable, suffix: str) -> list[Traversable]:
+    return sorted((f for f in folder.iterdir() if f.name.endswith(suffix)), key=lambda f: f.name)
+
+
 def load_demo(practice: Practice, today: date | None = None) -> None:
+    """The demo practice's data into `practice`. The importers take paths: `as_file` gives the
+    fixture's own file when the package is a folder, a temporary copy when it is zipped."""
     settings = tomllib.loads((FIXTURES / "settings.toml").read_text("utf-8"))
     practice.settings.set_many(settings)
     for kind in ("locations", "providers", "specialists", "patients"):
-        practice.directory.import_csv(kind, FIXTURES / f"{kind}.csv")
+        with resources.as_file(FIXTURES / f"{kind}.csv") as path:
+            practice.directory.import_csv(kind, path)
     practice.directory.import_rows("appointments", _shifted_appointments(today or date.today()), "appointments.csv")
     from engine.service.templates import Templates
 
     templates = Templates(practice.store)
-    for f in sorted((FIXTURES / "templates").glob("*.toml")):
-        templates.add_file(f)
+    for f in _files(FIXTURES / "templates", ".toml"):
+        with resources.as_file(f) as path:
+            templates.add_file(path)
+
+
+def demo_inbox() -> list[bytes]:
+    """The overnight replies the demo's fake server holds when the kiosk opens."""
+    return [f.read_bytes() for f in _files(FIXTURES / "inbox", ".eml")]
 
 
 def prepare_demo_folder(folder: Path | None = None) -> Path:

@@ -11,10 +11,10 @@ import argparse
 import sys
 import threading
 import webbrowser
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.cli.base import Commands, emit
 from engine.errors import StoreLocked
 from engine.service.practice import Practice
 
@@ -42,7 +42,7 @@ def _browser(url: str) -> bool:
     return webbrowser.open(url)
 
 
-def cmd_signin(args: argparse.Namespace, emit: Callable[[argparse.Namespace, Any, str], None]) -> int:
+def cmd_signin(args: argparse.Namespace) -> int:
     from engine.service import signin
 
     with _open(args) as p:
@@ -58,7 +58,7 @@ def cmd_signin(args: argparse.Namespace, emit: Callable[[argparse.Namespace, Any
     return 0
 
 
-def cmd_signout(args: argparse.Namespace, emit: Callable[[argparse.Namespace, Any, str], None]) -> int:
+def cmd_signout(args: argparse.Namespace) -> int:
     from engine.service import signin
 
     with _open(args) as p:
@@ -77,11 +77,11 @@ def status_extra(p: Practice, status: dict[str, Any]) -> str:
     return "\n  " + _said(status["signin"])
 
 
-def register(add: Callable[..., argparse.ArgumentParser], as_json: argparse.ArgumentParser,
-             emit: Callable[[argparse.Namespace, Any, str], None]) -> None:
-    p = add("signin", lambda a: cmd_signin(a, emit),
-            "sign the mail account in with Microsoft, Google or the oauth.provider set (OAuth 2.0)", as_json)
+def register(commands: Commands) -> None:
+    p = commands.add("signin", cmd_signin,
+                     "sign the mail account in with Microsoft, Google or the oauth.provider set (OAuth 2.0)",
+                     commands.as_json)
     p.add_argument("--device", action="store_true",
                    help="show a code to enter on another device instead of opening a browser here")
     p.add_argument("--timeout", type=float, default=300.0, help=argparse.SUPPRESS)
-    add("signout", lambda a: cmd_signout(a, emit), "forget (and revoke) the mail account's sign-in", as_json)
+    commands.add("signout", cmd_signout, "forget (and revoke) the mail account's sign-in", commands.as_json)

@@ -1,0 +1,94 @@
+"""The `practicemail` command (also `python -m engine`). See CONTRACT.md.
+
+Every command takes `--data DIR`. A failure prints one line (what, then what to
+do) on stderr and exits non-zero. `--json` prints exactly one JSON document on
+stdout; anything else goes to stderr. Bad input is caught where it enters:
+argument types that validate (`whole_number`, `record_id`), arguments that are
+not text refused before parsing, and one translation in `main` of what the
+operating system says (a missing file, a folder given for a file, a full disk)
+into the same one line. A usage error (argparse) exits 2, any other failure 1.
+
+The commands live by topic in this package, each module with a `register(commands)`;
+the commands of the kiosk, the demo and the fake servers come from their own packages
+through the `practicemail.commands` entry points (engine/cli/plugins.py), so nothing
+here imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any
+
+from engine.cli import (admin, compose, config, directory, inbox, outbox, plugins, recalls, reminders, service,
+                        signin, sms, system, templates)
+from engine.cli.base import Commands
+from engine.cli.input import OneLineParser, fail, not_text, os_error
+from engine.errors import PracticeMailError
+from engine.service.practice import default_data_folder
+
+# in the order `practicemail --help` lists them
+TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory)
+
+
+class _DataAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
+                 option: str | None = None) -> None:
+        setattr(ns, self.dest, Path(values))
+        ns.data_given = True
+
+
+def build_parser(entry_points: Iterable[EntryPoint] | None = None) -> argparse.ArgumentParser:
+    """The whole command line: the installed entry points' commands (or those given), then the
+    engine's topics."""
+    common = OneLineParser(add_help=False)
+    common.add_argument("--data", action=_DataAction, default=argparse.SUPPRESS, metavar="DIR",
+                        help="data folder (default: $PRACTICEMAIL_DATA or the user data folder)")
+    as_json = OneLineParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print one JSON document")
+
+    parser = OneLineParser(prog="practicemail", parents=[common],
+                           description="Patient email for a dental practice.")
+    commands = Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"), common, as_json)
+    plugins.register_all(commands, plugins.discovered() if entry_points is None else entry_points)
+    for topic in TOPICS:
+        topic.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from engine.adapters.durable import make_private
+
+    make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
+    argv = list(sys.argv[1:] if argv is None else argv)
+    bad = not_text(argv)
+    if bad is not None:
+        return fail(f"an argument is not valid text: {ascii(bad)[:80]}",
+                    "Type it again in ordinary characters (or rename the file it names).")
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "any_arguments", False):  # what parse_args says (a stand-in takes anything)
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if not hasattr(args, "data"):
+        args.data = default_data_folder()
+        args.data_given = False
+    try:
+        return int(args.handler(args) or 0)
+    except PracticeMailError as exc:
+        return fail(exc.message, exc.hint)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        return os_error(exc)
+    except UnicodeError as exc:
+        return fail(f"some text could not be read or written as UTF-8 ({exc.reason})",
+                    "Give files as UTF-8 text.")
+    except RecursionError:
+        return fail("the input is too deeply nested to read", "Simplify it (fewer nested parts) and try again.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""`practicemail test-credentials`, `status` and `serve`: the email service, its setup test
+and its heartbeat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli import signin
+from engine.cli.base import Commands, emit, now, open_practice
+from engine.service.practice import Practice
+
+
+def cmd_test_credentials(args: argparse.Namespace) -> int:
+    """The setup test. Exit 0 when every server step passed, whether or not the service
+    runs (that is shown apart, as information). Opened as the writer when the folder is
+    free, so a test that passed counts as "tested" for the light; when the service holds
+    the folder, its own next pass proves the account instead."""
+    from engine.service.engine import Engine
+
+    with _open_for_test(args) as p:
+        result = Engine(p).test_credentials()
+    lines = [f"{'ok  ' if st['ok'] else 'FAIL'} {st['name']:<28} {st['seconds']:6.2f}s  {st['message']}"
+             + (f"\n     {st['hint']}" if not st["ok"] and st["hint"] else "") for st in result["steps"]]
+    lines.append("passed: every step worked" if result["ok"] else f"failed: {result['message']}")
+    service = result["service"]
+    lines.append(f"info {service['message']}" + (f"\n     {service['hint']}" if service["hint"] else ""))
+    emit(args, result, "\n".join(lines))
+    return 0 if result["ok"] else 1
+
+
+def _open_for_test(args: argparse.Namespace) -> Practice:
+    from engine.errors import StoreLocked
+
+    if Path(args.data).is_dir():
+        try:
+            return open_practice(args, writer=True)
+        except StoreLocked:
+            pass
+    return open_practice(args, writer=False)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """States: not_set_up, running, failing, stopped (docs/status.md)."""
+    from engine.service.heartbeat import Heartbeat
+
+    with open_practice(args, writer=False) as p:
+        st = Heartbeat(p.store, p.settings).status(now())
+        signed_in = signin.status_extra(p, st)
+    text = st["state"].replace("_", " ") + (f": {st['reason']}" if st.get("reason") else "")
+    if st.get("hint"):
+        text += f"\n  {st['hint']}"
+    text += signed_in
+    for key in ("last_send", "last_receive"):
+        if st.get(key):
+            text += f"\n  {key.replace('_', ' ')}: {st[key]['at'][:19]}"
+    emit(args, st, text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from engine.service.engine import Engine
+
+    with open_practice(args, writer=True) as p:
+        engine = Engine(p)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        engine.start()
+        print(f"email service running on {p.folder}; Ctrl-C stops", file=sys.stderr)
+        stop.wait()
+        engine.stop()
+    return 0
+
+
+def register(commands: Commands) -> None:
+    as_json = commands.as_json
+    commands.add("test-credentials", cmd_test_credentials, "the setup test, step by step (sends no email)", as_json)
+    commands.add("status", cmd_status, "the email service's state from its heartbeat", as_json)
+    commands.add("serve", cmd_serve, "run the email service headless until SIGINT/SIGTERM")
