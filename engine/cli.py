@@ -349,13 +349,15 @@ def _confirm_outside(named: str | None, patient_ids: Sequence[str]) -> bool:
 def cmd_forward(args: argparse.Namespace) -> int:
     """`inbox forward` and `outbox forward`: the original attached, through the confidentiality gate."""
     from engine.service.compose import Composer
+    from engine.service.inbox import Inbox
     from engine.service.outbox import Outbox
 
     with open_practice(args, writer=True) as p:
-        composer = Composer(p, Outbox(p.store))
+        outbox = Outbox(p.store)
+        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
         if args.command == "inbox":
             mid = _record_id(args.id, "a message")
-            patients = composer.message_patients(_inbox(p).get(mid))
+            patients = composer.message_patients(composer.inbox.get(mid))
             rid = composer.forward(mid, args.to, _now(), confirmed_outside=_confirm_outside(args.confirm_outside,
                                                                                               patients))
         else:
@@ -421,10 +423,12 @@ def cmd_templates_check(args: argparse.Namespace) -> int:
 
 def cmd_compose(args: argparse.Namespace) -> int:
     from engine.service.compose import Composer
+    from engine.service.inbox import Inbox
     from engine.service.outbox import Outbox
 
     with open_practice(args, writer=True) as p:
-        composer = Composer(p, Outbox(p.store))
+        outbox = Outbox(p.store)
+        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
         if args.all or args.patients_file:
             if not args.template:
                 raise InputInvalid("mass email needs --template", hint="Give the template's code.")
