@@ -82,9 +82,46 @@ class Reception:
                 return
 
 
+class Why:
+    """--why: a watcher thread that, whenever the GUI thread has not ticked for WHY_AFTER,
+    keeps where that thread is (its innermost frames); the most frequent places are printed."""
+
+    WHY_AFTER = 0.03
+
+    def __init__(self, probe: Probe) -> None:
+        import collections
+        import threading
+
+        self.probe, self.gui = probe, threading.get_ident()
+        self.places: collections.Counter[str] = collections.Counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self) -> None:
+        import traceback
+
+        while not self.done.wait(0.005):
+            if time.perf_counter() - self.probe.last > self.WHY_AFTER:
+                frame = sys._current_frames().get(self.gui)  # noqa: SLF001 - a bench's stack sampler
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-6:]
+                    self.places[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                            for f in reversed(stack))] += 1
+
+    def report(self) -> None:
+        self.done.set()
+        for place, n in self.places.most_common(8):
+            print(f"    {n * 5:5d} ms  {place}")
+
+
+WHY = "--why" in sys.argv
+
+
 def measure(window: MainWindow, reception: Reception, until: Callable[[], bool], limit: float = 3600) -> float:
     probe = Probe()
     probe.start()
+    why = Why(probe) if WHY else None
     end = time.perf_counter() + limit
     while not until() and time.perf_counter() < end:
         reception.maybe_click()
@@ -92,6 +129,8 @@ def measure(window: MainWindow, reception: Reception, until: Callable[[], bool],
         time.sleep(0.001)
     process_events()
     probe.stop()
+    if why is not None:
+        why.report()
     return probe.longest
 
 
@@ -117,6 +156,7 @@ def main() -> int:
     ap.add_argument("--slow", type=int, default=500, help="received in the pass against the slow server")
     ap.add_argument("--delay", type=float, default=1.0, help="seconds the slow server waits before each reply")
     ap.add_argument("--stored", type=int, default=300, help="messages already in the inbox (unread), to open")
+    ap.add_argument("--why", action="store_true", help="print where the GUI thread was during its stalls")
     args = ap.parse_args()
     app = application()  # noqa: F841 - the QApplication must live for the whole run
 
