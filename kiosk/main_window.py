@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.practice = practice
         self.engine = engine
-        self.composer = Composer(practice, engine.outbox)
+        self.composer = Composer(practice, engine.outbox, engine.inbox)
         self.bridge = EngineBridge()
         engine.subscribe(self.bridge.deliver)
         self._jobs: list[Any] = []

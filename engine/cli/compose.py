@@ -36,10 +36,12 @@ def _mass(args: argparse.Namespace, p: Any, composer: Any) -> int:
 
 def cmd_compose(args: argparse.Namespace) -> int:
     from engine.service.compose import Composer
+    from engine.service.inbox import Inbox
     from engine.service.outbox import Outbox
 
     with open_practice(args, writer=True) as p:
-        composer = Composer(p, Outbox(p.store))
+        outbox = Outbox(p.store)
+        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
         if args.all or args.patients_file:
             return _mass(args, p, composer)
         if not args.patient:

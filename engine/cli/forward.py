@@ -44,10 +44,11 @@ def cmd_forward(args: argparse.Namespace) -> int:
     from engine.service.outbox import Outbox
 
     with open_practice(args, writer=True) as p:
-        composer = Composer(p, Outbox(p.store))
+        outbox = Outbox(p.store)
+        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
         if args.command == "inbox":
             mid = record_id_of(args.id, "a message")
-            patients = composer.message_patients(Inbox.for_practice(p).get(mid))
+            patients = composer.message_patients(composer.inbox.get(mid))
             rid = composer.forward(mid, args.to, now(), confirmed_outside=confirm_outside(args.confirm_outside,
                                                                                           patients))
         else:

@@ -1,7 +1,7 @@
 """What a bounce does when it arrives: the outbox item it is about marked, the patient's
 address marked bad, and the bounce itself filed to the patient, tagged Bounce.
 
-Intake (engine/service/inbox.py) asks `Bounces.take` about each new message before
+Intake (engine/service/inbox_shelf.py) asks `Bounces.take` about each new message before
 storing it; only a bounce (engine/core/bounces.py says which) is taken. The effects
 happen before the message is stored, and each is idempotent: a crash between the two
 means the message is fetched again, and the second time finds the item already bounced
@@ -20,11 +20,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from engine.adapters.store import RID, Store
+from engine.adapters.store import RID
 from engine.core import bounces, filing
 from engine.core.addresses import normalise_address
 from engine.core.incoming import Facts
 from engine.service.answers import Taken
+from engine.service.inbox_records import timeline_entry
 from engine.service.outbox import Outbox
 
 log = logging.getLogger("practicemail.service")
@@ -39,8 +40,8 @@ def header_block(raw: bytes) -> bytes:
 
 
 class Bounces:
-    def __init__(self, store: Store, directory: Any) -> None:
-        self.outbox = Outbox(store)
+    def __init__(self, outbox: Outbox, directory: Any) -> None:
+        self.outbox = outbox  # the one Outbox: it alone reads and changes outbox items
         self.directory = directory
 
     def take(self, raw: bytes, f: Facts, now: datetime) -> Taken | None:
@@ -59,13 +60,13 @@ class Bounces:
             why = "a bounce of a message the practice did not send" if found.message_id \
                 else "a bounce that names no message of ours"
             log.info("bounce not matched (%s)", why)
-            return Taken(filing.Decision(tags=[bounces.BOUNCE_TAG], reason=why), {"bounce": record},
-                         ({"at": now.isoformat(), "event": "bounce", "detail": f"{found.description}; {why}"},))
+            return Taken(filing.Decision(tags=[bounces.BOUNCE_TAG], reason=why), bounce=record,
+                         timeline=(timeline_entry(now, "bounce", f"{found.description}; {why}"),))
         note = self._apply(item, found, now, record)
         decision = filing.Decision(patient_id=item.get("patient_id", ""), specialist_id=item.get("specialist_id", "")
                                    if not item.get("patient_id") else "", tags=[bounces.BOUNCE_TAG],
                                    reason=f"a bounce of our message (outbox item {item[RID]})")
-        return Taken(decision, {"bounce": record}, ({"at": now.isoformat(), "event": "bounce", "detail": note},))
+        return Taken(decision, bounce=record, timeline=(timeline_entry(now, "bounce", note),))
 
     def _apply(self, item: dict[str, Any], found: bounces.Bounce, now: datetime, record: dict[str, Any]) -> str:
         """The item bounced (or noted as delayed) and, for good, the address marked bad."""

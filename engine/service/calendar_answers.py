@@ -4,7 +4,7 @@ kept as outdated), the message filed to the patient with the Calendar tag, and a
 or a proposed new time put in front of reception as the appointment's `attention` (a task:
 nothing is cancelled or moved by itself; Reminders.needing_attention lists them).
 
-Intake (engine/service/inbox.py) asks `CalendarAnswers.take` about each new message; the
+Intake (engine/service/inbox_shelf.py) asks `CalendarAnswers.take` about each new message; the
 appointment is changed before the message is stored, and a second copy of the same answer
 (same Message-ID and SEQUENCE) is not recorded twice.
 """
@@ -22,6 +22,7 @@ from engine.core import filing
 from engine.core.incoming import Facts
 from engine.service.answers import Taken
 from engine.service.bounces import header_block
+from engine.service.inbox_records import timeline_entry
 
 log = logging.getLogger("practicemail.service")
 KEEP = 20  # answers kept per appointment
@@ -53,17 +54,15 @@ class CalendarAnswers:
         }
         if appt is None:
             unmatched = "a calendar answer to no appointment of ours"
-            return Taken(filing.Decision(tags=[rules.CALENDAR_TAG], reason=unmatched),
-                         {"calendar_answer": record},
-                         ({"at": now.isoformat(), "event": "calendar answer", "detail": f"{said}; no appointment"},))
+            return Taken(filing.Decision(tags=[rules.CALENDAR_TAG], reason=unmatched), calendar_answer=record,
+                         timeline=(timeline_entry(now, "calendar answer", f"{said}; no appointment"),))
         record["standing"] = rules.standing(found.sequence, int(appt.get("version", 1)))
         self._record(appt, record)
         note = f"appointment {appt['id']}: {said}" + (" (an answer to an earlier time: outdated)"
                                                        if record["standing"] == "outdated" else "")
         decision = filing.Decision(patient_id=appt.get("patient_id", ""), tags=[rules.CALENDAR_TAG],
                                    reason=f"a calendar answer to appointment {appt['id']}")
-        return Taken(decision, {"calendar_answer": record}, ({"at": now.isoformat(), "event": "calendar answer",
-                                                              "detail": note},))
+        return Taken(decision, calendar_answer=record, timeline=(timeline_entry(now, "calendar answer", note),))
 
     def _record(self, appt: dict[str, Any], record: dict[str, Any]) -> None:
         """On the appointment: the answer in its list; when current, as the answer; a decline

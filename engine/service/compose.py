@@ -26,6 +26,7 @@ from engine.adapters.documents import dicom_attachment, looks_like_dicom, scale_
 from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
+from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
 from engine.service.templates import Templates
@@ -82,9 +83,12 @@ class MassResult:
 
 
 class Composer:
-    def __init__(self, practice: Practice, outbox: Outbox) -> None:
+    def __init__(self, practice: Practice, outbox: Outbox, inbox: Inbox) -> None:
+        """`outbox`, `inbox`: the practice's own (the engine's), never copies: a reply or a
+        forward is recorded on the message through the one Inbox that owns it."""
         self.practice = practice
         self.outbox = outbox
+        self.inbox = inbox
         self.templates = Templates(practice.store)
 
     def _from(self) -> tuple[str, str]:
@@ -240,9 +244,8 @@ class Composer:
     # -- reply and forward -----------------------------------------------------------------
     def reply(self, message_id: int, now: datetime, text: str, signature: bool = False) -> int:
         """A reply to an inbox message: threaded (In-Reply-To, References), the original quoted."""
-        inbox = self._inbox()
-        msg = inbox.get(message_id)
-        original = inbox.content(message_id).text
+        msg = self.inbox.get(message_id)
+        original = self.inbox.content(message_id).text
         patient = self.practice.directory.find("patients", msg["patient_id"]) if msg.get("patient_id") else None
         body = text.rstrip("\n") + "\n\n" + _quote(msg, original)
         if signature:
@@ -261,7 +264,7 @@ class Composer:
         rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
                                     about=rules.About(self.message_patients(msg)),
                                     meta={"specialist_id": msg.get("specialist_id", ""), "reply_to": message_id})
-        inbox._change(message_id, now, "replied", f"outbox item {rid}", {})
+        self.inbox.mark_replied(message_id, now, rid)
         return rid
 
     def message_patients(self, msg: dict[str, Any]) -> tuple[str, ...]:
@@ -282,7 +285,7 @@ class Composer:
 
     def forward_patients(self, message_id: int | None = None, item_id: int | None = None) -> list[str]:
         """The names of the patients whose mail this is (what a confirmation must name)."""
-        ids = self.message_patients(self._inbox().get(message_id)) if message_id is not None else (
+        ids = self.message_patients(self.inbox.get(message_id)) if message_id is not None else (
             self.item_patients(self.outbox.get(item_id)) if item_id is not None else ())
         return [p.name or p.id for p in self._book().about(ids)]
 
@@ -291,15 +294,14 @@ class Composer:
         message's patient (an unfiled message from a family's shared address: that family); to
         an address that is no patient, provider or specialist only when `confirmed_outside`
         (reception confirmed, naming the patient), and then recorded in the message's history."""
-        inbox = self._inbox()
-        msg = inbox.get(message_id)
+        msg = self.inbox.get(message_id)
         about = rules.About(self.message_patients(msg), forwarding=True, confirmed_outside=confirmed_outside)
-        rid, target = self._forward(self.practice.store.blobs.get(msg["blob"]), msg["subject"],
+        rid, target = self._forward(self.inbox.raw(message_id), msg["subject"],
                                     msg.get("patient_id", ""), to, now, text, {"forward_of": message_id}, about)
         detail = f"to {target.kind} {target.id or target.address}"
         if confirmed_outside and about.patient_ids and target.kind == "other":
             detail += f", outside the practice, confirmed by reception for {', '.join(self.forward_patients(message_id))}"
-        inbox._change(message_id, now, "forwarded", detail, {})
+        self.inbox.mark_forwarded(message_id, now, detail)
         return rid
 
     def forward_sent(self, item_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
@@ -324,11 +326,6 @@ class Composer:
                       subject, text or "Forwarded message attached.",
                       attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
         return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta, about=about), target
-
-    def _inbox(self):  # noqa: ANN202 - engine.service.inbox.Inbox
-        from engine.service.inbox import Inbox
-
-        return Inbox.for_practice(self.practice)
 
     def mass(self, template: str, patient_ids: list[str], now: datetime) -> MassResult:
         """One email per patient; one per family at a shared address (two families the practice

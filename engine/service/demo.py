@@ -103,11 +103,12 @@ def stage_outbox(practice: Practice, now: datetime) -> list[int]:
     server will refuse (the demo arms a 550 for it, so Reset Failed has something to do),
     and a draft waiting to be finished."""
     from engine.service.compose import Composer
+    from engine.service.inbox import Inbox
     from engine.service.outbox import Outbox
 
     outbox = Outbox(practice.store)
     try:
-        composer = Composer(practice, outbox)
+        composer = Composer(practice, outbox, Inbox.for_practice(practice, outbox))
         return [
             composer.from_patient("P029", now, subject="Your new patient forms",
                                   text="Please bring the forms to your first visit."),

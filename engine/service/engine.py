@@ -64,7 +64,7 @@ class Engine(AccountSide, SendPasses):
         self.practice = practice
         self.clock = clock or SystemClock()
         self.outbox = Outbox(practice.store)
-        self.inbox = Inbox.for_practice(practice)
+        self.inbox = Inbox.for_practice(practice, self.outbox)
         self.heartbeat = Heartbeat(practice.store, practice.settings)
         self._wake = threading.Event()
         self._stopping = threading.Event()

@@ -243,6 +243,29 @@ class Outbox:
         """Items per status (every heartbeat asks: read in place, never copied)."""
         return self.items.count_by("status")
 
+    def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every item filed under the patient (their contact history's sent side)."""
+        return self.items.find(lambda r: r.get("patient_id") == patient_id)
+
+    def addressed_since(self, after: int) -> tuple[dict[str, tuple[str, str]], int]:
+        """Message-ID -> (patient_id, specialist_id) of the items added after id `after` that
+        have both (what inbox filing matches replies by), and the id to pass next time. Ids only
+        grow, so this reads newest first and stops at `after`; an item still waiting for its
+        booking link has no Message-ID yet and is read again until it has one."""
+        found: dict[str, tuple[str, str]] = {}
+        newest = after
+        unfinished: int | None = None  # the oldest item still without a Message-ID
+        for r in self.items.iter_newest():
+            if r[RID] <= after:
+                break
+            newest = max(newest, r[RID])
+            if not r.get("message_id"):
+                if r["status"] in (State.PENDING_LINK.value, State.LINK_FAILED.value):  # may get one later
+                    unfinished = r[RID]
+            elif r.get("patient_id") or r.get("specialist_id"):
+                found[r["message_id"]] = (r.get("patient_id", ""), r.get("specialist_id", ""))
+        return found, newest if unfinished is None else unfinished - 1
+
     # -- changing -------------------------------------------------------------------
     def _apply_many(self, rids: Iterable[int], event: Event, now: datetime, **detail: Any) -> list[dict[str, Any]]:
         """One event on many items, one write per partition; all or none (a refused one raises first)."""

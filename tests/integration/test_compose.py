@@ -56,7 +56,7 @@ def test_html_plain_and_two_attachments_survive_the_fake_server(engine: Engine, 
 
 def test_compose_from_a_patients_file_with_template_specialist_and_history(practice: Practice, engine: Engine,
                                                                             fakemail: FakeMail) -> None:
-    composer = Composer(practice, engine.outbox)
+    composer = Composer(practice, engine.outbox, engine.inbox)
     grace = next(p for p in practice.directory.list("patients") if p["first_name"] == "Grace")
     rid = composer.from_patient(grace["id"], NOW, template="RECALL", specialist_id="SP1", cc_specialist=True)
     item = engine.outbox.get(rid)
@@ -73,7 +73,7 @@ def test_compose_from_a_patients_file_with_template_specialist_and_history(pract
 
 
 def test_rules_refuse_before_anything_is_queued(practice: Practice, engine: Engine, tmp_path: Path) -> None:
-    composer = Composer(practice, engine.outbox)
+    composer = Composer(practice, engine.outbox, engine.inbox)
     xray = tmp_path / "xray.png"
     xray.write_bytes(b"\x89PNG fake")
     patel = next(p for p in practice.directory.list("patients") if p["id"] == "P001")
@@ -97,7 +97,7 @@ def test_rules_refuse_before_anything_is_queued(practice: Practice, engine: Engi
 
 
 def test_signature_is_appended_to_free_text(practice: Practice, engine: Engine) -> None:
-    composer = Composer(practice, engine.outbox)
+    composer = Composer(practice, engine.outbox, engine.inbox)
     rid = composer.from_patient("P042", NOW, subject="Note", text="See you soon.", signature=True)
     raw = engine.outbox.blob(engine.outbox.get(rid))
     body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content().replace("\r\n", "\n")
@@ -145,9 +145,11 @@ def test_mass_email_of_5000_is_one_durable_step(data_dir: Path) -> None:
         rows = [(i + 2, {"id": f"M{i:05d}", "first_name": "Pat", "last_name": f"N{i}",
                          "email": f"m{i}@patientmail.example"}) for i in range(5000)]
         p.directory.import_rows("patients", rows)
+        from engine.service.inbox import Inbox
         from engine.service.outbox import Outbox
 
-        composer = Composer(p, Outbox(p.store))
+        outbox = Outbox(p.store)
+        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
         result = composer.mass("RECALL", [f"M{i:05d}" for i in range(5000)], NOW)
         assert result.queued == 5000 and result.no_address == []
         assert len({r[RID] for r in p.store.partitioned("outbox").all()}) == 5000

@@ -39,7 +39,7 @@ def xray(practice: Practice, name: str, data: bytes) -> Path:
 
 def test_the_patients_own_xray_goes_as_a_scaled_jpeg(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
     path = xray(practice, "bitewing.dcm", make(ramp(rows=1200, cols=2400)))
-    rid = Composer(practice, engine.outbox).from_patient(ANGUS, NOW, subject="Your x-ray", text="Attached.",
+    rid = Composer(practice, engine.outbox, engine.inbox).from_patient(ANGUS, NOW, subject="Your x-ray", text="Attached.",
                                                          attachments=[path], scale_images_to=1600)
     assert engine.send_receive_now()["sent"] == 1
     msg = email.message_from_bytes(fakemail.sent()[-1]["data"], policy=email.policy.default)
@@ -56,7 +56,7 @@ def test_the_patients_own_xray_goes_as_a_scaled_jpeg(practice: Practice, engine:
 def test_another_patients_xray_is_refused_in_plain_words(practice: Practice, engine: Engine) -> None:
     path = xray(practice, "wrong.dcm", make(ramp(), name="MENSAH^KWAME", pid="P036", born="19530812"))
     with pytest.raises(InputInvalid) as exc:
-        Composer(practice, engine.outbox).from_patient(ANGUS, NOW, subject="Your x-ray", attachments=[path],
+        Composer(practice, engine.outbox, engine.inbox).from_patient(ANGUS, NOW, subject="Your x-ray", attachments=[path],
                                                        scale_images_to=1600)
     words = exc.value.message
     assert "does not look like Angus MacLeod's" in words and "Kwame Mensah" in words and "P036" in words
@@ -66,8 +66,8 @@ def test_another_patients_xray_is_refused_in_plain_words(practice: Practice, eng
 def test_unscaled_the_original_dicom_is_attached_after_the_same_check(practice: Practice, engine: Engine) -> None:
     data = make(ramp())
     path = xray(practice, "pano.dcm", data)
-    att = Composer(practice, engine.outbox).attach_file(path, None, ANGUS)
+    att = Composer(practice, engine.outbox, engine.inbox).attach_file(path, None, ANGUS)
     assert (att.filename, att.content_type, att.data) == ("pano.dcm", "application/dicom", data)
     wrong = xray(practice, "wrong.dcm", make(ramp(), name="MENSAH^KWAME"))
     with pytest.raises(InputInvalid):
-        Composer(practice, engine.outbox).attach_file(wrong, None, ANGUS)
+        Composer(practice, engine.outbox, engine.inbox).attach_file(wrong, None, ANGUS)

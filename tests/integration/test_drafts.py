@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def composer(practice: Practice) -> Iterator[Composer]:
     e = Engine(practice)
-    yield Composer(practice, e.outbox)
+    yield Composer(practice, e.outbox, e.inbox)
     e.stop()
 
 

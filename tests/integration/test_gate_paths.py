@@ -34,7 +34,7 @@ XRAY = Attachment("xray.png", b"\x89PNG fake x-ray", "image/png")
 def setup(practice: Practice, fakemail: FakeMail) -> Iterator[tuple[Engine, Composer]]:
     configure_incoming(practice, fakemail, "imap")
     e = Engine(practice)
-    yield e, Composer(practice, e.outbox)
+    yield e, Composer(practice, e.outbox, e.inbox)
     e.stop()
 
 
@@ -326,7 +326,8 @@ def test_the_gate_sees_a_directory_change_at_once(setup: tuple, practice: Practi
 ])
 def test_forward_and_add_answer_hostile_input_in_one_line(practice: Practice, capsys: pytest.CaptureFixture[str],
                                                           args: tuple[str, ...]) -> None:
-    Composer(practice, Engine(practice).outbox).from_patient("P043", NOW, subject="Results", text="x")
+    engine = Engine(practice)
+    Composer(practice, engine.outbox, engine.inbox).from_patient("P043", NOW, subject="Results", text="x")
     folder = practice.folder
     practice.close()
     code, out, err = run(capsys, folder, *args)

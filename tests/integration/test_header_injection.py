@@ -129,7 +129,7 @@ def wired(data_dir: Path, fakemail: FakeMail) -> Iterator[tuple[Engine, Composer
         configure(p, fakemail)
         configure_incoming(p, fakemail, "imap")
         e = Engine(p)
-        yield e, Composer(p, e.outbox)
+        yield e, Composer(p, e.outbox, e.inbox)
         e.stop()
 
 

@@ -73,7 +73,7 @@ def test_forwarding_a_message_with_a_long_line(practice: Practice, engine: Engin
     fakemail.deliver("practice", original)
     engine.send_receive_now()
     (msg,) = engine.inbox.list(show_all=True)
-    rid = Composer(practice, engine.outbox).forward(msg[RID], "lindqvist@ortho-referrals.example", NOW)
+    rid = Composer(practice, engine.outbox, engine.inbox).forward(msg[RID], "lindqvist@ortho-referrals.example", NOW)
     assert engine.send_receive_now()["sent"] == 1 and engine.outbox.get(rid)["status"] == "sent"
     ((_, raw),) = spooled(fakemail)
     (part,) = email.message_from_bytes(raw, policy=email.policy.strict).iter_attachments()

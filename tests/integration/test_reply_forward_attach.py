@@ -28,7 +28,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 def setup(practice: Practice, fakemail: FakeMail) -> Iterator[tuple[Practice, Engine, Composer]]:
     configure_incoming(practice, fakemail, "imap")
     e = Engine(practice)
-    yield practice, e, Composer(practice, e.outbox)
+    yield practice, e, Composer(practice, e.outbox, e.inbox)
     e.stop()
 
 

@@ -129,7 +129,7 @@ def test_reply_to_a_stranger_with_an_accented_domain(practice: Practice, engine:
                                  "Message-ID: <s1@x>\r\n\r\nhello\r\n".encode())
     engine.send_receive_now()
     (msg,) = engine.inbox.list(show_all=True)
-    composer = Composer(practice, engine.outbox)
+    composer = Composer(practice, engine.outbox, engine.inbox)
     if "b\u00fccher" not in str(msg.get("from")):
         # until raw UTF-8 headers (RFC 6532) are read (issue 14 finding 5, another branch) the From
         # reads with replacement characters: Reply refuses that address alone, and sending goes on

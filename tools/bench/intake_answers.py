@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from engine.core import incoming  # noqa: E402
 from engine.service.bounces import Bounces  # noqa: E402
 from engine.service.calendar_answers import CalendarAnswers  # noqa: E402
+from engine.service.outbox import Outbox  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     now = datetime.now(timezone.utc)
     readers_s, facts_s = [], []
     with tempfile.TemporaryDirectory() as folder, Practice(Path(folder), writer=True, command="bench") as p:
-        readers = [Bounces(p.store, p.directory), CalendarAnswers(p.store, lambda: "practice@example.test")]
+        readers = [Bounces(Outbox(p.store), p.directory), CalendarAnswers(p.store, lambda: "practice@example.test")]
         for _ in range(3):
             t = time.perf_counter()
             for m, f in zip(msgs, facts):

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.engine import Engine  # noqa: E402
+from engine.service.inbox_records import InboxMessage  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
@@ -32,13 +33,12 @@ from kiosk.stall_probe import Probe, application, process_events, run_soon  # no
 
 
 def messages(n: int) -> list[dict]:  # type: ignore[type-arg]
-    tags = [[], ["Patient"], ["Patient"], ["Specialist"], ["Auto-reply"]]
-    return [{"from": f"p{i % 900}@patientmail.example", "from_name": f"Patient {i % 900}", "subject": f"Re: visit {i}",
-             "date": None, "received": f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T09:00:00+00:00",
-             "message_id": f"<{i}@b>", "in_reply_to": [], "references": [], "blob": "0" * 64, "size": 2000,
-             "source": "bench", "patient_id": "P001" if i % 5 in (1, 2) else "", "specialist_id": "",
-             "candidates": [], "filing_reason": "", "tags": tags[i % 5], "read": bool(i % 3), "actioned": i % 7 == 0,
-             "deleted": False, "auto_reply": False, "unreadable": False, "problems": [], "timeline": []}
+    tags = [(), ("Patient",), ("Patient",), ("Specialist",), ("Auto-reply",)]
+    return [InboxMessage(from_address=f"p{i % 900}@patientmail.example", from_name=f"Patient {i % 900}",
+                         subject=f"Re: visit {i}", received=f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T09:00:00+00:00",
+                         message_id=f"<{i}@b>", blob="0" * 64, size=2000, source="bench", origin="bench",
+                         patient_id="P001" if i % 5 in (1, 2) else "", tags=tags[i % 5], read=bool(i % 3),
+                         actioned=i % 7 == 0).record()
             for i in range(n)]
 
 

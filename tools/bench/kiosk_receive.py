@@ -1,0 +1,213 @@
+"""The kiosk's longest GUI-thread stall while Send/Receive brings mail in (issue 15, "No lock
+across I/O"): reception keeps opening messages (each opening marks it read, on the GUI
+thread) while the worker sends 500 and receives 500 from the fake IMAP server; then again with
+the server delaying every reply by `--delay` seconds (fewer messages by default: `--slow`).
+
+The stall is the largest gap between ticks of a 5 ms QTimer on the offscreen kiosk. Baseline in
+the same run: the same clicking with no pass running (what the GUI costs by itself); the figure
+that matters is the stall during each pass. Target: <= 50 ms for both passes (printed, met or
+not; the exit status says whether both were met).
+
+    QT_QPA_PLATFORM=offscreen python tools/bench/kiosk_receive.py [--messages 500] [--slow 500] [--delay 1]
+        [--click-every 0.05] [--why]
+
+`--click-every 0`: no clicks (what the pass alone costs the GUI); `--why`: where the GUI thread
+was during its stalls. At 500 per second-delayed reply the slow pass takes ~500 s (one FETCH
+answer per message); `--slow 50` is the usual run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine.core.message import Draft, Recipient  # noqa: E402
+from engine.service.demo import load_demo  # noqa: E402
+from engine.service.engine import Engine  # noqa: E402
+from engine.service.practice import Practice  # noqa: E402
+from kiosk.main_window import MainWindow  # noqa: E402
+from kiosk.stall_probe import Probe, application, process_events  # noqa: E402
+from tools.bench.fake_server import fake_server  # noqa: E402
+from tools.bench.inbound import message  # noqa: E402
+from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
+
+TARGET = 0.050
+CLICK_EVERY = 0.05  # seconds between two messages opened by "reception"
+
+
+def settings(info: dict[str, Any]) -> dict[str, str]:
+    user = info["users"][0]
+    return {"practice.email": user["address"], "account.username": user["username"],
+            "account.password": user["password"], "outgoing.host": "localhost",
+            "outgoing.port": str(info["smtp"]["submission"]), "outgoing.security": "starttls",
+            "tls.ca_file": info["ca_file"], "incoming.enabled": "true", "incoming.protocol": "imap",
+            "incoming.host": "localhost", "incoming.port": str(info["imap"]["imaps"]),
+            "incoming.security": "implicit", "incoming.leave_on_server": "true"}
+
+
+def control(info: dict[str, Any], method: str, body: dict[str, Any] | None = None) -> None:
+    """Faults switched on the fake server's control endpoint (it runs as its own process)."""
+    req = urllib.request.Request(f"http://localhost:{info['http']}/faults", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+class Reception:
+    """Opens the next unread message every CLICK_EVERY seconds, as a receptionist reading
+    through new mail: the selection change calls Inbox.mark_read on the GUI thread."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.opened = 0
+        self.next_at = 0.0
+
+    def maybe_click(self) -> None:
+        if not CLICK_EVERY:
+            return
+        now = time.perf_counter()
+        if now < self.next_at:
+            return
+        self.next_at = now + CLICK_EVERY
+        table = self.window.inbox
+        for row, (_rid, values) in enumerate(table.model_.rows):
+            if values[0] == "new":
+                table.selectRow(row)
+                self.opened += 1
+                return
+
+
+class Why:
+    """--why: a watcher thread that, whenever the GUI thread has not ticked for WHY_AFTER,
+    keeps where that thread is (its innermost frames); the most frequent places are printed."""
+
+    WHY_AFTER = 0.03
+
+    def __init__(self, probe: Probe) -> None:
+        import collections
+        import threading
+
+        self.probe, self.gui = probe, threading.get_ident()
+        self.places: collections.Counter[str] = collections.Counter()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+        self.thread.start()
+
+    def watch(self) -> None:
+        import traceback
+
+        while not self.done.wait(0.005):
+            if time.perf_counter() - self.probe.last > self.WHY_AFTER:
+                frame = sys._current_frames().get(self.gui)  # noqa: SLF001 - a bench's stack sampler
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-6:]
+                    self.places[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                            for f in reversed(stack))] += 1
+
+    def report(self) -> None:
+        self.done.set()
+        for place, n in self.places.most_common(8):
+            print(f"    {n * 5:5d} ms  {place}")
+
+
+WHY = "--why" in sys.argv
+
+
+def measure(window: MainWindow, reception: Reception, until: Callable[[], bool], limit: float = 3600) -> float:
+    probe = Probe()
+    probe.start()
+    why = Why(probe) if WHY else None
+    end = time.perf_counter() + limit
+    while not until() and time.perf_counter() < end:
+        reception.maybe_click()
+        process_events()
+        time.sleep(0.001)
+    process_events()
+    probe.stop()
+    if why is not None:
+        why.report()
+    return probe.longest
+
+
+def one_pass(window: MainWindow, engine: Engine, reception: Reception, info: dict[str, Any],
+             arriving: int, sending: int, first: int) -> tuple[float, dict[str, Any], float]:
+    user = info["users"][0]
+    box = Path(info["spool"]) / user["username"]
+    for i in range(arriving):
+        maildir_deliver(box, message(first + i))
+    engine.outbox.add_drafts([(Draft(user["address"], "Bench", [Recipient(f"x{i}@example.com")], f"m{i}", "body"), {})
+                              for i in range(sending)], datetime.now(timezone.utc))
+    window.last_pass = None
+    t0 = time.perf_counter()
+    window.start_send_receive()
+    stall = measure(window, reception, lambda: window.last_pass is not None)
+    assert window.last_pass is not None
+    return stall, window.last_pass, time.perf_counter() - t0
+
+
+def main() -> int:
+    global CLICK_EVERY
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=500, help="received (and as many sent) in the fast pass")
+    ap.add_argument("--slow", type=int, default=500, help="received in the pass against the slow server")
+    ap.add_argument("--delay", type=float, default=1.0, help="seconds the slow server waits before each reply")
+    ap.add_argument("--stored", type=int, default=300, help="messages already in the inbox (unread), to open")
+    ap.add_argument("--why", action="store_true", help="print where the GUI thread was during its stalls")
+    ap.add_argument("--click-every", type=float, default=CLICK_EVERY,
+                    help="seconds between messages opened (0: none; what the pass alone costs the GUI)")
+    args = ap.parse_args()
+    CLICK_EVERY = args.click_every
+    app = application()  # noqa: F841 - the QApplication must live for the whole run
+
+    def fill(spool: Path) -> None:
+        for i in range(args.stored):
+            maildir_deliver(spool / "practice", message(i))
+
+    with tempfile.TemporaryDirectory() as tmp, fake_server(fill) as info:
+        with Practice(Path(tmp) / "data", writer=True, command="bench") as p:
+            load_demo(p)
+            p.settings.set_many(settings(info))
+            engine = Engine(p)
+            assert engine.receive().received == args.stored  # the mail reception reads during the passes
+            engine.start()
+            window = MainWindow(p, engine)
+            window.show()
+            process_events()
+            reception = Reception(window)
+            idle_until = time.perf_counter() + 3
+            baseline = measure(window, reception, lambda: time.perf_counter() >= idle_until)
+            fast, fast_report, fast_s = one_pass(window, engine, reception, info, args.messages, args.messages,
+                                                 args.stored)
+            control(info, "POST", {"protocol": "imap", "step": "any", "action": "delay", "seconds": args.delay})
+            slow, slow_report, slow_s = one_pass(window, engine, reception, info, args.slow, 0,
+                                                 args.stored + args.messages)
+            control(info, "DELETE")
+            window.timer.stop()
+            engine.stop()
+    met = lambda v: "met" if v <= TARGET else "NOT met"  # noqa: E731
+    print(f"kiosk receive bench: reception opens a message every {CLICK_EVERY * 1000:.0f} ms "
+          f"({reception.opened} opened in all)")
+    print(f"  baseline, no pass running:   longest GUI stall {baseline * 1000:6.0f} ms")
+    print(f"  Send/Receive, sent {fast_report['sent']}, received {fast_report['received']} in {fast_s:5.1f} s: "
+          f"longest GUI stall {fast * 1000:6.0f} ms ({fast / max(baseline, 1e-6):.1f}x baseline; "
+          f"target {TARGET * 1000:.0f} ms: {met(fast)})")
+    print(f"  the same, server {args.delay:g} s per reply, received {slow_report['received']} in {slow_s:5.1f} s: "
+          f"longest GUI stall {slow * 1000:6.0f} ms ({slow / max(baseline, 1e-6):.1f}x baseline; "
+          f"target {TARGET * 1000:.0f} ms: {met(slow)})")
+    return 0 if fast <= TARGET and slow <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
