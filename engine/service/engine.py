@@ -32,6 +32,7 @@ from engine.adapters.smtp import SmtpSession, SmtpSettings, tls_mode
 from engine.core import pacing
 from engine.core import status as status_rules
 from engine.core.outbox import Event as OutboxEvent
+from engine.core.outbox import State as OutboxState
 from engine.core.periods import parse_check_times, parse_periods
 from engine.errors import PracticeMailError, ServerTimeout
 from engine.service.heartbeat import Heartbeat
@@ -388,7 +389,7 @@ class Engine:
 
     def resolve_links(self) -> None:
         """Items waiting for a booking link: ask the provider (none set: they wait, and say why)."""
-        if not self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+        if not self.outbox.count_in(OutboxState.PENDING_LINK):
             return
         url = self.practice.settings.get("booking.provider_url")
         from engine.adapters.booking import HttpLinkProvider
@@ -396,7 +397,7 @@ class Engine:
 
         reminders = Reminders(self.practice, self.outbox)
         if not url:
-            for rid in self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+            for rid in self.outbox.ids_in(OutboxState.PENDING_LINK):
                 self.outbox.apply(rid, OutboxEvent.LINK_FAILED, self.clock.now(),
                                   error="no booking-link provider is set",
                                   hint="Set booking.provider_url, or use a template without a booking link.")
