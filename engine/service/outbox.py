@@ -17,7 +17,6 @@ reach the journal (the one in flight) is resent, with the same Message-ID, flagg
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -32,6 +31,7 @@ from engine.core.addresses import domain_of
 from engine.core.message import Draft, as_bytes, build, envelope_recipients
 from engine.core.outbox_item import EMAIL, SMS, OutboxItem, new_record
 from engine.errors import InputInvalid
+from engine.service.outbox_gate import Gate, about_of, judge
 from engine.service.outbox_journal import ATTEMPT, SYNC_EVERY, Journal
 from engine.service.outbox_queries import GONE, OutboxQueries, SmsOutcome, SmsStatus
 from engine.service.outbox_send import FOLD_EVERY, SendPass, SendReport
@@ -40,14 +40,6 @@ __all__ = ["ATTEMPT", "FOLD_EVERY", "GONE", "SMS", "SYNC_EVERY", "Outbox", "Outb
            "SmsStatus"]
 log = logging.getLogger("practicemail.service")
 State, Event = rules.State, rules.Event
-
-
-def _identity(path: Any) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _addresses(draft: Draft) -> dict[str, Any]:
@@ -64,46 +56,14 @@ class Outbox(OutboxQueries):
         self.journal_path = store.folder / "db" / "outbox.journal"
         self._journal_file = Journal(self.journal_path)
         self._lock = threading.RLock()
-        self._book_cache: tuple[tuple[Any, ...], confidentiality.Book] | None = None
+        self._gate = Gate(store)
 
-    # -- the confidentiality gate ---------------------------------------------------------
+    # -- the confidentiality gate (engine/service/outbox_gate.py) ---------------------------
     def book(self) -> confidentiality.Book:
-        """The directory as the gate sees it (the same store the Directory reads), built again
-        only when one of its files changed: the files' identity (inode, size, mtime), as the
-        store's own cache checks it, so another process's change is seen. (5,000 patients take
-        ~130 ms to build; a batch of confirmations would otherwise pay that per item.)"""
-        colls = [self.store.collection(k) for k in ("patients", "providers", "specialists")]
-        paths = [getattr(c, "path", None) for c in colls]
-        signature = tuple(_identity(p) for p in paths) if all(paths) else None  # no files: never cached
-        with self._lock:
-            if signature is not None and self._book_cache is not None and self._book_cache[0] == signature:
-                return self._book_cache[1]
-        book = confidentiality.Book.build(*(c.all() for c in colls))
-        with self._lock:
-            self._book_cache = (signature, book) if signature is not None else None
-        return book
+        return self._gate.book()
 
-    @staticmethod
-    def _judge(draft: Draft, about: confidentiality.About, book: confidentiality.Book) -> list[dict[str, Any]]:
-        """Refuse a draft the rules refuse; the history lines an allowed one carries.
-
-        Why here: every path that queues mail (compose, reply, forward, mass mail, reminders,
-        `outbox add`, the support email, drafts revised and sent) ends in this class, so the gate
-        is checked where none can pass by. Each path still says what the mail is about (`About`,
-        a typed value; by default the `patient_id` it is filed under), because only it knows."""
-        verdict = confidentiality.gate([r.address for r in draft.to], [r.address for r in draft.cc],
-                                       [r.address for r in draft.bcc], bool(draft.attachments), about, book)
-        verdict.raise_if_refused()
-        names = ", ".join(p.name or p.id for p in book.about(about.patient_ids))
-        return [{"event": "confirmed outside", "detail": f"reception confirmed that {names}'s mail may go to {a}"}
-                for a in verdict.confirmed]
-
-    @staticmethod
-    def _about(about: confidentiality.About | None, patient_id: str | None,
-               family: list[str] | None = None) -> confidentiality.About:
-        if about is not None:
-            return about
-        return confidentiality.About(tuple(family or ([patient_id] if patient_id else [])))
+    _judge = staticmethod(judge)
+    _about = staticmethod(about_of)
 
     # -- adding ---------------------------------------------------------------------
     def _message(self, draft: Draft, now: datetime, message_id: str | None = None) -> tuple[str, str, int]:
