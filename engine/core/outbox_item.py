@@ -20,6 +20,8 @@ EMAIL, SMS = "email", "sms"  # the kinds sent by different roads (SMTP; the SMS 
 
 # The fields every item carries from the start, with the values a new one has.
 _FRESH: dict[str, Any] = {"attempts": 0, "retry_at": None, "last_error": "", "last_hint": "", "last_code": None}
+_SHAPED = frozenset({"kind", "automatic", "from", "to", "cc", "bcc", "envelope_to", "subject", "message_id", "blob",
+                     "size", "deliver_after", "patient_id", "status", "created", "history", *_FRESH})
 
 
 def new_record(*, kind: str, automatic: bool, sender: str, to: Iterable[str], envelope_to: Iterable[str],
@@ -29,6 +31,9 @@ def new_record(*, kind: str, automatic: bool, sender: str, to: Iterable[str], en
     """The stored fields of a new outbox item (without status, created and history: `create` adds
     those). `extra`: what the path that queues it records beside (appointment, rule, template,
     recall keys, a text's own words); it cannot replace the fields above."""
+    clash = (extra or {}).keys() & _SHAPED
+    if clash:  # it would be dropped without a word: each has its own argument
+        raise ValueError(f"{', '.join(sorted(clash))}: part of an outbox item's shape, not extra")
     at = deliver_after.isoformat() if isinstance(deliver_after, datetime) else deliver_after
     record = {**(extra or {}), "kind": kind, "automatic": automatic, "from": sender, "to": list(to), "cc": list(cc),
               "bcc": list(bcc), "envelope_to": list(envelope_to), "subject": subject, "message_id": message_id,

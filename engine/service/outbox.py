@@ -99,10 +99,12 @@ class Outbox(OutboxQueries):
             message_id = make_msgid(domain=domain_of(draft.from_address))
             built.append((draft, meta, message_id, as_bytes(build(draft, message_id, now))))
         shas = self.store.blobs.put_many([raw for *_, raw in built])
+        own = ("kind", "automatic", "deliver_after", "patient_id")  # a batch's meta may set these (recalls do)
         records = [rules.create(new_record(
-            kind=EMAIL, automatic=True, sender=draft.from_address, subject=draft.subject, message_id=message_id,
-            blob=sha, size=len(raw), deliver_after=now, patient_id=meta.get("patient_id", ""),
-            extra={k: v for k, v in meta.items() if k != "patient_id"}, **_addresses(draft)), State.READY, now)
+            kind=meta.get("kind", EMAIL), automatic=meta.get("automatic", True), sender=draft.from_address,
+            subject=draft.subject, message_id=message_id, blob=sha, size=len(raw),
+            deliver_after=meta.get("deliver_after") or now, patient_id=meta.get("patient_id", ""),
+            extra={k: v for k, v in meta.items() if k not in own}, **_addresses(draft)), State.READY, now)
             for (draft, meta, message_id, raw), sha in zip(built, shas)]
         return self._items.insert_many(records)
 
