@@ -97,7 +97,7 @@ class OutboxPage(QWidget):
 
     def refresh(self) -> None:
         rows = []
-        for r in self.engine.outbox.items.iter_newest(self.wanted()):
+        for r in self.engine.outbox.iter_newest(self.wanted()):
             rows.append(r)
             if len(rows) >= ROWS:
                 break

@@ -57,7 +57,7 @@ def private_data(admin: Admin) -> redaction.PrivateData:
     practice = admin.practice
     people = [p for kind in PEOPLE for p in practice.directory.list(kind)]
     subjects = [r.get("subject", "") for r in admin.engine.inbox.messages.find(lambda r: True)]
-    subjects += [r.get("subject", "") for r in admin.engine.outbox.items.find(lambda r: True)]
+    subjects += admin.engine.outbox.subjects()
     own = [practice.settings.get(k) for k in ("practice.email", "support.address", "account.username")]
     return redaction.private_data(people, subjects, [a for a in own if isinstance(a, str)])
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.adapters.store import RID
 from engine.core import pacing, schedule
+from engine.core.outbox import State as OutboxState
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 
@@ -39,14 +40,14 @@ class Admin:
         return self.engine.outbox.counts()
 
     def failed_items(self) -> list[dict[str, Any]]:
-        items = self.engine.outbox.list("failed")[:FAILED_SHOWN]
+        items = self.engine.outbox.in_state(OutboxState.FAILED)[:FAILED_SHOWN]
         return [{"id": r[RID], "to": ", ".join(r["to"]), "subject": r["subject"], "code": r.get("last_code"),
                  "server said": r.get("last_error", ""), "what to do": r.get("last_hint", "")} for r in items]
 
     def failure_summary(self) -> list[dict[str, Any]]:
         """Failed items grouped by the server's reason: '552 message too large: 3 items'."""
         groups: dict[str, int] = {}
-        for r in self.engine.outbox.list("failed"):
+        for r in self.engine.outbox.in_state(OutboxState.FAILED):
             key = f"{r.get('last_code') or ''} {r.get('last_error', '')}".strip()
             groups[key] = groups.get(key, 0) + 1
         return [{"reason": k, "items": n} for k, n in sorted(groups.items(), key=lambda kv: -kv[1])]

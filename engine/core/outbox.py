@@ -14,6 +14,14 @@ service must carry out. Pure: the time comes in as an argument.
     failed --reset--> ready         draft|ready --cancel--> cancelled
     pending_link --link_ready--> ready | --link_failed--> link_failed --reset--> pending_link
     any but sending --delete--> deleted --restore--> the state it was deleted from
+    (new) --created--> draft | ready | pending_link      draft --edited--> draft
+    ready --deferred--> ready (deliver_after later)      ready --prompt_answered--> ready (then cancel, for a No)
+    pending_link --link_requested--> pending_link (the booking system's token)
+    sent --status_reported--> sent (the SMS provider's delivery status)
+
+Every change of a stored field is one of these events, and `FIELDS` says which fields an event
+may set beyond the ones `apply` itself keeps (status, times, attempts, errors, history): the
+service cannot write a field the table does not name.
 
 `sending` is stored before any byte goes to the server, so a crash leaves the
 item there, and `recover` resends it with the same Message-ID: the only way
@@ -70,13 +78,26 @@ class Event(str, Enum):
     LINK_FAILED = "link_failed"
     BOUNCE = "bounce"
     DELAY_REPORTED = "delay_reported"  # a temporary bounce: shown on the item, nothing else changes
+    CREATED = "created"  # the item comes into being (see `create`)
+    EDITED = "edited"  # a draft's message rebuilt in the compose window
+    DEFERRED = "deferred"  # its deliver_after moved later (a text held until quiet hours end)
+    PROMPT_ANSWERED = "prompt_answered"  # reception answered the prompt-before-send question
+    LINK_REQUESTED = "link_requested"  # the booking system took the request and gave a token
+    STATUS_REPORTED = "status_reported"  # the SMS provider's delivery status for a sent text
 
 
 S, E = State, Event
 _NOT_SENDING = (S.DRAFT, S.READY, S.SENT, S.FAILED, S.CANCELLED, S.PENDING_LINK, S.LINK_FAILED, S.BOUNCED)
 
 # (state, event) -> the state it leads to. None: decided by the item (see _target).
-TRANSITIONS: dict[tuple[State, Event], State | None] = {
+# A state of None is "not yet stored": only `created` leads out of it (see `create`).
+TRANSITIONS: dict[tuple[State | None, Event], State | None] = {
+    (None, E.CREATED): None,  # draft, ready or pending_link: as asked (CREATABLE)
+    (S.DRAFT, E.EDITED): S.DRAFT,
+    (S.READY, E.DEFERRED): S.READY,
+    (S.READY, E.PROMPT_ANSWERED): S.READY,
+    (S.PENDING_LINK, E.LINK_REQUESTED): S.PENDING_LINK,
+    (S.SENT, E.STATUS_REPORTED): S.SENT,
     (S.DRAFT, E.QUEUE): S.READY,
     (S.READY, E.CLAIM): S.SENDING,
     (S.SENDING, E.DELIVERED): S.SENT,
@@ -100,16 +121,50 @@ TRANSITIONS: dict[tuple[State, Event], State | None] = {
 }
 
 
+CREATABLE = (S.DRAFT, S.READY, S.PENDING_LINK)
+
+# The fields an event may set besides those `apply` keeps itself: the message an edit or a
+# finished link rebuilds, the provider's answers, the prompt, a later deliver_after.
+_MESSAGE = frozenset({"to", "cc", "bcc", "envelope_to", "subject", "blob", "size", "message_id"})
+FIELDS: dict[Event, frozenset[str]] = {
+    E.EDITED: _MESSAGE - {"message_id"} | {"deliver_after"},
+    E.DEFERRED: frozenset({"deliver_after"}),
+    E.PROMPT_ANSWERED: frozenset({"prompt", "deliver_after"}),
+    E.LINK_REQUESTED: frozenset({"link_token"}),
+    E.LINK_READY: _MESSAGE - {"to", "cc", "bcc"},
+    E.DELIVERED: frozenset({"provider_sid", "provider_status"}),
+    E.STATUS_REPORTED: frozenset({"provider_status", "provider_reason", "provider_checked"}),
+}
+# Events that leave `updated` alone: a provider's report is not a change by the practice, and the
+# next status poll waits from the send, not from the last report.
+_NOT_AN_UPDATE = frozenset({E.STATUS_REPORTED})
+
+
 class TransitionRefused(ValueError):
     """The table does not allow this event in this state."""
 
-    def __init__(self, state: State, event: Event) -> None:
-        super().__init__(f"an item that is {state.value} cannot be {event.value}")
+    def __init__(self, state: State | None, event: Event) -> None:
+        super().__init__(f"an item that is {state.value if state else 'new'} cannot be {event.value}")
         self.state, self.event = state, event
 
 
-def allowed(state: State, event: Event) -> bool:
+class FieldRefused(ValueError):
+    """An event asked to set a field the table does not give it."""
+
+
+def allowed(state: State | None, event: Event) -> bool:
     return (state, event) in TRANSITIONS
+
+
+def create(record: Mapping[str, Any], state: State, now: datetime,
+           notes: tuple[Mapping[str, Any], ...] = ()) -> dict[str, Any]:
+    """A new item's stored record: `record`'s fields in `state`, its history begun with `created`
+    (and any `notes`, such as a confirmed-outside line). The one place an item comes into being."""
+    if state not in CREATABLE:
+        raise TransitionRefused(None, E.CREATED)
+    at = now.isoformat()
+    history = [{"at": at, "event": E.CREATED.value, "to": state.value}, *({"at": at, **n} for n in notes)]
+    return {**record, "status": state.value, "created": at, "history": history}
 
 
 def _target(item: Mapping[str, Any], event: Event) -> State:
@@ -126,17 +181,39 @@ def _target(item: Mapping[str, Any], event: Event) -> State:
 
 
 def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "", hint: str = "",
-          code: int | None = None) -> tuple[dict[str, Any], list[str]]:
-    """The item after `event`, and the commands for the service ("notify_failed", "send")."""
+          code: int | None = None, fields: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The item after `event`, and the commands for the service ("notify_failed", "send").
+    `fields`: what the event sets besides (only those `FIELDS` gives it)."""
     state = State(item["status"])
     if not allowed(state, event):
         raise TransitionRefused(state, event)
+    if fields and not fields.keys() <= FIELDS.get(event, frozenset()):
+        raise FieldRefused(f"{event.value} cannot set {', '.join(sorted(fields.keys() - FIELDS.get(event, set())))}")
     target = _target(item, event)
     new = dict(item)
     new["status"] = target.value
-    new["updated"] = now.isoformat()
+    if event not in _NOT_AN_UPDATE:
+        new["updated"] = now.isoformat()
+    if fields:
+        new.update(fields)
     commands: list[str] = []
-    detail = error
+    if event in _ATTEMPT_OUTCOMES:
+        _attempt_outcome(new, item, event, target, now, error, hint, code, commands)
+        detail = error
+    else:
+        detail = _other_effects(new, state, event, now, error, hint, code)
+    history = list(item.get("history", []))
+    history.append({"at": now.isoformat(), "event": event.value, "to": target.value, **({"detail": detail} if detail else {})})
+    new["history"] = history[-50:]
+    return new, commands
+
+
+_ATTEMPT_OUTCOMES = frozenset({E.DELIVERED, E.TEMPORARY_FAILURE, E.PERMANENT_FAILURE, E.ACCOUNT_FAILURE})
+
+
+def _attempt_outcome(new: dict[str, Any], item: Mapping[str, Any], event: Event, target: State, now: datetime,
+                     error: str, hint: str, code: int | None, commands: list[str]) -> None:
+    """What an attempt's outcome keeps: the send time, or the attempts, errors, backoff and hint."""
     if event is E.DELIVERED:
         new["sent_at"] = now.isoformat()
         new["last_error"], new["last_hint"], new["last_code"] = "", "", None
@@ -151,9 +228,15 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
         new["attempts"] = item.get("attempts", 0) + 1
         new["last_error"], new["last_hint"], new["last_code"] = error, failure_hint(event, item, hint), code
         commands.append("notify_failed")
-    elif event is E.ACCOUNT_FAILURE:
+    else:  # ACCOUNT_FAILURE: about the account, so no attempt is counted against the item
         new["last_error"], new["last_hint"], new["last_code"] = error, hint, code
-    elif event is E.RECOVER:
+
+
+def _other_effects(new: dict[str, Any], state: State, event: Event, now: datetime, error: str, hint: str,
+                   code: int | None) -> str:
+    """The fields every other event keeps; returns the history line's detail."""
+    detail = error
+    if event is E.RECOVER:
         new["resent_after_crash"] = True
         detail = "found mid-send at start-up; will be sent again with the same Message-ID"
     elif event is E.RELEASE:
@@ -176,10 +259,7 @@ def apply(item: Mapping[str, Any], event: Event, now: datetime, error: str = "",
         new["delivery_note"] = error
     elif event is E.QUEUE:
         new.setdefault("deliver_after", now.isoformat())
-    history = list(item.get("history", []))
-    history.append({"at": now.isoformat(), "event": event.value, "to": target.value, **({"detail": detail} if detail else {})})
-    new["history"] = history[-50:]
-    return new, commands
+    return detail
 
 
 def failure_hint(event: Event, item: Mapping[str, Any], hint: str) -> str:
@@ -223,6 +303,7 @@ def table_rows() -> list[tuple[str, str, str]]:
     """The table for documentation and the admin runbook: (from, event, to)."""
     rows = []
     for (state, event), target in TRANSITIONS.items():
-        to = target.value if target is not None else ("ready|failed" if event is E.TEMPORARY_FAILURE else "previous")
-        rows.append((state.value, event.value, to))
+        decided = {E.TEMPORARY_FAILURE: "ready|failed", E.CREATED: "|".join(s.value for s in CREATABLE)}
+        to = target.value if target is not None else decided.get(event, "previous")
+        rows.append((state.value if state else "(new)", event.value, to))
     return rows

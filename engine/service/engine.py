@@ -28,6 +28,7 @@ from engine.adapters.clock import SystemClock
 from engine.adapters.smtp import SmtpSession
 from engine.core import schedule
 from engine.core.outbox import Event as OutboxEvent
+from engine.core.outbox import State as OutboxState
 from engine.errors import PracticeMailError
 from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
@@ -259,7 +260,7 @@ class Engine(AccountSide, SendPasses):
 
     def resolve_links(self) -> None:
         """Items waiting for a booking link: ask the provider (none set: they wait, and say why)."""
-        if not self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+        if not self.outbox.count_in(OutboxState.PENDING_LINK):
             return
         url = self.practice.settings.snapshot().booking_provider_url
         from engine.adapters.booking import HttpLinkProvider
@@ -267,7 +268,7 @@ class Engine(AccountSide, SendPasses):
 
         reminders = Reminders(self.practice, self.outbox)
         if not url:
-            for rid in self.outbox.items.ids(lambda r: r["status"] == "pending_link"):
+            for rid in self.outbox.ids_in(OutboxState.PENDING_LINK):
                 self.outbox.apply(rid, OutboxEvent.LINK_FAILED, self.clock.now(),
                                   error="no booking-link provider is set",
                                   hint="Set booking.provider_url, or use a template without a booking link.")

@@ -24,6 +24,7 @@ from engine.core import recalls as rc
 from engine.core import templates as tpl
 from engine.core.directory import person_name, preference
 from engine.core.message import Draft, Recipient
+from engine.core.outbox import State as OutboxState
 from engine.core.periods import parse_periods
 from engine.errors import InputInvalid, Problem
 from engine.service.compose import merge_context
@@ -34,7 +35,6 @@ from engine.service.templates import Templates
 log = logging.getLogger("practicemail.service")
 KIND = "recall"
 CHUNK = 500  # messages per durable step of a run
-GONE = ("cancelled", "deleted")
 
 
 @dataclass
@@ -135,10 +135,10 @@ class Recalls:
         """Send keys on recall items not cancelled, and the latest deliver-after still waiting."""
         keys: set[str] = set()
         last: datetime | None = None
-        for item in self.outbox.items.find(lambda r: bool(r.get("recall_keys")) and r["status"] not in GONE):
-            keys.update(item.get("recall_keys", []))
-            if item["status"] == "ready":
-                at = datetime.fromisoformat(item["deliver_after"])
+        for item in self.outbox.recall_items():
+            keys.update(item.recall_keys)
+            if item.status is OutboxState.READY and item.deliver_after is not None:
+                at = item.deliver_after
                 last = at if last is None or at > last else last
         return frozenset(keys), last
 

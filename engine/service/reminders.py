@@ -21,10 +21,11 @@ from engine.core import templates as tpl
 from engine.core.directory import person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.outbox import Event
+from engine.core.outbox import State as OutboxState
 from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.compose import merge_context
 from engine.service.heartbeat import Heartbeat
-from engine.service.outbox import Outbox
+from engine.service.outbox import Outbox, OutboxItem
 from engine.service.practice import Practice
 from engine.service.reminder_rules import ReminderRules, channel_for
 from engine.service.templates import Templates
@@ -149,7 +150,7 @@ class Reminders:
         # a reminder sent as a text is an outbox item of kind sms: to the planner it is a reminder
         return [rules.Existing(r[RID], rules.REMINDER if r.get("rule") else r.get("kind", ""),
                                int(r.get("appointment_version", 0)), r["status"], r.get("idempotency_key", ""))
-                for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
+                for r in self.outbox.for_appointment(aid)]
 
     def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
         s = self.practice.settings
@@ -266,12 +267,12 @@ class Reminders:
     def resolve_links(self, provider: Any, now: datetime) -> dict[str, int]:
         """Ask the booking system about every item waiting for a link. Never sends one without it."""
         done = {"ready": 0, "failed": 0, "pending": 0}
-        for item in self.outbox.items.find(lambda r: r["status"] == "pending_link"):
-            rid = item[RID]
+        for item in self.outbox.in_state(OutboxState.PENDING_LINK):
+            rid = item.id
             try:
-                token = item.get("link_token") or provider.request(item["appointment_id"], item["patient_id"])
+                token = item.get("link_token") or provider.request(item["appointment_id"], item.patient_id)
                 if not item.get("link_token"):
-                    self.outbox.items.update(rid, {"link_token": token})
+                    self.outbox.link_requested(rid, token, now)
                 state = provider.state(token)
             except PracticeMailError as exc:
                 self.outbox.apply(rid, Event.LINK_FAILED, now, error=exc.message, hint=exc.hint)
@@ -315,7 +316,7 @@ class Reminders:
         if not code or not self.templates.exists(code) or not patient.get("email"):
             return None
         k = f"{patient['id']}:welcome"
-        if self.outbox.items.find(lambda r: r.get("idempotency_key") == k):
+        if self.outbox.has_key(k):
             return None
         r = tpl.render(self.templates.get(code), merge_context(self.practice, patient))
         to = Recipient(patient["email"], headers.display_name(person_name(patient)))  # a record's name: one line
@@ -327,25 +328,18 @@ class Reminders:
                                                            "category": "Patients", "description": "Welcome",
                                                            **({"held": held} if held else {})})
 
-    def held_for_bad_address(self) -> list[dict[str, Any]]:
+    def held_for_bad_address(self) -> list[OutboxItem]:
         """Automatic mail held as drafts because the patient's address bounced: reception's list
         (correct the address and send the draft, or telephone the patient)."""
-        return self.outbox.items.find(lambda r: bool(r.get("held")) and r["status"] == "draft")
+        return self.outbox.held_drafts()
 
     # -- the kiosk's prompt-before-send hook ------------------------------------------------------
-    def awaiting_prompt(self) -> list[dict[str, Any]]:
-        return self.outbox.items.find(lambda r: bool(r.get("prompt")) and r["status"] == "ready")
+    def awaiting_prompt(self) -> list[OutboxItem]:
+        return self.outbox.awaiting_prompt()
 
     def answer_prompt(self, rid: int, send: bool, now: datetime) -> None:
         """Yes: it goes at the next pass (no more holding). No: the confirmation is cancelled."""
-        item = self.outbox.get(rid)
-        if not item.get("prompt") or item["status"] != "ready":
-            raise InputInvalid(f"outbox item {rid} is not waiting for an answer", hint="Refresh the outbox.")
-        if send:
-            self.outbox.items.update(rid, {"prompt": False, "deliver_after": now.isoformat()})
-        else:
-            self.outbox.apply(rid, Event.CANCEL, now)
-            self.outbox.items.update(rid, {"prompt": False})
+        self.outbox.answer_prompt(rid, send, now)
 
     # -- what tomorrow looks like -------------------------------------------------------------------
     def preview(self, now: datetime, hours: int = 24) -> list[PreviewLine]:

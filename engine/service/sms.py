@@ -23,11 +23,10 @@ from engine.adapters.sms import SmsProvider, SmsSettings, provider_for, proxy_ur
 from engine.adapters.store import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
-from engine.core import outbox as outbox_rules
 from engine.core.outbox import MAX_ATTEMPTS, Event
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
-from engine.service.outbox import SMS, Outbox
+from engine.service.outbox import Outbox, SmsOutcome, SmsStatus
 from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
@@ -134,8 +133,8 @@ class Texts:
             return report
         if not manual and self.in_quiet_hours(now):
             later = rules.quiet_ends(now, self._tz(), self._quiet())
-            for rid in due:  # not due until they end: the worker sleeps instead of spinning
-                self.outbox.items.update(rid, {"deliver_after": later.isoformat()})
+            # not due until they end: the worker sleeps instead of spinning
+            self.outbox.defer(due, later, now, why="quiet hours")
             return report
         provider: SmsProvider | None = None
         setup_error: Exception | None = None
@@ -143,12 +142,10 @@ class Texts:
             provider = self.provider()
         except SmsNotSetUp as exc:
             setup_error = exc
-        pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]] = []
+        pending: list[SmsOutcome] = []
         try:
             claimed = self.outbox.claim(due, now)
-            wanted = {item[RID] for item in claimed}
-            texts = {r[RID]: (r["to"][0], r["text"]) for r in self.outbox.items.find(
-                lambda r: r.get("kind") == SMS and r["status"] == "sending") if r[RID] in wanted}  # one read
+            texts = self.outbox.claimed_texts(item[RID] for item in claimed)  # one read
             for item in claimed:
                 pending.append(self._send_one(item, texts[item[RID]], provider, setup_error, clock, report))
                 if len(pending) >= RECORD_EVERY:
@@ -159,9 +156,8 @@ class Texts:
 
     def _send_one(self, item: dict[str, Any], message: tuple[str, str], provider: SmsProvider | None,
                   setup_error: Exception | None,
-                  clock: Callable[[], datetime], report: TextReport) -> tuple[int, Event, datetime, dict[str, Any],
-                                                                              dict[str, Any]]:
-        """One text to the provider; its outcome as (id, event, when, detail, fields), recorded in groups."""
+                  clock: Callable[[], datetime], report: TextReport) -> SmsOutcome:
+        """One text to the provider; its outcome, recorded in groups."""
         try:
             if provider is None:
                 raise setup_error or SmsNotSetUp("no SMS provider is set up")
@@ -171,48 +167,36 @@ class Texts:
         except (SmsUnreachable, SmsAccountRefused) as exc:
             return self._failed(item, Event.TEMPORARY_FAILURE, clock(), exc, report)
         report.sent += 1
-        return item[RID], Event.DELIVERED, clock(), {}, {"provider_sid": accepted.sid,
-                                                         "provider_status": accepted.status}
+        return SmsOutcome(item[RID], Event.DELIVERED, clock(), provider_sid=accepted.sid,
+                          provider_status=accepted.status)
 
     def _failed(self, item: dict[str, Any], event: Event, now: datetime, exc: PracticeMailError,
-                report: TextReport) -> tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]:
+                report: TextReport) -> SmsOutcome:
         if event is Event.PERMANENT_FAILURE or item.get("attempts", 0) + 1 >= MAX_ATTEMPTS:
             report.failed += 1
         report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
         log.warning("text %d: %s", item[RID], exc.message)
-        return item[RID], event, now, {"error": exc.message, "hint": exc.hint, "code": getattr(exc, "code", None)}, {}
+        return SmsOutcome(item[RID], event, now, exc.message, exc.hint, getattr(exc, "code", None))
 
-    def _record(self, pending: list[tuple[int, Event, datetime, dict[str, Any], dict[str, Any]]]) -> None:
+    def _record(self, pending: list[SmsOutcome]) -> None:
         """Outcomes in one durable write (a group of RECORD_EVERY at most), then forgotten."""
         if not pending:
             return
-        outcomes = {rid: (event, when, detail, fields) for rid, event, when, detail, fields in pending}
-
-        def change(rid: int, stored: Any) -> dict[str, Any]:
-            event, when, detail, fields = outcomes[rid]
-            return {**outbox_rules.apply(stored, event, when, **detail)[0], **fields}
-
-        self.outbox.items.modify_many(list(outcomes), change, copies=False)
+        self.outbox.record_sms_outcomes(pending)
         pending.clear()
 
     # -- delivery status -------------------------------------------------------------------------------
     def poll_statuses(self, now: datetime, min_age: timedelta | None = None) -> int:
         """Ask the provider about every sent text not yet final (sent at least `min_age` ago, when
         given: one sent a moment ago is still queued); the changes in one write. How many changed."""
-        def waiting(r: Any) -> bool:
-            return (r.get("kind") == SMS and r["status"] == "sent" and bool(r.get("provider_sid"))
-                    and r.get("provider_status") not in ("delivered", "undelivered", "failed")
-                    and (min_age is None or datetime.fromisoformat(r.get("updated") or r["created"]) <= now - min_age))
-
-        changes: dict[int, dict[str, Any]] = {}
-        for item in self.outbox.items.find(waiting):
+        changes: list[SmsStatus] = []
+        for item in self.outbox.texts_awaiting_status(now, min_age):
             d = self.provider().status(item["provider_sid"])
             if d.status != item.get("provider_status"):
                 reason = f"{d.error_message} (error {d.error_code})" if d.error_code else d.error_message
-                changes[item[RID]] = {"provider_status": d.status, "provider_reason": reason,
-                                      "provider_checked": now.isoformat()}
+                changes.append(SmsStatus(item.id, d.status, reason))
         if changes:
-            self.outbox.items.modify_many(list(changes), lambda rid, r: {**r, **changes[rid]}, copies=False)
+            self.outbox.record_sms_statuses(changes, now)
         return len(changes)
 
     # -- replies -------------------------------------------------------------------------------------------

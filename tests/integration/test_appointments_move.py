@@ -22,7 +22,7 @@ def state(data: Path, aid: str) -> tuple[dict, int]:  # type: ignore[type-arg]
     with open_practice(data) as p:
         rem = Reminders(p, Outbox(p.store))
         appt = {k: v for k, v in rem.get(aid).items() if k in ("start", "minutes", "version", "status")}
-        return appt, len(rem.outbox.items.all())
+        return appt, len(rem.outbox.list())
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_reminder_promises_wired(rem: Reminders, patient: str, first: int, steps
     queued_at: dict[int, datetime] = {}
 
     def note_new() -> None:
-        for i in rem.outbox.items.find(lambda r: r.get("appointment_id") == aid):
+        for i in rem.outbox.for_appointment(aid):
             queued_at.setdefault(i["_rid"], now)
 
     rem.book(patient, (now + timedelta(hours=first)).isoformat(), 30, now, aid=aid)
@@ -66,7 +66,7 @@ def test_reminder_promises_wired(rem: Reminders, patient: str, first: int, steps
             now += timedelta(minutes=n)
         note_new()
     appt = rem.get(aid)
-    items = rem.outbox.items.find(lambda r: r.get("appointment_id") == aid and r.get("rule"))
+    items = [i for i in rem.outbox.for_appointment(aid) if i.get("rule")]
     keys = [i["idempotency_key"] for i in items]
     assert len(keys) == len(set(keys))  # one per rule per appointment version
     quiet = sms_rules.parse_quiet_hours("20:00-08:00")

@@ -155,7 +155,7 @@ def test_the_worker_backs_off_after_unexpected_errors(practice: Practice, engine
     later, never in a tight loop; once the record is put right it carries on."""
     practice.settings.set_many({"schedule.send_immediately": "true"})
     good, bad = queue(engine, clock, "pat@example.com", "kim@example.com")
-    engine.outbox.items.update(bad, {"deliver_after": "tomorrow-ish"})
+    engine.practice.store.partitioned("outbox").update(bad, {"deliver_after": "tomorrow-ish"})
     engine.start()
     clock.settle()
     waits_at_start = clock.waits
@@ -165,7 +165,7 @@ def test_the_worker_backs_off_after_unexpected_errors(practice: Practice, engine
     assert clock.waits - waits_at_start < 45  # 30 min: ~12 backoffs and ~30 heartbeats at most, not thousands
     status = derive(engine.heartbeat.record(), clock.now())
     assert status["state"] == "failing" and "unexpected error" in engine.heartbeat.record()["last_error"]["error"]
-    engine.outbox.items.update(bad, {"deliver_after": T0.isoformat()})  # support puts it right
+    engine.practice.store.partitioned("outbox").update(bad, {"deliver_after": T0.isoformat()})  # support puts it right
     clock.step()  # the next try, at most 5 min away
     clock.settle()
     assert {engine.outbox.get(rid)["status"] for rid in (good, bad)} == {"sent"}
@@ -223,8 +223,8 @@ def test_an_item_that_cannot_be_read_fails_alone_and_the_pass_goes_on(engine: En
     """Damaged records (a stored message that is not there; an envelope edited by hand into
     something that is not an address) used to end the pass in a traceback before the rest."""
     ids = queue(engine, clock, "a@example.com", "b@example.com", "c@example.com", "d@example.com")
-    engine.outbox.items.update(ids[1], {"blob": "0" * 64})
-    engine.outbox.items.update(ids[2], {"envelope_to": [12345]})
+    engine.practice.store.partitioned("outbox").update(ids[1], {"blob": "0" * 64})
+    engine.practice.store.partitioned("outbox").update(ids[2], {"envelope_to": [12345]})
     report = engine.send_receive_now()
     assert (report["sent"], report["failed"]) == (2, 2)
     statuses = [engine.outbox.get(rid)["status"] for rid in ids]

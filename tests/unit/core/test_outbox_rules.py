@@ -37,8 +37,8 @@ def test_random_event_sequences_keep_the_promises(events: list[Event], manual: b
             before = current
             current, commands = rules.apply(current, event, now, error="x", code=451)
             assert current["attempts"] <= rules.MAX_ATTEMPTS
-            if State(before["status"]) is State.DRAFT:
-                assert current["status"] in ("ready", "cancelled", "deleted")
+            if State(before["status"]) is State.DRAFT:  # only reception's edit keeps it a draft
+                assert current["status"] in ("ready", "cancelled", "deleted") or event is Event.EDITED
             if current["status"] == "failed" and event is not Event.RESTORE:
                 assert "notify_failed" in commands
         if current["status"] == "draft":
@@ -86,6 +86,72 @@ def test_recover_flags_the_resend() -> None:
 
 def test_table_rows_describe_every_transition() -> None:
     assert len(rules.table_rows()) == len(rules.TRANSITIONS)
+    assert ("(new)", "created", "draft|ready|pending_link") in rules.table_rows()
+
+
+def test_every_event_has_a_row_in_the_table() -> None:
+    """An event written to an item's history is one the table knows (created and edited were not)."""
+    assert {event for _, event in rules.TRANSITIONS} == set(Event)
+    assert {"created", "edited"} <= {e.value for e in Event}
+
+
+@given(st.sampled_from(list(State)), st.sampled_from(rules.CREATABLE))
+def test_an_item_is_created_only_in_a_creatable_state_and_its_history_begins_there(state: State,
+                                                                                     creatable: State) -> None:
+    made = rules.create({"kind": "email", "attempts": 0}, creatable, T0, ({"event": "confirmed outside"},))
+    assert made["status"] == creatable.value and made["created"] == T0.isoformat()
+    assert made["history"][0] == {"at": T0.isoformat(), "event": "created", "to": creatable.value}
+    assert made["history"][1] == {"at": T0.isoformat(), "event": "confirmed outside"}
+    if state not in rules.CREATABLE:
+        with pytest.raises(rules.TransitionRefused):
+            rules.create({}, state, T0)
+    assert not rules.allowed(state, Event.CREATED)  # a stored item is never created again
+
+
+KEPT_BY_APPLY = {"status", "updated", "history", "attempts", "retry_at", "last_error", "last_hint", "last_code",
+                 "sent_at", "resent_after_crash", "deleted_from", "bounce", "delivery_note", "deliver_after"}
+SETTABLE = sorted({f for fields in rules.FIELDS.values() for f in fields} | {"blob", "status", "nonsense"})
+
+
+@given(st.sampled_from(list(State)), st.sampled_from(list(Event)),
+       st.dictionaries(st.sampled_from(SETTABLE), st.text(max_size=5), max_size=4))
+def test_an_event_sets_only_the_fields_the_table_gives_it(state: State, event: Event, fields: dict[str, str]) -> None:
+    """Every change of a stored field is an event, and each event may change only its own fields."""
+    before = item(state, deleted_from="ready", untouched="same")
+    if not rules.allowed(state, event):
+        return
+    if not fields.keys() <= rules.FIELDS.get(event, frozenset()):
+        if fields:
+            with pytest.raises(rules.FieldRefused):
+                rules.apply(before, event, T0, fields=fields)
+        return
+    after, _ = rules.apply(before, event, T0, fields=fields)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed <= KEPT_BY_APPLY | rules.FIELDS.get(event, frozenset())
+    assert all(after[k] == v for k, v in fields.items())
+    assert after["history"][-1]["event"] == event.value and after["untouched"] == "same"
+
+
+def test_a_provider_status_report_is_in_the_history_but_is_not_an_update() -> None:
+    """The next status poll waits from the send, so a report must not move `updated`."""
+    sent = item(State.SENT, updated=T0.isoformat())
+    later = T0 + timedelta(minutes=5)
+    reported, _ = rules.apply(sent, Event.STATUS_REPORTED, later, error="delivered",
+                              fields={"provider_status": "delivered"})
+    assert reported["updated"] == T0.isoformat() and reported["provider_status"] == "delivered"
+    assert reported["history"][-1] == {"at": later.isoformat(), "event": "status_reported", "to": "sent",
+                                       "detail": "delivered"}
+
+
+def test_a_prompt_answered_no_then_cancelled_and_an_edit_keeps_the_draft() -> None:
+    asked = item(State.READY, prompt=True)
+    answered, _ = rules.apply(asked, Event.PROMPT_ANSWERED, T0, fields={"prompt": False})
+    cancelled, _ = rules.apply(answered, Event.CANCEL, T0)
+    assert cancelled["status"] == "cancelled" and cancelled["prompt"] is False
+    assert [h["event"] for h in cancelled["history"]] == ["prompt_answered", "cancel"]
+    edited, _ = rules.apply(item(State.DRAFT), Event.EDITED, T0, fields={"subject": "New"})
+    assert edited["status"] == "draft" and edited["subject"] == "New"
+    assert not rules.is_due(edited, T0 + timedelta(days=1), manual=True)
 
 
 # the hints the SMTP adapter and the errors give a failed attempt, retry-promising ones first

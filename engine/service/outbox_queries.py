@@ -1,0 +1,166 @@
+"""What the Outbox answers about its records: reads only, no writes.
+
+Split from engine/service/outbox.py (the Outbox inherits these) so each module stays small; the
+records are still the Outbox's own (`_items`), read here and nowhere else. Named queries return
+frozen `OutboxItem`s; `get` and `list` return plain dicts for the callers that edit or print them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.adapters.store import RID, PartitionedCollection, Store
+from engine.core import outbox as rules
+from engine.core import schedule
+from engine.core.outbox import State
+from engine.core.outbox_item import SMS, OutboxItem
+from engine.errors import InputInvalid
+
+GONE = (State.CANCELLED, State.DELETED)  # items that will never go, whatever they were for
+_FINAL_SMS = ("delivered", "undelivered", "failed")  # provider statuses that will not change again
+
+
+@dataclass(frozen=True)
+class SmsOutcome:
+    """One text's attempt as the SMS provider answered it (engine/service/sms.py)."""
+    rid: int
+    event: rules.Event
+    at: datetime
+    error: str = ""
+    hint: str = ""
+    code: int | None = None
+    provider_sid: str = ""
+    provider_status: str = ""
+
+
+@dataclass(frozen=True)
+class SmsStatus:
+    """The provider's delivery status for a sent text, when it changed."""
+    rid: int
+    status: str
+    reason: str
+
+
+class OutboxQueries:
+    store: Store
+    _items: PartitionedCollection
+
+    # -- reading (plain dicts, for the callers that edit or print them) -------------------------
+    def get(self, rid: int) -> dict[str, Any]:
+        return self._items.require(rid)
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        if status is not None and status not in {s.value for s in State}:
+            raise InputInvalid(f"{status!r} is not an outbox status",
+                               hint=f"Use one of: {', '.join(s.value for s in State)}.")
+        return self._items.find(lambda r: status is None or r["status"] == status)
+
+    def counts(self) -> dict[str, int]:
+        """Items per status (every heartbeat asks: read in place, never copied)."""
+        return self._items.count_by("status")
+
+    def blob(self, item: Mapping[str, Any]) -> bytes:
+        return self.store.blobs.get(item["blob"])
+
+    # -- queries (frozen values) ---------------------------------------------------------------
+    def item(self, rid: int) -> OutboxItem:
+        return OutboxItem.of(self._items.require(rid), rid)
+
+    def _where(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[OutboxItem]:
+        return [OutboxItem.of(r, r[RID]) for r in self._items.find(predicate)]
+
+    def iter_newest(self, predicate: Callable[[Mapping[str, Any]], bool] | None = None) -> Iterator[OutboxItem]:
+        """Newest first, as the kiosk's table pages through them (stop reading when it has enough)."""
+        return (OutboxItem.of(r, r[RID]) for r in self._items.iter_newest(predicate))
+
+    def count_in(self, state: State) -> int:
+        return self._items.count_by("status").get(state.value, 0)
+
+    def ids_in(self, state: State) -> list[int]:
+        return self._items.ids(lambda r: r["status"] == state.value)
+
+    def in_state(self, state: State) -> list[OutboxItem]:
+        return self._where(lambda r: r["status"] == state.value)
+
+    def subjects(self) -> list[str]:
+        """Every item's subject: what the diagnostics export redacts."""
+        return [r.get("subject", "") for r in self._items.find(lambda r: True)]
+
+    def for_appointment(self, appointment_id: str) -> list[OutboxItem]:
+        return self._where(lambda r: r.get("appointment_id") == appointment_id)
+
+    def has_key(self, idempotency_key: str) -> bool:
+        """An item was queued once already under this key (a welcome is sent once)."""
+        return bool(self._items.ids(lambda r: r.get("idempotency_key") == idempotency_key))
+
+    def held_drafts(self) -> list[OutboxItem]:
+        """Automatic mail held as a draft because the patient's address bounced."""
+        return self._where(lambda r: bool(r.get("held")) and r["status"] == State.DRAFT.value)
+
+    def awaiting_prompt(self) -> list[OutboxItem]:
+        """Confirmations waiting for reception's 'send this now?' answer."""
+        return self._where(lambda r: bool(r.get("prompt")) and r["status"] == State.READY.value)
+
+    def recall_items(self) -> list[OutboxItem]:
+        """Recall mail that is not cancelled or deleted (sent or still to go)."""
+        gone = {s.value for s in GONE}
+        return self._where(lambda r: bool(r.get("recall_keys")) and r["status"] not in gone)
+
+    def claimed_texts(self, rids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """The number and words of each claimed text, in one read."""
+        wanted = set(rids)
+        return {r[RID]: (r["to"][0], r["text"]) for r in self._items.find(
+            lambda r: r.get("kind") == SMS and r["status"] == State.SENDING.value) if r[RID] in wanted}
+
+    def texts_awaiting_status(self, now: datetime, min_age: timedelta | None = None) -> list[OutboxItem]:
+        """Sent texts whose provider status is not final (sent at least `min_age` ago, when given:
+        one sent a moment ago is still queued)."""
+        def waiting(r: Mapping[str, Any]) -> bool:
+            return (r.get("kind") == SMS and r["status"] == State.SENT.value and bool(r.get("provider_sid"))
+                    and r.get("provider_status") not in _FINAL_SMS
+                    and (min_age is None or datetime.fromisoformat(r.get("updated") or r["created"]) <= now - min_age))
+        return self._where(waiting)
+
+    def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
+        """Every item filed under the patient (their contact history's sent side)."""
+        return self._items.find(lambda r: r.get("patient_id") == patient_id)
+
+    def addressed_since(self, after: int) -> tuple[dict[str, tuple[str, str]], int]:
+        """Message-ID -> (patient_id, specialist_id) of the items added after id `after` that
+        have both (what inbox filing matches replies by), and the id to pass next time. Ids only
+        grow, so this reads newest first and stops at `after`; an item still waiting for its
+        booking link has no Message-ID yet and is read again until it has one."""
+        found: dict[str, tuple[str, str]] = {}
+        newest = after
+        unfinished: int | None = None  # the oldest item still without a Message-ID
+        for r in self._items.iter_newest():
+            if r[RID] <= after:
+                break
+            newest = max(newest, r[RID])
+            if not r.get("message_id"):
+                if r["status"] in (State.PENDING_LINK.value, State.LINK_FAILED.value):  # may get one later
+                    unfinished = r[RID]
+            elif r.get("patient_id") or r.get("specialist_id"):
+                found[r["message_id"]] = (r.get("patient_id", ""), r.get("specialist_id", ""))
+        return found, newest if unfinished is None else unfinished - 1
+
+    def due_facts(self) -> list[schedule.Due]:
+        """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,
+        and those a paced pass has claimed and not sent yet (`sending`): they go first, in order."""
+        going = (State.READY.value, State.SENDING.value)
+        return [schedule.Due.of(r[RID], r) for r in self._items.find(lambda r: r["status"] in going)]
+
+    def sent_item(self, message_id: str, recipient: str = "") -> dict[str, Any] | None:
+        """The item a bounce is about: the one with our Message-ID; or, when the bounce
+        returned no headers at all, the newest sent (or bounced) to that recipient. Newest
+        first, so a bounce (which comes within hours) is found without reading the whole outbox."""
+        if message_id:
+            return next(self._items.iter_newest(lambda r: r.get("message_id") == message_id), None)
+        if not recipient:
+            return None
+        wanted = recipient.strip().lower()
+        return next(self._items.iter_newest(lambda r: r["status"] in (State.SENT.value, State.BOUNCED.value) and any(
+            a.strip().lower() == wanted for a in r.get("envelope_to", []))), None)
