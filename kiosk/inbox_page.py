@@ -6,7 +6,6 @@ actioned, info, delete; and the Deleted tab's list, restorable."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import Qt
@@ -142,7 +141,8 @@ class InboxPage(QSplitter):
             return
         record = self.inbox.get(ids[0])
         if not record.get("read"):
-            record = self.inbox.mark_read(ids[0], datetime.now(timezone.utc))
+            self.app.mark_read(ids[0])
+            record = self.inbox.get(ids[0])
             self.table.set_cell(ids[0], 0, "")
         self.message_view.show_record(record)
 
@@ -179,10 +179,9 @@ class InboxPage(QSplitter):
         return sorted(seen)
 
     def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
-        now = datetime.now(timezone.utc)
         for rid in ids:
             tags = set(self.inbox.get(rid).get("tags", []))
-            self.inbox.set_tags(rid, now, sorted(tags | {tag} if on else tags - {tag}))
+            self.app.set_tags(rid, sorted(tags | {tag} if on else tags - {tag}))
         self.refresh()
 
     def new_tag(self, ids: list[int]) -> None:
@@ -212,7 +211,7 @@ class InboxPage(QSplitter):
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
         """Filed, and said so in the status bar (the message leaves the view it was in)."""
         try:
-            self.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
+            self.app.file_message(rid, patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
             plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
         else:
@@ -239,7 +238,7 @@ class InboxPage(QSplitter):
         return dialog
 
     def _reply(self, rid: int, text: str, signature: bool) -> int:
-        return self.composer.reply(rid, datetime.now(timezone.utc), text, signature=signature)
+        return self.app.reply(rid, text, signature=signature)
 
     def forward_selected(self) -> None:
         ids = self.table.selected_ids()
@@ -251,8 +250,7 @@ class InboxPage(QSplitter):
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
             queued = forward_confirmed(
-                self, lambda confirmed: self.composer.forward(rid, to, datetime.now(timezone.utc),
-                                                              confirmed_outside=confirmed),
+                self, lambda confirmed: self.app.forward(rid, to, confirmed_outside=confirmed),
                 lambda: self.composer.forward_patients(message_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
@@ -262,14 +260,14 @@ class InboxPage(QSplitter):
 
     def action_selected(self) -> None:
         for rid in self.table.selected_ids():
-            self.inbox.set_actioned(rid, datetime.now(timezone.utc), True)
+            self.app.set_actioned(rid, True)
         self.refresh()
 
     def delete_selected(self) -> None:
         """Deleted; the message that took the first one's place is selected, to read or delete next."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         for rid in self.table.selected_ids():
-            self.inbox.delete(rid, datetime.now(timezone.utc))
+            self.app.delete_message(rid)
         self.refresh()
         left = self.table.model_.rowCount()
         if rows and left:
@@ -288,7 +286,7 @@ class InboxPage(QSplitter):
 
     def set_tags(self, ids: list[int], tags: list[str]) -> None:
         for rid in ids:
-            self.inbox.set_tags(rid, datetime.now(timezone.utc), tags)
+            self.app.set_tags(rid, tags)
         self.refresh()
 
     def info_selected(self) -> QMessageBox | None:
@@ -311,10 +309,10 @@ class InboxPage(QSplitter):
     def restore_selected(self) -> None:
         """Deleted messages go back to the inbox, with their tags and filing as they were."""
         for rid in self.deleted.selected_ids():
-            self.inbox.restore(rid, datetime.now(timezone.utc))
+            self.app.restore_message(rid)
         self.refresh()
 
     def mark_selected_read(self, read: bool = True) -> None:
         for rid in self.table.selected_ids():
-            self.inbox.mark_read(rid, datetime.now(timezone.utc), read)
+            self.app.mark_read(rid, read)
         self.refresh()

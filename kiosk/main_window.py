@@ -14,7 +14,6 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QApplication, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
                              QToolBar, QWidget)
 
-from engine.core import directory as rules
 from engine.errors import PracticeMailError
 from engine.service.app import RID, ROLES, App, allowed
 from kiosk import plain
@@ -24,7 +23,7 @@ from kiosk.compose import ComposeDialog
 from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
-from kiosk.people import born
+from kiosk.people import birthday
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import ROWS, RecordTable, local_time
@@ -167,16 +166,14 @@ class MainWindow(QMainWindow):
         codes in the row's tooltip."""
         d = self.app.directory
         typed = self.patient_search.text()
-        everyone = d.search(typed, limit=ROWS) if typed.strip() else \
-            sorted(d.list("patients"), key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
-        providers = d.names("providers", {p.get("usual_provider_id", "") for p in everyone})
-        families = d.families({p.get("family_id", "") for p in everyone})
-        self.patients.fill([(p["id"], (rules.person_name(p), born(p), p.get("mobile", ""), p.get("email", ""),
-                                       ", ".join(o["first_name"] for o in families.get(p.get("family_id") or "", [])
-                                                 if o["id"] != p["id"]),
-                                       providers.get(p.get("usual_provider_id") or "", p.get("usual_provider_id", ""))))
+        everyone = self.app.patients(typed, limit=ROWS) if typed.strip() else self.app.patients()
+        providers = d.names("providers", {p.usual_provider_id for p in everyone})
+        families = d.families({p.family_id for p in everyone})
+        self.patients.fill([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
+                                    ", ".join(o["first_name"] for o in families.get(p.family_id, []) if o["id"] != p.id),
+                                    providers.get(p.usual_provider_id, p.usual_provider_id)))
                             for p in everyone],
-                           [f"Patient code {p['id']}" + (f", family {p['family_id']}" if p.get("family_id") else "")
+                           [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "")
                             for p in everyone])
 
     def refresh_status(self) -> None:

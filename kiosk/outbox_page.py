@@ -5,7 +5,6 @@ reset what failed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import QDate
@@ -166,8 +165,7 @@ class OutboxPage(QWidget):
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
             queued = forward_confirmed(
-                self, lambda confirmed: self.composer.forward_sent(rid, to, datetime.now(timezone.utc),
-                                                              confirmed_outside=confirmed),
+                self, lambda confirmed: self.app.forward_sent(rid, to, confirmed_outside=confirmed),
                 lambda: self.composer.forward_patients(item_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
 from engine.adapters.store import RID
-from engine.core.incoming import Content
 from engine.core.outbox import Event
 from engine.errors import ReadOnly
 from engine.service import signin
@@ -39,7 +38,7 @@ from engine.service.templates import Templates
 from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
-__all__ = ["App", "Content", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
+__all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
            "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -169,6 +168,15 @@ class App:
     def patient(self, patient_id: str) -> Patient:
         return Patient.from_record(self.directory.require("patients", patient_id))
 
+    def patients(self, search: str = "", limit: int | None = None) -> list[Patient]:
+        """Patients matching every word of `search` (see Directory.search), or, with no words,
+        everyone by last then first name; at most `limit`."""
+        if search.strip():
+            return [Patient.from_record(r) for r in self.directory.search(search, limit=limit or 200)]
+        everyone = sorted(self.directory.list("patients"),
+                          key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
+        return [Patient.from_record(r) for r in everyone[:limit]]
+
     def documents(self, patient_id: str) -> list[Document]:
         """The files kept in the patient's documents folder, to attach."""
         return list_documents(self.folder, patient_id)
@@ -207,6 +215,49 @@ class App:
         """The failed items named (all of them when none is) are tried again at the next pass."""
         self._command("reset failed items")
         return self.outbox.reset_failed(rids, self.now())
+
+    # -- the inbox: what reception does with a message ---------------------------------------
+    def mark_read(self, rid: int, read: bool = True) -> None:
+        self._command("mark a message")
+        self.inbox.mark_read(rid, self.now(), read)
+
+    def set_tags(self, rid: int, tags: list[str]) -> None:
+        """The message's tags become `tags` (empty: none)."""
+        self._command("tag a message")
+        self.inbox.set_tags(rid, self.now(), tags)
+
+    def set_actioned(self, rid: int, actioned: bool = True) -> None:
+        self._command("mark a message actioned")
+        self.inbox.set_actioned(rid, self.now(), actioned)
+
+    def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> InboxMessage:
+        """Filed to the patient or the specialist (one of them)."""
+        self._command("file a message")
+        return InboxMessage.from_record(self.inbox.file(rid, self.now(), patient_id=patient_id,
+                                                        specialist_id=specialist_id))
+
+    def delete_message(self, rid: int) -> None:
+        self._command("delete a message")
+        self.inbox.delete(rid, self.now())
+
+    def restore_message(self, rid: int) -> None:
+        self._command("restore a message")
+        self.inbox.restore(rid, self.now())
+
+    def reply(self, rid: int, text: str, signature: bool = False) -> int:
+        """A reply to a received message, queued; the outbox item's id."""
+        self._command("reply")
+        return self.composer.reply(rid, self.now(), text, signature=signature)
+
+    def forward(self, rid: int, to: str, confirmed_outside: bool = False) -> int:
+        """A received message forwarded (the rules decide who may receive it)."""
+        self._command("forward a message")
+        return self.composer.forward(rid, to, self.now(), confirmed_outside=confirmed_outside)
+
+    def forward_sent(self, item_id: int, to: str, confirmed_outside: bool = False) -> int:
+        """An outbox item forwarded, as it went."""
+        self._command("forward an item")
+        return self.composer.forward_sent(item_id, to, self.now(), confirmed_outside=confirmed_outside)
 
     # -- signing in (OAuth), for the setup wizard: each may wait on a person or a server ----------
     @staticmethod

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters.store import RID
+from engine.core.directory import person_name
 from engine.core.message import Attachment
 
 
@@ -118,6 +119,11 @@ class Patient:
     family_id: str = ""
     usual_provider_id: str = ""
     email_bad: str = ""
+
+    @property
+    def name(self) -> str:
+        """'Mrs Priya Patel': how the desk says it (empty parts left out)."""
+        return person_name({"title": self.title, "first_name": self.first_name, "last_name": self.last_name})
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> "Patient":

@@ -82,7 +82,12 @@ def test_a_reader_never_starts_and_refuses_every_command_before_trying(folder: P
             commands = [reader.start, reader.restart, lambda: reader.send_receive_now(),
                         lambda: reader.compose(NewEmail(PATIENT, subject="No", text="no")),
                         lambda: reader.reset_failed([]), lambda: reader.answer_prompt(1, True),
-                        lambda: reader.set_settings({"practice.name": "Other"})]
+                        lambda: reader.set_settings({"practice.name": "Other"}), lambda: reader.mark_read(1),
+                        lambda: reader.set_tags(1, ["x"]), lambda: reader.set_actioned(1),
+                        lambda: reader.file_message(1, PATIENT), lambda: reader.delete_message(1),
+                        lambda: reader.restore_message(1), lambda: reader.reply(1, "hi"),
+                        lambda: reader.forward(1, "a@example.com"), lambda: reader.forward_sent(1, "a@example.com"),
+                        lambda: reader.sign_in(print, None), reader.begin_device_sign_in]
             for command in commands:
                 with pytest.raises(ReadOnly, match="only to read"):
                     command()
@@ -103,3 +108,17 @@ def test_admin_of_a_practice_is_kept_for_the_command_line(folder: Path) -> None:
         admin = Admin(p)
         assert admin.practice is p and admin.app.practice is p and not admin.app.running
         assert admin.outbox_counts() == admin.app.outbox.counts()
+
+
+def test_patients_answer_as_frozen_values_by_name(app: App) -> None:
+    everyone = app.patients()
+    assert len(everyone) == len(app.directory.list("patients")) > 3
+    assert [(p.last_name.lower(), p.first_name.lower()) for p in everyone] == \
+        sorted((p.last_name.lower(), p.first_name.lower()) for p in everyone)
+    first = app.directory.require("patients", PATIENT)
+    found = app.patients(first["last_name"], limit=5)
+    assert PATIENT in [p.id for p in found] and len(found) <= 5
+    mine = app.patient(PATIENT)
+    assert mine.name.endswith(f"{first['first_name']} {first['last_name']}") and mine.email == first.get("email", "")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mine.email = "someone@else.example"  # type: ignore[misc]
