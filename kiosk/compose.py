@@ -83,21 +83,39 @@ class ComposeDialog(QDialog):
         self.bcc = QLineEdit()
         self.bcc.setPlaceholderText("hidden copies: addresses, separated by commas")
         form.addRow("Bcc", self.bcc)
-        completer = QCompleter([f"{e['email']}" for e in composer.address_book(limit=10_000) if e["email"]], self)
+        self._add_addresses_and_templates(form)
+        self.subject = QLineEdit()
+        form.addRow("Subject", self.subject)
+        layout.addLayout(form)
+        self._build_editor(layout, opened)
+        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
+                       self.send_to.currentIndexChanged):
+            signal.connect(self.check)
+        self.cc.textChanged.connect(self.check)
+        self.bcc.textChanged.connect(self.check)
+        if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
+            self._fill_from_draft(opened)
+        self.resize(680, 560)
+        self.check()
+        self._as_opened = self._state()
+
+    def _add_addresses_and_templates(self, form: QFormLayout) -> None:
+        """Cc and Bcc complete from the address book; the templates by what they are for."""
+        completer = QCompleter([f"{e['email']}" for e in self.composer.address_book(limit=10_000) if e["email"]], self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         for field in (self.cc, self.bcc):
             field.setCompleter(completer)
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
-        for t in app.templates.list():
+        for t in self.app.templates.list():
             self.template.addItem(t.description or t.code, t.code)
             self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
                                       Qt.ItemDataRole.ToolTipRole)
         form.addRow("Template", self.template)
-        self.subject = QLineEdit()
-        form.addRow("Subject", self.subject)
-        layout.addLayout(form)
+
+    def _build_editor(self, layout: QVBoxLayout, opened: dict[str, Any] | None) -> None:
+        """Formatting and signature, the words, the files, the rules' verdict and the buttons."""
         options = QHBoxLayout()
         self.formatted = QCheckBox("Formatted")
         self.formatted.setToolTip("Bold, italics and lists; the patient also gets a plain text version")
@@ -108,7 +126,7 @@ class ComposeDialog(QDialog):
         self.italic.clicked.connect(lambda: self.body.setFontItalic(not self.body.fontItalic()))
         self.formatted.toggled.connect(self._format_toggled)
         self.signature = QCheckBox("Add the practice signature")
-        has_signature = bool(app.settings.get("signature.template"))
+        has_signature = bool(self.app.settings.get("signature.template"))
         self.signature.setChecked(has_signature and opened is None)
         self.signature.setEnabled(has_signature)
         for w in (self.formatted, self.bold, self.italic):
@@ -120,9 +138,9 @@ class ComposeDialog(QDialog):
         self.body.setAcceptRichText(False)
         self._format_toggled(False)
         layout.addWidget(self.body)
-        settings = app.settings
+        settings = self.app.settings
         # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
-        self.files = AttachmentList(lambda path, scale: composer.attach_file(path, scale, self.patient.currentData()),
+        self.files = AttachmentList(lambda path, scale: self.composer.attach_file(path, scale, self.patient.currentData()),
                                     self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
                                     int(settings.get("attachments.warn_megabytes")))
@@ -138,29 +156,23 @@ class ComposeDialog(QDialog):
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
-                       self.send_to.currentIndexChanged):
-            signal.connect(self.check)
-        self.cc.textChanged.connect(self.check)
-        self.bcc.textChanged.connect(self.check)
-        if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
-            self.patient.setEnabled(False)
-            self.template.setEnabled(False)
-            self.send_to.setCurrentIndex(max(0, self.send_to.findData(opened.get("specialist_id", ""))))
-            self.send_to.setEnabled(False)
-            self.subject.setText(opened["subject"])
-            if opened["html"]:  # written formatted at the desk: opened formatted again
-                self.formatted.setChecked(True)
-                self.body.setHtml(opened["html"])
-            else:
-                self.body.setPlainText(opened["text"])
-            self.cc.setText(", ".join(opened["cc"]))
-            self.bcc.setText(", ".join(opened["bcc"]))
-            for a in opened["attachments"]:
-                self.files.add(a)
-        self.resize(680, 560)
-        self.check()
-        self._as_opened = self._state()
+
+    def _fill_from_draft(self, opened: dict[str, Any]) -> None:
+        """A draft opened again: its patient fixed, the rest as it was saved."""
+        self.patient.setEnabled(False)
+        self.template.setEnabled(False)
+        self.send_to.setCurrentIndex(max(0, self.send_to.findData(opened.get("specialist_id", ""))))
+        self.send_to.setEnabled(False)
+        self.subject.setText(opened["subject"])
+        if opened["html"]:  # written formatted at the desk: opened formatted again
+            self.formatted.setChecked(True)
+            self.body.setHtml(opened["html"])
+        else:
+            self.body.setPlainText(opened["text"])
+        self.cc.setText(", ".join(opened["cc"]))
+        self.bcc.setText(", ".join(opened["bcc"]))
+        for a in opened["attachments"]:
+            self.files.add(a)
 
     def _state(self) -> tuple[Any, ...]:
         """What reception may have typed or chosen: compared with how the window opened."""

@@ -49,6 +49,35 @@ class MainWindow(QMainWindow):
         name = app.settings.get("practice.name") or "practicemail"
         self.setWindowTitle(f"{name} - practicemail")
 
+        self._build_toolbar()
+        self._build_tabs()
+        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
+        # a role above reception falls back to reception when the desk is left alone
+        self.role = "reception"
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self.sign_out_idle)
+        qt = QApplication.instance()
+        if qt is not None:
+            qt.installEventFilter(self)
+        self.status_line = plain.label()  # says what servers answered: their words, never markup
+        self.statusBar().addWidget(self.status_line)
+
+        self.bridge.service_state.connect(lambda _d: self.refresh_status())
+        self.bridge.new_mail.connect(self.on_new_mail)
+        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
+        self.apply_role("reception")
+        self.prompt_timer = QTimer(self)
+        self.prompt_timer.timeout.connect(self.ask_prompts)
+        self.prompt_timer.start(5_000)
+        self._asking: set[int] = set()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_status)
+        self.timer.start(10_000)
+        self.refresh_all()
+
+    def _build_toolbar(self) -> None:
+        """Send/Receive, Create New Email, Setup, PINs, the role; the light and the counts."""
         bar = QToolBar("Main")
         bar.setMovable(False)
         self.addToolBar(bar)
@@ -83,14 +112,16 @@ class MainWindow(QMainWindow):
         self.to_act_on.setStyleSheet("color: #a05a00; font-weight: bold")
         bar.addWidget(self.to_act_on)
 
+    def _build_tabs(self) -> None:
+        """Inbox, Outbox, Deleted, Patients, Templates, Admin: each page takes the App."""
         self.tabs = QTabWidget()
-        self.inbox_page = InboxPage(app, lambda: self.role, self.when,
+        self.inbox_page = InboxPage(self.app, lambda: self.role, self.when,
                                     lambda text: self.status_line.setText(text), self.refresh_outbox)
         self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
         self.message_view = self.inbox_page.message_view
         self.patients = RecordTable(("Name", "Date of birth", "Mobile", "Email", "Family", "Usual provider"))
         self.tabs.addTab(self.inbox_page, "Inbox")
-        self.outbox_page = OutboxPage(app, self.when, lambda text: self.status_line.setText(text))
+        self.outbox_page = OutboxPage(self.app, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
         self.outbox_page.on_email_pdf = self.email_as_pdf
         self.message_view.on_email_pdf = self.email_as_pdf
@@ -105,35 +136,11 @@ class MainWindow(QMainWindow):
         patients_box.layout().insertWidget(0, self.patient_search)
         self.tabs.addTab(patients_box, "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
-        self.template_editor = TemplateEditor(app)
+        self.template_editor = TemplateEditor(self.app)
         self.tabs.addTab(self.template_editor, "Templates")
-        self.admin_page = AdminPage(app)
+        self.admin_page = AdminPage(self.app)
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
-        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
-        # a role above reception falls back to reception when the desk is left alone
-        self.role = "reception"
-        self.idle = QTimer(self)
-        self.idle.setSingleShot(True)
-        self.idle.timeout.connect(self.sign_out_idle)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-        self.status_line = plain.label()  # says what servers answered: their words, never markup
-        self.statusBar().addWidget(self.status_line)
-
-        self.bridge.service_state.connect(lambda _d: self.refresh_status())
-        self.bridge.new_mail.connect(self.on_new_mail)
-        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
-        self.apply_role("reception")
-        self.prompt_timer = QTimer(self)
-        self.prompt_timer.timeout.connect(self.ask_prompts)
-        self.prompt_timer.start(5_000)
-        self._asking: set[int] = set()
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh_status)
-        self.timer.start(10_000)
-        self.refresh_all()
 
     def when(self, iso: str | None) -> str:
         return local_time(iso, self.app.settings.get("practice.timezone"))
