@@ -100,6 +100,12 @@ class StoreLocked(PracticeMailError):
     default_hint = "Close the other practicemail program (or stop the service), or use another data folder."
 
 
+class ReadOnly(PracticeMailError):
+    """A command asked of a program that opened the data folder only to read."""
+
+    default_hint = "Do it where the email service runs (the kiosk or `practicemail serve`)."
+
+
 class StoreCorrupt(PracticeMailError):
     default_hint = "A data file could not be read; restore it from the backup or contact support."
 

@@ -13,9 +13,9 @@ from PyQt6.QtWidgets import (QHBoxLayout, QListWidget, QListWidgetItem, QPushBut
                              QTextBrowser, QVBoxLayout, QWidget)
 
 from engine.admin.diagnostics import email_support, run_runbook
-from engine.admin.facade import Admin
 from engine.admin.runner import available, parse
 from engine.errors import PracticeMailError
+from engine.service.app import App
 from kiosk import plain
 from kiosk.bridge import run_in_background
 
@@ -33,10 +33,10 @@ def book_title(text: str, name: str) -> str:
 class AdminPage(QWidget):
     _ask = pyqtSignal(object)
 
-    def __init__(self, admin: Admin, role: str = "reception") -> None:
+    def __init__(self, app: App, role: str = "reception") -> None:
         super().__init__()
         self._ask.connect(lambda fn: fn())  # queued to the GUI thread when emitted from the worker
-        self.admin = admin
+        self.app = app  # the runbooks read and act through the kiosk's own App
         self.role = role
         self._jobs: list[Any] = []
         self.last_page = ""
@@ -122,7 +122,7 @@ class AdminPage(QWidget):
         self.run_cell.setEnabled(False)
         self.note.setText(f"Running {name}" + (f", cell {only + 1}" if only is not None else "") + "...")
         self._jobs.append(run_in_background(
-            lambda: run_runbook(self.admin, name, self.role, confirm=confirm, only=only)[0],
+            lambda: run_runbook(self.app, name, self.role, confirm=confirm, only=only)[0],
             self._shown, self._failed))
 
     def _confirm_from_worker(self, cell: object) -> bool:
@@ -154,7 +154,7 @@ class AdminPage(QWidget):
 
     def email_support(self) -> None:
         try:
-            rid = email_support(self.admin, datetime.now(timezone.utc))
+            rid = email_support(self.app, datetime.now(timezone.utc))
         except PracticeMailError as exc:
             self.note.setText(f"{exc.message}. {exc.hint}")
             return

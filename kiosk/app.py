@@ -9,8 +9,7 @@ from pathlib import Path
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
-from engine.service.engine import Engine
-from engine.service.practice import Practice
+from engine.service.app import App
 from kiosk.main_window import MainWindow
 
 
@@ -27,14 +26,12 @@ def _choose_platform(screenshot: str | None) -> None:
 
 def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False) -> int:
     _choose_platform(screenshot)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    practice = Practice(folder, writer=True, command="practicemail kiosk")
-    engine = Engine(practice)
-    try:
-        engine.start()
+    qt = QApplication.instance() or QApplication(sys.argv[:1])
+    with App.open(folder, writer=True, command="practicemail kiosk") as app:
+        app.start()
         if first_pass:  # the demo opens on a morning's mail already fetched
-            engine.send_receive_now(timeout=60)
-        window = MainWindow(practice, engine)
+            app.send_receive_now(timeout=60)
+        window = MainWindow(app)
         window.resize(1280, 800)
         window.show_view(view)
         window.show()
@@ -42,10 +39,7 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
             def grab() -> None:
                 target = window.dialog if window.dialog is not None else window
                 target.grab().save(screenshot, "PNG")
-                app.quit()
+                qt.quit()
 
             QTimer.singleShot(200, grab)
-        return app.exec()
-    finally:
-        engine.stop()
-        practice.close()
+        return qt.exec()

@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox
 
 from engine.core.directory import person_name
 from engine.errors import PracticeMailError
-from engine.service.reminders import Reminders
+from engine.service.app import App
 from kiosk import plain
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
@@ -24,17 +24,17 @@ from kiosk.widgets import no_checked
 class SlotDialog(QDialog):
     """When (in the practice's time), how long, with whom, where."""
 
-    def __init__(self, reminders: Reminders, patient: dict[str, Any], title: str,
+    def __init__(self, app: App, patient: dict[str, Any], title: str,
                  current: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        d = reminders.practice.directory
+        d = app.directory
         form = QFormLayout(self)
         self.start = QDateTimeEdit()
         self.start.setCalendarPopup(True)
         self.start.setDisplayFormat("ddd d MMM yyyy  HH:mm")
         tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-        when = datetime.fromisoformat(current["start"]).astimezone(reminders._tz()).replace(tzinfo=None) \
+        when = datetime.fromisoformat(current["start"]).astimezone(app.zone()).replace(tzinfo=None) \
             if current else tomorrow
         self.start.setDateTime(QDateTime(when))
         form.addRow("Starts", self.start)
@@ -88,10 +88,11 @@ def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None
 
 
 class AppointmentsPanel(QWidget):
-    def __init__(self, reminders: Reminders, patient: dict[str, Any], when: Callable[[str], str],
+    def __init__(self, app: App, patient: dict[str, Any], when: Callable[[str], str],
                  changed: Callable[[], None]) -> None:
         super().__init__()
-        self.reminders = reminders
+        self.app = app
+        self.reminders = app.reminders
         self.patient = patient
         self.when = when
         self.changed = changed
@@ -115,7 +116,7 @@ class AppointmentsPanel(QWidget):
 
     def refresh(self) -> None:
         rows = self.reminders.for_patient(self.patient["id"])
-        names = self.reminders.practice.directory.names("providers", [r.get("provider_id", "") for r in rows])
+        names = self.app.directory.names("providers", [r.get("provider_id", "") for r in rows])
         self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"],
                                     names.get(r.get("provider_id") or "", r.get("provider_id", "")), r.get("location", ""),
                                     r.get("status", "booked"), calendar_text(r, self.when))) for r in rows])
@@ -139,7 +140,7 @@ class AppointmentsPanel(QWidget):
         return self._done(lambda: self.reminders.move(aid, start, datetime.now(timezone.utc)))
 
     def ask_book(self) -> None:
-        dialog = SlotDialog(self.reminders, self.patient, "Book an appointment", parent=self)
+        dialog = SlotDialog(self.app, self.patient, "Book an appointment", parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.book(dialog.start_text(), dialog.minutes.value(), dialog.provider.currentData(),
                       dialog.location.currentData())
@@ -149,7 +150,7 @@ class AppointmentsPanel(QWidget):
         if not ids:
             self.problem.setText("Choose the appointment to move.")
             return
-        dialog = SlotDialog(self.reminders, self.patient, "Move the appointment", self.reminders.get(ids[0]), self)
+        dialog = SlotDialog(self.app, self.patient, "Move the appointment", self.reminders.get(ids[0]), self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.move(ids[0], dialog.start_text())
 
@@ -168,9 +169,9 @@ class AppointmentsPanel(QWidget):
         return self._done(lambda: self.reminders.cancel(ids[0], datetime.now(timezone.utc)))
 
     def cancel_question(self, appt: dict[str, Any]) -> str:
-        s = self.reminders.practice.settings
+        s = self.app.settings
         code = s.get("reminders.cancellation_template")
-        emailed = bool(code and self.reminders.templates.exists(code) and self.patient.get("email"))
+        emailed = bool(code and self.app.templates.exists(code) and self.patient.get("email"))
         who = person_name(self.patient) or self.patient["id"]
         then = f"{who}'s appointment on {self.when(appt['start'])}"
         return (f"Cancel {then}?\n\n" + ("The cancellation email will be sent to the patient." if emailed

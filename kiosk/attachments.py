@@ -11,7 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget, QPushButton,
                              QVBoxLayout, QWidget)
 
-from engine.adapters.documents import Document, looks_like_dicom
+from engine.service.app import Document, looks_like_dicom
 from engine.core.message import Attachment
 from engine.core.names import saved_name
 from engine.errors import PracticeMailError

@@ -12,11 +12,10 @@ from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                              QLineEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget)
 
-from engine.adapters.documents import Document, list_documents
 from engine.core import confidentiality as rules
 from engine.core.directory import person_name
 from engine.errors import PracticeMailError
-from engine.service.compose import Composer
+from engine.service.app import App, Document, NewEmail
 from kiosk import plain
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
@@ -37,17 +36,18 @@ def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix:
 
 
 class ComposeDialog(QDialog):
-    def __init__(self, composer: Composer, patient_id: str | None = None, parent: QWidget | None = None,
+    def __init__(self, app: App, patient_id: str | None = None, parent: QWidget | None = None,
                  draft_id: int | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Create New Email" if draft_id is None else "Draft")
-        self.composer = composer
+        self.app = app
+        self.composer = composer = app.composer
         self.queued_id: int | None = None
         self.draft_id = draft_id
         opened = composer.draft_contents(draft_id) if draft_id is not None else None
         if opened is not None:
             patient_id = opened["patient_id"] or patient_id
-        d = composer.practice.directory
+        d = app.directory
         self.patients = sorted(d.list("patients"), key=lambda p: (p["last_name"], p["first_name"]))
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -83,21 +83,39 @@ class ComposeDialog(QDialog):
         self.bcc = QLineEdit()
         self.bcc.setPlaceholderText("hidden copies: addresses, separated by commas")
         form.addRow("Bcc", self.bcc)
-        completer = QCompleter([f"{e['email']}" for e in composer.address_book(limit=10_000) if e["email"]], self)
+        self._add_addresses_and_templates(form)
+        self.subject = QLineEdit()
+        form.addRow("Subject", self.subject)
+        layout.addLayout(form)
+        self._build_editor(layout, opened)
+        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
+                       self.send_to.currentIndexChanged):
+            signal.connect(self.check)
+        self.cc.textChanged.connect(self.check)
+        self.bcc.textChanged.connect(self.check)
+        if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
+            self._fill_from_draft(opened)
+        self.resize(680, 560)
+        self.check()
+        self._as_opened = self._state()
+
+    def _add_addresses_and_templates(self, form: QFormLayout) -> None:
+        """Cc and Bcc complete from the address book; the templates by what they are for."""
+        completer = QCompleter([f"{e['email']}" for e in self.composer.address_book(limit=10_000) if e["email"]], self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         for field in (self.cc, self.bcc):
             field.setCompleter(completer)
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
-        for t in composer.templates.list():
+        for t in self.app.templates.list():
             self.template.addItem(t.description or t.code, t.code)
             self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
                                       Qt.ItemDataRole.ToolTipRole)
         form.addRow("Template", self.template)
-        self.subject = QLineEdit()
-        form.addRow("Subject", self.subject)
-        layout.addLayout(form)
+
+    def _build_editor(self, layout: QVBoxLayout, opened: dict[str, Any] | None) -> None:
+        """Formatting and signature, the words, the files, the rules' verdict and the buttons."""
         options = QHBoxLayout()
         self.formatted = QCheckBox("Formatted")
         self.formatted.setToolTip("Bold, italics and lists; the patient also gets a plain text version")
@@ -108,7 +126,7 @@ class ComposeDialog(QDialog):
         self.italic.clicked.connect(lambda: self.body.setFontItalic(not self.body.fontItalic()))
         self.formatted.toggled.connect(self._format_toggled)
         self.signature = QCheckBox("Add the practice signature")
-        has_signature = bool(composer.practice.settings.get("signature.template"))
+        has_signature = bool(self.app.settings.get("signature.template"))
         self.signature.setChecked(has_signature and opened is None)
         self.signature.setEnabled(has_signature)
         for w in (self.formatted, self.bold, self.italic):
@@ -120,9 +138,9 @@ class ComposeDialog(QDialog):
         self.body.setAcceptRichText(False)
         self._format_toggled(False)
         layout.addWidget(self.body)
-        settings = composer.practice.settings
+        settings = self.app.settings
         # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
-        self.files = AttachmentList(lambda path, scale: composer.attach_file(path, scale, self.patient.currentData()),
+        self.files = AttachmentList(lambda path, scale: self.composer.attach_file(path, scale, self.patient.currentData()),
                                     self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
                                     int(settings.get("attachments.warn_megabytes")))
@@ -138,29 +156,23 @@ class ComposeDialog(QDialog):
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
-                       self.send_to.currentIndexChanged):
-            signal.connect(self.check)
-        self.cc.textChanged.connect(self.check)
-        self.bcc.textChanged.connect(self.check)
-        if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
-            self.patient.setEnabled(False)
-            self.template.setEnabled(False)
-            self.send_to.setCurrentIndex(max(0, self.send_to.findData(opened.get("specialist_id", ""))))
-            self.send_to.setEnabled(False)
-            self.subject.setText(opened["subject"])
-            if opened["html"]:  # written formatted at the desk: opened formatted again
-                self.formatted.setChecked(True)
-                self.body.setHtml(opened["html"])
-            else:
-                self.body.setPlainText(opened["text"])
-            self.cc.setText(", ".join(opened["cc"]))
-            self.bcc.setText(", ".join(opened["bcc"]))
-            for a in opened["attachments"]:
-                self.files.add(a)
-        self.resize(680, 560)
-        self.check()
-        self._as_opened = self._state()
+
+    def _fill_from_draft(self, opened: dict[str, Any]) -> None:
+        """A draft opened again: its patient fixed, the rest as it was saved."""
+        self.patient.setEnabled(False)
+        self.template.setEnabled(False)
+        self.send_to.setCurrentIndex(max(0, self.send_to.findData(opened.get("specialist_id", ""))))
+        self.send_to.setEnabled(False)
+        self.subject.setText(opened["subject"])
+        if opened["html"]:  # written formatted at the desk: opened formatted again
+            self.formatted.setChecked(True)
+            self.body.setHtml(opened["html"])
+        else:
+            self.body.setPlainText(opened["text"])
+        self.cc.setText(", ".join(opened["cc"]))
+        self.bcc.setText(", ".join(opened["bcc"]))
+        for a in opened["attachments"]:
+            self.files.add(a)
 
     def _state(self) -> tuple[Any, ...]:
         """What reception may have typed or chosen: compared with how the window opened."""
@@ -199,7 +211,7 @@ class ComposeDialog(QDialog):
         """The list narrowed to the patients matching what is typed (the directory's search);
         the one chosen stays chosen if it still matches; a single match is chosen."""
         chosen = self.patient.currentData()
-        people = self.composer.practice.directory.search(text) if text.strip() else self.patients
+        people = self.app.directory.search(text) if text.strip() else self.patients
         self.patient.blockSignals(True)
         self._fill_patients(people)
         index = self.patient.findData(chosen) if chosen else -1
@@ -210,7 +222,7 @@ class ComposeDialog(QDialog):
 
     def _address_given(self) -> bool:
         """No address on the record: ask for one; the address given is saved to the patient's record."""
-        d = self.composer.practice.directory
+        d = self.app.directory
         patient = d.require("patients", self.patient.currentData())
         if patient.get("email"):
             return True
@@ -231,7 +243,7 @@ class ComposeDialog(QDialog):
     def _usual_provider(self) -> None:
         """The patient chosen: their usual provider preselected, their address shown in To."""
         pid = self.patient.currentData()
-        patient = self.composer.practice.directory.find("patients", pid) if pid else None
+        patient = self.app.directory.find("patients", pid) if pid else None
         usual = (patient or {}).get("usual_provider_id", "")
         self.provider.setCurrentIndex(max(0, self.provider.findData(usual)))
         address = (patient or {}).get("email") or "no address yet: asked for at Send"
@@ -259,12 +271,12 @@ class ComposeDialog(QDialog):
 
     def _documents(self) -> list[Document]:
         pid = self.patient.currentData()
-        return list_documents(self.composer.practice.folder, pid) if pid else []
+        return self.app.documents(pid) if pid else []
 
     def check(self) -> list[rules.RuleRefused] | list:
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
-        d = self.composer.practice.directory
+        d = self.app.directory
         if not self.patient.currentData():
             self.problem.setText("Choose the patient this email is to or about.")
             self.send.setEnabled(False)
@@ -300,12 +312,13 @@ class ComposeDialog(QDialog):
                                            html=self._html())
                 self.queued_id = self.draft_id
             else:
-                self.queued_id = self.composer.from_patient(
-                    self.patient.currentData(), now, template=self.template.currentData() or None,
-                    subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=self._cc(), bcc=self._bcc(),
-                    attached=self.files.files, as_draft=as_draft, provider_id=self.provider.currentData() or None,
-                    signature=self.signature.isChecked(), html=self._html(),
-                    specialist_id=self.send_to.currentData() or None, to_specialist=bool(self.send_to.currentData()))
+                self.queued_id = self.app.compose(NewEmail(
+                    self.patient.currentData(), template=self.template.currentData() or None,
+                    subject=self.subject.text(), text=self.body.toPlainText(), extra_cc=tuple(self._cc()),
+                    bcc=tuple(self._bcc()), attached=tuple(self.files.files), as_draft=as_draft,
+                    provider_id=self.provider.currentData() or None, signature=self.signature.isChecked(),
+                    html=self._html(), specialist_id=self.send_to.currentData() or None,
+                    to_specialist=bool(self.send_to.currentData())))
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
             return

@@ -6,7 +6,6 @@ actioned, info, delete; and the Deleted tab's list, restorable."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import Qt
@@ -14,12 +13,9 @@ from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox,
                              QSplitter)
 
-from engine.adapters.store import RID
 from engine.core import directory as rules
 from engine.errors import PracticeMailError
-from engine.service.compose import Composer
-from engine.service.engine import Engine
-from engine.service.practice import Practice
+from engine.service.app import RID, App, InboxMessage
 from kiosk import plain
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
@@ -30,12 +26,12 @@ from kiosk.widgets import ask_forward_address, forward_confirmed, with_buttons
 
 
 class InboxPage(QSplitter):
-    def __init__(self, practice: Practice, engine: Engine, composer: Composer, role: Callable[[], str],
-                 when: Callable[[str], str], say: Callable[[str], None], sent: Callable[[], None]) -> None:
+    def __init__(self, app: App, role: Callable[[], str], when: Callable[[str], str], say: Callable[[str], None],
+                 sent: Callable[[], None]) -> None:
         super().__init__(Qt.Orientation.Vertical)
-        self.practice = practice
-        self.engine = engine
-        self.composer = composer
+        self.app = app
+        self.inbox = app.inbox
+        self.composer = app.composer
         self.when = when
         self.say = say
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
@@ -48,7 +44,7 @@ class InboxPage(QSplitter):
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
                                               ("Info", self.info_selected), ("Delete", self.delete_selected)])
-        self.message_view = MessageView(engine.inbox.content, role, when)
+        self.message_view = MessageView(app.inbox.content, role, when)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(lambda pos: self.menu().popup(
@@ -105,33 +101,33 @@ class InboxPage(QSplitter):
         return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
 
     def refresh(self) -> None:
-        rows = self.engine.inbox.list(limit=ROWS, **self.view())
-        d = self.practice.directory
-        patients = d.names("patients", [c for r in rows for c in (r.get("patient_id"), *r.get("candidates", []))])
-        specialists = d.names("specialists", [r.get("specialist_id") for r in rows])
-        self.table.fill([(r[RID], ("" if r.get("read") else "new", self.when(r["received"]), r.get("from_name") or r["from"],
-                                   r["subject"], self._patient_cell(r, patients),
-                                   specialists.get(r.get("specialist_id") or "", r.get("specialist_id", "")),
-                                   ", ".join(r.get("tags", [])))) for r in rows],
+        rows = self.app.inbox_messages(limit=ROWS, **self.view())
+        d = self.app.directory
+        patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
+        specialists = d.names("specialists", [r.specialist_id for r in rows])
+        self.table.fill([(r.id, ("" if r.read else "new", self.when(r.received), r.sender_name or r.sender,
+                                 r.subject, self._patient_cell(r, patients),
+                                 specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)))
+                         for r in rows],
                         [self._tip(r) for r in rows])
-        gone = self.engine.inbox.list(deleted=True, limit=ROWS)
-        self.deleted.fill([(r[RID], (self.when(r["received"]), r["from"], r["subject"])) for r in gone])
+        gone = self.app.inbox_messages(deleted=True, limit=ROWS)
+        self.deleted.fill([(r.id, (self.when(r.received), r.sender, r.subject)) for r in gone])
         self.on_selection()
 
     @staticmethod
-    def _patient_cell(r: dict[str, Any], names: dict[str, str]) -> str:
+    def _patient_cell(r: InboxMessage, names: dict[str, str]) -> str:
         """The patient by name; several who share the address as '? Priya Patel, Dev Patel'."""
-        if r.get("patient_id"):
-            return names.get(r["patient_id"], r["patient_id"])
-        if r.get("candidates"):
-            return "? " + ", ".join(names.get(c, c) for c in r["candidates"])
+        if r.patient_id:
+            return names.get(r.patient_id, r.patient_id)
+        if r.candidates:
+            return "? " + ", ".join(names.get(c, c) for c in r.candidates)
         return ""
 
     @staticmethod
-    def _tip(r: dict[str, Any]) -> str:
+    def _tip(r: InboxMessage) -> str:
         """Why it was filed as it was, and the codes support may ask for."""
-        codes = [x for x in (r.get("patient_id"), r.get("specialist_id")) if x] or r.get("candidates", [])
-        return "\n".join(x for x in (r.get("filing_reason", ""), ("Codes: " + ", ".join(codes)) if codes else "") if x)
+        codes = [x for x in (r.patient_id, r.specialist_id) if x] or list(r.candidates)
+        return "\n".join(x for x in (r.filing_reason, ("Codes: " + ", ".join(codes)) if codes else "") if x)
 
     def on_selection(self) -> None:
         """The message view follows the selection; opening a message marks it read."""
@@ -143,9 +139,10 @@ class InboxPage(QSplitter):
             return
         if shown is not None and shown[RID] == ids[0]:
             return
-        record = self.engine.inbox.get(ids[0])
+        record = self.inbox.get(ids[0])
         if not record.get("read"):
-            record = self.engine.inbox.mark_read(ids[0], datetime.now(timezone.utc))
+            self.app.mark_read(ids[0])
+            record = self.inbox.get(ids[0])
             self.table.set_cell(ids[0], 0, "")
         self.message_view.show_record(record)
 
@@ -156,7 +153,7 @@ class InboxPage(QSplitter):
         tags_menu = menu.addMenu("Tag")
         current = set()
         for rid in ids:
-            current |= set(self.engine.inbox.get(rid).get("tags", []))
+            current |= set(self.inbox.get(rid).get("tags", []))
         for tag in self.known_tags():
             act = tags_menu.addAction(plain.shown(tag).replace("&", "&&"))  # text, not a shortcut
             act.setCheckable(True)
@@ -177,15 +174,14 @@ class InboxPage(QSplitter):
     def known_tags(self) -> list[str]:
         """Tags in use on recent mail, and the filing ones, for the right-click menu."""
         seen = {"Patient", "Specialist", "Auto-reply"}
-        for r in self.engine.inbox.list(any_tags=True, include_actioned=True, limit=ROWS):
+        for r in self.inbox.list(any_tags=True, include_actioned=True, limit=ROWS):
             seen.update(r.get("tags", []))
         return sorted(seen)
 
     def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
-        now = datetime.now(timezone.utc)
         for rid in ids:
-            tags = set(self.engine.inbox.get(rid).get("tags", []))
-            self.engine.inbox.set_tags(rid, now, sorted(tags | {tag} if on else tags - {tag}))
+            tags = set(self.inbox.get(rid).get("tags", []))
+            self.app.set_tags(rid, sorted(tags | {tag} if on else tags - {tag}))
         self.refresh()
 
     def new_tag(self, ids: list[int]) -> None:
@@ -197,8 +193,8 @@ class InboxPage(QSplitter):
         ids = self.table.selected_ids()
         if not ids:
             return
-        msg = self.engine.inbox.get(ids[0])
-        d = self.practice.directory
+        msg = self.inbox.get(ids[0])
+        d = self.app.directory
         patients = {p["id"]: p for p in d.list("patients")}
         specialists = {p["id"]: p for p in d.list("specialists")}
         first = msg.get("candidates", [])
@@ -215,14 +211,14 @@ class InboxPage(QSplitter):
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
         """Filed, and said so in the status bar (the message leaves the view it was in)."""
         try:
-            self.engine.inbox.file(rid, datetime.now(timezone.utc), patient_id=patient_id, specialist_id=specialist_id)
+            self.app.file_message(rid, patient_id=patient_id, specialist_id=specialist_id)
         except PracticeMailError as exc:
             plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
         else:
-            d = self.practice.directory
+            d = self.app.directory
             who = d.names("patients", [patient_id]).get(patient_id) if patient_id \
                 else "specialist " + d.names("specialists", [specialist_id]).get(specialist_id, specialist_id)
-            self.say(f"Filed \"{self.engine.inbox.get(rid)['subject']}\" to {who}.")
+            self.say(f"Filed \"{self.inbox.get(rid)['subject']}\" to {who}.")
         self.refresh()
 
     def reply_selected(self) -> ReplyDialog | None:
@@ -230,19 +226,19 @@ class InboxPage(QSplitter):
         return self.open_reply(ids[0]) if ids else None
 
     def open_reply(self, rid: int) -> ReplyDialog:
-        msg = self.engine.inbox.get(rid)
+        msg = self.inbox.get(rid)
         shown = self.message_view
         original = shown.plain_text() if shown.record is not None and shown.record[RID] == rid and shown.content \
-            else self.engine.inbox.content(rid).text
+            else self.inbox.content(rid).text
         dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
-                             bool(self.practice.settings.get("signature.template")), self)
+                             bool(self.app.settings.get("signature.template")), self)
         dialog.accepted.connect(self.sent)
         dialog.accepted.connect(lambda: self.say(f"Reply to \"{msg['subject']}\" is in the outbox."))
         dialog.show()
         return dialog
 
     def _reply(self, rid: int, text: str, signature: bool) -> int:
-        return self.composer.reply(rid, datetime.now(timezone.utc), text, signature=signature)
+        return self.app.reply(rid, text, signature=signature)
 
     def forward_selected(self) -> None:
         ids = self.table.selected_ids()
@@ -254,8 +250,7 @@ class InboxPage(QSplitter):
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
             queued = forward_confirmed(
-                self, lambda confirmed: self.composer.forward(rid, to, datetime.now(timezone.utc),
-                                                              confirmed_outside=confirmed),
+                self, lambda confirmed: self.app.forward(rid, to, confirmed_outside=confirmed),
                 lambda: self.composer.forward_patients(message_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
@@ -265,14 +260,14 @@ class InboxPage(QSplitter):
 
     def action_selected(self) -> None:
         for rid in self.table.selected_ids():
-            self.engine.inbox.set_actioned(rid, datetime.now(timezone.utc), True)
+            self.app.set_actioned(rid, True)
         self.refresh()
 
     def delete_selected(self) -> None:
         """Deleted; the message that took the first one's place is selected, to read or delete next."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         for rid in self.table.selected_ids():
-            self.engine.inbox.delete(rid, datetime.now(timezone.utc))
+            self.app.delete_message(rid)
         self.refresh()
         left = self.table.model_.rowCount()
         if rows and left:
@@ -284,14 +279,14 @@ class InboxPage(QSplitter):
         ids = self.table.selected_ids()
         if not ids:
             return
-        current = ", ".join(self.engine.inbox.get(ids[0]).get("tags", []))
+        current = ", ".join(self.inbox.get(ids[0]).get("tags", []))
         text, ok = QInputDialog.getText(self, "Tags", "Tags (comma separated; empty removes all):", text=current)
         if ok:
             self.set_tags(ids, [t.strip() for t in text.split(",")])
 
     def set_tags(self, ids: list[int], tags: list[str]) -> None:
         for rid in ids:
-            self.engine.inbox.set_tags(rid, datetime.now(timezone.utc), tags)
+            self.app.set_tags(rid, tags)
         self.refresh()
 
     def info_selected(self) -> QMessageBox | None:
@@ -302,7 +297,7 @@ class InboxPage(QSplitter):
 
     def show_info(self, rid: int) -> QMessageBox:
         """The message's timeline: received, filed, read, replied, actioned."""
-        msg = self.engine.inbox.get(rid)
+        msg = self.inbox.get(rid)
         lines = [f"{self.when(e['at'])}  {e['event']}" + (f" - {plain.shown(e['detail'])}" if e.get("detail") else "")
                  for e in msg.get("timeline", [])]
         sender = plain.shown(f"{msg.get('from_name', '')} <{msg['from']}>" if msg["from"] else "(unknown sender)")
@@ -314,10 +309,10 @@ class InboxPage(QSplitter):
     def restore_selected(self) -> None:
         """Deleted messages go back to the inbox, with their tags and filing as they were."""
         for rid in self.deleted.selected_ids():
-            self.engine.inbox.restore(rid, datetime.now(timezone.utc))
+            self.app.restore_message(rid)
         self.refresh()
 
     def mark_selected_read(self, read: bool = True) -> None:
         for rid in self.table.selected_ids():
-            self.engine.inbox.mark_read(rid, datetime.now(timezone.utc), read)
+            self.app.mark_read(rid, read)
         self.refresh()

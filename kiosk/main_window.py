@@ -7,7 +7,6 @@ engine events arrive through the bridge.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QTimer
@@ -15,16 +14,8 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QApplication, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
                              QToolBar, QWidget)
 
-from engine.adapters.store import RID
-from engine.core import directory as rules
 from engine.errors import PracticeMailError
-from engine.service.compose import Composer
-from engine.service.engine import Engine
-from engine.service.practice import Practice
-from engine.service.reminders import Reminders
-from engine.service.roles import ROLES, Roles, allowed
-from engine.service.templates import Templates
-from engine.admin.facade import Admin
+from engine.service.app import RID, ROLES, App, allowed
 from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
@@ -32,7 +23,7 @@ from kiosk.compose import ComposeDialog
 from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
-from kiosk.people import born
+from kiosk.people import birthday
 from kiosk.pins import PinDialog
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import ROWS, RecordTable, local_time
@@ -45,20 +36,48 @@ VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, practice: Practice, engine: Engine) -> None:
+    def __init__(self, app: App) -> None:
         super().__init__()
-        self.practice = practice
-        self.engine = engine
-        self.composer = Composer(practice, engine.outbox, engine.inbox)
+        self.app = app  # the one door: every part below is the app's own, built once
+        self.composer, self.reminders, self.roles = app.composer, app.reminders, app.roles
         self.bridge = EngineBridge()
-        engine.subscribe(self.bridge.deliver)
+        app.subscribe(self.bridge.deliver)
         self._jobs: list[Any] = []
         self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
         self.last_compose: ComposeDialog | None = None
         self.last_pass: dict[str, Any] | None = None
-        name = practice.settings.get("practice.name") or "practicemail"
+        name = app.settings.get("practice.name") or "practicemail"
         self.setWindowTitle(f"{name} - practicemail")
 
+        self._build_toolbar()
+        self._build_tabs()
+        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
+        # a role above reception falls back to reception when the desk is left alone
+        self.role = "reception"
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self.sign_out_idle)
+        qt = QApplication.instance()
+        if qt is not None:
+            qt.installEventFilter(self)
+        self.status_line = plain.label()  # says what servers answered: their words, never markup
+        self.statusBar().addWidget(self.status_line)
+
+        self.bridge.service_state.connect(lambda _d: self.refresh_status())
+        self.bridge.new_mail.connect(self.on_new_mail)
+        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
+        self.apply_role("reception")
+        self.prompt_timer = QTimer(self)
+        self.prompt_timer.timeout.connect(self.ask_prompts)
+        self.prompt_timer.start(5_000)
+        self._asking: set[int] = set()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh_status)
+        self.timer.start(10_000)
+        self.refresh_all()
+
+    def _build_toolbar(self) -> None:
+        """Send/Receive, Create New Email, Setup, PINs, the role; the light and the counts."""
         bar = QToolBar("Main")
         bar.setMovable(False)
         self.addToolBar(bar)
@@ -93,14 +112,16 @@ class MainWindow(QMainWindow):
         self.to_act_on.setStyleSheet("color: #a05a00; font-weight: bold")
         bar.addWidget(self.to_act_on)
 
+    def _build_tabs(self) -> None:
+        """Inbox, Outbox, Deleted, Patients, Templates, Admin: each page takes the App."""
         self.tabs = QTabWidget()
-        self.inbox_page = InboxPage(practice, engine, self.composer, lambda: self.role, self.when,
+        self.inbox_page = InboxPage(self.app, lambda: self.role, self.when,
                                     lambda text: self.status_line.setText(text), self.refresh_outbox)
         self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
         self.message_view = self.inbox_page.message_view
         self.patients = RecordTable(("Name", "Date of birth", "Mobile", "Email", "Family", "Usual provider"))
         self.tabs.addTab(self.inbox_page, "Inbox")
-        self.outbox_page = OutboxPage(engine, self.composer, self.when, lambda text: self.status_line.setText(text))
+        self.outbox_page = OutboxPage(self.app, self.when, lambda text: self.status_line.setText(text))
         self.outbox = self.outbox_page.table
         self.outbox_page.on_email_pdf = self.email_as_pdf
         self.message_view.on_email_pdf = self.email_as_pdf
@@ -115,40 +136,14 @@ class MainWindow(QMainWindow):
         patients_box.layout().insertWidget(0, self.patient_search)
         self.tabs.addTab(patients_box, "Patients")
         self.patients.doubleClicked.connect(lambda _i: self.open_selected_patient())
-        self.template_editor = TemplateEditor(Templates(practice.store))
+        self.template_editor = TemplateEditor(self.app)
         self.tabs.addTab(self.template_editor, "Templates")
-        self.admin_page = AdminPage(Admin(practice, engine))
+        self.admin_page = AdminPage(self.app)
         self.tabs.addTab(self.admin_page, "Admin")
         self.setCentralWidget(self.tabs)
-        self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
-        # a role above reception falls back to reception when the desk is left alone
-        self.role = "reception"
-        self.idle = QTimer(self)
-        self.idle.setSingleShot(True)
-        self.idle.timeout.connect(self.sign_out_idle)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-        self.status_line = plain.label()  # says what servers answered: their words, never markup
-        self.statusBar().addWidget(self.status_line)
-
-        self.bridge.service_state.connect(lambda _d: self.refresh_status())
-        self.bridge.new_mail.connect(self.on_new_mail)
-        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
-        self.reminders = Reminders(practice, engine.outbox)
-        self.roles = Roles(practice.store)
-        self.apply_role("reception")
-        self.prompt_timer = QTimer(self)
-        self.prompt_timer.timeout.connect(self.ask_prompts)
-        self.prompt_timer.start(5_000)
-        self._asking: set[int] = set()
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh_status)
-        self.timer.start(10_000)
-        self.refresh_all()
 
     def when(self, iso: str | None) -> str:
-        return local_time(iso, self.practice.settings.get("practice.timezone"))
+        return local_time(iso, self.app.settings.get("practice.timezone"))
 
     # -- views ------------------------------------------------------------------------------
     def show_view(self, view: str) -> None:
@@ -176,23 +171,20 @@ class MainWindow(QMainWindow):
     def refresh_patients(self) -> None:
         """Patients by name; the family as the others' first names, the provider by name; the
         codes in the row's tooltip."""
-        d = self.practice.directory
+        d = self.app.directory
         typed = self.patient_search.text()
-        everyone = d.search(typed, limit=ROWS) if typed.strip() else \
-            sorted(d.list("patients"), key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
-        providers = d.names("providers", {p.get("usual_provider_id", "") for p in everyone})
-        families = d.families({p.get("family_id", "") for p in everyone})
-        self.patients.fill([(p["id"], (rules.person_name(p), born(p), p.get("mobile", ""), p.get("email", ""),
-                                       ", ".join(o["first_name"] for o in families.get(p.get("family_id") or "", [])
-                                                 if o["id"] != p["id"]),
-                                       providers.get(p.get("usual_provider_id") or "", p.get("usual_provider_id", ""))))
+        everyone = self.app.patients(typed, limit=ROWS) if typed.strip() else self.app.patients()
+        providers = d.names("providers", {p.usual_provider_id for p in everyone})
+        families = d.families({p.family_id for p in everyone})
+        self.patients.fill([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
+                                    ", ".join(o["first_name"] for o in families.get(p.family_id, []) if o["id"] != p.id),
+                                    providers.get(p.usual_provider_id, p.usual_provider_id)))
                             for p in everyone],
-                           [f"Patient code {p['id']}" + (f", family {p['family_id']}" if p.get("family_id") else "")
+                           [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "")
                             for p in everyone])
 
     def refresh_status(self) -> None:
-        st = self.engine.heartbeat.status(datetime.now(timezone.utc))
-        self.light.show_status(st)
+        self.light.show_status(self.app.status())
 
     def refresh_inbox(self) -> None:
         self.inbox_page.refresh()
@@ -205,7 +197,7 @@ class MainWindow(QMainWindow):
         """One manual pass, on a worker; the button is disabled until it finishes."""
         self.send_receive.setEnabled(False)
         self.status_line.setText("Sending and receiving...")
-        self._jobs.append(run_in_background(self.engine.send_receive_now, self._pass_done, self._pass_failed))
+        self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed))
 
     def _pass_done(self, report: dict[str, Any]) -> None:
         self.last_pass = report
@@ -269,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def answer_prompt(self, rid: int, send: bool) -> None:
         try:
-            self.reminders.answer_prompt(rid, send, datetime.now(timezone.utc))
+            self.app.answer_prompt(rid, send)
         except PracticeMailError as exc:
             self.status_line.setText(f"{exc.message}")
         self._asking.discard(rid)
@@ -291,7 +283,7 @@ class MainWindow(QMainWindow):
             if dialog is not None:
                 dialog.accept()
 
-        self._jobs.append(run_in_background(self.engine.restart, done, lambda exc: self.refresh_status()))
+        self._jobs.append(run_in_background(self.app.restart, done, lambda exc: self.refresh_status()))
 
     def email_as_pdf(self, patient_id: str | None, pdf: Any) -> ComposeDialog:
         """Email as PDF from a printing view: compose to the patient it is about, the PDF attached
@@ -301,7 +293,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def open_compose(self, patient_id: str | None = None) -> ComposeDialog:
-        dialog = ComposeDialog(self.composer, patient_id, self)
+        dialog = ComposeDialog(self.app, patient_id, self)
         dialog.accepted.connect(self.refresh_outbox)
         dialog.show()
         self.last_compose = dialog
@@ -355,14 +347,14 @@ class MainWindow(QMainWindow):
     def open_pins(self) -> PinDialog | None:
         if not allowed(self.role, "manage_pins"):  # the action is greyed out too
             return None
-        dialog = PinDialog(self.roles, self)
+        dialog = PinDialog(self.app, self)
         dialog.accepted.connect(lambda: self.status_line.setText("PIN saved."))
         dialog.show()
         return dialog
 
     def open_wizard(self, at_sign_in: bool = False) -> SetupWizard:
         """Email setup; `at_sign_in`: straight to the sign-in page (the light's "Sign in again")."""
-        wizard = SetupWizard(self.engine, self)
+        wizard = SetupWizard(self.app, self)
         if at_sign_in:
             wizard.start_at_sign_in()
         wizard.accepted.connect(self.refresh_all)
@@ -375,11 +367,11 @@ class MainWindow(QMainWindow):
             self.open_patient(ids[0])
 
     def open_patient(self, patient_id: str) -> PatientFile:
-        d = self.practice.directory
+        d = self.app.directory
         patient = d.require("patients", patient_id)
         provider = d.names("providers", [patient.get("usual_provider_id", "")]).get(patient.get("usual_provider_id", ""))
-        dialog = PatientFile(patient, d.family(patient), self.engine.inbox.contact_history(patient_id),
-                             lambda pid: self.open_compose(pid), self.when, self.reminders, self.refresh_outbox, self,
+        dialog = PatientFile(patient, d.family(patient), self.app.inbox.contact_history(patient_id),
+                             lambda pid: self.open_compose(pid), self.when, self.app, self.refresh_outbox, self,
                              provider_name=provider or "")
         dialog.on_email_pdf = self.email_as_pdf
         dialog.show()

@@ -23,7 +23,7 @@ from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QListWidget, Q
 from engine.core.html_safety import SafeHtml, sanitise
 from engine.core.incoming import Content
 from engine.core.names import saved_name
-from engine.service.roles import allowed
+from engine.service.app import allowed
 from kiosk import plain, printing
 from kiosk.bridge import run_in_background
 from kiosk.tables import size_text

@@ -5,7 +5,6 @@ reset what failed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from PyQt6.QtCore import QDate
@@ -13,12 +12,10 @@ from PyQt6.QtGui import QTextDocument
 from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMessageBox,
                              QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
-from engine.adapters.store import RID
 from engine.core import incoming
 from engine.core.outbox import Event, State
 from engine.errors import PracticeMailError
-from engine.service.compose import Composer
-from engine.service.engine import Engine
+from engine.service.app import App, OutboxItem
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
 from kiosk.tables import ROWS, RecordTable
@@ -36,11 +33,11 @@ def status_text(status: str) -> str:
 
 
 class OutboxPage(QWidget):
-    def __init__(self, engine: Engine, composer: Composer, when: Callable[[str], str],
-                 say: Callable[[str], None]) -> None:
+    def __init__(self, app: App, when: Callable[[str], str], say: Callable[[str], None]) -> None:
         super().__init__()
-        self.engine = engine
-        self.composer = composer
+        self.app = app
+        self.outbox = app.outbox
+        self.composer = app.composer
         self.when = when
         self.say = say
         # set by the main window: open compose for (patient id or None) with the PDF attached
@@ -86,28 +83,23 @@ class OutboxPage(QWidget):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
         self.on_selection()
 
-    def wanted(self) -> Callable[[dict[str, Any]], bool]:
+    def wanted(self) -> Callable[[OutboxItem], bool]:
         """Not deleted (or only the deleted, when asked); and, when a day is chosen, created on
         that day (the practice's day)."""
         deleted = self.show_deleted.isChecked()
         if not self.by_day.isChecked():
-            return lambda r: (r["status"] == "deleted") == deleted
+            return lambda r: (r.status == "deleted") == deleted
         day = self.day.date().toString("yyyy-MM-dd")
-        return lambda r: (r["status"] == "deleted") == deleted and self.when(r["created"]).startswith(day)
+        return lambda r: (r.status == "deleted") == deleted and self.when(r.created).startswith(day)
 
     def refresh(self) -> None:
-        rows = []
-        for r in self.engine.outbox.iter_newest(self.wanted()):
-            rows.append(r)
-            if len(rows) >= ROWS:
-                break
-        self.table.fill([(r[RID], ("⚠" if r["status"] in (*FAILED, "bounced") or r.get("held") else "",
-                                   status_text(r["status"]) + (" (held)" if r.get("held") and r["status"] == "draft" else ""),
-                                   r.get("kind", "email").replace("_", " "), self.when(r["created"]),
-                                   ", ".join(r["to"]), r["subject"], self.when(r.get("deliver_after")),
-                                   r.get("held") or r.get("bounce") or r.get("delivery_note") or r.get("last_error", "")))
-                          for r in rows],
-                        [f"{r.get('last_error', '')}\n{r.get('last_hint', '')}".strip() for r in rows])
+        rows = self.app.outbox_items(self.wanted(), limit=ROWS)
+        self.table.fill([(r.id, ("⚠" if r.status in (*FAILED, "bounced") or r.held else "",
+                                 status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
+                                 r.kind.replace("_", " "), self.when(r.created), ", ".join(r.to), r.subject,
+                                 self.when(r["deliver_after"]), r.reason))
+                         for r in rows],
+                        [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
         self.on_selection()
 
     def on_selection(self) -> None:
@@ -115,7 +107,7 @@ class OutboxPage(QWidget):
         self.buttons["Reset Failed"].setEnabled(bool(self._failed_selected()))
 
     def _failed_selected(self) -> list[int]:
-        return [rid for rid in self.table.selected_ids() if self.engine.outbox.get(rid)["status"] in FAILED]
+        return [rid for rid in self.table.selected_ids() if self.outbox.get(rid)["status"] in FAILED]
 
     def _selected(self) -> int | None:
         ids = self.table.selected_ids()
@@ -127,7 +119,7 @@ class OutboxPage(QWidget):
         rid = self._selected()
         if rid is None:
             return None
-        if self.engine.outbox.get(rid)["status"] != "draft":
+        if self.outbox.get(rid)["status"] != "draft":
             return self.read(rid)
         return self.open_draft(rid)
 
@@ -135,8 +127,8 @@ class OutboxPage(QWidget):
 
     def read(self, rid: int) -> QDialog:
         """The item as it went (or will go): who to, the subject, the words; read-only."""
-        item = self.engine.outbox.get(rid)
-        text = incoming.content(self.engine.outbox.blob(item)).text if item.get("blob") else ""
+        item = self.outbox.get(rid)
+        text = incoming.content(self.outbox.blob(item)).text if item.get("blob") else ""
         dialog = QDialog(self.window())
         dialog.setWindowTitle("Outbox item")
         layout = QVBoxLayout(dialog)
@@ -156,7 +148,7 @@ class OutboxPage(QWidget):
         return dialog
 
     def open_draft(self, rid: int) -> ComposeDialog:
-        dialog = ComposeDialog(self.composer, None, self.window(), draft_id=rid)
+        dialog = ComposeDialog(self.app, None, self.window(), draft_id=rid)
         dialog.accepted.connect(self.refresh)
         dialog.show()
         self.last_compose = dialog
@@ -173,8 +165,7 @@ class OutboxPage(QWidget):
         """Refused in plain words when the rules say no (a patient outside the family)."""
         try:
             queued = forward_confirmed(
-                self, lambda confirmed: self.composer.forward_sent(rid, to, datetime.now(timezone.utc),
-                                                              confirmed_outside=confirmed),
+                self, lambda confirmed: self.app.forward_sent(rid, to, confirmed_outside=confirmed),
                 lambda: self.composer.forward_patients(item_id=rid), to)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
@@ -188,7 +179,7 @@ class OutboxPage(QWidget):
 
     def show_info(self, rid: int) -> QMessageBox:
         """The item's history: created, edited, queued, each attempt and its answer, sent."""
-        item = self.engine.outbox.get(rid)
+        item = self.outbox.get(rid)
         lines = []
         for h in item.get("history", []):
             extra = h.get("to") or h.get("error") or ""
@@ -203,8 +194,8 @@ class OutboxPage(QWidget):
         return box
 
     def document(self, rid: int) -> QTextDocument:
-        item = self.engine.outbox.get(rid)
-        text = incoming.content(self.engine.outbox.blob(item)).text if item.get("blob") else ""
+        item = self.outbox.get(rid)
+        text = incoming.content(self.outbox.blob(item)).text if item.get("blob") else ""
         return printing.document([("To", ", ".join(item["to"])), ("Cc", ", ".join(item.get("cc", []))),
                                   ("Subject", item["subject"]), ("Created", self.when(item["created"])),
                                   ("Status", item["status"])], text)
@@ -218,7 +209,7 @@ class OutboxPage(QWidget):
         rid = self._selected()
         if rid is None:
             return None
-        item = self.engine.outbox.get(rid)
+        item = self.outbox.get(rid)
         return self.on_email_pdf(item.get("patient_id") or None, printing.pdf_attachment(self.document(rid),
                                                                                           "outbox-item.pdf"))
 
@@ -231,12 +222,11 @@ class OutboxPage(QWidget):
 
     def _apply_selected(self, event: Event) -> None:
         """Deleted or restored; the item that took the first one's place is selected next."""
-        now = datetime.now(timezone.utc)
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         done = 0
         for rid in self.table.selected_ids():
             try:
-                self.engine.outbox.apply(rid, event, now)
+                self.app.apply_to_outbox(rid, event)
                 done += 1
             except PracticeMailError as exc:
                 self.say(f"{exc.message}. {exc.hint}")
@@ -253,7 +243,7 @@ class OutboxPage(QWidget):
         if not chosen:
             return
         try:
-            done = self.engine.outbox.reset_failed(chosen, datetime.now(timezone.utc))
+            done = self.app.reset_failed(chosen)
         except PracticeMailError as exc:
             self.say(f"{exc.message}. {exc.hint}")
         else:

@@ -9,7 +9,7 @@ from typing import Any
 from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.directory import person_name
-from engine.service.reminders import Reminders
+from engine.service.app import App
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
 from kiosk.bounced import bounced_label
@@ -19,7 +19,7 @@ from kiosk.tables import RecordTable
 
 class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
-                 on_email: Any, when: Callable[[str], str], reminders: Reminders | None = None,
+                 on_email: Any, when: Callable[[str], str], app: App | None = None,
                  on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None,
                  provider_name: str = "") -> None:
         super().__init__(parent)
@@ -42,7 +42,7 @@ class PatientFile(QDialog):
         others = [person_name(p) for p in family if p["id"] != patient["id"]]
         form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
         layout.addLayout(form)
-        self.appointments = AppointmentsPanel(reminders, patient, when, on_change) if reminders is not None else None
+        self.appointments = AppointmentsPanel(app, patient, when, on_change) if app is not None else None
         if self.appointments is not None:
             layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))

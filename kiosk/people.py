@@ -11,7 +11,11 @@ from engine.core.directory import person_name
 
 def born(p: Mapping[str, Any]) -> str:
     """A date of birth as the desk says it: '13 Mar 1991' (as stored when it is not a date)."""
-    raw = str(p.get("date_of_birth") or "")
+    return birthday(str(p.get("date_of_birth") or ""))
+
+
+def birthday(raw: str) -> str:
+    """'1991-03-13' as '13 Mar 1991'; anything else as it is."""
     try:
         return date.fromisoformat(raw).strftime("%-d %b %Y")
     except ValueError:

@@ -6,15 +6,15 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, 
                              QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.roles import ROLES, Roles
+from engine.service.app import ROLES, App
 from kiosk import plain
 
 
 class PinDialog(QDialog):
-    def __init__(self, roles: Roles, parent: QWidget | None = None) -> None:
+    def __init__(self, app: App, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Set a PIN")
-        self.roles = roles
+        self.roles = roles = app.roles
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.role = QComboBox()

@@ -19,7 +19,6 @@ from PyQt6.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QLabel, QLineEd
 
 from engine.core.oauth_presets import PRESETS, propose
 from engine.errors import PracticeMailError
-from engine.service import signin
 from kiosk import plain
 from kiosk.bridge import run_in_background
 
@@ -84,7 +83,7 @@ class SignInPage(QWizardPage):
         """Shown: ask the practice domain's autoconfig document once, on a worker (it is the network)."""
         if self._address and self._lookup is None:
             address = self._address
-            self._lookup = run_in_background(lambda: signin.suggest(address), self.show_suggestion, lambda _exc: None)
+            self._lookup = run_in_background(lambda: self.wiz.app.suggest_sign_in(address), self.show_suggestion, lambda _exc: None)
 
     def show_suggestion(self, preset: str) -> None:
         """Only ever a suggestion: the buttons stay the practice manager's choice."""
@@ -116,14 +115,14 @@ class SignInPage(QWizardPage):
         self.code.setText("")
         self.qr.clear()
         self._busy(True)
-        practice = self.wiz.engine.practice
+        app = self.wiz.app
         if self.device.isChecked():
             self.status.setText("Asking for a code...")
-            self._job = run_in_background(lambda: signin.begin_device(practice), self._show_code, self.failed)
+            self._job = run_in_background(app.begin_device_sign_in, self._show_code, self.failed)
         else:
             self.status.setText("Waiting for the browser: sign in there, then come back here.")
             cancel, opener = self._cancel, self.open_browser
-            self._job = run_in_background(lambda: signin.sign_in(practice, open_browser=opener, cancel=cancel),
+            self._job = run_in_background(lambda: app.sign_in(opener, cancel),
                                           self.done, self.failed)
 
     def _show_code(self, device: Any) -> None:
@@ -132,8 +131,8 @@ class SignInPage(QWizardPage):
                           f"and enter the code {device.user_code}")
         self.qr.setPixmap(qr_pixmap(device.verification_uri_complete))
         self.status.setText("Waiting for the sign-in to finish...")
-        practice, cancel = self.wiz.engine.practice, self._cancel
-        self._job = run_in_background(lambda: signin.finish_device(practice, device, cancel.wait), self.done, self.failed)
+        app, cancel = self.wiz.app, self._cancel
+        self._job = run_in_background(lambda: app.finish_device_sign_in(device, cancel.wait), self.done, self.failed)
 
     def stop(self) -> None:
         self._cancel.set()

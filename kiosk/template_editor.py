@@ -9,16 +9,16 @@ from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineE
 
 from engine.core import templates as tpl
 from engine.errors import PracticeMailError, TemplateInvalid
-from engine.service.templates import Templates
+from engine.service.app import App
 from kiosk import plain
 from kiosk.template_words import problem_text
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
 class TemplateEditor(QWidget):
-    def __init__(self, templates: Templates) -> None:
+    def __init__(self, app: App) -> None:
         super().__init__()
-        self.templates = templates
+        self.templates = app.templates
         layout = QHBoxLayout(self)
         self.list = QListWidget()
         self.loaded: tpl.Template | None = None  # as it was loaded: what the fields are compared with

@@ -13,8 +13,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLineEdit, QList
 
 from engine.core.status import plain_line
 from engine.errors import PracticeMailError
-from engine.service.engine import Engine
-from engine.service.templates import Templates
+from engine.service.app import App
 from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
@@ -120,7 +119,7 @@ class TestPage(QWizardPage):
         self.steps.clear()
         self.service.setText("")
         self.verdict.setText("Testing...")
-        self._job = run_in_background(self.wiz.engine.test_credentials, self.done, self.failed)
+        self._job = run_in_background(self.wiz.app.test_credentials, self.done, self.failed)
 
     def done(self, result: dict[str, Any]) -> None:
         self.result = result
@@ -219,9 +218,6 @@ class TomorrowPage(QWizardPage):
         self.saved_ok = False
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
-        from datetime import datetime, timezone
-
-        from engine.service.reminders import Reminders
 
         self.lines.clear()
         self.saved_ok = self.wiz.save_all()
@@ -229,10 +225,8 @@ class TomorrowPage(QWizardPage):
             self.setSubTitle(f"Not saved: {self.wiz.last_error}. Go back and correct it.")
             return
         self.setSubTitle("Saved. This is what the next 24 hours will look like:")
-        snap = self.wiz.settings.snapshot()
-        tz = snap.tz
-        now = datetime.now(timezone.utc)
-        lines = Reminders(self.wiz.engine.practice, self.wiz.engine.outbox).preview(now, 24)  # the schedule rule's plan
+        tz = self.wiz.settings.snapshot().tz
+        lines = self.wiz.app.preview(24)  # the schedule rule's plan
         for x in lines or []:
             self.lines.addItem(plain.shown(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}"))
         if not lines:
@@ -244,10 +238,10 @@ class TomorrowPage(QWizardPage):
 
 
 class SetupWizard(QWizard):
-    def __init__(self, engine: Engine, parent: QWidget | None = None) -> None:
+    def __init__(self, app: App, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine
-        self.settings = engine.practice.settings
+        self.app = app
+        self.settings = app.settings
         values = self.settings.values()
         self.first_setup = not values["outgoing.host"]
         self.setWindowTitle("Email setup")
@@ -257,7 +251,7 @@ class SetupWizard(QWizard):
         self.signin = SignInPage(self, values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
-        self.reminders = RemindersPage(values, [(t.code, t.description) for t in Templates(engine.practice.store).list()])
+        self.reminders = RemindersPage(values, [(t.code, t.description) for t in app.templates.list()])
         self.tomorrow = TomorrowPage(self)
         self.page_ids = {id(page): self.addPage(page)
                          for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow)}

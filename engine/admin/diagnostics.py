@@ -28,6 +28,7 @@ from engine.adapters.durable import atomic_write
 from engine.adapters.logs import redact as redact_secrets
 from engine.admin import html as html_export
 from engine.admin.facade import Admin
+from engine.service.app import App
 from engine.admin.runner import Runner, available, digest, parse
 from engine.core import redaction
 from engine.core.settings import CATALOGUE
@@ -105,11 +106,17 @@ def settings_fields(admin: Admin, redact: Redactor) -> dict[str, Any]:
     return out
 
 
-def run_runbook(admin: Admin, name: str, role: str, include_patient_data: bool = False,
+def _admin(admin: Admin | App) -> Admin:
+    """The kiosk hands its App; the command line and the tests an Admin: both are served."""
+    return admin if isinstance(admin, Admin) else Admin(admin)
+
+
+def run_runbook(admin: Admin | App, name: str, role: str, include_patient_data: bool = False,
                 confirm: Callable | None = None, timeout: float = 30.0,  # type: ignore[type-arg]
                 only: int | None = None, redact: Redactor | None = None) -> tuple[str, list]:  # type: ignore[type-arg]
     """The runbook's page and results; `only`: run just the cell with that index (the others
     are shown as not run), as support does to repeat one check or one action."""
+    admin = _admin(admin)
     path = available()[name]
     text = path.read_text("utf-8")
     runner = Runner(admin, role, confirm, redact or make_redactor(admin, include_patient_data), timeout)
@@ -125,7 +132,8 @@ def _dump(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def export(admin: Admin, target: Path, include_patient_data: bool = False) -> Path:
+def export(admin: Admin | App, target: Path, include_patient_data: bool = False) -> Path:
+    admin = _admin(admin)
     if not target.name or target.is_dir():
         raise InputInvalid(f"{target} is a folder, not a file to write the bundle to",
                            hint="Give a file name, e.g. -o diagnostics.zip.")
@@ -159,8 +167,9 @@ def versions(include_patient_data: bool) -> dict[str, Any]:
     return found
 
 
-def email_support(admin: Admin, now: datetime, include_patient_data: bool = False) -> int:
+def email_support(admin: Admin | App, now: datetime, include_patient_data: bool = False) -> int:
     """The bundle, queued to `support.address` (sent at the next pass like any email)."""
+    admin = _admin(admin)
     import tempfile
 
     from engine.core.message import Attachment, Draft, Recipient

@@ -1,4 +1,8 @@
-"""What runbooks may use: `admin`, a facade over one open practice (and its engine)."""
+"""What runbooks may use: `admin`, a facade over the process's App (engine/service/app.py).
+
+The admin reads through the App it is given and builds no service object of its own: in the
+kiosk it is the kiosk's App (the one worker, the one outbox); for a runbook or an export on a
+folder another process holds, a reader App, which refuses actions before trying them."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from engine.adapters.store import RID
 from engine.core import pacing, schedule
 from engine.core.outbox import State as OutboxState
+from engine.service.app import App
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 
@@ -15,48 +20,57 @@ FAILED_SHOWN = 50
 
 
 class Admin:
-    def __init__(self, practice: Practice, engine: Engine | None = None) -> None:
-        self.practice = practice
-        self.engine = engine or Engine(practice)
+    def __init__(self, app: App | Practice) -> None:
+        """`Admin(app)`. `Admin(practice)` is the command line's form until it opens an App of
+        its own: an App is made over the practice (a reader's refuses actions)."""
+        self.app = app if isinstance(app, App) else App(app)
+
+    @property
+    def practice(self) -> Practice:
+        return self.app.practice
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
     # -- reading --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        st = self.engine.heartbeat.status(self.now())
+        st = self.app.heartbeat.status(self.now())
         return {"state": st["state"], "reason": st.get("reason", ""), "hint": st.get("hint", ""),
                 "last heartbeat": st.get("at") or "never",
                 "last send": (st.get("last_send") or {}).get("at", "never"),
                 "last check": (st.get("last_receive") or {}).get("at", "never")}
 
     def history(self) -> list[dict[str, Any]]:
-        return list(reversed((self.engine.heartbeat.record() or {}).get("history", [])))[:100]
+        return list(reversed((self.app.heartbeat.record() or {}).get("history", [])))[:100]
 
     def last_errors(self) -> list[dict[str, Any]]:
         return [h for h in self.history() if h.get("event") == "error"][:20]
 
     def outbox_counts(self) -> dict[str, int]:
-        return self.engine.outbox.counts()
+        return self.app.outbox.counts()
 
     def failed_items(self) -> list[dict[str, Any]]:
-        items = self.engine.outbox.in_state(OutboxState.FAILED)[:FAILED_SHOWN]
+        items = self.app.outbox.in_state(OutboxState.FAILED)[:FAILED_SHOWN]
         return [{"id": r[RID], "to": ", ".join(r["to"]), "subject": r["subject"], "code": r.get("last_code"),
                  "server said": r.get("last_error", ""), "what to do": r.get("last_hint", "")} for r in items]
 
     def failure_summary(self) -> list[dict[str, Any]]:
         """Failed items grouped by the server's reason: '552 message too large: 3 items'."""
         groups: dict[str, int] = {}
-        for r in self.engine.outbox.in_state(OutboxState.FAILED):
+        for r in self.app.outbox.in_state(OutboxState.FAILED):
             key = f"{r.get('last_code') or ''} {r.get('last_error', '')}".strip()
             groups[key] = groups.get(key, 0) + 1
         return [{"reason": k, "items": n} for k, n in sorted(groups.items(), key=lambda kv: -kv[1])]
 
     def sync_state(self) -> list[dict[str, Any]]:
-        return self.engine.inbox.sync_state()
+        return self.app.inbox.sync_state()
 
     def unreadable_messages(self) -> list[dict[str, Any]]:
-        rows = self.engine.inbox.messages.find(lambda r: bool(r.get("unreadable")) or bool(r.get("problems")))
+        rows = self.app.inbox.messages.find(lambda r: bool(r.get("unreadable")) or bool(r.get("problems")))
         return [{"id": r[RID], "from": r["from"], "received": r["received"], "problems": ", ".join(r["problems"])}
                 for r in rows][:50]
 
@@ -67,9 +81,7 @@ class Admin:
         return [{"key": p.column, "problem": p.message} for p in self.practice.settings.check()]
 
     def preview(self, hours: int = 24) -> list[dict[str, Any]]:
-        from engine.service.reminders import Reminders
-
-        return [x.as_dict() for x in Reminders(self.practice, self.engine.outbox).preview(self.now(), hours)]
+        return [x.as_dict() for x in self.app.reminders.preview(self.now(), hours)]
 
     def timeline(self, hours: int = 24) -> str:
         """A picture of the next hours, one character per 15 minutes: '=' inside a period,
@@ -104,7 +116,7 @@ class Admin:
                 + held)
 
     def test_credentials(self) -> dict[str, Any]:
-        return self.engine.test_credentials()
+        return self.app.test_credentials()
 
     def log_excerpt(self, lines: int = 80) -> str:
         path = self.practice.folder / "logs" / "practicemail.log"
@@ -114,13 +126,13 @@ class Admin:
 
     # -- actions (only in [action] cells) ---------------------------------------------
     def reset_failed(self) -> int:
-        return len(self.engine.outbox.reset_failed([], self.now()))
+        return len(self.app.reset_failed([]))
 
     def restart_service(self) -> str:
-        if not self.engine.running:
+        if not self.app.running:
             return "the email service does not run in this process; restart it where it runs (kiosk or serve)"
-        self.engine.restart()
+        self.app.restart()
         return "the email service was restarted"
 
     def send_receive(self) -> dict[str, Any]:
-        return self.engine.send_receive_now()
+        return self.app.send_receive_now()

@@ -75,6 +75,22 @@ class OutboxItem(Mapping[str, Any]):
     def recall_keys(self) -> tuple[str, ...]:
         return tuple(self.record.get("recall_keys", ()))
 
+    def _text(self, key: str) -> str:
+        return str(self.record.get(key) or "")
+
+    created = property(lambda self: self._text("created"), doc="ISO time it was queued")
+    held = property(lambda self: self._text("held"), doc="why it waits for reception, if it does")
+    bounce = property(lambda self: self._text("bounce"), doc="what a bounce said, in words")
+    delivery_note = property(lambda self: self._text("delivery_note"), doc="a text's delivery status in words")
+    last_error = property(lambda self: self._text("last_error"), doc="the server's last words")
+    last_hint = property(lambda self: self._text("last_hint"), doc="what a person can do about it")
+    attempts = property(lambda self: int(self.record.get("attempts") or 0))
+
+    @property
+    def reason(self) -> str:
+        """Why it is where it is: held, bounced, a delivery note or the server's last words."""
+        return self.held or self.bounce or self.delivery_note or self.last_error
+
     def __getitem__(self, key: str) -> Any:
         return self.record[key]
 

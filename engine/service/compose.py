@@ -30,6 +30,7 @@ from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
 from engine.service.templates import Templates
+from engine.service.values import NewEmail
 
 def _blank(group: str) -> dict[str, str]:
     return {f.name.split(".", 1)[1]: "" for f in tpl.CATALOGUE if f.group == group}
@@ -83,13 +84,13 @@ class MassResult:
 
 
 class Composer:
-    def __init__(self, practice: Practice, outbox: Outbox, inbox: Inbox) -> None:
+    def __init__(self, practice: Practice, outbox: Outbox, inbox: Inbox, templates: Templates | None = None) -> None:
         """`outbox`, `inbox`: the practice's own (the engine's), never copies: a reply or a
         forward is recorded on the message through the one Inbox that owns it."""
         self.practice = practice
         self.outbox = outbox
         self.inbox = inbox
-        self.templates = Templates(practice.store)
+        self.templates = templates or Templates(practice.store)
 
     def _from(self) -> tuple[str, str]:
         address = self.practice.settings.get("practice.email")
@@ -123,35 +124,44 @@ class Composer:
                      scale_images_to: int | None = None, bcc: list[str] | None = None,
                      attached: list[Attachment] | None = None, html: str | None = None,
                      to_specialist: bool = False, confirmed_outside: bool = False) -> int:
-        """`confirmed_outside`: reception confirmed, naming the patient, that the attachments may
-        go to an address that is no patient, provider or specialist (else refused).
-        `attachments`: files to read; `attached`: files already read (the compose window's);
-        `html`: a formatted version of `text`, written at the desk (sent alongside the text);
-        `to_specialist`: the email goes to `specialist_id` about the patient (an x-ray for a
-        referral), not to the patient; it is still filed on the patient's contact history."""
+        """The keyword form, kept for callers written before `NewEmail` (the CLI, tests): the
+        same command, one frozen value built from the arguments; see `NewEmail` for each."""
+        return self.compose(NewEmail(
+            patient_id, subject=subject, text=text, template=template, provider_id=provider_id,
+            specialist_id=specialist_id, cc_specialist=cc_specialist, to_specialist=to_specialist,
+            signature=signature, extra_cc=tuple(extra_cc or ()), bcc=tuple(bcc or ()),
+            attachments=tuple(attachments or ()), attached=tuple(attached or ()), html=html,
+            scale_images_to=scale_images_to, as_draft=as_draft, confirmed_outside=confirmed_outside), now)
+
+    def compose(self, email: NewEmail, now: datetime) -> int:
+        """One email to or about a patient, queued (or kept as a draft): the rules are checked
+        first, with every recipient and attachment known, and nothing is queued when they say no."""
         d = self.practice.directory
-        patient = d.require("patients", patient_id)
-        provider = d.require("providers", provider_id) if provider_id else (
+        patient = d.require("patients", email.patient_id)
+        provider = d.require("providers", email.provider_id) if email.provider_id else (
             d.find("providers", patient["usual_provider_id"]) if patient.get("usual_provider_id") else None)
-        specialist = d.require("specialists", specialist_id) if specialist_id else None
-        if to_specialist and specialist is None:
+        specialist = d.require("specialists", email.specialist_id) if email.specialist_id else None
+        if email.to_specialist and specialist is None:
             raise InputInvalid("no specialist was chosen to send to", hint="Choose the specialist, or send to the patient.")
-        to = [self._person("specialist", specialist)] if to_specialist else [self._person("patient", patient)]
-        cc = [self._person("specialist", specialist)] if (specialist and cc_specialist and not to_specialist) else []
-        extra = self.people([*(extra_cc or []), *(bcc or [])])  # one directory read for both
-        cc += extra[:len(extra_cc or [])]
-        hidden = extra[len(extra_cc or []):]
-        files = [*(attached or []), *(self.attach_file(p, scale_images_to, patient_id) for p in (attachments or []))]
+        to = [self._person("specialist", specialist)] if email.to_specialist else [self._person("patient", patient)]
+        cc = [self._person("specialist", specialist)] if (specialist and email.cc_specialist
+                                                          and not email.to_specialist) else []
+        extra = self.people([*email.extra_cc, *email.bcc])  # one directory read for both
+        cc += extra[:len(email.extra_cc)]
+        hidden = extra[len(email.extra_cc):]
+        files = [*email.attached, *(self.attach_file(p, email.scale_images_to, email.patient_id)
+                                    for p in email.attachments)]
         rules.Verdict(tuple(rules.check(rules.Recipients(tuple(to), tuple(cc), tuple(hidden)),
                                         self._person("patient", patient), bool(files),
-                                        confirmed_outside=confirmed_outside))).raise_if_refused()
+                                        confirmed_outside=email.confirmed_outside))).raise_if_refused()
+        subject, text, html = email.subject, email.text, email.html
         category = description = ""
-        if template:
-            t = self.templates.get(template)
+        if email.template:
+            t = self.templates.get(email.template)
             r = tpl.render(t, merge_context(self.practice, patient, provider, specialist))
             subject, text, html = r.subject, r.body, r.html
             category, description = t.category, t.description
-        elif signature:
+        elif email.signature:
             sig = self._signature(patient, provider)
             text = text.rstrip("\n") + "\n\n" + sig
             if html is not None:
@@ -160,11 +170,11 @@ class Composer:
         draft = Draft(sender, name, [Recipient(p.address, p.name) for p in to], subject, text,
                       cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc], html=html,
                       attachments=files, bcc=[Recipient(p.address) for p in hidden])
-        return self.outbox.add_draft(draft, now, as_draft=as_draft, patient_id=patient_id,
-                                     about=rules.About((patient_id,), confirmed_outside=confirmed_outside),
+        return self.outbox.add_draft(draft, now, as_draft=email.as_draft, patient_id=email.patient_id,
+                                     about=rules.About((email.patient_id,), confirmed_outside=email.confirmed_outside),
                                      meta={"category": category, "description": description,
                                            "specialist_id": specialist["id"] if specialist else "",
-                                           "to_specialist": to_specialist, "template": template or ""})
+                                           "to_specialist": email.to_specialist, "template": email.template or ""})
 
     def _signature(self, patient: dict[str, Any] | None, provider: dict[str, Any] | None) -> str:
         code = self.practice.settings.get("signature.template")

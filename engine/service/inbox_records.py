@@ -80,6 +80,14 @@ class InboxMessage:
             out["calendar_answer"] = self.calendar_answer
         return out
 
+    @property
+    def sender(self) -> str:
+        return self.from_address
+
+    @property
+    def sender_name(self) -> str:
+        return self.from_name
+
     @classmethod
     def from_record(cls, r: Any) -> "InboxMessage":
         """The frozen value of a stored record (fields the record lacks take their defaults)."""

@@ -57,10 +57,10 @@ def _held(patient: dict[str, Any]) -> str:
 
 
 class Reminders:
-    def __init__(self, practice: Practice, outbox: Outbox) -> None:
+    def __init__(self, practice: Practice, outbox: Outbox, templates: Templates | None = None) -> None:
         self.practice = practice
         self.outbox = outbox
-        self.templates = Templates(practice.store)
+        self.templates = templates or Templates(practice.store)
         self.appointments = practice.store.collection("appointments")
         self.rules = ReminderRules(practice)  # engine/service/reminder_rules.py
 

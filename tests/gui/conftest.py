@@ -1,4 +1,4 @@
-"""The kiosk's tests share one window over the demo practice, with the engine running
+"""The kiosk's tests share one window over the demo practice, its App's engine running
 against the fake servers (offscreen; one QApplication for the session, from pytest-qt)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 
-from engine.service.engine import Engine
+from engine.service.app import App
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
 from tests.integration.helpers import configure_incoming
@@ -24,12 +24,12 @@ def practice(practice: Practice, fakemail: FakeMail) -> Practice:
 
 @pytest.fixture
 def window(qtbot: QtBot, practice: Practice) -> Iterator[MainWindow]:
-    engine = Engine(practice)
-    engine.smtp_timeout = 5
-    engine.start()
-    w = MainWindow(practice, engine)
+    app = App(practice)  # the practice fixture opens and closes the folder; the App is the kiosk's door
+    app.engine.smtp_timeout = 5
+    app.start()
+    w = MainWindow(app)
     qtbot.add_widget(w)
     w.show()
     yield w
     w.timer.stop()
-    engine.stop()
+    app.close()

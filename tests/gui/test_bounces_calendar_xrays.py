@@ -15,20 +15,20 @@ from tools.fakemail import FakeMail
 
 def test_a_bounced_address_shows_on_the_patient_file_and_in_compose(qtbot: QtBot, window: MainWindow,
                                                                      fakemail: FakeMail) -> None:
-    practice = window.engine.practice
+    practice = window.app.engine.practice
     configure_incoming(practice, fakemail, "imap")
     angus = practice.directory.require("patients", "P033")
     fakemail.faults.add("smtp", "bounce", "bounce", text=angus["email"], code=550)
-    window.engine.outbox.add_draft(draft(to=angus["email"]), window.engine.clock.now(), patient_id="P033")
+    window.app.engine.outbox.add_draft(draft(to=angus["email"]), window.app.engine.clock.now(), patient_id="P033")
     send_receive(qtbot, window)
     page = window.open_patient("P033")
     qtbot.add_widget(page)
     texts = [label.text() for label in page.findChildren(QLabel)]
     assert any("bounced" in t and "the mailbox does not exist" in t for t in texts)
-    compose = ComposeDialog(window.composer, "P033")
+    compose = ComposeDialog(window.app, "P033")
     qtbot.add_widget(compose)
     assert "bounced" in compose.address_warning.text() and not compose.address_warning.isHidden()
-    other = ComposeDialog(window.composer, "P036")
+    other = ComposeDialog(window.app, "P036")
     qtbot.add_widget(other)
     assert other.address_warning.isHidden()
 
@@ -45,7 +45,7 @@ def test_calendar_answers_show_on_the_appointment(qtbot: QtBot, window: MainWind
     proposal = {"answer": "proposed", "words": "proposed a new time (2026-12-02T10:00:00+00:00)",
                 "proposed_start": "2026-12-02T10:00:00+00:00"}
     assert calendar_text({"calendar_answer": proposal}, window.when) == f"proposed {window.when(proposal['proposed_start'])}"
-    rid = window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    rid = window.reminders.book("P033", "2026-12-02T15:00", 30, window.app.engine.clock.now())
     appt = window.reminders.get(rid)
     window.reminders.appointments.update(appt["_rid"], {"calendar_answer": {"words": "proposed a new time\u2028x"},
                                                         "attention": "y"})
@@ -63,7 +63,7 @@ def test_compose_converts_a_dicom_xray_notes_its_quality_and_refuses_the_wrong_p
     right, wrong = tmp_path / "bitewing.dcm", tmp_path / "other.dcm"
     right.write_bytes(make(ramp()))
     wrong.write_bytes(make(ramp(), name="MENSAH^KWAME", born="19530812"))
-    compose = ComposeDialog(window.composer, "P033")
+    compose = ComposeDialog(window.app, "P033")
     qtbot.add_widget(compose)
     assert not compose.files.add_path(wrong)
     assert compose.files.files == [] and "Kwame Mensah" in compose.files.problem
@@ -76,10 +76,10 @@ def test_a_calendar_decline_is_put_in_front_of_reception(qtbot: QtBot, window: M
                                                          fakemail: FakeMail) -> None:
     from tests.integration.test_calendar_answers import answer, invitation
 
-    practice = window.engine.practice
+    practice = window.app.engine.practice
     practice.settings.set_many({"reminders.prompt_before_send": "false", "reminders.confirmation_delay_minutes": "0"})
     configure_incoming(practice, fakemail, "imap")
-    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.app.engine.clock.now())
     send_receive(qtbot, window)
     assert window.to_act_on.text() == ""
     fakemail.deliver("practice", answer(invitation(fakemail.sent()[-1]), "DECLINED"))
@@ -90,14 +90,14 @@ def test_a_calendar_decline_is_put_in_front_of_reception(qtbot: QtBot, window: M
 
 def test_held_mail_and_bounced_items_are_marked_in_the_outbox(qtbot: QtBot, window: MainWindow,
                                                               fakemail: FakeMail) -> None:
-    practice = window.engine.practice
+    practice = window.app.engine.practice
     practice.settings.set_many({"reminders.prompt_before_send": "false"})
     configure_incoming(practice, fakemail, "imap")
     angus = practice.directory.require("patients", "P033")
     fakemail.faults.add("smtp", "bounce", "bounce", text=angus["email"], code=550)
-    window.engine.outbox.add_draft(draft(to=angus["email"]), window.engine.clock.now(), patient_id="P033")
+    window.app.engine.outbox.add_draft(draft(to=angus["email"]), window.app.engine.clock.now(), patient_id="P033")
     send_receive(qtbot, window)
-    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.app.engine.clock.now())
     window.refresh_outbox()
     model = window.outbox.model_
     statuses = [model.text(r, 1) for r in range(model.rowCount())]

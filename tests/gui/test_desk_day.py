@@ -36,13 +36,13 @@ def test_mark_read_button_and_menu_mark_read(qtbot: QtBot, window: MainWindow, f
     window.inbox.selectRow(0)
     rid = window.inbox.selected_ids()[0]
     qtbot.mouseClick(button(window.inbox_page, "Mark unread"), Qt.MouseButton.LeftButton)
-    assert not window.engine.inbox.get(rid)["read"]
+    assert not window.app.engine.inbox.get(rid)["read"]
     qtbot.mouseClick(button(window.inbox_page, "Mark read"), Qt.MouseButton.LeftButton)
-    assert window.engine.inbox.get(rid)["read"]
+    assert window.app.engine.inbox.get(rid)["read"]
     window.inbox_page.mark_selected_read(False)
     menu = window.inbox_page.menu()
     next(a for a in menu.actions() if a.text() == "Mark read").trigger()
-    assert window.engine.inbox.get(rid)["read"]
+    assert window.app.engine.inbox.get(rid)["read"]
 
 
 def _methods(tree: ast.Module) -> dict[str, ast.FunctionDef]:
@@ -104,7 +104,7 @@ def test_create_new_email_opens_with_no_patient_chosen(qtbot: QtBot, window: Mai
     dialog.patient.setCurrentIndex(dialog.patient.findData("P001"))
     assert dialog.send.isEnabled() and dialog.problem.text() == ""
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
-    assert dialog.queued_id is not None and window.engine.outbox.get(dialog.queued_id)["patient_id"] == "P001"
+    assert dialog.queued_id is not None and window.app.engine.outbox.get(dialog.queued_id)["patient_id"] == "P001"
 
 
 CODE = re.compile(r"\b(P0\d\d|F0\d|DR\d|HYG\d|SP\d)\b")
@@ -175,7 +175,7 @@ def test_compose_with_changes_asks_before_closing(qtbot: QtBot, window: MainWind
     answer("Save draft", asked)
     qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Cancel), Qt.MouseButton.LeftButton)
     assert len(asked) == 2 and not dialog.isVisible() and dialog.queued_id is not None
-    item = window.engine.outbox.get(dialog.queued_id)
+    item = window.app.engine.outbox.get(dialog.queued_id)
     assert item["status"] == "draft" and item["subject"] == "Your new crown"
 
     again = window.outbox_page.open_draft(dialog.queued_id)
@@ -184,7 +184,7 @@ def test_compose_with_changes_asks_before_closing(qtbot: QtBot, window: MainWind
     answer("Discard", asked)
     qtbot.keyClick(again.subject, Qt.Key.Key_Escape)
     assert len(asked) == 3 and not again.isVisible()
-    assert window.engine.outbox.get(dialog.queued_id)["subject"] == "Your new crown"
+    assert window.app.engine.outbox.get(dialog.queued_id)["subject"] == "Your new crown"
 
 
 def test_a_typed_reply_asks_before_it_goes(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
@@ -249,7 +249,7 @@ def test_the_wizards_cancel_cancels(qtbot: QtBot, window: MainWindow) -> None:
     """The wizard saved on the way (the test, the Tomorrow page): its Cancel kept all of it."""
     from PyQt6.QtWidgets import QWizard
 
-    settings = window.practice.settings
+    settings = window.app.practice.settings
     before = settings.get("schedule.periods"), settings.get("practice.email")
     wizard = window.open_wizard()
     qtbot.add_widget(wizard)
@@ -281,13 +281,13 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     Reset Failed always on and resetting every failure."""
     from tests.integration.helpers import draft
 
-    now = window.engine.clock.now()
-    window.engine.outbox.add_draft(draft(subject="Went fine", text="Your results are normal."), now)
+    now = window.app.engine.clock.now()
+    window.app.engine.outbox.add_draft(draft(subject="Went fine", text="Your results are normal."), now)
     window.refresh_outbox()
     send_receive(qtbot, window)
     fakemail.faults.add("smtp", "rcpt", "reply", code=550, text="No such mailbox")
     for n in range(2):
-        window.engine.outbox.add_draft(draft(subject=f"Will fail {n}"), now)
+        window.app.engine.outbox.add_draft(draft(subject=f"Will fail {n}"), now)
     send_receive(qtbot, window)
     pfile = window.open_patient("P010")
     qtbot.add_widget(pfile)
@@ -319,15 +319,15 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     table.selectRow(subjects.index("Will fail 0"))
     assert reset.isEnabled()
     qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
-    assert window.engine.outbox.get(first)["status"] != "failed"
-    assert window.engine.outbox.get(other)["status"] == "failed"
+    assert window.app.engine.outbox.get(first)["status"] != "failed"
+    assert window.app.engine.outbox.get(other)["status"] == "failed"
     assert "tried again" in window.status_line.text()
 
     count = table.model_.rowCount()
     table.selectRow(0)
     first = table.id_at(0)
     qtbot.mouseClick(window.outbox_page.buttons["Delete"], Qt.MouseButton.LeftButton)
-    assert window.engine.outbox.get(first)["status"] == "deleted" and table.model_.rowCount() == count - 1
+    assert window.app.engine.outbox.get(first)["status"] == "deleted" and table.model_.rowCount() == count - 1
     assert table.selected_ids() == [table.id_at(0)] and "1 item deleted" in window.status_line.text()
 
 
@@ -354,7 +354,7 @@ def test_find_a_patient_by_name_birth_date_phone_or_email(qtbot: QtBot, window: 
     row = window.patients.model_.text(0, 4)
     assert "Arjun" in row  # the family still shown for a search result
     box.clear()
-    assert len(_shown_names(window)) == len(window.practice.directory.list("patients"))
+    assert len(_shown_names(window)) == len(window.app.practice.directory.list("patients"))
 
 
 def test_inbox_search_delete_keeps_a_selection_and_the_status_bar_speaks(
@@ -391,7 +391,7 @@ def test_inbox_search_delete_keeps_a_selection_and_the_status_bar_speaks(
     gone = window.inbox.selected_ids()[0]
     window.inbox.setFocus()
     qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
-    assert window.engine.inbox.get(gone)["deleted"]
+    assert window.app.engine.inbox.get(gone)["deleted"]
     assert window.inbox.model_.rowCount() == 3 and window.inbox.selected_ids() == [window.inbox.id_at(1)]
     assert "deleted" in window.status_line.text()
     window.tabs.setCurrentIndex(1)

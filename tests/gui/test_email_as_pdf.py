@@ -26,13 +26,13 @@ def through_the_gate(qtbot: QtBot, window: MainWindow) -> None:
     assert dialog.send.isEnabled()
     qtbot.keyClicks(dialog.subject, "As asked")
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
-    item = window.engine.outbox.get(dialog.queued_id)
+    item = window.app.engine.outbox.get(dialog.queued_id)
     assert item["patient_id"] == dialog.patient.currentData()
 
 
 def test_an_outbox_item_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None:
-    rid = window.engine.outbox.add_draft(draft(to="angus.macleod@patientmail.example", subject="Estimate"),
-                                         window.engine.clock.now(), patient_id="P033")
+    rid = window.app.engine.outbox.add_draft(draft(to="angus.macleod@patientmail.example", subject="Estimate"),
+                                         window.app.engine.clock.now(), patient_id="P033")
     window.refresh_outbox()
     window.outbox.selectRow(0)
     window.outbox_page.email_selected_as_pdf()
@@ -43,11 +43,11 @@ def test_an_outbox_item_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None
 
 
 def test_a_message_emailed_as_pdf(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
-    configure_incoming(window.engine.practice, fakemail, "imap")
+    configure_incoming(window.app.engine.practice, fakemail, "imap")
     fakemail.deliver("practice", b"From: angus.macleod@patientmail.example\r\nTo: practice@example.test\r\n"
                                  b"Subject: My question\r\nMessage-ID: <q1@x>\r\n\r\nCan I come on Friday?\r\n")
     send_receive(qtbot, window)
-    (record,) = window.engine.inbox.list(tags=["Patient"])
+    (record,) = window.app.engine.inbox.list(tags=["Patient"])
     window.message_view.show_record(record)
     qtbot.wait_until(lambda: window.message_view.content is not None, timeout=5000)
     window.message_view.email_as_pdf()
@@ -57,8 +57,8 @@ def test_a_message_emailed_as_pdf(qtbot: QtBot, window: MainWindow, fakemail: Fa
 
 
 def test_the_contact_history_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None:
-    window.engine.outbox.add_draft(draft(to="angus.macleod@patientmail.example", subject="Estimate"),
-                                   window.engine.clock.now(), patient_id="P033")
+    window.app.engine.outbox.add_draft(draft(to="angus.macleod@patientmail.example", subject="Estimate"),
+                                   window.app.engine.clock.now(), patient_id="P033")
     page = window.open_patient("P033")
     qtbot.add_widget(page)
     page.email_history_as_pdf()

@@ -35,27 +35,27 @@ def test_forward_outside_asks_naming_the_patient(qtbot: QtBot, window: MainWindo
     fakemail.deliver("practice", b"From: Grace Holloway <grace.holloway@patientmail.example>\r\n"
                                  b"Subject: My x-ray\r\nMessage-ID: <x1@p>\r\n\r\nattached\r\n")
     send_receive(qtbot, window)
-    (msg,) = window.engine.inbox.list(show_all=True)
+    (msg,) = window.app.engine.inbox.list(show_all=True)
     rid = msg[RID]
-    before = len(window.engine.outbox.list())
+    before = len(window.app.engine.outbox.list())
 
     texts = answer_with(QMessageBox.StandardButton.No)
     assert window.inbox_page.forward(rid, OUTSIDE) is None
     assert texts and "Grace Holloway" in texts[0] and OUTSIDE in texts[0]
-    assert "Not forwarded" in window.status_line.text() and len(window.engine.outbox.list()) == before
+    assert "Not forwarded" in window.status_line.text() and len(window.app.engine.outbox.list()) == before
 
     answer_with(QMessageBox.StandardButton.Yes)
     queued = window.inbox_page.forward(rid, OUTSIDE)
-    assert queued is not None and window.engine.outbox.get(queued)["to"] == [OUTSIDE]
-    timeline = window.engine.inbox.get(rid)["timeline"]
+    assert queued is not None and window.app.engine.outbox.get(queued)["to"] == [OUTSIDE]
+    timeline = window.app.engine.inbox.get(rid)["timeline"]
     assert "confirmed by reception for Ms Grace Holloway" in timeline[-1]["detail"]
 
     # a sent item (the outbox page) asks the same way
-    item = window.composer.from_patient("P043", window.engine.clock.now(), subject="Your results", text="x")
+    item = window.composer.from_patient("P043", window.app.engine.clock.now(), subject="Your results", text="x")
     texts = answer_with(QMessageBox.StandardButton.Yes)
     fwd = window.outbox_page.forward(item, OUTSIDE)
     assert fwd is not None and "Grace Holloway" in texts[0]
-    assert any(h["event"] == "confirmed outside" for h in window.engine.outbox.get(fwd)["history"])
+    assert any(h["event"] == "confirmed outside" for h in window.app.engine.outbox.get(fwd)["history"])
     # a patient of another family is refused without asking
     assert window.outbox_page.forward(item, "angus.macleod@patientmail.example") is None
     assert "no forwarding to another patient" in window.status_line.text()

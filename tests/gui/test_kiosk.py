@@ -16,7 +16,7 @@ from tools.fakemail import FakeMail
 
 
 def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
-    window.engine.outbox.add_draft(draft(subject="From the kiosk"), window.engine.clock.now())
+    window.app.engine.outbox.add_draft(draft(subject="From the kiosk"), window.app.engine.clock.now())
     fakemail.deliver("practice", b"From: patel.family@mailhome.example\r\nSubject: Family question\r\n"
                                  b"Message-ID: <k1@x>\r\n\r\nhello\r\n")
     window.refresh_outbox()
@@ -35,7 +35,7 @@ def test_failing_light_and_restart_from_the_dialog(qtbot: QtBot, window: MainWin
                                                    fakemail: FakeMail) -> None:
     assert window.light.state == "not_set_up"  # saved but never tested: grey, not green (issue 14, finding 9)
     fakemail.faults.add("smtp", "auth", "reject")
-    window.engine.outbox.add_draft(draft(), window.engine.clock.now())
+    window.app.engine.outbox.add_draft(draft(), window.app.engine.clock.now())
     send_receive(qtbot, window)
     qtbot.wait_until(lambda: window.light.state == "failing", timeout=5000)
     assert "password" in window.light.toolTip()
@@ -61,7 +61,7 @@ def test_confidentiality_refusal_is_shown_before_send(qtbot: QtBot, window: Main
     qtbot.keyClicks(dialog.subject, "Your x-ray")
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
     assert dialog.queued_id is not None
-    item = window.engine.outbox.get(dialog.queued_id)
+    item = window.app.engine.outbox.get(dialog.queued_id)
     assert item["cc"] == ["lindqvist@ortho-referrals.example"] and item["subject"] == "Your x-ray"
 
 
@@ -158,8 +158,8 @@ def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWind
     assert not dialog.apply() and "Write the reply" in dialog.problem.text()  # nothing written yet
     qtbot.keyClicks(dialog.text, "Thank you, we have it.")
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
-    item = window.engine.outbox.get(dialog.queued_id)
-    raw = window.engine.outbox.blob(item).decode()
+    item = window.app.engine.outbox.get(dialog.queued_id)
+    raw = window.app.engine.outbox.blob(item).decode()
     assert item["subject"] == "Re: Dev's x-ray" and "In-Reply-To: <g1@p>" in raw
     assert "Thank you, we have it." in raw and "> here" in raw and "Bright Smile" in raw  # quote and signature
 
@@ -194,8 +194,8 @@ def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemai
 
 
 def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
-    window.engine.outbox.add_draft(draft(to="patel.family@mailhome.example", subject="Anika's check-up"),
-                                   window.engine.clock.now(), patient_id="P003")
+    window.app.engine.outbox.add_draft(draft(to="patel.family@mailhome.example", subject="Anika's check-up"),
+                                   window.app.engine.clock.now(), patient_id="P003")
     send_receive(qtbot, window)
     page = window.open_patient("P003")
     qtbot.add_widget(page)
@@ -209,16 +209,16 @@ def test_prompt_before_send_yes_and_no(qtbot: QtBot, window: MainWindow, practic
     from PyQt6.QtWidgets import QMessageBox
 
     practice.settings.set_many({"reminders.prompt_before_send": "true"})
-    window.reminders.book("P033", "2026-12-02T15:00", 30, window.engine.clock.now())
-    window.reminders.book("P036", "2026-12-02T16:00", 30, window.engine.clock.now())
+    window.reminders.book("P033", "2026-12-02T15:00", 30, window.app.engine.clock.now())
+    window.reminders.book("P036", "2026-12-02T16:00", 30, window.app.engine.clock.now())
     boxes = window.ask_prompts()
     assert len(boxes) == 2 and "Send this confirmation now?" in boxes[0].text()
     assert window.ask_prompts() == []  # not asked twice
     boxes[0].done(QMessageBox.StandardButton.Yes.value)
     boxes[1].done(QMessageBox.StandardButton.No.value)
-    statuses = sorted(r["status"] for r in window.engine.outbox.list())
+    statuses = sorted(r["status"] for r in window.app.engine.outbox.list())
     assert statuses == ["cancelled", "ready"]
-    ready = next(r for r in window.engine.outbox.list() if r["status"] == "ready")
+    ready = next(r for r in window.app.engine.outbox.list() if r["status"] == "ready")
     assert ready["deliver_after"] <= datetime.now(timezone.utc).isoformat()  # goes at the next pass, not held
 
 
@@ -242,7 +242,7 @@ def test_missing_address_is_asked_for_and_saved(qtbot: QtBot, window: MainWindow
     QTimer.singleShot(50, type_the_address)
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
     assert practice.directory.require("patients", no_address["id"])["email"] == "dorothy.p@patientmail.example"
-    assert window.engine.outbox.get(dialog.queued_id)["to"] == ["dorothy.p@patientmail.example"]
+    assert window.app.engine.outbox.get(dialog.queued_id)["to"] == ["dorothy.p@patientmail.example"]
 
 
 def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, practice: Practice,
@@ -259,9 +259,9 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
     assert window.sign_in("super user", "2468") and window.setup.isEnabled()
     # a failed item, then the outbox runbook's reset action, confirmed in a dialog
     fakemail.faults.add("smtp", "data", "reply", code=552, times=1)
-    window.engine.outbox.add_draft(draft(), window.engine.clock.now())
+    window.app.engine.outbox.add_draft(draft(), window.app.engine.clock.now())
     send_receive(qtbot, window)
-    assert window.engine.outbox.list("failed")
+    assert window.app.engine.outbox.list("failed")
 
     def say_yes() -> None:
         box = QApplication.activeModalWidget()
@@ -277,7 +277,7 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
     qtbot.mouseClick(page.run_cell, Qt.MouseButton.LeftButton)
     qtbot.wait_until(lambda: bool(page.last_page), timeout=20000)
     assert "1 item(s) reset" in page.output.toPlainText()
-    assert window.engine.outbox.list("failed") == [] and len(window.engine.outbox.list("ready")) == 1
+    assert window.app.engine.outbox.list("failed") == [] and len(window.app.engine.outbox.list("ready")) == 1
 
 
 def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: MainWindow) -> None:

@@ -28,7 +28,7 @@ def _photo(path: Path, side: int) -> Path:
 
 def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: MainWindow, fakemail: FakeMail,
                                                         tmp_path: Path) -> None:
-    _photo(patient_folder(window.practice.folder, "P001") / "xray-2026.jpg", 4000)
+    _photo(patient_folder(window.app.practice.folder, "P001") / "xray-2026.jpg", 4000)
     dialog = window.open_compose("P001")
     qtbot.add_widget(dialog)
     assert [d.name for d in dialog._documents()] == ["xray-2026.jpg"]
@@ -40,7 +40,7 @@ def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: Mai
     qtbot.keyClicks(dialog.bcc, "a.okafor@brightsmile.example")
     qtbot.mouseClick(dialog.save_draft, Qt.MouseButton.LeftButton)
     rid = dialog.queued_id
-    assert window.engine.outbox.get(rid)["status"] == "draft"
+    assert window.app.engine.outbox.get(rid)["status"] == "draft"
     assert window.outbox.model_.text(0, 1) == "draft"
 
     window.outbox.selectRow(0)
@@ -53,7 +53,7 @@ def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: Mai
     again.cc.clear()
     again.body.setPlainText("As discussed, your x-ray.")
     qtbot.mouseClick(again.send, Qt.MouseButton.LeftButton)
-    assert window.engine.outbox.get(rid)["status"] == "ready"
+    assert window.app.engine.outbox.get(rid)["status"] == "ready"
     assert send_receive(qtbot, window)["sent"] == 1
     (got,) = fakemail.sent()
     msg = email.message_from_bytes(got["data"], policy=email.policy.default)
@@ -64,7 +64,7 @@ def test_draft_with_a_document_saved_reopened_and_sent(qtbot: QtBot, window: Mai
 
 def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: MainWindow,
                                                           tmp_path: Path) -> None:
-    rid = window.composer.from_patient("P005", window.engine.clock.now(), subject="Tuesday at ten", text="See you")
+    rid = window.composer.from_patient("P005", window.app.engine.clock.now(), subject="Tuesday at ten", text="See you")
     window.refresh_outbox()
     window.outbox_page.day.setDate(window.outbox_page.day.date().addDays(-3))
     window.outbox_page.by_day.setChecked(True)
@@ -77,14 +77,14 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     assert window.outbox_page.forward(rid, "patel.family@mailhome.example") is None  # another family
     assert "Not forwarded" in window.status_line.text()
     fwd = window.outbox_page.forward(rid, "a.okafor@brightsmile.example")
-    assert window.engine.outbox.get(fwd)["subject"] == "Fwd: Tuesday at ten"
+    assert window.app.engine.outbox.get(fwd)["subject"] == "Fwd: Tuesday at ten"
 
     pdf = printing.save_pdf(window.outbox_page.document(rid), tmp_path / "item.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     window.outbox_page.by_day.setChecked(False)
     window.outbox.selectRow(window.outbox.model_.rowCount() - 1)
     window.outbox_page.delete_selected()
-    deleted = window.engine.outbox.get(rid)
+    deleted = window.app.engine.outbox.get(rid)
     assert deleted["status"] == "deleted"
     assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
     window.outbox_page.show_deleted.setChecked(True)
@@ -92,7 +92,7 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     window.outbox.selectRow(0)
     window.outbox_page.restore_selected()
     # back to where it was (ready, or sent if the running service was quicker than the test)
-    assert window.engine.outbox.get(rid)["status"] == deleted["deleted_from"] and window.outbox.model_.rowCount() == 0
+    assert window.app.engine.outbox.get(rid)["status"] == deleted["deleted_from"] and window.outbox.model_.rowCount() == 0
 
 
 def test_formatted_email_with_the_usual_provider_and_the_signature(qtbot: QtBot, window: MainWindow,
@@ -134,10 +134,10 @@ def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: Qt
     assert panel.move(appt["id"], f"{thursday}T14:00")
     assert "14:00" in panel.table.model_.text(0, 0) or any(
         "14:00" in panel.table.model_.text(n, 0) for n in range(panel.table.model_.rowCount()))
-    mail = [r for r in window.engine.outbox.list() if r.get("appointment_id") == appt["id"]
+    mail = [r for r in window.app.engine.outbox.list() if r.get("appointment_id") == appt["id"]
             and r["status"] not in ("cancelled", "deleted")]
     assert len(mail) == 1  # the Wednesday one was replaced, never sent
-    msg = email.message_from_bytes(window.engine.outbox.blob(mail[0]), policy=email.policy.default)
+    msg = email.message_from_bytes(window.app.engine.outbox.blob(mail[0]), policy=email.policy.default)
     (ics,) = [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
     assert thursday.strftime("%Y%m%d") + "T14" in ics.get_payload(decode=True).decode()
     assert window.outbox.model_.rowCount() >= 1  # the outbox view was told
@@ -146,8 +146,8 @@ def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: Qt
     answer("Yes")  # cancelling asks first since #19
     assert panel.cancel()
     assert window.reminders.get(appt["id"])["status"] == "cancelled"
-    assert window.engine.outbox.get(mail[0]["_rid"])["status"] == "cancelled"
-    assert [r for r in window.engine.outbox.list() if r.get("appointment_id") == appt["id"]
+    assert window.app.engine.outbox.get(mail[0]["_rid"])["status"] == "cancelled"
+    assert [r for r in window.app.engine.outbox.list() if r.get("appointment_id") == appt["id"]
             and r["status"] not in ("cancelled", "deleted")] == []
     assert "cancelled" in [panel.table.model_.text(n, 4) for n in range(panel.table.model_.rowCount())]
 
@@ -166,7 +166,7 @@ def test_a_formatted_draft_reopens_formatted(qtbot: QtBot, window: MainWindow) -
     assert again.formatted.isChecked() and "No hot drinks today" in again.body.toPlainText()
     assert "font-weight:700" in again.body.toHtml().replace(" ", "")
     qtbot.mouseClick(again.send, Qt.MouseButton.LeftButton)
-    msg = email.message_from_bytes(window.engine.outbox.blob(window.engine.outbox.get(dialog.queued_id)),
+    msg = email.message_from_bytes(window.app.engine.outbox.blob(window.app.engine.outbox.get(dialog.queued_id)),
                                    policy=email.policy.default)
     assert "No hot drinks today" in msg.get_body(("html",)).get_content()
 
@@ -174,7 +174,7 @@ def test_a_formatted_draft_reopens_formatted(qtbot: QtBot, window: MainWindow) -
 def test_the_x_ray_goes_to_the_specialist_from_the_patients_file(qtbot: QtBot, window: MainWindow,
                                                                  fakemail: FakeMail) -> None:
     """Journey: a patient at the counter asks for their x-ray to go to a specialist."""
-    _photo(patient_folder(window.practice.folder, "P020") / "xray.jpg", 3000)
+    _photo(patient_folder(window.app.practice.folder, "P020") / "xray.jpg", 3000)
     pfile = window.open_patient("P020")
     qtbot.add_widget(pfile)
     qtbot.mouseClick(pfile.email, Qt.MouseButton.LeftButton)
@@ -187,8 +187,8 @@ def test_the_x_ray_goes_to_the_specialist_from_the_patients_file(qtbot: QtBot, w
     dialog.cc.clear()
     qtbot.keyClicks(dialog.subject, "X-ray for your referral")
     qtbot.mouseClick(dialog.send, Qt.MouseButton.LeftButton)
-    item = window.engine.outbox.get(dialog.queued_id)
+    item = window.app.engine.outbox.get(dialog.queued_id)
     assert item["to"] == ["lindqvist@ortho-referrals.example"] and item["patient_id"] == "P020"
     assert send_receive(qtbot, window)["sent"] == 1
     assert fakemail.sent()[0]["rcpt_tos"] == ["lindqvist@ortho-referrals.example"]
-    assert any(h["subject"] == "X-ray for your referral" for h in window.engine.inbox.contact_history("P020"))
+    assert any(h["subject"] == "X-ray for your referral" for h in window.app.engine.inbox.contact_history("P020"))

@@ -142,7 +142,7 @@ def answer_modal(found: list[str], window: MainWindow, view: str, tries: int = 2
 def hostile(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> dict[str, Any]:
     """The hostile patient, their failed email (the server's reply in markup) and the
     stranger's message, all received and sent through the running engine."""
-    d = window.practice.directory
+    d = window.app.practice.directory
     patient = d.add_patient({"id": "PX1", "first_name": FIRST, "last_name": LAST, "email": "x@evil.example",
                              "family_id": "FX1"})
     now = datetime.now(timezone.utc)
@@ -153,7 +153,7 @@ def hostile(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> dict[str, A
     assert report["received"] == 1 and report["failed"] == 1
     window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("all"))
     window.refresh_all()
-    (rid,) = [r[RID] for r in window.engine.inbox.list(any_tags=True, include_actioned=True)
+    (rid,) = [r[RID] for r in window.app.engine.inbox.list(any_tags=True, include_actioned=True)
               if r["from"] == "x@evil.example"]
     return {"patient": patient, "rid": rid, "sent": sent}
 

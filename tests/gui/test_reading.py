@@ -38,7 +38,7 @@ def test_plain_text_for_reception_html_for_the_dentist_nothing_remote_ever(qtbot
     assert "Photo of my crown" in view.header.text() and "Grace Okafor" in view.header.text()
     assert view.body.toPlainText().startswith("The crown feels loose.")  # plain text, by default
     assert not view.formatted.isEnabled()  # reception: no HTML
-    assert window.engine.inbox.get(window.inbox.id_at(0))["read"]  # opening it marked it read
+    assert window.app.engine.inbox.get(window.inbox.id_at(0))["read"]  # opening it marked it read
     assert "1 picture" in view.note.text()
 
     window.apply_role("dentist")
@@ -76,7 +76,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     tag_menu = next(a.menu() for a in menu.actions() if a.text() == "Tag")
     assert {"Patient", "Specialist"} <= {a.text() for a in tag_menu.actions() if a.isCheckable()}
     next(a for a in tag_menu.actions() if a.text() == "Specialist").setChecked(True)
-    assert window.engine.inbox.get(chosen[0])["tags"] == ["Specialist"]
+    assert window.app.engine.inbox.get(chosen[0])["tags"] == ["Specialist"]
     assert window.inbox.model_.rowCount() == 1  # tagged mail leaves the untagged view
 
     window.inbox.selectRow(0)
@@ -87,7 +87,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     assert window.message_view.record is not None and window.message_view.record["_rid"] == reading[0]
 
     window.inbox_page.mark_selected_read(False)
-    assert not window.engine.inbox.get(reading[0])["read"]
+    assert not window.app.engine.inbox.get(reading[0])["read"]
     window.inbox.selectAll()
     assert len(window.inbox.selected_ids()) == 2 and window.message_view.record is None
 
@@ -98,7 +98,7 @@ def test_file_to_a_specialist_from_the_inbox(qtbot: QtBot, window: MainWindow, f
     send_receive(qtbot, window)
     rid = window.inbox.id_at(0)
     window.inbox_page.file_message(rid, specialist_id="SP1")
-    got = window.engine.inbox.get(rid)
+    got = window.app.engine.inbox.get(rid)
     assert got["specialist_id"] == "SP1" and "Specialist" in got["tags"]
     assert window.inbox.model_.rowCount() == 0  # filed: out of the untagged view
 

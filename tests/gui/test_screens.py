@@ -47,7 +47,7 @@ def test_no_header_or_button_text_is_cut_off(qtbot: QtBot, window: MainWindow, f
 
     from tests.integration.helpers import draft
 
-    window.engine.outbox.add_draft(draft(subject="Plain email"), window.engine.clock.now())
+    window.app.engine.outbox.add_draft(draft(subject="Plain email"), window.app.engine.clock.now())
     window.refresh_outbox()  # the outbox first shown with an ordinary email only
     pfile = window.open_patient("P010")  # then a confirmation arrives
     qtbot.add_widget(pfile)

@@ -98,8 +98,8 @@ def test_the_light_offers_sign_in_again_and_opens_setup_there(qtbot: QtBot, wind
     post_form(f"{fakemail.oauth.issuer}/oauth/revoke", {"token": signin.sign_in_file(practice).load()})
     post_form(f"{fakemail.oauth.issuer}/oauth/expire", {})
     signin.keeper(practice).forget()
-    window.engine.outbox.add_draft(draft(subject="Held"), window.engine.clock.now())
-    window.engine.send_receive_now()
+    window.app.engine.outbox.add_draft(draft(subject="Held"), window.app.engine.clock.now())
+    window.app.engine.send_receive_now()
     window.refresh_status()
     assert window.light.status["action"] == "sign_in"
     dialog = window.open_service_dialog()

@@ -9,7 +9,7 @@ import pytest
 from PyQt6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.service.engine import Engine
+from engine.service.app import App
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
 from kiosk.status_light import COLOURS, ServiceDialog, ServiceLight, tooltip
@@ -25,14 +25,14 @@ GREY, AMBER, GREEN = "#8a8f96", COLOURS["failing"], COLOURS["running"]
 def empty_window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
     """The kiosk on a fresh data folder: nothing set up."""
     with open_practice(tmp_path / "fresh") as p:
-        engine = Engine(p)
-        engine.start()
-        w = MainWindow(p, engine)
+        app = App(p)
+        app.start()
+        w = MainWindow(app)
         qtbot.add_widget(w)
         w.show()
         yield w
         w.timer.stop()
-        engine.stop()
+        app.close()
 
 
 def test_a_fresh_practice_shows_grey_not_set_up(empty_window: MainWindow) -> None:
@@ -46,7 +46,7 @@ def test_a_fresh_practice_shows_grey_not_set_up(empty_window: MainWindow) -> Non
 def test_smtp_login_refused_is_amber_with_the_reason_on_the_light(qtbot: QtBot, window: MainWindow,
                                                                    fakemail: FakeMail) -> None:
     fakemail.faults.add("smtp", "auth", "reject")
-    window.engine.outbox.add_draft(draft(), window.engine.clock.now())
+    window.app.engine.outbox.add_draft(draft(), window.app.engine.clock.now())
     send_receive(qtbot, window)  # the receive half works: it must not turn the light green
     qtbot.wait_until(lambda: window.light.state == "failing", timeout=5000)
     assert window.light.colour == AMBER
@@ -60,8 +60,8 @@ def test_smtp_login_refused_is_amber_with_the_reason_on_the_light(qtbot: QtBot, 
 
 def test_wizard_test_passes_on_the_servers_and_shows_the_service_apart(qtbot: QtBot, practice: Practice) -> None:
     """Was: "✘ email service running" listed above "Every step passed"."""
-    engine = Engine(practice)  # not started: no service runs on this computer
-    wizard = SetupWizard(engine)
+    app = App(practice)  # not started: no service runs on this computer
+    wizard = SetupWizard(app)
     qtbot.add_widget(wizard)
     wizard.next()
     qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)

@@ -212,7 +212,7 @@ def test_booking_and_welcome_pass_the_gate(setup: tuple, practice: Practice) -> 
 def test_the_support_email_passes_the_gate(setup: tuple, practice: Practice) -> None:
     engine, _ = setup
     practice.settings.set_many({"support.address": "help@vendor.example"})
-    rid = email_support(Admin(practice, engine), NOW)
+    rid = email_support(Admin(practice), NOW)
     assert engine.outbox.get(rid)["to"] == ["help@vendor.example"]
 
 

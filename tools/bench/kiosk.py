@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
-from engine.service.engine import Engine  # noqa: E402
+from engine.service.app import App  # noqa: E402
 from engine.service.inbox_records import InboxMessage  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
@@ -58,10 +58,10 @@ def main() -> int:
                                  "outgoing.security": "starttls", "tls.ca_file": info["ca_file"],
                                  "incoming.enabled": "false"})
             p.store.partitioned("messages").insert_many(messages(args.messages))
-            engine = Engine(p)
+            engine = App(p)  # the door the kiosk takes (outbox, send_receive_now, start, stop)
             engine.start()
             t0 = time.perf_counter()
-            window = MainWindow(p, engine)
+            window = MainWindow(engine)
             window.show()
             process_events()
             shown = time.perf_counter() - t0

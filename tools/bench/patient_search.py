@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.service.demo import load_demo  # noqa: E402
-from engine.service.engine import Engine  # noqa: E402
+from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from kiosk.stall_probe import application, process_events  # noqa: E402
@@ -60,8 +60,8 @@ def main() -> int:
         d = p.directory
         engine_ms = {q: median_ms(lambda q=q: d.search(q)) for q in QUERIES}
         hits = {q: len(d.search(q)) for q in QUERIES}
-        engine = Engine(p)
-        window = MainWindow(p, engine)
+        engine = App(p)  # the door the kiosk takes (outbox, send_receive_now, start, stop)
+        window = MainWindow(engine)
         window.show()
         process_events()
 

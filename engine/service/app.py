@@ -1,0 +1,282 @@
+"""The one door on the engine: everything outside `engine/service` starts here.
+
+    with App.open(folder, writer=True, command="practicemail kiosk") as app:
+        app.start()                              # the worker and its heartbeat
+        rid = app.compose(NewEmail("P001", subject="Hello", text="..."))
+        items = app.outbox_items(limit=50)       # frozen OutboxItem values
+
+One App per process owns the object graph: the practice (store, settings, directory), the
+one Engine (worker + heartbeat) with the single Outbox and Inbox, and one each of Reminders,
+Composer, Templates and Roles. Before it, the kiosk and the admin built their own, and two
+parts of one window could disagree about what they had cached. Like aiosmtpd's Controller,
+one owner holds the state and other threads cross in only through its methods.
+
+A reader App (writer=False: a status window or a runbook on a folder the service holds)
+builds the same parts to read with, never starts the worker and refuses every command with
+`ReadOnly`, before anything is tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.adapters.documents import Document, list_documents, looks_like_dicom
+from engine.adapters.store import RID
+from engine.core.outbox import Event
+from engine.errors import ReadOnly
+from engine.service import signin
+from engine.service.compose import Composer
+from engine.service.engine import Engine
+from engine.service.practice import Practice
+from engine.service.reminders import Reminders
+from engine.service.roles import ROLES, Roles, allowed
+from engine.service.templates import Templates
+from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
+
+# the value types and pure helpers the door hands out, so callers need nothing behind it
+__all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
+           "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class App:
+    """Build with `App.open(...)` (it opens and closes the data folder) or `App(practice)`
+    over a Practice the caller opened and will close (tests, the CLI until it moves here)."""
+
+    def __init__(self, practice: Practice, clock: Any = None) -> None:
+        self.practice = practice
+        self.engine = Engine(practice, clock)
+        self.outbox = self.engine.outbox
+        self.inbox = self.engine.inbox
+        self.heartbeat = self.engine.heartbeat
+        self.templates = Templates(practice.store)
+        self.reminders = Reminders(practice, self.outbox, self.templates)  # one Templates for the whole graph
+        self.composer = Composer(practice, self.outbox, self.inbox, self.templates)
+        self.roles = Roles(practice.store)
+        self._owns_practice = False
+
+    @classmethod
+    def open(cls, folder: Path, writer: bool = True, command: str = "practicemail", clock: Any = None) -> "App":
+        """The data folder opened once for this process (the writer's lock held when `writer`)."""
+        practice = Practice(folder, writer=writer, command=command)
+        try:
+            app = cls(practice, clock)
+        except BaseException:
+            practice.close()
+            raise
+        app._owns_practice = True
+        return app
+
+    # -- the parts, by name --------------------------------------------------------------
+    @property
+    def writer(self) -> bool:
+        return self.practice.writer
+
+    @property
+    def folder(self) -> Path:
+        return self.practice.folder
+
+    @property
+    def settings(self) -> Any:  # engine.service.settings.Settings
+        return self.practice.settings
+
+    @property
+    def directory(self) -> Any:  # engine.service.directory.Directory
+        return self.practice.directory
+
+    @property
+    def clock(self) -> Any:
+        return self.engine.clock
+
+    def now(self) -> datetime:
+        return self.engine.clock.now()
+
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone: the desk shows and takes times in it."""
+        return ZoneInfo(self.settings.get("practice.timezone"))
+
+    # -- life ----------------------------------------------------------------------------
+    def _command(self, what: str) -> None:
+        if not self.writer:
+            raise ReadOnly(f"cannot {what}: this program opened the data folder only to read",
+                           hint="Do it where the email service runs (the kiosk or `practicemail serve`).")
+
+    def start(self) -> None:
+        """The worker and its heartbeat; only the writer runs them."""
+        self._command("start the email service")
+        self.engine.start()
+
+    def stop(self) -> None:
+        self.engine.stop()
+
+    def restart(self) -> None:
+        self._command("restart the email service")
+        self.engine.restart()
+
+    @property
+    def running(self) -> bool:
+        return self.engine.running
+
+    def subscribe(self, listener: Listener) -> None:
+        """Engine events, called from the worker thread (the kiosk's bridge re-emits them)."""
+        self.engine.subscribe(listener)
+
+    def close(self) -> None:
+        self.engine.stop()
+        if self._owns_practice:
+            self.practice.close()
+
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries ---------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """The service light's facts (state, reason, hint, last send and check) as of now."""
+        return self.heartbeat.status(self.now())
+
+    def outbox_items(self, wanted: Callable[[OutboxItem], bool] | None = None, limit: int = 500) -> list[OutboxItem]:
+        """The newest outbox items first, those `wanted` says yes to, at most `limit`."""
+        out: list[OutboxItem] = []
+        for item in self.outbox.iter_newest():
+            if wanted is None or wanted(item):
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def outbox_item(self, rid: int) -> OutboxItem:
+        return self.outbox.item(rid)
+
+    def inbox_messages(self, limit: int = 500, **view: Any) -> list[InboxMessage]:
+        """A view of the inbox (the filters of `Inbox.list`: tags, search, actioned, deleted)."""
+        return [InboxMessage.from_record(r) for r in self.inbox.list(limit=limit, **view)]
+
+    def inbox_message(self, rid: int) -> InboxMessage:
+        return InboxMessage.from_record(self.inbox.get(rid))
+
+    def patient(self, patient_id: str) -> Patient:
+        return Patient.from_record(self.directory.require("patients", patient_id))
+
+    def patients(self, search: str = "", limit: int | None = None) -> list[Patient]:
+        """Patients matching every word of `search` (see Directory.search), or, with no words,
+        everyone by last then first name; at most `limit`."""
+        if search.strip():
+            return [Patient.from_record(r) for r in self.directory.search(search, limit=limit or 200)]
+        everyone = sorted(self.directory.list("patients"),
+                          key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
+        return [Patient.from_record(r) for r in everyone[:limit]]
+
+    def documents(self, patient_id: str) -> list[Document]:
+        """The files kept in the patient's documents folder, to attach."""
+        return list_documents(self.folder, patient_id)
+
+    def preview(self, hours: int = 24) -> list[Any]:
+        """What the engine will send and check in the next hours (reminders' preview lines)."""
+        return self.reminders.preview(self.now(), hours)
+
+    # -- commands ----------------------------------------------------------------------------
+    def compose(self, email: NewEmail) -> int:
+        """One email to or about a patient, checked by the rules, queued (or kept as a draft)."""
+        self._command("queue an email")
+        rid = self.composer.compose(email, self.now())
+        self.engine.wake()
+        return rid
+
+    def send_receive_now(self, timeout: float | None = None) -> dict[str, Any]:
+        self._command("send and receive")
+        return self.engine.send_receive_now(timeout)
+
+    def test_credentials(self) -> dict[str, Any]:
+        """The setup test (nothing is sent); a reader may run it, it records nothing."""
+        return self.engine.test_credentials()
+
+    def answer_prompt(self, rid: int, send: bool) -> None:
+        """'Send this confirmation now?': yes queues it, no cancels it."""
+        self._command("answer a confirmation")
+        self.reminders.answer_prompt(rid, send, self.now())
+
+    def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:
+        """Delete or restore an outbox item (the outbox's own table decides what is allowed)."""
+        self._command("change the outbox")
+        return OutboxItem.from_record(self.outbox.apply(rid, event, self.now()))
+
+    def reset_failed(self, rids: list[int]) -> list[int]:
+        """The failed items named (all of them when none is) are tried again at the next pass."""
+        self._command("reset failed items")
+        return self.outbox.reset_failed(rids, self.now())
+
+    # -- the inbox: what reception does with a message ---------------------------------------
+    def mark_read(self, rid: int, read: bool = True) -> None:
+        self._command("mark a message")
+        self.inbox.mark_read(rid, self.now(), read)
+
+    def set_tags(self, rid: int, tags: list[str]) -> None:
+        """The message's tags become `tags` (empty: none)."""
+        self._command("tag a message")
+        self.inbox.set_tags(rid, self.now(), tags)
+
+    def set_actioned(self, rid: int, actioned: bool = True) -> None:
+        self._command("mark a message actioned")
+        self.inbox.set_actioned(rid, self.now(), actioned)
+
+    def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> InboxMessage:
+        """Filed to the patient or the specialist (one of them)."""
+        self._command("file a message")
+        return InboxMessage.from_record(self.inbox.file(rid, self.now(), patient_id=patient_id,
+                                                        specialist_id=specialist_id))
+
+    def delete_message(self, rid: int) -> None:
+        self._command("delete a message")
+        self.inbox.delete(rid, self.now())
+
+    def restore_message(self, rid: int) -> None:
+        self._command("restore a message")
+        self.inbox.restore(rid, self.now())
+
+    def reply(self, rid: int, text: str, signature: bool = False) -> int:
+        """A reply to a received message, queued; the outbox item's id."""
+        self._command("reply")
+        return self.composer.reply(rid, self.now(), text, signature=signature)
+
+    def forward(self, rid: int, to: str, confirmed_outside: bool = False) -> int:
+        """A received message forwarded (the rules decide who may receive it)."""
+        self._command("forward a message")
+        return self.composer.forward(rid, to, self.now(), confirmed_outside=confirmed_outside)
+
+    def forward_sent(self, item_id: int, to: str, confirmed_outside: bool = False) -> int:
+        """An outbox item forwarded, as it went."""
+        self._command("forward an item")
+        return self.composer.forward_sent(item_id, to, self.now(), confirmed_outside=confirmed_outside)
+
+    # -- signing in (OAuth), for the setup wizard: each may wait on a person or a server ----------
+    @staticmethod
+    def suggest_sign_in(address: str) -> str:
+        """The provider an address's domain most likely signs in with ("" when unknown)."""
+        return signin.suggest(address)
+
+    def sign_in(self, open_browser: Callable[[str], Any], cancel: Any) -> dict[str, Any]:
+        self._command("sign in")
+        return signin.sign_in(self.practice, open_browser=open_browser, cancel=cancel)
+
+    def begin_device_sign_in(self) -> Any:
+        """A code to type on another device (signin.DeviceCode)."""
+        self._command("sign in")
+        return signin.begin_device(self.practice)
+
+    def finish_device_sign_in(self, device: Any, wait: Callable[[float], bool]) -> dict[str, Any]:
+        self._command("sign in")
+        return signin.finish_device(self.practice, device, wait)
+
+    def set_settings(self, values: dict[str, Any]) -> None:
+        """Checked against the catalogue first; a bad value changes nothing."""
+        self._command("change settings")
+        self.settings.set_many(values)
+

@@ -1,0 +1,79 @@
+"""The frozen values that cross the app's door (`engine/service/app.py`).
+
+Outside `engine/service` nobody should need a record's dict or a store's key name: a query
+answers with one of these (its `id` is the record's id, the one every command takes), and a
+command takes one of these instead of a long list of keyword arguments. Frozen, so a value
+read on one thread can be handed to another without anyone changing it underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.core.directory import person_name
+from engine.core.message import Attachment
+from engine.core.outbox_item import OutboxItem
+from engine.service.inbox_records import InboxMessage
+
+__all__ = ["InboxMessage", "NewEmail", "OutboxItem", "Patient"]  # the first two defined where their records are
+
+
+@dataclass(frozen=True)
+class NewEmail:
+    """What reception asks for when writing to (or about) one patient: the compose command.
+
+    `template`: a template's code (its subject and words replace `subject` and `text`);
+    `attachments`: files to read; `attached`: files already read (the compose window's);
+    `html`: a formatted version of `text`; `to_specialist`: the email goes to `specialist_id`
+    about the patient (an x-ray for a referral); `confirmed_outside`: reception confirmed,
+    naming the patient, that attachments may go to an address outside the practice's people.
+    """
+
+    patient_id: str
+    subject: str = ""
+    text: str = ""
+    template: str | None = None
+    provider_id: str | None = None
+    specialist_id: str | None = None
+    cc_specialist: bool = False
+    to_specialist: bool = False
+    signature: bool = False
+    extra_cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    attachments: tuple[Path, ...] = ()
+    attached: tuple[Attachment, ...] = ()
+    html: str | None = None
+    scale_images_to: int | None = None
+    as_draft: bool = False
+    confirmed_outside: bool = False
+
+
+@dataclass(frozen=True)
+class Patient:
+    """A patient as the desk sees them; `id` is the practice system's code."""
+
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    title: str = ""
+    date_of_birth: str = ""
+    mobile: str = ""
+    email: str = ""
+    family_id: str = ""
+    usual_provider_id: str = ""
+    email_bad: str = ""
+
+    @property
+    def name(self) -> str:
+        """'Mrs Priya Patel': how the desk says it (empty parts left out)."""
+        return person_name({"title": self.title, "first_name": self.first_name, "last_name": self.last_name})
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> "Patient":
+        return cls(id=r["id"], first_name=r.get("first_name") or "", last_name=r.get("last_name") or "",
+                   title=r.get("title") or "", date_of_birth=str(r.get("date_of_birth") or ""),
+                   mobile=r.get("mobile") or "", email=r.get("email") or "", family_id=r.get("family_id") or "",
+                   usual_provider_id=r.get("usual_provider_id") or "", email_bad=str(r.get("email_bad") or ""))
