@@ -225,7 +225,8 @@ class TomorrowPage(QWizardPage):
             self.setSubTitle(f"Not saved: {self.wiz.last_error}. Go back and correct it.")
             return
         self.setSubTitle("Saved. This is what the next 24 hours will look like:")
-        tz = self.wiz.settings.snapshot().tz
+        snap = self.wiz.settings.snapshot()
+        tz = snap.tz
         lines = self.wiz.app.preview(24)  # the schedule rule's plan
         for x in lines or []:
             self.lines.addItem(plain.shown(f"{x.at.astimezone(tz):%a %H:%M}  {x.what}  {x.detail}"))

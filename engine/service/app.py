@@ -206,7 +206,8 @@ class App:
     def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:
         """Delete or restore an outbox item (the outbox's own table decides what is allowed)."""
         self._command("change the outbox")
-        return OutboxItem.from_record(self.outbox.apply(rid, event, self.now()))
+        self.outbox.apply(rid, event, self.now())
+        return self.outbox.item(rid)
 
     def reset_failed(self, rids: list[int]) -> list[int]:
         """The failed items named (all of them when none is) are tried again at the next pass."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from engine.admin.facade import Admin
+from engine.service.app import App
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
@@ -20,9 +21,9 @@ def test_the_timeline_never_draws_waiting_items_as_mail_checks(practice: Practic
     """Automatic sending off: an item waits for Send/Receive. The timeline drew it as a 'c'."""
     practice.settings.set_many({"schedule.send_immediately": "false", "incoming.enabled": "true",
                                 "incoming.host": "localhost"})
-    engine = Engine(practice)
-    engine.outbox.add_draft(draft(), datetime.now(timezone.utc))
-    picture = Admin(practice, engine).timeline(24).splitlines()
+    app = App(practice)
+    app.outbox.add_draft(draft(), datetime.now(timezone.utc))
+    picture = Admin(app).timeline(24).splitlines()
     assert "c" not in picture[1] and "S" not in picture[1]  # nothing runs on its own
     assert "1 item(s) wait for Send/Receive (automatic sending is off)" in picture[-1]
 
