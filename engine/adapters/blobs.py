@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine.adapters.durable import FILE_MODE, FOLDER_MODE, fsync_dir
@@ -156,6 +157,13 @@ class BlobStore:
         if len(data) != length:
             raise StoreCorrupt(f"stored file {sha[:12]} is cut short")
         return data
+
+    def names(self) -> Iterator[str]:
+        """Every indexed blob's name, in the order stored (what migrate copies)."""
+        with self._lock:
+            self._refresh()
+            names = list(self._index)
+        yield from names
 
     def exists(self, sha: str) -> bool:
         with self._lock:
