@@ -22,6 +22,26 @@ def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test may touch the developer's real data folder or key file."""
     monkeypatch.setenv("PRACTICEMAIL_DATA", str(tmp_path / "default-data"))
     monkeypatch.delenv("PRACTICEMAIL_KEY_FILE", raising=False)
+    monkeypatch.delenv("PRACTICEMAIL_DATABASE", raising=False)  # a test chooses its backend itself
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+def backend(request: pytest.FixtureRequest, data_dir: Path):  # noqa: ANN201 - Iterator[Backend]
+    """The test runs once on each storage backend (tests/backends.py): TinyDB files in data_dir,
+    and PostgreSQL in a schema of its own (data_dir then holds only keys, logs, local files)."""
+    from tests.backends import backend as make
+
+    with make(request.param, data_dir) as b:
+        yield b
+
+
+@pytest.fixture
+def pg_url():  # noqa: ANN201 - Iterator[str]
+    """A PostgreSQL URL on a fresh schema of this test's own, dropped afterwards."""
+    from tests.backends import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import bounces, filing
 from engine.core.addresses import normalise_address
 from engine.core.incoming import Facts
@@ -39,7 +39,7 @@ def header_block(raw: bytes) -> bytes:
 
 
 class Bounces:
-    def __init__(self, store: Store, directory: Any) -> None:
+    def __init__(self, store: Storage, directory: Any) -> None:
         self.outbox = Outbox(store)
         self.directory = directory
 

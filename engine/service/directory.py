@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.csvfile import read_rows
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import directory as rules
 from engine.core.addresses import normalise_address
 from engine.errors import InputInvalid, NotFound
@@ -19,7 +19,7 @@ log = logging.getLogger("practicemail.store")
 
 
 class Directory:
-    def __init__(self, store: Store, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
+    def __init__(self, store: Storage, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
         self._store = store
         self._timezone = timezone
         self._region = region or (lambda: "GB")  # mobiles without +code are read as this country's
@@ -40,7 +40,7 @@ class Directory:
 
     def find(self, kind: str, key: str) -> dict[str, Any] | None:
         col = rules.KEY_COLUMN[kind]
-        found = self._coll(kind).find(lambda r: r.get(col) == key)
+        found = self._coll(kind).find_by(col, key)
         return found[0] if found else None
 
     def require(self, kind: str, key: str) -> dict[str, Any]:

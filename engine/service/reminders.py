@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import headers, ical, pacing
 from engine.core import reminders as rules
 from engine.core import templates as tpl
@@ -76,14 +76,14 @@ class Reminders:
         return start if start.tzinfo else start.replace(tzinfo=self._tz())
 
     def get(self, aid: str) -> dict[str, Any]:
-        found = self.appointments.find(lambda r: r.get("id") == aid)
+        found = self.appointments.find_by("id", aid)
         if not found:
             raise NotFound(f"no appointment {aid!r}")
         return found[0]
 
     def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
         """The patient's appointments, soonest first (cancelled ones too, marked so)."""
-        return sorted(self.appointments.find(lambda r: r.get("patient_id") == patient_id), key=lambda r: r["start"])
+        return sorted(self.appointments.find_by("patient_id", patient_id), key=lambda r: r["start"])
 
     def book(self, patient_id: str, start: str, minutes: int, now: datetime, provider_id: str = "",
              location: str = "", aid: str | None = None) -> str:
@@ -96,7 +96,7 @@ class Reminders:
             d.require("locations", location)
         _check_length(minutes)
         aid = aid or f"A{now:%Y%m%d}-{secrets.token_hex(3)}"
-        if self.appointments.find(lambda r: r.get("id") == aid):
+        if self.appointments.find_by("id", aid):
             raise InputInvalid(f"appointment {aid!r} already exists", hint="Use move to change it.")
         record = {"id": aid, "patient_id": patient_id, "provider_id": provider_id or patient.get("usual_provider_id", ""),
                   "start": self._start(start).isoformat(), "minutes": minutes, "location": location,
@@ -150,7 +150,7 @@ class Reminders:
         # a reminder sent as a text is an outbox item of kind sms: to the planner it is a reminder
         return [rules.Existing(r[RID], rules.REMINDER if r.get("rule") else r.get("kind", ""),
                                int(r.get("appointment_version", 0)), r["status"], r.get("idempotency_key", ""))
-                for r in self.outbox.items.find(lambda r: r.get("appointment_id") == aid)]
+                for r in self.outbox.items.find_by("appointment_id", aid)]
 
     def _apply(self, event: str, appt: dict[str, Any], now: datetime) -> None:
         s = self.practice.settings
@@ -316,7 +316,7 @@ class Reminders:
         if not code or not self.templates.exists(code) or not patient.get("email"):
             return None
         k = f"{patient['id']}:welcome"
-        if self.outbox.items.find(lambda r: r.get("idempotency_key") == k):
+        if self.outbox.items.find_by("idempotency_key", k):
             return None
         r = tpl.render(self.templates.get(code), merge_context(self.practice, patient))
         to = Recipient(patient["email"], headers.display_name(person_name(patient)))  # a record's name: one line

@@ -53,6 +53,9 @@ class Db:
         self.url = url
         self.application = application[:63]
         self._local = threading.local()
+        # One direct connection first: a refused or unknown server fails at once with libpq's own
+        # reason, where the pool would retry quietly until its timeout.
+        self.connect().close()
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="practicemail",
                                    kwargs={"application_name": self.application,
                                            "connect_timeout": CONNECT_TIMEOUT})
@@ -60,15 +63,7 @@ class Db:
             self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except PoolTimeout as exc:
             self.pool.close()
-            raise DatabaseUnreachable(f"cannot connect to the database {redact(url)}: {self._why()}") from exc
-
-    def _why(self) -> str:
-        """The server's or libpq's own reason, in one line (the pool only says it timed out)."""
-        try:
-            psycopg.connect(self.url, connect_timeout=3).close()
-        except psycopg.Error as exc:
-            return " ".join(str(exc).split()) or type(exc).__name__
-        return "the connection pool timed out"
+            raise DatabaseUnreachable(f"cannot connect to the database {redact(url)}: the pool timed out") from exc
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A connection of its own, outside the pool (the writer's lock lives on one)."""

@@ -212,7 +212,7 @@ class PgCollection:
                            .format(self._t), (field, field))
         out: dict[Any, int] = {}
         for text, kind, n in rows:
-            value = text if kind in ("string", None) else json.loads(text)
+            value = text if kind in ("string", "null", None) else json.loads(text)
             out[value] = out.get(value, 0) + int(n)
         return out
 
