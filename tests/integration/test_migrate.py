@@ -15,7 +15,7 @@ import pytest
 from engine.adapters.clock import FakeClock
 from engine.adapters.store import Store
 from engine.cli_migrate import register
-from engine.errors import StoreCorrupt
+from engine.errors import StoreCorrupt, StoreLocked
 from engine.service import migrate
 from engine.service.demo import load_demo
 from engine.service.engine import Engine
@@ -129,3 +129,54 @@ def test_a_failure_midway_leaves_the_database_empty_and_the_folder_untouched(
         assert c.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
         for (name,) in c.execute("SELECT name FROM collections").fetchall():
             assert c.execute(f"SELECT count(*) FROM c_{name}").fetchone() == (0,), name
+
+
+KILL_MIGRATE = """
+import sys
+from pathlib import Path
+from engine.service.migrate import run
+run(Path(sys.argv[1]), sys.argv[2])
+print("finished", flush=True)
+"""
+
+
+def test_a_kill_mid_migrate_leaves_the_database_empty_and_a_second_run_completes(data_dir: Path, pg_url: str) -> None:
+    """SIGKILL while the copy's transaction is open and has written stored files: nothing of it
+    was committed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with Store.open(data_dir, writer=True) as s:
+        raws = [f"From: p{i}@example.com\r\nSubject: {i}\r\n\r\n{'x' * 2000}\r\n".encode() for i in range(20000)]
+        shas = s.blobs.put_many(raws)
+        s.partitioned("messages").insert_many(({"subject": str(i), "blob": sha} for i, sha in enumerate(shas)),
+                                              owned=True)
+    before = tree(data_dir)
+    proc = subprocess.Popen([sys.executable, "-c", KILL_MIGRATE, str(data_dir), pg_url], stdout=subprocess.PIPE)
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as watch:
+            deadline = time.monotonic() + 60
+            while not watch.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                                    "'practicemail migrate%%' AND backend_xid IS NOT NULL "
+                                    "AND query LIKE 'INSERT INTO blobs%%'").fetchone()[0]:
+                assert proc.poll() is None, "migrate ended before it was caught writing"
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert tree(data_dir) == before
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
+        assert c.execute("SELECT count(*) FROM c_messages").fetchone() == (0,)
+    deadline = time.monotonic() + 30
+    while True:  # the server ends the dead client's session (and its lock) on its own
+        try:
+            report = migrate.run(data_dir, pg_url)
+            break
+        except StoreLocked:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert (report.records, report.blobs) == (20000, 20000)
