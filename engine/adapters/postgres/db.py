@@ -15,11 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from engine.errors import InputInvalid, PracticeMailError
 
 CONNECT_TIMEOUT = 10  # seconds for the first connection before we say the server is unreachable
+
+
+class StoreClosed(PracticeMailError):
+    """A call on a store after close(): a bug in the caller's shutdown order, not the network."""
+
+    default_hint = "Restart practicemail; if it keeps happening, export diagnostics for support."
 
 
 class DatabaseUnreachable(PracticeMailError):
@@ -84,6 +90,8 @@ class Db:
         try:
             with self.pool.connection() as c:
                 yield c
+        except PoolClosed as exc:
+            raise StoreClosed(f"the store on {redact(self.url)} was closed before this call") from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise DatabaseUnreachable(f"lost the database {redact(self.url)}: {' '.join(str(exc).split())}") from exc
 

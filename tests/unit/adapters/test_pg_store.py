@@ -139,3 +139,13 @@ def test_records_written_by_a_writer_reach_a_reader_at_once(pg_url: str, tmp_pat
     with _open(pg_url, tmp_path) as w, _open(pg_url, tmp_path, writer=False) as r:
         rid = w.partitioned("messages").insert({"subject": "new"})
         assert r.partitioned("messages").newest(1) == [{"subject": "new", RID: rid}]
+
+
+def test_a_call_after_close_says_so_rather_than_blaming_the_network(pg_url: str, tmp_path: Path) -> None:
+    from engine.adapters.postgres.db import StoreClosed
+
+    s = _open(pg_url, tmp_path)
+    things = s.collection("things")
+    s.close()
+    with pytest.raises(StoreClosed):
+        things.all()
