@@ -12,7 +12,7 @@ writes ignore an `RID` key. Ids are positive integers given in increasing order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -78,6 +78,10 @@ class Collection(Records, Protocol):
 
     def replace_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Swap the whole content in one write; ids restart at 1."""
+
+    def signature(self) -> Hashable | None:
+        """A token that changes whenever the collection does (another process's writes included),
+        cheap next to reading it: what a cache built from it is kept by. None: do not cache."""
 
 
 @runtime_checkable

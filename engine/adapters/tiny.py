@@ -155,6 +155,14 @@ class Collection:
         with self.lock:
             return len(self._table)
 
+    def signature(self) -> tuple[int, int, int] | None:
+        """The file's identity (inode, size, mtime): every write replaces the file."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
     def close(self) -> None:
         self._db.close()
 

@@ -159,14 +159,10 @@ class Directory:
         return [r for r in (coll.get(rid) for _order, _hay, rid in hits[:limit]) if r is not None]
 
     def _patient_index(self) -> list[tuple[tuple[str, str, str], str, int]]:
-        """(sort order, searchable text, id) per patient, sorted; kept while the file is unchanged
-        (its inode, size and time: every write replaces the file)."""
+        """(sort order, searchable text, id) per patient, sorted; kept while the collection's
+        signature is unchanged (any write, by any process, changes it)."""
         coll = self._coll("patients")
-        try:
-            st = coll.path.stat()
-            signature: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except OSError:
-            signature = None
+        signature = coll.signature()
         cached = self._index
         if cached is not None and signature is not None and cached[0] == signature:
             return cached[1]

@@ -22,7 +22,7 @@ from engine.service.engine import Engine
 from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
-from tests.integration.helpers import configure, configure_incoming, draft, open_practice
+from tests.integration.helpers import configure, configure_incoming, draft
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
@@ -34,8 +34,8 @@ def mail(sender: str, subject: str, n: int) -> bytes:
 
 
 def seed(folder: Path, fakemail: FakeMail) -> None:
-    """A practice as the engine leaves it: three sent, one queued draft, four messages received."""
-    with open_practice(folder) as p:
+    """A TinyDB practice as the engine leaves it: three sent, one queued draft, four received."""
+    with Practice(folder, writer=True, command="test", database="") as p:
         load_demo(p)
         configure(p, fakemail)
         configure_incoming(p, fakemail, "imap")

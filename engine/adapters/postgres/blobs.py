@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
+
+import psycopg
 
 from engine.adapters.postgres.db import Db
 from engine.adapters.storage import ReadOnlyStore
@@ -43,28 +46,29 @@ class PgBlobs:
                                 [(sha, len(d), d) for sha, d in new.items()])
         return shas
 
+    def _rows(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """A read; a database no writer has set up yet (no table) holds no blobs."""
+        with self.db.conn() as c:
+            try:
+                with c.transaction(), c.cursor() as cur:
+                    cur.execute(query, params)
+                    return cur.fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+
     def get(self, sha: str) -> bytes:
         _check(sha)
-        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-            cur.execute("SELECT data FROM blobs WHERE sha = %s", (sha,))
-            row = cur.fetchone()
-        if row is None:
+        rows = self._rows("SELECT data FROM blobs WHERE sha = %s", (sha,))
+        if not rows:
             raise NotFound(f"stored file {sha[:12]} is missing")
-        return bytes(row[0])
+        return bytes(rows[0][0])
 
     def exists(self, sha: str) -> bool:
-        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-            cur.execute("SELECT 1 FROM blobs WHERE sha = %s", (sha,))
-            return cur.fetchone() is not None
+        return bool(self._rows("SELECT 1 FROM blobs WHERE sha = %s", (sha,)))
 
     def names(self) -> Iterator[str]:
-        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-            cur.execute("SELECT sha FROM blobs ORDER BY sha")
-            names = [r[0] for r in cur.fetchall()]
-        yield from names
+        yield from (r[0] for r in self._rows("SELECT sha FROM blobs ORDER BY sha"))
 
     def count(self) -> int:
-        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-            cur.execute("SELECT count(*) FROM blobs")
-            row = cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = self._rows("SELECT count(*) FROM blobs")
+        return int(rows[0][0]) if rows else 0

@@ -239,6 +239,13 @@ class PgCollection:
             out.append(rec)
         return out
 
+    def signature(self) -> tuple[int, int, int] | None:
+        """Rows, the newest id, and a sum over every row version's transaction id (an update
+        writes a new version): one scan of a small table, no rows sent."""
+        rows = self._query(sql.SQL("SELECT count(*), coalesce(max(rid), 0), "
+                                   "coalesce(sum(hashtext(xmin::text)::bigint), 0) FROM {}").format(self._t))
+        return (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
+
     def __len__(self) -> int:
         rows = self._query(sql.SQL("SELECT count(*) FROM {}").format(self._t))
         return int(rows[0][0]) if rows else 0

@@ -6,7 +6,8 @@ second writer gets StoreLocked naming the holder (from pg_stat_activity), as on 
 is per schema, so practices in different schemas of one database do not lock each other.
 
 Readers take no lock and never write. The schema is brought up to date by the writer (schema.py);
-a reader of a database no writer has set up is told so.
+a reader of a database no writer has set up sees an empty practice (as a reader of a new data
+folder does), and a reader of an older schema is told to run a writer first.
 """
 
 from __future__ import annotations
@@ -86,15 +87,21 @@ class PgStore:
     def _check_schema(self) -> None:
         version = self.schema_version
         schema.check_newer(version, schema.SCHEMA_VERSION)
+        if version == 0 and self.read_only:
+            return  # no writer has set it up yet: a reader sees an empty practice, as in a new folder
         if version < schema.SCHEMA_VERSION:
             raise StoreCorrupt(f"the database {redact(self.url)} holds no practice of this version yet "
                                f"(schema {version}, we need {schema.SCHEMA_VERSION})",
                                hint="Run practicemail serve (or migrate) on it once; it sets the database up.")
 
     def _read_registry(self) -> None:
-        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-            cur.execute("SELECT name, partitioned, fields FROM collections")
-            self._registry = {name: (bool(p), tuple(f)) for name, p, f in cur.fetchall()}
+        with self.db.conn() as c:
+            try:
+                with c.transaction(), c.cursor() as cur:
+                    cur.execute("SELECT name, partitioned, fields FROM collections")
+                    self._registry = {name: (bool(p), tuple(f)) for name, p, f in cur.fetchall()}
+            except psycopg.errors.UndefinedTable:  # a reader of a database not set up yet
+                self._registry = {}
 
     # -- collections ----------------------------------------------------------
     def _get(self, name: str, partitioned: bool) -> PgCollection:

@@ -104,10 +104,17 @@ def test_a_store_transaction_commits_all_or_nothing(pg_url: str, tmp_path: Path)
         assert [r["a"] for r in things.all()] == [2] and len(s.partitioned("outbox")) == 1
 
 
-def test_a_reader_of_an_empty_database_is_told_to_set_it_up(pg_url: str, tmp_path: Path) -> None:
+def test_a_reader_of_an_empty_database_sees_an_empty_practice_and_an_older_one_is_refused(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _open(pg_url, tmp_path, writer=False) as r:  # as a reader of a new data folder does
+        assert r.schema_version == 0 and r.names() == {}
+        assert r.collection("settings").get(1) is None and len(r.partitioned("outbox")) == 0
+        assert list(r.blobs.names()) == [] and not r.blobs.exists("0" * 64)
+    _open(pg_url, tmp_path).close()  # set up at today's version, which a later one will call old
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
     with pytest.raises(StoreCorrupt) as exc:
         _open(pg_url, tmp_path, writer=False)
-    assert "holds no practice" in exc.value.message and "serve" in exc.value.hint
+    assert "holds no practice of this version" in exc.value.message and "serve" in exc.value.hint
 
 
 def test_a_collection_never_written_reads_as_empty_to_a_reader(pg_url: str, tmp_path: Path) -> None:

@@ -139,6 +139,19 @@ def test_insert_with_an_id_and_replace_all(backend: Backend) -> None:
         assert c.insert({"a": 5}) == 3
 
 
+def test_a_collections_signature_changes_with_every_write_from_any_process(backend: Backend) -> None:
+    with backend.open() as s, backend.open(writer=False) as reader:
+        c, seen = s.collection("patients"), reader.collection("patients")
+        rid = c.insert({"id": "P1", "last_name": "Ng"})
+        tokens = [seen.signature()]
+        assert tokens[0] is not None and seen.signature() == tokens[0]  # nothing changed: same token
+        for write in (lambda: c.update(rid, {"last_name": "Ngata"}), lambda: c.insert({"id": "P2"}),
+                      lambda: c.remove(rid), lambda: c.replace_all([{"id": "P3"}])):
+            write()
+            tokens.append(seen.signature())
+        assert len(set(tokens)) == len(tokens)
+
+
 def test_blobs_are_content_addressed(backend: Backend) -> None:
     with backend.open() as s:
         a = s.blobs.put(b"raw message")
