@@ -18,10 +18,41 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may touch the developer's real data folder or key file."""
+def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN201 - Iterator[None]
+    """No test may touch the developer's real data folder or key file, nor a database it did
+    not ask for. PRACTICEMAIL_TEST_BACKEND=postgres runs the whole suite with every Practice on
+    PostgreSQL instead (a fresh schema per test, through PRACTICEMAIL_DATABASE, which child
+    processes inherit): the way towards every engine test on both backends (issue 21)."""
     monkeypatch.setenv("PRACTICEMAIL_DATA", str(tmp_path / "default-data"))
     monkeypatch.delenv("PRACTICEMAIL_KEY_FILE", raising=False)
+    monkeypatch.delenv("PRACTICEMAIL_DATABASE", raising=False)  # a test chooses its backend itself
+    if os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") != "postgres":
+        yield
+        return
+    from tests.backends import fresh_schema
+
+    with fresh_schema() as url:
+        monkeypatch.setenv("PRACTICEMAIL_DATABASE", url)
+        yield
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+def backend(request: pytest.FixtureRequest, data_dir: Path):  # noqa: ANN201 - Iterator[Backend]
+    """The test runs once on each storage backend (tests/backends.py): TinyDB files in data_dir,
+    and PostgreSQL in a schema of its own (data_dir then holds only keys, logs, local files)."""
+    from tests.backends import backend as make
+
+    with make(request.param, data_dir) as b:
+        yield b
+
+
+@pytest.fixture
+def pg_url():  # noqa: ANN201 - Iterator[str]
+    """A PostgreSQL URL on a fresh schema of this test's own, dropped afterwards."""
+    from tests.backends import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -17,16 +17,18 @@ import contextlib
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine.adapters.durable import FILE_MODE, FOLDER_MODE, fsync_dir
-from engine.errors import NotFound, PracticeMailError, StoreCorrupt
+from engine.adapters.storage import ReadOnlyStore
+from engine.errors import NotFound, StoreCorrupt
 
 PACK_LIMIT = 256 * 1024 * 1024
 
 
-class ReadOnlyBlobs(PracticeMailError):
-    default_hint = "This command only reads; run a writing command while no other practicemail process is running."
+class ReadOnlyBlobs(ReadOnlyStore):
+    """A reader's refusal to store a blob: a ReadOnlyStore like any other write by a reader."""
 
 
 def _append_durably(path: Path, chunks: list[bytes]) -> int:
@@ -156,6 +158,13 @@ class BlobStore:
         if len(data) != length:
             raise StoreCorrupt(f"stored file {sha[:12]} is cut short")
         return data
+
+    def names(self) -> Iterator[str]:
+        """Every indexed blob's name, in the order stored (what migrate copies)."""
+        with self._lock:
+            self._refresh()
+            names = list(self._index)
+        yield from names
 
     def exists(self, sha: str) -> bool:
         with self._lock:

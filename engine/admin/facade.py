@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import pacing, schedule
 from engine.core.outbox import State as OutboxState
 from engine.service.app import App

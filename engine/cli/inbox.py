@@ -19,7 +19,7 @@ def _inbox(p: Practice):  # noqa: ANN202 - engine.service.inbox.Inbox
 
 
 def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:
-    from engine.adapters.store import RID
+    from engine.adapters.storage import RID
 
     return {"id": r[RID], "from": r["from"], "from_name": r.get("from_name", ""), "subject": r["subject"],
             "received": r["received"], "patient_id": r.get("patient_id", ""),

@@ -14,7 +14,7 @@ OUTBOX_FIELDS = ("id", "status", "to", "subject", "created", "deliver_after", "a
 
 
 def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
-    from engine.adapters.store import RID
+    from engine.adapters.storage import RID
 
     return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
             "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],

@@ -40,7 +40,7 @@ def cmd_sms_test(args: argparse.Namespace) -> int:
 
 
 def cmd_sms_status(args: argparse.Namespace) -> int:
-    from engine.adapters.store import RID
+    from engine.adapters.storage import RID
     from engine.service.outbox import SMS
 
     with open_practice(args, writer=True) as p:

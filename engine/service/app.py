@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core.outbox import Event
 from engine.errors import ReadOnly
 from engine.service import signin

@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import bounces, filing
 from engine.core.addresses import normalise_address
 from engine.core.incoming import Facts

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import calendar_answers as rules
 from engine.core import filing
 from engine.core.incoming import Facts
@@ -30,7 +30,7 @@ _MARKS = (b"alendar", b"ALENDAR", b"/ics")  # text/calendar (Calendar, CALENDAR)
 
 
 class CalendarAnswers:
-    def __init__(self, store: Store, practice_email: Callable[[], str]) -> None:
+    def __init__(self, store: Storage, practice_email: Callable[[], str]) -> None:
         self.appointments = store.collection("appointments")
         self.practice_email = practice_email
 
@@ -44,7 +44,7 @@ class CalendarAnswers:
         if found is None:
             return None
         aid = rules.appointment_id(found.uid, self.practice_email() or "")
-        appt = next(iter(self.appointments.find(lambda r: r.get("id") == aid)), None) if aid else None
+        appt = next(iter(self.appointments.find_by("id", aid)), None) if aid else None
         said = rules.words(found.answer, found.proposed_start, found.delegated_to)
         record: dict[str, Any] = {
             "answer": found.answer, "words": said, "method": found.method, "sequence": found.sequence,

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.csvfile import read_rows
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import directory as rules
 from engine.core.addresses import normalise_address
 from engine.errors import InputInvalid, NotFound
@@ -19,7 +19,7 @@ log = logging.getLogger("practicemail.store")
 
 
 class Directory:
-    def __init__(self, store: Store, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
+    def __init__(self, store: Storage, timezone: Callable[[], str], region: Callable[[], str] | None = None) -> None:
         self._store = store
         self._timezone = timezone
         self._region = region or (lambda: "GB")  # mobiles without +code are read as this country's
@@ -40,7 +40,7 @@ class Directory:
 
     def find(self, kind: str, key: str) -> dict[str, Any] | None:
         col = rules.KEY_COLUMN[kind]
-        found = self._coll(kind).find(lambda r: r.get(col) == key)
+        found = self._coll(kind).find_by(col, key)
         return found[0] if found else None
 
     def require(self, kind: str, key: str) -> dict[str, Any]:
@@ -159,14 +159,10 @@ class Directory:
         return [r for r in (coll.get(rid) for _order, _hay, rid in hits[:limit]) if r is not None]
 
     def _patient_index(self) -> list[tuple[tuple[str, str, str], str, int]]:
-        """(sort order, searchable text, id) per patient, sorted; kept while the file is unchanged
-        (its inode, size and time: every write replaces the file)."""
+        """(sort order, searchable text, id) per patient, sorted; kept while the collection's
+        signature is unchanged (any write, by any process, changes it)."""
         coll = self._coll("patients")
-        try:
-            st = coll.path.stat()
-            signature: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except OSError:
-            signature = None
+        signature = coll.signature()
         cached = self._index
         if cached is not None and signature is not None and cached[0] == signature:
             return cached[1]

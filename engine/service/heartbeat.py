@@ -15,7 +15,7 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.adapters.store import Store
+from engine.adapters.storage import Storage
 from engine.core import status as status_rules
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ HISTORY = 200
 
 
 class Heartbeat:
-    def __init__(self, store: Store, settings: "Settings | None" = None) -> None:
+    def __init__(self, store: Storage, settings: "Settings | None" = None) -> None:
         self._c = store.collection("heartbeat")
         self._lock = threading.Lock()
         self._settings = settings

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.adapters.incoming import IncomingSettings
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import filing, incoming
 from engine.core.directory import person_name
 from engine.errors import InputInvalid, NotFound
@@ -42,7 +42,7 @@ class Inbox:
                             CalendarAnswers(practice.store, lambda: practice.settings.get("practice.email"))],
                    outbox=outbox)
 
-    def __init__(self, store: Store, directory: Any, own_addresses: Callable[[], list[str]],
+    def __init__(self, store: Storage, directory: Any, own_addresses: Callable[[], list[str]],
                  answers: Iterable[Any] = (), outbox: Outbox | None = None) -> None:
         self.store = store
         self.messages = store.partitioned("messages")

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.adapters.incoming import ImapMailbox, IncomingSettings, Pop3Mailbox
 from engine.adapters.readahead import ReadAhead
-from engine.adapters.store import RID, Collection
+from engine.adapters.storage import Collection, RID
 from engine.errors import MailServerError
 from engine.service.inbox_shelf import CHUNK, CHUNK_BYTES, ReceiveReport, Shelf
 

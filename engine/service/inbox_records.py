@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 
 MAX_IN_REPLY_TO = 5  # ids kept from a message's In-Reply-To, and
 MAX_REFERENCES = 20  # from its References (the newest): filing needs no more

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.adapters.store import PartitionedCollection, Store
+from engine.adapters.storage import Partitioned, Storage
 from engine.core import filing, incoming
 from engine.core.addresses import normalise_address
 from engine.errors import PracticeMailError
@@ -43,7 +43,7 @@ class ReceiveReport:
 
 
 class Shelf:
-    def __init__(self, store: Store, messages: PartitionedCollection, outbox: Outbox, directory: Any,
+    def __init__(self, store: Storage, messages: Partitioned, outbox: Outbox, directory: Any,
                  own_addresses: Callable[[], list[str]], answers: Iterable[Any] = ()) -> None:
         self.store = store
         self.messages = messages

@@ -24,7 +24,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from engine.adapters.smtp import SmtpSession
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import confidentiality
 from engine.core import outbox as rules
 from engine.core.addresses import domain_of
@@ -50,7 +50,7 @@ def _addresses(draft: Draft) -> dict[str, Any]:
 class Outbox(OutboxQueries):
     """The one owner of outbox records (queries in engine/service/outbox_queries.py)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Storage) -> None:
         self.store = store
         self._items = store.partitioned("outbox")
         self.journal_path = store.folder / "db" / "outbox.journal"

@@ -7,37 +7,28 @@ drafts revised and sent) ends there, so it is checked where none can pass by.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
-from engine.adapters.store import Store
+from engine.adapters.storage import Storage
 from engine.core import confidentiality
 from engine.core.message import Draft
 
 
-def _identity(path: Any) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 class Gate:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Storage) -> None:
         self.store = store
         self._lock = threading.Lock()
         self._book_cache: tuple[tuple[Any, ...], confidentiality.Book] | None = None
 
     def book(self) -> confidentiality.Book:
         """The directory as the gate sees it (the same store the Directory reads), built again
-        only when one of its files changed: the files' identity (inode, size, mtime), as the
-        store's own cache checks it, so another process's change is seen. (5,000 patients take
-        ~130 ms to build; a batch of confirmations would otherwise pay that per item.)"""
+        only when one of its collections changed (their change signatures, which see another
+        process's writes on either backend). (5,000 patients take ~130 ms to build; a batch of
+        confirmations would otherwise pay that per item.)"""
         colls = [self.store.collection(k) for k in ("patients", "providers", "specialists")]
-        paths = [getattr(c, "path", None) for c in colls]
-        signature = tuple(_identity(p) for p in paths) if all(paths) else None  # no files: never cached
+        marks = [c.signature() for c in colls]
+        signature = tuple(marks) if all(m is not None for m in marks) else None  # None: never cached
         with self._lock:
             if signature is not None and self._book_cache is not None and self._book_cache[0] == signature:
                 return self._book_cache[1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.adapters.store import RID, PartitionedCollection, Store
+from engine.adapters.storage import Partitioned, RID, Storage
 from engine.core import outbox as rules
 from engine.core import schedule
 from engine.core.outbox import State
@@ -45,8 +45,8 @@ class SmsStatus:
 
 
 class OutboxQueries:
-    store: Store
-    _items: PartitionedCollection
+    store: Storage
+    _items: Partitioned
 
     # -- reading (plain dicts, for the callers that edit or print them) -------------------------
     def get(self, rid: int) -> dict[str, Any]:
@@ -90,11 +90,11 @@ class OutboxQueries:
         return [r.get("subject", "") for r in self._items.find(lambda r: True)]
 
     def for_appointment(self, appointment_id: str) -> list[OutboxItem]:
-        return self._where(lambda r: r.get("appointment_id") == appointment_id)
+        return [OutboxItem.of(r, r[RID]) for r in self._items.find_by("appointment_id", appointment_id)]
 
     def has_key(self, idempotency_key: str) -> bool:
         """An item was queued once already under this key (a welcome is sent once)."""
-        return bool(self._items.ids(lambda r: r.get("idempotency_key") == idempotency_key))
+        return bool(self._items.find_by("idempotency_key", idempotency_key))
 
     def held_drafts(self) -> list[OutboxItem]:
         """Automatic mail held as a draft because the patient's address bounced."""
@@ -126,7 +126,7 @@ class OutboxQueries:
 
     def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
         """Every item filed under the patient (their contact history's sent side)."""
-        return self._items.find(lambda r: r.get("patient_id") == patient_id)
+        return self._items.find_by("patient_id", patient_id)
 
     def addressed_since(self, after: int) -> tuple[dict[str, tuple[str, str]], int]:
         """Message-ID -> (patient_id, specialist_id) of the items added after id `after` that

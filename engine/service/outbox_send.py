@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.smtp import SmtpSession
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import outbox as rules
 from engine.core.outbox import Event
 from engine.errors import (AddressNotSendable, AuthenticationRefused, MailServerError, PracticeMailError,

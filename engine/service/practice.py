@@ -1,6 +1,10 @@
-"""One open data folder: the store, settings and directory, opened together.
+"""One open practice: the store, settings and directory, opened together.
 
-A writer holds the folder's writer lock for as long as the Practice is open;
+The store is the data folder's TinyDB files (one desk), or a PostgreSQL database when a URL is
+given (`--database URL` or PRACTICEMAIL_DATABASE; several desks). The data folder stays in both
+cases: it holds this machine's key file, logs and the store's local files.
+
+A writer holds the store's writer lock for as long as the Practice is open;
 readers (status, lists, config show, exports) open without it and never write.
 """
 
@@ -14,12 +18,14 @@ import platformdirs
 
 from engine.adapters.logs import setup_logging, teardown_logging
 from engine.adapters.secrets import SecretBox
+from engine.adapters.storage import Storage
 from engine.adapters.store import Store
 from engine.service.directory import Directory
 from engine.service.settings import Settings
 
 log = logging.getLogger("practicemail.service")
 DATA_ENV = "PRACTICEMAIL_DATA"
+DATABASE_ENV = "PRACTICEMAIL_DATABASE"
 
 
 def default_data_folder() -> Path:
@@ -29,13 +35,31 @@ def default_data_folder() -> Path:
     return Path(platformdirs.user_data_dir("practicemail", appauthor=False))
 
 
+def default_database() -> str | None:
+    """The database URL from the environment (where a password may be; argv is not)."""
+    return os.environ.get(DATABASE_ENV) or None
+
+
+def open_store(folder: Path, database: str | None, writer: bool, command: str) -> Storage:
+    """The TinyDB store in `folder`, or the PostgreSQL store at `database` (its local files,
+    such as the outbox's crash journal, in folder/postgres, apart from any TinyDB files)."""
+    if not database:
+        return Store.open(folder, writer=writer, command=command)
+    from engine.adapters.postgres import PgStore  # psycopg is loaded only by practices that use it
+
+    return PgStore.open(database, writer=writer, folder=folder / "postgres", command=command)
+
+
 class Practice:
-    def __init__(self, folder: Path, writer: bool, command: str = "practicemail") -> None:
+    def __init__(self, folder: Path, writer: bool, command: str = "practicemail",
+                 database: str | None = None) -> None:
+        """`database`: a PostgreSQL URL; None reads PRACTICEMAIL_DATABASE; unset means TinyDB."""
         self.folder = Path(folder).resolve()
         self.writer = writer
+        self.database = database if database is not None else default_database()
         if writer:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.store = Store.open(self.folder, writer=writer, command=command)
+        self.store: Storage = open_store(self.folder, self.database, writer, command)
         if writer:
             setup_logging(self.folder)
         self.secrets = SecretBox(self.folder, create=writer)
@@ -43,7 +67,8 @@ class Practice:
         self.directory = Directory(self.store, lambda: self.settings.get("practice.timezone"),
                                    lambda: self.settings.get("practice.country"))
         if writer:
-            log.info("data folder opened by %s (pid %d)", command, os.getpid())
+            log.info("data folder opened by %s (pid %d)%s", command, os.getpid(),
+                     " on a database" if self.database else "")
 
     def close(self) -> None:
         if self.writer:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.csvfile import read_rows
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import recalls as rc
 from engine.core import templates as tpl
 from engine.core.directory import person_name, preference

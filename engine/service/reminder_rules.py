@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import reminders as rules
 from engine.core.directory import preference
 from engine.errors import InputInvalid, NotFound
@@ -61,7 +61,7 @@ class ReminderRules:
         return rule
 
     def delete(self, rule_id: str) -> None:
-        found = self._c.find(lambda r: r.get("id") == rule_id)
+        found = self._c.find_by("id", rule_id)
         if not found:
             raise NotFound(f"no reminder rule {rule_id!r}", hint="`reminders rules list` shows them.")
         self._c.remove(found[0][RID])

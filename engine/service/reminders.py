@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import headers, ical, schedule
 from engine.core import reminders as rules
 from engine.core import templates as tpl
@@ -76,14 +76,14 @@ class Reminders:
         return start if start.tzinfo else start.replace(tzinfo=self._tz())
 
     def get(self, aid: str) -> dict[str, Any]:
-        found = self.appointments.find(lambda r: r.get("id") == aid)
+        found = self.appointments.find_by("id", aid)
         if not found:
             raise NotFound(f"no appointment {aid!r}")
         return found[0]
 
     def for_patient(self, patient_id: str) -> list[dict[str, Any]]:
         """The patient's appointments, soonest first (cancelled ones too, marked so)."""
-        return sorted(self.appointments.find(lambda r: r.get("patient_id") == patient_id), key=lambda r: r["start"])
+        return sorted(self.appointments.find_by("patient_id", patient_id), key=lambda r: r["start"])
 
     def book(self, patient_id: str, start: str, minutes: int, now: datetime, provider_id: str = "",
              location: str = "", aid: str | None = None) -> str:
@@ -96,7 +96,7 @@ class Reminders:
             d.require("locations", location)
         _check_length(minutes)
         aid = aid or f"A{now:%Y%m%d}-{secrets.token_hex(3)}"
-        if self.appointments.find(lambda r: r.get("id") == aid):
+        if self.appointments.find_by("id", aid):
             raise InputInvalid(f"appointment {aid!r} already exists", hint="Use move to change it.")
         record = {"id": aid, "patient_id": patient_id, "provider_id": provider_id or patient.get("usual_provider_id", ""),
                   "start": self._start(start).isoformat(), "minutes": minutes, "location": location,

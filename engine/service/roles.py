@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.errors import InputInvalid, PracticeMailError
 
 ROLES = ("reception", "dentist", "super user")
@@ -31,11 +31,11 @@ def _hash(pin: str, salt: bytes) -> str:
 
 
 class Roles:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Storage) -> None:
         self._c = store.collection("roles")
 
     def _record(self, role: str) -> dict | None:  # type: ignore[type-arg]
-        found = self._c.find(lambda r: r.get("role") == role)
+        found = self._c.find_by("role", role)
         return found[0] if found else None
 
     def has_pin(self, role: str) -> bool:

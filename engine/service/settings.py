@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.adapters.secrets import SecretBox
-from engine.adapters.store import Store
+from engine.adapters.storage import Storage
 from engine.core import settings as catalogue
 from engine.errors import Problem
 
@@ -23,7 +23,7 @@ _PLAIN = catalogue.Setting("", "text", "", "")
 
 
 class Settings:
-    def __init__(self, store: Store, secrets: SecretBox) -> None:
+    def __init__(self, store: Storage, secrets: SecretBox) -> None:
         self._collection = store.collection("settings")
         self._secrets = secrets
         self._listeners: list[Callable[[set[str]], None]] = []

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.adapters.sms import SmsProvider, SmsSettings, provider_for, proxy_url
-from engine.adapters.store import RID
+from engine.adapters.storage import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
 from engine.core.outbox import MAX_ATTEMPTS, Event

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from engine.adapters.store import RID, Store
+from engine.adapters.storage import RID, Storage
 from engine.core import templates as rules
 from engine.errors import InputInvalid, NotFound, Problem
 
@@ -14,25 +14,25 @@ MAX_FILE = 1_000_000
 
 
 class Templates:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Storage) -> None:
         self._c = store.collection("templates")
 
     def list(self) -> list[rules.Template]:
         return sorted((rules.Template.from_dict(r) for r in self._c.all()), key=lambda t: (t.category, t.code))
 
     def get(self, code: str) -> rules.Template:
-        found = self._c.find(lambda r: r.get("code") == code)
+        found = self._c.find_by("code", code)
         if not found:
             raise NotFound(f"no template {code!r}", hint="`templates list` shows the codes.")
         return rules.Template.from_dict(found[0])
 
     def exists(self, code: str) -> bool:
-        return bool(self._c.find(lambda r: r.get("code") == code))
+        return bool(self._c.find_by("code", code))
 
     def save(self, t: rules.Template) -> None:
         """Checked first: a template with a problem is refused with its part and line, and nothing changes."""
         rules.require_valid(t)
-        found = self._c.find(lambda r: r.get("code") == t.code)
+        found = self._c.find_by("code", t.code)
         if found:
             self._c.update(found[0][RID], t.as_dict())
         else:

@@ -1,5 +1,10 @@
 """Store benchmark: 100,000 message records, ours against one plain TinyDB file.
 
+Also our PostgreSQL backend (issue 21) on the same records, in a schema of its own in the test
+database (PRACTICEMAIL_BENCH_DATABASE, default postgresql://127.0.0.1:5432/test), printed as
+ratios against the same plain TinyDB baseline and against our TinyDB store (information only;
+`--no-postgres` leaves it out where no server runs).
+
 Prints the median time to open the store, to mark one message read, and to
 list the newest 200 inbox messages, and each side's peak memory (each side runs
 in its own child process so their peaks are separate), then the ratios.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -51,7 +57,30 @@ def timed(fn: Any, repeat: int) -> float:
     return statistics.median(samples)
 
 
+BENCH_DATABASE = os.environ.get("PRACTICEMAIL_BENCH_DATABASE", "postgresql://127.0.0.1:5432/test")
+
+
+def pg_url(schema: str) -> str:
+    return f"{BENCH_DATABASE}?options=-csearch_path%3D{schema}"
+
+
+def open_ours(kind: str, folder: Path) -> Any:
+    if kind == "postgres":
+        from engine.adapters.postgres import PgStore
+
+        return PgStore.open(pg_url(folder.name), writer=True, folder=folder / "local")
+    from engine.adapters.store import Store
+
+    return Store.open(folder, writer=True)
+
+
 def build(kind: str, folder: Path, n: int) -> None:
+    if kind in ("ours", "postgres"):
+        with open_ours(kind, folder) as s:
+            msgs = s.partitioned("messages")
+            for start in range(0, n, 5000):
+                msgs.insert_many((message(i) for i in range(start, min(n, start + 5000))), owned=True)
+        return
     if kind == "ours":
         from engine.adapters.store import Store
 
@@ -67,11 +96,9 @@ def build(kind: str, folder: Path, n: int) -> None:
 
 def measure(kind: str, folder: Path, n: int, repeat: int) -> dict[str, float]:
     rng = random.Random(1)
-    if kind == "ours":
-        from engine.adapters.store import Store
-
+    if kind in ("ours", "postgres"):
         def open_() -> Any:
-            s = Store.open(folder, writer=True)
+            s = open_ours(kind, folder)
             s.partitioned("messages")
             return s
 
@@ -108,7 +135,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--child", choices=("ours", "plain"))
+    ap.add_argument("--child", choices=("ours", "plain", "postgres"))
+    ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--folder")
     args = ap.parse_args()
     if args.child:
@@ -117,13 +145,20 @@ def main() -> int:
         print(json.dumps(measure(args.child, folder, args.records, args.repeat)))
         return 0
     results = {}
+    kinds = ("ours", "plain") if args.no_postgres else ("ours", "plain", "postgres")
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("ours", "plain"):
-            folder = Path(tmp) / kind
+        for kind in kinds:
+            folder = Path(tmp) / (f"bench_{os.getpid()}" if kind == "postgres" else kind)
             folder.mkdir()
-            out = subprocess.run([sys.executable, __file__, "--child", kind, "--folder", str(folder),
-                                  "--records", str(args.records), "--repeat", str(args.repeat)],
-                                 capture_output=True, text=True, check=True)
+            if kind == "postgres":
+                _schema("CREATE SCHEMA", folder.name)
+            try:
+                out = subprocess.run([sys.executable, __file__, "--child", kind, "--folder", str(folder),
+                                      "--records", str(args.records), "--repeat", str(args.repeat)],
+                                     capture_output=True, text=True, check=True)
+            finally:
+                if kind == "postgres":
+                    _schema("DROP SCHEMA IF EXISTS", folder.name, " CASCADE")
             results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
     ours, plain = results["ours"], results["plain"]
     targets = {"open_s": 1.0, "mark_read_s": 0.020, "list_200_s": 0.100, "peak_mb": 300}
@@ -141,7 +176,20 @@ def main() -> int:
         print(f"{key:<14}{ours[key] * scale:>10.1f}{unit}{plain[key] * scale:>13.1f}{unit}{ratio:>11.1f}x"
               f"{gates[key]:>7.1f}x  {'yes' if passed else 'NO ':3}  ({target * scale:.0f}{unit}: "
               f"{'met' if ours[key] <= target else 'not met'})")
+    if "postgres" in results:
+        pg = results["postgres"]
+        print(f"\n{'PostgreSQL':<14}{'ours on PG':>12}{'plain/PG':>12}{'TinyDB/PG':>12}   (information: no gate)")
+        for key in targets:
+            unit, scale = ("MB", 1) if key == "peak_mb" else ("ms", 1000)
+            print(f"{key:<14}{pg[key] * scale:>10.1f}{unit}{plain[key] / pg[key]:>11.1f}x{ours[key] / pg[key]:>11.2f}x")
     return 0 if ok else 1
+
+
+def _schema(verb: str, name: str, tail: str = "") -> None:
+    import psycopg
+
+    with psycopg.connect(BENCH_DATABASE, autocommit=True) as c:
+        c.execute(f"{verb} {name}{tail}")
 
 if __name__ == "__main__":
     sys.exit(main())

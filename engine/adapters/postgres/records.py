@@ -1,0 +1,251 @@
+"""One collection as a PostgreSQL table: the Collection and Partitioned protocols of storage.py.
+
+Every method is one transaction (or joins the thread's, see db.py). Predicate finds stream the
+table through a server-side cursor and filter in Python (first cut); equality on an indexed
+field (`find_by`) is answered from its btree index. `modify_many` locks its rows (FOR UPDATE),
+applies the change in Python and writes them back in the same transaction: all or none.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from engine.adapters.postgres.db import Db
+from engine.adapters.postgres.schema import column, index_value, table
+from engine.adapters.storage import RID, Change, Predicate, ReadOnlyStore, Record, matches
+from engine.errors import NotFound
+
+BATCH = 500  # rows per round trip when reading newest first
+STREAM = 2000  # rows per fetch of a server-side cursor
+_cursor_names = itertools.count(1)  # a named cursor's name must be unique on its connection
+
+
+def _load(data: Any) -> dict[str, Any]:
+    return json.loads(data) if isinstance(data, (str, bytes)) else data
+
+
+class PgCollection:
+    """Both kinds of collection: on PostgreSQL an index on rid is all a partition ever bought."""
+
+    def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool) -> None:
+        self.db = db
+        self.name = name
+        self.fields = fields
+        self.read_only = read_only
+        self._t = table(name)
+        cols = [sql.Identifier("rid"), *(column(f) for f in fields), sql.Identifier("data")]
+        self._cols = sql.SQL(", ").join(cols)
+        self._set = sql.SQL(", ").join([*(sql.SQL("{} = %s").format(column(f)) for f in fields),
+                                        sql.SQL("data = %s")])
+        self._seq = f"c_{name}"
+
+    # -- helpers --------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStore(f"cannot change {self.name}: this process opened the data read-only")
+
+    def _values(self, record: Mapping[str, Any]) -> list[Any]:
+        """The indexed columns' values, then the record as JSON text."""
+        body = {k: v for k, v in record.items() if k != RID}
+        return [*(index_value(body.get(f)) for f in self.fields), json.dumps(body, ensure_ascii=False)]
+
+    def _query(self, query: sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
+        """Rows of a read; a collection never written yet (no table) reads as empty."""
+        with self.db.conn() as c:
+            try:
+                with c.transaction(), c.cursor() as cur:
+                    cur.execute(query, params)
+                    return cur.fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+
+    def _stream(self, where: sql.Composable = sql.SQL(""), params: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(rid, record) oldest first, through a server-side cursor (bounded memory)."""
+        with self.db.conn() as c:
+            try:
+                with c.transaction(), c.cursor(name=f"stream_{next(_cursor_names)}") as cur:
+                    cur.itersize = STREAM
+                    cur.execute(sql.SQL("SELECT rid, data FROM {} {} ORDER BY rid").format(self._t, where), params)
+                    for rid, data in cur:
+                        yield int(rid), _load(data)
+            except psycopg.errors.UndefinedTable:
+                return
+
+    def _bump_sequence(self, cur: psycopg.Cursor[Any]) -> None:
+        """After ids were given explicitly: the next default id comes after the largest."""
+        cur.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'rid'), "
+                            "greatest((SELECT max(rid) FROM {}), 1), (SELECT count(*) > 0 FROM {}))")
+                    .format(self._t, self._t), (self._seq,))
+
+    def _copy_in(self, cur: psycopg.Cursor[Any], rows: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(self._t, self._cols)) as copy:
+            for rid, record in rows:
+                copy.write_row([rid, *self._values(record)])
+
+    # -- writing ----------------------------------------------------------------
+    def insert(self, record: Mapping[str, Any], record_id: int | None = None) -> int:
+        self._check_writable()
+        values = self._values(record)
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            if record_id is not None:
+                try:
+                    with c.transaction():
+                        cur.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                            self._t, self._cols, sql.SQL(", ").join(sql.Placeholder() * (len(values) + 1))),
+                            [record_id, *values])
+                except psycopg.errors.UniqueViolation as exc:
+                    raise ValueError(f"record {record_id} already exists in {self.name}") from exc
+                self._bump_sequence(cur)
+                return record_id
+            return self._insert_default(c, cur, values)
+
+    def _insert_default(self, c: psycopg.Connection[Any], cur: psycopg.Cursor[Any], values: list[Any]) -> int:
+        names = sql.SQL(", ").join([*(column(f) for f in self.fields), sql.Identifier("data")])
+        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING rid").format(
+            self._t, names, sql.SQL(", ").join(sql.Placeholder() * len(values)))
+        try:
+            with c.transaction():
+                cur.execute(query, values)
+        except psycopg.errors.UniqueViolation:  # an explicit id got ahead of the sequence
+            self._bump_sequence(cur)
+            cur.execute(query, values)
+        row = cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def insert_many(self, records: Iterable[Mapping[str, Any]], owned: bool = False) -> list[int]:
+        """One transaction; ids reserved from the sequence, rows sent with COPY."""
+        self._check_writable()
+        records = list(records)
+        if not records:
+            return []
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'rid')) FROM generate_series(1, %s)",
+                        (self._seq, len(records)))
+            ids = sorted(int(r[0]) for r in cur.fetchall())
+            self._copy_in(cur, zip(ids, records))
+        return ids
+
+    def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
+        self.modify_many([record_id], lambda _i, r: {**r, **{k: v for k, v in fields.items() if k != RID}},
+                         copies=False)
+
+    def modify_many(self, record_ids: Iterable[int], change: Change, copies: bool = True) -> dict[int, Record]:
+        self._check_writable()
+        wanted = list(record_ids)
+        if not wanted:
+            return {}
+        out: dict[int, Record] = {}
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute(sql.SQL("SELECT rid, data FROM {} WHERE rid = ANY(%s) FOR UPDATE").format(self._t),
+                        (sorted(set(wanted)),))
+            stored = {int(rid): _load(data) for rid, data in cur.fetchall()}
+            for i in wanted:
+                if i not in stored:
+                    raise NotFound(f"no record {i} in {self.name}")
+                new = change(i, stored[i])
+                if new is not None:
+                    stored[i] = {k: v for k, v in new.items() if k != RID}
+                    out[i] = stored[i]
+            if out:
+                cur.executemany(sql.SQL("UPDATE {} SET {} WHERE rid = %s").format(self._t, self._set),
+                                [[*self._values(r), i] for i, r in out.items()])
+        return {i: ({**r, RID: i} if copies else {}) for i, r in out.items()}
+
+    def remove(self, record_id: int) -> None:
+        self._check_writable()
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE rid = %s").format(self._t), (record_id,))
+
+    def replace_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """One transaction; ids restart at 1 as on TinyDB."""
+        self._check_writable()
+        records = list(records)
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute(sql.SQL("DELETE FROM {}").format(self._t))
+            self._copy_in(cur, enumerate(records, start=1))
+            self._bump_sequence(cur)
+
+    def load(self, rows: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
+        """Bulk copy of (id, record) pairs with their ids kept (migrate)."""
+        self._check_writable()
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            self._copy_in(cur, rows)
+            self._bump_sequence(cur)
+
+    # -- reading ----------------------------------------------------------------
+    def get(self, record_id: int) -> Record | None:
+        rows = self._query(sql.SQL("SELECT data FROM {} WHERE rid = %s").format(self._t), (record_id,))
+        return {**_load(rows[0][0]), RID: record_id} if rows else None
+
+    def require(self, record_id: int) -> Record:
+        rec = self.get(record_id)
+        if rec is None:
+            raise NotFound(f"no record {record_id} in {self.name}")
+        return rec
+
+    def all(self) -> list[Record]:
+        return [{**d, RID: i} for i, d in self._stream()]
+
+    def find(self, predicate: Predicate) -> list[Record]:
+        return [{**d, RID: i} for i, d in self._stream() if predicate(d)]
+
+    def find_by(self, field: str, value: Any) -> list[Record]:
+        if field not in self.fields:
+            return self.find(matches(field, value))
+        key = index_value(value)
+        where = (sql.SQL("WHERE {} IS NULL") if key is None else sql.SQL("WHERE {} = %s")).format(column(field))
+        return [{**d, RID: i} for i, d in self._stream(where, None if key is None else (key,))
+                if d.get(field) == value]
+
+    def ids(self, predicate: Predicate) -> list[int]:
+        return [i for i, d in self._stream() if predicate(d)]
+
+    def count_by(self, field: str) -> dict[Any, int]:
+        rows = self._query(sql.SQL("SELECT data->>%s, json_typeof(data->%s), count(*) FROM {} GROUP BY 1, 2")
+                           .format(self._t), (field, field))
+        out: dict[Any, int] = {}
+        for text, kind, n in rows:
+            value = text if kind in ("string", "null", None) else json.loads(text)
+            out[value] = out.get(value, 0) + int(n)
+        return out
+
+    def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
+        """Newest first, BATCH rows per round trip, no transaction held between batches."""
+        below: int | None = None
+        while True:
+            where = sql.SQL("") if below is None else sql.SQL("WHERE rid < %s")
+            rows = self._query(sql.SQL("SELECT rid, data FROM {} {} ORDER BY rid DESC LIMIT %s")
+                               .format(self._t, where), (BATCH,) if below is None else (below, BATCH))
+            for rid, data in rows:
+                d = _load(data)
+                if predicate is None or predicate(d):
+                    yield {**d, RID: int(rid)}
+            if len(rows) < BATCH:
+                return
+            below = int(rows[-1][0])
+
+    def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]:
+        out: list[Record] = []
+        for rec in self.iter_newest(predicate):
+            if len(out) >= limit:
+                break
+            out.append(rec)
+        return out
+
+    def signature(self) -> tuple[int, int, int] | None:
+        """Rows, the newest id, and a sum over every row version's transaction id (an update
+        writes a new version): one scan of a small table, no rows sent."""
+        rows = self._query(sql.SQL("SELECT count(*), coalesce(max(rid), 0), "
+                                   "coalesce(sum(hashtext(xmin::text)::bigint), 0) FROM {}").format(self._t))
+        return (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
+
+    def __len__(self) -> int:
+        rows = self._query(sql.SQL("SELECT count(*) FROM {}").format(self._t))
+        return int(rows[0][0]) if rows else 0

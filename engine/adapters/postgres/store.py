@@ -1,0 +1,167 @@
+"""The practice's store on PostgreSQL (several desks): implements engine/adapters/storage.Storage.
+
+The writer's lock is a session advisory lock held by a connection of its own for as long as the
+store is open: the server releases it when that connection ends, however the holder died, and a
+second writer gets StoreLocked naming the holder (from pg_stat_activity), as on TinyDB. The key
+is per schema, so practices in different schemas of one database do not lock each other.
+
+Readers take no lock and never write. The schema is brought up to date by the writer (schema.py);
+a reader of a database no writer has set up sees an empty practice (as a reader of a new data
+folder does), and a reader of an older schema is told to run a writer first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from engine.adapters.durable import FOLDER_MODE
+from engine.adapters.postgres import schema
+from engine.adapters.postgres.blobs import PgBlobs
+from engine.adapters.postgres.db import Db, redact
+from engine.adapters.postgres.records import PgCollection
+from engine.errors import StoreCorrupt, StoreLocked
+
+log = logging.getLogger("practicemail.store")
+
+LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
+_HOLDER = """
+SELECT a.application_name, coalesce(host(a.client_addr), 'this server'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = hashtext(current_schema())::oid
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+class PgStore:
+    """Open with `PgStore.open(url, writer=..., folder=...)`."""
+
+    def __init__(self, db: Db, folder: Path, read_only: bool, lock: psycopg.Connection[Any] | None) -> None:
+        self.db = db
+        self.url = db.url
+        self.folder = folder
+        self.read_only = read_only
+        self._lock = lock
+        self._guard = threading.Lock()
+        self._open: dict[str, PgCollection] = {}
+        self._registry: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        self.blobs = PgBlobs(db, read_only)
+
+    @classmethod
+    def open(cls, url: str, writer: bool, folder: Path, command: str = "practicemail") -> "PgStore":
+        application = f"{command} (pid {os.getpid()} on {socket.gethostname()})"
+        db = Db(url, application=application)
+        lock = None
+        try:
+            if writer:
+                lock = _take_writer_lock(db)
+                folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+                (folder / "db").mkdir(exist_ok=True, mode=FOLDER_MODE)
+                with db.conn() as c:
+                    schema.migrate(c)
+            store = cls(db, folder, read_only=not writer, lock=lock)
+            store._check_schema()
+            store._read_registry()
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            db.close()
+            raise
+        log.info("database %s opened (%s)", redact(url), "writer" if writer else "reader")
+        return store
+
+    # -- schema -------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        with self.db.conn() as c:
+            return schema.current_version(c)
+
+    def _check_schema(self) -> None:
+        version = self.schema_version
+        schema.check_newer(version, schema.SCHEMA_VERSION)
+        if version == 0 and self.read_only:
+            return  # no writer has set it up yet: a reader sees an empty practice, as in a new folder
+        if version < schema.SCHEMA_VERSION:
+            raise StoreCorrupt(f"the database {redact(self.url)} holds no practice of this version yet "
+                               f"(schema {version}, we need {schema.SCHEMA_VERSION})",
+                               hint="Run practicemail serve (or migrate) on it once; it sets the database up.")
+
+    def _read_registry(self) -> None:
+        with self.db.conn() as c:
+            try:
+                with c.transaction(), c.cursor() as cur:
+                    cur.execute("SELECT name, partitioned, fields FROM collections")
+                    self._registry = {name: (bool(p), tuple(f)) for name, p, f in cur.fetchall()}
+            except psycopg.errors.UndefinedTable:  # a reader of a database not set up yet
+                self._registry = {}
+
+    # -- collections ----------------------------------------------------------
+    def _get(self, name: str, partitioned: bool) -> PgCollection:
+        with self._guard:
+            coll = self._open.get(name)
+            if coll is not None:
+                return coll
+            if name not in self._registry and not self.read_only:
+                fields = schema.INDEXED.get(name, ())
+                with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+                    schema.create_collection(cur, name, fields, partitioned)
+                self._read_registry()
+            fields = self._registry.get(name, (partitioned, ()))[1]
+            coll = PgCollection(self.db, name, fields, self.read_only)
+            self._open[name] = coll
+            return coll
+
+    def collection(self, name: str) -> PgCollection:
+        return self._get(name, partitioned=False)
+
+    def partitioned(self, name: str, partition_size: int = 0) -> PgCollection:
+        """partition_size is TinyDB's concern; a PostgreSQL table needs none."""
+        return self._get(name, partitioned=True)
+
+    def names(self) -> dict[str, bool]:
+        self._read_registry()
+        return {n: p for n, (p, _f) in sorted(self._registry.items())}
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every store call on this thread inside the block is one transaction (see db.py)."""
+        with self.db.transaction():
+            yield
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock is not None:
+            self._lock.close()  # ends the session: the server releases the writer's lock
+            self._lock = None
+
+    def __enter__(self) -> "PgStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _take_writer_lock(db: Db) -> psycopg.Connection[Any]:
+    conn = db.connect(autocommit=True)
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,)).fetchone()
+        if row is None or row[0] is None:
+            raise StoreCorrupt(f"the database {redact(db.url)} has no schema to hold a practice",
+                               hint="Create the schema named in the URL's search_path, or leave search_path out.")
+        if not row[0]:
+            holder = conn.execute(_HOLDER, (LOCK_CLASS,)).fetchone()
+            who = (f"{holder[0] or 'a practicemail process'} from {holder[1]}, since {holder[2]}" if holder
+                   else "another practicemail process")
+            raise StoreLocked(f"the database {redact(db.url)} is in use by {who}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,0 +1,76 @@
+"""The two storage backends for tests: TinyDB in a data folder, PostgreSQL in a schema of its own.
+
+Each PostgreSQL test gets a fresh schema in the `test` database (PRACTICEMAIL_TEST_DATABASE to
+point elsewhere), dropped when the test ends. An unreachable server fails the test with one line:
+CI has PostgreSQL, so a skip there would hide that half of the suite never ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from engine.adapters.storage import Storage
+from engine.service.practice import Practice, open_store
+
+TEST_DATABASE = os.environ.get("PRACTICEMAIL_TEST_DATABASE", "postgresql://127.0.0.1:5432/test")
+BACKENDS = ("tinydb", "postgres")
+
+
+def _admin() -> psycopg.Connection:
+    try:
+        return psycopg.connect(TEST_DATABASE, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        pytest.fail(f"PostgreSQL at {TEST_DATABASE} is unreachable ({reason}); the PostgreSQL half of the "
+                    "storage tests needs it (CI runs it on 127.0.0.1:5432)", pytrace=False)
+
+
+def schema_url(schema: str) -> str:
+    sep = "&" if "?" in TEST_DATABASE else "?"
+    return f"{TEST_DATABASE}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextlib.contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL whose search_path is a new, empty schema; the schema is dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with _admin() as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield schema_url(name)
+    finally:
+        with _admin() as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a test's store lives: `url` None means the TinyDB files of `folder`."""
+
+    name: str
+    folder: Path
+    url: str | None
+
+    def open(self, writer: bool = True, command: str = "test") -> Storage:
+        return open_store(self.folder, self.url, writer=writer, command=command)
+
+    def practice(self, writer: bool = True, command: str = "test") -> Practice:
+        return Practice(self.folder, writer=writer, command=command, database=self.url or "")
+
+
+@contextlib.contextmanager
+def backend(name: str, folder: Path) -> Iterator[Backend]:
+    if name == "tinydb":
+        yield Backend(name, folder, None)
+        return
+    with fresh_schema() as url:
+        yield Backend(name, folder, url)
