@@ -23,7 +23,7 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
-from engine.cli import (admin, compose, config, directory, inbox, outbox, plugins, recalls, reminders, service,
+from engine.cli import (admin, compose, config, directory, inbox, migrate, outbox, plugins, recalls, reminders, service,
                         signin, sms, system, templates)
 from engine.cli.base import Commands
 from engine.cli.input import OneLineParser, fail, not_text, os_error
@@ -31,7 +31,7 @@ from engine.errors import PracticeMailError
 from engine.service.practice import default_data_folder
 
 # in the order `practicemail --help` lists them
-TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory)
+TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory, migrate)
 
 
 class _DataAction(argparse.Action):

@@ -4,7 +4,6 @@ folder is left byte for byte as it was; the practice opened on the database read
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from engine.adapters.clock import FakeClock
 from engine.adapters.store import Store
-from engine.cli_migrate import register
+from engine.cli import main
 from engine.errors import StoreCorrupt, StoreLocked
 from engine.service import migrate
 from engine.service.demo import load_demo
@@ -73,10 +72,7 @@ def test_migrate_copies_everything_verified_and_leaves_the_folder_as_it_was(
     with Store.open(data_dir, writer=False) as old:
         records = contents(old)
         blobs = {sha: old.blobs.get(sha) for sha in old.blobs.names()}
-    ap = argparse.ArgumentParser()
-    register(ap.add_subparsers())
-    args = ap.parse_args(["migrate", "--from", str(data_dir), "--to", pg_url])
-    assert args.handler(args) == 0
+    assert main(["migrate", "--from", str(data_dir), "--to", pg_url]) == 0
     printed = capsys.readouterr().out
     assert f"{sum(map(len, records.values()))} records" in printed and f"{len(blobs)} stored files" in printed
     assert tree(data_dir) == before
