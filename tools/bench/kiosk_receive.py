@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
-from engine.service.engine import Engine  # noqa: E402
+from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events  # noqa: E402
@@ -91,7 +91,10 @@ class Reception:
 
 class Why:
     """--why: a watcher thread that, whenever the GUI thread has not ticked for WHY_AFTER,
-    keeps where that thread is (its innermost frames); the most frequent places are printed."""
+    keeps where that thread is (its innermost frames) and its scheduler state (/proc: R, running
+    or waiting for a CPU; S, asleep on a lock, the GIL included); while it sleeps, where the
+    other Python threads are (one of them holds the GIL or the lock). The most frequent places
+    are printed."""
 
     WHY_AFTER = 0.03
 
@@ -99,26 +102,50 @@ class Why:
         import collections
         import threading
 
-        self.probe, self.gui = probe, threading.get_ident()
+        self.probe, self.gui, self.native = probe, threading.get_ident(), threading.get_native_id()
         self.places: collections.Counter[str] = collections.Counter()
+        self.others: collections.Counter[str] = collections.Counter()
+        self.states: collections.Counter[str] = collections.Counter()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.watch, daemon=True)
         self.thread.start()
 
+    def state(self) -> str:
+        try:
+            return Path(f"/proc/self/task/{self.native}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return "?"
+
     def watch(self) -> None:
+        import threading
         import traceback
 
+        me = threading.get_ident()
         while not self.done.wait(0.005):
-            if time.perf_counter() - self.probe.last > self.WHY_AFTER:
-                frame = sys._current_frames().get(self.gui)  # noqa: SLF001 - a bench's stack sampler
-                if frame is not None:
-                    stack = traceback.extract_stack(frame)[-6:]
-                    self.places[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                                            for f in reversed(stack))] += 1
+            if time.perf_counter() - self.probe.last <= self.WHY_AFTER:
+                continue
+            frames = sys._current_frames()  # noqa: SLF001 - a bench's stack sampler
+            frame = frames.get(self.gui)
+            if frame is None:
+                continue
+            state = self.state()
+            self.states[state] += 1
+            stack = traceback.extract_stack(frame)[-6:]
+            self.places[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))] += 1
+            if state != "R":
+                for ident, other in frames.items():
+                    if ident not in (self.gui, me):
+                        top = traceback.extract_stack(other)[-3:]
+                        self.others[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                                for f in reversed(top))] += 1
 
     def report(self) -> None:
         self.done.set()
+        print("    GUI thread state while stalled (samples of 5 ms):", dict(self.states))
         for place, n in self.places.most_common(8):
+            print(f"    {n * 5:5d} ms  {place}")
+        print("    other threads while the GUI thread slept:")
+        for place, n in self.others.most_common(8):
             print(f"    {n * 5:5d} ms  {place}")
 
 
@@ -141,7 +168,7 @@ def measure(window: MainWindow, reception: Reception, until: Callable[[], bool],
     return probe.longest
 
 
-def one_pass(window: MainWindow, engine: Engine, reception: Reception, info: dict[str, Any],
+def one_pass(window: MainWindow, engine: App, reception: Reception, info: dict[str, Any],
              arriving: int, sending: int, first: int) -> tuple[float, dict[str, Any], float]:
     user = info["users"][0]
     box = Path(info["spool"]) / user["username"]
@@ -179,10 +206,10 @@ def main() -> int:
         with Practice(Path(tmp) / "data", writer=True, command="bench") as p:
             load_demo(p)
             p.settings.set_many(settings(info))
-            engine = Engine(p)
-            assert engine.receive().received == args.stored  # the mail reception reads during the passes
+            engine = App(p)  # the door the kiosk takes
+            assert engine.engine.receive().received == args.stored  # the mail reception reads during the passes
             engine.start()
-            window = MainWindow(p, engine)
+            window = MainWindow(engine)
             window.show()
             process_events()
             reception = Reception(window)
