@@ -152,11 +152,33 @@ class Why:
 WHY = "--why" in sys.argv
 
 
+class CpuProbe(Probe):
+    """The probe, and how much of its longest gap the GUI thread spent running (thread CPU
+    time): the rest it waited, for a CPU on a loaded machine, for the GIL or for a lock."""
+
+    def start(self) -> None:
+        super().start()
+        self.cpu, self.longest_cpu, self.over = time.thread_time(), 0.0, 0
+
+    def tick(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap, ran = now - self.last, cpu - self.cpu
+        if gap > self.longest:
+            self.longest_cpu = ran
+        self.over += gap > TARGET
+        self.cpu = cpu
+        super().tick()
+
+
+# per measure: the GUI thread's CPU in its longest gap, gaps over TARGET, the process's CPU share
+RAN: list[tuple[float, int, float]] = []
+
+
 def measure(window: MainWindow, reception: Reception, until: Callable[[], bool], limit: float = 3600) -> float:
-    probe = Probe()
+    probe = CpuProbe()
     probe.start()
     why = Why(probe) if WHY else None
-    end = time.perf_counter() + limit
+    end, t0, cpu0 = time.perf_counter() + limit, time.perf_counter(), time.process_time()
     while not until() and time.perf_counter() < end:
         reception.maybe_click()
         process_events()
@@ -165,6 +187,7 @@ def measure(window: MainWindow, reception: Reception, until: Callable[[], bool],
     probe.stop()
     if why is not None:
         why.report()
+    RAN.append((probe.longest_cpu, probe.over, (time.process_time() - cpu0) / (time.perf_counter() - t0)))
     return probe.longest
 
 
@@ -233,6 +256,10 @@ def main() -> int:
     print(f"  the same, server {args.delay:g} s per reply, received {slow_report['received']} in {slow_s:5.1f} s: "
           f"longest GUI stall {slow * 1000:6.0f} ms ({slow / max(baseline, 1e-6):.1f}x baseline; "
           f"target {TARGET * 1000:.0f} ms: {met(slow)})")
+    for name, (ran, over, share) in zip(("baseline", "Send/Receive", "slow server"), RAN):
+        print(f"  {name}: the GUI thread ran {ran * 1000:.0f} ms of its longest stall (the rest it waited: for a CPU, "
+              f"the GIL or a lock); {over} gaps over {TARGET * 1000:.0f} ms; this process used {share:.2f} CPUs")
+    print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0 if fast <= TARGET and slow <= TARGET else 1
 
 
