@@ -357,6 +357,9 @@ class InboxPage(QSplitter):
                      deleted=True)
 
     def mark_selected_read(self, read: bool = True) -> None:
+        for rid in self.table.selected_ids():
+            if rid in self.messages:  # opened again later, it is marked read again
+                self.messages[rid] = replace(self.messages[rid], read=read)
         self.command(self.table.selected_ids(), cell(0, "" if read else "new"),
                      lambda rid: self.app.mark_read(rid, read), "mark it read" if read else "mark it unread",
                      refresh=False)

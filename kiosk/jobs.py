@@ -71,8 +71,8 @@ class Jobs(QObject):
         """Nothing asked for is still waiting for its answer (tests wait on this)."""
         return not self._live
 
-    def stop(self, msecs: int = 5000) -> None:
-        self.pool.clear()
+    def finish(self, msecs: int = 5000) -> None:
+        """Let what was clicked be written before the store closes (queued commands are kept)."""
         self.pool.waitForDone(msecs)
 
 

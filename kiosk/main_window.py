@@ -320,6 +320,10 @@ class MainWindow(QMainWindow):
         self.last_compose = dialog
         return dialog
 
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name; the App closes after the window
+        self.jobs.finish()
+        super().closeEvent(event)
+
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
         """Any key or click at the desk restarts the idle clock of a signed-in role."""
         if self.role != "reception" and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):

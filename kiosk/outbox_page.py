@@ -18,7 +18,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App, OutboxItem
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
-from kiosk.jobs import Jobs, Pending, Refresher, cell, gone, show_now
+from kiosk.jobs import Jobs, Pending, Refresher, gone, show_now
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address, forward_confirmed, no_checked
 
@@ -286,6 +286,6 @@ class OutboxPage(QWidget):
         chosen = self._failed_selected()
         if not chosen:
             return
-        self.command(chosen, cell(1, status_text("ready")), lambda: self.app.reset_failed(chosen),
+        self.command(chosen, lambda v: ["", status_text("ready"), *v[2:]], lambda: self.app.reset_failed(chosen),
                      lambda done: self.say(f"{len(done)} failed item{'s' if len(done) != 1 else ''} will be tried "
                                            "again at the next Send/Receive."))
