@@ -6,6 +6,7 @@ actioned, info, delete; and the Deleted tab's list, restorable."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PyQt6.QtCore import Qt
@@ -17,6 +18,7 @@ from engine.core import directory as rules
 from engine.errors import PracticeMailError
 from engine.service.app import RID, App, InboxMessage
 from kiosk import plain
+from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
 from kiosk.reply import ReplyDialog
@@ -27,9 +29,13 @@ from kiosk.widgets import ask_forward_address, forward_confirmed, with_buttons
 
 class InboxPage(QSplitter):
     def __init__(self, app: App, role: Callable[[], str], when: Callable[[str], str], say: Callable[[str], None],
-                 sent: Callable[[], None]) -> None:
+                 sent: Callable[[], None], jobs: Jobs | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical)
         self.app = app
+        self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
+        self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Inbox not read: {exc}"))
+        self.pending, self.pending_deleted = Pending(), Pending()
+        self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
         self.inbox = app.inbox
         self.composer = app.composer
         self.when = when
@@ -101,18 +107,60 @@ class InboxPage(QSplitter):
         return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
 
     def refresh(self) -> None:
-        rows = self.app.inbox_messages(limit=ROWS, **self.view())
+        """Read and shown now (a filter reception just chose); engine events use refresh_later."""
+        self._fill(self._rows(self.view()))
+
+    def refresh_later(self) -> None:
+        """Read on the jobs thread, filled here when read (after a pass, on new mail, after a command)."""
+        self.refresher.request()
+
+    def _read(self) -> Callable[[], Any]:
+        view = self.view()  # the filters as they are now, on the GUI thread
+        return lambda: self._rows(view)
+
+    def _rows(self, view: dict[str, Any]) -> tuple[Any, ...]:
+        """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""
+        rows = self.app.inbox_messages(limit=ROWS, **view)
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
-        self.table.fill([(r.id, ("" if r.read else "new", self.when(r.received), r.sender_name or r.sender,
-                                 r.subject, self._patient_cell(r, patients),
-                                 specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)))
-                         for r in rows],
-                        [self._tip(r) for r in rows])
-        gone = self.app.inbox_messages(deleted=True, limit=ROWS)
-        self.deleted.fill([(r.id, (self.when(r.received), r.sender, r.subject)) for r in gone])
+        shown = [(r.id, ["" if r.read else "new", self.when(r.received), r.sender_name or r.sender,
+                         r.subject, self._patient_cell(r, patients),
+                         specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
+                 for r in rows]
+        gone_rows = [(r.id, [self.when(r.received), r.sender, r.subject])
+                     for r in self.app.inbox_messages(deleted=True, limit=ROWS)]
+        return shown, [self._tip(r) for r in rows], gone_rows, {r.id: r for r in rows}
+
+    def _fill(self, result: tuple[Any, ...]) -> None:
+        shown, tips, gone_rows, messages = result
+        self.messages = messages
+        self.table.fill(*self.pending.over(shown, tips))
+        self.deleted.fill(self.pending_deleted.over(gone_rows, [])[0])
         self.on_selection()
+
+    def command(self, rids: list[int], change: Change, fn: Callable[[int], Any], what: str,
+                done: Callable[[int], None] | None = None, refresh: bool = True, deleted: bool = False) -> None:
+        """A click's command on each message, on the jobs thread in the order clicked; its effect
+        shown at once, taken back (and said) if the store refused it."""
+        table, pending = (self.deleted, self.pending_deleted) if deleted else (self.table, self.pending)
+        for rid in rids:
+            token = pending.add(rid, change)
+            show_now(table, rid, change)
+
+            def ok(_result: Any, rid: int = rid, token: int = token) -> None:
+                pending.drop(rid, token)
+                if done is not None:
+                    done(rid)
+                if refresh:
+                    self.refresh_later()
+
+            def failed(exc: Exception, rid: int = rid, token: int = token) -> None:
+                pending.drop(rid, token)
+                self.say(f"Could not {what}: {getattr(exc, 'message', None) or exc}")
+                self.refresh_later()  # the row as the store has it
+
+            self.jobs.run(lambda rid=rid: fn(rid), ok, failed)
 
     @staticmethod
     def _patient_cell(r: InboxMessage, names: dict[str, str]) -> str:
@@ -139,12 +187,11 @@ class InboxPage(QSplitter):
             return
         if shown is not None and shown[RID] == ids[0]:
             return
-        record = self.inbox.get(ids[0])
-        if not record.get("read"):
-            self.app.mark_read(ids[0])
-            record = self.inbox.get(ids[0])
-            self.table.set_cell(ids[0], 0, "")
-        self.message_view.show_record(record)
+        message = self.messages.get(ids[0]) or self.app.inbox_message(ids[0])
+        if not message.read:
+            self.messages[message.id] = replace(message, read=True)  # opened again: not marked twice
+            self.command([ids[0]], cell(0, ""), lambda rid: self.app.mark_read(rid), "mark it read", refresh=False)
+        self.message_view.show_record({**message.record(), RID: message.id})
 
     def menu(self) -> QMenu:
         """Right-click on messages: tag them (a tag in use, a new one, remove one or all), read, file, delete."""
@@ -153,7 +200,7 @@ class InboxPage(QSplitter):
         tags_menu = menu.addMenu("Tag")
         current = set()
         for rid in ids:
-            current |= set(self.inbox.get(rid).get("tags", []))
+            current |= set(self.messages[rid].tags if rid in self.messages else self.inbox.get(rid).get("tags", []))
         for tag in self.known_tags():
             act = tags_menu.addAction(plain.shown(tag).replace("&", "&&"))  # text, not a shortcut
             act.setCheckable(True)
@@ -179,10 +226,13 @@ class InboxPage(QSplitter):
         return sorted(seen)
 
     def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
-        for rid in ids:
+        def toggle(rid: int) -> None:  # read and written on the jobs thread, after what was clicked before
             tags = set(self.inbox.get(rid).get("tags", []))
             self.app.set_tags(rid, sorted(tags | {tag} if on else tags - {tag}))
-        self.refresh()
+
+        for rid in ids:
+            tags = set(self.messages[rid].tags) if rid in self.messages else set()
+            self.command([rid], cell(6, ", ".join(sorted(tags | {tag} if on else tags - {tag}))), toggle, "tag it")
 
     def new_tag(self, ids: list[int]) -> None:
         tag, ok = QInputDialog.getText(self, "New tag", "Tag:")
@@ -210,16 +260,13 @@ class InboxPage(QSplitter):
 
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
         """Filed, and said so in the status bar (the message leaves the view it was in)."""
-        try:
-            self.app.file_message(rid, patient_id=patient_id, specialist_id=specialist_id)
-        except PracticeMailError as exc:
-            plain.warn(self, "Not filed", f"{exc.message}\n{exc.hint}")
-        else:
-            d = self.app.directory
-            who = d.names("patients", [patient_id]).get(patient_id) if patient_id \
-                else "specialist " + d.names("specialists", [specialist_id]).get(specialist_id, specialist_id)
-            self.say(f"Filed \"{self.inbox.get(rid)['subject']}\" to {who}.")
-        self.refresh()
+        d = self.app.directory
+        who = d.names("patients", [patient_id]).get(patient_id, patient_id) if patient_id \
+            else "specialist " + d.names("specialists", [specialist_id]).get(specialist_id, specialist_id)
+        subject = self.messages[rid].subject if rid in self.messages else ""
+        self.command([rid], cell(4, who if patient_id else ""),
+                     lambda r: self.app.file_message(r, patient_id=patient_id, specialist_id=specialist_id),
+                     "file it", done=lambda _r: self.say(f"Filed \"{subject}\" to {who}."))
 
     def reply_selected(self) -> ReplyDialog | None:
         ids = self.table.selected_ids()
@@ -259,16 +306,15 @@ class InboxPage(QSplitter):
         return queued
 
     def action_selected(self) -> None:
-        for rid in self.table.selected_ids():
-            self.app.set_actioned(rid, True)
-        self.refresh()
+        view = self.view()
+        stays = view.get("include_actioned") or view.get("show_all")
+        self.command(self.table.selected_ids(), cell(0, "") if stays else gone,
+                     lambda rid: self.app.set_actioned(rid, True), "mark it actioned")
 
     def delete_selected(self) -> None:
         """Deleted; the message that took the first one's place is selected, to read or delete next."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        for rid in self.table.selected_ids():
-            self.app.delete_message(rid)
-        self.refresh()
+        self.command(self.table.selected_ids(), gone, lambda rid: self.app.delete_message(rid), "delete it")
         left = self.table.model_.rowCount()
         if rows and left:
             self.table.selectRow(min(rows[0], left - 1))
@@ -285,9 +331,8 @@ class InboxPage(QSplitter):
             self.set_tags(ids, [t.strip() for t in text.split(",")])
 
     def set_tags(self, ids: list[int], tags: list[str]) -> None:
-        for rid in ids:
-            self.app.set_tags(rid, tags)
-        self.refresh()
+        tags = [t for t in tags if t]
+        self.command(ids, cell(6, ", ".join(tags)), lambda rid: self.app.set_tags(rid, tags), "tag it")
 
     def info_selected(self) -> QMessageBox | None:
         ids = self.table.selected_ids()
@@ -308,11 +353,13 @@ class InboxPage(QSplitter):
 
     def restore_selected(self) -> None:
         """Deleted messages go back to the inbox, with their tags and filing as they were."""
-        for rid in self.deleted.selected_ids():
-            self.app.restore_message(rid)
-        self.refresh()
+        self.command(self.deleted.selected_ids(), gone, lambda rid: self.app.restore_message(rid), "restore it",
+                     deleted=True)
 
     def mark_selected_read(self, read: bool = True) -> None:
         for rid in self.table.selected_ids():
-            self.app.mark_read(rid, read)
-        self.refresh()
+            if rid in self.messages:  # opened again later, it is marked read again
+                self.messages[rid] = replace(self.messages[rid], read=read)
+        self.command(self.table.selected_ids(), cell(0, "" if read else "new"),
+                     lambda rid: self.app.mark_read(rid, read), "mark it read" if read else "mark it unread",
+                     refresh=False)

@@ -21,6 +21,7 @@ from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.inbox_page import InboxPage
+from kiosk.jobs import Jobs, Refresher
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
@@ -42,6 +43,9 @@ class MainWindow(QMainWindow):
         self.composer, self.reminders, self.roles = app.composer, app.reminders, app.roles
         self.bridge = EngineBridge()
         app.subscribe(self.bridge.deliver)
+        self.jobs = Jobs(self)  # clicks' commands and refresh reads, off the GUI thread, in order
+        self.zone = app.settings.snapshot().timezone  # `when` reads this, never the settings file
+        app.settings.on_change(lambda _keys: self._new_zone())
         self._jobs: list[Any] = []
         self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
         self.last_compose: ComposeDialog | None = None
@@ -63,16 +67,17 @@ class MainWindow(QMainWindow):
         self.status_line = plain.label()  # says what servers answered: their words, never markup
         self.statusBar().addWidget(self.status_line)
 
-        self.bridge.service_state.connect(lambda _d: self.refresh_status())
+        self.status_reads = Refresher(self.jobs, lambda: self._status_read, self._status_fill)
+        self.bridge.service_state.connect(lambda _d: self.status_reads.request())
         self.bridge.new_mail.connect(self.on_new_mail)
-        self.bridge.outbox_changed.connect(lambda _d: self.refresh_outbox())
+        self.bridge.outbox_changed.connect(lambda _d: self.outbox_page.refresh_later())
         self.apply_role("reception")
         self.prompt_timer = QTimer(self)
-        self.prompt_timer.timeout.connect(self.ask_prompts)
+        self.prompt_timer.timeout.connect(lambda: self.jobs.run(self.reminders.awaiting_prompt, self.ask_prompts))
         self.prompt_timer.start(5_000)
         self._asking: set[int] = set()
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh_status)
+        self.timer.timeout.connect(self.status_reads.request)
         self.timer.start(10_000)
         self.refresh_all()
 
@@ -116,12 +121,12 @@ class MainWindow(QMainWindow):
         """Inbox, Outbox, Deleted, Patients, Templates, Admin: each page takes the App."""
         self.tabs = QTabWidget()
         self.inbox_page = InboxPage(self.app, lambda: self.role, self.when,
-                                    lambda text: self.status_line.setText(text), self.refresh_outbox)
+                                    lambda text: self.status_line.setText(text), self.refresh_outbox, self.jobs)
         self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
         self.message_view = self.inbox_page.message_view
         self.patients = RecordTable(("Name", "Date of birth", "Mobile", "Email", "Family", "Usual provider"))
         self.tabs.addTab(self.inbox_page, "Inbox")
-        self.outbox_page = OutboxPage(self.app, self.when, lambda text: self.status_line.setText(text))
+        self.outbox_page = OutboxPage(self.app, self.when, lambda text: self.status_line.setText(text), self.jobs)
         self.outbox = self.outbox_page.table
         self.outbox_page.on_email_pdf = self.email_as_pdf
         self.message_view.on_email_pdf = self.email_as_pdf
@@ -143,7 +148,20 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
 
     def when(self, iso: str | None) -> str:
-        return local_time(iso, self.app.settings.get("practice.timezone"))
+        """In the practice's zone from the settings snapshot (a row costs no settings read: 500
+        rows each checking the settings file stalled the GUI ~100 ms while the worker fsynced).
+        Pure, so refresh reads call it off the GUI thread too."""
+        return local_time(iso, self.zone)
+
+    def _new_zone(self) -> None:  # settings were written (the wizard): the zone as they say now
+        self.zone = self.app.settings.snapshot().timezone
+
+    def _status_read(self) -> tuple[dict[str, Any], str]:  # jobs thread; another process may change the zone
+        return self.app.status(), self.app.settings.snapshot().timezone
+
+    def _status_fill(self, read: tuple[dict[str, Any], str]) -> None:
+        status, self.zone = read
+        self.light.show_status(status)
 
     # -- views ------------------------------------------------------------------------------
     def show_view(self, view: str) -> None:
@@ -183,7 +201,7 @@ class MainWindow(QMainWindow):
                            [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "")
                             for p in everyone])
 
-    def refresh_status(self) -> None:
+    def refresh_status(self) -> None:  # now, on the GUI thread; engine events use status_reads
         self.light.show_status(self.app.status())
 
     def refresh_inbox(self) -> None:
@@ -208,15 +226,15 @@ class MainWindow(QMainWindow):
         if report["errors"]:
             text += f" - {report['errors'][-1]['error']}"
         self.status_line.setText(text)
-        self.refresh_status()
-        self.refresh_outbox()
+        self.status_reads.request()  # read on the jobs thread, filled when read
+        self.outbox_page.refresh_later()
         if report["received"]:
-            self.refresh_inbox()
+            self.inbox_page.refresh_later()
 
     def _pass_failed(self, exc: Exception) -> None:
         self.send_receive.setEnabled(True)
         self.status_line.setText(f"Send/Receive failed: {exc}")
-        self.refresh_status()
+        self.status_reads.request()
 
     def on_new_mail(self, details: dict[str, Any]) -> None:
         """The indicator counts what reception should look at: mail held as a flood is left out
@@ -229,22 +247,25 @@ class MainWindow(QMainWindow):
         if flooded:
             tip += f"; {flooded} from a sender sending too many at once, held under the Flood tag"
         self.new_mail.setToolTip(tip)
-        self.refresh_inbox()
-        self.refresh_to_act_on()
+        self.inbox_page.refresh_later()
+        self.jobs.run(self.reminders.needing_attention, self.show_to_act_on)
 
     def refresh_to_act_on(self) -> list[dict[str, Any]]:
         """Appointments a patient's calendar declined or proposed another time for: reception's tasks."""
-        tasks = self.reminders.needing_attention()
+        return self.show_to_act_on(self.reminders.needing_attention())
+
+    def show_to_act_on(self, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.to_act_on.setText(f"  {len(tasks)} calendar answer{'s' if len(tasks) != 1 else ''} to act on"
                                if tasks else "")
         self.to_act_on.setToolTip("\n".join(plain.shown(f"{t['patient_id']} {self.when(t['start'])}: {t['attention']}")
                                             for t in tasks[:20]))
         return tasks
 
-    def ask_prompts(self) -> list[QMessageBox]:
-        """'Send this confirmation now?' for each confirmation waiting; No cancels it."""
+    def ask_prompts(self, waiting: list[dict[str, Any]] | None = None) -> list[QMessageBox]:
+        """'Send this confirmation now?' for each confirmation waiting (read on the jobs thread
+        by the timer; here when not given); No cancels it."""
         boxes = []
-        for item in self.reminders.awaiting_prompt():
+        for item in self.reminders.awaiting_prompt() if waiting is None else waiting:
             rid = item[RID]
             if rid in self._asking:
                 continue
@@ -298,6 +319,10 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.last_compose = dialog
         return dialog
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name; the App closes after the window
+        self.jobs.finish()
+        super().closeEvent(event)
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
         """Any key or click at the desk restarts the idle clock of a signed-in role."""

@@ -18,6 +18,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App, OutboxItem
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
+from kiosk.jobs import Jobs, Pending, Refresher, gone, show_now
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address, forward_confirmed, no_checked
 
@@ -33,9 +34,13 @@ def status_text(status: str) -> str:
 
 
 class OutboxPage(QWidget):
-    def __init__(self, app: App, when: Callable[[str], str], say: Callable[[str], None]) -> None:
+    def __init__(self, app: App, when: Callable[[str], str], say: Callable[[str], None],
+                 jobs: Jobs | None = None) -> None:
         super().__init__()
         self.app = app
+        self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
+        self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Outbox not read: {exc}"))
+        self.pending = Pending()
         self.outbox = app.outbox
         self.composer = app.composer
         self.when = when
@@ -93,13 +98,29 @@ class OutboxPage(QWidget):
         return lambda r: (r.status == "deleted") == deleted and self.when(r.created).startswith(day)
 
     def refresh(self) -> None:
-        rows = self.app.outbox_items(self.wanted(), limit=ROWS)
-        self.table.fill([(r.id, ("⚠" if r.status in (*FAILED, "bounced") or r.held else "",
-                                 status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
-                                 r.kind.replace("_", " "), self.when(r.created), ", ".join(r.to), r.subject,
-                                 self.when(r["deliver_after"]), r.reason))
-                         for r in rows],
-                        [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
+        """Read and shown now (a filter reception just chose); engine events use refresh_later."""
+        self._fill(self._rows(self.wanted()))
+
+    def refresh_later(self) -> None:
+        """Read on the jobs thread, filled here when read (after a pass, a send, a command)."""
+        self.refresher.request()
+
+    def _read(self) -> Callable[[], Any]:
+        wanted = self.wanted()  # the filters as they are now, on the GUI thread
+        return lambda: self._rows(wanted)
+
+    def _rows(self, wanted: Callable[[OutboxItem], bool]) -> tuple[list[Any], list[str]]:
+        """The rows as text; safe off the GUI thread (store reads and `when` only)."""
+        rows = self.app.outbox_items(wanted, limit=ROWS)
+        return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
+                         status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
+                         r.kind.replace("_", " "), self.when(r.created), ", ".join(r.to), r.subject,
+                         self.when(r["deliver_after"]), r.reason])
+                 for r in rows],
+                [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
+
+    def _fill(self, result: tuple[list[Any], list[str]]) -> None:
+        self.table.fill(*self.pending.over(*result))
         self.on_selection()
 
     def on_selection(self) -> None:
@@ -107,7 +128,10 @@ class OutboxPage(QWidget):
         self.buttons["Reset Failed"].setEnabled(bool(self._failed_selected()))
 
     def _failed_selected(self) -> list[int]:
-        return [rid for rid in self.table.selected_ids() if self.outbox.get(rid)["status"] in FAILED]
+        """By the Status cell shown (a selection change reads no store)."""
+        failed = {status_text(s) for s in FAILED}
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.table.id_at(n) for n in rows if self.table.model_.text(n, 1) in failed]
 
     def _selected(self) -> int | None:
         ids = self.table.selected_ids()
@@ -223,30 +247,45 @@ class OutboxPage(QWidget):
     def _apply_selected(self, event: Event) -> None:
         """Deleted or restored; the item that took the first one's place is selected next."""
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        done = 0
-        for rid in self.table.selected_ids():
-            try:
-                self.app.apply_to_outbox(rid, event)
-                done += 1
-            except PracticeMailError as exc:
-                self.say(f"{exc.message}. {exc.hint}")
-        self.refresh()
+        chosen = self.table.selected_ids()
+        self.command(chosen, gone, lambda: [self._apply(rid, event) for rid in chosen],
+                     lambda done: self.say(f"{len(done)} item{'s' if len(done) != 1 else ''} "
+                                           f"{'deleted' if event == Event.DELETE else 'restored'}."))
         left = self.table.model_.rowCount()
         if rows and left and not self.table.selected_ids():
             self.table.selectRow(min(rows[0], left - 1))
-        if done:
-            self.say(f"{done} item{'s' if done != 1 else ''} {'deleted' if event == Event.DELETE else 'restored'}.")
+
+    def _apply(self, rid: int, event: Event) -> int:
+        self.app.apply_to_outbox(rid, event)
+        return rid
+
+    def command(self, rids: list[int], change: Any, fn: Callable[[], Any], said: Callable[[Any], None]) -> None:
+        """A click's command on the jobs thread (in the order clicked), its effect shown at once;
+        when the store refuses it, the rows come back as the store has them and the bar says why."""
+        tokens = [(rid, self.pending.add(rid, change)) for rid in rids]
+        for rid in rids:
+            show_now(self.table, rid, change)
+
+        def settle() -> None:
+            for rid, token in tokens:
+                self.pending.drop(rid, token)
+            self.refresh_later()
+
+        def ok(result: Any) -> None:
+            settle()
+            said(result)
+
+        def failed(exc: Exception) -> None:
+            settle()
+            self.say(f"Not done: {exc.message}. {exc.hint}" if isinstance(exc, PracticeMailError) else f"Not done: {exc}")
+
+        self.jobs.run(fn, ok, failed)
 
     def reset_failed(self) -> None:
         """The selected failed items are tried again at the next pass; nothing else is touched."""
         chosen = self._failed_selected()
         if not chosen:
             return
-        try:
-            done = self.app.reset_failed(chosen)
-        except PracticeMailError as exc:
-            self.say(f"{exc.message}. {exc.hint}")
-        else:
-            self.say(f"{len(done)} failed item{'s' if len(done) != 1 else ''} will be tried again at the next "
-                     "Send/Receive.")
-        self.refresh()
+        self.command(chosen, lambda v: ["", status_text("ready"), *v[2:]], lambda: self.app.reset_failed(chosen),
+                     lambda done: self.say(f"{len(done)} failed item{'s' if len(done) != 1 else ''} will be tried "
+                                           "again at the next Send/Receive."))

@@ -32,4 +32,5 @@ def window(qtbot: QtBot, practice: Practice) -> Iterator[MainWindow]:
     w.show()
     yield w
     w.timer.stop()
+    w.jobs.finish()  # clicks' commands written before the store closes
     app.close()

@@ -13,7 +13,13 @@ def send_receive(qtbot: QtBot, w: MainWindow) -> dict:
     assert not w.send_receive.isEnabled()  # disabled while the pass runs
     qtbot.wait_until(lambda: w.last_pass is not None, timeout=15000)
     assert w.send_receive.isEnabled()
+    settle(qtbot, w)
     return w.last_pass
+
+
+def settle(qtbot: QtBot, w: MainWindow) -> None:
+    """Every command clicked and every refresh asked for has run on the jobs thread and been shown."""
+    qtbot.wait_until(w.jobs.idle, timeout=15000)
 
 
 

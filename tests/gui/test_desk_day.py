@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import answer, send_receive
+from tests.gui.helpers import answer, send_receive, settle
 from tools.fakemail import FakeMail
 
 KIOSK = Path(__file__).resolve().parents[2] / "kiosk"
@@ -36,12 +36,15 @@ def test_mark_read_button_and_menu_mark_read(qtbot: QtBot, window: MainWindow, f
     window.inbox.selectRow(0)
     rid = window.inbox.selected_ids()[0]
     qtbot.mouseClick(button(window.inbox_page, "Mark unread"), Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     assert not window.app.engine.inbox.get(rid)["read"]
     qtbot.mouseClick(button(window.inbox_page, "Mark read"), Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     assert window.app.engine.inbox.get(rid)["read"]
     window.inbox_page.mark_selected_read(False)
     menu = window.inbox_page.menu()
     next(a for a in menu.actions() if a.text() == "Mark read").trigger()
+    settle(qtbot, window)
     assert window.app.engine.inbox.get(rid)["read"]
 
 
@@ -127,6 +130,7 @@ def test_names_not_codes_where_a_person_reads(qtbot: QtBot, window: MainWindow, 
     window.show_view("inbox")
     window.inbox.selectRow(0)
     window.inbox_page.file_message(rid, "P004")
+    settle(qtbot, window)
     assert "Dev Patel" in window.status_line.text() and "Family question" in window.status_line.text()
     box = window.inbox_page.show_info(rid)
     assert "Dev Patel" in box.text() and not CODE.search(box.text())
@@ -319,6 +323,7 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     table.selectRow(subjects.index("Will fail 0"))
     assert reset.isEnabled()
     qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     assert window.app.engine.outbox.get(first)["status"] != "failed"
     assert window.app.engine.outbox.get(other)["status"] == "failed"
     assert "tried again" in window.status_line.text()
@@ -327,6 +332,7 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     table.selectRow(0)
     first = table.id_at(0)
     qtbot.mouseClick(window.outbox_page.buttons["Delete"], Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     assert window.app.engine.outbox.get(first)["status"] == "deleted" and table.model_.rowCount() == count - 1
     assert table.selected_ids() == [table.id_at(0)] and "1 item deleted" in window.status_line.text()
 
@@ -391,6 +397,7 @@ def test_inbox_search_delete_keeps_a_selection_and_the_status_bar_speaks(
     gone = window.inbox.selected_ids()[0]
     window.inbox.setFocus()
     qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
+    settle(qtbot, window)
     assert window.app.engine.inbox.get(gone)["deleted"]
     assert window.inbox.model_.rowCount() == 3 and window.inbox.selected_ids() == [window.inbox.id_at(1)]
     assert "deleted" in window.status_line.text()

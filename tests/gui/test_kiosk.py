@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.service.practice import Practice
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import send_receive, settle
 from tests.integration.helpers import draft
 from tools.fakemail import FakeMail
 
@@ -28,6 +28,7 @@ def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fak
     assert "new message" in window.new_mail.text()
     # file it to the first candidate, as reception would
     window.inbox_page.file_message(window.inbox.id_at(0), "P003")
+    settle(qtbot, window)
     assert window.inbox.model_.rowCount() == 0  # filed mail leaves the default view
 
 
@@ -149,6 +150,7 @@ def test_forward_refusal_in_plain_words_and_reply(qtbot: QtBot, window: MainWind
     send_receive(qtbot, window)
     rid = window.inbox.id_at(0)
     window.inbox_page.file_message(rid, "P004")
+    settle(qtbot, window)
     assert window.inbox_page.forward(rid, "angus.macleod@patientmail.example") is None
     assert "not in" in window.status_line.text() and "family" in window.status_line.text()
     assert window.inbox_page.forward(rid, "patel.family@mailhome.example") is not None  # the family may have it
@@ -178,6 +180,7 @@ def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemai
     window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("untagged"))
     rid = window.inbox.id_at(0)
     window.inbox_page.set_tags([rid], ["Urgent", "Billing"])
+    settle(qtbot, window)
     assert subjects() == []
     window.inbox_page.custom_tags.setText("urgent, billing")
     window.inbox_page.custom_tags.setText("Urgent, Billing")
@@ -185,6 +188,7 @@ def test_tag_filters_actioned_and_info(qtbot: QtBot, window: MainWindow, fakemai
     assert subjects() == ["m1"]  # carrying all the chosen tags
     window.inbox.selectRow(0)
     window.inbox_page.action_selected()
+    settle(qtbot, window)
     assert subjects() == []
     window.inbox_page.show_actioned.setChecked(True)
     assert subjects() == ["m1"]
@@ -318,6 +322,7 @@ def test_keys_at_the_desk(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) 
     window.inbox.setFocus()
     window.inbox.selectRow(0)
     qtbot.keyClick(window.inbox, Qt.Key.Key_Delete)
+    settle(qtbot, window)
     assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
 
 

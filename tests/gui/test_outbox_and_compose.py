@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from engine.adapters.documents import patient_folder
 from kiosk import printing
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import answer, send_receive
+from tests.gui.helpers import answer, send_receive, settle
 from tools.fakemail import FakeMail
 
 
@@ -84,6 +84,7 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     window.outbox_page.by_day.setChecked(False)
     window.outbox.selectRow(window.outbox.model_.rowCount() - 1)
     window.outbox_page.delete_selected()
+    settle(qtbot, window)
     deleted = window.app.engine.outbox.get(rid)
     assert deleted["status"] == "deleted"
     assert rid not in [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())]
@@ -91,6 +92,7 @@ def test_outbox_find_by_day_info_forward_print_and_delete(qtbot: QtBot, window: 
     assert [window.outbox.id_at(n) for n in range(window.outbox.model_.rowCount())] == [rid]
     window.outbox.selectRow(0)
     window.outbox_page.restore_selected()
+    settle(qtbot, window)
     # back to where it was (ready, or sent if the running service was quicker than the test)
     assert window.app.engine.outbox.get(rid)["status"] == deleted["deleted_from"] and window.outbox.model_.rowCount() == 0
 

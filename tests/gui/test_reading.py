@@ -8,7 +8,7 @@ from PyQt6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import send_receive, settle
 from tools.fakemail import FakeMail
 
 HTML_MAIL = (b"From: Grace Okafor <grace.okafor@example.com>\r\nSubject: Photo of my crown\r\n"
@@ -76,6 +76,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     tag_menu = next(a.menu() for a in menu.actions() if a.text() == "Tag")
     assert {"Patient", "Specialist"} <= {a.text() for a in tag_menu.actions() if a.isCheckable()}
     next(a for a in tag_menu.actions() if a.text() == "Specialist").setChecked(True)
+    settle(qtbot, window)
     assert window.app.engine.inbox.get(chosen[0])["tags"] == ["Specialist"]
     assert window.inbox.model_.rowCount() == 1  # tagged mail leaves the untagged view
 
@@ -87,6 +88,7 @@ def test_right_click_tags_and_the_selection_survives_new_mail(qtbot: QtBot, wind
     assert window.message_view.record is not None and window.message_view.record["_rid"] == reading[0]
 
     window.inbox_page.mark_selected_read(False)
+    settle(qtbot, window)
     assert not window.app.engine.inbox.get(reading[0])["read"]
     window.inbox.selectAll()
     assert len(window.inbox.selected_ids()) == 2 and window.message_view.record is None
@@ -98,6 +100,7 @@ def test_file_to_a_specialist_from_the_inbox(qtbot: QtBot, window: MainWindow, f
     send_receive(qtbot, window)
     rid = window.inbox.id_at(0)
     window.inbox_page.file_message(rid, specialist_id="SP1")
+    settle(qtbot, window)
     got = window.app.engine.inbox.get(rid)
     assert got["specialist_id"] == "SP1" and "Specialist" in got["tags"]
     assert window.inbox.model_.rowCount() == 0  # filed: out of the untagged view
@@ -110,9 +113,11 @@ def test_deleted_messages_restore_and_a_flood_does_not_light_the_indicator(qtbot
     assert "1 new message" in window.new_mail.text()
     window.inbox.selectRow(0)
     window.inbox_page.delete_selected()
+    settle(qtbot, window)
     assert window.inbox.model_.rowCount() == 0 and window.deleted.model_.rowCount() == 1
     window.deleted.selectRow(0)
     window.inbox_page.restore_selected()
+    settle(qtbot, window)
     assert window.inbox.model_.rowCount() == 1 and window.deleted.model_.rowCount() == 0
 
     window.new_mail.setText("")

@@ -1,0 +1,177 @@
+"""The desk's work off the GUI thread (DESIGN.md, Threads: "nothing slow ever runs on the GUI
+thread"): the commands a click gives (mark read, tag, file, delete, restore, actioned, outbox
+Delete/Restore/Reset) and the reads behind a refresh.
+
+Why one thread for both: a command writes one store partition, and while Send/Receive files
+mail into that partition the write waits for the worker's (a JSON dump and two fsyncs, up to
+~100 ms); run on the GUI thread, that wait was the kiosk's longest stall. One thread keeps the
+order of the clicks (a message's commands never race each other, there is one writer from the
+desk) and a refresh asked for after a command reads what the command wrote.
+
+The GUI shows a command's effect at once (`Pending`: a change laid over the rows, also over a
+refresh that was read before the command ran) and takes it back when the command fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import QModelIndex, QObject, QRunnable, QThreadPool, pyqtSignal
+
+Change = Callable[[list[str]], "list[str] | None"]  # a row's cells as shown -> as they will be (None: gone)
+
+
+class _Signals(QObject):
+    """Made on the GUI thread, so what they are connected to runs there (queued from the worker)."""
+
+    done = pyqtSignal(object)
+    failed = pyqtSignal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
+        super().__init__()
+        self.fn, self.signals = fn, signals
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # noqa: BLE001 - handed to the GUI as a signal
+            self.signals.failed.emit(exc)
+        else:
+            self.signals.done.emit(result)
+
+
+class Jobs(QObject):
+    """One worker thread, first come first served; answers come back on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # in the order clicked; one writer from the desk
+        self._live: set[_Signals] = set()  # kept until answered (the worker holds no Python reference)
+        self.unhandled: Callable[[Exception], None] = lambda _exc: None
+
+    def run(self, fn: Callable[[], Any], done: Callable[[Any], None] | None = None,
+            failed: Callable[[Exception], None] | None = None) -> None:
+        signals = _Signals()
+        self._live.add(signals)
+
+        def answer(handler: Callable[[Any], None] | None, value: Any) -> None:
+            self._live.discard(signals)
+            if handler is not None:
+                handler(value)
+
+        signals.done.connect(lambda value: answer(done, value))
+        signals.failed.connect(lambda exc: answer(failed or self.unhandled, exc))
+        self.pool.start(_Task(fn, signals))
+
+    def idle(self) -> bool:
+        """Nothing asked for is still waiting for its answer (tests wait on this)."""
+        return not self._live
+
+    def finish(self, msecs: int = 5000) -> None:
+        """Let what was clicked be written before the store closes (queued commands are kept)."""
+        self.pool.waitForDone(msecs)
+
+
+class Refresher:
+    """A view's refresh: `read()` runs on the GUI thread and returns the work (what the view
+    shows, its filters, captured then); the work runs on the jobs thread; `fill` gets its
+    answer on the GUI thread. Asked again while one is under way, it runs once more after it,
+    never a queue of them (new mail during a pass asks many times)."""
+
+    def __init__(self, jobs: Jobs, read: Callable[[], Callable[[], Any]], fill: Callable[[Any], None],
+                 failed: Callable[[Exception], None] = lambda _exc: None) -> None:
+        self.jobs, self.read, self.fill, self.failed = jobs, read, fill, failed
+        self.busy = self.again = False
+
+    def request(self) -> None:
+        if self.busy:
+            self.again = True
+            return
+        self.busy = True
+        self.jobs.run(self.read(), self._done, self._failed)
+
+    def _done(self, result: Any) -> None:
+        self.fill(result)
+        self._next()
+
+    def _failed(self, exc: Exception) -> None:
+        self.failed(exc)
+        self._next()
+
+    def _next(self) -> None:
+        self.busy = False
+        if self.again:
+            self.again = False
+            self.request()
+
+
+class Pending:
+    """Changes shown before their command has run, per row id: laid over every fill until
+    the command answers (a refresh read just before the command must not undo the click)."""
+
+    def __init__(self) -> None:
+        self._changes: dict[Any, list[tuple[int, Change]]] = {}
+        self._count = 0
+
+    def add(self, rid: Any, change: Change) -> int:
+        self._count += 1
+        self._changes.setdefault(rid, []).append((self._count, change))
+        return self._count
+
+    def drop(self, rid: Any, token: int) -> None:
+        left = [(t, c) for t, c in self._changes.get(rid, []) if t != token]
+        if left:
+            self._changes[rid] = left
+        else:
+            self._changes.pop(rid, None)
+
+    def over(self, rows: list[tuple[Any, list[str]]], tips: list[str]) -> tuple[list[Any], list[str]]:
+        """Rows (and their tooltips) as they will be once every pending command has run."""
+        if not self._changes:
+            return rows, tips
+        out, out_tips = [], []
+        for n, (rid, values) in enumerate(rows):
+            shown: list[str] | None = list(values)
+            for _token, change in self._changes.get(rid, []):
+                shown = change(shown) if shown is not None else None
+            if shown is not None:
+                out.append((rid, shown))
+                if tips:
+                    out_tips.append(tips[n])
+        return out, out_tips
+
+
+def show_now(table: Any, rid: Any, change: Change) -> None:
+    """A change on one row of a RecordTable at once: its cells, or the row taken out."""
+    model = table.model_
+    for n, (row_id, values) in enumerate(model.rows):
+        if row_id != rid:
+            continue
+        shown = change(list(values))
+        if shown is None:
+            model.beginRemoveRows(QModelIndex(), n, n)
+            del model.rows[n]
+            if model.tips:
+                model.tips = [t for i, t in enumerate(model.tips) if i != n]
+            model.endRemoveRows()
+        else:
+            for column, (old, new) in enumerate(zip(values, shown)):
+                if old != new:
+                    model.set_text(n, column, new)
+        return
+
+
+def gone(_values: list[str]) -> None:
+    """The row leaves the view (deleted, restored, filed or actioned away)."""
+    return None
+
+
+def cell(column: int, text: str) -> Change:
+    def change(values: list[str]) -> list[str]:
+        values[column] = text
+        return values
+    return change
