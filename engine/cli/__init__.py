@@ -28,7 +28,7 @@ from engine.cli import (admin, compose, config, directory, inbox, outbox, plugin
 from engine.cli.base import Commands
 from engine.cli.input import OneLineParser, fail, not_text, os_error
 from engine.errors import PracticeMailError
-from engine.service.practice import default_data_folder
+from engine.service.app import default_data_folder, make_private
 
 # in the order `practicemail --help` lists them
 TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory)
@@ -60,8 +60,6 @@ def build_parser(entry_points: Iterable[EntryPoint] | None = None) -> argparse.A
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from engine.adapters.durable import make_private
-
     make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     argv = list(sys.argv[1:] if argv is None else argv)
     bad = not_text(argv)

@@ -102,14 +102,6 @@ def test_a_reader_never_starts_and_refuses_every_command_before_trying(folder: P
         assert writer.settings.get("practice.name") != "Other"
 
 
-def test_admin_of_a_practice_is_kept_for_the_command_line(folder: Path) -> None:
-    """`Admin(practice)` stays until the CLI opens an App: an App is made over the practice."""
-    with Practice(folder, writer=False, command="cli") as p:
-        admin = Admin(p)
-        assert admin.practice is p and admin.app.practice is p and not admin.app.running
-        assert admin.outbox_counts() == admin.app.outbox.counts()
-
-
 def test_patients_answer_as_frozen_values_by_name(app: App) -> None:
     everyone = app.patients()
     assert len(everyone) == len(app.directory.list("patients")) > 3
