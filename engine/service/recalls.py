@@ -75,7 +75,7 @@ class Recalls:
     def __init__(self, practice: Practice, outbox: Outbox, templates: Templates | None = None) -> None:
         self.practice = practice
         self.outbox = outbox
-        self.templates = templates if templates is not None else Templates(practice.store)  # the App's when it builds us
+        self.templates = templates if templates is not None else Templates(practice.store)
         self._c = practice.store.collection("recalls")
 
     # -- the list ---------------------------------------------------------------------------

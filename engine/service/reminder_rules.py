@@ -35,7 +35,7 @@ class ReminderRules:
 
     def __init__(self, practice: Practice, templates: Templates | None = None) -> None:
         self.practice = practice
-        self.templates = templates if templates is not None else Templates(practice.store)  # the App's, through Reminders
+        self.templates = templates if templates is not None else Templates(practice.store)
         self._c = practice.store.collection("reminder_rules")
 
     def list(self) -> list[rules.Rule]:
