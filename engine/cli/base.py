@@ -14,11 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.core.names import shown_name
 from engine.errors import InputInvalid, StoreLocked
-from engine.service.app import App
+
+if TYPE_CHECKING:  # imported when a command opens one: `--help` needs none of the service
+    from engine.service.app import App
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -81,6 +83,8 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
 
 def open_app(args: argparse.Namespace, writer: bool) -> App:
     """The command's one App on `--data`: the writer (holding the folder's lock) or a reader."""
+    from engine.service.app import App
+
     return App.open(args.data, writer=writer, command=f"practicemail {args.command}")
 
 

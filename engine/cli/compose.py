@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.base import Commands, emit, now, open_app
 from engine.cli.forward import confirm_option, confirm_outside
 from engine.cli.input import read_text_file
 from engine.errors import InputInvalid
-from engine.service.app import App, NewEmail
+
+if TYPE_CHECKING:
+    from engine.service.app import App
 
 
 def _mass(args: argparse.Namespace, app: App) -> int:
@@ -35,6 +38,8 @@ def _mass(args: argparse.Namespace, app: App) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
+    from engine.service.app import NewEmail
+
     with open_app(args, writer=True) as app:
         if args.all or args.patients_file:
             return _mass(args, app)

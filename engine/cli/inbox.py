@@ -9,10 +9,11 @@ from typing import Any
 from engine.cli.base import Commands, emit, now, open_app, table
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
-from engine.service.app import RID
 
 
 def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:
+    from engine.service.app import RID
+
 
     return {"id": r[RID], "from": r["from"], "from_name": r.get("from_name", ""), "subject": r["subject"],
             "received": r["received"], "patient_id": r.get("patient_id", ""),

@@ -9,12 +9,13 @@ from typing import Any
 from engine.cli.base import Commands, emit, now, open_app, parse_when, table
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
-from engine.service.app import RID
 
 OUTBOX_FIELDS = ("id", "status", "to", "subject", "created", "deliver_after", "attempts", "last_error")
 
 
 def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
+    from engine.service.app import RID
+
     return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
             "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],
             "attempts": rec["attempts"], "last_error": rec.get("last_error", ""), "hint": rec.get("last_hint", ""),

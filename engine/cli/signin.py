@@ -11,11 +11,13 @@ import argparse
 import sys
 import threading
 import webbrowser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.base import Commands, emit
 from engine.cli.base import open_app_writer_if_free as _open  # the sign-in file is written either way
-from engine.service.app import App
+
+if TYPE_CHECKING:
+    from engine.service.app import App
 
 
 def _said(summary: dict[str, Any]) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from engine.cli.base import Commands, emit
 from engine.core import service_unit
-from engine.service.app import App
 
 
 def _report(args: argparse.Namespace, report: Any) -> int:
@@ -24,6 +23,8 @@ def _report(args: argparse.Namespace, report: Any) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    from engine.service.app import App
+
     if args.print:
         spec = App.service_spec(args.data, args.system, args.user or "")
         print(service_unit.systemd_unit(spec), end="")
@@ -32,14 +33,20 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
+    from engine.service.app import App
+
     return _report(args, App.uninstall_service(args.system))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from engine.service.app import App
+
     return _report(args, App.service_status(args.system))
 
 
 def cmd_windows_task(args: argparse.Namespace) -> int:
+    from engine.service.app import App
+
     spec = App.service_spec(args.data, True)
     print(service_unit.subprocess_line(service_unit.windows_task(spec)))
     return 0

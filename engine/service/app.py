@@ -32,7 +32,7 @@ from engine.adapters.logs import redact as redact_secrets
 from engine.adapters.store import RID
 from engine.core.outbox import Event
 from engine.errors import ReadOnly
-from engine.service import signin, system_service
+from engine.service import system_service
 from engine.service.compose import Composer, merge_context
 from engine.service.engine import Engine
 from engine.service.practice import Practice, default_data_folder
@@ -52,6 +52,14 @@ __all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem",
            "make_private", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+def _signin() -> Any:
+    """engine/service/signin.py, imported at the first sign-in question: its OAuth libraries
+    are most of a command's start-up time, and most commands never ask."""
+    from engine.service import signin
+
+    return signin
 
 
 class App:
@@ -287,20 +295,20 @@ class App:
     @staticmethod
     def suggest_sign_in(address: str) -> str:
         """The provider an address's domain most likely signs in with ("" when unknown)."""
-        return signin.suggest(address)
+        return _signin().suggest(address)
 
     def sign_in(self, open_browser: Callable[[str], Any], cancel: Any) -> dict[str, Any]:
         self._command("sign in")
-        return signin.sign_in(self.practice, open_browser=open_browser, cancel=cancel)
+        return _signin().sign_in(self.practice, open_browser=open_browser, cancel=cancel)
 
     def begin_device_sign_in(self) -> Any:
         """A code to type on another device (signin.DeviceCode)."""
         self._command("sign in")
-        return signin.begin_device(self.practice)
+        return _signin().begin_device(self.practice)
 
     def finish_device_sign_in(self, device: Any, wait: Callable[[float], bool]) -> dict[str, Any]:
         self._command("sign in")
-        return signin.finish_device(self.practice, device, wait)
+        return _signin().finish_device(self.practice, device, wait)
 
     def set_settings(self, values: dict[str, Any]) -> None:
         """Checked against the catalogue first; a bad value changes nothing."""
@@ -327,24 +335,24 @@ class App:
 
     def signin_summary(self) -> dict[str, Any] | None:
         """Who is signed in and when (never a token); None when the account does not use OAuth."""
-        if not (signin.uses_oauth(self.practice, "outgoing") or signin.uses_oauth(self.practice, "incoming")):
+        if not (_signin().uses_oauth(self.practice, "outgoing") or _signin().uses_oauth(self.practice, "incoming")):
             return None
-        return signin.summary(self.practice)
+        return _signin().summary(self.practice)
 
     # A sign-in from the command line may run beside the service (a reader App): the sign-in
     # file is written either way and the service's keeper reads it at its next refresh.
     def sign_in_beside_service(self, open_browser: Callable[[str], Any], timeout: float) -> dict[str, Any]:
-        return signin.sign_in(self.practice, open_browser=open_browser, timeout=timeout)
+        return _signin().sign_in(self.practice, open_browser=open_browser, timeout=timeout)
 
     def device_sign_in_beside_service(self, show: Callable[[Any], None],
                                       wait: Callable[[float], bool]) -> dict[str, Any]:
-        device = signin.begin_device(self.practice)
+        device = _signin().begin_device(self.practice)
         show(device)
-        return signin.finish_device(self.practice, device, wait)
+        return _signin().finish_device(self.practice, device, wait)
 
     def sign_out(self) -> dict[str, Any]:
         """Revoke where the provider allows, and forget the tokens here (reader or writer)."""
-        return signin.sign_out(self.practice)
+        return _signin().sign_out(self.practice)
 
     # the computer's own service manager (no data folder is opened for these)
     service_spec = staticmethod(system_service.spec_for)
