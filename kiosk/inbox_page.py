@@ -55,6 +55,21 @@ class InboxPage(QSplitter):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(lambda pos: self.menu().popup(
             self.table.viewport().mapToGlobal(pos)))
+        inbox_box.layout().insertLayout(0, self._filters())
+        self.addWidget(inbox_box)
+        self.addWidget(self.message_view)
+        self.setSizes([380, 320])
+        for keys, slot in (("Ctrl+R", self.reply_selected), ("Ctrl+Shift+F", self.forward_selected),
+                           (QKeySequence.StandardKey.Print, self.message_view.print_with_dialog)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while in the inbox
+            shortcut.activated.connect(slot)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self.delete_selected)
+
+    def _filters(self) -> QHBoxLayout:
+        """The row above the list: which messages show (tags, actioned) and the search box."""
         filters = QHBoxLayout()
         self.tag_filter = QComboBox()
         for label, data in (("Untagged (new mail)", "untagged"), ("All messages", "all"), ("Patient", "Patient"),
@@ -74,23 +89,12 @@ class InboxPage(QSplitter):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.search)
-        inbox_box.layout().insertLayout(0, filters)
         self.tag_filter.currentIndexChanged.connect(self.refresh)
         self.custom_tags.editingFinished.connect(self.refresh)
         self.show_actioned.toggled.connect(self.refresh)
         self.search.editingFinished.connect(self.refresh)
         self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
-        self.addWidget(inbox_box)
-        self.addWidget(self.message_view)
-        self.setSizes([380, 320])
-        for keys, slot in (("Ctrl+R", self.reply_selected), ("Ctrl+Shift+F", self.forward_selected),
-                           (QKeySequence.StandardKey.Print, self.message_view.print_with_dialog)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while in the inbox
-            shortcut.activated.connect(slot)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
-        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(self.delete_selected)
+        return filters
 
     def view(self) -> dict[str, Any]:
         """The filter as the inbox understands it (default: untagged, not actioned)."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QTimer
+from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
+from PyQt6.QtWidgets import (QApplication, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
                              QToolBar, QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.app import RID, ROLES, App, allowed
+from engine.service.app import RID, App
 from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
@@ -25,18 +25,17 @@ from kiosk.jobs import Jobs, Refresher
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
-from kiosk.pins import PinDialog
+from kiosk.roles_desk import RoleDesk
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import ROWS, RecordTable, local_time
 from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
-IDLE_MINUTES = 10  # a dentist or super user left signed in drops back to reception after this
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(RoleDesk, QMainWindow):
     def __init__(self, app: App) -> None:
         super().__init__()
         self.app = app  # the one door: every part below is the app's own, built once
@@ -323,59 +322,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name; the App closes after the window
         self.jobs.finish()
         super().closeEvent(event)
-
-    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        """Any key or click at the desk restarts the idle clock of a signed-in role."""
-        if self.role != "reception" and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
-            self.idle.start()
-        return False
-
-    def sign_out_idle(self) -> None:
-        if self.role != "reception":
-            self.apply_role("reception")
-            self.status_line.setText("Signed out after a quiet spell: back to reception.")
-
-    def apply_role(self, role: str) -> None:
-        """What the role may do: the setup wizard and runbook actions are the super user's. A
-        role above reception lasts until IDLE_MINUTES pass without a key or a click."""
-        self.role = role
-        if role != "reception":
-            self.idle.start(IDLE_MINUTES * 60_000)
-        else:
-            self.idle.stop()
-        self.role_action.setText(role.capitalize())
-        self.setup.setEnabled(allowed(role, "setup_wizard"))
-        self.pins.setEnabled(allowed(role, "manage_pins"))
-        self.admin_page.role = role
-        self.message_view.refresh_role()
-
-    def choose_role(self) -> None:
-        role, ok = QInputDialog.getItem(self, "Role", "Sign in as:", list(ROLES), 0, False)
-        if not ok:
-            return
-        pin = ""
-        if self.roles.has_pin(role):
-            pin, ok = QInputDialog.getText(self, "PIN", f"PIN for {role}:", QLineEdit.EchoMode.Password)
-            if not ok:
-                return
-        self.sign_in(role, pin)
-
-    def sign_in(self, role: str, pin: str) -> bool:
-        try:
-            self.apply_role(self.roles.sign_in(role, pin))
-        except PracticeMailError as exc:
-            self.status_line.setText(f"{exc.message}. {exc.hint}")
-            return False
-        self.status_line.setText(f"Signed in as {role}.")
-        return True
-
-    def open_pins(self) -> PinDialog | None:
-        if not allowed(self.role, "manage_pins"):  # the action is greyed out too
-            return None
-        dialog = PinDialog(self.app, self)
-        dialog.accepted.connect(lambda: self.status_line.setText("PIN saved."))
-        dialog.show()
-        return dialog
 
     def open_wizard(self, at_sign_in: bool = False) -> SetupWizard:
         """Email setup; `at_sign_in`: straight to the sign-in page (the light's "Sign in again")."""

@@ -204,8 +204,9 @@ def _whole(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, (bytes, str)) and value.strip().isdigit():
-        return int(value)
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    if isinstance(text, str) and text.strip().isascii() and text.strip().isdigit():  # '²' is a digit, not a number
+        return int(text)
     return None
 
 

@@ -24,15 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.adapters.durable import atomic_write
-from engine.adapters.logs import redact as redact_secrets
 from engine.admin import html as html_export
 from engine.admin.facade import Admin
-from engine.service.app import App
 from engine.admin.runner import Runner, available, digest, parse
 from engine.core import redaction
 from engine.core.settings import CATALOGUE
 from engine.errors import InputInvalid
+from engine.service.app import App, atomic_write, redact_secrets
 
 Redactor = Callable[[str], str]
 # A field's kind: "text" (free text: redacted), "code" (one of our own words), "time", "count",

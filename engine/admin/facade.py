@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from engine.adapters.storage import RID
 from engine.core import pacing, schedule
 from engine.core.outbox import State as OutboxState
-from engine.service.app import App
+from engine.service.app import RID, App
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 
@@ -20,10 +19,9 @@ FAILED_SHOWN = 50
 
 
 class Admin:
-    def __init__(self, app: App | Practice) -> None:
-        """`Admin(app)`. `Admin(practice)` is the command line's form until it opens an App of
-        its own: an App is made over the practice (a reader's refuses actions)."""
-        self.app = app if isinstance(app, App) else App(app)
+    def __init__(self, app: App) -> None:
+        """Over the process's App: the kiosk's, or the command line's (a reader's refuses actions)."""
+        self.app = app
 
     @property
     def practice(self) -> Practice:

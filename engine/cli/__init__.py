@@ -28,7 +28,6 @@ from engine.cli import (admin, compose, config, directory, inbox, migrate, outbo
 from engine.cli.base import Commands
 from engine.cli.input import OneLineParser, fail, not_text, os_error
 from engine.errors import PracticeMailError
-from engine.service.practice import default_data_folder
 
 # in the order `practicemail --help` lists them
 TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory, migrate)
@@ -60,9 +59,6 @@ def build_parser(entry_points: Iterable[EntryPoint] | None = None) -> argparse.A
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from engine.adapters.durable import make_private
-
-    make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     argv = list(sys.argv[1:] if argv is None else argv)
     bad = not_text(argv)
     if bad is not None:
@@ -72,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "any_arguments", False):  # what parse_args says (a stand-in takes anything)
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    # imported once the arguments parse: `--help` and a usage error need none of the service
+    from engine.service.app import default_data_folder, make_private
+
+    make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     if not hasattr(args, "data"):
         args.data = default_data_folder()
         args.data_given = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.base import Commands, emit, open_practice, table
+from engine.cli.base import Commands, emit, open_app, table
 from engine.cli.input import whole_number
 from engine.errors import InputInvalid
 
@@ -39,8 +39,8 @@ def cmd_admin_run(args: argparse.Namespace) -> int:
         if not 1 <= args.cell <= count:
             raise InputInvalid(f"the runbook {args.runbook} has {count} cells, so there is no cell {args.cell}",
                                hint=f"Give --cell from 1 to {count} (the HTML page numbers them).")
-    with open_practice(args, writer=False) as p:
-        page, results = run_runbook(Admin(p), args.runbook, role="reception",
+    with open_app(args, writer=False) as app:
+        page, results = run_runbook(Admin(app), args.runbook, role="reception",
                                     only=None if args.cell is None else args.cell - 1)
     if args.html:
         Path(args.html).write_text(page, "utf-8")
@@ -61,8 +61,8 @@ def cmd_export_diagnostics(args: argparse.Namespace) -> int:
     from engine.admin.diagnostics import export
     from engine.admin.facade import Admin
 
-    with open_practice(args, writer=False) as p:
-        path = export(Admin(p), Path(args.output), include_patient_data=args.include_patient_data)
+    with open_app(args, writer=False) as app:
+        path = export(Admin(app), Path(args.output), include_patient_data=args.include_patient_data)
     emit(args, {"file": str(path)}, f"diagnostics written to {path}"
          + ("" if args.include_patient_data else " (no patient data)"))
     return 0

@@ -1,5 +1,6 @@
 """What every topic of the `practicemail` command shares: output (`emit`, `table`), opening
-the data folder, the clock, and `Commands`, through which each topic registers its commands.
+the App (engine/service/app.py, the one door: every command opens one and goes through it),
+the clock, and `Commands`, through which each topic registers its commands.
 
 Kept apart from `engine/cli/__init__.py` so a topic module imports these without importing
 the parser's assembly (which imports every topic).
@@ -12,11 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine.core.names import shown_name
-from engine.errors import InputInvalid
-from engine.service.practice import Practice
+from engine.errors import InputInvalid, StoreLocked
+
+if TYPE_CHECKING:  # imported when a command opens one: `--help` needs none of the service
+    from engine.service.app import App
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -77,8 +81,21 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 
-def open_practice(args: argparse.Namespace, writer: bool) -> Practice:
-    return Practice(args.data, writer=writer, command=f"practicemail {args.command}")
+def open_app(args: argparse.Namespace, writer: bool) -> App:
+    """The command's one App on `--data`: the writer (holding the folder's lock) or a reader."""
+    from engine.service.app import App
+
+    return App.open(args.data, writer=writer, command=f"practicemail {args.command}")
+
+
+def open_app_writer_if_free(args: argparse.Namespace) -> App:
+    """The writer when the folder exists and no one holds it; beside a running service, a reader."""
+    if Path(args.data).is_dir():
+        try:
+            return open_app(args, writer=True)
+        except StoreLocked:
+            pass
+    return open_app(args, writer=False)
 
 
 def now() -> datetime:

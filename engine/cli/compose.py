@@ -5,20 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from engine.cli.base import Commands, emit, now, open_practice
+from engine.cli.base import Commands, emit, now, open_app
 from engine.cli.forward import confirm_option, confirm_outside
 from engine.cli.input import read_text_file
 from engine.errors import InputInvalid
 
+if TYPE_CHECKING:
+    from engine.service.app import App
 
-def _mass(args: argparse.Namespace, p: Any, composer: Any) -> int:
+
+def _mass(args: argparse.Namespace, app: App) -> int:
     """`compose --all` or `--patients-file`: one template to many patients."""
     if not args.template:
         raise InputInvalid("mass email needs --template", hint="Give the template's code.")
     if args.all:
-        ids = [r["id"] for r in p.directory.list("patients")]
+        ids = [r["id"] for r in app.directory.list("patients")]
     else:
         try:
             ids = [line.strip() for line in Path(args.patients_file).read_text("utf-8").splitlines()
@@ -26,7 +29,7 @@ def _mass(args: argparse.Namespace, p: Any, composer: Any) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputInvalid(f"cannot read {args.patients_file}: {exc}",
                                hint="Give a UTF-8 text file with one patient id per line.") from None
-    result = composer.mass(args.template, ids, now())
+    result = app.composer.mass(args.template, ids, now())
     text = f"queued {result.queued} email(s)"
     if result.no_address:
         text += f"; no address for {len(result.no_address)}: {', '.join(result.no_address)}"
@@ -35,32 +38,27 @@ def _mass(args: argparse.Namespace, p: Any, composer: Any) -> int:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    from engine.service.compose import Composer
-    from engine.service.inbox import Inbox
-    from engine.service.outbox import Outbox
+    from engine.service.app import NewEmail
 
-    with open_practice(args, writer=True) as p:
-        outbox = Outbox(p.store)
-        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
+    with open_app(args, writer=True) as app:
         if args.all or args.patients_file:
-            return _mass(args, p, composer)
+            return _mass(args, app)
         if not args.patient:
             raise InputInvalid("say who the email is for", hint="Give --patient PID, or --all / --patients-file.")
         files = [Path(f) for f in args.attach or []]
         total = sum(f.stat().st_size for f in files if f.exists())
-        limit_mb = p.settings.get("attachments.warn_megabytes")
+        limit_mb = app.settings.get("attachments.warn_megabytes")
         if total > limit_mb * 1024 * 1024:
             print(f"practicemail: warning: attachments total {total / 1e6:.1f} MB, over the {limit_mb} MB the practice "
                   "set; the provider may refuse it (--scale-images makes photos smaller)", file=sys.stderr)
         body = read_text_file(args.body_file, "Give a UTF-8 text file for the body.") if args.body_file else ""
         outside = confirm_outside(args.confirm_outside, [args.patient])
-        rid = composer.from_patient(args.patient, now(), template=args.template, provider_id=args.provider,
-                                    confirmed_outside=outside,
-                                    specialist_id=args.specialist, cc_specialist=args.cc_specialist,
-                                    signature=args.signature, attachments=files, subject=args.subject or "",
-                                    text=body, extra_cc=args.cc or [], as_draft=args.draft,
-                                    scale_images_to=p.settings.get("attachments.image_max_pixels")
-                                    if args.scale_images else None)
+        rid = app.compose(NewEmail(
+            args.patient, template=args.template, provider_id=args.provider, confirmed_outside=outside,
+            specialist_id=args.specialist, cc_specialist=args.cc_specialist, signature=args.signature,
+            attachments=tuple(files), subject=args.subject or "", text=body, extra_cc=tuple(args.cc or ()),
+            as_draft=args.draft,
+            scale_images_to=app.settings.get("attachments.image_max_pixels") if args.scale_images else None))
     emit(args, {"id": rid}, str(rid))
     return 0
 

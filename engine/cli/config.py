@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.base import Commands, cell, emit, open_practice, table
+from engine.cli.base import Commands, cell, emit, open_app, table
 from engine.cli.input import secret_value
 from engine.core import settings as catalogue
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        values = p.settings.values()
+    with open_app(args, writer=False) as app:
+        values = app.settings.values()
         if args.json:
             emit(args, values, "")
         else:
-            rows = [(k, "" if v is None else v, "" if p.settings.is_default(k) else "set")
+            rows = [(k, "" if v is None else v, "" if app.settings.is_default(k) else "set")
                     for k, v in values.items()]
             emit(args, None, table(rows, ("key", "value", "")))
     return 0
@@ -24,19 +24,16 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def cmd_config_set(args: argparse.Namespace) -> int:
     if catalogue.setting(args.key).secret:
         args.value = secret_value(args.key, args.value)
-    with open_practice(args, writer=True) as p:
-        value = p.settings.set(args.key, args.value)
+    with open_app(args, writer=True) as app:
+        value = app.settings.set(args.key, args.value)
         shown = "***" if catalogue.setting(args.key).secret and value else cell(value)
         emit(args, {args.key: shown}, f"{args.key} = {shown}")
     return 0
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    from engine.adapters import private
-
-    with open_practice(args, writer=False) as p:
-        fixed = private.tighten(p.folder) if args.fix else []
-        problems = p.settings.check() + [loose.problem() for loose in private.loose_modes(p.folder)]
+    with open_app(args, writer=False) as app:
+        fixed, problems = app.check_files(fix=args.fix)
     doc = {"ok": not problems, "problems": [{"key": pr.column, "message": pr.message} for pr in problems],
            "fixed": [str(f.path) for f in fixed]}
     text = "settings are complete" if not problems else "\n".join(f"{pr.column}: {pr.message}" for pr in problems)

@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, table
+from engine.cli.base import Commands, emit, now, open_app, table
 from engine.core import directory as directory_rules
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        n = p.directory.import_csv(args.kind, Path(args.file))
+    with open_app(args, writer=True) as app:
+        n = app.directory.import_csv(args.kind, Path(args.file))
     emit(args, {"imported": n, "kind": args.kind}, f"imported {n} {args.kind}")
     return 0
 
@@ -22,8 +22,8 @@ def _public(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_patients_list(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        patients = sorted((_public(r) for r in p.directory.list("patients")), key=lambda r: r["id"])
+    with open_app(args, writer=False) as app:
+        patients = sorted((_public(r) for r in app.directory.list("patients")), key=lambda r: r["id"])
     rows = [(r["id"], directory_rules.person_name(r), r.get("email", ""), r.get("family_id", "")) for r in patients]
     emit(args, patients, table(rows, ("id", "name", "email", "family")))
     return 0
@@ -36,14 +36,10 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
         "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
         "date_of_birth": args.date_of_birth or "", "shared_address": "yes" if args.shared_address else "",
     }
-    from engine.service.outbox import Outbox
-    from engine.service.reminders import Reminders
-
-    with open_practice(args, writer=True) as p:
-        reminders = Reminders(p, Outbox(p.store))
+    with open_app(args, writer=True) as app:
         welcomed: list[int | None] = []
-        p.directory.on_patient_created(lambda rec: welcomed.append(reminders.welcome(rec, now())))
-        rec = p.directory.add_patient(fields)
+        app.directory.on_patient_created(lambda rec: welcomed.append(app.reminders.welcome(rec, now())))
+        rec = app.directory.add_patient(fields)
     note = " (welcome email queued)" if welcomed and welcomed[0] else ""
     emit(args, {"id": rec["id"], "welcome": welcomed[0] if welcomed else None}, f"added patient {rec['id']}{note}")
     return 0

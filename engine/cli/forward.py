@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from engine.cli.base import emit, now, open_practice
+from engine.cli.base import emit, open_app
 from engine.errors import InputInvalid
 
 
@@ -39,22 +39,14 @@ def confirm_outside(named: str | None, patient_ids: Sequence[str]) -> bool:
 
 def cmd_forward(args: argparse.Namespace) -> int:
     """`inbox forward` and `outbox forward`: the original attached, through the confidentiality gate."""
-    from engine.service.compose import Composer
-    from engine.service.inbox import Inbox
-    from engine.service.outbox import Outbox
-
-    with open_practice(args, writer=True) as p:
-        outbox = Outbox(p.store)
-        composer = Composer(p, outbox, Inbox.for_practice(p, outbox))
+    with open_app(args, writer=True) as app:
         if args.command == "inbox":
             mid = record_id_of(args.id, "a message")
-            patients = composer.message_patients(composer.inbox.get(mid))
-            rid = composer.forward(mid, args.to, now(), confirmed_outside=confirm_outside(args.confirm_outside,
-                                                                                          patients))
+            patients = app.composer.message_patients(app.inbox.get(mid))
+            rid = app.forward(mid, args.to, confirmed_outside=confirm_outside(args.confirm_outside, patients))
         else:
             item_id = record_id_of(args.id, "an outbox item")
-            patients = composer.item_patients(composer.outbox.get(item_id))
-            rid = composer.forward_sent(item_id, args.to, now(),
-                                        confirmed_outside=confirm_outside(args.confirm_outside, patients))
+            patients = app.composer.item_patients(app.outbox.get(item_id))
+            rid = app.forward_sent(item_id, args.to, confirmed_outside=confirm_outside(args.confirm_outside, patients))
     emit(args, {"id": rid}, str(rid))
     return 0

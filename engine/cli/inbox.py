@@ -6,20 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, table
+from engine.cli.base import Commands, emit, now, open_app, table
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
-from engine.service.practice import Practice
-
-
-def _inbox(p: Practice):  # noqa: ANN202 - engine.service.inbox.Inbox
-    from engine.service.inbox import Inbox
-
-    return Inbox.for_practice(p)
 
 
 def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:
-    from engine.adapters.storage import RID
+    from engine.service.app import RID
+
 
     return {"id": r[RID], "from": r["from"], "from_name": r.get("from_name", ""), "subject": r["subject"],
             "received": r["received"], "patient_id": r.get("patient_id", ""),
@@ -29,8 +23,8 @@ def _inbox_row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def cmd_inbox_list(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        rows = [_inbox_row(r) for r in _inbox(p).list(show_all=args.all)]
+    with open_app(args, writer=False) as app:
+        rows = [_inbox_row(r) for r in app.inbox.list(show_all=args.all)]
     text = table([(r["id"], "" if r["read"] else "*", r["received"][:16], r["from"], r["subject"][:40],
                    r["patient_id"] or ("?" + "/".join(r["candidates"]) if r["candidates"] else ""),
                    r["specialist_id"], ",".join(r["tags"])) for r in rows],
@@ -40,20 +34,17 @@ def cmd_inbox_list(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox_file(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        rec = _inbox(p).file(int(args.id), now(), patient_id=args.patient or "", specialist_id=args.specialist or "")
+    with open_app(args, writer=True) as app:
+        rec = app.inbox.file(int(args.id), now(), patient_id=args.patient or "", specialist_id=args.specialist or "")
     emit(args, _inbox_row(rec), f"message {args.id} filed to {args.patient or args.specialist}")
     return 0
 
 
 def cmd_send_receive(args: argparse.Namespace) -> int:
-    from engine.service.engine import Engine
-
-    with open_practice(args, writer=True) as p:
-        engine = Engine(p)
-        engine.outbox.recover(now())
-        report = engine.send_receive_now()
-        engine.outbox.close()
+    with open_app(args, writer=True) as app:
+        app.outbox.recover(now())
+        report = app.send_receive_now()
+        app.outbox.close()
     lines = [f"sent {report['sent']}, failed {report['failed']}, received {report['received']}, "
              f"filed {report['filed']}"]
     lines += [f"  {'item ' + str(e['id']) if e['id'] else 'account'}: {e['error']} ({e['hint']})"

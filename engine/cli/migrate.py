@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from engine.cli.base import Commands
-from engine.errors import InputInvalid
 
 
 def register(commands: Commands) -> None:
@@ -28,16 +27,8 @@ def register(commands: Commands) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from engine.adapters.postgres import refuse_password
-    from engine.service.migrate import run
-    from engine.service.practice import default_data_folder, default_database
+    from engine.service.app import migrate_practice
 
-    if args.to_url:
-        refuse_password(args.to_url)  # argv is readable by every user of the machine
-    url = args.to_url or default_database()
-    if not url:
-        raise InputInvalid("no database to migrate to",
-                           hint="Give --to postgresql://server/database, or set PRACTICEMAIL_DATABASE.")
-    report = run(args.from_dir or default_data_folder(), url)
+    report = migrate_practice(args.from_dir, args.to_url, url_typed=bool(args.to_url))
     print("\n".join(report.lines()))
     return 0

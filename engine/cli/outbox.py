@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, parse_when, table
+from engine.cli.base import Commands, emit, now, open_app, parse_when, table
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
 
@@ -14,7 +14,7 @@ OUTBOX_FIELDS = ("id", "status", "to", "subject", "created", "deliver_after", "a
 
 
 def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
-    from engine.adapters.storage import RID
+    from engine.service.app import RID
 
     return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
             "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],
@@ -25,36 +25,32 @@ def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
 def cmd_outbox_add(args: argparse.Namespace) -> int:
     from engine.core.message import Draft, recipients_of
     from engine.errors import InputInvalid
-    from engine.service.outbox import Outbox
-
     body = ""
     if args.body_file:
         try:
             body = Path(args.body_file).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputInvalid(f"cannot read {args.body_file}: {exc}", hint="Give a UTF-8 text file.") from None
-    with open_practice(args, writer=True) as p:
-        practice_email = p.settings.get("practice.email")
+    with open_app(args, writer=True) as app:
+        practice_email = app.settings.get("practice.email")
         if not practice_email:
             raise InputInvalid("the practice has no email address", hint="Set practice.email first.")
         if args.patient:
-            p.directory.require("patients", args.patient)
-        draft = Draft(from_address=practice_email, from_name=p.settings.get("practice.name"),
+            app.directory.require("patients", args.patient)
+        draft = Draft(from_address=practice_email, from_name=app.settings.get("practice.name"),
                       to=recipients_of(args.to), cc=recipients_of(args.cc or []), subject=args.subject or "",
                       text=body)
-        deliver_after = parse_when(args.deliver_after, p.settings.get("practice.timezone")) \
+        deliver_after = parse_when(args.deliver_after, app.settings.get("practice.timezone")) \
             if args.deliver_after else None
-        rid = Outbox(p.store).add_draft(draft, now(), as_draft=args.draft, deliver_after=deliver_after,
-                                        patient_id=args.patient)
+        rid = app.outbox.add_draft(draft, now(), as_draft=args.draft, deliver_after=deliver_after,
+                                   patient_id=args.patient)
     emit(args, {"id": rid}, str(rid))
     return 0
 
 
 def cmd_outbox_list(args: argparse.Namespace) -> int:
-    from engine.service.outbox import Outbox
-
-    with open_practice(args, writer=False) as p:
-        rows = [_outbox_row(r) for r in Outbox(p.store).list(args.status)]
+    with open_app(args, writer=False) as app:
+        rows = [_outbox_row(r) for r in app.outbox.list(args.status)]
     text = table([(r["id"], r["status"], ", ".join(r["to"]), r["subject"][:40], r["deliver_after"][:16],
                    r["attempts"], r["last_error"][:60]) for r in rows],
                  ("id", "status", "to", "subject", "deliver after", "tries", "last error"))
@@ -63,10 +59,8 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_reset_failed(args: argparse.Namespace) -> int:
-    from engine.service.outbox import Outbox
-
-    with open_practice(args, writer=True) as p:
-        done = Outbox(p.store).reset_failed([int(i) for i in args.ids], now())
+    with open_app(args, writer=True) as app:
+        done = app.outbox.reset_failed([int(i) for i in args.ids], now())
     emit(args, {"reset": done}, f"{len(done)} failed item(s) back to ready")
     return 0
 

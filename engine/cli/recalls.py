@@ -6,17 +6,9 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, table
+from engine.cli.base import Commands, emit, now, open_app, table
 from engine.cli.input import whole_number
-
-
-def _recalls(p: Any) -> Any:  # engine.service.recalls.Recalls
-    from engine.service.outbox import Outbox
-    from engine.service.recalls import Recalls
-
-    return Recalls(p, Outbox(p.store))
 
 
 def _day(text: str) -> date:
@@ -27,22 +19,22 @@ def _day(text: str) -> date:
 
 
 def cmd_recalls_import(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        n = _recalls(p).import_csv(Path(args.file))
+    with open_app(args, writer=True) as app:
+        n = app.recalls.import_csv(Path(args.file))
     emit(args, {"imported": n}, f"imported {n} recall(s)")
     return 0
 
 
 def cmd_recalls_derive(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        n = _recalls(p).derive(args.type, args.months)
+    with open_app(args, writer=True) as app:
+        n = app.recalls.derive(args.type, args.months)
     emit(args, {"derived": n}, f"{n} recall(s) from the last {args.type} appointment plus {args.months} months")
     return 0
 
 
 def cmd_recalls_list(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        rows = [r.as_dict() for r in _recalls(p).list(args.patient)]
+    with open_app(args, writer=False) as app:
+        rows = [r.as_dict() for r in app.recalls.list(args.patient)]
     rows = [r for r in rows if not args.status or r["status"] == args.status]
     emit(args, rows, table([(r["patient_id"], r["type"], r["interval_months"], r["due"], r["status"])
                             for r in rows], ("patient", "type", "months", "due", "status")))
@@ -54,8 +46,8 @@ def cmd_recalls_run(args: argparse.Namespace) -> int:
         print(f"queued {done} of {total}", file=sys.stderr, flush=True)
 
     # a dry run opens the folder as a reader: it cannot change anything
-    with open_practice(args, writer=not args.dry_run) as p:
-        result = _recalls(p).run(args.due_before, now(), location=args.location or "",
+    with open_app(args, writer=not args.dry_run) as app:
+        result = app.recalls.run(args.due_before, now(), location=args.location or "",
                                  dry_run=args.dry_run, progress=progress)
     doc = result.as_dict()
     head = (f"would queue {len(result.messages)}" if args.dry_run else f"queued {len(result.queued)}") + \

@@ -4,63 +4,46 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, table
+from engine.cli.base import Commands, emit, now, open_app, table
 from engine.cli.input import whole_number
-from engine.service.practice import Practice
-
-
-def _reminders(p: Practice):  # noqa: ANN202 - engine.service.reminders.Reminders
-    from engine.service.outbox import Outbox
-    from engine.service.reminders import Reminders
-
-    return Reminders(p, Outbox(p.store))
 
 
 def cmd_appointments_book(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        aid = _reminders(p).book(args.patient, args.start, args.minutes, now(), provider_id=args.provider or "",
+    with open_app(args, writer=True) as app:
+        aid = app.reminders.book(args.patient, args.start, args.minutes, now(), provider_id=args.provider or "",
                                  location=args.location or "", aid=args.id)
     emit(args, {"id": aid}, aid)
     return 0
 
 
 def cmd_appointments_move(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        _reminders(p).move(args.aid, args.start, now(), minutes=args.minutes)
+    with open_app(args, writer=True) as app:
+        app.reminders.move(args.aid, args.start, now(), minutes=args.minutes)
     emit(args, {"id": args.aid}, f"appointment {args.aid} moved")
     return 0
 
 
 def cmd_appointments_cancel(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        _reminders(p).cancel(args.aid, now())
+    with open_app(args, writer=True) as app:
+        app.reminders.cancel(args.aid, now())
     emit(args, {"id": args.aid}, f"appointment {args.aid} cancelled")
     return 0
 
 
 def cmd_reminders_preview(args: argparse.Namespace) -> int:
-    from zoneinfo import ZoneInfo
-
-    with open_practice(args, writer=False) as p:
-        lines = _reminders(p).preview(now(), args.hours)
-        tz = ZoneInfo(p.settings.get("practice.timezone"))
+    with open_app(args, writer=False) as app:
+        lines = app.reminders.preview(now(), args.hours)
+        tz = app.zone()
     emit(args, [x.as_dict() for x in lines],
          "\n".join(f"{x.at.astimezone(tz):%a %d %b %H:%M}  {x.what:<24} {x.detail}" for x in lines)
          or f"nothing planned in the next {args.hours} hours")
     return 0
 
 
-def _rules(p: Any) -> Any:  # engine.service.reminders.ReminderRules
-    from engine.service.reminder_rules import ReminderRules
-
-    return ReminderRules(p)
-
-
 def cmd_rules_list(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        rules = [r.as_dict() for r in _rules(p).list()]
+    with open_app(args, writer=False) as app:
+        rules = [r.as_dict() for r in app.reminder_rules.list()]
     emit(args, rules, table([(r["id"], r["describe"], r["template"]) for r in rules],
                             ("id", "rule", "template")) if rules else "no reminder rules")
     return 0
@@ -70,15 +53,15 @@ def cmd_rules_add(args: argparse.Namespace) -> int:
     fields = {"id": args.id or "", "channel": args.channel, "days": args.days, "hours": args.hours,
               "at": args.at or "", "template": args.template, "provider_id": args.provider or "",
               "location": args.location or ""}
-    with open_practice(args, writer=True) as p:
-        rule = _rules(p).add(fields)
+    with open_app(args, writer=True) as app:
+        rule = app.reminder_rules.add(fields)
     emit(args, rule.as_dict(), f"reminder rule {rule.id} added: {rule.describe()}")
     return 0
 
 
 def cmd_rules_delete(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=True) as p:
-        _rules(p).delete(args.rule_id)
+    with open_app(args, writer=True) as app:
+        app.reminder_rules.delete(args.rule_id)
     emit(args, {"deleted": args.rule_id}, f"reminder rule {args.rule_id} deleted")
     return 0
 

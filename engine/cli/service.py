@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from engine.cli import signin
-from engine.cli.base import Commands, emit, now, open_practice
-from engine.service.practice import Practice
+from engine.cli.base import Commands, emit, open_app, open_app_writer_if_free
 
 
 def cmd_test_credentials(args: argparse.Namespace) -> int:
@@ -17,10 +15,8 @@ def cmd_test_credentials(args: argparse.Namespace) -> int:
     runs (that is shown apart, as information). Opened as the writer when the folder is
     free, so a test that passed counts as "tested" for the light; when the service holds
     the folder, its own next pass proves the account instead."""
-    from engine.service.engine import Engine
-
-    with _open_for_test(args) as p:
-        result = Engine(p).test_credentials()
+    with open_app_writer_if_free(args) as app:
+        result = app.test_credentials()
     lines = [f"{'ok  ' if st['ok'] else 'FAIL'} {st['name']:<28} {st['seconds']:6.2f}s  {st['message']}"
              + (f"\n     {st['hint']}" if not st["ok"] and st["hint"] else "") for st in result["steps"]]
     lines.append("passed: every step worked" if result["ok"] else f"failed: {result['message']}")
@@ -30,24 +26,11 @@ def cmd_test_credentials(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
-def _open_for_test(args: argparse.Namespace) -> Practice:
-    from engine.errors import StoreLocked
-
-    if Path(args.data).is_dir():
-        try:
-            return open_practice(args, writer=True)
-        except StoreLocked:
-            pass
-    return open_practice(args, writer=False)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     """States: not_set_up, running, failing, stopped (docs/status.md)."""
-    from engine.service.heartbeat import Heartbeat
-
-    with open_practice(args, writer=False) as p:
-        st = Heartbeat(p.store, p.settings).status(now())
-        signed_in = signin.status_extra(p, st)
+    with open_app(args, writer=False) as app:
+        st = app.status()
+        signed_in = signin.status_extra(app, st)
     text = st["state"].replace("_", " ") + (f": {st['reason']}" if st.get("reason") else "")
     if st.get("hint"):
         text += f"\n  {st['hint']}"
@@ -63,17 +46,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from engine.service.engine import Engine
-
-    with open_practice(args, writer=True) as p:
-        engine = Engine(p)
+    with open_app(args, writer=True) as app:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        engine.start()
-        print(f"email service running on {p.folder}; Ctrl-C stops", file=sys.stderr)
+        app.start()
+        print(f"email service running on {app.folder}; Ctrl-C stops", file=sys.stderr)
         stop.wait()
-        engine.stop()
+        app.stop()
     return 0
 
 

@@ -11,23 +11,13 @@ import argparse
 import sys
 import threading
 import webbrowser
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.base import Commands, emit
-from engine.errors import StoreLocked
-from engine.service.practice import Practice
+from engine.cli.base import open_app_writer_if_free as _open  # the sign-in file is written either way
 
-
-def _open(args: argparse.Namespace) -> Practice:
-    """The writer when the folder is free; beside a running service, a reader (the sign-in
-    file is written either way, and the service's keeper reads it at its next refresh)."""
-    if Path(args.data).is_dir():
-        try:
-            return Practice(args.data, writer=True, command=f"practicemail {args.command}")
-        except StoreLocked:
-            pass
-    return Practice(args.data, writer=False, command=f"practicemail {args.command}")
+if TYPE_CHECKING:
+    from engine.service.app import App
 
 
 def _said(summary: dict[str, Any]) -> str:
@@ -43,37 +33,33 @@ def _browser(url: str) -> bool:
 
 
 def cmd_signin(args: argparse.Namespace) -> int:
-    from engine.service import signin
+    def show(device: Any) -> None:
+        print(f"On any device, visit {device.verification_uri} and enter the code {device.user_code}",
+              file=sys.stderr)
 
-    with _open(args) as p:
+    with _open(args) as app:
         if args.device:
-            device = signin.begin_device(p)
-            print(f"On any device, visit {device.verification_uri} and enter the code {device.user_code}",
-                  file=sys.stderr)
             stop = threading.Event()
-            summary = signin.finish_device(p, device, lambda seconds: stop.wait(seconds))
+            summary = app.device_sign_in_beside_service(show, lambda seconds: stop.wait(seconds))
         else:
-            summary = signin.sign_in(p, open_browser=_browser, timeout=args.timeout)
+            summary = app.sign_in_beside_service(_browser, timeout=args.timeout)
     emit(args, summary, _said(summary))
     return 0
 
 
 def cmd_signout(args: argparse.Namespace) -> int:
-    from engine.service import signin
-
-    with _open(args) as p:
-        summary = signin.sign_out(p)
+    with _open(args) as app:
+        summary = app.sign_out()
     emit(args, summary, "signed out: the sign-in is forgotten here (and revoked where the provider allows)")
     return 0
 
 
-def status_extra(p: Practice, status: dict[str, Any]) -> str:
+def status_extra(app: App, status: dict[str, Any]) -> str:
     """Adds `signin` to the status document when OAuth is in use; returns its line."""
-    from engine.service import signin
-
-    if not (signin.uses_oauth(p, "outgoing") or signin.uses_oauth(p, "incoming")):
+    summary = app.signin_summary()
+    if summary is None:
         return ""
-    status["signin"] = signin.summary(p)
+    status["signin"] = summary
     return "\n  " + _said(status["signin"])
 
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_practice, table
-
-
-def _texts(p: Any) -> Any:  # engine.service.sms.Texts
-    from engine.service.outbox import Outbox
-    from engine.service.sms import Texts
-
-    return Texts(p, Outbox(p.store))
+from engine.cli.base import Commands, emit, now, open_app, table
+from engine.core.outbox_item import SMS
 
 
 def cmd_sms_send(args: argparse.Namespace) -> int:
     from engine.core.sms import segments
 
-    with open_practice(args, writer=True) as p:
-        rid = _texts(p).queue(args.patient, args.text, now(), even_in_quiet_hours=args.even_in_quiet_hours)
+    with open_app(args, writer=True) as app:
+        rid = app.texts.queue(args.patient, args.text, now(), even_in_quiet_hours=args.even_in_quiet_hours)
     seg = segments(args.text)
     emit(args, {"id": rid, "parts": seg.parts, "encoding": seg.encoding},
          f"text {rid} queued ({seg.describe()}); it goes at the next send")
@@ -27,33 +20,26 @@ def cmd_sms_send(args: argparse.Namespace) -> int:
 
 
 def cmd_sms_test(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=False) as p:
-        texts = _texts(p)
-        try:
-            balance = texts.provider().balance()
-        finally:
-            texts.close()
-    doc = {"ok": True, "provider": p.settings.get("sms.provider"), "balance": balance.amount,
+    with open_app(args, writer=False) as app:
+        balance = app.texts.provider().balance()
+        provider = app.settings.get("sms.provider")
+    doc = {"ok": True, "provider": provider, "balance": balance.amount,
            "currency": balance.currency}
     emit(args, doc, f"the SMS provider answered: balance {balance.amount} {balance.currency}")
     return 0
 
 
 def cmd_sms_status(args: argparse.Namespace) -> int:
-    from engine.adapters.storage import RID
-    from engine.service.outbox import SMS
+    from engine.service.app import RID
 
-    with open_practice(args, writer=True) as p:
-        texts = _texts(p)
-        try:
-            changed = texts.poll_statuses(now()) if args.poll else 0
-        finally:
-            texts.close()
+    with open_app(args, writer=True) as app:
+        texts = app.texts
+        changed = texts.poll_statuses(now()) if args.poll else 0
         rows = [{"id": r[RID], "status": r["status"], "to": r["to"][0],
                  "delivery": r.get("provider_status", ""),
                  "reason": r.get("provider_reason", "") or r.get("last_error", ""),
                  "parts": r.get("parts"), "deliver_after": r["deliver_after"], "patient_id": r.get("patient_id", "")}
-                for r in texts.outbox.list() if r.get("kind") == SMS]
+                for r in app.outbox.list() if r.get("kind") == SMS]
     emit(args, {"changed": changed, "texts": rows},
          table([(r["to"], r["status"], r["delivery"], r["reason"][:60], r["deliver_after"][:16]) for r in rows],
                ("to", "status", "delivery", "reason", "deliver after")))
@@ -61,13 +47,9 @@ def cmd_sms_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sms_replies(args: argparse.Namespace) -> int:
-    with open_practice(args, writer=args.fetch) as p:
-        texts = _texts(p)
-        try:
-            report = texts.fetch_replies(now()) if args.fetch else None
-        finally:
-            texts.close()
-        rows = texts.list_replies()
+    with open_app(args, writer=args.fetch) as app:
+        report = app.texts.fetch_replies(now()) if args.fetch else None
+        rows = app.texts.list_replies()
     doc = {"fetched": report.fetched if report else 0, "opted_out": report.opted_out if report else [],
            "confirmed": report.confirmed if report else [], "replies": rows}
     emit(args, doc, table([(r["received"][:16], r["from"], r["patient_id"] or "?", ",".join(r["tags"]),

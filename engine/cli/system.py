@@ -12,7 +12,6 @@ from typing import Any
 
 from engine.cli.base import Commands, emit
 from engine.core import service_unit
-from engine.service import system_service
 
 
 def _report(args: argparse.Namespace, report: Any) -> int:
@@ -24,23 +23,31 @@ def _report(args: argparse.Namespace, report: Any) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    from engine.service.app import App
+
     if args.print:
-        spec = system_service.spec_for(args.data, args.system, args.user or "")
+        spec = App.service_spec(args.data, args.system, args.user or "")
         print(service_unit.systemd_unit(spec), end="")
         return 0
-    return _report(args, system_service.install(args.data, args.system, args.user or "", start=not args.no_start))
+    return _report(args, App.install_service(args.data, args.system, args.user or "", start=not args.no_start))
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
-    return _report(args, system_service.uninstall(args.system))
+    from engine.service.app import App
+
+    return _report(args, App.uninstall_service(args.system))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    return _report(args, system_service.status(args.system))
+    from engine.service.app import App
+
+    return _report(args, App.service_status(args.system))
 
 
 def cmd_windows_task(args: argparse.Namespace) -> int:
-    spec = system_service.spec_for(args.data, True)
+    from engine.service.app import App
+
+    spec = App.service_spec(args.data, True)
     print(service_unit.subprocess_line(service_unit.windows_task(spec)))
     return 0
 

@@ -5,32 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.cli.base import Commands, emit, open_practice, table
+from engine.cli.base import Commands, emit, open_app, table
 
 
 def cmd_templates_list(args: argparse.Namespace) -> int:
-    from engine.service.templates import Templates
-
-    with open_practice(args, writer=False) as p:
-        items = [t.as_dict() for t in Templates(p.store).list()]
+    with open_app(args, writer=False) as app:
+        items = [t.as_dict() for t in app.templates.list()]
     emit(args, items, table([(t["code"], t["category"], t["description"]) for t in items],
                             ("code", "category", "description")))
     return 0
 
 
 def cmd_templates_show(args: argparse.Namespace) -> int:
-    from engine.core import templates as tpl
-    from engine.service.compose import merge_context
-    from engine.service.templates import Templates
-
-    with open_practice(args, writer=False) as p:
-        t = Templates(p.store).get(args.code)
-        if args.patient:
-            patient = p.directory.require("patients", args.patient)
-            ctx = merge_context(p, patient)
-        else:
-            ctx = tpl.sample_context()
-        r = tpl.render(t, ctx)
+    with open_app(args, writer=False) as app:
+        t, r = app.render_template(args.code, args.patient or None)
     doc = {**t.as_dict(), "preview": {"subject": r.subject, "body": r.body, "html": r.html, "empty_fields": r.missing}}
     emit(args, doc, f"{t.code}: {t.description} [{t.category}]\nSubject: {r.subject}\n\n{r.body}"
          + (f"\n(empty in this preview: {', '.join(r.missing)})" if r.missing else ""))
@@ -38,19 +26,15 @@ def cmd_templates_show(args: argparse.Namespace) -> int:
 
 
 def cmd_templates_add(args: argparse.Namespace) -> int:
-    from engine.service.templates import Templates
-
-    with open_practice(args, writer=True) as p:
-        t = Templates(p.store).add_file(Path(args.file))
+    with open_app(args, writer=True) as app:
+        t = app.templates.add_file(Path(args.file))
     emit(args, {"code": t.code}, f"template {t.code} saved")
     return 0
 
 
 def cmd_templates_check(args: argparse.Namespace) -> int:
-    from engine.service.templates import Templates
-
-    with open_practice(args, writer=False) as p:
-        results = Templates(p.store).check_all()
+    with open_app(args, writer=False) as app:
+        results = app.templates.check_all()
     doc = {code: [{"part": pr.column, "line": pr.row, "message": pr.message} for pr in problems]
            for code, problems in results.items()}
     bad = {c: v for c, v in doc.items() if v}

@@ -20,28 +20,64 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.adapters import private
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
+from engine.adapters.durable import atomic_write, make_private
+from engine.adapters.logs import redact as redact_secrets
 from engine.adapters.storage import RID
 from engine.core.outbox import Event
 from engine.errors import ReadOnly
-from engine.service import signin
-from engine.service.compose import Composer
+from engine.service import system_service
+from engine.service.compose import Composer, merge_context
 from engine.service.engine import Engine
-from engine.service.practice import Practice
+from engine.service.practice import Practice, default_data_folder
+from engine.service.recalls import Recalls
+from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
+from engine.service.sms import Texts
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.templates import Templates
 from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
+# (`make_private`, `atomic_write`, `redact_secrets`: the few adapter helpers the command line and
+# the admin need, handed out here so that no module outside the service imports an adapter)
 __all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
-           "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
+           "ROLES", "ReadOnly", "allowed", "atomic_write", "default_data_folder", "looks_like_dicom",
+           "make_private", "migrate_practice", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+def _signin() -> Any:
+    """engine/service/signin.py, imported at the first sign-in question: its OAuth libraries
+    are most of a command's start-up time, and most commands never ask."""
+    from engine.service import signin
+
+    return signin
+
+
+def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool) -> Any:
+    """`practicemail migrate`: a data folder's practice copied into PostgreSQL (engine/service/migrate.py).
+    `url_typed`: the URL came on the command line, which every user of the machine can read, so
+    a password in it is refused before anything is tried."""
+    from engine.adapters.postgres import refuse_password
+    from engine.errors import InputInvalid
+    from engine.service.migrate import run
+    from engine.service.practice import default_database
+
+    if to_url and url_typed:
+        refuse_password(to_url)
+    url = to_url or default_database()
+    if not url:
+        raise InputInvalid("no database to migrate to",
+                           hint="Give --to postgresql://server/database, or set PRACTICEMAIL_DATABASE.")
+    return run(from_dir or default_data_folder(), url)
 
 
 class App:
@@ -54,8 +90,8 @@ class App:
         self.outbox = self.engine.outbox
         self.inbox = self.engine.inbox
         self.heartbeat = self.engine.heartbeat
-        self.templates = Templates(practice.store)
-        self.reminders = Reminders(practice, self.outbox, self.templates)  # one Templates for the whole graph
+        self.templates: Templates = self.engine.templates  # one Templates for the whole graph
+        self.reminders: Reminders = self.engine.reminders  # the worker's own (it resolves booking links)
         self.composer = Composer(practice, self.outbox, self.inbox, self.templates)
         self.roles = Roles(practice.store)
         self._owns_practice = False
@@ -93,6 +129,20 @@ class App:
     def clock(self) -> Any:
         return self.engine.clock
 
+    @cached_property
+    def recalls(self) -> Recalls:
+        """Built on first use (most commands never need it), over the graph's Outbox and Templates."""
+        return Recalls(self.practice, self.outbox, self.templates)
+
+    @cached_property
+    def texts(self) -> Texts:
+        """Text messages: built on first use; its provider session is closed with the App."""
+        return Texts(self.practice, self.outbox)
+
+    @property
+    def reminder_rules(self) -> ReminderRules:
+        return self.reminders.rules
+
     def now(self) -> datetime:
         return self.engine.clock.now()
 
@@ -128,6 +178,8 @@ class App:
 
     def close(self) -> None:
         self.engine.stop()
+        if "texts" in self.__dict__:  # built: its provider's session ends with the App
+            self.texts.close()
         if self._owns_practice:
             self.practice.close()
 
@@ -261,23 +313,67 @@ class App:
     @staticmethod
     def suggest_sign_in(address: str) -> str:
         """The provider an address's domain most likely signs in with ("" when unknown)."""
-        return signin.suggest(address)
+        return _signin().suggest(address)
 
     def sign_in(self, open_browser: Callable[[str], Any], cancel: Any) -> dict[str, Any]:
         self._command("sign in")
-        return signin.sign_in(self.practice, open_browser=open_browser, cancel=cancel)
+        return _signin().sign_in(self.practice, open_browser=open_browser, cancel=cancel)
 
     def begin_device_sign_in(self) -> Any:
         """A code to type on another device (signin.DeviceCode)."""
         self._command("sign in")
-        return signin.begin_device(self.practice)
+        return _signin().begin_device(self.practice)
 
     def finish_device_sign_in(self, device: Any, wait: Callable[[float], bool]) -> dict[str, Any]:
         self._command("sign in")
-        return signin.finish_device(self.practice, device, wait)
+        return _signin().finish_device(self.practice, device, wait)
 
     def set_settings(self, values: dict[str, Any]) -> None:
         """Checked against the catalogue first; a bad value changes nothing."""
         self._command("change settings")
         self.settings.set_many(values)
 
+
+    # -- for the command line: templates, files, sign-in beside a service, the OS service ----
+    def render_template(self, code: str, patient_id: str | None = None) -> tuple[Any, Any]:
+        """A stored template and its preview: with the patient's details, or sample data."""
+        from engine.core import templates as tpl
+
+        template = self.templates.get(code)
+        ctx = merge_context(self.practice, self.directory.require("patients", patient_id)) if patient_id \
+            else tpl.sample_context()
+        return template, tpl.render(template, ctx)
+
+    def check_files(self, fix: bool = False) -> tuple[list[Any], list[Any]]:
+        """(files and folders made owner-only when `fix`, problems in the settings and the
+        files others could read)."""
+        fixed = private.tighten(self.folder) if fix else []
+        problems = self.settings.check() + [loose.problem() for loose in private.loose_modes(self.folder)]
+        return fixed, problems
+
+    def signin_summary(self) -> dict[str, Any] | None:
+        """Who is signed in and when (never a token); None when the account does not use OAuth."""
+        if not (_signin().uses_oauth(self.practice, "outgoing") or _signin().uses_oauth(self.practice, "incoming")):
+            return None
+        return _signin().summary(self.practice)
+
+    # A sign-in from the command line may run beside the service (a reader App): the sign-in
+    # file is written either way and the service's keeper reads it at its next refresh.
+    def sign_in_beside_service(self, open_browser: Callable[[str], Any], timeout: float) -> dict[str, Any]:
+        return _signin().sign_in(self.practice, open_browser=open_browser, timeout=timeout)
+
+    def device_sign_in_beside_service(self, show: Callable[[Any], None],
+                                      wait: Callable[[float], bool]) -> dict[str, Any]:
+        device = _signin().begin_device(self.practice)
+        show(device)
+        return _signin().finish_device(self.practice, device, wait)
+
+    def sign_out(self) -> dict[str, Any]:
+        """Revoke where the provider allows, and forget the tokens here (reader or writer)."""
+        return _signin().sign_out(self.practice)
+
+    # the computer's own service manager (no data folder is opened for these)
+    service_spec = staticmethod(system_service.spec_for)
+    install_service = staticmethod(system_service.install)
+    uninstall_service = staticmethod(system_service.uninstall)
+    service_status = staticmethod(system_service.status)

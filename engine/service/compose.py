@@ -90,7 +90,7 @@ class Composer:
         self.practice = practice
         self.outbox = outbox
         self.inbox = inbox
-        self.templates = templates or Templates(practice.store)
+        self.templates = templates if templates is not None else Templates(practice.store)
 
     def _from(self) -> tuple[str, str]:
         address = self.practice.settings.get("practice.email")

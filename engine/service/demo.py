@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 from engine.errors import InputInvalid
 from engine.service.practice import Practice
@@ -41,8 +42,9 @@ def _files(folder: Traversable, suffix: str) -> list[Traversable]:
     return sorted((f for f in folder.iterdir() if f.name.endswith(suffix)), key=lambda f: f.name)
 
 
-def load_demo(practice: Practice, today: date | None = None) -> None:
-    """The demo practice's data into `practice`. The importers take paths: `as_file` gives the
+def load_demo(practice: Practice, today: date | None = None, templates: Any = None) -> None:
+    """The demo practice's data into `practice` (its templates through `templates`, the
+    App's Templates when an App is open on it). The importers take paths: `as_file` gives the
     fixture's own file when the package is a folder, a temporary copy when it is zipped."""
     settings = tomllib.loads((FIXTURES / "settings.toml").read_text("utf-8"))
     practice.settings.set_many(settings)
@@ -50,9 +52,10 @@ def load_demo(practice: Practice, today: date | None = None) -> None:
         with resources.as_file(FIXTURES / f"{kind}.csv") as path:
             practice.directory.import_csv(kind, path)
     practice.directory.import_rows("appointments", _shifted_appointments(today or date.today()), "appointments.csv")
-    from engine.service.templates import Templates
+    if templates is None:  # a bare Practice, being filled before any App opens on it
+        from engine.service.templates import Templates
 
-    templates = Templates(practice.store)
+        templates = Templates(practice.store)
     for f in _files(FIXTURES / "templates", ".toml"):
         with resources.as_file(f) as path:
             templates.add_file(path)
@@ -101,14 +104,13 @@ def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
 def stage_outbox(practice: Practice, now: datetime) -> list[int]:
     """A morning's outbox for the demo: two emails that will go on the first pass, one the
     server will refuse (the demo arms a 550 for it, so Reset Failed has something to do),
-    and a draft waiting to be finished."""
-    from engine.service.compose import Composer
-    from engine.service.inbox import Inbox
-    from engine.service.outbox import Outbox
+    and a draft waiting to be finished. Written through an App over the practice, so its
+    Outbox, Inbox, Templates and Composer are the graph's own, built once."""
+    from engine.service.app import App
 
-    outbox = Outbox(practice.store)
+    app = App(practice)
     try:
-        composer = Composer(practice, outbox, Inbox.for_practice(practice, outbox))
+        composer = app.composer
         return [
             composer.from_patient("P029", now, subject="Your new patient forms",
                                   text="Please bring the forms to your first visit."),
@@ -120,4 +122,5 @@ def stage_outbox(practice: Practice, now: datetime) -> list[int]:
                                   as_draft=True),
         ]
     finally:
-        outbox.close()
+        app.outbox.close()
+        app.close()

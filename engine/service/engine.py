@@ -36,6 +36,8 @@ from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox, SendReport
 from engine.service.passes import SendPasses
 from engine.service.practice import Practice
+from engine.service.reminders import Reminders
+from engine.service.templates import Templates
 
 log = logging.getLogger("practicemail.service")
 HEARTBEAT_EVERY = timedelta(seconds=60)
@@ -67,6 +69,9 @@ class Engine(AccountSide, SendPasses):
         self.outbox = Outbox(practice.store)
         self.inbox = Inbox.for_practice(practice, self.outbox)
         self.heartbeat = Heartbeat(practice.store, practice.settings)
+        # one Templates and one Reminders for the whole graph: the App hands out these same objects
+        self.templates = Templates(practice.store)
+        self.reminders = Reminders(practice, self.outbox, self.templates)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
@@ -264,9 +269,8 @@ class Engine(AccountSide, SendPasses):
             return
         url = self.practice.settings.snapshot().booking_provider_url
         from engine.adapters.booking import HttpLinkProvider
-        from engine.service.reminders import Reminders
 
-        reminders = Reminders(self.practice, self.outbox)
+        reminders = self.reminders
         if not url:
             for rid in self.outbox.ids_in(OutboxState.PENDING_LINK):
                 self.outbox.apply(rid, OutboxEvent.LINK_FAILED, self.clock.now(),

@@ -72,9 +72,10 @@ def _email_or_placeholder(address: str) -> str:
 
 
 class Recalls:
-    def __init__(self, practice: Practice, outbox: Outbox) -> None:
+    def __init__(self, practice: Practice, outbox: Outbox, templates: Templates | None = None) -> None:
         self.practice = practice
         self.outbox = outbox
+        self.templates = templates if templates is not None else Templates(practice.store)
         self._c = practice.store.collection("recalls")
 
     # -- the list ---------------------------------------------------------------------------
@@ -149,7 +150,7 @@ class Recalls:
         s = self.practice.settings
         d = self.practice.directory
         code = s.get("recalls.template")
-        templates = Templates(self.practice.store)
+        templates = self.templates
         if not code or not templates.exists(code):
             raise InputInvalid("no recall template is set" if not code else f"no template {code!r}",
                                hint="Set recalls.template to a template's code (`templates list` shows them).")

@@ -33,8 +33,9 @@ def channel_for(rule_channel: str, patient: dict[str, Any]) -> str | None:
 class ReminderRules:
     """The practice's reminder rules, as stored (collection `reminder_rules`)."""
 
-    def __init__(self, practice: Practice) -> None:
+    def __init__(self, practice: Practice, templates: Templates | None = None) -> None:
         self.practice = practice
+        self.templates = templates if templates is not None else Templates(practice.store)
         self._c = practice.store.collection("reminder_rules")
 
     def list(self) -> list[rules.Rule]:
@@ -48,7 +49,7 @@ class ReminderRules:
         rule = rules.parse_rule(fields)
         if rule.id in taken:
             raise InputInvalid(f"reminder rule {rule.id!r} already exists", hint="Delete it first, or give another id.")
-        if not Templates(self.practice.store).exists(rule.template):
+        if not self.templates.exists(rule.template):
             raise InputInvalid(f"no template {rule.template!r}", hint="`templates list` shows the codes.")
         if rule.provider_id:
             self.practice.directory.require("providers", rule.provider_id)

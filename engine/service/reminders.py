@@ -60,9 +60,9 @@ class Reminders:
     def __init__(self, practice: Practice, outbox: Outbox, templates: Templates | None = None) -> None:
         self.practice = practice
         self.outbox = outbox
-        self.templates = templates or Templates(practice.store)
+        self.templates = templates if templates is not None else Templates(practice.store)
         self.appointments = practice.store.collection("appointments")
-        self.rules = ReminderRules(practice)  # engine/service/reminder_rules.py
+        self.rules = ReminderRules(practice, self.templates)  # engine/service/reminder_rules.py
 
     # -- appointments -------------------------------------------------------------------
     def _tz(self) -> ZoneInfo:

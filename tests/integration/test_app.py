@@ -43,6 +43,17 @@ def test_each_part_is_built_once_and_shared(app: App) -> None:
     assert Admin(app).engine is app.engine  # the admin reads through the App, with no engine of its own
 
 
+def test_the_command_lines_parts_are_the_graphs_own(app: App) -> None:
+    """Was: the worker's booking-link pass built a second Reminders, recalls and reminder rules
+    their own Templates, and the command line a Recalls, Texts and ReminderRules per command."""
+    assert app.engine.reminders is app.reminders and app.engine.templates is app.templates
+    assert app.reminder_rules is app.reminders.rules and app.reminder_rules.templates is app.templates
+    assert "recalls" not in vars(app) and "texts" not in vars(app)  # built on first use only
+    assert app.recalls is app.recalls and app.recalls.outbox is app.outbox
+    assert app.recalls.templates is app.templates
+    assert app.texts is app.texts and app.texts.outbox is app.outbox
+
+
 def test_compose_takes_one_frozen_value_and_queues_what_from_patient_queued(app: App) -> None:
     email = NewEmail(PATIENT, subject="Your x-ray", text="All clear.", extra_cc=("mum@example.com",))
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -100,14 +111,6 @@ def test_a_reader_never_starts_and_refuses_every_command_before_trying(folder: P
             assert "Outbox" in page or "outbox" in page
         assert [i.subject for i in writer.outbox_items()] == ["Held"]
         assert writer.settings.get("practice.name") != "Other"
-
-
-def test_admin_of_a_practice_is_kept_for_the_command_line(folder: Path) -> None:
-    """`Admin(practice)` stays until the CLI opens an App: an App is made over the practice."""
-    with Practice(folder, writer=False, command="cli") as p:
-        admin = Admin(p)
-        assert admin.practice is p and admin.app.practice is p and not admin.app.running
-        assert admin.outbox_counts() == admin.app.outbox.counts()
 
 
 def test_patients_answer_as_frozen_values_by_name(app: App) -> None:

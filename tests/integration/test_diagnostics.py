@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from engine.admin.facade import Admin
+from engine.service.app import App
 from engine.admin.diagnostics import export, run_runbook
 from engine.service.demo import load_demo
 from engine.service.engine import Engine
@@ -40,8 +41,8 @@ def planted(data_dir: Path, fakemail: FakeMail) -> None:
 def test_no_patient_data_or_secret_without_the_opt_in(data_dir: Path, fakemail: FakeMail, tmp_path: Path) -> None:
     planted(data_dir, fakemail)
     with open_practice(data_dir) as p:
-        path = export(Admin(p), tmp_path / "diag.zip")
-        with_opt_in = export(Admin(p), tmp_path / "diag-full.zip", include_patient_data=True)
+        path = export(Admin(App(p)), tmp_path / "diag.zip")
+        with_opt_in = export(Admin(App(p)), tmp_path / "diag-full.zip", include_patient_data=True)
     secrets_and_people = [PASSWORD, "Bartholomew", "Fitzgerald-Smythe", "bartholomew.fitzgerald-smythe@", SUBJECT,
                           "zoe.lefevre@", "Zoë's crown", "private words", "14 River Street"]
     with zipfile.ZipFile(path) as z:
@@ -60,7 +61,7 @@ def test_no_patient_data_or_secret_without_the_opt_in(data_dir: Path, fakemail: 
 def test_outbox_runbook_says_what_failed_in_the_servers_words(data_dir: Path, fakemail: FakeMail) -> None:
     planted(data_dir, fakemail)
     with open_practice(data_dir) as p:
-        page, results = run_runbook(Admin(p), "outbox_health", role="reception")
+        page, results = run_runbook(Admin(App(p)), "outbox_health", role="reception")
     assert "552" in page and "larger than your provider accepts" in page
     assert "<script" not in page and "Zoë" not in page
     assert results[-1].state == "refused"  # the reset action needs a super user

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.admin.diagnostics import export
 from engine.admin.facade import Admin
+from engine.service.app import App
 from engine.service.demo import FIXTURES, load_demo
 from engine.service.engine import Engine
 from tests.integration.helpers import configure, draft, open_practice
@@ -117,8 +118,8 @@ def test_the_whole_directory_planted_in_replies_never_reaches_the_export(
         data_dir: Path, fakemail: FakeMail, tmp_path: Path) -> None:
     people = plant(data_dir, fakemail)
     with open_practice(data_dir) as p:
-        path = export(Admin(p), tmp_path / "diag.zip")
-        full = export(Admin(p), tmp_path / "diag-full.zip", include_patient_data=True)
+        path = export(Admin(App(p)), tmp_path / "diag.zip")
+        full = export(Admin(App(p)), tmp_path / "diag-full.zip", include_patient_data=True)
     with zipfile.ZipFile(path) as z:
         files = {n: readable(n, z.read(n)) for n in z.namelist()}
     for name, text in files.items():
@@ -139,7 +140,7 @@ def test_a_log_line_keeps_its_punctuation(data_dir: Path, fakemail: FakeMail, tm
         logging.getLogger("practicemail.smtp").warning("rejected 'zoe.lefevre@patientmail.example' and "
                                                        "\"li chen\"@example.org (Okafor)")
     with open_practice(data_dir) as p:
-        path = export(Admin(p), tmp_path / "diag.zip")
+        path = export(Admin(App(p)), tmp_path / "diag.zip")
     with zipfile.ZipFile(path) as z:
         log = z.read("logs/practicemail.log").decode()
     assert "rejected '[address]' and [address] ([name])" in log

@@ -13,6 +13,7 @@ from engine import cli
 from engine.adapters.store import RID
 from engine.admin.diagnostics import email_support
 from engine.admin.facade import Admin
+from engine.service.app import App
 from engine.core import confidentiality as c
 from engine.core.message import Attachment, Draft, Recipient
 from engine.errors import InputInvalid, RuleRefused
@@ -212,7 +213,7 @@ def test_booking_and_welcome_pass_the_gate(setup: tuple, practice: Practice) -> 
 def test_the_support_email_passes_the_gate(setup: tuple, practice: Practice) -> None:
     engine, _ = setup
     practice.settings.set_many({"support.address": "help@vendor.example"})
-    rid = email_support(Admin(practice), NOW)
+    rid = email_support(Admin(App(practice)), NOW)
     assert engine.outbox.get(rid)["to"] == ["help@vendor.example"]
 
 
