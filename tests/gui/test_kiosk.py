@@ -301,7 +301,7 @@ def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: M
 
 
 def test_a_signed_in_role_drops_back_to_reception_when_the_desk_is_quiet(qtbot: QtBot, window: MainWindow) -> None:
-    from kiosk.main_window import IDLE_MINUTES
+    from kiosk.roles_desk import IDLE_MINUTES
 
     assert window.sign_in("dentist", "")
     assert window.idle.isActive() and window.idle.interval() == IDLE_MINUTES * 60_000
