@@ -22,6 +22,7 @@ from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
+from kiosk.patient_edit import PatientEditDialog
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
 from kiosk.pins import PinDialog
@@ -128,7 +129,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
-                                                    ("Email...", self.email_selected_patient)])
+                                                    ("Email...", self.email_selected_patient),
+                                                    ("Add patient...", self.add_patient)])
         self.patient_search = QLineEdit()
         self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
         self.patient_search.setClearButtonEnabled(True)
@@ -374,7 +376,17 @@ class MainWindow(QMainWindow):
                              lambda pid: self.open_compose(pid), self.when, self.app, self.refresh_outbox, self,
                              provider_name=provider or "")
         dialog.on_email_pdf = self.email_as_pdf
+        dialog.on_edited = self.refresh_patients
         dialog.show()
+        return dialog
+
+    def add_patient(self) -> PatientEditDialog:
+        """A new patient typed at the desk; the list shows them once saved."""
+        dialog = PatientEditDialog(self.app, None, self)
+        dialog.accepted.connect(lambda: (self.refresh_patients(), self.status_line.setText(
+            f"Patient {dialog.saved.name if dialog.saved else ''} added.")))
+        dialog.show()
+        self.dialog = dialog
         return dialog
 
     def email_selected_patient(self) -> None:

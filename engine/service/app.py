@@ -19,7 +19,8 @@ builds the same parts to read with, never starts the worker and refuses every co
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,10 +39,31 @@ from engine.service.templates import Templates
 from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
-__all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
+__all__ = ["App", "DayAppointment", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
            "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+# the patient fields reception may set at the desk (the rest come from the practice system)
+PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", "mobile", "family_id",
+                  "usual_provider_id", "preferred_location", "preference")
+
+
+@dataclass(frozen=True)
+class DayAppointment:
+    """One appointment of the day list: what reception reads, the appointment's record kept
+    for the calendar answer's words (kiosk/appointments.py `calendar_text`)."""
+
+    id: str
+    start: str
+    minutes: int
+    patient_id: str
+    patient_name: str
+    provider: str
+    type: str
+    status: str
+    confirmation: str
+    record: dict[str, Any]
 
 
 class App:
@@ -174,6 +196,41 @@ class App:
                           key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
         return [Patient.from_record(r) for r in everyone[:limit]]
 
+    def appointments_on(self, day: date) -> list[DayAppointment]:
+        """The appointments starting on `day` in the practice's time, soonest first, with who,
+        with whom and how far the confirmation got (the newest confirmation item's state)."""
+        zone = self.zone()
+        first = datetime.combine(day, time(0), zone)
+        last = first + timedelta(days=1)
+        rows = sorted((r for r in self.reminders.appointments.all()
+                       if first <= datetime.fromisoformat(r["start"]) < last), key=lambda r: r["start"])
+        d = self.directory
+        names = d.names("providers", {r.get("provider_id") or "" for r in rows})
+        wanted = {r["id"] for r in rows}
+        confirmations: dict[str, str] = {}
+        for item in self.outbox.iter_newest():  # newest first: the first seen is the latest
+            aid = item.record.get("appointment_id")
+            if aid in wanted and item.kind == "confirmation" and aid not in confirmations:
+                confirmations[aid] = item.status.value
+        out = []
+        for r in rows:
+            patient = d.find("patients", r["patient_id"])
+            out.append(DayAppointment(
+                id=r["id"], start=r["start"], minutes=int(r["minutes"]), patient_id=r["patient_id"],
+                patient_name=Patient.from_record(patient).name if patient else r["patient_id"],
+                provider=names.get(r.get("provider_id") or "", r.get("provider_id") or ""),
+                type=r.get("type") or "", status=r.get("status", "booked"),
+                confirmation=confirmations.get(r["id"], ""), record=dict(r)))
+        return out
+
+    def next_patient_id(self) -> str:
+        """A free patient code for a patient added at the desk (P followed by a number)."""
+        taken = self.directory.keys("patients")
+        n = len(taken) + 1
+        while f"P{n:03d}" in taken:
+            n += 1
+        return f"P{n:03d}"
+
     def documents(self, patient_id: str) -> list[Document]:
         """The files kept in the patient's documents folder, to attach."""
         return list_documents(self.folder, patient_id)
@@ -275,6 +332,23 @@ class App:
     def finish_device_sign_in(self, device: Any, wait: Callable[[float], bool]) -> dict[str, Any]:
         self._command("sign in")
         return signin.finish_device(self.practice, device, wait)
+
+    # -- patients at the desk: the import's own checks (engine/core/directory.py) -------------
+    def add_patient(self, fields: dict[str, str]) -> Patient:
+        """A new patient (a code is given when none is): checked as an imported row is, a
+        mobile made E.164; refused with every problem named, nothing stored."""
+        self._command("add a patient")
+        row = {k: str(fields.get(k) or "") for k in PATIENT_FIELDS}
+        row["id"] = str(fields.get("id") or "") or self.next_patient_id()
+        return Patient.from_record(self.directory.add_patient(row))
+
+    def update_patient(self, patient_id: str, fields: dict[str, str]) -> Patient:
+        """The patient's details changed, checked as an import is; a corrected email clears
+        the bounced mark (Directory.update)."""
+        self._command("change a patient")
+        self.directory.update("patients", patient_id, {k: str(v or "") for k, v in fields.items()
+                                                       if k in PATIENT_FIELDS})
+        return self.patient(patient_id)
 
     def set_settings(self, values: dict[str, Any]) -> None:
         """Checked against the catalogue first; a bad value changes nothing."""
