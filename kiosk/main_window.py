@@ -20,6 +20,7 @@ from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
+from kiosk.day_list import DayList
 from kiosk.inbox_page import InboxPage
 from kiosk.outbox_page import OutboxPage
 from kiosk.patient_edit import PatientEditDialog
@@ -33,7 +34,7 @@ from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
 IDLE_MINUTES = 10  # a dentist or super user left signed in drops back to reception after this
-VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
+VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin", "appointments")
 
 
 class MainWindow(QMainWindow):
@@ -142,6 +143,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(self.app)
         self.tabs.addTab(self.admin_page, "Admin")
+        self.day_list = DayList(self.app, self.when, lambda text: self.status_line.setText(text), self.refresh_outbox)
+        self.day_list.on_email_pdf = self.email_as_pdf
+        self.day_list.on_open_patient = self.open_patient
+        self.tabs.addTab(self.day_list, "Appointments")
         self.setCentralWidget(self.tabs)
 
     def when(self, iso: str | None) -> str:
@@ -169,6 +174,7 @@ class MainWindow(QMainWindow):
         self.refresh_patients()
         self.template_editor.reload()
         self.refresh_to_act_on()
+        self.day_list.refresh()
 
     def refresh_patients(self) -> None:
         """Patients by name; the family as the others' first names, the provider by name; the
