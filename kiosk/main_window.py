@@ -15,7 +15,7 @@ from PyQt6.QtWidgets import (QApplication, QInputDialog, QLineEdit, QMainWindow,
                              QToolBar, QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.app import RID, ROLES, App, allowed
+from engine.service.app import ROLES, App, allowed
 from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
@@ -250,30 +250,37 @@ class MainWindow(QMainWindow):
         return tasks
 
     def ask_prompts(self) -> list[QMessageBox]:
-        """'Send this confirmation now?' for each confirmation waiting; No cancels it."""
+        """'Send this confirmation now?' for each confirmation that is due (not at booking)."""
         boxes = []
-        for item in self.reminders.awaiting_prompt():
-            rid = item[RID]
-            if rid in self._asking:
+        for item in self.app.prompts_due():
+            if item.id in self._asking:
                 continue
-            self._asking.add(rid)
+            self._asking.add(item.id)
             box = plain.box(QMessageBox.Icon.Question, "Confirmation",
-                            f"Send this confirmation now?\n\n{plain.shown(item['subject'])}\n"
-                            f"to {plain.shown(', '.join(item['to']))}",
+                            f"Send this confirmation now?\n\n{plain.shown(item.subject)}\n"
+                            f"to {plain.shown(', '.join(item.to))}",
                             self, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-            box.finished.connect(lambda result, rid=rid: self.answer_prompt(
+            box.finished.connect(lambda result, rid=item.id: self.answer_prompt(
                 rid, result == QMessageBox.StandardButton.Yes.value))
             box.show()
             boxes.append(box)
         return boxes
 
     def answer_prompt(self, rid: int, send: bool) -> None:
+        """Yes: sent now, by a real pass. No: cancelled, and said so here and in the contact history."""
         try:
             self.app.answer_prompt(rid, send)
         except PracticeMailError as exc:
             self.status_line.setText(f"{exc.message}")
+            send = False
+        else:
+            if not send:
+                to = ", ".join(self.app.outbox_item(rid).to)
+                self.status_line.setText(f"The confirmation to {plain.shown(to)} will not be sent.")
         self._asking.discard(rid)
         self.refresh_outbox()
+        if send and self.send_receive.isEnabled():
+            self.start_send_receive()
 
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)

@@ -231,6 +231,12 @@ class App:
             n += 1
         return f"P{n:03d}"
 
+    def prompts_due(self) -> list[OutboxItem]:
+        """Confirmations whose delay has run out and that wait for reception's "send this
+        now?": asked then, not at booking (the delay lets a quick move replace it unasked)."""
+        now = self.now()
+        return [i for i in self.reminders.awaiting_prompt() if i.deliver_after is None or i.deliver_after <= now]
+
     def documents(self, patient_id: str) -> list[Document]:
         """The files kept in the patient's documents folder, to attach."""
         return list_documents(self.folder, patient_id)
@@ -256,7 +262,8 @@ class App:
         return self.engine.test_credentials()
 
     def answer_prompt(self, rid: int, send: bool) -> None:
-        """'Send this confirmation now?': yes queues it, no cancels it."""
+        """'Send this confirmation now?': yes makes it due at once (the caller runs a pass to
+        send it now), no cancels it (its history says reception declined)."""
         self._command("answer a confirmation")
         self.reminders.answer_prompt(rid, send, self.now())
 
