@@ -89,6 +89,7 @@ def test_wizard_failing_then_passing_test_then_finish(qtbot: QtBot, window: Main
     wizard.schedule.periods.setText("Mon–Fri 08:00–18:00; Sat 09:00–12:00")
     wizard.schedule.pacing.setChecked(True)
     wizard.next()
+    wizard.next()  # the practice page
     wizard.next()  # the last page saves, then shows tomorrow
     assert wizard.tomorrow.saved_ok and wizard.tomorrow.lines.count() >= 1
     wizard.accept()
