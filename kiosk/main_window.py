@@ -86,6 +86,11 @@ class MainWindow(QMainWindow):
         self.send_receive = QAction("Send/Receive", self)
         self.send_receive.triggered.connect(self.start_send_receive)
         bar.addAction(self.send_receive)
+        self.cancel_pass = QAction("Cancel Send/Receive", self)  # a pass hung on a silent server
+        self.cancel_pass.setToolTip("Stop the Send/Receive under way; nothing is lost")
+        self.cancel_pass.setEnabled(False)
+        self.cancel_pass.triggered.connect(lambda: self.cancel_send_receive())
+        bar.addAction(self.cancel_pass)
         self.new_email = QAction("Create New Email", self)
         self.new_email.triggered.connect(lambda: self.open_compose())
         bar.addAction(self.new_email)
@@ -204,12 +209,28 @@ class MainWindow(QMainWindow):
     def start_send_receive(self) -> None:
         """One manual pass, on a worker; the button is disabled until it finishes."""
         self.send_receive.setEnabled(False)
+        self.cancel_pass.setEnabled(True)
         self.status_line.setText("Sending and receiving...")
         self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed))
+
+    def cancel_send_receive(self) -> None:
+        """Cuts the pass's connections on a worker (it may wait a few seconds); the pass's own
+        report then says it was cancelled."""
+        self.cancel_pass.setEnabled(False)
+        self.status_line.setText("Cancelling Send/Receive...")
+        self._jobs.append(run_in_background(self.app.cancel_send_receive, lambda _r: None,
+                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}")))
 
     def _pass_done(self, report: dict[str, Any]) -> None:
         self.last_pass = report
         self.send_receive.setEnabled(True)
+        self.cancel_pass.setEnabled(False)
+        if report.get("cancelled"):
+            self.status_line.setText(f"Send/Receive cancelled after {report['sent']} sent; nothing was lost: "
+                                     "what was not sent goes at the next pass.")
+            self.refresh_status()
+            self.refresh_outbox()
+            return
         text = f"Sent {report['sent']}, received {report['received']}"
         if report["failed"]:
             text += f", {report['failed']} failed"
@@ -223,6 +244,7 @@ class MainWindow(QMainWindow):
 
     def _pass_failed(self, exc: Exception) -> None:
         self.send_receive.setEnabled(True)
+        self.cancel_pass.setEnabled(False)
         self.status_line.setText(f"Send/Receive failed: {exc}")
         self.refresh_status()
 

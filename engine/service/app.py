@@ -257,6 +257,12 @@ class App:
         self._command("send and receive")
         return self.engine.send_receive_now(timeout)
 
+    def cancel_send_receive(self) -> bool:
+        """Cut short a Send/Receive hung on a server (waits up to a few seconds: call it off the
+        GUI thread). Unsent items stay ready; the pass's report says `cancelled`."""
+        self._command("cancel send and receive")
+        return self.engine.cancel_pass()
+
     def test_credentials(self) -> dict[str, Any]:
         """The setup test (nothing is sent); a reader may run it, it records nothing."""
         return self.engine.test_credentials()
