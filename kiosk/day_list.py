@@ -13,7 +13,7 @@ from PyQt6.QtCore import QDate
 from PyQt6.QtWidgets import QDateEdit, QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from engine.errors import PracticeMailError
-from engine.service.app import App, DayAppointment
+from engine.service.app import App, DayAppointment, RecallLine
 from kiosk import plain, printing
 from kiosk.appointments import SlotDialog, calendar_text, cancel_question
 from kiosk.tables import RecordTable
@@ -59,7 +59,7 @@ class DayList(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for label, slot in (("Open patient...", self.open_patient), ("Move...", self.ask_move),
                             ("Cancel appointment...", self.cancel), ("Print...", self.print_day),
-                            ("Email as PDF...", self.email_as_pdf)):
+                            ("Email as PDF...", self.email_as_pdf), ("Recall list...", self.open_recalls)):
             b = QPushButton(label)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
@@ -149,3 +149,43 @@ class DayList(QWidget):
     def email_as_pdf(self) -> Any:
         """The day list as a PDF in a new email (to whom is reception's choice; the gate decides)."""
         return self.on_email_pdf(None, printing.pdf_attachment(self.document(), "appointments.pdf"))
+
+    def open_recalls(self) -> "RecallList":
+        dialog = RecallList(self.app, self)
+        dialog.on_email_pdf = self.on_email_pdf
+        dialog.show()
+        self.last_recalls = dialog
+        return dialog
+
+
+class RecallList(QDialog):
+    """Who is due a recall, soonest first: printed or emailed as PDF (to whom is reception's choice)."""
+
+    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Recall list")
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        self.lines: list[RecallLine] = app.recall_list()
+        layout = QVBoxLayout(self)
+        self.table = RecordTable(("Due", "Patient", "Recall", "Status"))
+        self.table.fill([(n, (f"{r.due:%d %b %Y}", r.patient_name, r.type, r.status))
+                         for n, r in enumerate(self.lines)], [f"Patient code {r.patient_id}" for r in self.lines])
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for label, slot in (("Print...", lambda: printing.print_with_dialog(self.document(), self)),
+                            ("Email as PDF...", self.email_as_pdf)):
+            b = QPushButton(label)
+            b.clicked.connect(no_checked(slot))
+            row.addWidget(b)
+            self.buttons[label] = b
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.resize(640, 480)
+
+    def document(self) -> Any:
+        text = "\n".join(f"{r.due:%d %b %Y}  {r.patient_name:<30}  {r.type:<12}  {r.status}" for r in self.lines)
+        return printing.document([("Recall list", f"{len(self.lines)} recall(s)")], text or "No recalls on file.")
+
+    def email_as_pdf(self) -> Any:
+        return self.on_email_pdf(None, printing.pdf_attachment(self.document(), "recall-list.pdf"))

@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.template_editor = TemplateEditor(self.app)
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(self.app)
+        self.admin_page.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.admin_page, "Admin")
         self.day_list = DayList(self.app, self.when, lambda text: self.status_line.setText(text), self.refresh_outbox)
         self.day_list.on_email_pdf = self.email_as_pdf

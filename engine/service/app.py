@@ -33,13 +33,14 @@ from engine.service import signin
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
+from engine.service.recalls import Recalls
 from engine.service.reminders import Reminders
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.templates import Templates
 from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
-__all__ = ["App", "DayAppointment", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
+__all__ = ["App", "DayAppointment", "RecallLine", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
            "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -47,6 +48,17 @@ Listener = Callable[[str, dict[str, Any]], None]
 # the patient fields reception may set at the desk (the rest come from the practice system)
 PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", "mobile", "family_id",
                   "usual_provider_id", "preferred_location", "preference")
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    """One line of the recall list."""
+
+    patient_id: str
+    patient_name: str
+    type: str
+    due: date
+    status: str
 
 
 @dataclass(frozen=True)
@@ -222,6 +234,13 @@ class App:
                 type=r.get("type") or "", status=r.get("status", "booked"),
                 confirmation=confirmations.get(r["id"], ""), record=dict(r)))
         return out
+
+    def recall_list(self) -> list[RecallLine]:
+        """The recalls on file, soonest due first, with the patient's name (printed, emailed as PDF)."""
+        recalls = Recalls(self.practice, self.outbox).list()
+        names = {p.id: p.name for p in self.patients()}
+        return [RecallLine(r.patient_id, names.get(r.patient_id, r.patient_id), r.type, r.due, r.status)
+                for r in recalls]
 
     def next_patient_id(self) -> str:
         """A free patient code for a patient added at the desk (P followed by a number)."""

@@ -82,3 +82,24 @@ def test_the_day_list_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None:
     (pdf,) = [f for f in dialog.files.files if f.content_type == "application/pdf"]
     assert pdf.filename == "appointments.pdf" and pdf.data.startswith(b"%PDF")
     assert "Angus MacLeod" in window.day_list.document().toPlainText()
+
+
+def test_the_recall_list_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None:
+    from engine.service.recalls import Recalls
+
+    Recalls(window.app.practice, window.app.outbox).import_rows([(1, {"patient_id": "P033", "type": "hygiene",
+                                                                       "interval_months": "6", "due_date": "2027-01-15"})])
+    qtbot.mouseClick(window.day_list.buttons["Recall list..."], Qt.MouseButton.LeftButton)
+    recalls = window.day_list.last_recalls
+    qtbot.add_widget(recalls)
+    assert recalls.table.model_.text(0, 1) == "Mr Angus MacLeod" and recalls.table.model_.text(0, 0) == "15 Jan 2027"
+    qtbot.mouseClick(recalls.buttons["Email as PDF..."], Qt.MouseButton.LeftButton)
+    (pdf,) = [f for f in window.last_compose.files.files if f.content_type == "application/pdf"]
+    assert pdf.filename == "recall-list.pdf" and pdf.data.startswith(b"%PDF")
+
+
+def test_a_runbook_page_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None:
+    window.tabs.setCurrentWidget(window.admin_page)
+    qtbot.mouseClick(window.admin_page.email_pdf, Qt.MouseButton.LeftButton)
+    (pdf,) = [f for f in window.last_compose.files.files if f.content_type == "application/pdf"]
+    assert pdf.filename.startswith("runbook-") and pdf.filename.endswith(".pdf") and pdf.data.startswith(b"%PDF")
