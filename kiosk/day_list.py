@@ -85,8 +85,10 @@ class DayList(QWidget):
 
     def cells(self, a: DayAppointment) -> tuple[str, ...]:
         start = datetime.fromisoformat(a.start).astimezone(self.app.zone())
+        confirmed = "confirmed by the patient" if a.record.get("confirmed") else \
+            CONFIRMATION_WORDS.get(a.confirmation, a.confirmation)  # "C" by text (engine/service/sms.py)
         return (f"{start:%H:%M} ({a.minutes} min)", a.patient_name, a.provider, a.type, a.status,
-                CONFIRMATION_WORDS.get(a.confirmation, a.confirmation), calendar_text(a.record, self.when) or "-")
+                confirmed, calendar_text(a.record, self.when) or "-")
 
     def selected(self) -> DayAppointment | None:
         ids = self.table.selected_ids()

@@ -103,3 +103,14 @@ def test_a_runbook_page_emailed_as_pdf(qtbot: QtBot, window: MainWindow) -> None
     qtbot.mouseClick(window.admin_page.email_pdf, Qt.MouseButton.LeftButton)
     (pdf,) = [f for f in window.last_compose.files.files if f.content_type == "application/pdf"]
     assert pdf.filename.startswith("runbook-") and pdf.filename.endswith(".pdf") and pdf.data.startswith(b"%PDF")
+
+
+def test_an_appointment_confirmed_by_text_says_so(qtbot: QtBot, window: MainWindow) -> None:
+    """'C' to a reminder marks the appointment confirmed (engine/service/sms.py); the day list shows it."""
+    day = tomorrow(window)
+    aid = window.reminders.book("P033", f"{day.toString('yyyy-MM-dd')}T10:15", 30, window.app.now())
+    appt = window.reminders.get(aid)
+    window.reminders.appointments.update(appt["_rid"], {"confirmed": True, "confirmed_at": "2026-11-30T09:00:00+00:00"})
+    window.day_list.day.setDate(day)
+    window.day_list.refresh()
+    assert row(window, aid)[5] == "confirmed by the patient"
