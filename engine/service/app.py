@@ -256,6 +256,18 @@ class App:
         now = self.now()
         return [i for i in self.reminders.awaiting_prompt() if i.deliver_after is None or i.deliver_after <= now]
 
+    def waiting_words(self, item: OutboxItem) -> str:
+        """Why a ready item has not gone, in reception's words: with automatic sending off (the
+        demo), a due item waits for Send/Receive; a confirmation may wait for reception's answer.
+        Empty when nothing holds it. For the outbox's Reason column."""
+        if item.status.value != "ready":
+            return ""
+        if item.record.get("prompt"):
+            return "waits for your answer: send this confirmation?"
+        if not self.settings.get("schedule.send_immediately"):
+            return "waits for Send/Receive (automatic sending is off)"
+        return ""
+
     def documents(self, patient_id: str) -> list[Document]:
         """The files kept in the patient's documents folder, to attach."""
         return list_documents(self.folder, patient_id)
