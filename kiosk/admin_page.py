@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,7 +17,7 @@ from engine.admin.diagnostics import email_support, run_runbook
 from engine.admin.runner import available, parse
 from engine.errors import PracticeMailError
 from engine.service.app import App
-from kiosk import plain
+from kiosk import plain, printing
 from kiosk.bridge import run_in_background
 
 
@@ -61,6 +62,12 @@ class AdminPage(QWidget):
         self.run_cell.clicked.connect(self.run_selected_cell)
         left.addWidget(self.run_cell)
         self.books.currentRowChanged.connect(lambda _row: self.list_cells())
+        self.email_pdf = QPushButton("Email page as PDF...")
+        self.email_pdf.setToolTip("The runbook page as shown, as a PDF in a new email")
+        self.email_pdf.clicked.connect(lambda: self.email_page_as_pdf())
+        left.addWidget(self.email_pdf)
+        # set by the main window: open compose with the PDF attached
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.support = QPushButton("Email support")
         self.support.clicked.connect(self.email_support)
         left.addWidget(self.support)
@@ -151,6 +158,13 @@ class AdminPage(QWidget):
         self.run.setEnabled(True)
         self.run_cell.setEnabled(True)
         self.note.setText(f"The runbook could not run: {exc}")
+
+    def email_page_as_pdf(self) -> Any:
+        """The page as shown (the runbook's words, or its answers after a run) as a PDF."""
+        name = self.book_name() or "runbook"
+        doc = printing.document([("Runbook", self.books.currentItem().text() if self.books.currentItem() else name)],
+                                safe_html=self.output.toHtml())
+        return self.on_email_pdf(None, printing.pdf_attachment(doc, f"runbook-{name}.pdf"))
 
     def email_support(self) -> None:
         try:

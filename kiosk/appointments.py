@@ -12,6 +12,7 @@ from PyQt6.QtCore import QDateTime
 from PyQt6.QtWidgets import (QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
                              QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from engine.core.calendar_answers import standing
 from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.app import App
@@ -72,6 +73,9 @@ def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None
     time is shown in the practice's time when `when` is given."""
     current = appt.get("calendar_answer")
     answers = appt.get("calendar_answers") or []
+    if current and "sequence" in current and \
+            standing(int(current["sequence"]), int(appt.get("version", 1))) == "outdated":
+        current = None  # answered before the time was moved: the patient has not seen the new one
 
     def said(a: dict[str, Any]) -> str:
         if a.get("answer") == "proposed" and a.get("proposed_start") and when is not None:
@@ -169,10 +173,14 @@ class AppointmentsPanel(QWidget):
         return self._done(lambda: self.reminders.cancel(ids[0], datetime.now(timezone.utc)))
 
     def cancel_question(self, appt: dict[str, Any]) -> str:
-        s = self.app.settings
-        code = s.get("reminders.cancellation_template")
-        emailed = bool(code and self.app.templates.exists(code) and self.patient.get("email"))
-        who = person_name(self.patient) or self.patient["id"]
-        then = f"{who}'s appointment on {self.when(appt['start'])}"
-        return (f"Cancel {then}?\n\n" + ("The cancellation email will be sent to the patient." if emailed
-                                          else "No cancellation email will be sent (none is set up, or no address)."))
+        return cancel_question(self.app, self.patient, appt, self.when)
+
+
+def cancel_question(app: App, patient: dict[str, Any], appt: dict[str, Any], when: Callable[[str], str]) -> str:
+    """The question before a cancellation, saying whether an email will be queued for the patient."""
+    code = app.settings.get("reminders.cancellation_template")
+    emailed = bool(code and app.templates.exists(code) and patient.get("email"))
+    who = person_name(patient) or patient["id"]
+    then = f"{who}'s appointment on {when(appt['start'])}"
+    return (f"Cancel {then}?\n\n" + ("A cancellation email will be queued for the patient." if emailed
+                                      else "No cancellation email will be sent (none is set up, or no address)."))

@@ -15,14 +15,16 @@ from PyQt6.QtWidgets import (QApplication, QLineEdit, QMainWindow, QMessageBox, 
                              QToolBar, QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.app import RID, App
+from engine.service.app import App
 from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
+from kiosk.day_list import DayList
 from kiosk.inbox_page import InboxPage
 from kiosk.jobs import Jobs, Refresher
 from kiosk.outbox_page import OutboxPage
+from kiosk.patient_edit import PatientEditDialog
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
 from kiosk.roles_desk import RoleDesk
@@ -32,7 +34,7 @@ from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
 
-VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin")
+VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin", "appointments")
 
 
 class MainWindow(RoleDesk, QMainWindow):
@@ -72,7 +74,7 @@ class MainWindow(RoleDesk, QMainWindow):
         self.bridge.outbox_changed.connect(lambda _d: self.outbox_page.refresh_later())
         self.apply_role("reception")
         self.prompt_timer = QTimer(self)
-        self.prompt_timer.timeout.connect(lambda: self.jobs.run(self.reminders.awaiting_prompt, self.ask_prompts))
+        self.prompt_timer.timeout.connect(lambda: self.jobs.run(self.app.prompts_due, self.ask_prompts))
         self.prompt_timer.start(5_000)
         self._asking: set[int] = set()
         self.timer = QTimer(self)
@@ -88,6 +90,11 @@ class MainWindow(RoleDesk, QMainWindow):
         self.send_receive = QAction("Send/Receive", self)
         self.send_receive.triggered.connect(self.start_send_receive)
         bar.addAction(self.send_receive)
+        self.cancel_pass = QAction("Cancel Send/Receive", self)  # a pass hung on a silent server
+        self.cancel_pass.setToolTip("Stop the Send/Receive under way; nothing is lost")
+        self.cancel_pass.setEnabled(False)
+        self.cancel_pass.triggered.connect(lambda: self.cancel_send_receive())
+        bar.addAction(self.cancel_pass)
         self.new_email = QAction("Create New Email", self)
         self.new_email.triggered.connect(lambda: self.open_compose())
         bar.addAction(self.new_email)
@@ -132,7 +139,8 @@ class MainWindow(RoleDesk, QMainWindow):
         self.tabs.addTab(self.outbox_page, "Outbox")
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
-                                                    ("Email...", self.email_selected_patient)])
+                                                    ("Email...", self.email_selected_patient),
+                                                    ("Add patient...", self.add_patient)])
         self.patient_search = QLineEdit()
         self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
         self.patient_search.setClearButtonEnabled(True)
@@ -143,7 +151,12 @@ class MainWindow(RoleDesk, QMainWindow):
         self.template_editor = TemplateEditor(self.app)
         self.tabs.addTab(self.template_editor, "Templates")
         self.admin_page = AdminPage(self.app)
+        self.admin_page.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.admin_page, "Admin")
+        self.day_list = DayList(self.app, self.when, lambda text: self.status_line.setText(text), self.refresh_outbox)
+        self.day_list.on_email_pdf = self.email_as_pdf
+        self.day_list.on_open_patient = self.open_patient
+        self.tabs.addTab(self.day_list, "Appointments")
         self.setCentralWidget(self.tabs)
 
     def when(self, iso: str | None) -> str:
@@ -184,6 +197,7 @@ class MainWindow(RoleDesk, QMainWindow):
         self.refresh_patients()
         self.template_editor.reload()
         self.refresh_to_act_on()
+        self.day_list.refresh()
 
     def refresh_patients(self) -> None:
         """Patients by name; the family as the others' first names, the provider by name; the
@@ -213,12 +227,28 @@ class MainWindow(RoleDesk, QMainWindow):
     def start_send_receive(self) -> None:
         """One manual pass, on a worker; the button is disabled until it finishes."""
         self.send_receive.setEnabled(False)
+        self.cancel_pass.setEnabled(True)
         self.status_line.setText("Sending and receiving...")
         self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed))
+
+    def cancel_send_receive(self) -> None:
+        """Cuts the pass's connections on a worker (it may wait a few seconds); the pass's own
+        report then says it was cancelled."""
+        self.cancel_pass.setEnabled(False)
+        self.status_line.setText("Cancelling Send/Receive...")
+        self._jobs.append(run_in_background(self.app.cancel_send_receive, lambda _r: None,
+                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}")))
 
     def _pass_done(self, report: dict[str, Any]) -> None:
         self.last_pass = report
         self.send_receive.setEnabled(True)
+        self.cancel_pass.setEnabled(False)
+        if report.get("cancelled"):
+            self.status_line.setText(f"Send/Receive cancelled after {report['sent']} sent; nothing was lost: "
+                                     "what was not sent goes at the next pass.")
+            self.refresh_status()
+            self.refresh_outbox()
+            return
         text = f"Sent {report['sent']}, received {report['received']}"
         if report["failed"]:
             text += f", {report['failed']} failed"
@@ -232,6 +262,7 @@ class MainWindow(RoleDesk, QMainWindow):
 
     def _pass_failed(self, exc: Exception) -> None:
         self.send_receive.setEnabled(True)
+        self.cancel_pass.setEnabled(False)
         self.status_line.setText(f"Send/Receive failed: {exc}")
         self.status_reads.request()
 
@@ -260,32 +291,39 @@ class MainWindow(RoleDesk, QMainWindow):
                                             for t in tasks[:20]))
         return tasks
 
-    def ask_prompts(self, waiting: list[dict[str, Any]] | None = None) -> list[QMessageBox]:
-        """'Send this confirmation now?' for each confirmation waiting (read on the jobs thread
-        by the timer; here when not given); No cancels it."""
+    def ask_prompts(self, waiting: list[Any] | None = None) -> list[QMessageBox]:
+        """'Send this confirmation now?' for each confirmation that is due (not at booking): read
+        on the jobs thread by the timer, here when not given; No cancels it."""
         boxes = []
-        for item in self.reminders.awaiting_prompt() if waiting is None else waiting:
-            rid = item[RID]
-            if rid in self._asking:
+        for item in self.app.prompts_due() if waiting is None else waiting:
+            if item.id in self._asking:
                 continue
-            self._asking.add(rid)
+            self._asking.add(item.id)
             box = plain.box(QMessageBox.Icon.Question, "Confirmation",
-                            f"Send this confirmation now?\n\n{plain.shown(item['subject'])}\n"
-                            f"to {plain.shown(', '.join(item['to']))}",
+                            f"Send this confirmation now?\n\n{plain.shown(item.subject)}\n"
+                            f"to {plain.shown(', '.join(item.to))}",
                             self, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-            box.finished.connect(lambda result, rid=rid: self.answer_prompt(
+            box.finished.connect(lambda result, rid=item.id: self.answer_prompt(
                 rid, result == QMessageBox.StandardButton.Yes.value))
             box.show()
             boxes.append(box)
         return boxes
 
     def answer_prompt(self, rid: int, send: bool) -> None:
+        """Yes: sent now, by a real pass. No: cancelled, and said so here and in the contact history."""
         try:
             self.app.answer_prompt(rid, send)
         except PracticeMailError as exc:
             self.status_line.setText(f"{exc.message}")
+            send = False
+        else:
+            if not send:
+                to = ", ".join(self.app.outbox_item(rid).to)
+                self.status_line.setText(f"The confirmation to {plain.shown(to)} will not be sent.")
         self._asking.discard(rid)
         self.refresh_outbox()
+        if send and self.send_receive.isEnabled():
+            self.start_send_receive()
 
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)
@@ -345,7 +383,17 @@ class MainWindow(RoleDesk, QMainWindow):
                              lambda pid: self.open_compose(pid), self.when, self.app, self.refresh_outbox, self,
                              provider_name=provider or "")
         dialog.on_email_pdf = self.email_as_pdf
+        dialog.on_edited = self.refresh_patients
         dialog.show()
+        return dialog
+
+    def add_patient(self) -> PatientEditDialog:
+        """A new patient typed at the desk; the list shows them once saved."""
+        dialog = PatientEditDialog(self.app, None, self)
+        dialog.accepted.connect(lambda: (self.refresh_patients(), self.status_line.setText(
+            f"Patient {dialog.saved.name if dialog.saved else ''} added.")))
+        dialog.show()
+        self.dialog = dialog
         return dialog
 
     def email_selected_patient(self) -> None:

@@ -115,7 +115,7 @@ class OutboxPage(QWidget):
         return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
                          status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
                          r.kind.replace("_", " "), self.when(r.created), ", ".join(r.to), r.subject,
-                         self.when(r["deliver_after"]), r.reason])
+                         self.when(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
                  for r in rows],
                 [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
 

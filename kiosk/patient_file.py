@@ -13,8 +13,10 @@ from engine.service.app import App
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
 from kiosk.bounced import bounced_label
+from kiosk.patient_edit import PatientEditDialog
 from kiosk.people import born
 from kiosk.tables import RecordTable
+from kiosk.widgets import no_checked
 
 
 class PatientFile(QDialog):
@@ -30,18 +32,13 @@ class PatientFile(QDialog):
         heading = plain.label(name)
         heading.setStyleSheet("font-size: 14pt; font-weight: bold")
         layout.addWidget(heading)
-        form = QFormLayout()
+        self.heading = heading
         heading.setToolTip(plain.tip(f"Patient code {patient['id']}"))
-        provider = provider_name or patient.get("usual_provider_id") or ""
-        for label, value in (("Email", patient.get("email")), ("Mobile", patient.get("mobile")),
-                             ("Date of birth", born(patient)), ("Usual provider", provider),
-                             ("Preferred location", patient.get("preferred_location"))):
-            form.addRow(label, plain.label(plain.shown(value or "-")))
-            if label == "Email" and patient.get("email_bad"):
-                form.addRow("", bounced_label(patient["email_bad"], when))
-        others = [person_name(p) for p in family if p["id"] != patient["id"]]
-        form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
-        layout.addLayout(form)
+        self.app = app
+        self.when = when
+        self.form = QFormLayout()
+        self.show_details(patient, family, provider_name)
+        layout.addLayout(self.form)
         self.appointments = AppointmentsPanel(app, patient, when, on_change) if app is not None else None
         if self.appointments is not None:
             layout.addWidget(self.appointments)
@@ -54,9 +51,14 @@ class PatientFile(QDialog):
         self.email = QPushButton("Email")
         self.email.clicked.connect(lambda: on_email(patient["id"]))
         row.addWidget(self.email)
+        self.edit = QPushButton("Edit details...")
+        self.edit.clicked.connect(no_checked(self.edit_details))
+        self.edit.setEnabled(app is not None and app.writer)
+        row.addWidget(self.edit)
         self.history_rows = history
-        self.when = when
         # set by the main window: open compose for the patient with the PDF attached
+        self.on_edited: Callable[[], None] = lambda: None  # set by the main window: the Patients list again
+        self.last_edit: PatientEditDialog | None = None
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.email_history = QPushButton("Email history as PDF...")
         self.email_history.clicked.connect(self.email_history_as_pdf)
@@ -64,6 +66,41 @@ class PatientFile(QDialog):
         row.addStretch(1)
         layout.addLayout(row)
         self.resize(760, 640)
+
+    def show_details(self, patient: dict[str, Any], family: list[dict[str, Any]], provider_name: str = "") -> None:
+        """The details block, built again after an edit."""
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.patient = patient
+        provider = provider_name or patient.get("usual_provider_id") or ""
+        for label, value in (("Email", patient.get("email")), ("Mobile", patient.get("mobile")),
+                             ("Date of birth", born(patient)), ("Usual provider", provider),
+                             ("Preferred location", patient.get("preferred_location"))):
+            self.form.addRow(label, plain.label(plain.shown(value or "-")))
+            if label == "Email" and patient.get("email_bad"):
+                self.form.addRow("", bounced_label(patient["email_bad"], self.when))
+        others = [person_name(p) for p in family if p["id"] != patient["id"]]
+        self.form.addRow("Family", plain.label(plain.shown(", ".join(others) or "-")))
+
+    def edit_details(self) -> PatientEditDialog:
+        """The patient edit dialog; on Save the file shows the stored details."""
+        assert self.app is not None
+        dialog = PatientEditDialog(self.app, self.patient["id"], self)
+        dialog.accepted.connect(self._edited)
+        dialog.show()
+        self.last_edit = dialog
+        return dialog
+
+    def _edited(self) -> None:
+        assert self.app is not None
+        d = self.app.directory
+        patient = d.require("patients", self.patient["id"])
+        pid = patient.get("usual_provider_id") or ""
+        self.show_details(patient, d.family(patient), d.names("providers", [pid]).get(pid, ""))
+        name = plain.shown(person_name(patient) or patient["id"])
+        self.heading.setText(name)
+        self.setWindowTitle(name)
+        self.on_edited()
 
     def history_document(self) -> Any:
         """The contact history as the print would show it."""

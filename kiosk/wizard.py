@@ -9,7 +9,8 @@ from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLineEdit, QListWidget, QListWidgetItem,
-                             QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard, QWizardPage)
+                             QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget, QWizard,
+                             QWizardPage)
 
 from engine.core.status import plain_line
 from engine.errors import PracticeMailError
@@ -19,6 +20,25 @@ from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
 
 PORTS = {"imap": 993, "pop3": 995}
+CONNECTION = ("The email service needs a working internet connection: it reaches the practice's mail servers "
+              "over the internet, and nothing is sent or received while the connection is down.")
+SIGN_IN_KEYS = ("outgoing.auth", "incoming.auth", "oauth.provider", "oauth.client_id", "oauth.tenant", "oauth.issuer")
+
+
+def in_the_wizard(text: str) -> str:
+    """A hint written for the rest of the program says "in the setup wizard": here we are in it."""
+    return text.replace(" in the setup wizard", "")
+
+
+def template_combo(templates: list[tuple[str, str]], current: str) -> QComboBox:
+    """Templates by description (their code in the tooltip), "(none)" first."""
+    combo = QComboBox()
+    combo.addItem("(none)", "")
+    for code, description in templates:
+        combo.addItem(plain.shown(description or code), code)
+        combo.setItemData(combo.count() - 1, plain.tip(f"Template code {code}"), Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    return combo
 
 
 class AccountPage(QWizardPage):
@@ -35,11 +55,12 @@ class AccountPage(QWizardPage):
         self.incoming_enabled = QCheckBox("Receive email")
         self.incoming_enabled.setChecked(bool(values["incoming.enabled"]))
         self.use_imap = QCheckBox("Use IMAP (recommended)")
-        self.use_imap.setChecked(values["incoming.protocol"] == "imap")
+        first = not values["outgoing.host"] and not values["incoming.host"]  # a fresh setup: IMAP, 993
+        self.use_imap.setChecked(first or values["incoming.protocol"] == "imap")
         self.incoming_host = QLineEdit(values["incoming.host"])
         self.incoming_port = QSpinBox()
         self.incoming_port.setRange(1, 65535)
-        self.incoming_port.setValue(int(values["incoming.port"]))
+        self.incoming_port.setValue(PORTS["imap"] if first else int(values["incoming.port"]))
         self.outgoing_host = QLineEdit(values["outgoing.host"])
         self.outgoing_port = QSpinBox()
         self.outgoing_port.setRange(1, 65535)
@@ -99,12 +120,21 @@ class TestPage(QWizardPage):
         self.run = QPushButton("Test Credentials")
         self.run.clicked.connect(self.start)
         layout.addWidget(self.run)
+        self.progress = QProgressBar()  # busy while a step runs (the steps come back together)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Testing...")
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
         self.steps = QListWidget()
+        self.steps.setWordWrap(True)  # a server's long answer wraps instead of being cut off
+        self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.steps)
         self.verdict = plain.label(wrap=True)  # a server's answer, word for word
         layout.addWidget(self.verdict)
         self.service = plain.label(wrap=True)  # information beside the result, never part of it
         layout.addWidget(self.service)
+        self.connection = plain.label(CONNECTION, wrap=True)
+        layout.addWidget(self.connection)
         self.passed = False
         self.result: dict[str, Any] | None = None
         self._job: Any = None
@@ -118,18 +148,21 @@ class TestPage(QWizardPage):
         self.run.setEnabled(False)
         self.steps.clear()
         self.service.setText("")
-        self.verdict.setText("Testing...")
+        self.verdict.setText("Testing: connecting to the servers...")
+        self.progress.setVisible(True)
         self._job = run_in_background(self.wiz.app.test_credentials, self.done, self.failed)
 
     def done(self, result: dict[str, Any]) -> None:
         self.result = result
         self.run.setEnabled(True)
+        self.progress.setVisible(False)
         for st in result["steps"]:
-            text = plain_line(f"{'✔' if st['ok'] else '✘'}  {st['name']}  ({st['seconds']:.2f} s)  {st['message']}", 300)
+            text = plain_line(f"{'✔' if st['ok'] else '✘'}  {st['name']}  ({st['seconds']:.2f} s)  "
+                              f"{in_the_wizard(st['message'])}", 300)
             self.steps.addItem(QListWidgetItem(text))
         self.passed = bool(result["ok"])  # about the servers only
         self.verdict.setText("Passed: every step worked." if self.passed
-                             else plain_line(f"Failed: {result['message']}. {result['hint']}", 400))
+                             else plain_line(in_the_wizard(f"Failed: {result['message']}. {result['hint']}"), 400))
         service = result.get("service") or {}
         if service:
             self.service.setText(plain_line(f"For information: {service['message']}."
@@ -138,7 +171,8 @@ class TestPage(QWizardPage):
 
     def failed(self, exc: Exception) -> None:
         self.run.setEnabled(True)
-        self.verdict.setText(f"The test could not run: {exc}")
+        self.progress.setVisible(False)
+        self.verdict.setText(in_the_wizard(f"The test could not run: {exc}"))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         """Compulsory only on first setup, and not when the practice chose to finish without an account."""
@@ -182,12 +216,7 @@ class RemindersPage(QWizardPage):
         form = QFormLayout(self)
         self.combos: dict[str, QComboBox] = {}
         for key, label in zip(self.KEYS, ("Confirmation", "Cancellation", "Welcome")):
-            combo = QComboBox()
-            combo.addItem("(none)", "")
-            for code, description in templates:
-                combo.addItem(plain.shown(description or code), code)
-                combo.setItemData(combo.count() - 1, plain.tip(f"Template code {code}"), Qt.ItemDataRole.ToolTipRole)
-            combo.setCurrentIndex(max(0, combo.findData(values[key])))
+            combo = template_combo(templates, values[key])
             self.combos[key] = combo
             form.addRow(f"{label} template", combo)
         self.delay = QSpinBox()
@@ -197,12 +226,52 @@ class RemindersPage(QWizardPage):
         self.ical = QCheckBox("Attach a calendar invitation")
         self.ical.setChecked(bool(values["reminders.include_ical"]))
         form.addRow("", self.ical)
+        self.alarm = QSpinBox()
+        self.alarm.setRange(-1, 40320)
+        self.alarm.setSpecialValueText("No alarm")  # -1: the setting left empty
+        alarm = values.get("reminders.alarm_minutes")
+        self.alarm.setValue(-1 if alarm in (None, "") else int(alarm))
+        form.addRow("Calendar alarm (minutes before)", self.alarm)
+        self.prompt = QCheckBox("Ask reception before each confirmation is sent")
+        self.prompt.setChecked(bool(values["reminders.prompt_before_send"]))
+        form.addRow("", self.prompt)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: c.currentData() for k, c in self.combos.items()}
         out["reminders.confirmation_delay_minutes"] = self.delay.value()
         out["reminders.include_ical"] = self.ical.isChecked()
+        out["reminders.alarm_minutes"] = "" if self.alarm.value() < 0 else self.alarm.value()
+        out["reminders.prompt_before_send"] = self.prompt.isChecked()
         return out
+
+
+class PracticePage(QWizardPage):
+    """The practice's own details: templates and invitations use them, "Email support" needs
+    the support address."""
+
+    def __init__(self, values: dict[str, Any], templates: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.setTitle("The practice")
+        self.setSubTitle("How the practice is named in emails and calendar invitations.")
+        form = QFormLayout(self)
+        self.name = QLineEdit(values["practice.name"] or "")
+        self.phone = QLineEdit(values["practice.phone"] or "")
+        self.address = QPlainTextEdit(values["practice.address"] or "")
+        self.address.setMaximumHeight(70)
+        self.address.setTabChangesFocus(True)
+        self.support = QLineEdit(values["support.address"] or "")
+        self.support.setPlaceholderText("support@your-it-company.example")
+        self.signature = template_combo(templates, values["signature.template"] or "")
+        for label, w in (("Practice name", self.name), ("Phone", self.phone), ("Address", self.address),
+                         ("Support email address", self.support), ("Signature template", self.signature)):
+            form.addRow(label, w)
+
+    def values(self) -> dict[str, Any]:
+        """The address on one line (a setting is one line of text): lines joined by commas."""
+        address = ", ".join(x.strip() for x in self.address.toPlainText().splitlines() if x.strip())
+        return {"practice.name": self.name.text().strip(), "practice.phone": self.phone.text().strip(),
+                "practice.address": address, "support.address": self.support.text().strip(),
+                "signature.template": self.signature.currentData()}
 
 
 class TomorrowPage(QWizardPage):
@@ -252,15 +321,18 @@ class SetupWizard(QWizard):
         self.signin = SignInPage(self, values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
-        self.reminders = RemindersPage(values, [(t.code, t.description) for t in app.templates.list()])
+        templates = [(t.code, t.description) for t in app.templates.list()]
+        self.reminders = RemindersPage(values, templates)
+        self.practice = PracticePage(values, templates)
         self.tomorrow = TomorrowPage(self)
-        self.page_ids = {id(page): self.addPage(page)
-                         for page in (self.account, self.signin, self.test, self.schedule, self.reminders, self.tomorrow)}
+        self.page_ids = {id(page): self.addPage(page) for page in (self.account, self.signin, self.test, self.schedule,
+                                                                   self.reminders, self.practice, self.tomorrow)}
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
-        keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values()]
+        keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values(), *self.practice.values(),
+                *SIGN_IN_KEYS]
         self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
         self._before["account.password"] = self.settings.secret("account.password")
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
@@ -283,7 +355,7 @@ class SetupWizard(QWizard):
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.signin.values(), **self.schedule.values(),
-                                    **self.reminders.values()})
+                                    **self.reminders.values(), **self.practice.values()})
             self._wrote = True
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"

@@ -289,6 +289,8 @@ def is_due(item: Mapping[str, Any], now: datetime, manual: bool) -> bool:
     """
     if item["status"] != S.READY.value:
         return False
+    if item.get("prompt"):
+        return False  # waits for reception's "send this now?" (asked once it is due), never sent unasked
     if item.get("deliver_after") and datetime.fromisoformat(item["deliver_after"]) > now and not manual:
         return False
     if manual and item.get("deliver_after") and datetime.fromisoformat(item["deliver_after"]) > now \

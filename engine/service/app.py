@@ -25,15 +25,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters import private
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
 from engine.adapters.durable import atomic_write, make_private
 from engine.adapters.logs import redact as redact_secrets
 from engine.adapters.storage import RID
 from engine.core.outbox import Event
 from engine.errors import ReadOnly
-from engine.service import system_service
-from engine.service.compose import Composer, merge_context
+from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice, default_data_folder
 from engine.service.recalls import Recalls
@@ -42,25 +40,18 @@ from engine.service.reminders import Reminders
 from engine.service.sms import Texts
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.templates import Templates
-from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
+from engine.service.app_commandline import CommandLineDoor, _signin
+from engine.service.app_desk import DeskDoor
+from engine.service.values import DayAppointment, InboxMessage, NewEmail, OutboxItem, Patient, RecallLine
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
 # (`make_private`, `atomic_write`, `redact_secrets`: the few adapter helpers the command line and
 # the admin need, handed out here so that no module outside the service imports an adapter)
-__all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
-           "ROLES", "ReadOnly", "allowed", "atomic_write", "default_data_folder", "looks_like_dicom",
+__all__ = ["App", "DayAppointment", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
+           "ROLES", "ReadOnly", "RecallLine", "allowed", "atomic_write", "default_data_folder", "looks_like_dicom",
            "make_private", "migrate_practice", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
-
-
-def _signin() -> Any:
-    """engine/service/signin.py, imported at the first sign-in question: its OAuth libraries
-    are most of a command's start-up time, and most commands never ask."""
-    from engine.service import signin
-
-    return signin
-
 
 def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool) -> Any:
     """`practicemail migrate`: a data folder's practice copied into PostgreSQL (engine/service/migrate.py).
@@ -80,7 +71,7 @@ def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool)
     return run(from_dir or default_data_folder(), url)
 
 
-class App:
+class App(DeskDoor, CommandLineDoor):
     """Build with `App.open(...)` (it opens and closes the data folder) or `App(practice)`
     over a Practice the caller opened and will close (tests, the CLI until it moves here)."""
 
@@ -246,12 +237,19 @@ class App:
         self._command("send and receive")
         return self.engine.send_receive_now(timeout)
 
+    def cancel_send_receive(self) -> bool:
+        """Cut short a Send/Receive hung on a server (waits up to a few seconds: call it off the
+        GUI thread). Unsent items stay ready; the pass's report says `cancelled`."""
+        self._command("cancel send and receive")
+        return self.engine.cancel_pass()
+
     def test_credentials(self) -> dict[str, Any]:
         """The setup test (nothing is sent); a reader may run it, it records nothing."""
         return self.engine.test_credentials()
 
     def answer_prompt(self, rid: int, send: bool) -> None:
-        """'Send this confirmation now?': yes queues it, no cancels it."""
+        """'Send this confirmation now?': yes makes it due at once (the caller runs a pass to
+        send it now), no cancels it (its history says reception declined)."""
         self._command("answer a confirmation")
         self.reminders.answer_prompt(rid, send, self.now())
 
@@ -332,48 +330,3 @@ class App:
         """Checked against the catalogue first; a bad value changes nothing."""
         self._command("change settings")
         self.settings.set_many(values)
-
-
-    # -- for the command line: templates, files, sign-in beside a service, the OS service ----
-    def render_template(self, code: str, patient_id: str | None = None) -> tuple[Any, Any]:
-        """A stored template and its preview: with the patient's details, or sample data."""
-        from engine.core import templates as tpl
-
-        template = self.templates.get(code)
-        ctx = merge_context(self.practice, self.directory.require("patients", patient_id)) if patient_id \
-            else tpl.sample_context()
-        return template, tpl.render(template, ctx)
-
-    def check_files(self, fix: bool = False) -> tuple[list[Any], list[Any]]:
-        """(files and folders made owner-only when `fix`, problems in the settings and the
-        files others could read)."""
-        fixed = private.tighten(self.folder) if fix else []
-        problems = self.settings.check() + [loose.problem() for loose in private.loose_modes(self.folder)]
-        return fixed, problems
-
-    def signin_summary(self) -> dict[str, Any] | None:
-        """Who is signed in and when (never a token); None when the account does not use OAuth."""
-        if not (_signin().uses_oauth(self.practice, "outgoing") or _signin().uses_oauth(self.practice, "incoming")):
-            return None
-        return _signin().summary(self.practice)
-
-    # A sign-in from the command line may run beside the service (a reader App): the sign-in
-    # file is written either way and the service's keeper reads it at its next refresh.
-    def sign_in_beside_service(self, open_browser: Callable[[str], Any], timeout: float) -> dict[str, Any]:
-        return _signin().sign_in(self.practice, open_browser=open_browser, timeout=timeout)
-
-    def device_sign_in_beside_service(self, show: Callable[[Any], None],
-                                      wait: Callable[[float], bool]) -> dict[str, Any]:
-        device = _signin().begin_device(self.practice)
-        show(device)
-        return _signin().finish_device(self.practice, device, wait)
-
-    def sign_out(self) -> dict[str, Any]:
-        """Revoke where the provider allows, and forget the tokens here (reader or writer)."""
-        return _signin().sign_out(self.practice)
-
-    # the computer's own service manager (no data folder is opened for these)
-    service_spec = staticmethod(system_service.spec_for)
-    install_service = staticmethod(system_service.install)
-    uninstall_service = staticmethod(system_service.uninstall)
-    service_status = staticmethod(system_service.status)

@@ -29,7 +29,7 @@ from engine.adapters.smtp import SmtpSession
 from engine.core import schedule
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.outbox import State as OutboxState
-from engine.errors import PracticeMailError
+from engine.errors import MailServerError, PracticeMailError
 from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox
@@ -80,6 +80,8 @@ class Engine(AccountSide, SendPasses):
         self._incoming_session: Any = None
         self._last_check: datetime | None = None
         self._session_lock = threading.Lock()
+        self._cancel = threading.Event()  # reception cancelled the manual pass under way
+        self._manual_running = threading.Event()
         self._account_blocked_until: datetime | None = None
         self._recent_sends: list[datetime] = self.heartbeat.recent_sends()
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -155,11 +157,28 @@ class Engine(AccountSide, SendPasses):
     def send_receive_now(self, timeout: float | None = None) -> dict[str, Any]:
         """One manual pass (no pacing, periods ignored). Runs on the worker when it runs."""
         if not self.running:
-            return self._manual_pass().as_dict()
+            return self._cancellable_pass()
         fut: Future[Any] = Future()
         self._commands.put(("send_receive", fut))
         self._wake.set()
         return fut.result(timeout)
+
+    def cancel_pass(self, timeout: float = 5.0) -> bool:
+        """Reception's Cancel for a Send/Receive hung on a server that stopped answering: the
+        pass's connections are cut (again and again, as `stop` does, since a connect may not be
+        blocking yet), the rest of the pass is skipped. An item cut mid-send goes back to ready
+        (a network error is a retry), so nothing is lost. False when no manual pass was running."""
+        if not self._manual_running.is_set():
+            return False
+        self._cancel.set()
+        deadline = time.monotonic() + timeout
+        while self._manual_running.is_set() and time.monotonic() < deadline:
+            with self._session_lock:
+                sessions = [x for x in (self._session, self._incoming_session) if x is not None]
+            for session in sessions:
+                session.abort()
+            time.sleep(0.05)
+        return True
 
     def wake(self) -> None:
         """Something changed (items queued): look again now rather than at the next heartbeat."""
@@ -217,9 +236,29 @@ class Engine(AccountSide, SendPasses):
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
-                fut.set_result(self._manual_pass().as_dict())
+                fut.set_result(self._cancellable_pass())
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 fut.set_exception(exc)
+
+    def _cancellable_pass(self) -> dict[str, Any]:
+        """A manual pass that `cancel_pass` may cut short; its report says so (and the light)."""
+        self._cancel.clear()
+        self._manual_running.set()
+        try:
+            report = self._manual_pass().as_dict()
+        finally:
+            self._manual_running.clear()
+        report["cancelled"] = self._cancel.is_set()
+        if report["cancelled"]:
+            self._cancel.clear()
+            cancelled = MailServerError("Send/Receive was cancelled while the server was not answering",
+                                        hint="Nothing was lost: what was not sent goes at the next pass.")
+            if report["errors"]:  # a cut connection: the light says why, in reception's words
+                self._direction_failed("send", cancelled)
+            else:
+                self.heartbeat.note_error(self.clock.now(), "send", cancelled.message, cancelled.hint, failing=False)
+            log.info("manual pass cancelled by reception")
+        return report
 
     def _beat(self, state: str) -> None:
         now = self.clock.now()
@@ -292,6 +331,8 @@ class Engine(AccountSide, SendPasses):
         result = PassResult(sent=report.sent, failed=report.failed, errors=list(report.errors))
         if report.account_error is not None:
             result.errors = (result.errors or []) + [{"id": None, **_err(report.account_error)}]
+        if self._cancel.is_set():
+            return result  # cancelled: the mail check is skipped too
         received = self.receive()
         result.received, result.filed = received.received, received.filed
         if received.error is not None:

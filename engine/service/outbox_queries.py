@@ -151,7 +151,9 @@ class OutboxQueries:
         """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,
         and those a paced pass has claimed and not sent yet (`sending`): they go first, in order."""
         going = (State.READY.value, State.SENDING.value)
-        return [schedule.Due.of(r[RID], r) for r in self._items.find(lambda r: r["status"] in going)]
+        # an item waiting for reception's answer is not planned for: it goes once answered
+        return [schedule.Due.of(r[RID], r) for r in self._items.find(lambda r: r["status"] in going
+                                                                     and not r.get("prompt"))]
 
     def sent_item(self, message_id: str, recipient: str = "") -> dict[str, Any] | None:
         """The item a bounce is about: the one with our Message-ID; or, when the bounce

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from engine.core.message import Attachment
 from engine.core.outbox_item import OutboxItem
 from engine.service.inbox_records import InboxMessage
 
-__all__ = ["InboxMessage", "NewEmail", "OutboxItem", "Patient"]  # the first two defined where their records are
+__all__ = ["DayAppointment", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RecallLine"]  # the first two defined where their records are
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,31 @@ class Patient:
                    title=r.get("title") or "", date_of_birth=str(r.get("date_of_birth") or ""),
                    mobile=r.get("mobile") or "", email=r.get("email") or "", family_id=r.get("family_id") or "",
                    usual_provider_id=r.get("usual_provider_id") or "", email_bad=str(r.get("email_bad") or ""))
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    """One line of the recall list."""
+
+    patient_id: str
+    patient_name: str
+    type: str
+    due: date
+    status: str
+
+
+@dataclass(frozen=True)
+class DayAppointment:
+    """One appointment of the day list: what reception reads, the appointment's record kept
+    for the calendar answer's words (kiosk/appointments.py `calendar_text`)."""
+
+    id: str
+    start: str
+    minutes: int
+    patient_id: str
+    patient_name: str
+    provider: str
+    type: str
+    status: str
+    confirmation: str
+    record: dict[str, Any]

@@ -242,7 +242,7 @@ def test_cancelling_an_appointment_asks_and_says_the_email_will_go(qtbot: QtBot,
     asked: list[str] = []
     answer("No", asked)
     qtbot.mouseClick(button(pfile, "Cancel appointment"), Qt.MouseButton.LeftButton)
-    assert asked and "cancellation email will be sent" in asked[0]
+    assert asked and "cancellation email will be queued" in asked[0]
     assert window.reminders.get(appt["id"]).get("status", "booked") != "cancelled"
     answer("Yes", asked)
     qtbot.mouseClick(button(pfile, "Cancel appointment"), Qt.MouseButton.LeftButton)

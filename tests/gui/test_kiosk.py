@@ -90,6 +90,7 @@ def test_wizard_failing_then_passing_test_then_finish(qtbot: QtBot, window: Main
     wizard.schedule.periods.setText("Mon–Fri 08:00–18:00; Sat 09:00–12:00")
     wizard.schedule.pacing.setChecked(True)
     wizard.next()
+    wizard.next()  # the practice page
     wizard.next()  # the last page saves, then shows tomorrow
     assert wizard.tomorrow.saved_ok and wizard.tomorrow.lines.count() >= 1
     wizard.accept()
@@ -209,21 +210,33 @@ def test_patient_file_shows_family_history_and_emails(qtbot: QtBot, window: Main
     assert window.last_compose is not None and window.last_compose.patient.currentData() == "P003"
 
 
-def test_prompt_before_send_yes_and_no(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:
+def test_prompt_before_send_yes_and_no(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                      fakemail: FakeMail) -> None:
+    """Asked when the confirmation is due, not at booking; Yes sends it at once (a real pass),
+    No cancels it and says so in the status bar and the contact history (#19 item 4)."""
     from PyQt6.QtWidgets import QMessageBox
 
-    practice.settings.set_many({"reminders.prompt_before_send": "true"})
+    practice.settings.set_many({"reminders.prompt_before_send": "true", "reminders.confirmation_delay_minutes": "10"})
     window.reminders.book("P033", "2026-12-02T15:00", 30, window.app.engine.clock.now())
+    assert window.ask_prompts() == []  # held for its delay: not asked at booking
+    practice.settings.set_many({"reminders.confirmation_delay_minutes": "0"})
     window.reminders.book("P036", "2026-12-02T16:00", 30, window.app.engine.clock.now())
+    window.reminders.book("P034", "2026-12-02T17:00", 30, window.app.engine.clock.now())
+    assert send_receive(qtbot, window)["sent"] == 0  # due, but never sent unasked
     boxes = window.ask_prompts()
     assert len(boxes) == 2 and "Send this confirmation now?" in boxes[0].text()
     assert window.ask_prompts() == []  # not asked twice
+    window.last_pass = None
     boxes[0].done(QMessageBox.StandardButton.Yes.value)
+    qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
+    assert window.last_pass["sent"] == 1 and len(fakemail.sent()) == 1
     boxes[1].done(QMessageBox.StandardButton.No.value)
+    assert "will not be sent" in window.status_line.text()
     statuses = sorted(r["status"] for r in window.app.engine.outbox.list())
-    assert statuses == ["cancelled", "ready"]
-    ready = next(r for r in window.app.engine.outbox.list() if r["status"] == "ready")
-    assert ready["deliver_after"] <= datetime.now(timezone.utc).isoformat()  # goes at the next pass, not held
+    assert statuses == ["cancelled", "ready", "sent"]
+    cancelled = next(r for r in window.app.engine.outbox.list() if r["status"] == "cancelled")
+    history = window.app.inbox.contact_history(cancelled["patient_id"])
+    assert [h["type"] for h in history] == ["cancelled"]
 
 
 def test_missing_address_is_asked_for_and_saved(qtbot: QtBot, window: MainWindow, practice: Practice) -> None:

@@ -92,6 +92,7 @@ def test_zero_delay_and_the_prompt(practice: Practice, engine: Engine, clock: Fa
     rem.book("P036", "2026-11-25T16:00", 30, clock.now())
     waiting = rem.awaiting_prompt()
     assert len(waiting) == 2
+    assert engine.send_receive_now()["sent"] == 0 and fakemail.sent() == []  # never sent unasked
     rem.answer_prompt(waiting[0]["_rid"], send=False, now=clock.now())  # declined: cancelled
     rem.answer_prompt(waiting[1]["_rid"], send=True, now=clock.now())
     assert engine.send_receive_now()["sent"] == 1

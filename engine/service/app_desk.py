@@ -1,0 +1,108 @@
+"""The App's answers for the front desk's day (engine/service/app.py inherits them): the day
+list, the recall list, prompts due, why an item waits, and patients added or changed at the desk
+with the import's own checks (engine/core/directory.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from engine.service.values import DayAppointment, OutboxItem, Patient, RecallLine
+
+# the patient fields reception may set at the desk (the rest come from the practice system)
+PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", "mobile", "family_id",
+                  "usual_provider_id", "preferred_location", "preference")
+
+
+
+
+class DeskDoor:
+    """Needs the App's `directory`, `reminders`, `recalls`, `outbox`, `settings`, `zone`,
+    `now`, `patients`, `patient` and `_command`."""
+
+    directory: Any
+    reminders: Any
+    recalls: Any
+    outbox: Any
+    settings: Any
+    zone: Any
+    now: Any
+    patients: Any
+    patient: Any
+    _command: Any
+
+    def appointments_on(self, day: date) -> list[DayAppointment]:
+        """The appointments starting on `day` in the practice's time, soonest first, with who,
+        with whom and how far the confirmation got (the newest confirmation item's state)."""
+        zone = self.zone()
+        first = datetime.combine(day, time(0), zone)
+        last = first + timedelta(days=1)
+        rows = sorted((r for r in self.reminders.appointments.all()
+                       if first <= datetime.fromisoformat(r["start"]) < last), key=lambda r: r["start"])
+        d = self.directory
+        names = d.names("providers", {r.get("provider_id") or "" for r in rows})
+        wanted = {r["id"] for r in rows}
+        confirmations: dict[str, str] = {}
+        for item in self.outbox.iter_newest():  # newest first: the first seen is the latest
+            aid = item.record.get("appointment_id")
+            if aid in wanted and item.kind == "confirmation" and aid not in confirmations:
+                confirmations[aid] = item.status.value
+        out = []
+        for r in rows:
+            patient = d.find("patients", r["patient_id"])
+            out.append(DayAppointment(
+                id=r["id"], start=r["start"], minutes=int(r["minutes"]), patient_id=r["patient_id"],
+                patient_name=Patient.from_record(patient).name if patient else r["patient_id"],
+                provider=names.get(r.get("provider_id") or "", r.get("provider_id") or ""),
+                type=r.get("type") or "", status=r.get("status", "booked"),
+                confirmation=confirmations.get(r["id"], ""), record=dict(r)))
+        return out
+
+    def recall_list(self) -> list[RecallLine]:
+        """The recalls on file, soonest due first, with the patient's name (printed, emailed as PDF)."""
+        recalls = self.recalls.list()
+        names = {p.id: p.name for p in self.patients()}
+        return [RecallLine(r.patient_id, names.get(r.patient_id, r.patient_id), r.type, r.due, r.status)
+                for r in recalls]
+
+    def next_patient_id(self) -> str:
+        """A free patient code for a patient added at the desk (P followed by a number)."""
+        taken = self.directory.keys("patients")
+        n = len(taken) + 1
+        while f"P{n:03d}" in taken:
+            n += 1
+        return f"P{n:03d}"
+
+    def prompts_due(self) -> list[OutboxItem]:
+        """Confirmations whose delay has run out and that wait for reception's "send this
+        now?": asked then, not at booking (the delay lets a quick move replace it unasked)."""
+        now = self.now()
+        return [i for i in self.reminders.awaiting_prompt() if i.deliver_after is None or i.deliver_after <= now]
+
+    def waiting_words(self, item: OutboxItem) -> str:
+        """Why a ready item has not gone, in reception's words: with automatic sending off (the
+        demo), a due item waits for Send/Receive; a confirmation may wait for reception's answer.
+        Empty when nothing holds it. For the outbox's Reason column."""
+        if item.status.value != "ready":
+            return ""
+        if item.record.get("prompt"):
+            return "waits for your answer: send this confirmation?"
+        if not self.settings.get("schedule.send_immediately"):
+            return "waits for Send/Receive (automatic sending is off)"
+        return ""
+
+    def add_patient(self, fields: dict[str, str]) -> Patient:
+        """A new patient (a code is given when none is): checked as an imported row is, a
+        mobile made E.164; refused with every problem named, nothing stored."""
+        self._command("add a patient")
+        row = {k: str(fields.get(k) or "") for k in PATIENT_FIELDS}
+        row["id"] = str(fields.get("id") or "") or self.next_patient_id()
+        return Patient.from_record(self.directory.add_patient(row))
+
+    def update_patient(self, patient_id: str, fields: dict[str, str]) -> Patient:
+        """The patient's details changed, checked as an import is; a corrected email clears
+        the bounced mark (Directory.update)."""
+        self._command("change a patient")
+        self.directory.update("patients", patient_id, {k: str(v or "") for k, v in fields.items()
+                                                       if k in PATIENT_FIELDS})
+        return self.patient(patient_id)

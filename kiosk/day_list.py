@@ -1,0 +1,193 @@
+"""The day list: one day's appointments as reception runs the day, with how far each
+confirmation got and what the patient's calendar answered (accepted, declined, a proposed
+time; an answer to an older version of the time shown as outdated). Moving and cancelling
+go through the engine's reminders, as in the patient file; it prints and emails as PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from typing import Any
+
+from PyQt6.QtCore import QDate
+from PyQt6.QtWidgets import QDateEdit, QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from engine.errors import PracticeMailError
+from engine.service.app import App, DayAppointment, RecallLine
+from kiosk import plain, printing
+from kiosk.appointments import SlotDialog, calendar_text, cancel_question
+from kiosk.tables import RecordTable
+from kiosk.widgets import no_checked
+
+COLUMNS = ("Time", "Patient", "Provider", "Type", "Status", "Confirmation", "Calendar")
+CONFIRMATION_WORDS = {"": "none", "draft": "held for reception", "ready": "waiting to go", "sending": "going",
+                      "sent": "sent", "failed": "failed", "cancelled": "not sent", "deleted": "deleted",
+                      "pending_link": "waiting for its link", "link_failed": "link failed", "bounced": "bounced"}
+
+
+class DayList(QWidget):
+    def __init__(self, app: App, when: Callable[[str], str], say: Callable[[str], None],
+                 changed: Callable[[], None] = lambda: None) -> None:
+        super().__init__()
+        self.app = app
+        self.when = when
+        self.say = say
+        self.changed = changed
+        self.rows: list[DayAppointment] = []
+        # set by the main window: open compose with the PDF attached, and a patient's file
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        self.on_open_patient: Callable[[str], Any] = lambda _pid: None
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.day = QDateEdit()
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("dddd d MMMM yyyy")
+        today = app.now().astimezone(app.zone()).date()
+        self.day.setDate(QDate(today.year, today.month, today.day))
+        self.day.dateChanged.connect(lambda _d: self.refresh())
+        for label, step in (("< Previous day", -1), ("Today", 0), ("Next day >", 1)):
+            b = QPushButton(label)
+            b.clicked.connect(no_checked(lambda step=step: self.go(step)))
+            top.addWidget(b)
+        top.insertWidget(1, self.day)
+        top.addStretch(1)
+        layout.addLayout(top)
+        self.table = RecordTable(COLUMNS)
+        self.table.doubleClicked.connect(lambda _i: self.open_patient())
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for label, slot in (("Open patient...", self.open_patient), ("Move...", self.ask_move),
+                            ("Cancel appointment...", self.cancel), ("Print...", self.print_day),
+                            ("Email as PDF...", self.email_as_pdf), ("Recall list...", self.open_recalls)):
+            b = QPushButton(label)
+            b.clicked.connect(no_checked(slot))
+            row.addWidget(b)
+            self.buttons[label] = b
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    def chosen_day(self) -> date:
+        return self.day.date().toPyDate()
+
+    def go(self, step: int) -> None:
+        """A day back or forward; 0: today."""
+        if step == 0:
+            today = self.app.now().astimezone(self.app.zone()).date()
+            self.day.setDate(QDate(today.year, today.month, today.day))
+        else:
+            self.day.setDate(self.day.date().addDays(step))
+
+    def refresh(self) -> None:
+        self.rows = self.app.appointments_on(self.chosen_day())
+        self.table.fill([(a.id, self.cells(a)) for a in self.rows],
+                         [f"Appointment {a.id}, patient code {a.patient_id}" for a in self.rows])
+
+    def cells(self, a: DayAppointment) -> tuple[str, ...]:
+        start = datetime.fromisoformat(a.start).astimezone(self.app.zone())
+        confirmed = "confirmed by the patient" if a.record.get("confirmed") else \
+            CONFIRMATION_WORDS.get(a.confirmation, a.confirmation)  # "C" by text (engine/service/sms.py)
+        return (f"{start:%H:%M} ({a.minutes} min)", a.patient_name, a.provider, a.type, a.status,
+                confirmed, calendar_text(a.record, self.when) or "-")
+
+    def selected(self) -> DayAppointment | None:
+        ids = self.table.selected_ids()
+        found = [a for a in self.rows if ids and a.id == ids[0]]
+        if not found:
+            self.say("Choose an appointment in the list first.")
+        return found[0] if found else None
+
+    def open_patient(self) -> Any:
+        a = self.selected()
+        return self.on_open_patient(a.patient_id) if a else None
+
+    def ask_move(self) -> None:
+        a = self.selected()
+        if a is None:
+            return
+        patient = self.app.directory.require("patients", a.patient_id)
+        dialog = SlotDialog(self.app, patient, "Move the appointment", a.record, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.move(a.id, dialog.start_text())
+
+    def move(self, aid: str, start: str) -> bool:
+        return self._done(lambda: self.app.reminders.move(aid, start, datetime.now(timezone.utc)),
+                          "Appointment moved; the new confirmation is queued.")
+
+    def cancel(self) -> bool:
+        """Asked first, saying whether a cancellation email will be queued."""
+        a = self.selected()
+        if a is None:
+            return False
+        if a.status == "cancelled":
+            self.say("That appointment is already cancelled.")
+            return False
+        patient = self.app.directory.require("patients", a.patient_id)
+        if not plain.ask(self, "Cancel the appointment", cancel_question(self.app, patient, a.record, self.when)):
+            return False
+        return self._done(lambda: self.app.reminders.cancel(a.id, datetime.now(timezone.utc)),
+                          f"{a.patient_name}'s appointment cancelled.")
+
+    def _done(self, action: Callable[[], Any], words: str) -> bool:
+        try:
+            action()
+        except PracticeMailError as exc:
+            self.say(f"{exc.message}. {exc.hint}")
+            return False
+        self.say(words)
+        self.refresh()
+        self.changed()
+        return True
+
+    def document(self) -> Any:
+        """The day as the print shows it: one line an appointment."""
+        lines = ["  ".join(f"{c:<22}" if i < 3 else c for i, c in enumerate(self.cells(a))) for a in self.rows]
+        return printing.document([("Appointments", self.day.date().toString("dddd d MMMM yyyy")),
+                                  ("Count", str(len(self.rows)))], "\n".join(lines) or "No appointments.")
+
+    def print_day(self) -> bool:
+        return printing.print_with_dialog(self.document(), self)
+
+    def email_as_pdf(self) -> Any:
+        """The day list as a PDF in a new email (to whom is reception's choice; the gate decides)."""
+        return self.on_email_pdf(None, printing.pdf_attachment(self.document(), "appointments.pdf"))
+
+    def open_recalls(self) -> "RecallList":
+        dialog = RecallList(self.app, self)
+        dialog.on_email_pdf = self.on_email_pdf
+        dialog.show()
+        self.last_recalls = dialog
+        return dialog
+
+
+class RecallList(QDialog):
+    """Who is due a recall, soonest first: printed or emailed as PDF (to whom is reception's choice)."""
+
+    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Recall list")
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        self.lines: list[RecallLine] = app.recall_list()
+        layout = QVBoxLayout(self)
+        self.table = RecordTable(("Due", "Patient", "Recall", "Status"))
+        self.table.fill([(n, (f"{r.due:%d %b %Y}", r.patient_name, r.type, r.status))
+                         for n, r in enumerate(self.lines)], [f"Patient code {r.patient_id}" for r in self.lines])
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for label, slot in (("Print...", lambda: printing.print_with_dialog(self.document(), self)),
+                            ("Email as PDF...", self.email_as_pdf)):
+            b = QPushButton(label)
+            b.clicked.connect(no_checked(slot))
+            row.addWidget(b)
+            self.buttons[label] = b
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.resize(640, 480)
+
+    def document(self) -> Any:
+        text = "\n".join(f"{r.due:%d %b %Y}  {r.patient_name:<30}  {r.type:<12}  {r.status}" for r in self.lines)
+        return printing.document([("Recall list", f"{len(self.lines)} recall(s)")], text or "No recalls on file.")
+
+    def email_as_pdf(self) -> Any:
+        return self.on_email_pdf(None, printing.pdf_attachment(self.document(), "recall-list.pdf"))

@@ -1,0 +1,83 @@
+"""Adding and correcting a patient at the desk (#19 item 8): the import's checks, a mobile made
+E.164 or refused in words, a hidden line end refused, a corrected email clearing the bounce (#20)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PyQt6.QtCore import QDate, Qt
+from PyQt6.QtWidgets import QDialogButtonBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from kiosk.main_window import MainWindow
+from kiosk.patient_edit import PatientEditDialog
+
+
+def click_save(qtbot: QtBot, dialog: PatientEditDialog) -> None:
+    box = dialog.findChild(QDialogButtonBox)
+    qtbot.mouseClick(box.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+
+
+def button(widget, text: str) -> QPushButton:
+    return next(b for b in widget.findChildren(QPushButton) if b.text() == text)
+
+
+def test_a_patient_added_from_the_patients_tab(qtbot: QtBot, window: MainWindow) -> None:
+    window.tabs.setCurrentIndex(3)
+    qtbot.mouseClick(button(window.tabs.currentWidget(), "Add patient..."), Qt.MouseButton.LeftButton)
+    dialog = window.dialog
+    assert isinstance(dialog, PatientEditDialog)
+    qtbot.keyClicks(dialog.title_, "Ms")
+    qtbot.keyClicks(dialog.first, "Nadia")
+    qtbot.keyClicks(dialog.last, "Okafor")
+    dialog.known_birth.setChecked(True)
+    dialog.birth.setDate(QDate(1985, 6, 2))
+    qtbot.keyClicks(dialog.email, "nadia.okafor@patientmail.example")
+    qtbot.keyClicks(dialog.mobile, "07700 9001")  # too short
+    click_save(qtbot, dialog)
+    assert dialog.isVisible() and "Mobile" in dialog.problem.text()
+    assert not window.app.patients("Okafor")
+    dialog.mobile.clear()
+    qtbot.keyClicks(dialog.mobile, "07700 900777")
+    dialog.provider.setCurrentIndex(1)
+    click_save(qtbot, dialog)
+    assert not dialog.isVisible()
+    (p,) = window.app.patients("Okafor")
+    assert (p.name, p.mobile, p.date_of_birth) == ("Ms Nadia Okafor", "+447700900777", "1985-06-02")
+    assert p.usual_provider_id == dialog.provider.itemData(1)
+    assert "Okafor" in window.status_line.text()
+    names = [window.patients.model_.text(r, 0) for r in range(window.patients.model_.rowCount())]
+    assert "Ms Nadia Okafor" in names
+
+
+def test_a_name_with_a_hidden_line_end_is_refused(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = window.add_patient()
+    qtbot.add_widget(dialog)
+    dialog.first.setText("Eve\u2028Bcc: x@evil.example")
+    dialog.last.setText("Smith")
+    click_save(qtbot, dialog)
+    assert dialog.isVisible() and "First name" in dialog.problem.text()
+    assert not window.app.patients("Smith Eve")
+
+
+def test_a_patient_edited_from_the_file_and_a_corrected_email_clears_the_bounce(qtbot: QtBot,
+                                                                               window: MainWindow) -> None:
+    d = window.app.directory
+    d.mark_address_bad("angus.macleod@patientmail.example", "the mailbox does not exist", 1,
+                       datetime.now(timezone.utc))
+    file = window.open_patient("P033")
+    qtbot.add_widget(file)
+    qtbot.mouseClick(file.edit, Qt.MouseButton.LeftButton)
+    dialog = file.last_edit
+    assert dialog.first.text() == "Angus" and dialog.known_birth.isChecked()
+    dialog.mobile.setText("not a number")
+    click_save(qtbot, dialog)
+    assert "Mobile" in dialog.problem.text()
+    assert d.require("patients", "P033")["mobile"] == "+447700900034"
+    dialog.mobile.setText("+44 7700 900035")
+    dialog.email.setText("angus.m@patientmail.example")
+    click_save(qtbot, dialog)
+    rec = d.require("patients", "P033")
+    assert (rec["mobile"], rec["email"], rec.get("email_bad")) == ("+447700900035", "angus.m@patientmail.example", None)
+    shown = [w.text() for w in file.findChildren(type(file.heading))]
+    assert "angus.m@patientmail.example" in shown
