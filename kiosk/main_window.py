@@ -11,10 +11,9 @@ from typing import Any
 
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QLineEdit, QMainWindow, QMessageBox, QTabWidget,
+from PyQt6.QtWidgets import (QApplication, QLineEdit, QMainWindow, QTabWidget,
                              QToolBar, QWidget)
 
-from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
 from kiosk.admin_page import AdminPage
@@ -27,6 +26,7 @@ from kiosk.outbox_page import OutboxPage
 from kiosk.patient_edit import PatientEditDialog
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
+from kiosk.prompt_desk import PromptDesk
 from kiosk.roles_desk import RoleDesk
 from kiosk.status_light import ServiceDialog, ServiceLight
 from kiosk.tables import ROWS, RecordTable, local_time
@@ -37,7 +37,7 @@ from kiosk.wizard import SetupWizard
 VIEWS = ("inbox", "outbox", "deleted", "patients", "templates", "admin", "appointments")
 
 
-class MainWindow(RoleDesk, QMainWindow):
+class MainWindow(RoleDesk, PromptDesk, QMainWindow):
     def __init__(self, app: App) -> None:
         super().__init__()
         self.app = app  # the one door: every part below is the app's own, built once
@@ -290,40 +290,6 @@ class MainWindow(RoleDesk, QMainWindow):
         self.to_act_on.setToolTip("\n".join(plain.shown(f"{t['patient_id']} {self.when(t['start'])}: {t['attention']}")
                                             for t in tasks[:20]))
         return tasks
-
-    def ask_prompts(self, waiting: list[Any] | None = None) -> list[QMessageBox]:
-        """'Send this confirmation now?' for each confirmation that is due (not at booking): read
-        on the jobs thread by the timer, here when not given; No cancels it."""
-        boxes = []
-        for item in self.app.prompts_due() if waiting is None else waiting:
-            if item.id in self._asking:
-                continue
-            self._asking.add(item.id)
-            box = plain.box(QMessageBox.Icon.Question, "Confirmation",
-                            f"Send this confirmation now?\n\n{plain.shown(item.subject)}\n"
-                            f"to {plain.shown(', '.join(item.to))}",
-                            self, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-            box.finished.connect(lambda result, rid=item.id: self.answer_prompt(
-                rid, result == QMessageBox.StandardButton.Yes.value))
-            box.show()
-            boxes.append(box)
-        return boxes
-
-    def answer_prompt(self, rid: int, send: bool) -> None:
-        """Yes: sent now, by a real pass. No: cancelled, and said so here and in the contact history."""
-        try:
-            self.app.answer_prompt(rid, send)
-        except PracticeMailError as exc:
-            self.status_line.setText(f"{exc.message}")
-            send = False
-        else:
-            if not send:
-                to = ", ".join(self.app.outbox_item(rid).to)
-                self.status_line.setText(f"The confirmation to {plain.shown(to)} will not be sent.")
-        self._asking.discard(rid)
-        self.refresh_outbox()
-        if send and self.send_receive.isEnabled():
-            self.start_send_receive()
 
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)

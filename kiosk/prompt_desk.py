@@ -1,0 +1,53 @@
+"""Prompt-before-send at the desk: "Send this confirmation now?" when a confirmation is due (not
+at booking); Yes sends it by a real pass, No cancels it and says so. Part of the main window
+(kiosk/main_window.py), kept apart so each stays readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt6.QtWidgets import QMessageBox
+
+from engine.errors import PracticeMailError
+from kiosk import plain
+
+
+class PromptDesk:
+    app: Any
+    status_line: Any
+    _asking: set[int]
+    refresh_outbox: Any
+
+    def ask_prompts(self, waiting: list[Any] | None = None) -> list[QMessageBox]:
+        """'Send this confirmation now?' for each confirmation that is due (not at booking): read
+        on the jobs thread by the timer, here when not given; No cancels it."""
+        boxes = []
+        for item in self.app.prompts_due() if waiting is None else waiting:
+            if item.id in self._asking:
+                continue
+            self._asking.add(item.id)
+            box = plain.box(QMessageBox.Icon.Question, "Confirmation",
+                            f"Send this confirmation now?\n\n{plain.shown(item.subject)}\n"
+                            f"to {plain.shown(', '.join(item.to))}",
+                            self, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            box.finished.connect(lambda result, rid=item.id: self.answer_prompt(
+                rid, result == QMessageBox.StandardButton.Yes.value))
+            box.show()
+            boxes.append(box)
+        return boxes
+
+    def answer_prompt(self, rid: int, send: bool) -> None:
+        """Yes: sent now, by a real pass. No: cancelled, and said so here and in the contact history."""
+        try:
+            self.app.answer_prompt(rid, send)
+        except PracticeMailError as exc:
+            self.status_line.setText(f"{exc.message}")
+            send = False
+        else:
+            if not send:
+                to = ", ".join(self.app.outbox_item(rid).to)
+                self.status_line.setText(f"The confirmation to {plain.shown(to)} will not be sent.")
+        self._asking.discard(rid)
+        self.refresh_outbox()
+        if send and self.send_receive.isEnabled():
+            self.start_send_receive()
