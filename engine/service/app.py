@@ -19,6 +19,7 @@ builds the same parts to read with, never starts the worker and refuses every co
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,22 +27,60 @@ from zoneinfo import ZoneInfo
 
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
 from engine.adapters.store import RID
+from engine.core import settings as setting_rules
+from engine.core import sms as sms_rules
+from engine.core.addresses import mailbox_key
+from engine.core.directory import household, person_name
 from engine.core.outbox import Event
-from engine.errors import ReadOnly
+from engine.core.templates import Template
+from engine.errors import InputInvalid, ReadOnly
 from engine.service import signin
 from engine.service.compose import Composer
 from engine.service.engine import Engine
 from engine.service.practice import Practice
+from engine.service.recalls import Recalls
+from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
 from engine.service.roles import ROLES, Roles, allowed
+from engine.service.sms import Texts
 from engine.service.templates import Templates
 from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
-__all__ = ["App", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
-           "ROLES", "ReadOnly", "allowed", "looks_like_dicom"]
+__all__ = ["App", "Contact", "Document", "Event", "InboxMessage", "MassPreview", "NewEmail", "OutboxItem", "Patient",
+           "RID", "ROLES", "ReadOnly", "Template", "allowed", "looks_like_dicom"]
 
 Listener = Callable[[str, dict[str, Any]], None]
+# the settings that name a template: a template named in one of them is in use
+TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "code" and s.key.endswith("template"))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One entry of the address book: a patient, provider or specialist (kind), or an address typed."""
+
+    kind: str
+    id: str
+    name: str
+    email: str
+    family_id: str = ""
+
+
+@dataclass(frozen=True)
+class MassPreview:
+    """What a mass email would do, before anything is queued: emails (one per address a family
+    shares), the patients they reach, and those without an address, by name."""
+
+    emails: int
+    patients: int
+    no_address: tuple[str, ...]
+
+    def describe(self) -> str:
+        line = f"{self.emails} email{'s' if self.emails != 1 else ''} to {self.patients} " \
+               f"patient{'s' if self.patients != 1 else ''}"
+        if self.no_address:
+            line += f"; {len(self.no_address)} without an address: " + ", ".join(self.no_address)
+        return line
 
 
 class App:
@@ -182,7 +221,79 @@ class App:
         """What the engine will send and check in the next hours (reminders' preview lines)."""
         return self.reminders.preview(self.now(), hours)
 
+    def contacts(self, search: str = "", limit: int = 200) -> list[Contact]:
+        """The address book: patients, providers and specialists matching every word typed."""
+        return [Contact(e["kind"], e["id"], e["name"], e["email"], e["family_id"])
+                for e in self.composer.address_book(search, limit=limit)]
+
+    def recall_patients(self, due_before: Any = None) -> list[str]:
+        """The ids of the patients with a recall due (before `due_before`, a date, when given)."""
+        recalls = Recalls(self.practice, self.engine.outbox).list()
+        wanted = (r for r in recalls if r.status == "due" and (due_before is None or r.due < due_before))
+        return list(dict.fromkeys(r.patient_id for r in wanted))
+
+    def mass_preview(self, patient_ids: list[str]) -> MassPreview:
+        """As Composer.mass groups them: one email per address and household, the rest listed."""
+        everyone = {p["id"]: p for p in self.directory.list("patients")}
+        groups: set[tuple[str, str]] = set()
+        reached, missing = 0, []
+        for pid in dict.fromkeys(patient_ids):
+            p = everyone[pid]
+            if not p.get("email"):
+                missing.append(person_name(p) or pid)
+                continue
+            groups.add((mailbox_key(p["email"]), household(p)))
+            reached += 1
+        return MassPreview(len(groups), reached, tuple(missing))
+
+    def template_uses(self, code: str) -> list[str]:
+        """Where a template is named: reminder rules and settings, in words."""
+        uses = [f"reminder rule {r.id}" for r in ReminderRules(self.practice).list() if r.template == code]
+        uses += [f"the setting {key}" for key in TEMPLATE_SETTINGS if self.settings.get(key) == code]
+        return uses
+
+    def text_segments(self, text: str) -> sms_rules.Segments:
+        """How many messages a text takes (and what is left in the last); pure, asked on each key."""
+        return sms_rules.segments(text)
+
+    @property
+    def max_text_segments(self) -> int:
+        return int(self.settings.get("sms.max_segments"))
+
     # -- commands ----------------------------------------------------------------------------
+    def save_template(self, template: Template, new: bool = False) -> None:
+        """Checked by the templates' rules; a new one may not take a code already used."""
+        self._command("save a template")
+        if new and self.templates.exists(template.code):
+            raise InputInvalid(f"the code {template.code} is already used by another template",
+                               hint="Choose another code.")
+        self.templates.save(template)
+
+    def delete_template(self, code: str) -> None:
+        """Refused while a reminder rule or a setting names it (with where)."""
+        self._command("delete a template")
+        uses = self.template_uses(code)
+        if uses:
+            raise InputInvalid(f"the template {code} is in use by " + ", ".join(uses),
+                               hint="Choose another template there first.")
+        self.templates.delete(code)
+
+    def mass_email(self, template: str, patient_ids: list[str]) -> Any:
+        """One email per patient or shared family address, each through the gate (Composer.mass,
+        the CLI's path); the result names those without an address."""
+        self._command("queue a mass email")
+        result = self.composer.mass(template, patient_ids, self.now())
+        self.engine.wake()
+        return result
+
+    def send_text(self, patient_id: str, text: str, even_in_quiet_hours: bool = False) -> int:
+        """A text to the patient's mobile (their preference, the most-segments setting and quiet hours checked)."""
+        self._command("queue a text")
+        rid = Texts(self.practice, self.outbox).queue(patient_id, text, self.now(),
+                                                      even_in_quiet_hours=even_in_quiet_hours)
+        self.engine.wake()
+        return rid
+
     def compose(self, email: NewEmail) -> int:
         """One email to or about a patient, checked by the rules, queued (or kept as a draft)."""
         self._command("queue an email")
