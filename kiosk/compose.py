@@ -21,6 +21,7 @@ from kiosk.address_book import AddressBook, is_addressee
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
 from kiosk.people import code_tip, patient_label
+from kiosk.text_compose import TextDialog
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
@@ -162,9 +163,20 @@ class ComposeDialog(QDialog):
         self.send = self.buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_draft = self.buttons.addButton("Save Draft", QDialogButtonBox.ButtonRole.ActionRole)
         self.save_draft.clicked.connect(lambda: self._queue(as_draft=True))
+        self.text_instead = self.buttons.addButton("Send a Text...", QDialogButtonBox.ButtonRole.HelpRole)
+        self.text_instead.setToolTip("A text message (SMS) to the patient's mobile instead")
+        self.text_instead.clicked.connect(lambda: self.open_text())
+        self.last_text: TextDialog | None = None
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+
+    def open_text(self) -> TextDialog:
+        """A text to the chosen patient; sent, this email is closed (what was typed asked about first)."""
+        self.last_text = dialog = TextDialog(self.app, self.patient.currentData(), self)
+        dialog.accepted.connect(self.reject)
+        dialog.show()
+        return dialog
 
     def open_address_book(self, modal: bool = True) -> AddressBook:
         """The address book; what is chosen goes into To, Cc and Bcc when it is closed with OK."""

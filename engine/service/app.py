@@ -32,10 +32,11 @@ from engine.core import sms as sms_rules
 from engine.core.addresses import mailbox_key
 from engine.core.directory import household, person_name
 from engine.core.outbox import Event
+from engine.core import templates as tpl_rules
 from engine.core.templates import Template
 from engine.errors import InputInvalid, ReadOnly
 from engine.service import signin
-from engine.service.compose import Composer
+from engine.service.compose import Composer, merge_context
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.recalls import Recalls
@@ -255,6 +256,15 @@ class App:
     def text_segments(self, text: str) -> sms_rules.Segments:
         """How many messages a text takes (and what is left in the last); pure, asked on each key."""
         return sms_rules.segments(text)
+
+    def text_from_template(self, code: str, patient_id: str) -> str:
+        """A text-message template filled in for the patient (what they would receive)."""
+        t = self.templates.get(code)
+        return tpl_rules.render(t, merge_context(self.practice, self.directory.require("patients", patient_id))).body
+
+    def in_quiet_hours(self) -> bool:
+        """Inside sms.quiet_hours now: a manual text asks first."""
+        return Texts(self.practice, self.outbox).in_quiet_hours(self.now())
 
     @property
     def max_text_segments(self) -> int:
