@@ -42,3 +42,19 @@ def test_only_patients_with_a_mobile_are_offered(qtbot: QtBot, window: MainWindo
     assert "mobile" in dialog.problem.text() and not dialog.send.isEnabled()
     dialog.close()
     compose.discard()
+
+
+def test_a_text_reply_is_marked_sms_in_the_inbox(qtbot: QtBot, window: MainWindow, fakemail) -> None:  # noqa: ANN001
+    from tests.gui.helpers import send_receive
+
+    fakemail.deliver("practice", b"From: Niamh <obriens@mailhome.example>\r\nSubject: Re: crown\r\n"
+                                 b"Message-ID: <s1@p>\r\n\r\nC\r\n")
+    send_receive(qtbot, window)
+    rid = window.inbox.id_at(0)
+    window.inbox_page.refresh()
+    assert "SMS" not in window.inbox.model_.text(0, 0)
+    window.app.set_tags(rid, ["SMS"])  # as a text reply is tagged
+    page = window.inbox_page
+    page.tag_filter.setCurrentIndex(page.tag_filter.findData("all"))
+    page.refresh()
+    assert window.inbox.model_.text(0, 0) == "SMS new"
