@@ -19,7 +19,6 @@ builds the same parts to read with, never starts the worker and refuses every co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from engine.service.reminders import Reminders
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.sms import Texts
 from engine.service.templates import Templates
-from engine.service.values import InboxMessage, NewEmail, OutboxItem, Patient
+from engine.service.values import Contact, InboxMessage, MassPreview, NewEmail, OutboxItem, Patient
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
 __all__ = ["App", "Contact", "Document", "Event", "InboxMessage", "MassPreview", "NewEmail", "OutboxItem", "Patient",
@@ -54,34 +53,6 @@ __all__ = ["App", "Contact", "Document", "Event", "InboxMessage", "MassPreview",
 Listener = Callable[[str, dict[str, Any]], None]
 # the settings that name a template: a template named in one of them is in use
 TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "code" and s.key.endswith("template"))
-
-
-@dataclass(frozen=True)
-class Contact:
-    """One entry of the address book: a patient, provider or specialist (kind), or an address typed."""
-
-    kind: str
-    id: str
-    name: str
-    email: str
-    family_id: str = ""
-
-
-@dataclass(frozen=True)
-class MassPreview:
-    """What a mass email would do, before anything is queued: emails (one per address a family
-    shares), the patients they reach, and those without an address, by name."""
-
-    emails: int
-    patients: int
-    no_address: tuple[str, ...]
-
-    def describe(self) -> str:
-        line = f"{self.emails} email{'s' if self.emails != 1 else ''} to {self.patients} " \
-               f"patient{'s' if self.patients != 1 else ''}"
-        if self.no_address:
-            line += f"; {len(self.no_address)} without an address: " + ", ".join(self.no_address)
-        return line
 
 
 class App:

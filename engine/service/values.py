@@ -77,3 +77,31 @@ class Patient:
                    title=r.get("title") or "", date_of_birth=str(r.get("date_of_birth") or ""),
                    mobile=r.get("mobile") or "", email=r.get("email") or "", family_id=r.get("family_id") or "",
                    usual_provider_id=r.get("usual_provider_id") or "", email_bad=str(r.get("email_bad") or ""))
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One entry of the address book: a patient, provider or specialist (kind), or an address typed."""
+
+    kind: str
+    id: str
+    name: str
+    email: str
+    family_id: str = ""
+
+
+@dataclass(frozen=True)
+class MassPreview:
+    """What a mass email would do, before anything is queued: emails (one per address a family
+    shares), the patients they reach, and those without an address, by name."""
+
+    emails: int
+    patients: int
+    no_address: tuple[str, ...]
+
+    def describe(self) -> str:
+        line = f"{self.emails} email{'s' if self.emails != 1 else ''} to {self.patients} " \
+               f"patient{'s' if self.patients != 1 else ''}"
+        if self.no_address:
+            line += f"; {len(self.no_address)} without an address: " + ", ".join(self.no_address)
+        return line
