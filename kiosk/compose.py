@@ -119,6 +119,8 @@ class ComposeDialog(QDialog):
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in self.app.templates.list():
+            if t.kind == "sms":  # a text message's template is offered by Send a Text...
+                continue
             self.template.addItem(t.description or t.code, t.code)
             self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
                                       Qt.ItemDataRole.ToolTipRole)

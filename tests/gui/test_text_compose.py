@@ -58,3 +58,19 @@ def test_a_text_reply_is_marked_sms_in_the_inbox(qtbot: QtBot, window: MainWindo
     page.tag_filter.setCurrentIndex(page.tag_filter.findData("all"))
     page.refresh()
     assert window.inbox.model_.text(0, 0) == "SMS new"
+
+
+def test_sms_templates_are_offered_for_texts_not_emails(qtbot: QtBot, window: MainWindow) -> None:
+    from engine.service.app import Template
+
+    window.app.save_template(Template("TXTREADY", "Crown ready (text)", body="Hi {{ patient.first_name }}, "
+                                      "your crown is ready. {{ practice.name }}", kind="sms"), new=True)
+    compose = window.open_compose("P005")
+    qtbot.add_widget(compose)
+    assert compose.template.findData("TXTREADY") == -1 and compose.template.findData("RECALL") > 0
+    dialog = compose.open_text()
+    dialog.template.setCurrentIndex(dialog.template.findData("TXTREADY"))
+    assert dialog.text.toPlainText() == "Hi Niamh, your crown is ready. Bright Smile Dental"
+    assert dialog.count.text().startswith("1 message") and dialog.send.isEnabled()
+    dialog.close()
+    compose.discard()
