@@ -17,9 +17,11 @@ from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.app import App, Document, NewEmail
 from kiosk import plain
+from kiosk.address_book import AddressBook, is_addressee
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
 from kiosk.people import code_tip, patient_label
+from kiosk.text_compose import TextDialog
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
 
@@ -68,7 +70,15 @@ class ComposeDialog(QDialog):
         form.addRow("Patient", chooser)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
-        form.addRow("To", self.send_to)
+        self.book = QPushButton("Address Book...")
+        self.book.setToolTip("Choose the patient, a specialist and copies by name")
+        self.book.clicked.connect(lambda: self.open_address_book())
+        self.book.setVisible(draft_id is None)
+        to_row = QHBoxLayout()
+        to_row.addWidget(self.send_to, 1)
+        to_row.addWidget(self.book)
+        form.addRow("To", to_row)
+        self.last_book: AddressBook | None = None
         self.provider = people_combo(d.list("providers"), "(none)")
         self.provider.setToolTip("Signs the email and fills the provider's merge fields")
         form.addRow("Provider", self.provider)
@@ -109,6 +119,8 @@ class ComposeDialog(QDialog):
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in self.app.templates.list():
+            if t.kind == "sms":  # a text message's template is offered by Send a Text...
+                continue
             self.template.addItem(t.description or t.code, t.code)
             self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
                                       Qt.ItemDataRole.ToolTipRole)
@@ -153,9 +165,52 @@ class ComposeDialog(QDialog):
         self.send = self.buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_draft = self.buttons.addButton("Save Draft", QDialogButtonBox.ButtonRole.ActionRole)
         self.save_draft.clicked.connect(lambda: self._queue(as_draft=True))
+        self.text_instead = self.buttons.addButton("Send a Text...", QDialogButtonBox.ButtonRole.HelpRole)
+        self.text_instead.setToolTip("A text message (SMS) to the patient's mobile instead")
+        self.text_instead.clicked.connect(lambda: self.open_text())
+        self.last_text: TextDialog | None = None
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+
+    def open_text(self) -> TextDialog:
+        """A text to the chosen patient; sent, this email is closed (what was typed asked about first)."""
+        self.last_text = dialog = TextDialog(self.app, self.patient.currentData(), self)
+        dialog.accepted.connect(self.reject)
+        dialog.show()
+        return dialog
+
+    def open_address_book(self, modal: bool = True) -> AddressBook:
+        """The address book; what is chosen goes into To, Cc and Bcc when it is closed with OK."""
+        self.last_book = book = AddressBook(self.app, self)
+        book.accepted.connect(lambda: self.take_from_book(book))
+        if modal:
+            book.exec()
+        else:
+            book.show()
+        return book
+
+    def take_from_book(self, book: AddressBook) -> None:
+        """To: the patient (or their specialist); Cc/Bcc: added to what is typed. Anyone else
+        chosen for To goes to Cc, said in words; the rules then check it all as typed."""
+        said = []
+        for c in book.chosen["To"]:
+            if c.kind == "patient":
+                self.find.clear()
+                self.patient.setCurrentIndex(max(0, self.patient.findData(c.id)))
+                self.send_to.setCurrentIndex(0)
+            elif is_addressee(c):
+                self.send_to.setCurrentIndex(max(0, self.send_to.findData(c.id)))
+            else:
+                book.chosen["Cc"].append(c)
+                said.append(f"{c.name or c.email} was put in Cc: an email goes to a patient or their specialist.")
+        for name, field in (("Cc", self.cc), ("Bcc", self.bcc)):
+            have = [a.strip() for a in field.text().split(",") if a.strip()]
+            more = [c.email for c in book.chosen[name] if c.email and c.email not in have]
+            field.setText(", ".join([*have, *more]))
+        self.check()
+        if said:
+            self.problem.setText("\n".join([*said, self.problem.text()]).strip())
 
     def _fill_from_draft(self, opened: dict[str, Any]) -> None:
         """A draft opened again: its patient fixed, the rest as it was saved."""

@@ -25,6 +25,13 @@ from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import ask_forward_address, forward_confirmed, with_buttons
 
+SMS_MARK = "SMS"  # a text-message reply's own mark, beside "new"
+
+
+def mark(message: InboxMessage) -> str:
+    """The first column: new or not, and a text reply (tagged SMS) marked as one."""
+    words = [SMS_MARK] if "SMS" in message.tags else []
+    return " ".join([*words, *([] if message.read else ["new"])])
 
 
 class InboxPage(QSplitter):
@@ -128,7 +135,7 @@ class InboxPage(QSplitter):
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
-        shown = [(r.id, ["" if r.read else "new", self.when(r.received), r.sender_name or r.sender,
+        shown = [(r.id, [mark(r), self.when(r.received), r.sender_name or r.sender,
                          r.subject, self._patient_cell(r, patients),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]

@@ -20,6 +20,7 @@ from kiosk.admin_page import AdminPage
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.day_list import DayList
+from kiosk.mass_mail import MassMail
 from kiosk.inbox_page import InboxPage
 from kiosk.jobs import Jobs, Refresher
 from kiosk.outbox_page import OutboxPage
@@ -98,6 +99,9 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.new_email = QAction("Create New Email", self)
         self.new_email.triggered.connect(lambda: self.open_compose())
         bar.addAction(self.new_email)
+        self.mass_mail = QAction("Mass Email...", self)  # kiosk/mass_mail.py
+        self.mass_mail.triggered.connect(lambda: self.open_mass_mail())
+        bar.addAction(self.mass_mail)
         self.setup = QAction("Setup...", self)
         self.setup.triggered.connect(lambda: self.open_wizard())
         bar.addAction(self.setup)
@@ -314,6 +318,11 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         (the confidentiality gate decides, as for any email, who else may receive it)."""
         dialog = self.open_compose(patient_id)
         dialog.files.add(pdf)
+        return dialog
+
+    def open_mass_mail(self, modal: bool = False) -> MassMail:
+        self.last_mass_mail = dialog = MassMail(self.app, self)
+        dialog.exec() if modal else dialog.show()
         return dialog
 
     def open_compose(self, patient_id: str | None = None) -> ComposeDialog:

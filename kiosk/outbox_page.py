@@ -28,6 +28,13 @@ FAILED = ("failed", "link_failed")
 KINDS = ("email", "confirmation", "cancellation", "welcome", "support", "reply", "forward", "sms", "reminder", "recall")
 
 
+def type_text(kind: str) -> str:
+    """The Type column: SMS or Email first (one outbox holds both), then what the email is for."""
+    if kind == "sms":
+        return "SMS"
+    return "Email" if kind == "email" else f"Email: {kind.replace('_', ' ')}"
+
+
 def status_text(status: str) -> str:
     """'link_failed' as 'link failed': words, not identifiers."""
     return status.replace("_", " ")
@@ -51,7 +58,7 @@ class OutboxPage(QWidget):
         self.last_read: QDialog | None = None
         # no From column: it is always the practice
         self.table = RecordTable(("", "Status", "Type", "Created", "To", "Subject", "Deliver after", "Reason"),
-                                 {1: [*(status_text(s.value) for s in State), "draft (held)"], 2: KINDS})
+                                 {1: [*(status_text(s.value) for s in State), "draft (held)"], 2: [type_text(k) for k in KINDS]})
         layout = QVBoxLayout(self)
         finder = QHBoxLayout()
         self.by_day = QCheckBox("Only the day")
@@ -114,7 +121,7 @@ class OutboxPage(QWidget):
         rows = self.app.outbox_items(wanted, limit=ROWS)
         return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
                          status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
-                         r.kind.replace("_", " "), self.when(r.created), ", ".join(r.to), r.subject,
+                         type_text(r.kind), self.when(r.created), ", ".join(r.to), r.subject,
                          self.when(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
                  for r in rows],
                 [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])

@@ -1,38 +1,55 @@
 """Templates: list, edit, the merge-field picker (with its group filter) inserting at the
-cursor, a live preview with a sample patient, and save refused with the checker's words."""
+cursor, a live preview with a sample patient, and save refused with the checker's words.
+New, Copy and Delete: a code is asked for and may not be one already used (typing another
+template's code into Code would have overwritten it); a template a reminder rule or a setting
+names is not deleted. Text-message (SMS) templates are their own kind: no subject, and the
+live count of messages and characters left, over the practice's most segments refused."""
 
 from __future__ import annotations
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
-                             QPushButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                             QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from engine.core import templates as tpl
 from engine.errors import PracticeMailError, TemplateInvalid
 from engine.service.app import App
 from kiosk import plain
 from kiosk.template_words import problem_text
+from kiosk.template_actions import TemplateActions
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
 
+KIND_NAMES = {tpl.EMAIL: "Email", tpl.SMS: "Text message (SMS)"}
 
-class TemplateEditor(QWidget):
+
+class TemplateEditor(TemplateActions, QWidget):
     def __init__(self, app: App) -> None:
         super().__init__()
+        self.app = app
         self.templates = app.templates
+        self.is_new = False  # a template begun with New, not yet saved
         layout = QHBoxLayout(self)
         self.list = QListWidget()
         self.loaded: tpl.Template | None = None  # as it was loaded: what the fields are compared with
         self.list.currentItemChanged.connect(self._chosen)
-        layout.addWidget(self.list, 1)
+        left = QVBoxLayout()
+        left.addWidget(self.list, 1)
+        left.addLayout(self.action_row())
+        layout.addLayout(left, 1)
         right = QVBoxLayout()
         form = QFormLayout()
         self.code = QLineEdit()
+        self.kind = QComboBox()
+        for kind, name in KIND_NAMES.items():
+            self.kind.addItem(name, kind)
+        self.kind.setToolTip("An email has a subject; a text message has words only, counted in messages")
         self.description = QLineEdit()
         self.category = QLineEdit()
         self.subject = QLineEdit()
-        for label, w in (("Code", self.code), ("Description", self.description), ("Category", self.category),
-                         ("Subject", self.subject)):
+        for label, w in (("Code", self.code), ("Kind", self.kind), ("Description", self.description),
+                         ("Category", self.category), ("Subject", self.subject)):
             form.addRow(label, w)
+        self.subject_label = form.labelForField(self.subject)
         right.addLayout(form)
         picker = QHBoxLayout()
         self.group = QComboBox()
@@ -48,6 +65,9 @@ class TemplateEditor(QWidget):
         right.addLayout(picker)
         self.body = QPlainTextEdit()
         right.addWidget(self.body, 3)
+        self.count = QLabel()  # a text message: "2 messages, 148 characters left", as typed
+        self.count.setToolTip("Counted with the sample patient's details filled in")
+        right.addWidget(self.count)
         right.addWidget(QLabel("Preview (sample patient):"))
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
@@ -61,6 +81,8 @@ class TemplateEditor(QWidget):
         layout.addLayout(right, 3)
         for w in (self.subject, self.body):
             w.textChanged.connect(self.render_preview)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
         self.fill_fields()
         self.reload()
 
@@ -68,7 +90,7 @@ class TemplateEditor(QWidget):
         current = self.code.text()
         self.list.clear()
         for t in self.templates.list():  # by what it is for; the code in the tooltip
-            item = QListWidgetItem(plain.shown(t.description or t.code))
+            item = QListWidgetItem(plain.shown(list_name(t)))
             item.setData(Qt.ItemDataRole.UserRole, t.code)
             item.setToolTip(plain.tip(f"Template code {t.code}"))
             self.list.addItem(item)
@@ -101,8 +123,8 @@ class TemplateEditor(QWidget):
         if self.loaded is None:
             return False
         now, was = self.current(), self.loaded
-        return (now.code, now.description, now.category, now.subject, now.body) != \
-            (was.code, was.description, was.category, was.subject, was.body)
+        return (now.code, now.kind, now.description, now.category, now.subject, now.body) != \
+            (was.code, was.kind, was.description, was.category, was.subject, was.body)
 
     def _chosen(self, item: QListWidgetItem | None, before: QListWidgetItem | None) -> None:
         """Another template chosen: changes to this one are saved, discarded or kept, as asked;
@@ -123,35 +145,60 @@ class TemplateEditor(QWidget):
             self.list.blockSignals(False)
             return
         if before is not None and answer == SAVE:
-            before.setText(plain.shown(self.description.text() or self.code.text()))
+            before.setText(plain.shown(list_name(self.current())))
         self.load(code)
 
     def load(self, code: str) -> None:
         if not code:
             return
-        t = self.templates.get(code)
+        self.show_template(self.templates.get(code))
+
+    def show_template(self, t: tpl.Template, new: bool = False) -> None:
+        """The template in the fields, as loaded (a new one: not yet in the list)."""
         self.loaded = t
+        self.is_new = new
         self.code.setText(t.code)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(t.kind)))
         self.description.setText(t.description)
         self.category.setText(t.category)
         self.subject.setText(t.subject)
         self.body.setPlainText(t.body)
-        self.problems.setText("")
+        self.render_preview()
 
     def current(self) -> tpl.Template:
+        sms = self.kind.currentData() == tpl.SMS
         return tpl.Template(self.code.text().strip(), self.description.text(), self.category.text(),
-                            self.subject.text(), self.body.toPlainText())
+                            "" if sms else self.subject.text(), self.body.toPlainText(),
+                            kind=self.kind.currentData())
+
+    def _kind_changed(self) -> None:
+        sms = self.kind.currentData() == tpl.SMS
+        self.subject.setVisible(not sms)
+        if self.subject_label is not None:
+            self.subject_label.setVisible(not sms)
+        self.count.setVisible(sms)
+        self.render_preview()
 
     def render_preview(self) -> None:
         t = self.current()
-        problems = tpl.check(t)
-        if problems:
+        problems = [problem_text(p) for p in tpl.check(t)[:5]]
+        r = tpl.render(t, tpl.sample_context()) if not problems else None
+        if r is not None and t.kind == tpl.SMS:
+            problems += self._count(r.body)
+        if r is None:
             self.preview.setPlainText("")
-            self.problems.setText("\n".join(problem_text(p) for p in problems[:5]))
-            return
-        r = tpl.render(t, tpl.sample_context())
-        self.preview.setPlainText(f"Subject: {r.subject}\n\n{r.body}")
-        self.problems.setText("")
+            self.count.setText("")
+        else:
+            self.preview.setPlainText(r.body if t.kind == tpl.SMS else f"Subject: {r.subject}\n\n{r.body}")
+        self.problems.setText("\n".join(problems))
+
+    def _count(self, text: str) -> list[str]:
+        """The live count of a text message; over the practice's most segments, the problem."""
+        seg = self.app.text_segments(text)
+        self.count.setText(seg.describe())
+        most = self.app.max_text_segments
+        return [f"The text needs {seg.parts} messages; the practice allows {most} (setting sms.max_segments)."] \
+            if seg.parts > most else []
 
     def save_template(self) -> bool:
         if not self._store():
@@ -163,12 +210,16 @@ class TemplateEditor(QWidget):
     def _store(self) -> bool:
         """The fields saved as the template; the checker's words shown when refused."""
         try:
-            existing = self.templates.get(self.code.text().strip()) if self.templates.exists(self.code.text().strip()) \
-                else None
             t = self.current()
-            if existing is not None:
-                t.html = existing.html
-            self.templates.save(t)
+            new = self.is_new or self.loaded is None or t.code != self.loaded.code
+            if not new and t.kind == tpl.EMAIL:
+                t.html = self.templates.get(t.code).html
+            if t.kind == tpl.SMS:
+                too_long = self._count(tpl.render(t, tpl.sample_context()).body) if not tpl.check(t) else []
+                if too_long:
+                    self.problems.setText("Not saved: " + too_long[0])
+                    return False
+            self.app.save_template(t, new=new)
         except TemplateInvalid as exc:
             self.problems.setText("Not saved: " + "; ".join(problem_text(p) for p in exc.problems[:5]))
             return False
@@ -176,4 +227,11 @@ class TemplateEditor(QWidget):
             self.problems.setText(f"Not saved: {exc.message}")
             return False
         self.loaded = t
+        self.is_new = False
         return True
+
+
+def list_name(t: tpl.Template) -> str:
+    """How the list names a template: what it is for, a text message said so."""
+    name = t.description or t.code
+    return f"{name} (SMS)" if t.kind == tpl.SMS else name

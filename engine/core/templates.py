@@ -72,6 +72,9 @@ FIELDS: dict[str, MergeField] = {f.name: f for f in CATALOGUE}
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(f.group for f in CATALOGUE))
 
 
+EMAIL, SMS = "email", "sms"  # a template's kind: an email (subject, body, html) or a text (body only)
+
+
 @dataclass
 class Template:
     code: str
@@ -80,16 +83,18 @@ class Template:
     subject: str = ""
     body: str = ""
     html: str | None = None
+    kind: str = EMAIL
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "description": self.description, "category": self.category,
-                "subject": self.subject, "body": self.body, "html": self.html}
+                "subject": self.subject, "body": self.body, "html": self.html, "kind": self.kind}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Template":
         return cls(code=str(d.get("code", "")), description=str(d.get("description", "")),
                    category=str(d.get("category", "")), subject=str(d.get("subject", "")),
-                   body=str(d.get("body", "")), html=(str(d["html"]) if d.get("html") else None))
+                   body=str(d.get("body", "")), html=(str(d["html"]) if d.get("html") else None),
+                   kind=str(d.get("kind") or EMAIL))
 
 
 def _env(html: bool) -> SandboxedEnvironment:
@@ -156,6 +161,7 @@ def check(t: Template) -> list[Problem]:
         problems.append(Problem(None, "code", f"{t.code!r} is not a template code (A-Z, 0-9, _ and -, up to 32)"))
     if "\n" in t.subject or "\r" in t.subject:
         problems.append(Problem(1, "subject", "the subject must be one line"))
+    problems += _kind_problems(t)
     for part, text, env in (("subject", t.subject, _TEXT_ENV), ("body", t.body, _TEXT_ENV),
                             ("html", t.html or "", _HTML_ENV)):
         try:
@@ -166,6 +172,22 @@ def check(t: Template) -> list[Problem]:
         except RecursionError:  # ~1,000 chained `and`s exhaust the parser's (and our walk's) stack
             problems.append(Problem(_busiest_line(text), part,
                                     "the template is too deeply nested (split the condition into simpler ones)"))
+    return problems
+
+
+def _kind_problems(t: Template) -> list[Problem]:
+    """A text message has words only: no subject, no formatted part, and some words."""
+    if t.kind not in (EMAIL, SMS):
+        return [Problem(None, "kind", f"{t.kind!r} is not a template kind (email or sms)")]
+    if t.kind != SMS:
+        return []
+    problems = []
+    if t.subject.strip():
+        problems.append(Problem(1, "subject", "a text message has no subject"))
+    if t.html:
+        problems.append(Problem(1, "html", "a text message has no formatted part"))
+    if not t.body.strip():
+        problems.append(Problem(1, "body", "a text message needs some words"))
     return problems
 
 

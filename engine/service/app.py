@@ -30,6 +30,7 @@ from engine.adapters.durable import atomic_write, make_private
 from engine.adapters.logs import redact as redact_secrets
 from engine.adapters.storage import RID
 from engine.core.outbox import Event
+from engine.core.templates import Template
 from engine.errors import ReadOnly
 from engine.service.compose import Composer
 from engine.service.engine import Engine
@@ -37,19 +38,21 @@ from engine.service.practice import Practice, default_data_folder
 from engine.service.recalls import Recalls
 from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
-from engine.service.sms import Texts
 from engine.service.roles import ROLES, Roles, allowed
+from engine.service.sms import Texts
 from engine.service.templates import Templates
 from engine.service.app_commandline import CommandLineDoor, _signin
 from engine.service.app_desk import DeskDoor
-from engine.service.values import DayAppointment, InboxMessage, NewEmail, OutboxItem, Patient, RecallLine
+from engine.service.app_mail import MailDoor
+from engine.service.values import (Contact, DayAppointment, InboxMessage, MassPreview, NewEmail, OutboxItem, Patient,
+                                   RecallLine)
 
 # the value types and pure helpers the door hands out, so callers need nothing behind it
 # (`make_private`, `atomic_write`, `redact_secrets`: the few adapter helpers the command line and
 # the admin need, handed out here so that no module outside the service imports an adapter)
-__all__ = ["App", "DayAppointment", "Document", "Event", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RID",
-           "ROLES", "ReadOnly", "RecallLine", "allowed", "atomic_write", "default_data_folder", "looks_like_dicom",
-           "make_private", "migrate_practice", "redact_secrets"]
+__all__ = ["App", "Contact", "DayAppointment", "Document", "Event", "InboxMessage", "MassPreview", "NewEmail",
+           "OutboxItem", "Patient", "RID", "ROLES", "ReadOnly", "RecallLine", "Template", "allowed", "atomic_write",
+           "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -71,7 +74,7 @@ def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool)
     return run(from_dir or default_data_folder(), url)
 
 
-class App(DeskDoor, CommandLineDoor):
+class App(DeskDoor, MailDoor, CommandLineDoor):
     """Build with `App.open(...)` (it opens and closes the data folder) or `App(practice)`
     over a Practice the caller opened and will close (tests, the CLI until it moves here)."""
 

@@ -38,6 +38,14 @@ class Templates:
         else:
             self._c.insert(t.as_dict())
 
+    def delete(self, code: str) -> None:
+        """The template removed (the caller has checked it is not in use: App.delete_template)."""
+        found = self._c.find(lambda r: r.get("code") == code)
+        if not found:
+            raise NotFound(f"no template {code!r}", hint="`templates list` shows the codes.")
+        for r in found:
+            self._c.remove(r[RID])
+
     def add_file(self, path: Path) -> rules.Template:
         try:
             if path.stat().st_size > MAX_FILE:
@@ -48,7 +56,7 @@ class Templates:
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise InputInvalid(f"{path.name} is not a TOML template: {exc}",
                                hint="See the template format in the contract (code, description, category, subject, body).") from None
-        unknown = sorted(set(data) - {"code", "description", "category", "subject", "body", "html"})
+        unknown = sorted(set(data) - {"code", "description", "category", "subject", "body", "html", "kind"})
         if unknown or "code" not in data:
             problems = [Problem(None, k, "is not a template key") for k in unknown]
             problems += [Problem(None, "code", "is missing")] if "code" not in data else []

@@ -106,3 +106,31 @@ class DayAppointment:
     status: str
     confirmation: str
     record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One entry of the address book: a patient, provider or specialist (kind), or an address typed."""
+
+    kind: str
+    id: str
+    name: str
+    email: str
+    family_id: str = ""
+
+
+@dataclass(frozen=True)
+class MassPreview:
+    """What a mass email would do, before anything is queued: emails (one per address a family
+    shares), the patients they reach, and those without an address, by name."""
+
+    emails: int
+    patients: int
+    no_address: tuple[str, ...]
+
+    def describe(self) -> str:
+        line = f"{self.emails} email{'s' if self.emails != 1 else ''} to {self.patients} " \
+               f"patient{'s' if self.patients != 1 else ''}"
+        if self.no_address:
+            line += f"; {len(self.no_address)} without an address: " + ", ".join(self.no_address)
+        return line

@@ -302,7 +302,7 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     table = window.outbox
     assert "From" not in table.model_.headers
     texts = _cells(table)
-    assert "confirmation" in texts and "failed" in texts
+    assert "Email: confirmation" in texts and "failed" in texts
     assert _fits(table) == []
 
     subjects = [table.model_.text(r, 5) for r in range(table.model_.rowCount())]

@@ -1,0 +1,117 @@
+"""The App's answers for writing at the desk (engine/service/app.py inherits them): the address
+book, mass email with its preview, templates saved and deleted, and text messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.core import settings as setting_rules
+from engine.core import sms as sms_rules
+from engine.core import templates as tpl_rules
+from engine.core.addresses import mailbox_key
+from engine.core.directory import household, person_name
+from engine.core.templates import Template
+from engine.errors import InputInvalid
+from engine.service.compose import merge_context
+from engine.service.values import Contact, MassPreview
+
+# the settings that name a template: a template named in one of them is in use
+TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "code" and s.key.endswith("template"))
+
+
+class MailDoor:
+    """Needs the App's `practice`, `directory`, `composer`, `templates`, `settings`, `recalls`,
+    `reminder_rules`, `texts`, `engine`, `now` and `_command`."""
+
+    practice: Any
+    directory: Any
+    composer: Any
+    templates: Any
+    settings: Any
+    recalls: Any
+    reminder_rules: Any
+    texts: Any
+    engine: Any
+    now: Any
+    _command: Any
+
+    def contacts(self, search: str = "", limit: int = 200) -> list[Contact]:
+        """The address book: patients, providers and specialists matching every word typed."""
+        return [Contact(e["kind"], e["id"], e["name"], e["email"], e["family_id"])
+                for e in self.composer.address_book(search, limit=limit)]
+
+    def recall_patients(self, due_before: Any = None) -> list[str]:
+        """The ids of the patients with a recall due (before `due_before`, a date, when given)."""
+        recalls = self.recalls.list()
+        wanted = (r for r in recalls if r.status == "due" and (due_before is None or r.due < due_before))
+        return list(dict.fromkeys(r.patient_id for r in wanted))
+
+    def mass_preview(self, patient_ids: list[str]) -> MassPreview:
+        """As Composer.mass groups them: one email per address and household, the rest listed."""
+        everyone = {p["id"]: p for p in self.directory.list("patients")}
+        groups: set[tuple[str, str]] = set()
+        reached, missing = 0, []
+        for pid in dict.fromkeys(patient_ids):
+            p = everyone[pid]
+            if not p.get("email"):
+                missing.append(person_name(p) or pid)
+                continue
+            groups.add((mailbox_key(p["email"]), household(p)))
+            reached += 1
+        return MassPreview(len(groups), reached, tuple(missing))
+
+    def template_uses(self, code: str) -> list[str]:
+        """Where a template is named: reminder rules and settings, in words."""
+        uses = [f"reminder rule {r.id}" for r in self.reminder_rules.list() if r.template == code]
+        uses += [f"the setting {key}" for key in TEMPLATE_SETTINGS if self.settings.get(key) == code]
+        return uses
+
+    def text_segments(self, text: str) -> sms_rules.Segments:
+        """How many messages a text takes (and what is left in the last); pure, asked on each key."""
+        return sms_rules.segments(text)
+
+    def text_from_template(self, code: str, patient_id: str) -> str:
+        """A text-message template filled in for the patient (what they would receive)."""
+        t = self.templates.get(code)
+        return tpl_rules.render(t, merge_context(self.practice, self.directory.require("patients", patient_id))).body
+
+    def in_quiet_hours(self) -> bool:
+        """Inside sms.quiet_hours now: a manual text asks first."""
+        return self.texts.in_quiet_hours(self.now())
+
+    @property
+    def max_text_segments(self) -> int:
+        return int(self.settings.get("sms.max_segments"))
+
+    # -- commands ----------------------------------------------------------------------------
+    def save_template(self, template: Template, new: bool = False) -> None:
+        """Checked by the templates' rules; a new one may not take a code already used."""
+        self._command("save a template")
+        if new and self.templates.exists(template.code):
+            raise InputInvalid(f"the code {template.code} is already used by another template",
+                               hint="Choose another code.")
+        self.templates.save(template)
+
+    def delete_template(self, code: str) -> None:
+        """Refused while a reminder rule or a setting names it (with where)."""
+        self._command("delete a template")
+        uses = self.template_uses(code)
+        if uses:
+            raise InputInvalid(f"the template {code} is in use by " + ", ".join(uses),
+                               hint="Choose another template there first.")
+        self.templates.delete(code)
+
+    def mass_email(self, template: str, patient_ids: list[str]) -> Any:
+        """One email per patient or shared family address, each through the gate (Composer.mass,
+        the CLI's path); the result names those without an address."""
+        self._command("queue a mass email")
+        result = self.composer.mass(template, patient_ids, self.now())
+        self.engine.wake()
+        return result
+
+    def send_text(self, patient_id: str, text: str, even_in_quiet_hours: bool = False) -> int:
+        """A text to the patient's mobile (their preference, the most-segments setting and quiet hours checked)."""
+        self._command("queue a text")
+        rid = self.texts.queue(patient_id, text, self.now(), even_in_quiet_hours=even_in_quiet_hours)
+        self.engine.wake()
+        return rid

@@ -1,0 +1,23 @@
+"""Text-message templates are their own kind: words only, checked like email templates."""
+
+from __future__ import annotations
+
+from engine.core import templates as tpl
+
+
+def test_an_sms_template_has_no_subject_and_needs_words() -> None:
+    problems = tpl.check(tpl.Template("TXT", subject="Hello", body="", kind=tpl.SMS))
+    assert {p.column for p in problems} == {"subject", "body"}
+    assert tpl.check(tpl.Template("TXT", body="Hi {{ patient.first_name }}", kind=tpl.SMS)) == []
+
+
+def test_an_sms_template_is_checked_like_an_email_template() -> None:
+    problems = tpl.check(tpl.Template("TXT", body="Hi {{ ''.__class__ }}", kind=tpl.SMS))
+    assert problems and problems[0].column == "body"
+
+
+def test_kind_round_trips_and_old_records_are_email() -> None:
+    t = tpl.Template("TXT", body="Hi", kind=tpl.SMS)
+    assert tpl.Template.from_dict(t.as_dict()) == t
+    assert tpl.Template.from_dict({"code": "OLD", "body": "x"}).kind == tpl.EMAIL
+    assert tpl.check(tpl.Template("X", body="x", kind="fax"))[0].column == "kind"
