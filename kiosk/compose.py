@@ -53,21 +53,7 @@ class ComposeDialog(QDialog):
         self.patients = sorted(d.list("patients"), key=lambda p: (p["last_name"], p["first_name"]))
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.patient = QComboBox()
-        self._fill_patients(self.patients)
-        if patient_id:
-            self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
-        self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
-        self.find = QLineEdit()
-        self.find.setPlaceholderText("Find: name, date of birth, phone")
-        self.find.setClearButtonEnabled(True)
-        self.find.setToolTip("Narrows the list of patients; one match is chosen")
-        self.find.textChanged.connect(self._find_patient)
-        self.find.setVisible(draft_id is None)  # a draft's patient is fixed
-        chooser = QHBoxLayout()
-        chooser.addWidget(self.patient, 3)
-        chooser.addWidget(self.find, 2)
-        form.addRow("Patient", chooser)
+        self._add_patient_chooser(form, patient_id, draft_id)
         self.send_to = people_combo(d.list("specialists"), "the patient", "Specialist: ")
         self.send_to.setToolTip("An email about the patient may go to their specialist instead (a referral, an x-ray)")
         self.book = QPushButton("Address Book...")
@@ -108,6 +94,24 @@ class ComposeDialog(QDialog):
         self.resize(680, 560)
         self.check()
         self._as_opened = self._state()
+
+    def _add_patient_chooser(self, form: QFormLayout, patient_id: str | None, draft_id: int | None) -> None:
+        """The patient, chosen from the list or found by name, date of birth or phone."""
+        self.patient = QComboBox()
+        self._fill_patients(self.patients)
+        if patient_id:
+            self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
+        self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
+        self.find = QLineEdit()
+        self.find.setPlaceholderText("Find: name, date of birth, phone")
+        self.find.setClearButtonEnabled(True)
+        self.find.setToolTip("Narrows the list of patients; one match is chosen")
+        self.find.textChanged.connect(self._find_patient)
+        self.find.setVisible(draft_id is None)  # a draft's patient is fixed
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.patient, 3)
+        chooser.addWidget(self.find, 2)
+        form.addRow("Patient", chooser)
 
     def _add_addresses_and_templates(self, form: QFormLayout) -> None:
         """Cc and Bcc complete from the address book; the templates by what they are for."""

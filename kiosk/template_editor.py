@@ -51,18 +51,7 @@ class TemplateEditor(TemplateActions, QWidget):
             form.addRow(label, w)
         self.subject_label = form.labelForField(self.subject)
         right.addLayout(form)
-        picker = QHBoxLayout()
-        self.group = QComboBox()
-        self.group.addItem("All groups", "")
-        for g in tpl.GROUPS:
-            self.group.addItem(g.capitalize(), g)
-        self.field = QComboBox()
-        self.insert = QPushButton("Insert field")
-        self.insert.clicked.connect(self.insert_field)
-        self.group.currentIndexChanged.connect(self.fill_fields)
-        for w in (QLabel("Merge field:"), self.group, self.field, self.insert):
-            picker.addWidget(w)
-        right.addLayout(picker)
+        right.addLayout(self._field_picker())
         self.body = QPlainTextEdit()
         right.addWidget(self.body, 3)
         self.count = QLabel()  # a text message: "2 messages, 148 characters left", as typed
@@ -85,6 +74,21 @@ class TemplateEditor(TemplateActions, QWidget):
         self._kind_changed()
         self.fill_fields()
         self.reload()
+
+    def _field_picker(self) -> QHBoxLayout:
+        """Merge fields by group, and Insert field at the cursor."""
+        picker = QHBoxLayout()
+        self.group = QComboBox()
+        self.group.addItem("All groups", "")
+        for g in tpl.GROUPS:
+            self.group.addItem(g.capitalize(), g)
+        self.field = QComboBox()
+        self.insert = QPushButton("Insert field")
+        self.insert.clicked.connect(self.insert_field)
+        self.group.currentIndexChanged.connect(self.fill_fields)
+        for w in (QLabel("Merge field:"), self.group, self.field, self.insert):
+            picker.addWidget(w)
+        return picker
 
     def reload(self) -> None:
         current = self.code.text()
