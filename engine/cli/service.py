@@ -60,19 +60,31 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """On PostgreSQL a second `serve` waits as a standby while another holds the writer's lock
+    (engine/service/standby.py) and takes over when it stops; SIGTERM ends the wait. On TinyDB a
+    second one is refused with the store-locked line, as before."""
     import signal
-    import threading
 
+    from engine.errors import StoreLocked
     from engine.service.engine import Engine
+    from engine.service.standby import Standby
 
-    with open_practice(args, writer=True) as p:
+    standby = Standby()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: standby.stop.set())
+    try:
+        practice = Practice(args.data, writer=True, command=f"practicemail {args.command}", wait=standby)
+    except StoreLocked:
+        if standby.stop.is_set():  # stopped while a standby: nothing was running here
+            return 0
+        raise
+    with practice as p:
         engine = Engine(p)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
         engine.start()
-        print(f"email service running on {p.folder}; Ctrl-C stops", file=sys.stderr)
-        stop.wait()
+        taken = "took over; " if standby.waited else ""
+        print(f"email service {taken}running on {p.database and 'the database' or p.folder}; Ctrl-C stops",
+              file=sys.stderr, flush=True)
+        standby.stop.wait()
         engine.stop()
     return 0
 
