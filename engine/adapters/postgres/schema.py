@@ -98,9 +98,16 @@ def _v1(cur: psycopg.Cursor[Any]) -> None:
         create_collection(cur, name, fields, name in ("outbox", "messages"))
 
 
+def _v2(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute("CREATE TABLE journal (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                "name text NOT NULL, entry json NOT NULL)")
+    cur.execute("CREATE INDEX journal_name_idx ON journal (name, seq)")
+
+
 # Migration N takes the schema from version N-1 to N. Never edit one that has shipped: add N+1.
 MIGRATIONS: dict[int, tuple[str, Callable[[psycopg.Cursor[Any]], None]]] = {
     1: ("collections registry, blobs, the practice's collections", _v1),
+    2: ("the outbox's crash journal, shared by whichever machine runs the service", _v2),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 _MIGRATE_LOCK = 0x504D_0001  # advisory transaction lock: one migrator at a time

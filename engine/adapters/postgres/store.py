@@ -27,6 +27,7 @@ from engine.adapters.durable import FOLDER_MODE
 from engine.adapters.postgres import schema
 from engine.adapters.postgres.blobs import PgBlobs
 from engine.adapters.postgres.db import Db, redact
+from engine.adapters.postgres.journal import PgJournal
 from engine.adapters.postgres.records import PgCollection
 from engine.errors import StoreCorrupt, StoreLocked
 
@@ -138,6 +139,11 @@ class PgStore:
     def names(self) -> dict[str, bool]:
         self._read_registry()
         return {n: p for n, (p, _f) in sorted(self._registry.items())}
+
+    def journal(self, name: str) -> PgJournal:
+        """A crash journal in the database (postgres/journal.py): the machine that takes over
+        after a crash reads the one the dead machine wrote."""
+        return PgJournal(self.db, name, self.read_only)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
