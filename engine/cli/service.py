@@ -84,8 +84,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         taken = "took over; " if standby.waited else ""
         print(f"email service {taken}running on {p.database and 'the database' or p.folder}; Ctrl-C stops",
               file=sys.stderr, flush=True)
-        standby.stop.wait()
+        kept = standby.watch(p.store)
         engine.stop()
+    if not kept:
+        print("stopped: this service lost the database's writer's lock (the connection ended); "
+              "another desk's standby may run the service now", file=sys.stderr, flush=True)
+        return 1  # the unit restarts on failure: this process then waits as the standby
     return 0
 
 

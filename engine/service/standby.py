@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 POLL_SECONDS = 5.0
+WATCH_SECONDS = 2.0  # how often the active service checks that it still holds the lock
 
 
 class Standby:
@@ -33,3 +34,14 @@ class Standby:
             print(f"standby: the service runs on {holder}; taking over when it stops",
                   file=self._say or sys.stderr, flush=True)
         return not self.stop.wait(self.poll)
+
+    def watch(self, store: Any, every: float = WATCH_SECONDS) -> bool:
+        """While the service runs: True when told to stop; False as soon as the store says its
+        writer's lock is gone (PgStore.lock_held), so the service stops before a standby that now
+        holds the lock sends the same items. A store without the method (TinyDB: a lock of the
+        kernel's, lost only with the process) is simply waited on."""
+        held = getattr(store, "lock_held", None)
+        while not self.stop.wait(every if held is not None else None):
+            if held is not None and not held():
+                return False
+        return True

@@ -58,6 +58,7 @@ class PgStore:
         self.read_only = read_only
         self._lock = lock
         self._guard = threading.Lock()
+        self._lock_guard = threading.Lock()  # the lock's connection: lock_held and close
         self._open: dict[str, PgCollection] = {}
         self._registry: dict[str, tuple[bool, tuple[str, ...]]] = {}
         self.blobs = PgBlobs(db, read_only)
@@ -140,6 +141,20 @@ class PgStore:
         self._read_registry()
         return {n: p for n, (p, _f) in sorted(self._registry.items())}
 
+    def lock_held(self) -> bool:
+        """Whether this writer still holds the writer's lock. False once its session ended while
+        the process lives on (the database restarted, a network cut, an administrator ended it):
+        a standby may have the lock now, and this writer must stop writing (engine/service/standby.py)."""
+        with self._lock_guard:
+            if self._lock is None:
+                return False
+            try:
+                row = self._lock.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                         "AND pid = pg_backend_pid() AND classid = %s", (LOCK_CLASS,)).fetchone()
+            except psycopg.Error:
+                return False
+            return bool(row and row[0])
+
     def journal(self, name: str) -> PgJournal:
         """A crash journal in the database (postgres/journal.py): the machine that takes over
         after a crash reads the one the dead machine wrote."""
@@ -153,9 +168,10 @@ class PgStore:
 
     def close(self) -> None:
         self.db.close()
-        if self._lock is not None:
-            self._lock.close()  # ends the session: the server releases the writer's lock
-            self._lock = None
+        with self._lock_guard:
+            if self._lock is not None:
+                self._lock.close()  # ends the session: the server releases the writer's lock
+                self._lock = None
 
     def __enter__(self) -> "PgStore":
         return self
