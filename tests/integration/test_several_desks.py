@@ -143,6 +143,8 @@ def test_another_desk_sees_the_service_and_is_refused_send_receive_in_one_line(
     refused = cli(c, pg_url, "send-receive")
     lines = refused.stderr.strip().splitlines()
     assert refused.returncode != 0 and f"pid {serve.pid}" in lines[0] and "practicemail serve" in lines[0], lines
+    refused = cli(c, pg_url, "outbox", "reset-failed")
+    assert refused.returncode != 0 and f"pid {serve.pid}" in refused.stderr.strip().splitlines()[0]
     serve.send_signal(signal.SIGTERM)
     assert serve.wait(timeout=60) == 0
     assert seen()["state"] == "stopped"
