@@ -190,3 +190,37 @@ def test_a_service_whose_lock_session_ends_stops_instead_of_running_beside_the_s
     assert ended == [(True,)]
     assert serve.wait(timeout=60) == 1
     assert "lost the database's writer's lock" in (tmp_path / "serve.err").read_text()
+
+
+def test_a_desk_hears_of_a_message_the_service_received_without_polling(
+        tmp_path: Path, pg_url: str, fakemail: FakeMail, processes: list) -> None:
+    """LISTEN/NOTIFY: the service (another process) stores a message it received; a desk's
+    watcher hears "messages" on the notification path (its poll is an hour away, so a poll cannot
+    be what woke it) and reads the message through its own store."""
+    import queue
+
+    from engine.service.inbox import Inbox
+    from tests.integration.helpers import configure_incoming
+
+    a = tmp_path / "server"
+    with Practice(a, writer=True, command="test", database=pg_url) as p:
+        configure(p, fakemail)
+        configure_incoming(p, fakemail, "imap")
+        p.settings.set_many({"schedule.send_immediately": "true", "schedule.periods": "Mon-Sun 00:00-23:59"})
+    heard: queue.Queue[str | None] = queue.Queue()
+    with Practice(desk(a, tmp_path / "desk"), writer=False, command="test", database=pg_url) as reader:
+        watcher = reader.store.watch(heard.put, poll=3600)  # type: ignore[attr-defined]
+        try:
+            assert watcher.ready.wait(30)
+            serve = start_serve(a, pg_url, tmp_path / "serve.err")
+            processes.append(serve)
+            fakemail.deliver("practice", b"From: pat@example.com\r\nTo: practice@example.test\r\n"
+                                         b"Subject: Can I move my visit?\r\nMessage-ID: <q1@p.example>\r\n\r\nThanks\r\n")
+            got = []
+            while "messages" not in got:
+                got.append(heard.get(timeout=90))
+            inbox = Inbox(reader.store, reader.directory, lambda: [])
+            assert [m["subject"] for m in inbox.list(show_all=True)] == ["Can I move my visit?"]
+            assert None not in got  # every wake was a notice, none a poll
+        finally:
+            watcher.stop()

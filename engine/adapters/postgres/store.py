@@ -28,6 +28,7 @@ from engine.adapters.postgres import schema
 from engine.adapters.postgres.blobs import PgBlobs
 from engine.adapters.postgres.db import Db, redact
 from engine.adapters.postgres.journal import PgJournal
+from engine.adapters.postgres.notify import POLL_SECONDS, OnChange, Watcher
 from engine.adapters.postgres.records import PgCollection
 from engine.errors import StoreCorrupt, StoreLocked
 
@@ -154,6 +155,12 @@ class PgStore:
             except psycopg.Error:
                 return False
             return bool(row and row[0])
+
+    def watch(self, on_change: OnChange, poll: float = POLL_SECONDS) -> Watcher:
+        """Started: `on_change(collection)` on its own thread whenever another process commits a
+        change to the outbox, the messages or the heartbeat (postgres/notify.py); `None` after
+        each `poll` seconds without a notice. Stop it with `.stop()`."""
+        return Watcher(self.db, on_change, poll).start()
 
     def journal(self, name: str) -> PgJournal:
         """A crash journal in the database (postgres/journal.py): the machine that takes over
