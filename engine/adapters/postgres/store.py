@@ -26,7 +26,7 @@ import psycopg
 from engine.adapters.durable import FOLDER_MODE
 from engine.adapters.postgres import schema
 from engine.adapters.postgres.blobs import PgBlobs
-from engine.adapters.postgres.db import Db, redact
+from engine.adapters.postgres.db import DatabaseUnreachable, Db, redact
 from engine.adapters.postgres.journal import PgJournal
 from engine.adapters.postgres.notify import POLL_SECONDS, OnChange, Watcher
 from engine.adapters.postgres.records import PgCollection
@@ -205,6 +205,10 @@ def _take_writer_lock(db: Db, wait: LockWait | None = None) -> psycopg.Connectio
             who = holder(conn)
             if wait is None or not wait(who):
                 raise StoreLocked(f"the database {redact(db.url)} is in use by {who}")
+    except psycopg.OperationalError as exc:  # the server went away while a standby waited
+        conn.close()
+        raise DatabaseUnreachable(f"lost the database {redact(db.url)} while waiting for its writer's lock: "
+                                  f"{' '.join(str(exc).split())}") from exc
     except BaseException:
         conn.close()
         raise
