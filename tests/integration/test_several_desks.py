@@ -224,3 +224,28 @@ def test_a_desk_hears_of_a_message_the_service_received_without_polling(
             assert None not in got  # every wake was a notice, none a poll
         finally:
             watcher.stop()
+
+
+def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_url: str, processes: list) -> None:
+    """Was: a psycopg traceback when the database ended the standby's session while it waited."""
+    import psycopg
+
+    from tests.backends import TEST_DATABASE
+
+    a = tmp_path / "server"
+    with Practice(a, writer=True, command="test", database=pg_url):
+        pass
+    first = start_serve(a, pg_url, tmp_path / "a.err")
+    processes.append(first)
+    wait_for(lambda: "running on" in (tmp_path / "a.err").read_text(), "the service")
+    second = start_serve(tmp_path / "desk-b", pg_url, tmp_path / "b.err")
+    processes.append(second)
+    wait_for(lambda: "standby:" in (tmp_path / "b.err").read_text(), "the standby")
+    with psycopg.connect(TEST_DATABASE, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+                      (f"%pid {second.pid} %",))
+    assert second.wait(timeout=60) != 0
+    said = (tmp_path / "b.err").read_text()
+    assert "lost the database" in said and "Traceback" not in said, said
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
