@@ -249,3 +249,21 @@ def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_u
     assert "lost the database" in said and "Traceback" not in said, said
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=60) == 0
+
+
+def test_sigterm_ends_a_standby_s_wait(tmp_path: Path, pg_url: str, processes: list) -> None:
+    """systemd's stop reaches a standby between two tries of the lock: it exits 0, never started."""
+    a = tmp_path / "server"
+    with Practice(a, writer=True, command="test", database=pg_url):
+        pass
+    first = start_serve(a, pg_url, tmp_path / "a.err")
+    processes.append(first)
+    wait_for(lambda: "running on" in (tmp_path / "a.err").read_text(), "the service")
+    second = start_serve(tmp_path / "desk-b", pg_url, tmp_path / "b.err")
+    processes.append(second)
+    wait_for(lambda: "standby:" in (tmp_path / "b.err").read_text(), "the standby")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=60) == 0 and "running" not in (tmp_path / "b.err").read_text()
+    assert first.poll() is None  # the running service is untouched
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
