@@ -43,17 +43,33 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """On PostgreSQL a second `serve` waits as a standby while another holds the writer's lock
+    (engine/service/standby.py) and takes over when it stops; SIGTERM ends the wait. On TinyDB a
+    second one is refused with the store-locked line, as before."""
     import signal
-    import threading
 
-    with open_app(args, writer=True) as app:
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+    from engine.errors import StoreLocked
+    from engine.service.app import App, Standby
+
+    standby = Standby()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: standby.stop.set())
+    try:
+        app = App.open(args.data, writer=True, command=f"practicemail {args.command}", wait=standby)
+    except StoreLocked:
+        if standby.stop.is_set():  # stopped while a standby: nothing was running here
+            return 0
+        raise
+    with app:
         app.start()
-        print(f"email service running on {app.folder}; Ctrl-C stops", file=sys.stderr)
-        stop.wait()
+        taken = "took over; " if standby.waited else ""
+        print(f"email service {taken}running on {app.where}; Ctrl-C stops", file=sys.stderr, flush=True)
+        kept = app.hold(standby)
         app.stop()
+    if not kept:
+        print("stopped: this service lost the database's writer's lock (the connection ended); "
+              "another desk's standby may run the service now", file=sys.stderr, flush=True)
+        return 1  # the unit restarts on failure: this process then waits as the standby
     return 0
 
 

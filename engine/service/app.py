@@ -40,6 +40,7 @@ from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
 from engine.service.roles import ROLES, Roles, allowed
 from engine.service.sms import Texts
+from engine.service.standby import Standby
 from engine.service.templates import Templates
 from engine.service.app_commandline import CommandLineDoor, _signin
 from engine.service.app_desk import DeskDoor
@@ -51,7 +52,7 @@ from engine.service.values import (Contact, DayAppointment, InboxMessage, MassPr
 # (`make_private`, `atomic_write`, `redact_secrets`: the few adapter helpers the command line and
 # the admin need, handed out here so that no module outside the service imports an adapter)
 __all__ = ["App", "Contact", "DayAppointment", "Document", "Event", "InboxMessage", "MassPreview", "NewEmail",
-           "OutboxItem", "Patient", "RID", "ROLES", "ReadOnly", "RecallLine", "Template", "allowed", "atomic_write",
+           "OutboxItem", "Patient", "RID", "ROLES", "ReadOnly", "RecallLine", "Standby", "Template", "allowed", "atomic_write",
            "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -91,9 +92,11 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         self._owns_practice = False
 
     @classmethod
-    def open(cls, folder: Path, writer: bool = True, command: str = "practicemail", clock: Any = None) -> "App":
-        """The data folder opened once for this process (the writer's lock held when `writer`)."""
-        practice = Practice(folder, writer=writer, command=command)
+    def open(cls, folder: Path, writer: bool = True, command: str = "practicemail", clock: Any = None,
+             wait: Callable[[str], bool] | None = None) -> "App":
+        """The data folder opened once for this process (the writer's lock held when `writer`).
+        `wait`: how a writer waits while another holds the lock (a standby, engine/service/standby.py)."""
+        practice = Practice(folder, writer=writer, command=command, wait=wait)
         try:
             app = cls(practice, clock)
         except BaseException:
@@ -101,6 +104,15 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
             raise
         app._owns_practice = True
         return app
+
+    def hold(self, standby: Standby) -> bool:
+        """While the service runs: True when told to stop, False once the writer's lock is lost."""
+        return standby.watch(self.practice.store)
+
+    @property
+    def where(self) -> str:
+        """Where the records live, in words: 'the database' or the data folder."""
+        return "the database" if self.practice.database else str(self.folder)
 
     # -- the parts, by name --------------------------------------------------------------
     @property

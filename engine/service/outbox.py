@@ -54,7 +54,10 @@ class Outbox(OutboxQueries):
         self.store = store
         self._items = store.partitioned("outbox")
         self.journal_path = store.folder / "db" / "outbox.journal"
-        self._journal_file = Journal(self.journal_path)
+        # the store's own journal where it keeps one (PostgreSQL: in the database, so a standby on
+        # another machine replays what a dead service wrote), else the local file
+        opener = getattr(store, "journal", None)
+        self._journal_file = opener("outbox") if opener is not None else Journal(self.journal_path)
         self._lock = threading.RLock()
         self._gate = Gate(store)
 

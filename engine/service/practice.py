@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -40,26 +41,30 @@ def default_database() -> str | None:
     return os.environ.get(DATABASE_ENV) or None
 
 
-def open_store(folder: Path, database: str | None, writer: bool, command: str) -> Storage:
-    """The TinyDB store in `folder`, or the PostgreSQL store at `database` (its local files,
-    such as the outbox's crash journal, in folder/postgres, apart from any TinyDB files)."""
+def open_store(folder: Path, database: str | None, writer: bool, command: str,
+               wait: Callable[[str], bool] | None = None) -> Storage:
+    """The TinyDB store in `folder`, or the PostgreSQL store at `database` (its local files in
+    folder/postgres, apart from any TinyDB files). `wait`: a standby's wait for the writer's lock
+    (engine/service/standby.py), PostgreSQL only: on TinyDB one folder means one machine, and a
+    second writer there is refused at once as before."""
     if not database:
         return Store.open(folder, writer=writer, command=command)
     from engine.adapters.postgres import PgStore  # psycopg is loaded only by practices that use it
 
-    return PgStore.open(database, writer=writer, folder=folder / "postgres", command=command)
+    return PgStore.open(database, writer=writer, folder=folder / "postgres", command=command, wait=wait)
 
 
 class Practice:
     def __init__(self, folder: Path, writer: bool, command: str = "practicemail",
-                 database: str | None = None) -> None:
-        """`database`: a PostgreSQL URL; None reads PRACTICEMAIL_DATABASE; unset means TinyDB."""
+                 database: str | None = None, wait: Callable[[str], bool] | None = None) -> None:
+        """`database`: a PostgreSQL URL; None reads PRACTICEMAIL_DATABASE; unset means TinyDB.
+        `wait`: how a writer waits while another holds the lock (a standby); None refuses."""
         self.folder = Path(folder).resolve()
         self.writer = writer
         self.database = database if database is not None else default_database()
         if writer:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.store: Storage = open_store(self.folder, self.database, writer, command)
+        self.store: Storage = open_store(self.folder, self.database, writer, command, wait)
         if writer:
             setup_logging(self.folder)
         self.secrets = SecretBox(self.folder, create=writer)

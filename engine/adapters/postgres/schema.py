@@ -98,9 +98,31 @@ def _v1(cur: psycopg.Cursor[Any]) -> None:
         create_collection(cur, name, fields, name in ("outbox", "messages"))
 
 
+def _v2(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute("CREATE TABLE journal (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                "name text NOT NULL, entry json NOT NULL)")
+    cur.execute("CREATE INDEX journal_name_idx ON journal (name, seq)")
+
+
+def _v3(cur: psycopg.Cursor[Any]) -> None:
+    """Change notices (postgres/notify.py): one per committed statement on a watched table."""
+    cur.execute("""CREATE FUNCTION practicemail_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('practicemail', json_build_object('schema', TG_TABLE_SCHEMA,
+                                                                'collection', substr(TG_TABLE_NAME, 3))::text);
+            RETURN NULL;
+        END $$""")
+    for name in ("outbox", "messages", "heartbeat"):  # frozen: the WATCHED of version 3
+        cur.execute(sql.SQL("CREATE TRIGGER {} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {} "
+                            "FOR EACH STATEMENT EXECUTE FUNCTION practicemail_notify()").format(
+            sql.Identifier(f"c_{name}_notify"), table(name)))
+
+
 # Migration N takes the schema from version N-1 to N. Never edit one that has shipped: add N+1.
 MIGRATIONS: dict[int, tuple[str, Callable[[psycopg.Cursor[Any]], None]]] = {
     1: ("collections registry, blobs, the practice's collections", _v1),
+    2: ("the outbox's crash journal, shared by whichever machine runs the service", _v2),
+    3: ("change notices on the outbox, messages and heartbeat (LISTEN/NOTIFY)", _v3),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 _MIGRATE_LOCK = 0x504D_0001  # advisory transaction lock: one migrator at a time

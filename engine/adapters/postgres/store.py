@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,21 @@ import psycopg
 from engine.adapters.durable import FOLDER_MODE
 from engine.adapters.postgres import schema
 from engine.adapters.postgres.blobs import PgBlobs
-from engine.adapters.postgres.db import Db, redact
+from engine.adapters.postgres.db import DatabaseUnreachable, Db, redact
+from engine.adapters.postgres.journal import PgJournal
+from engine.adapters.postgres.notify import POLL_SECONDS, OnChange, Watcher
 from engine.adapters.postgres.records import PgCollection
 from engine.errors import StoreCorrupt, StoreLocked
 
 log = logging.getLogger("practicemail.store")
 
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
+# The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
+# the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
+# minute even when the holder's machine vanishes without closing its connection (power, network).
+_KEEPALIVES = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3")
+# wait(holder) -> True to try the lock again (after waiting), False to give up: a standby.
+LockWait = Callable[[str], bool]
 _HOLDER = """
 SELECT a.application_name, coalesce(host(a.client_addr), 'this server'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')
   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -51,18 +59,22 @@ class PgStore:
         self.read_only = read_only
         self._lock = lock
         self._guard = threading.Lock()
+        self._lock_guard = threading.Lock()  # the lock's connection: lock_held and close
         self._open: dict[str, PgCollection] = {}
         self._registry: dict[str, tuple[bool, tuple[str, ...]]] = {}
         self.blobs = PgBlobs(db, read_only)
 
     @classmethod
-    def open(cls, url: str, writer: bool, folder: Path, command: str = "practicemail") -> "PgStore":
+    def open(cls, url: str, writer: bool, folder: Path, command: str = "practicemail",
+             wait: LockWait | None = None) -> "PgStore":
+        """`wait`: when another writer holds the lock, called with who holds it; it waits and
+        returns True to try again, False to give up (StoreLocked). None: refuse at once."""
         application = f"{command} (pid {os.getpid()} on {socket.gethostname()})"
         db = Db(url, application=application)
         lock = None
         try:
             if writer:
-                lock = _take_writer_lock(db)
+                lock = _take_writer_lock(db, wait)
                 folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
                 (folder / "db").mkdir(exist_ok=True, mode=FOLDER_MODE)
                 with db.conn() as c:
@@ -130,6 +142,31 @@ class PgStore:
         self._read_registry()
         return {n: p for n, (p, _f) in sorted(self._registry.items())}
 
+    def lock_held(self) -> bool:
+        """Whether this writer still holds the writer's lock. False once its session ended while
+        the process lives on (the database restarted, a network cut, an administrator ended it):
+        a standby may have the lock now, and this writer must stop writing (engine/service/standby.py)."""
+        with self._lock_guard:
+            if self._lock is None:
+                return False
+            try:
+                row = self._lock.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                         "AND pid = pg_backend_pid() AND classid = %s", (LOCK_CLASS,)).fetchone()
+            except psycopg.Error:
+                return False
+            return bool(row and row[0])
+
+    def watch(self, on_change: OnChange, poll: float = POLL_SECONDS) -> Watcher:
+        """Started: `on_change(collection)` on its own thread whenever another process commits a
+        change to the outbox, the messages or the heartbeat (postgres/notify.py); `None` after
+        each `poll` seconds without a notice. Stop it with `.stop()`."""
+        return Watcher(self.db, on_change, poll).start()
+
+    def journal(self, name: str) -> PgJournal:
+        """A crash journal in the database (postgres/journal.py): the machine that takes over
+        after a crash reads the one the dead machine wrote."""
+        return PgJournal(self.db, name, self.read_only)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Every store call on this thread inside the block is one transaction (see db.py)."""
@@ -138,9 +175,10 @@ class PgStore:
 
     def close(self) -> None:
         self.db.close()
-        if self._lock is not None:
-            self._lock.close()  # ends the session: the server releases the writer's lock
-            self._lock = None
+        with self._lock_guard:
+            if self._lock is not None:
+                self._lock.close()  # ends the session: the server releases the writer's lock
+                self._lock = None
 
     def __enter__(self) -> "PgStore":
         return self
@@ -149,19 +187,35 @@ class PgStore:
         self.close()
 
 
-def _take_writer_lock(db: Db) -> psycopg.Connection[Any]:
+def _take_writer_lock(db: Db, wait: LockWait | None = None) -> psycopg.Connection[Any]:
+    """The lock on a connection of its own. Polled (pg_try_advisory_lock) rather than blocked on
+    (pg_advisory_lock): a standby waiting in a poll can be stopped by SIGTERM between two tries."""
     conn = db.connect(autocommit=True)
     try:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_CLASS,)).fetchone()
-        if row is None or row[0] is None:
-            raise StoreCorrupt(f"the database {redact(db.url)} has no schema to hold a practice",
-                               hint="Create the schema named in the URL's search_path, or leave search_path out.")
-        if not row[0]:
-            holder = conn.execute(_HOLDER, (LOCK_CLASS,)).fetchone()
-            who = (f"{holder[0] or 'a practicemail process'} from {holder[1]}, since {holder[2]}" if holder
-                   else "another practicemail process")
-            raise StoreLocked(f"the database {redact(db.url)} is in use by {who}")
+        for statement in _KEEPALIVES:
+            conn.execute(statement)
+        while True:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))",
+                               (LOCK_CLASS,)).fetchone()
+            if row is None or row[0] is None:
+                raise StoreCorrupt(f"the database {redact(db.url)} has no schema to hold a practice",
+                                   hint="Create the schema named in the URL's search_path, or leave search_path out.")
+            if row[0]:
+                return conn
+            who = holder(conn)
+            if wait is None or not wait(who):
+                raise StoreLocked(f"the database {redact(db.url)} is in use by {who}")
+    except psycopg.OperationalError as exc:  # the server went away while a standby waited
+        conn.close()
+        raise DatabaseUnreachable(f"lost the database {redact(db.url)} while waiting for its writer's lock: "
+                                  f"{' '.join(str(exc).split())}") from exc
     except BaseException:
         conn.close()
         raise
-    return conn
+
+
+def holder(conn: psycopg.Connection[Any]) -> str:
+    """Who holds the writer's lock of the connection's schema, as words (pg_stat_activity)."""
+    row = conn.execute(_HOLDER, (LOCK_CLASS,)).fetchone()
+    return (f"{row[0] or 'a practicemail process'} from {row[1]}, since {row[2]}" if row
+            else "another practicemail process")
