@@ -23,7 +23,9 @@ class EngineBridge(QObject):
             signal.emit(dict(details))
 
 
-class _Signals(QObject):
+class JobSignals(QObject):
+    """Made on the GUI thread, so what they are connected to runs there (queued from the worker)."""
+
     done = pyqtSignal(object)
     failed = pyqtSignal(object)
 
@@ -31,10 +33,11 @@ class _Signals(QObject):
 class Job(QRunnable):
     """Run a slow call (network, large query) off the GUI thread; results come back as signals."""
 
-    def __init__(self, fn: Any) -> None:
+    def __init__(self, fn: Any, signals: "JobSignals | None" = None) -> None:
+        """`signals`: made by the caller on the GUI thread and kept alive there (kiosk/jobs.py)."""
         super().__init__()
         self.fn = fn
-        self.signals = _Signals()
+        self.signals = signals if signals is not None else JobSignals()
 
     def run(self) -> None:
         try:

@@ -17,30 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtCore import QModelIndex, QObject, QRunnable, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QModelIndex, QObject, QThreadPool
+
+from kiosk.bridge import Job, JobSignals
 
 Change = Callable[[list[str]], "list[str] | None"]  # a row's cells as shown -> as they will be (None: gone)
-
-
-class _Signals(QObject):
-    """Made on the GUI thread, so what they are connected to runs there (queued from the worker)."""
-
-    done = pyqtSignal(object)
-    failed = pyqtSignal(object)
-
-
-class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], signals: _Signals) -> None:
-        super().__init__()
-        self.fn, self.signals = fn, signals
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - handed to the GUI as a signal
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.done.emit(result)
 
 
 class Jobs(QObject):
@@ -50,12 +31,12 @@ class Jobs(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # in the order clicked; one writer from the desk
-        self._live: set[_Signals] = set()  # kept until answered (the worker holds no Python reference)
+        self._live: set[JobSignals] = set()  # kept until answered (the worker holds no Python reference)
         self.unhandled: Callable[[Exception], None] = lambda _exc: None
 
     def run(self, fn: Callable[[], Any], done: Callable[[Any], None] | None = None,
             failed: Callable[[Exception], None] | None = None) -> None:
-        signals = _Signals()
+        signals = JobSignals()
         self._live.add(signals)
 
         def answer(handler: Callable[[Any], None] | None, value: Any) -> None:
@@ -65,7 +46,7 @@ class Jobs(QObject):
 
         signals.done.connect(lambda value: answer(done, value))
         signals.failed.connect(lambda exc: answer(failed or self.unhandled, exc))
-        self.pool.start(_Task(fn, signals))
+        self.pool.start(Job(fn, signals))
 
     def idle(self) -> bool:
         """Nothing asked for is still waiting for its answer (tests wait on this)."""
