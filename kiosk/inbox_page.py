@@ -12,18 +12,19 @@ from typing import Any
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox,
-                             QSplitter)
+                             QSplitter, QWidget)
 
 from engine.core import directory as rules
 from engine.errors import PracticeMailError
 from engine.service.app import RID, App, InboxMessage
 from kiosk import plain
+from kiosk.forward_compose import ForwardDialog
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address, forward_confirmed, with_buttons
+from kiosk.widgets import forward_confirmed, with_buttons
 
 SMS_MARK = "SMS"  # a text-message reply's own mark, beside "new"
 
@@ -285,9 +286,7 @@ class InboxPage(QSplitter):
 
     def open_reply(self, rid: int) -> ReplyDialog:
         msg = self.inbox.get(rid)
-        shown = self.message_view
-        original = shown.plain_text() if shown.record is not None and shown.record[RID] == rid and shown.content \
-            else self.inbox.content(rid).text
+        original = self._original(rid)
         dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
                              bool(self.app.settings.get("signature.template")), self)
         dialog.accepted.connect(self.sent)
@@ -298,18 +297,37 @@ class InboxPage(QSplitter):
     def _reply(self, rid: int, text: str, signature: bool) -> int:
         return self.app.reply(rid, text, signature=signature)
 
-    def forward_selected(self) -> None:
+    def forward_selected(self) -> ForwardDialog | None:
+        """The forward window: To, an editable "Fwd:" subject and the original quoted, editable."""
         ids = self.table.selected_ids()
-        to = ask_forward_address(self) if ids else None
-        if to:
-            self.forward(ids[0], to)
+        if not ids:
+            return None
+        rid = ids[0]
+        msg = self.inbox.get(rid)
+        dialog = ForwardDialog(msg, self._original(rid),
+                               lambda to, subject, text: self._forward(rid, to, subject, text, dialog), self)
+        dialog.accepted.connect(self.sent)
+        dialog.accepted.connect(lambda: self.say(f"Forward of \"{msg['subject']}\" is in the outbox."))
+        dialog.show()
+        return dialog
+
+    def _original(self, rid: int) -> str:
+        """The message's text as the reading pane shows it (an HTML-only message: its text)."""
+        shown = self.message_view
+        return shown.plain_text() if shown.record is not None and shown.record[RID] == rid and shown.content \
+            else self.inbox.content(rid).text
+
+    def _forward(self, rid: int, to: str, subject: str, text: str, parent: QWidget) -> int:
+        """Through the gate; an outside address asked about, naming the patient. Refusals raised."""
+        return forward_confirmed(
+            parent, lambda confirmed: self.app.forward(rid, to, confirmed_outside=confirmed, subject=subject,
+                                                       text=text),
+            lambda: self.composer.forward_patients(message_id=rid), to)
 
     def forward(self, rid: int, to: str) -> int | None:
-        """Refused in plain words when the rules say no (a patient outside the family)."""
+        """Forwarded as it came (no window); refused in plain words when the rules say no."""
         try:
-            queued = forward_confirmed(
-                self, lambda confirmed: self.app.forward(rid, to, confirmed_outside=confirmed),
-                lambda: self.composer.forward_patients(message_id=rid), to)
+            queued = self._forward(rid, to, "", "", self)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None

@@ -312,10 +312,12 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         self._command("reply")
         return self.composer.reply(rid, self.now(), text, signature=signature)
 
-    def forward(self, rid: int, to: str, confirmed_outside: bool = False) -> int:
-        """A received message forwarded (the rules decide who may receive it)."""
+    def forward(self, rid: int, to: str, confirmed_outside: bool = False, subject: str = "", text: str = "") -> int:
+        """A received message forwarded (the rules decide who may receive it); `subject` and
+        `text` as reception edited them in the forward window (empty: the defaults)."""
         self._command("forward a message")
-        return self.composer.forward(rid, to, self.now(), confirmed_outside=confirmed_outside)
+        return self.composer.forward(rid, to, self.now(), text=text, confirmed_outside=confirmed_outside,
+                                     subject=subject)
 
     def forward_sent(self, item_id: int, to: str, confirmed_outside: bool = False) -> int:
         """An outbox item forwarded, as it went."""

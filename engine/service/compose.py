@@ -299,14 +299,16 @@ class Composer:
             self.item_patients(self.outbox.get(item_id)) if item_id is not None else ())
         return [p.name or p.id for p in self._book().about(ids)]
 
-    def forward(self, message_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
-        """Forward with the original attached. Refused to a patient outside the family of the
+    def forward(self, message_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False,
+                subject: str = "") -> int:
+        """Forward with the original attached (the kiosk's forward window sends its edited `text`
+        and `subject` too; the original still goes whole, so nothing reception cut is lost). Refused to a patient outside the family of the
         message's patient (an unfiled message from a family's shared address: that family); to
         an address that is no patient, provider or specialist only when `confirmed_outside`
         (reception confirmed, naming the patient), and then recorded in the message's history."""
         msg = self.inbox.get(message_id)
         about = rules.About(self.message_patients(msg), forwarding=True, confirmed_outside=confirmed_outside)
-        rid, target = self._forward(self.inbox.raw(message_id), msg["subject"],
+        rid, target = self._forward(self.inbox.raw(message_id), subject or msg["subject"],
                                     msg.get("patient_id", ""), to, now, text, {"forward_of": message_id}, about)
         detail = f"to {target.kind} {target.id or target.address}"
         if confirmed_outside and about.patient_ids and target.kind == "other":

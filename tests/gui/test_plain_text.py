@@ -178,9 +178,15 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     reply = window.inbox_page.open_reply(rid)
     seen.append(assert_plain(window, "reply"))
     reply.close()
+    forward = window.inbox_page.forward_selected()  # the forward window: the original quoted
+    assert forward is not None
+    seen.append(assert_plain(window, "forward window"))
+    forward.to.setText("lab@elsewhere.example")
     answer_modal(seen, window, "forward outside the practice")  # the gate asks, naming the patient
-    window.inbox_page.forward(rid, "lab@elsewhere.example")
+    assert not forward.apply()
     seen.append(assert_plain(window, "forward"))
+    answer("Discard")
+    forward.reject()
     answer_modal(seen, window, "file to patient")
     window.inbox_page.file_selected()
     # the modal was walked (the patient by name since #19: codes only in tooltips)

@@ -1,0 +1,90 @@
+"""Forwarding a received message: a window like compose's, not an address prompt, so
+reception can say why it is forwarded and cut what the other side need not see. The body
+starts with the original quoted as plain text (the sender's words are untrusted, never drawn
+as rich text); the original itself still goes attached whole, and the engine's gate decides
+who may receive it (kiosk/widgets.py asks, naming the patient, for an outside address)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+
+from engine.errors import PracticeMailError
+from kiosk import plain
+from kiosk.widgets import KEEP, ask_unsaved
+
+QUOTE_MARK = "---- Forwarded message ----"
+
+
+def forward_subject(subject: str) -> str:
+    """The "Fwd: " mark once, however often the message was forwarded before."""
+    return subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
+
+
+def quoted(message: dict[str, Any], original: str) -> str:
+    """The original as the body's plain-text quote: who sent it, when, about what, then its words."""
+    sender = message.get("from") or "(no sender)"
+    name = message.get("from_name") or ""
+    return "\n".join(["", "", QUOTE_MARK, f"From: {name} <{sender}>" if name else f"From: {sender}",
+                      f"Date: {message.get('date') or message.get('received') or ''}",
+                      f"Subject: {message.get('subject', '')}", "", original])
+
+
+class ForwardDialog(QDialog):
+    """`send(to, subject, text)` queues the forward and returns its outbox id; it raises the
+    engine's refusal (a patient of another family, an outside address not confirmed), which is
+    shown here in plain words and leaves the window open to fix the address."""
+
+    def __init__(self, message: dict[str, Any], original: str, send: Callable[[str, str, str], int],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Forward")
+        self._send = send
+        self.queued_id: int | None = None
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.to = QLineEdit()
+        self.to.setPlaceholderText("Forward to (address)")
+        form.addRow("To", self.to)
+        self.subject = QLineEdit(forward_subject(message.get("subject", "")))
+        form.addRow("Subject", self.subject)
+        layout.addLayout(form)
+        self.text = QPlainTextEdit(quoted(message, original))
+        layout.addWidget(self.text, 1)
+        layout.addWidget(plain.label("The original message goes attached as it came."))
+        self.problem = plain.label()
+        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setWordWrap(True)
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.send = buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.apply)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._as_opened = self._state()
+        self.resize(640, 520)
+
+    def _state(self) -> tuple[str, str, str]:
+        return self.to.text(), self.subject.text(), self.text.toPlainText()
+
+    def reject(self) -> None:
+        """A forward with typed changes is not thrown away without asking (Discard / Keep editing)."""
+        if self.queued_id is None and self._state() != self._as_opened \
+                and ask_unsaved(self, "This forward", can_save=False) == KEEP:
+            return
+        super().reject()
+
+    def apply(self) -> bool:
+        to = self.to.text().strip()
+        if not to:
+            self.problem.setText("Write the address to forward to first.")
+            return False
+        try:
+            self.queued_id = self._send(to, self.subject.text().strip(), self.text.toPlainText())
+        except PracticeMailError as exc:
+            self.problem.setText(f"Not forwarded: {exc.message}. {exc.hint}")
+            return False
+        self.accept()
+        return True
