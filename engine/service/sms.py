@@ -56,12 +56,18 @@ class ReplyReport:
 class Texts:
     def __init__(self, practice: Practice, outbox: Outbox, provider: SmsProvider | None = None,
                  inbox: Inbox | None = None) -> None:
-        """`inbox`: where replies are filed (the engine's); one over the same store when not given."""
+        """`inbox`: where replies are filed (the engine's); one over the same store, built when
+        replies are first fetched, when not given (queueing a text never needs one)."""
         self.practice = practice
         self.outbox = outbox
         self._provider = provider
-        self.inbox = inbox if inbox is not None else Inbox.for_practice(practice, outbox)
+        self._inbox = inbox
         self.replies = practice.store.collection("sms_replies")
+
+    def inbox(self) -> Inbox:
+        if self._inbox is None:
+            self._inbox = Inbox.for_practice(self.practice, self.outbox)
+        return self._inbox
 
     # -- settings and the provider -------------------------------------------------------------
     def sms_settings(self) -> SmsSettings:
@@ -235,7 +241,7 @@ class Texts:
                     record["tags"].append("confirmed")
                     report.confirmed.append(aid)
             # the inbox first: a pass stopped between the two fetches it again, and the inbox takes it once
-            self.inbox.take_text(TextReply(number, m.body, m.received, m.sid, record["patient_id"],
+            self.inbox().take_text(TextReply(number, m.body, m.received, m.sid, record["patient_id"],
                                            tuple(record["candidates"]), tuple(record["tags"][1:])), now)
             self.replies.insert(record)
             report.filed += 1 if record["patient_id"] else 0
