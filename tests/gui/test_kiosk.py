@@ -331,6 +331,7 @@ def test_keys_at_the_desk(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) 
     window.last_pass = None
     qtbot.keyClick(window, Qt.Key.Key_F9)  # Send/Receive
     qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
+    settle(qtbot, window)  # the inbox is read again on the jobs thread after the pass
     assert window.inbox.model_.rowCount() == 1
     window.inbox.setFocus()
     window.inbox.selectRow(0)
