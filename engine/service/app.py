@@ -143,7 +143,7 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
     @cached_property
     def texts(self) -> Texts:
         """Text messages: built on first use; its provider session is closed with the App."""
-        return Texts(self.practice, self.outbox)
+        return Texts(self.practice, self.outbox, inbox=self.inbox)
 
     @property
     def reminder_rules(self) -> ReminderRules:

@@ -294,7 +294,7 @@ class Engine(AccountSide, SendPasses):
         email pass and never through SMTP; engine/service/sms.py does the work."""
         from engine.service.sms import Texts
 
-        texts = Texts(self.practice, self.outbox)
+        texts = Texts(self.practice, self.outbox, inbox=self.inbox)
         try:
             report = texts.send_due(self.clock.now, manual)
             texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses

@@ -12,6 +12,7 @@ read at once (tests/integration/test_inbox_no_lock_across_io.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,22 @@ from engine.service.inbox_records import InboxMessage, timeline_entry
 from engine.service.inbox_shelf import ReceiveReport, Shelf
 from engine.service.outbox import Outbox
 
-__all__ = ["Inbox", "InboxMessage", "ReceiveReport"]
+__all__ = ["Inbox", "InboxMessage", "ReceiveReport", "TextReply"]
+TEXT_TAG = "SMS"  # a text-message reply's tag (the kiosk marks such rows with their own icon)
+
+
+@dataclass(frozen=True)
+class TextReply:
+    """A text reply as the SMS provider gave it, already matched by number (engine/service/sms.py):
+    one patient on the number -> `patient_id`; a shared family number -> `candidates`."""
+
+    sender_number: str
+    text: str
+    received: datetime
+    provider_sid: str
+    patient_id: str = ""
+    candidates: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # besides SMS: what the reply did (opt-out, confirmed)
 
 
 class Inbox:
@@ -63,6 +79,33 @@ class Inbox:
 
     def sync_state(self) -> list[dict[str, Any]]:
         return self.intake.sync_state()
+
+    def take_text(self, reply: TextReply, now: datetime) -> int | None:
+        """A text reply as an inbox message tagged SMS, filed like mail (the patient on the number,
+        or the family's candidates). Its words are kept as a small text/plain blob, so reading and
+        forwarding it work as for mail. Taken once per provider sid: None when already taken
+        (a pass that stopped before noting it fetches it again)."""
+        origin = f"sms sid {reply.provider_sid}"
+        if self.messages.find(lambda r: r.get("origin") == origin):
+            return None
+        raw = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" \
+            + reply.text.encode("utf-8", "replace")
+        sha = self.store.blobs.put(raw)
+        if reply.patient_id:
+            reason, tags = "the sender's mobile number is this patient's", [filing.PATIENT_TAG]
+        elif reply.candidates:
+            reason, tags = "the mobile number is shared by several patients", []
+        else:
+            reason, tags = "the number is not in the practice's records", []
+        timeline = [timeline_entry(now, "received", f"text from {reply.sender_number}")]
+        if reply.patient_id:
+            timeline.append(timeline_entry(now, "filed", f"automatically: {reason}"))
+        message = InboxMessage(
+            from_address=reply.sender_number, subject=incoming.preview(reply.text), received=reply.received.isoformat(),
+            blob=sha, size=len(raw), source="sms", origin=origin, patient_id=reply.patient_id,
+            candidates=reply.candidates, filing_reason=reason, tags=(TEXT_TAG, *tags, *reply.tags),
+            timeline=tuple(timeline))
+        return self.messages.insert_many([message.record()], owned=True)[0]
 
     # -- the inbox as reception sees it ---------------------------------------------------
     def list(self, show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,

@@ -26,6 +26,7 @@ from engine.core.directory import preference
 from engine.core.outbox import MAX_ATTEMPTS, Event
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
+from engine.service.inbox import Inbox, TextReply
 from engine.service.outbox import Outbox, SmsOutcome, SmsStatus
 from engine.service.practice import Practice
 
@@ -53,11 +54,20 @@ class ReplyReport:
 
 
 class Texts:
-    def __init__(self, practice: Practice, outbox: Outbox, provider: SmsProvider | None = None) -> None:
+    def __init__(self, practice: Practice, outbox: Outbox, provider: SmsProvider | None = None,
+                 inbox: Inbox | None = None) -> None:
+        """`inbox`: where replies are filed (the engine's); one over the same store, built when
+        replies are first fetched, when not given (queueing a text never needs one)."""
         self.practice = practice
         self.outbox = outbox
         self._provider = provider
+        self._inbox = inbox
         self.replies = practice.store.collection("sms_replies")
+
+    def inbox(self) -> Inbox:
+        if self._inbox is None:
+            self._inbox = Inbox.for_practice(self.practice, self.outbox)
+        return self._inbox
 
     # -- settings and the provider -------------------------------------------------------------
     def sms_settings(self) -> SmsSettings:
@@ -201,7 +211,8 @@ class Texts:
 
     # -- replies -------------------------------------------------------------------------------------------
     def fetch_replies(self, now: datetime) -> ReplyReport:
-        """New replies from the provider, filed by number; STOP opts out; C/YES confirms."""
+        """New replies from the provider, filed by number (in the inbox, tagged SMS, and in
+        `sms_replies`, which `list_replies` reads); STOP opts out; C/YES confirms."""
         report = ReplyReport()
         known = {r.get("sid") for r in self.replies.all()}
         patients = self.practice.directory.list("patients")
@@ -229,6 +240,9 @@ class Texts:
                     record["appointment_id"] = aid
                     record["tags"].append("confirmed")
                     report.confirmed.append(aid)
+            # the inbox first: a pass stopped between the two fetches it again, and the inbox takes it once
+            self.inbox().take_text(TextReply(number, m.body, m.received, m.sid, record["patient_id"],
+                                           tuple(record["candidates"]), tuple(record["tags"][1:])), now)
             self.replies.insert(record)
             report.filed += 1 if record["patient_id"] else 0
             log.info("text reply %s filed to %s", m.sid, record["patient_id"] or "nobody (not one patient)")

@@ -74,3 +74,18 @@ def test_sms_templates_are_offered_for_texts_not_emails(qtbot: QtBot, window: Ma
     assert dialog.count.text().startswith("1 message") and dialog.send.isEnabled()
     dialog.close()
     compose.discard()
+
+
+def test_a_fetched_text_reply_shows_in_the_inbox_with_the_sms_mark(qtbot: QtBot, window: MainWindow,
+                                                                   fakemail) -> None:  # noqa: ANN001
+    from tests.integration.test_sms import configure_sms
+
+    configure_sms(window.app.practice, fakemail)
+    fakemail.sms.deliver_reply("+447700900041", "Running late, sorry")
+    assert window.app.texts.fetch_replies(window.app.now()).fetched == 1  # through the real fake provider
+    page = window.inbox_page
+    page.tag_filter.setCurrentIndex(page.tag_filter.findData("all"))
+    page.refresh()
+    assert window.inbox.model_.text(0, 0) == "SMS new"
+    assert window.inbox.model_.text(0, 3) == "Running late, sorry"
+    assert window.app.inbox_message(window.inbox.id_at(0)).patient_id == "P040"
