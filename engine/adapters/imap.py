@@ -19,7 +19,7 @@ from imapclient import exceptions as imap_errors
 
 from engine.adapters import wire
 from engine.adapters.connection import IMPLICIT, STARTTLS, IncomingSettings, cut, tls_context
-from engine.adapters.network import server_words, translate_network
+from engine.adapters.network import server_words, translate_incoming
 from engine.adapters.sasl import OAuth2Login, imap_login
 from engine.errors import AuthenticationRefused, MailServerError, ServerRejected, ServerUnreachable
 
@@ -51,11 +51,9 @@ def plan_fetches(uids: list[int], sizes: dict[int, int], most: int, most_bytes: 
 
 def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     """Any failure talking IMAP -> the engine error a person can act on."""
-    if isinstance(exc, MailServerError):
-        return exc
-    network = translate_network(exc, host, port, "incoming", "993 for IMAP, 995 for POP3; 143/110 for STARTTLS")
-    if network is not None:
-        return network
+    known = translate_incoming(exc, host, port)
+    if known is not None:
+        return known
     if isinstance(exc, imap_errors.LoginError):
         return AuthenticationRefused(f"the IMAP server refused the login: {server_words(exc)}",
                                      hint="The server said the user name or password is wrong: correct them in "

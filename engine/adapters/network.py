@@ -40,3 +40,14 @@ def server_words(exc: BaseException) -> str:
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
     return text[:300]
+
+
+INCOMING_PORTS = "993 for IMAP, 995 for POP3; 143/110 for STARTTLS"
+
+
+def translate_incoming(exc: BaseException, host: str, port: int) -> MailServerError | None:
+    """For IMAP and POP3 alike: our own error as it is, a network failure in words; None when
+    the protocol's own errors must decide."""
+    if isinstance(exc, MailServerError):
+        return exc
+    return translate_network(exc, host, port, "incoming", INCOMING_PORTS)

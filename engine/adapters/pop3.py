@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from engine.adapters import wire
 from engine.adapters.connection import IMPLICIT, IncomingSettings, cut, tls_context
-from engine.adapters.network import server_words, translate_network
+from engine.adapters.network import server_words, translate_incoming
 from engine.adapters.sasl import OAuth2Login, pop3_login
 from engine.errors import MailServerError, ServerUnreachable
 
@@ -25,11 +25,9 @@ T = TypeVar("T")
 
 def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     """Any failure talking POP3 -> the engine error a person can act on."""
-    if isinstance(exc, MailServerError):
-        return exc
-    network = translate_network(exc, host, port, "incoming", "993 for IMAP, 995 for POP3; 143/110 for STARTTLS")
-    if network is not None:
-        return network
+    known = translate_incoming(exc, host, port)
+    if known is not None:
+        return known
     if isinstance(exc, poplib.error_proto):
         return wire.pop3_refusal(server_words(exc))
     if isinstance(exc, (EOFError, ConnectionError)):

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -226,12 +227,8 @@ def test_a_desk_hears_of_a_message_the_service_received_without_polling(
             watcher.stop()
 
 
-def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_url: str, processes: list) -> None:
-    """Was: a psycopg traceback when the database ended the standby's session while it waited."""
-    import psycopg
-
-    from tests.backends import TEST_DATABASE
-
+def service_and_standby(tmp_path: Path, pg_url: str, processes: list) -> tuple[Any, Any]:
+    """A running `serve` on a practice in the database, and a second one waiting as its standby."""
     a = tmp_path / "server"
     with Practice(a, writer=True, command="test", database=pg_url):
         pass
@@ -241,6 +238,16 @@ def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_u
     second = start_serve(tmp_path / "desk-b", pg_url, tmp_path / "b.err")
     processes.append(second)
     wait_for(lambda: "standby:" in (tmp_path / "b.err").read_text(), "the standby")
+    return first, second
+
+
+def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_url: str, processes: list) -> None:
+    """Was: a psycopg traceback when the database ended the standby's session while it waited."""
+    import psycopg
+
+    from tests.backends import TEST_DATABASE
+
+    first, second = service_and_standby(tmp_path, pg_url, processes)
     with psycopg.connect(TEST_DATABASE, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
                       (f"%pid {second.pid} %",))
@@ -253,15 +260,7 @@ def test_a_standby_that_loses_the_database_says_so_in_words(tmp_path: Path, pg_u
 
 def test_sigterm_ends_a_standby_s_wait(tmp_path: Path, pg_url: str, processes: list) -> None:
     """systemd's stop reaches a standby between two tries of the lock: it exits 0, never started."""
-    a = tmp_path / "server"
-    with Practice(a, writer=True, command="test", database=pg_url):
-        pass
-    first = start_serve(a, pg_url, tmp_path / "a.err")
-    processes.append(first)
-    wait_for(lambda: "running on" in (tmp_path / "a.err").read_text(), "the service")
-    second = start_serve(tmp_path / "desk-b", pg_url, tmp_path / "b.err")
-    processes.append(second)
-    wait_for(lambda: "standby:" in (tmp_path / "b.err").read_text(), "the standby")
+    first, second = service_and_standby(tmp_path, pg_url, processes)
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0 and "running" not in (tmp_path / "b.err").read_text()
     assert first.poll() is None  # the running service is untouched
