@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QMainWindow, 
 from engine.service.app import App
 from kiosk import plain
 from kiosk.admin_page import AdminPage
+from kiosk.appearance import Appearance
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.day_list import DayList
@@ -48,6 +49,11 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.jobs = Jobs(self)  # clicks' commands and refresh reads, off the GUI thread, in order
         self.zone = app.settings.snapshot().timezone  # `when` reads this, never the settings file
         app.settings.on_change(lambda _keys: self._new_zone())
+        self.appearance = Appearance(QApplication.instance(), lambda: (int(app.settings.get("kiosk.font_size") or 0),
+                                                                      bool(app.settings.get("kiosk.high_contrast"))))
+        self.appearance.apply(*self.appearance.read())
+        app.settings.on_change(lambda keys: any(str(k).startswith("kiosk.") for k in keys)
+                               and self.appearance.settings_changed.emit())
         self._jobs: list[Any] = []
         self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
         self.last_compose: ComposeDialog | None = None

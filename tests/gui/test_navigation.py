@@ -98,3 +98,18 @@ def test_a_stored_time_of_any_shape_never_breaks_the_table(iso: str, today: date
        st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 1, 1)))
 def test_the_clock_time_is_always_shown(when: datetime, today: date) -> None:
     assert short_time(when.isoformat(), "UTC", today).endswith(when.strftime("%H:%M"))
+
+
+def test_text_size_and_high_contrast_follow_the_settings(qtbot: QtBot, window: MainWindow) -> None:
+    from PyQt6.QtGui import QPalette
+    from PyQt6.QtWidgets import QApplication
+
+    qt = QApplication.instance()
+    own_size, own_window = qt.font().pointSize(), qt.palette().color(QPalette.ColorRole.Window).name()
+    window.app.settings.set_many({"kiosk.font_size": 18, "kiosk.high_contrast": True})
+    qtbot.wait_until(lambda: qt.font().pointSize() == 18)
+    assert qt.palette().color(QPalette.ColorRole.Window).name() == "#000000"
+    assert qt.palette().color(QPalette.ColorRole.Highlight).name() == "#ffff00"
+    window.app.settings.set_many({"kiosk.font_size": 0, "kiosk.high_contrast": False})  # the computer's own again
+    qtbot.wait_until(lambda: qt.font().pointSize() == own_size)
+    assert qt.palette().color(QPalette.ColorRole.Window).name() == own_window
