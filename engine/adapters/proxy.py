@@ -24,10 +24,15 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
+import requests
+import requests.adapters
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
 from python_socks.sync import Proxy as SocksProxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from engine.core.settings import ProxySettings
 from engine.errors import ProxyFailed
@@ -174,4 +179,54 @@ def _http_connect(proxy: Proxy, host: str, port: int, timeout: float | None) -> 
         raise
 
 
-__all__ = ["Proxy", "ProxyFailed", "failure", "proxy_for", "tunnel"]
+# -- HTTP requests (requests) through the tunnel ---------------------------------------------------
+def http_session(proxy: Proxy | None) -> requests.Session:
+    """A requests session for the sign-in service and the booking-link provider: through the
+    proxy when there is one (every connection from `tunnel`, TLS and its certificate check by
+    urllib3 as on a direct one), with no proxy from the environment either way, as the
+    reference system asks (its own settings, not the computer's)."""
+    return routed(requests.Session(), proxy)
+
+
+def routed(session: requests.Session, proxy: Proxy | None) -> requests.Session:
+    """`session` (any requests session: authlib's OAuth2Session is one) through the proxy."""
+    if proxy is not None:
+        session.trust_env = False
+        adapter = _TunnelAdapter(proxy)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+    return session
+
+
+class _TunnelAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _pools(self.proxy)
+
+
+def _pools(proxy: Proxy) -> dict[str, type]:
+    """urllib3's pools with connections whose TCP comes from `tunnel` (its own hook, as urllib3's
+    SOCKS support does it); the HTTPS one still wraps and verifies TLS itself."""
+
+    class Tunnelled(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            seconds = self.timeout if isinstance(self.timeout, (int, float)) else None
+            return tunnel(proxy, self.host, self.port, seconds)
+
+    class TunnelledTls(Tunnelled, HTTPSConnection):
+        pass
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Tunnelled
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = TunnelledTls
+
+    return {"http": Pool, "https": TlsPool}
+
+
+__all__ = ["Proxy", "ProxyFailed", "failure", "http_session", "proxy_for", "routed", "tunnel"]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.incoming import IncomingSettings, incoming_mode
-from engine.adapters.proxy import Proxy, proxy_for
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import SignInRequired
 from engine.adapters.smtp import SmtpSettings, tls_mode
 from engine.core import status as status_rules
@@ -74,8 +74,7 @@ class AccountSide:
 
     def mail_proxy(self) -> Proxy | None:
         """The proxy SMTP, IMAP and POP3 go through (proxy.use_for_email), or None."""
-        settings = self.practice.settings
-        return proxy_for(settings.snapshot().proxy, lambda: settings.secret("proxy.password"), email=True)
+        return signin.practice_proxy(self.practice, email=True)
 
     def test_credentials(self, timeout: float = 10.0) -> dict[str, Any]:
         """The setup test (nothing sent); see engine/service/credentials.py. When its server
