@@ -40,6 +40,9 @@ from engine.errors import ProxyFailed
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SETTINGS_HINT = "Check the proxy settings (proxy.address, proxy.port, proxy.kind) and that the proxy at {where} is running."
 KINDS = {"http": "an HTTP", "socks5": "a SOCKS5"}
+UNSENDABLE = {"http": "An http proxy's user name cannot contain ':': correct proxy.user.",
+              "socks5": "A socks5 proxy takes a user name and password of plain ASCII characters, at most 255 "
+                        "each: correct proxy.user and proxy.password."}
 LOGIN_HINT = "The proxy refused its user name or password: correct proxy.user and proxy.password."
 
 
@@ -89,8 +92,11 @@ def failure(exc: BaseException, proxy: Proxy, host: str, port: int) -> ProxyFail
     text = _words(exc)
     if code == 407 or "authentication failure" in text.lower() or "authentication method" in text.lower():
         return ProxyFailed(f"the proxy at {where} refused the login ({text})", hint=LOGIN_HINT)
-    if isinstance(exc, ValueError):  # e.g. a ':' in an HTTP proxy's user name
-        return ProxyFailed(f"the proxy login cannot be used: {text}", hint=LOGIN_HINT)
+    if isinstance(exc, _BadTarget):
+        return ProxyFailed(f"{host!r} cannot be named to the proxy at {where}",
+                           hint="Check the server name: letters, digits, dots and hyphens only.")
+    if isinstance(exc, ValueError):  # never its words: an encoding error quotes the character it choked on
+        return ProxyFailed(f"the proxy login cannot be sent to the proxy at {where}", hint=UNSENDABLE[proxy.kind])
     if code is None:  # no proper answer: asked as the wrong kind, a login it would not take, or onwards failed
         return ProxyFailed(f"the proxy at {where} closed the connection without answering as {KINDS[proxy.kind]} "
                            f"proxy ({text})",
@@ -122,13 +128,17 @@ def tunnel(proxy: Proxy, host: str, port: int, timeout: float | None) -> socket.
 # * OK) is swallowed with the "200" when both arrive in one segment, and the session then waits
 # for a greeting that already came (tests/unit/adapters/test_proxy.py reproduces it). Here the
 # reply is read up to its blank line and not a byte further.
+class _BadTarget(ValueError):
+    """A server name that cannot go on a CONNECT line (settings check names; this is the last guard)."""
+
+
 _TARGET = re.compile(r"^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$")
 HEAD_LIMIT = 16 * 1024
 
 
 def _connect_request(proxy: Proxy, host: str, port: int) -> bytes:
     if not _TARGET.match(host):
-        raise ValueError(f"{host!r} cannot be named to an HTTP proxy")
+        raise _BadTarget(host)
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
     if proxy.user:

@@ -386,5 +386,5 @@ def _proxy(v: Mapping[str, Any]) -> ProxySettings | None:
     if not v["proxy.address"]:
         return None
     kind = v["proxy.kind"]
-    return ProxySettings(kind, v["proxy.address"], int(v["proxy.port"] or (1080 if kind == "socks5" else 3128)),
+    return ProxySettings(kind, v["proxy.address"].strip("[]"), int(v["proxy.port"] or (1080 if kind == "socks5" else 3128)),
                          v["proxy.user"] or "", bool(v["proxy.use_for_email"]))

@@ -23,9 +23,10 @@ GREETING = b"220 mail.example ESMTP ready\r\n"
 
 
 @contextmanager
-def one_shot_proxy(answer: bytes) -> Iterator[tuple[int, list[bytes]]]:
+def one_shot_proxy(answer: bytes, binary: bool = False) -> Iterator[tuple[int, list[bytes]]]:
     """A peer on a free port that reads one CONNECT request and writes `answer` in one send
-    (the reply and the server's greeting in one segment, as a busy proxy sends them), then closes."""
+    (the reply and the server's greeting in one segment, as a busy proxy sends them), then closes.
+    `binary`: answer the first bytes that come (a SOCKS5 greeting) instead of a request's blank line."""
     server = socket.create_server(("127.0.0.1", 0))
     requests: list[bytes] = []
 
@@ -33,7 +34,7 @@ def one_shot_proxy(answer: bytes) -> Iterator[tuple[int, list[bytes]]]:
         conn, _ = server.accept()
         with conn:
             data = b""
-            while b"\r\n\r\n" not in data:
+            while b"\r\n\r\n" not in data and not (binary and data):
                 chunk = conn.recv(4096)
                 if not chunk:
                     return
@@ -97,12 +98,28 @@ def test_each_refusal_is_the_proxys_failure(answer: bytes, words: str, hint: str
     assert f"the proxy at 127.0.0.1:{port}" in caught.value.message
 
 
-@pytest.mark.parametrize("user,host", [("de:sk", "mail.example"), ("desk", "mail.example\r\nX-Evil: 1"),
-                                       ("desk", "mail example"), ("desk", "mäil.example")])
-def test_what_cannot_be_said_to_an_http_proxy_is_refused_before_connecting(user: str, host: str) -> None:
+@pytest.mark.parametrize("user,password,host,words", [
+    ("de:sk", "hunter2", "mail.example", "login cannot be sent"),
+    ("desk", "hunter2", "mail.example\r\nX-Evil: 1", "cannot be named"),
+    ("desk", "hunter2", "mail example", "cannot be named"),
+    ("desk", "hunter2", "mäil.example", "cannot be named"),
+])
+def test_what_cannot_be_said_to_an_http_proxy_is_refused_before_connecting(user: str, password: str, host: str,
+                                                                          words: str) -> None:
     with pytest.raises(ProxyFailed) as caught:
-        tunnel(Proxy("http", "127.0.0.1", 9, user, "hunter2"), host, 587, 5)  # port 9: never reached
-    assert "could not be reached" not in caught.value.message and "\n" not in caught.value.message + caught.value.hint
+        tunnel(Proxy("http", "127.0.0.1", 9, user, password), host, 587, 5)  # port 9: never reached
+    said = caught.value.message + caught.value.hint
+    assert words in said and "could not be reached" not in said and "\n" not in said and password not in said
+
+
+def test_a_login_a_socks5_proxy_cannot_take_is_named_without_its_characters() -> None:
+    """python-socks sends the login as ASCII of at most 255 bytes; its error would quote the
+    character it could not encode, so its words are never shown."""
+    with one_shot_proxy(b"\x05\x02", binary=True) as (port, _):  # the proxy asks for a user name and password
+        with pytest.raises(ProxyFailed) as caught:
+            tunnel(Proxy("socks5", "127.0.0.1", port, "desk", "pässwörd"), "mail.example", 587, 5)
+    said = caught.value.message + caught.value.hint
+    assert "cannot be sent" in said and "ASCII" in said and "ä" not in said and "\\x" not in said
 
 
 def test_the_settings_make_the_proxy_and_its_password_stays_out_of_sight() -> None:
