@@ -17,7 +17,7 @@ from engine.adapters.connection import IncomingSettings
 from engine.adapters.imap import ImapMailbox
 from engine.adapters.pop3 import Pop3Mailbox
 from engine.adapters.smtp import SmtpSession
-from engine.errors import MailServerError, ProxyFailed, TlsFailed
+from engine.errors import MailServerError, ProxyFailed, ServerUnreachable, TlsFailed
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from tests.integration.helpers import configure, configure_incoming, draft
@@ -177,3 +177,20 @@ def test_the_certificate_is_still_checked_through_the_tunnel(practice: Practice,
         err = failure(engine, practice, fakemail, protocol)
         assert proxy.went_to(fakemail.ports["smtp"]["submission"] if protocol == "smtp" else incoming_port(practice))
     assert isinstance(err, TlsFailed) and "not trusted" in err.message and "tls.ca_file" in err.hint
+
+
+@pytest.mark.parametrize("through", [False, True], ids=["direct", "proxied"])
+def test_a_pop3_server_closing_before_its_greeting(practice: Practice, engine: Engine, fakemail: FakeMail,
+                                                   through: bool) -> None:
+    """poplib says "-ERR EOF" for a closed line: that is a dropped connection (through a proxy,
+    the proxy's failure to reach the server), not the server's own words."""
+    configure_incoming(practice, fakemail, "pop3", implicit=False)  # STARTTLS: the close comes before any TLS
+    fakemail.faults.add("pop3", "connect", "refuse")
+    with pproxy("socks5") as proxy:
+        if through:
+            use_proxy(practice, "socks5", proxy.port)
+        with pytest.raises(MailServerError) as caught:
+            connect(session(engine, "pop3"))
+    err = caught.value
+    assert type(err) is (ProxyFailed if through else ServerUnreachable), err
+    assert "closed the connection" in err.message and "-ERR" not in err.message
