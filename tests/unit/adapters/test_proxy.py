@@ -5,10 +5,12 @@ targets refused before anything is sent."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -136,3 +138,17 @@ def test_the_settings_make_the_proxy_and_its_password_stays_out_of_sight() -> No
     asked: list[str] = []
     proxy_for(snapshot({"proxy.address": "10.0.0.1"}).proxy, lambda: asked.append("read") or "")  # type: ignore[func-returns-value]
     assert asked == []  # no user: the password is not even decrypted
+
+
+def test_the_proxy_password_never_goes_on_argv_and_is_shown_as_stars(tmp_path: Path) -> None:
+    from tests.unit.test_cli import pm, pm_stdin
+
+    data = tmp_path / "d"
+    assert pm_stdin("config", "set", "proxy.password", "-", data=data, stdin="first one\n").returncode == 0
+    refused = pm("config", "set", "proxy.password", "hunter2", data=data)
+    assert refused.returncode == 1 and "config set proxy.password -`" in refused.stderr
+    assert "hunter2" not in refused.stderr + refused.stdout
+    assert pm("config", "set", "proxy.use_for_email", "yes", data=data).returncode == 0
+    shown = json.loads(pm("config", "show", "--json", data=data).stdout)
+    assert shown["proxy.password"] == "***" and shown["proxy.use_for_email"] is True
+    assert "first one" not in json.dumps(shown)
