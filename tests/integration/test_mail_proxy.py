@@ -194,3 +194,34 @@ def test_a_pop3_server_closing_before_its_greeting(practice: Practice, engine: E
     err = caught.value
     assert type(err) is (ProxyFailed if through else ServerUnreachable), err
     assert "closed the connection" in err.message and "-ERR" not in err.message
+
+
+@pytest.mark.parametrize("protocol", ["imap", "pop3"])
+def test_stop_cuts_a_fetch_hanging_through_the_proxy(practice: Practice, fakemail: FakeMail, protocol: str) -> None:
+    """stop() shuts the tunnelled socket down as it would a direct one: the worker ends at once."""
+    import threading
+
+    configure_incoming(practice, fakemail, protocol)
+    fakemail.deliver("practice", mail("Half a message"))
+    hanging = threading.Event()
+    take = fakemail.faults.take
+
+    def noticing(proto: str, step: str, session: int = 0):  # noqa: ANN202
+        fault = take(proto, step, session)
+        if fault is not None and step == "fetch":
+            hanging.set()
+        return fault
+
+    fakemail.faults.take = noticing  # type: ignore[method-assign]
+    fakemail.faults.add(protocol, "fetch", "hang", times=1)
+    with pproxy("http") as proxy:
+        use_proxy(practice, "http", proxy.port)
+        engine = Engine(practice, FakeClock(T0))
+        engine.smtp_timeout = 60
+        engine.start()
+        threading.Thread(target=lambda: engine.send_receive_now(timeout=30), daemon=True).start()
+        assert hanging.wait(10)
+        worker = engine._thread  # noqa: SLF001
+        engine.stop()
+        assert worker is not None and not worker.is_alive()
+        assert proxy.went_to(incoming_port(practice))
