@@ -54,6 +54,13 @@ class ServerTimeout(ServerUnreachable):
     default_hint = "The mail server stopped answering: it may be busy; the message will be tried again."
 
 
+class ProxyFailed(ServerUnreachable):
+    """The practice's proxy (proxy.* settings) could not be reached, refused the login, or would
+    not connect onwards: the mail server itself was never reached."""
+
+    default_hint = "Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user, proxy.password)."
+
+
 class ServerRejected(MailServerError):
     """The server answered with an error code; `code` and its own words are kept."""
 

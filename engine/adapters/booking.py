@@ -3,17 +3,19 @@ may go. The provider interface, and its HTTP form (the bundled fake one speaks i
 
     POST {url}/links  {"appointment_id": ..., "patient_id": ...}  -> {"token": ...}
     GET  {url}/links/{token}                                      -> {"status": "pending"|"ready"|"failed", "url": ...}
+
+Requests go through the practice's proxy when one is set (engine/adapters/proxy.py).
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.errors import MailServerError, ServerRejected, ServerUnreachable
+import requests
+
+from engine.adapters.proxy import Proxy, http_session
+from engine.errors import MailServerError, ProxyFailed, ServerRejected, ServerUnreachable
 
 
 @dataclass(frozen=True)
@@ -29,21 +31,23 @@ class LinkProvider(Protocol):
 
 
 class HttpLinkProvider:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, proxy: Proxy | None = None) -> None:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
+        self.proxy = proxy
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:  # type: ignore[type-arg]
-        req = urllib.request.Request(self.base + path, method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:  # noqa: S310 - the practice's own setting
-                return json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            raise ServerRejected(f"the booking-link provider answered {exc.code}", exc.code, str(exc.reason),
-                                 hint="The booking system is having trouble; reset the item to try again.") from exc
-        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+            with http_session(self.proxy) as web:
+                reply = web.request(method, self.base + path, json=body, timeout=self.timeout)
+            if reply.status_code >= 400:
+                raise ServerRejected(f"the booking-link provider answered {reply.status_code}", reply.status_code,
+                                     reply.reason or "",
+                                     hint="The booking system is having trouble; reset the item to try again.")
+            return dict(reply.json() if reply.content else {})
+        except ProxyFailed:
+            raise  # the proxy's own words and hint
+        except (requests.RequestException, OSError, ValueError, TypeError) as exc:
             raise ServerUnreachable(f"the booking-link provider could not be reached: {exc}",
                                     hint="Check booking.provider_url and that the booking system is running.") from exc
 

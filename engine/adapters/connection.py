@@ -6,6 +6,10 @@ apart on how they secure a connection.
 Ports: 465/993/995 implicit TLS; 587 STARTTLS always; 25 STARTTLS when `outgoing.starttls`;
 143/110 STARTTLS/STLS; a `*.security` setting says which for any other port (the fake servers
 run on free ports). Certificates are always verified.
+
+Through the practice's proxy (`proxy.use_for_email`), `open_socket` gets the TCP connection
+from the proxy's tunnel (engine/adapters/proxy.py) and TLS is done over it here exactly as on
+a direct one, so the certificate check is the mail server's, end to end.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.adapters.proxy import Proxy, tunnel
 from engine.errors import TlsFailed
 
 # the TLS modes: SMTP uses all four, IMAP and POP3 the first and STARTTLS (always required there)
@@ -80,6 +85,29 @@ class IncomingSettings:
     credentials: Credentials
     ca_file: str = ""
     timeout: float = 30.0
+    proxy: Proxy | None = None  # the practice's proxy, when mail goes through it
+
+
+def open_socket(host: str, port: int, timeout: float | None, proxy: Proxy | None = None,
+                context: ssl.SSLContext | None = None) -> socket.socket:
+    """TCP to host:port, directly or through `proxy`; then, with a `context`, TLS whose
+    certificate is checked against `host` (implicit TLS). STARTTLS wraps it later the same way."""
+    if proxy is not None:
+        sock = tunnel(proxy, host, port, timeout)
+    else:
+        sock = socket.create_connection((host, port), timeout)
+    if context is None:
+        return sock
+    try:
+        return context.wrap_socket(sock, server_hostname=host)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def through(proxy: Proxy | None) -> str:
+    """" through the proxy at HOST:PORT" for the setup test's words; "" when direct."""
+    return f" through the proxy at {proxy.where}" if proxy is not None else ""
 
 
 def tls_context(ca_file: str) -> ssl.SSLContext:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import imaplib
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -18,8 +19,9 @@ from imapclient import IMAPClient
 from imapclient import exceptions as imap_errors
 
 from engine.adapters import wire
-from engine.adapters.connection import IMPLICIT, STARTTLS, IncomingSettings, cut, tls_context
-from engine.adapters.network import server_words, translate_incoming
+from engine.adapters.connection import IMPLICIT, STARTTLS, IncomingSettings, cut, open_socket, tls_context
+from engine.adapters.network import proxied, server_words, translate_incoming
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import OAuth2Login, imap_login
 from engine.errors import AuthenticationRefused, MailServerError, ServerRejected, ServerUnreachable
 
@@ -68,6 +70,33 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     raise exc
 
 
+class _DialledIMAP4(imaplib.IMAP4):
+    """imaplib with its connection from `open_socket` (direct or through the proxy, with TLS
+    when given a context). imaplib's own IMAP4_SSL calls IMAP4._create_socket by name, so the
+    TLS is done here rather than by inheriting it."""
+
+    def __init__(self, host: str, port: int, timeout: float | None, proxy: Proxy | None,
+                 context: ssl.SSLContext | None) -> None:
+        self._proxy, self._context = proxy, context
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:  # imaplib's own hook
+        return open_socket(self.host, self.port, timeout, self._proxy, self._context)
+
+
+class _Client(IMAPClient):
+    """imapclient on a `_DialledIMAP4`: its connection made by us, everything else its own."""
+
+    def __init__(self, proxy: Proxy | None, host: str, port: int, ssl: bool, ssl_context: ssl.SSLContext,
+                 timeout: float) -> None:
+        self._proxy = proxy
+        super().__init__(host, port=port, ssl=ssl, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - imapclient's hook
+        return _DialledIMAP4(self.host, self.port, getattr(self._timeout, "connect", None), self._proxy,
+                             self.ssl_context if self.ssl else None)
+
+
 class ImapMailbox:
     """One IMAP session on one folder."""
 
@@ -100,7 +129,7 @@ class ImapMailbox:
 
         def connect() -> None:
             ctx = tls_context(s.ca_file)
-            client = IMAPClient(s.host, port=s.port, ssl=s.mode == IMPLICIT, ssl_context=ctx, timeout=s.timeout)
+            client = _Client(s.proxy, s.host, s.port, s.mode == IMPLICIT, ctx, s.timeout)
             self.client = client
             # imapclient writes some commands (SEARCH) in several small pieces; with Nagle on,
             # the server's delayed ACK then adds 40 ms to each such command
@@ -108,7 +137,13 @@ class ImapMailbox:
             if s.mode == STARTTLS:
                 client.starttls(ctx)
 
-        self._guard(connect)
+        try:
+            connect()
+        except Exception as exc:
+            greeted = self.client is not None  # imaplib read the greeting in the constructor
+            self.close()
+            err = translate(exc, s.host, s.port)
+            raise (err if greeted else proxied(err, s.proxy, s.host, s.port, "incoming")) from exc
 
     def login_only(self) -> None:
         assert self.client is not None

@@ -1,13 +1,15 @@
 """The failures every mail protocol shares (TLS, name lookup, refusal, timeout), as the
 engine errors a person can act on. Each protocol's adapter handles its own replies first
-and hands the rest here."""
+and hands the rest here; a connection through the practice's proxy that closes before the
+server has answered is the proxy's to explain (`proxied`)."""
 
 from __future__ import annotations
 
 import socket
 import ssl
 
-from engine.errors import MailServerError, ServerTimeout, ServerUnreachable, TlsFailed
+from engine.adapters.proxy import Proxy
+from engine.errors import MailServerError, ProxyFailed, ServerTimeout, ServerUnreachable, TlsFailed
 
 
 def translate_network(exc: BaseException, host: str, port: int, side: str, ports: str) -> MailServerError | None:
@@ -51,3 +53,15 @@ def translate_incoming(exc: BaseException, host: str, port: int) -> MailServerEr
     if isinstance(exc, MailServerError):
         return exc
     return translate_network(exc, host, port, "incoming", INCOMING_PORTS)
+
+
+def proxied(err: MailServerError, proxy: Proxy | None, host: str, port: int, side: str) -> MailServerError:
+    """`err` from connecting (before the server's greeting, or during implicit TLS): through a
+    proxy, a connection that closed or was refused there is the proxy's failure to reach the
+    server (a SOCKS5 proxy may say yes first and only then find the server will not answer), so
+    it says so with the proxy's hint. Direct, or any other failure: `err` as it is."""
+    if proxy is None or type(err) is not ServerUnreachable:  # not a timeout, TLS or ProxyFailed already
+        return err
+    return ProxyFailed(f"{host}:{port} did not answer through the proxy at {proxy.where} ({err.message})",
+                       hint=f"Check the {side} server name and port; if they are right, ask whoever runs the proxy "
+                            f"at {proxy.where} to let the practice reach {host}:{port}.")

@@ -30,8 +30,9 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import MismatchingStateException
 
 from engine.adapters.logs import redact_value
+from engine.adapters.proxy import Proxy, http_session, routed
 from engine.adapters.sasl import NO_CONSENT, SignInRequired
-from engine.errors import AuthenticationRefused, ServerUnreachable
+from engine.errors import AuthenticationRefused, ProxyFailed, ServerUnreachable
 
 log = logging.getLogger("practicemail.oauth")
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -59,6 +60,7 @@ class Client:
     scopes: tuple[str, ...]
     client_secret: str = field(default="", repr=False)
     timeout: float = 30.0
+    proxy: Proxy | None = None  # the practice's proxy: every request to the provider goes through it
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ class Tokens:
 
 def _session(client: Client, **kw: Any) -> OAuth2Session:
     method = "client_secret_post" if client.client_secret else "none"
-    return OAuth2Session(client.client_id, client.client_secret or None, scope=" ".join(client.scopes),
-                         token_endpoint_auth_method=method, code_challenge_method="S256", **kw)
+    session = OAuth2Session(client.client_id, client.client_secret or None, scope=" ".join(client.scopes),
+                            token_endpoint_auth_method=method, code_challenge_method="S256", **kw)
+    routed(session, client.proxy)  # authlib's session is a requests session: through the proxy too
+    return session
 
 
 def _tokens(raw: dict[str, Any], refresh_fallback: str = "") -> Tokens:
@@ -105,10 +109,12 @@ def oauth_failure(exc: OAuthError, what: str) -> AuthenticationRefused:
 
 
 def _network(what: str, exc: Exception) -> ServerUnreachable:
+    if isinstance(exc, ProxyFailed):  # its own words and hint: the proxy, not the provider
+        return exc
     return ServerUnreachable(f"{what}: {type(exc).__name__}: {str(exc)[:200]}", hint=UNREACHABLE)
 
 
-def discover(issuer: str, timeout: float = 15.0) -> Endpoints:
+def discover(issuer: str, timeout: float = 15.0, proxy: Proxy | None = None) -> Endpoints:
     """RFC 8414 authorization-server metadata, falling back to OpenID Connect discovery."""
     parts = urlsplit(issuer.rstrip("/"))
     base = f"{parts.scheme}://{parts.netloc}"
@@ -116,7 +122,8 @@ def discover(issuer: str, timeout: float = 15.0) -> Endpoints:
                   f"{issuer.rstrip('/')}/.well-known/openid-configuration")
     for url in candidates:
         try:
-            reply = requests.get(url, timeout=timeout)
+            with http_session(proxy) as web:
+                reply = web.get(url, timeout=timeout)
             doc = reply.json() if reply.status_code == 200 else None
         except (requests.RequestException, ValueError):
             doc = None
@@ -173,7 +180,7 @@ def sign_in_browser(endpoints: Endpoints, client: Client, open_browser: Callable
                                     hint="Start the sign-in again from practicemail.") from exc
     except OAuthError as exc:
         raise oauth_failure(exc, "sign-in refused") from exc
-    except requests.RequestException as exc:
+    except (requests.RequestException, ProxyFailed) as exc:
         raise _network("sign-in", exc) from exc
     return _tokens(raw)
 
@@ -185,9 +192,10 @@ def start_device(endpoints: Endpoints, client: Client) -> DeviceCode:
                                     hint="Sign in with the browser instead.")
     data = {"client_id": client.client_id, "scope": " ".join(client.scopes)}
     try:
-        reply = requests.post(endpoints.device, data=data, timeout=client.timeout)
+        with http_session(client.proxy) as web:
+            reply = web.post(endpoints.device, data=data, timeout=client.timeout)
         doc = reply.json()
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ProxyFailed, ValueError) as exc:
         raise _network("device sign-in", exc) from exc
     if reply.status_code != 200 or "device_code" not in doc:
         raise oauth_failure(OAuthError(doc.get("error", "server_error"), doc.get("error_description")), "device sign-in")
@@ -215,7 +223,7 @@ def poll_device(endpoints: Endpoints, client: Client, device: DeviceCode,
                 interval += 5  # RFC 8628 §3.5
                 continue
             raise oauth_failure(exc, "device sign-in refused") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, ProxyFailed) as exc:
             raise _network("device sign-in", exc) from exc
 
 
@@ -281,7 +289,7 @@ class TokenKeeper:
                 self._access, self._expires_at = "", 0.0
                 raise oauth_failure(exc, "the sign-in was refused") from exc
             return self._ride_out(exc)
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ProxyFailed, ValueError) as exc:
             return self._ride_out(exc)
         tokens = _tokens(dict(raw), refresh_fallback=old)
         # saved before the access token is used (a crash now still leaves a good one), and saved
@@ -307,7 +315,7 @@ class TokenKeeper:
             try:
                 _session(self.client).revoke_token(self.endpoints.revocation, token=token,
                                                    token_type_hint="refresh_token", timeout=self.client.timeout)
-            except (OAuthError, requests.RequestException):
+            except (OAuthError, requests.RequestException, ProxyFailed):
                 log.warning("revoking the sign-in at the provider failed; it is forgotten here anyway")
         self.store.save("")
         self.forget()

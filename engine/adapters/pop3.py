@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import poplib
+import socket
+import ssl
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from engine.adapters import wire
-from engine.adapters.connection import IMPLICIT, IncomingSettings, cut, tls_context
-from engine.adapters.network import server_words, translate_incoming
+from engine.adapters.connection import IMPLICIT, IncomingSettings, cut, open_socket, tls_context
+from engine.adapters.network import proxied, server_words, translate_incoming
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import OAuth2Login, pop3_login
 from engine.errors import MailServerError, ServerUnreachable
 
@@ -28,6 +31,9 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     known = translate_incoming(exc, host, port)
     if known is not None:
         return known
+    if isinstance(exc, poplib.error_proto) and server_words(exc) == "-ERR EOF":  # poplib's words for a closed line
+        return ServerUnreachable(f"{host}:{port} closed the connection",
+                                 hint="The connection dropped; mail will be fetched again on the next check.")
     if isinstance(exc, poplib.error_proto):
         return wire.pop3_refusal(server_words(exc))
     if isinstance(exc, (EOFError, ConnectionError)):
@@ -36,6 +42,20 @@ def translate(exc: BaseException, host: str, port: int) -> MailServerError:
     if isinstance(exc, OSError):
         return ServerUnreachable(f"talking to {host}:{port} failed: {exc}")
     raise exc
+
+
+class _DialledPOP3(poplib.POP3):
+    """poplib with its connection from `open_socket`: direct or through the proxy, with TLS
+    when given a context (implicit TLS; poplib's POP3_SSL calls POP3._create_socket by name,
+    so it is done here). STARTTLS is poplib's own `stls` on the socket made here."""
+
+    def __init__(self, host: str, port: int, timeout: float, proxy: Proxy | None,
+                 context: ssl.SSLContext | None) -> None:
+        self._proxy, self._context = proxy, context
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float) -> socket.socket:  # poplib's own hook
+        return open_socket(self.host, self.port, timeout, self._proxy, self._context)
 
 
 class Pop3Mailbox:
@@ -51,15 +71,17 @@ class Pop3Mailbox:
         try:
             ctx = tls_context(s.ca_file)
             if s.mode == IMPLICIT:
-                pop: poplib.POP3 = poplib.POP3_SSL(s.host, s.port, context=ctx, timeout=s.timeout)
+                pop: poplib.POP3 = _DialledPOP3(s.host, s.port, s.timeout, s.proxy, ctx)
             else:
-                pop = poplib.POP3(s.host, s.port, timeout=s.timeout)
+                pop = _DialledPOP3(s.host, s.port, s.timeout, s.proxy, None)
                 self.pop = pop
                 pop.stls(ctx)
             self.pop = pop
         except Exception as exc:
+            greeted = self.pop is not None  # poplib read the greeting in the constructor
             self.close()
-            raise translate(exc, s.host, s.port) from exc
+            err = translate(exc, s.host, s.port)
+            raise (err if greeted else proxied(err, s.proxy, s.host, s.port, "incoming")) from exc
 
     def login_only(self) -> None:
         assert self.pop is not None

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 from dataclasses import dataclass
 
 from engine.adapters.connection import (CLEARTEXT_ALLOWED, IMPLICIT, STARTTLS_IF_OFFERED, STARTTLS_REQUIRED,
-                                        Credentials, Password, cut, tls_context, tls_mode)
-from engine.adapters.network import translate_network
+                                        Credentials, Password, cut, open_socket, tls_context, tls_mode)
+from engine.adapters.network import proxied, translate_network
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import OAuth2Login, smtp_login
 from engine.core.addresses import smtp_form
 from engine.errors import (AddressNotSendable, AuthenticationRefused, MailServerError, ServerRejected, ServerTimeout,
@@ -51,6 +53,7 @@ class SmtpSettings:
     ca_file: str = ""
     timeout: float = 30.0
     local_hostname: str | None = None
+    proxy: Proxy | None = None  # the practice's proxy, when mail goes through it
 
 
 def rejected(code: int, text: bytes | str, what: str) -> ServerRejected:
@@ -106,6 +109,20 @@ def _login(smtp: smtplib.SMTP, credentials: Credentials) -> None:
         smtp.login(credentials.username, credentials.secret())
 
 
+class _Dialled(smtplib.SMTP):
+    """smtplib with its TCP connection from `open_socket`: direct or through the proxy."""
+
+    proxy: Proxy | None = None
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # smtplib's own hook
+        return open_socket(host, port, timeout, self.proxy)
+
+
+class _DialledSSL(smtplib.SMTP_SSL, _Dialled):
+    """SMTP_SSL wraps what `_Dialled` connects (its `_get_socket` calls super()): TLS over the
+    tunnel, the certificate checked against the mail server's name."""
+
+
 class SmtpSession:
     """One connection, reused for a batch. Use as a context manager."""
 
@@ -113,6 +130,7 @@ class SmtpSession:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
         self.encrypted = False
+        self._greeted = False  # the server's banner came (a failure before it may be the proxy's)
 
     @property
     def connected(self) -> bool:
@@ -127,11 +145,13 @@ class SmtpSession:
 
     def open(self) -> None:
         s = self.settings
+        self._greeted = False
         try:
             self._smtp = self._connect()
         except Exception as exc:
             self.close()
-            raise translate(exc, s.host, s.port) from exc
+            err = translate(exc, s.host, s.port)
+            raise (err if self._greeted else proxied(err, s.proxy, s.host, s.port, "outgoing")) from exc
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -143,13 +163,15 @@ class SmtpSession:
         # constructor sets: without the line below the certificate is checked against "" and
         # every TLS connection fails
         if s.mode == IMPLICIT:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=s.timeout, context=ctx, local_hostname=s.local_hostname)
+            smtp: _Dialled = _DialledSSL(timeout=s.timeout, context=ctx, local_hostname=s.local_hostname)
             self.encrypted = True
         else:
-            smtp = smtplib.SMTP(timeout=s.timeout, local_hostname=s.local_hostname)
+            smtp = _Dialled(timeout=s.timeout, local_hostname=s.local_hostname)
+        smtp.proxy = s.proxy
         smtp._host = s.host  # noqa: SLF001 - SNI and the certificate's name check (above)
         self._smtp = smtp
         code, banner = smtp.connect(s.host, s.port)
+        self._greeted = True
         if code != 220:
             raise rejected(code, banner, "connection")
         smtp.ehlo()

@@ -126,6 +126,8 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("proxy.kind", "choice", "http", "http (CONNECT) or socks5", choices=("http", "socks5"), optional=False),
     _s("proxy.user", "text", "", "User name for the proxy, if it asks"),
     _s("proxy.password", "secret", "", "Password for the proxy (stored encrypted)"),
+    _s("proxy.use_for_email", "bool", False, "Send and receive email through the proxy too (texts, sign-in and "
+       "booking links always use it when set)", optional=False),
     _s("support.address", "email", "", "Where the diagnostic bundle is emailed"),
 )
 
@@ -322,6 +324,17 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class ProxySettings:
+    """The practice's proxy (proxy.*), its password left out: that is read only where it is used."""
+
+    kind: str  # http (CONNECT) or socks5
+    host: str
+    port: int  # proxy.port, or the kind's usual port when empty
+    user: str
+    for_email: bool  # proxy.use_for_email: SMTP, IMAP and POP3 go through it too
+
+
+@dataclass(frozen=True)
 class PracticeSettings:
     """Every non-secret value the engine acts on, typed, made once per settings change
     (`Settings.snapshot()`), so the engine reads attributes instead of casting `get()`s."""
@@ -342,6 +355,7 @@ class PracticeSettings:
     incoming_leave_on_server: bool
     tls_ca_file: str
     booking_provider_url: str
+    proxy: ProxySettings | None = None  # None: no proxy.address
 
     @property
     def tz(self) -> ZoneInfo:
@@ -367,4 +381,13 @@ def snapshot(values: Mapping[str, Any]) -> PracticeSettings:
         outgoing_auth=v["outgoing.auth"], incoming_protocol=v["incoming.protocol"],
         incoming_host=v["incoming.host"] or "", incoming_port=int(v["incoming.port"]),
         incoming_security=v["incoming.security"], incoming_leave_on_server=bool(v["incoming.leave_on_server"]),
-        tls_ca_file=v["tls.ca_file"] or "", booking_provider_url=v["booking.provider_url"] or "")
+        tls_ca_file=v["tls.ca_file"] or "", booking_provider_url=v["booking.provider_url"] or "",
+        proxy=_proxy(v))
+
+
+def _proxy(v: Mapping[str, Any]) -> ProxySettings | None:
+    if not v["proxy.address"]:
+        return None
+    kind = v["proxy.kind"]
+    return ProxySettings(kind, v["proxy.address"].strip("[]"), int(v["proxy.port"] or (1080 if kind == "socks5" else 3128)),
+                         v["proxy.user"] or "", bool(v["proxy.use_for_email"]))

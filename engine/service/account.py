@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.incoming import IncomingSettings, incoming_mode
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import SignInRequired
 from engine.adapters.smtp import SmtpSettings, tls_mode
 from engine.core import status as status_rules
@@ -59,6 +60,7 @@ class AccountSide:
             mode=tls_mode(s.outgoing_port, s.outgoing_starttls, s.outgoing_security),
             auth=bool(s.outgoing_auth), credentials=signin.credentials(self.practice, "outgoing"),
             ca_file=s.tls_ca_file, local_hostname="practicemail.localhost", timeout=self.smtp_timeout,
+            proxy=self.mail_proxy(),
         )
 
     def incoming_settings(self) -> IncomingSettings:
@@ -67,8 +69,12 @@ class AccountSide:
             protocol=s.incoming_protocol, host=s.incoming_host, port=s.incoming_port,
             mode=incoming_mode(s.incoming_protocol, s.incoming_port, s.incoming_security),
             credentials=signin.credentials(self.practice, "incoming"),
-            ca_file=s.tls_ca_file, timeout=self.smtp_timeout,
+            ca_file=s.tls_ca_file, timeout=self.smtp_timeout, proxy=self.mail_proxy(),
         )
+
+    def mail_proxy(self) -> Proxy | None:
+        """The proxy SMTP, IMAP and POP3 go through (proxy.use_for_email), or None."""
+        return signin.practice_proxy(self.practice, email=True)
 
     def test_credentials(self, timeout: float = 10.0) -> dict[str, Any]:
         """The setup test (nothing sent); see engine/service/credentials.py. When its server

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.adapters.connection import through
 from engine.adapters.incoming import IMPLICIT, ImapMailbox, IncomingSettings, Pop3Mailbox
+from engine.adapters.proxy import Proxy
 from engine.adapters.sasl import OAuth2Login
 from engine.adapters.smtp import SmtpSession, SmtpSettings
 from engine.core import status as status_rules
-from engine.errors import MailServerError, PracticeMailError, ServerTimeout
+from engine.errors import MailServerError, PracticeMailError, ProxyFailed, ServerTimeout
 
 STEP_TIMEOUT = 10.0
 
@@ -67,15 +69,30 @@ def _run(name: str, fn: Callable[[], str], timeout: float, blocking: bool = True
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _resolve(host: str, port: int) -> str:
+def _resolve(host: str, port: int, proxy: Proxy | None = None) -> str:
+    """The server's name looked up here; through a proxy, the proxy looks it up (this computer
+    may have no outside DNS), so the proxy's own name is looked up instead."""
     if not host:
         raise MailServerError("no server name is set", hint="Enter the server name in the setup wizard.")
+    if proxy is not None:
+        try:
+            infos = socket.getaddrinfo(proxy.host, proxy.port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ProxyFailed(f"the proxy's name {proxy.host} was not found ({exc.strerror})",
+                              hint="Check the spelling of proxy.address.") from exc
+        return f"{host} is looked up by the proxy at {proxy.where} ({proxy.host} is {infos[0][4][0]})"
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise MailServerError(f"the server name {host} was not found ({exc.strerror})",
                               hint="Check the spelling of the server name.") from exc
     return f"{host} is {infos[0][4][0]}"
+
+
+def _answered(server: SmtpSettings | IncomingSettings, how: str) -> str:
+    """"SMTP host:port answered through the proxy at P:N (encrypted)": the connect steps' words."""
+    protocol = "SMTP" if isinstance(server, SmtpSettings) else server.protocol.upper()
+    return f"{protocol} {server.host}:{server.port} answered{through(server.proxy)} ({how})"
 
 
 def _signed_in(outgoing: SmtpSettings, incoming: IncomingSettings | None) -> OAuth2Login | None:
@@ -109,8 +126,7 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
         box: Any = ImapMailbox(incoming) if incoming.protocol == "imap" else Pop3Mailbox(incoming)
         state["in"] = box
         box.connect_only()
-        return f"{incoming.protocol.upper()} {incoming.host}:{incoming.port} answered " \
-               f"({'TLS' if incoming.mode == IMPLICIT else 'STARTTLS'}, certificate trusted)"
+        return _answered(incoming, f"{'TLS' if incoming.mode == IMPLICIT else 'STARTTLS'}, certificate trusted")
 
     def incoming_login() -> str:
         state["in"].login_only()
@@ -123,7 +139,7 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
         state["out_probe"] = session
         session.open()
         session.close()
-        return f"SMTP {outgoing.host}:{outgoing.port} answered ({'encrypted' if session.encrypted else 'NOT encrypted'})"
+        return _answered(outgoing, "encrypted" if session.encrypted else "NOT encrypted")
 
     def outgoing_login() -> str:
         session = SmtpSession(outgoing)
@@ -143,9 +159,9 @@ def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address:
                 box.close()
         return "disconnected"
 
-    ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port))
+    ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port, outgoing.proxy))
     if ok and incoming is not None:
-        ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port))
+        ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port, incoming.proxy))
     signed_in = _signed_in(outgoing, incoming)
     if ok and signed_in is not None:
         ok = step("get an access token", lambda: _access_token(signed_in))

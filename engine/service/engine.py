@@ -30,6 +30,7 @@ from engine.core import schedule
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.outbox import State as OutboxState
 from engine.errors import MailServerError, PracticeMailError
+from engine.service import signin
 from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox
@@ -316,7 +317,8 @@ class Engine(AccountSide, SendPasses):
                                   error="no booking-link provider is set",
                                   hint="Set booking.provider_url, or use a template without a booking link.")
             return
-        reminders.resolve_links(HttpLinkProvider(url, timeout=self.smtp_timeout), self.clock.now())
+        provider = HttpLinkProvider(url, timeout=self.smtp_timeout, proxy=signin.practice_proxy(self.practice))
+        reminders.resolve_links(provider, self.clock.now())
 
     def _manual_pass(self) -> PassResult:
         self.resolve_links()

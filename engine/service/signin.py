@@ -16,6 +16,7 @@ from typing import Any
 from engine.adapters.oauth import (Client, DeviceCode, Endpoints, TokenKeeper, Tokens, discover, poll_device,
                                    sign_in_browser, start_device)
 from engine.adapters.oauth_store import SignInFile
+from engine.adapters.proxy import Proxy, proxy_for
 from engine.adapters.sasl import SIGN_IN_AGAIN, OAuth2Login, SignInRequired
 from engine.adapters.smtp import Credentials, Password
 from engine.core.oauth_presets import PRESETS, endpoint, scopes_from
@@ -43,7 +44,7 @@ def endpoints(practice: Practice) -> Endpoints:
         return Endpoints(provider, endpoint(preset.authorization, tenant), endpoint(preset.token, tenant),
                          endpoint(preset.device, tenant), preset.revocation)
     if provider == "custom" and s.get("oauth.issuer"):
-        return discover(s.get("oauth.issuer"))
+        return discover(s.get("oauth.issuer"), proxy=practice_proxy(practice))
     raise SettingsInvalid("oauth.provider", "no sign-in provider is set",
                           "Set oauth.provider to microsoft, google or custom (with oauth.issuer).")
 
@@ -54,7 +55,14 @@ def client(practice: Practice) -> Client:
         raise SettingsInvalid("oauth.client_id", "no client id is set",
                               "Set oauth.client_id to the app's id from the provider's registration.")
     return Client(s.get("oauth.client_id"), scopes_from(s.get("oauth.scopes") or "", PRESETS.get(s.get("oauth.provider"))),
-                  s.secret("oauth.client_secret"))
+                  s.secret("oauth.client_secret"), proxy=practice_proxy(practice))
+
+
+def practice_proxy(practice: Practice, email: bool = False) -> Proxy | None:
+    """The practice's proxy (proxy.*), its password read only when it has a user; for the mail
+    protocols (`email`) only when proxy.use_for_email is on."""
+    settings = practice.settings
+    return proxy_for(settings.snapshot().proxy, lambda: settings.secret("proxy.password"), email)
 
 
 def sign_in_file(practice: Practice) -> SignInFile:
@@ -71,6 +79,8 @@ def keeper(practice: Practice) -> TokenKeeper:
             for old in [k for k in _keepers if k[0] == key[0]]:
                 del _keepers[old]  # the provider changed: the old keeper's token is of no use
             found = _keepers[key] = TokenKeeper(endpoints(practice), client(practice), sign_in_file(practice))
+        else:
+            found.client = client(practice)  # the proxy may have changed (its password too): the same sign-in
         return found
 
 

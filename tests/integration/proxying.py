@@ -1,0 +1,59 @@
+"""A real proxy from the package index (pproxy: HTTP CONNECT and SOCKS5, with or without a
+login), run as its own process on a free local port, for the tests that go through one. Its
+own log is the witness that a connection went through it."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningProxy:
+    port: int
+    lines: "queue.Queue[str]"
+    seen: list[str]
+
+    def went_to(self, target_port: int) -> bool:
+        """Whether the proxy's log names a connection onwards to `target_port` (waits for the
+        line that says so, for at most 10 s: a guard against a hang, not a wait for the engine)."""
+        while not any(f":{target_port}" in line for line in self.seen):
+            try:
+                self.seen.append(self.lines.get(timeout=10))
+            except queue.Empty:
+                return False
+        return True
+
+
+@contextmanager
+def pproxy(scheme: str, auth: str = "") -> Iterator[RunningProxy]:
+    """pproxy listening on 127.0.0.1 (scheme http or socks5; auth "user:password" or none).
+    The login goes to it on its command line: a test's throwaway password, never the engine's."""
+    port = free_port()
+    listen = f"{scheme}://127.0.0.1:{port}" + (f"#{auth}" if auth else "")
+    # --auth 0: ask every connection for the login (by default pproxy trusts an address that
+    # logged in once for 30 days, and a wrong password would then pass)
+    proc = subprocess.Popen([sys.executable, "-m", "pproxy", "-l", listen, "-v", "--auth", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # "Serving on ...": ready, no sleeping
+        assert "Serving on" in first, first
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        yield RunningProxy(port, lines, [])
+    finally:
+        proc.terminate()
+        proc.wait(10)
