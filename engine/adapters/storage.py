@@ -102,6 +102,13 @@ class Partitioned(Records, Protocol):
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]: ...
 
+    def claim(self, record_ids: Iterable[int], change: Change) -> list[int]:
+        """Take records for work: change those no other claimer holds, in one transaction, and
+        return the ids changed (increasing). A record another transaction holds is passed over,
+        never waited for (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED), and so is one for which
+        `change`, shown the record as committed now, returns None: two claimers, in threads or
+        processes, never get the same record. NotFound if an id does not exist."""
+
 
 @runtime_checkable
 class Blobs(Protocol):

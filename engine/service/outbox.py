@@ -331,21 +331,25 @@ class Outbox(OutboxQueries):
         return self._items.ids(lambda r: r.get("kind") == SMS and rules.is_due(r, now, manual))
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
-        """ready -> sending, durably, before any byte goes out.
+        """ready -> sending, durably, before any byte goes out: the store's claim, so an item
+        another claimer holds (PostgreSQL: locked by its transaction) or has taken already (no
+        longer ready) is left out, and no item is ever claimed twice.
 
         Returns what sending needs of each (id, from, envelope, blob, attempts), not whole records:
         a pass may claim thousands, and their histories need not be copied."""
         light: dict[int, dict[str, Any]] = {}
 
-        def change(rid: int, stored: Any) -> dict[str, Any]:
+        def change(rid: int, stored: Any) -> dict[str, Any] | None:
+            if not rules.allowed(State(stored["status"]), Event.CLAIM):
+                return None  # taken by another claimer, or cancelled since it was found due
             new = rules.apply(stored, Event.CLAIM, now)[0]
             light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
                           "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new)}
             return new
 
         with self._lock:
-            self._items.modify_many(rids, change, copies=False)
-        return sorted((light[rid] for rid in rids), key=lambda x: (x["due"], x[RID]))
+            claimed = self._items.claim(rids, change)
+        return sorted((light[rid] for rid in claimed), key=lambda x: (x["due"], x[RID]))
 
     def send_claimed(self, items: list[dict[str, Any]], session: SmtpSession, clock: Callable[[], datetime],
                      before_each: Callable[[], bool] | None = None,

@@ -158,6 +158,35 @@ class PgCollection:
                                 [[*self._values(r), i] for i, r in out.items()])
         return {i: ({**r, RID: i} if copies else {}) for i, r in out.items()}
 
+    def claim(self, record_ids: Iterable[int], change: Change) -> list[int]:
+        """storage.Partitioned.claim: the rows no other transaction holds are locked (FOR UPDATE
+        SKIP LOCKED, so a second claimer passes over the first one's rows instead of waiting for
+        them), changed and written back in the same transaction."""
+        self._check_writable()
+        wanted = sorted(set(record_ids))
+        if not wanted:
+            return []
+        out: dict[int, Record] = {}
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute(sql.SQL("SELECT rid, data FROM {} WHERE rid = ANY(%s) ORDER BY rid FOR UPDATE SKIP LOCKED")
+                        .format(self._t), (wanted,))
+            held = {int(rid): _load(data) for rid, data in cur.fetchall()}
+            if len(held) < len(wanted):  # passed over (another claimer holds them) or missing
+                cur.execute(sql.SQL("SELECT rid FROM {} WHERE rid = ANY(%s)").format(self._t),
+                            ([i for i in wanted if i not in held],))
+                there = {int(r[0]) for r in cur.fetchall()}
+                gone = [i for i in wanted if i not in held and i not in there]
+                if gone:
+                    raise NotFound(f"no record {gone[0]} in {self.name}")
+            for i, stored in held.items():
+                new = change(i, stored)
+                if new is not None:
+                    out[i] = {k: v for k, v in new.items() if k != RID}
+            if out:
+                cur.executemany(sql.SQL("UPDATE {} SET {} WHERE rid = %s").format(self._t, self._set),
+                                [[*self._values(r), i] for i, r in out.items()])
+        return sorted(out)
+
     def remove(self, record_id: int) -> None:
         self._check_writable()
         with self.db.conn() as c, c.transaction(), c.cursor() as cur:
