@@ -154,6 +154,14 @@ class Storage(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+def read_ahead(blobs: Blobs, shas: list[str]) -> dict[str, bytes]:
+    """Several blobs in one round trip where the backend can (PostgreSQL's get_many); {} where
+    each read is a local file anyway (the caller then reads them one at a time). A missing blob
+    is left out: its reader gets NotFound when it asks for it alone."""
+    many = getattr(blobs, "get_many", None)
+    return many(shas) if many is not None else {}
+
+
 def matches(field: str, value: Any) -> Predicate:
     """The predicate find_by means, for backends that scan."""
     return lambda r: r.get(field) == value

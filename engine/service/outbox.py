@@ -274,6 +274,11 @@ class Outbox(OutboxQueries):
     def _journal(self, entry: dict[str, Any], sync: bool = True) -> None:
         self._journal_file.append(entry, sync)
 
+    def sync_journal(self) -> None:
+        """Every outcome journalled so far made durable (the PostgreSQL journal holds an outcome
+        back to write it with the next attempt, see engine/adapters/postgres/journal.py)."""
+        self._journal_file.sync()
+
     def fold(self) -> int:
         """Apply journalled outcomes to the records, then empty the journal. Idempotent."""
         with self._lock:
