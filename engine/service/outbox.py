@@ -6,8 +6,9 @@ table in engine/core/outbox.py, applied through its `apply` (a new item through 
 from the one shape in engine/core/outbox_item.py). Queries hand out frozen `OutboxItem`s; `get`
 and `list` still return plain dicts for the callers that edit or print them.
 
-A send pass (engine/service/outbox_send.py) claims its items (ready -> sending) in one write per
-partition *before* any byte goes to the server, then records each outcome as a line in an
+A send pass (engine/service/outbox_send.py) claims its items (ready -> sending) through the
+store's claim, one write per partition (PostgreSQL: one transaction, rows taken FOR UPDATE SKIP
+LOCKED, so two claimers never share an item), *before* any byte goes to the server, then records each outcome as a line in an
 append-only journal (engine/service/outbox_journal.py), and folds it into the records every
 `FOLD_EVERY` outcomes and at the end. So a crash mid-batch loses no outcome that was journalled:
 at start-up the journal is replayed, and only an item whose 250 arrived but whose line did not

@@ -72,7 +72,7 @@ class SendPass:
                     except MailServerError as exc:  # cannot reach or log in: about the account, not the item
                         report.account_error = exc
                         break
-                if item["blob"] not in self._ahead:
+                if item.get("blob") not in self._ahead:
                     self._read_ahead(pending)
                 self._journal({"id": item[RID], "event": ATTEMPT, "at": clock().isoformat()}, sync=False)
                 if not self._send_one(item, session, clock, report, on_sent):
@@ -94,7 +94,7 @@ class SendPass:
             self._ahead = {}
 
     def _message(self, item: dict[str, Any]) -> bytes:
-        raw = self._ahead.pop(item["blob"], None)
+        raw = self._ahead.pop(item.get("blob"), None)
         return raw if raw is not None else self.outbox.blob(item)
 
     def _send_one(self, item: dict[str, Any], session: SmtpSession, clock: Callable[[], datetime],

@@ -3,9 +3,10 @@
 Each store call takes a connection from the pool and commits when it returns, so a call is a
 transaction of its own. Pooled connections are in autocommit: a call of one statement (most reads)
 costs one round trip, where BEGIN and COMMIT around it would cost three; a call of several
-statements opens its transaction explicitly. `Db.transaction()` binds one connection to the calling thread until the
-block ends: every store call made inside it on that thread runs in that one transaction (migrate
-copies a whole practice that way, all or nothing). Library errors become engine errors here.
+statements opens its transaction explicitly (`with c.transaction()`). `Db.transaction()` binds one
+connection to the calling thread until the block ends: every store call made inside it on that
+thread runs in that one transaction (migrate copies a whole practice that way, all or nothing).
+Library errors become engine errors here.
 """
 
 from __future__ import annotations
