@@ -102,6 +102,13 @@ class Partitioned(Records, Protocol):
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]: ...
 
+    def claim(self, record_ids: Iterable[int], change: Change) -> list[int]:
+        """Take records for work: change those no other claimer holds, in one transaction, and
+        return the ids changed (increasing). A record another transaction holds is passed over,
+        never waited for (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED), and so is one for which
+        `change`, shown the record as committed now, returns None: two claimers, in threads or
+        processes, never get the same record. NotFound if an id does not exist."""
+
 
 @runtime_checkable
 class Blobs(Protocol):
@@ -145,6 +152,14 @@ class Storage(Protocol):
     def __enter__(self) -> "Storage": ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+def read_ahead(blobs: Blobs, shas: list[str]) -> dict[str, bytes]:
+    """Several blobs in one round trip where the backend can (PostgreSQL's get_many); {} where
+    each read is a local file anyway (the caller then reads them one at a time). A missing blob
+    is left out: its reader gets NotFound when it asks for it alone."""
+    many = getattr(blobs, "get_many", None)
+    return many(shas) if many is not None else {}
 
 
 def matches(field: str, value: Any) -> Predicate:

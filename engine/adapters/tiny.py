@@ -268,6 +268,13 @@ class PartitionedCollection:
             out.update(self._part(number).modify_many(ids, change, copies))
         return out
 
+    def claim(self, record_ids: Iterable[int],
+              change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None]) -> list[int]:
+        """storage.Partitioned.claim. One process writes a data folder (its lock), and each
+        partition's write holds that partition's lock: no record is ever held by another
+        claimer, so a claim is modify_many, `change` deciding on the stored record."""
+        return sorted(self.modify_many(record_ids, change, copies=False))
+
     def count_by(self, field: str) -> dict[str, int]:
         """How many records have each value of `field` (read in place, no copies)."""
         out: dict[str, int] = {}

@@ -141,7 +141,7 @@ class Engine(AccountSide, SendPasses):
                         session.abort()
             thread.join(0.05)
         self._thread = None
-        self.heartbeat.beat(self.clock.now(), "stopped", self.outbox.counts())
+        self.heartbeat.stopped(self.clock.now(), self.outbox.counts())  # not over a successor's beat
         self.outbox.close()
         log.info("email service stopped")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,19 +32,27 @@ class Heartbeat:
         self._c = store.collection("heartbeat")
         self._lock = threading.Lock()
         self._settings = settings
+        # whose beats these are: a service that stops after another took over (a standby, once
+        # this one lost its lock) must not write "stopped" over the other's "running"
+        self._token = uuid.uuid4().hex
 
     def record(self) -> dict[str, Any] | None:
         return self._c.get(RECORD)
 
+    def _updated(self, stored: dict[str, Any] | None, now: datetime, fields: dict[str, Any],
+                 history: dict[str, Any] | None) -> dict[str, Any]:
+        rec = dict(stored or {"state": "stopped", "history": []})
+        rec.update(fields)
+        rec["at"] = now.isoformat()
+        rec["pid"] = os.getpid()
+        rec["by"] = self._token
+        if history is not None:
+            rec["history"] = (rec.get("history", []) + [{"at": now.isoformat(), **history}])[-HISTORY:]
+        return {k: v for k, v in rec.items() if k != "_rid"}
+
     def _change(self, now: datetime, fields: dict[str, Any], history: dict[str, Any] | None = None) -> None:
         with self._lock:
-            rec = self._c.get(RECORD) or {"state": "stopped", "history": []}
-            rec.update(fields)
-            rec["at"] = now.isoformat()
-            rec["pid"] = os.getpid()
-            if history is not None:
-                rec["history"] = (rec.get("history", []) + [{"at": now.isoformat(), **history}])[-HISTORY:]
-            body = {k: v for k, v in rec.items() if k != "_rid"}
+            body = self._updated(self._c.get(RECORD), now, fields, history)
             if self._c.get(RECORD) is None:
                 self._c.insert(body, RECORD)
             else:
@@ -53,6 +62,23 @@ class Heartbeat:
         previous = (self.record() or {}).get("state")
         change = {"event": "state", "state": state} if previous != state else None
         self._change(now, {"state": state, "outbox": counts}, change)
+
+    def stopped(self, now: datetime, counts: dict[str, int]) -> bool:
+        """The service's last beat as it stops: "stopped", unless another service has beaten since
+        this one last did (it took over): then its beat stands, and False. One write, decided on
+        the record as stored (on PostgreSQL, with the row locked against the other's beat)."""
+        if self.record() is None:
+            self.beat(now, "stopped", counts)
+            return True
+
+        def change(_rid: int, stored: Any) -> dict[str, Any] | None:
+            if stored.get("by") not in (None, self._token):
+                return None  # another service's beat: it runs now, and says so
+            history = {"event": "state", "state": "stopped"} if stored.get("state") != "stopped" else None
+            return self._updated(stored, now, {"state": "stopped", "outbox": counts}, history)
+
+        with self._lock:
+            return bool(self._c.modify_many([RECORD], change, copies=False))
 
     def current_state(self) -> str:
         return (self.record() or {}).get("state", "stopped")

@@ -6,8 +6,9 @@ table in engine/core/outbox.py, applied through its `apply` (a new item through 
 from the one shape in engine/core/outbox_item.py). Queries hand out frozen `OutboxItem`s; `get`
 and `list` still return plain dicts for the callers that edit or print them.
 
-A send pass (engine/service/outbox_send.py) claims its items (ready -> sending) in one write per
-partition *before* any byte goes to the server, then records each outcome as a line in an
+A send pass (engine/service/outbox_send.py) claims its items (ready -> sending) through the
+store's claim, one write per partition (PostgreSQL: one transaction, rows taken FOR UPDATE SKIP
+LOCKED, so two claimers never share an item), *before* any byte goes to the server, then records each outcome as a line in an
 append-only journal (engine/service/outbox_journal.py), and folds it into the records every
 `FOLD_EVERY` outcomes and at the end. So a crash mid-batch loses no outcome that was journalled:
 at start-up the journal is replayed, and only an item whose 250 arrived but whose line did not
@@ -274,6 +275,11 @@ class Outbox(OutboxQueries):
     def _journal(self, entry: dict[str, Any], sync: bool = True) -> None:
         self._journal_file.append(entry, sync)
 
+    def sync_journal(self) -> None:
+        """Every outcome journalled so far made durable (the PostgreSQL journal holds an outcome
+        back to write it with the next attempt, see engine/adapters/postgres/journal.py)."""
+        self._journal_file.sync()
+
     def fold(self) -> int:
         """Apply journalled outcomes to the records, then empty the journal. Idempotent."""
         with self._lock:
@@ -331,21 +337,25 @@ class Outbox(OutboxQueries):
         return self._items.ids(lambda r: r.get("kind") == SMS and rules.is_due(r, now, manual))
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
-        """ready -> sending, durably, before any byte goes out.
+        """ready -> sending, durably, before any byte goes out: the store's claim, so an item
+        another claimer holds (PostgreSQL: locked by its transaction) or has taken already (no
+        longer ready) is left out, and no item is ever claimed twice.
 
         Returns what sending needs of each (id, from, envelope, blob, attempts), not whole records:
         a pass may claim thousands, and their histories need not be copied."""
         light: dict[int, dict[str, Any]] = {}
 
-        def change(rid: int, stored: Any) -> dict[str, Any]:
+        def change(rid: int, stored: Any) -> dict[str, Any] | None:
+            if not rules.allowed(State(stored["status"]), Event.CLAIM):
+                return None  # taken by another claimer, or cancelled since it was found due
             new = rules.apply(stored, Event.CLAIM, now)[0]
             light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
                           "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new)}
             return new
 
         with self._lock:
-            self._items.modify_many(rids, change, copies=False)
-        return sorted((light[rid] for rid in rids), key=lambda x: (x["due"], x[RID]))
+            claimed = self._items.claim(rids, change)
+        return sorted((light[rid] for rid in claimed), key=lambda x: (x["due"], x[RID]))
 
     def send_claimed(self, items: list[dict[str, Any]], session: SmtpSession, clock: Callable[[], datetime],
                      before_each: Callable[[], bool] | None = None,

@@ -105,6 +105,8 @@ class SendPasses:
         them as sent, or it would promise them again and the rest of the pass too late."""
         if slot - self.clock.now() >= FOLD_BEFORE_REST:
             self.outbox.fold()
+        else:
+            self.outbox.sync_journal()  # no outcome waits in a journal's buffer across a rest
         self._save_recent_sends()
         until = min(slot, self._next_heartbeat) if self._next_heartbeat else slot
         if self.clock.wait(self._wake, until):

@@ -2,7 +2,8 @@
 bare imapclient (or poplib) fetching the same messages in the same run; then 10
 new messages, whose incremental sync must take <= 2 % of the first. Three rounds,
 each with a fresh practice and three checks of 10 new; medians reported.
-Targets: ratio >= 0.7; incremental <= 2 %.
+Targets: ratio >= 0.7; incremental <= 2 %. On each backend (`--backend tinydb|postgres|both`,
+default both): PostgreSQL's ratio must reach 0.8 of TinyDB's in the same run (issue 21).
 
 The fake server runs as its own process with its spool on tmpfs (see outbound.py).
 
@@ -10,7 +11,7 @@ The fake server runs as its own process with its spool on tmpfs (see outbound.py
 answers (engine/adapters/wire.py) save over the libraries' for 10,000 messages: the numbers
 quoted where imap.py reaches into imapclient's connection.
 
-    python tools/bench/inbound.py [--messages 10000] [--parsing]
+    python tools/bench/inbound.py [--messages 10000] [--parsing] [--backend both] [--database URL]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from imapclient import IMAPClient  # noqa: E402
 
 from engine.service.engine import Engine  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
+from tools.bench import pg  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
 from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
 
@@ -69,12 +71,15 @@ def bare_pop3(info: dict, user: dict) -> float:  # type: ignore[type-arg]
     return time.perf_counter() - t0
 
 
-def one_round(protocol: str, n: int, k: int, folder: Path, info: dict, bare: Callable[..., float]) -> Round:  # type: ignore[type-arg]
+def one_round(protocol: str, n: int, k: int, folder: Path, info: dict, bare: Callable[..., float],  # type: ignore[type-arg]
+              database: str = "") -> Round:
     """A fresh practice's first sync of the whole mailbox, the bare client on the same mailbox,
-    then 10 new messages and our incremental sync (three times; the median)."""
+    then 10 new messages and our incremental sync (three times; the median). `database`: a
+    PostgreSQL URL (a fresh schema each round), or '' for TinyDB in `folder`."""
     user = info["users"][0]
     box = Path(info["spool"]) / user["username"]
-    with Practice(folder, writer=True, command="bench") as p:
+    with pg.store_url("postgres" if database else "tinydb", database) as url, \
+            Practice(folder, writer=True, command="bench", database=url) as p:
         p.settings.set_many({
             "practice.email": user["address"], "account.username": user["username"],
             "account.password": user["password"], "incoming.enabled": "true", "incoming.protocol": protocol,
@@ -159,6 +164,7 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--parsing", action="store_true", help="measure the readers of answers alone, no server")
+    pg.add_arguments(ap)
     args = ap.parse_args()
     n = args.messages
     if args.parsing:
@@ -173,21 +179,32 @@ def main() -> int:
                 maildir_deliver(spool / "practice", message(i))
 
         bare = bare_imap if protocol == "imap" else bare_pop3
+        ratios: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as tmp, fake_server(fill) as info:
             bare(info, info["users"][0])  # warm the server up (and let it give every message its UID)
-            rounds = [one_round(protocol, n, k, Path(tmp) / f"data-{k}", info, bare) for k in range(args.rounds)]
-        first = statistics.median(r.first for r in rounds)
-        bare_s = statistics.median(r.bare for r in rounds)
-        incremental = statistics.median(r.incremental for r in rounds)
-        ratio = statistics.median(r.bare / r.first for r in rounds)
-        share = statistics.median(r.incremental / r.first for r in rounds)
-        ok = ok and ratio >= 0.7 and share <= 0.02
-        print(f"  {protocol.upper():5} first sync {first:6.2f} s ({n / first:6.0f} msg/s); bare client {bare_s:6.2f} s "
-              f"({n / bare_s:6.0f} msg/s); ratio {ratio:.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'}); "
-              f"10 new: {incremental * 1000:.0f} ms = {share:.1%} of first (<= 2 %: {'yes' if share <= 0.02 else 'NO'})")
-        print("        rounds: " + "; ".join(f"ratio {r.bare / r.first:.2f}, 10 new {r.incremental * 1000:.0f} ms"
-                                          for r in rounds))
+            for b, backend in enumerate(pg.chosen(args.backend)):
+                database = args.database if backend == "postgres" else ""
+                rounds = [one_round(protocol, n, 10 * b + k, Path(tmp) / f"data-{backend}-{k}", info, bare, database)
+                          for k in range(args.rounds)]
+                ratios[backend], share_ok = _report(protocol, backend, n, rounds)
+                ok = ok and ratios[backend] >= 0.7 and share_ok
+        ok = pg.compare(ratios) and ok
     return 0 if ok else 1
+
+
+def _report(protocol: str, backend: str, n: int, rounds: list[Round]) -> tuple[float, bool]:
+    """Print one backend's figures; its median ratio, and whether 10 new took <= 2 % of the first."""
+    first = statistics.median(r.first for r in rounds)
+    bare_s = statistics.median(r.bare for r in rounds)
+    incremental = statistics.median(r.incremental for r in rounds)
+    ratio = statistics.median(r.bare / r.first for r in rounds)
+    share = statistics.median(r.incremental / r.first for r in rounds)
+    print(f"  {protocol.upper():5} on {backend:8} first sync {first:6.2f} s ({n / first:6.0f} msg/s); bare client "
+          f"{bare_s:6.2f} s ({n / bare_s:6.0f} msg/s); ratio {ratio:.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'}); "
+          f"10 new: {incremental * 1000:.0f} ms = {share:.1%} of first (<= 2 %: {'yes' if share <= 0.02 else 'NO'})")
+    print("        rounds: " + "; ".join(f"ratio {r.bare / r.first:.2f}, 10 new {r.incremental * 1000:.0f} ms"
+                                      for r in rounds))
+    return ratio, share <= 0.02
 
 
 if __name__ == "__main__":

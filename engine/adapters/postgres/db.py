@@ -1,9 +1,12 @@
 """Connections: psycopg 3's pool, and a transaction that every store call on a thread joins.
 
 Each store call takes a connection from the pool and commits when it returns, so a call is a
-transaction of its own. `Db.transaction()` binds one connection to the calling thread until the
-block ends: every store call made inside it on that thread runs in that one transaction (migrate
-copies a whole practice that way, all or nothing). Library errors become engine errors here.
+transaction of its own. Pooled connections are in autocommit: a call of one statement (most reads)
+costs one round trip, where BEGIN and COMMIT around it would cost three; a call of several
+statements opens its transaction explicitly (`with c.transaction()`). `Db.transaction()` binds one
+connection to the calling thread until the block ends: every store call made inside it on that
+thread runs in that one transaction (migrate copies a whole practice that way, all or nothing).
+Library errors become engine errors here.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class Db:
         # reason, where the pool would retry quietly until its timeout.
         self.connect().close()
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="practicemail",
-                                   kwargs={"application_name": self.application,
+                                   kwargs={"application_name": self.application, "autocommit": True,
                                            "connect_timeout": CONNECT_TIMEOUT})
         try:
             self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -94,6 +97,19 @@ class Db:
             raise StoreClosed(f"the store on {redact(self.url)} was closed before this call") from exc
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise DatabaseUnreachable(f"lost the database {redact(self.url)}: {' '.join(str(exc).split())}") from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor for one read statement: on its own, in autocommit (one round trip); inside
+        transaction(), in a savepoint of it, so a failed read (a table not made yet) does not
+        abort the whole block."""
+        with self.conn() as c:
+            if getattr(self._local, "conn", None) is c:
+                with c.transaction(), c.cursor() as cur:
+                    yield cur
+            else:
+                with c.cursor() as cur:
+                    yield cur
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:

@@ -57,13 +57,12 @@ class PgCollection:
 
     def _query(self, query: sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
         """Rows of a read; a collection never written yet (no table) reads as empty."""
-        with self.db.conn() as c:
-            try:
-                with c.transaction(), c.cursor() as cur:
-                    cur.execute(query, params)
-                    return cur.fetchall()
-            except psycopg.errors.UndefinedTable:
-                return []
+        try:
+            with self.db.read() as cur:
+                cur.execute(query, params)
+                return cur.fetchall()
+        except psycopg.errors.UndefinedTable:
+            return []
 
     def _stream(self, where: sql.Composable = sql.SQL(""), params: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
         """(rid, record) oldest first, through a server-side cursor (bounded memory)."""
@@ -158,6 +157,35 @@ class PgCollection:
                                 [[*self._values(r), i] for i, r in out.items()])
         return {i: ({**r, RID: i} if copies else {}) for i, r in out.items()}
 
+    def claim(self, record_ids: Iterable[int], change: Change) -> list[int]:
+        """storage.Partitioned.claim: the rows no other transaction holds are locked (FOR UPDATE
+        SKIP LOCKED, so a second claimer passes over the first one's rows instead of waiting for
+        them), changed and written back in the same transaction."""
+        self._check_writable()
+        wanted = sorted(set(record_ids))
+        if not wanted:
+            return []
+        out: dict[int, Record] = {}
+        with self.db.conn() as c, c.transaction(), c.cursor() as cur:
+            cur.execute(sql.SQL("SELECT rid, data FROM {} WHERE rid = ANY(%s) ORDER BY rid FOR UPDATE SKIP LOCKED")
+                        .format(self._t), (wanted,))
+            held = {int(rid): _load(data) for rid, data in cur.fetchall()}
+            if len(held) < len(wanted):  # passed over (another claimer holds them) or missing
+                cur.execute(sql.SQL("SELECT rid FROM {} WHERE rid = ANY(%s)").format(self._t),
+                            ([i for i in wanted if i not in held],))
+                there = {int(r[0]) for r in cur.fetchall()}
+                gone = [i for i in wanted if i not in held and i not in there]
+                if gone:
+                    raise NotFound(f"no record {gone[0]} in {self.name}")
+            for i, stored in held.items():
+                new = change(i, stored)
+                if new is not None:
+                    out[i] = {k: v for k, v in new.items() if k != RID}
+            if out:
+                cur.executemany(sql.SQL("UPDATE {} SET {} WHERE rid = %s").format(self._t, self._set),
+                                [[*self._values(r), i] for i, r in out.items()])
+        return sorted(out)
+
     def remove(self, record_id: int) -> None:
         self._check_writable()
         with self.db.conn() as c, c.transaction(), c.cursor() as cur:
@@ -216,24 +244,26 @@ class PgCollection:
             out[value] = out.get(value, 0) + int(n)
         return out
 
-    def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
-        """Newest first, BATCH rows per round trip, no transaction held between batches."""
+    def iter_newest(self, predicate: Predicate | None = None, first: int = BATCH) -> Iterator[Record]:
+        """Newest first, `first` rows in the first round trip and BATCH in each after it, no
+        transaction held between batches."""
         below: int | None = None
+        size = max(1, min(first, BATCH))
         while True:
             where = sql.SQL("") if below is None else sql.SQL("WHERE rid < %s")
             rows = self._query(sql.SQL("SELECT rid, data FROM {} {} ORDER BY rid DESC LIMIT %s")
-                               .format(self._t, where), (BATCH,) if below is None else (below, BATCH))
+                               .format(self._t, where), (size,) if below is None else (below, size))
             for rid, data in rows:
                 d = _load(data)
                 if predicate is None or predicate(d):
                     yield {**d, RID: int(rid)}
-            if len(rows) < BATCH:
+            if len(rows) < size:
                 return
-            below = int(rows[-1][0])
+            below, size = int(rows[-1][0]), BATCH
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]:
         out: list[Record] = []
-        for rec in self.iter_newest(predicate):
+        for rec in self.iter_newest(predicate, first=limit + 1):  # one more: the loop ends without a second trip
             if len(out) >= limit:
                 break
             out.append(rec)

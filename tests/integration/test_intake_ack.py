@@ -1,0 +1,127 @@
+"""Intake acknowledges on the server only after commit (issue 21's crash rules), on both backends.
+
+POP3 with mail not left on the server is where intake acknowledges: DELE, applied at QUIT. Every
+DELE must find its message already committed, as another reader (another connection, on
+PostgreSQL) sees the store; and a process that dies between the commit and the acknowledgement,
+by an exception in process or by SIGKILL, finds the messages still on the server next time,
+fetches them again and stores each once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from engine.adapters.clock import FakeClock
+from engine.adapters.pop3 import Pop3Mailbox
+from engine.service.engine import Engine
+from tests.backends import Backend
+from tests.conftest import ROOT
+from tests.integration.helpers import configure, configure_incoming
+from tools.fakemail import FakeMail
+
+T0 = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
+
+
+def mail(i: int) -> bytes:
+    return (f"From: patient{i}@example.com\r\nTo: practice@example.test\r\nSubject: Reply {i}\r\n"
+            f"Message-ID: <r{i}@patients.example>\r\n\r\nSee you on Tuesday.\r\n").encode()
+
+
+def stored_subjects(backend: Backend) -> list[str]:
+    """What another process sees as stored: a reader of its own (its own connection on PostgreSQL)."""
+    with backend.practice(writer=False) as reader:
+        return sorted(r["subject"] for r in reader.store.partitioned("messages").all())
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after this point runs."""
+
+
+def test_each_dele_finds_its_message_committed(backend: Backend, fakemail: FakeMail,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        fakemail.deliver("practice", mail(i))
+    seen_at_dele: list[list[str]] = []
+    dele = Pop3Mailbox.delete
+
+    def witnessed(self: Pop3Mailbox, number: int) -> None:
+        seen_at_dele.append(stored_subjects(backend))
+        dele(self, number)
+
+    monkeypatch.setattr(Pop3Mailbox, "delete", witnessed)
+    with backend.practice() as p:
+        configure(p, fakemail)
+        configure_incoming(p, fakemail, "pop3", leave_on_server=False)
+        e = Engine(p, FakeClock(T0))
+        e.smtp_timeout = 5
+        assert e.send_receive_now()["received"] == 5
+    every = sorted(f"Reply {i}" for i in range(5))
+    assert len(seen_at_dele) == 5 and all(seen == every for seen in seen_at_dele)
+    assert fakemail.mailbox_names("practice") == []
+
+
+def test_killed_between_commit_and_dele_the_mail_is_fetched_again_and_stored_once(
+        backend: Backend, fakemail: FakeMail, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        fakemail.deliver("practice", mail(i))
+
+    def die(self: Pop3Mailbox, number: int) -> None:
+        self.abort()  # the socket goes as a dead process's does: no QUIT, so nothing is deleted
+        raise Killed
+
+    with backend.practice() as p:
+        configure(p, fakemail)
+        configure_incoming(p, fakemail, "pop3", leave_on_server=False)
+        with monkeypatch.context() as m:
+            m.setattr(Pop3Mailbox, "delete", die)
+            with pytest.raises(Killed):
+                Engine(p, FakeClock(T0)).send_receive_now()
+    assert stored_subjects(backend) == sorted(f"Reply {i}" for i in range(5))  # committed before the kill
+    assert len(fakemail.mailbox_names("practice")) == 5  # and not acknowledged
+    with backend.practice() as p:  # started again
+        e = Engine(p, FakeClock(T0))
+        e.smtp_timeout = 5
+        report = e.send_receive_now()
+        assert report["received"] == 0
+    assert stored_subjects(backend) == sorted(f"Reply {i}" for i in range(5))  # each once
+    assert fakemail.mailbox_names("practice") == []  # acknowledged now
+
+
+N = 600  # three chunks of intake's 200: a kill lands after the first commit, before any DELE
+
+
+@pytest.mark.slow
+def test_sigkill_mid_intake_loses_nothing_and_stores_nothing_twice(backend: Backend, fakemail: FakeMail) -> None:
+    for i in range(N):
+        fakemail.deliver("practice", mail(i))
+    with backend.practice() as p:
+        configure(p, fakemail)
+        configure_incoming(p, fakemail, "pop3", leave_on_server=False)
+    env = {**os.environ, "PRACTICEMAIL_DATABASE": backend.url or ""}
+    cmd = [sys.executable, "-m", "engine", "send-receive", "--json", "--data", str(backend.folder)]
+    child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with backend.practice(writer=False) as reader:  # another process's view, read as the child writes
+            messages = reader.store.partitioned("messages")
+            deadline = time.monotonic() + 120
+            while not len(messages):  # the first chunk committed
+                assert child.poll() is None, "the receive ended before any commit was seen"
+                assert time.monotonic() < deadline, "no message was stored within two minutes"
+                time.sleep(0.005)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate()
+    assert len(fakemail.mailbox_names("practice")) == N, \
+        "the killed pass reached its QUIT: it was killed too late to prove anything"
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    subjects = stored_subjects(backend)
+    assert sorted(subjects) == sorted(f"Reply {i}" for i in range(N))  # every one, once
+    assert fakemail.mailbox_names("practice") == []
