@@ -37,8 +37,8 @@ def test_random_event_sequences_keep_the_promises(events: list[Event], manual: b
             before = current
             current, commands = rules.apply(current, event, now, error="x", code=451)
             assert current["attempts"] <= rules.MAX_ATTEMPTS
-            if State(before["status"]) is State.DRAFT:  # only reception's edit keeps it a draft
-                assert current["status"] in ("ready", "cancelled", "deleted") or event is Event.EDITED
+            if State(before["status"]) is State.DRAFT:  # only reception's edit (or naming) keeps it a draft
+                assert current["status"] in ("ready", "cancelled", "deleted") or event in (Event.EDITED, Event.DESCRIBED)
             if current["status"] == "failed" and event is not Event.RESTORE:
                 assert "notify_failed" in commands
         if current["status"] == "draft":
