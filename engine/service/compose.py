@@ -233,9 +233,11 @@ class Composer(Replies):
 
     def revise_draft(self, rid: int, now: datetime, subject: str, text: str, extra_cc: list[str],
                      bcc: list[str], attached: list[Attachment], send: bool, html: str | None = None,
-                     category: str | None = None, description: str | None = None) -> dict[str, Any]:
+                     category: str | None = None, description: str | None = None,
+                     signature: bool = False) -> dict[str, Any]:
         """Save a draft edited in the compose window, and queue it when `send`; the rules are
-        checked again first, as for a new email. `category`, `description`: None keeps them."""
+        checked again first, as for a new email. `category`, `description`: None keeps them;
+        `signature`: the practice signature under the letter (not again if it is there)."""
         item = self.outbox.get(rid)
         d = self.practice.directory
         patient = d.require("patients", item["patient_id"]) if item.get("patient_id") else None
@@ -245,6 +247,8 @@ class Composer(Replies):
         if patient is not None:
             rules.Verdict(tuple(r for r in self.check_rules(patient, to, cc, bool(attached), hidden)
                                 if r.rule != rules.NO_ADDRESS)).raise_if_refused()
+        if signature:
+            text, html = self.signed(text, html, patient, None)
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name if p.kind != "other" else "") for p in to], subject,
                       text, cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc],
