@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import QUrl, pyqtSignal
+from PyQt6.QtCore import Qt, QUrl, pyqtSignal
 from PyQt6.QtGui import QDesktopServices
-from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget, QMessageBox,
-                             QPushButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
+                             QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from engine.service.app import Document, looks_like_dicom
 from engine.core.message import Attachment
@@ -33,10 +33,12 @@ DICOM_NOTE = ("An x-ray sent as a JPEG is not of diagnostic quality. To send the
 class AttachmentList(QWidget):
     changed = pyqtSignal()
 
-    def __init__(self, read: Callable[[Path, int | None], Attachment], documents: Callable[[], list[Document]],
-                 scale_to: int, warn_megabytes: int, open_copy: OpenCopy, save_as: SaveAs) -> None:
+    def __init__(self, read: Callable[[Path, int | None, int], Attachment], documents: Callable[[], list[Document]],
+                 scale_to: int, warn_megabytes: int, open_copy: OpenCopy, save_as: SaveAs,
+                 frames: Callable[[Path], int] = lambda _path: 1) -> None:
         super().__init__()
         self._read = read
+        self._frames = frames
         self._documents = documents
         self._open_copy = open_copy
         self._save_as = save_as
@@ -79,8 +81,15 @@ class AttachmentList(QWidget):
         self.problem = ""
 
     def add_path(self, path: Path) -> bool:
+        """The file read (a picture scaled, an x-ray checked and converted) and listed; a
+        multi-frame x-ray asks which frame to send first (Cancel: nothing attached)."""
+        scale = self.scale_to if self.scale.isChecked() else None
+        frames = self._frames(path) if scale else 1
+        frame = self.ask_frame(path.name, frames) if frames > 1 else 0
+        if frame is None:
+            return False
         try:
-            read = self._read(path, self.scale_to if self.scale.isChecked() else None)
+            read = self._read(path, scale, frame)
             # sent under a name the patient's computer shows as it is (a downloaded file may carry a bidi override)
             self.files.append(replace(read, filename=saved_name(read.filename)))
             if looks_like_dicom(path.name, b"") and read.content_type == "image/jpeg":
@@ -92,6 +101,18 @@ class AttachmentList(QWidget):
         self.problem = ""
         self._show()
         return True
+
+    def ask_frame(self, name: str, frames: int) -> int | None:
+        """Which frame of a multi-frame x-ray goes as the picture (counted from 0), or None."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Which frame?")
+        dialog.setLabelText(plain.visible(f"{name} holds {frames} pictures (frames). Send frame number:"))
+        for child in dialog.findChildren(QLabel):
+            child.setTextFormat(Qt.TextFormat.PlainText)  # a file name is anyone's text
+        dialog.setInputMode(QInputDialog.InputMode.IntInput)
+        dialog.setIntRange(1, frames)
+        dialog.setIntValue(1)
+        return dialog.intValue() - 1 if dialog.exec() == QInputDialog.DialogCode.Accepted.value else None
 
     def add(self, attachment: Attachment) -> None:
         self.files.append(attachment)

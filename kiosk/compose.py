@@ -147,11 +147,13 @@ class ComposeDialog(QDialog):
         layout.addWidget(self.body)
         settings = self.app.settings
         # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
-        self.files = AttachmentList(lambda path, scale: self.composer.attach_file(path, scale, self.patient.currentData()),
+        self.files = AttachmentList(lambda path, scale, frame: self.composer.attach_file(path, scale,
+                                                                                         self.patient.currentData(),
+                                                                                         frame),
                                     self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
                                     int(settings.get("attachments.warn_megabytes")),
-                                    self.app.open_copy, self.app.save_attachment)
+                                    self.app.open_copy, self.app.save_attachment, self.app.dicom_frames)
         self.files.changed.connect(self.check)
         layout.addWidget(self.files)
         self.problem = plain.label(wrap=True)  # the rules name patients: their names are text

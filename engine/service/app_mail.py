@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters import opened
+from engine.adapters.documents import dicom_frames, looks_like_dicom
 from engine.core import settings as setting_rules
 from engine.core import sms as sms_rules
 from engine.core import templates as tpl_rules
@@ -99,6 +100,16 @@ class MailDoor:
         named = [t.category for t in self.templates.list()]
         named += [i.record.get("category") or "" for i in islice(self.outbox.iter_newest(), RECENT)]
         return sorted({c for c in named if c}, key=str.casefold)
+
+    @staticmethod
+    def dicom_frames(path: Path) -> int:
+        """How many frames an x-ray file has (a multi-frame one: reception chooses which to send);
+        1 for anything else, or a file that cannot be read (attaching it says why)."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return 1
+        return dicom_frames(data) if looks_like_dicom(path.name, data) else 1
 
     def open_copy(self, attachment: Attachment) -> Path:
         """A compose window's file as a file of its own, for the system's program to open: in

@@ -209,15 +209,18 @@ class Composer(Replies):
             data = scale_down(data, ctype, scale_images_to)
         return Attachment(path.name, data, ctype)
 
-    def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None) -> Attachment:
+    def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None,
+                    frame: int = 0) -> Attachment:
         """A file for an email about the patient: a DICOM x-ray is checked against them first, then
-        sent as a JPEG scaled to `scale_images_to` (None: the original file)."""
+        sent as a JPEG of `frame` (a multi-frame one's, from 0) scaled to `scale_images_to` (None:
+        the original file)."""
         read = self.read_attachment(path, None if looks_like_dicom(path.name, b"") else scale_images_to)
         if not looks_like_dicom(read.filename, read.data):
             return read
         d = self.practice.directory
         patient = d.require("patients", patient_id) if patient_id else None
-        name, data, ctype = dicom_attachment(read.filename, read.data, patient, d.keys("patients"), scale_images_to)
+        name, data, ctype = dicom_attachment(read.filename, read.data, patient, d.keys("patients"), scale_images_to,
+                                             frame)
         return Attachment(name, data, ctype)
 
     # -- drafts ---------------------------------------------------------------------------

@@ -185,3 +185,50 @@ def test_a_sent_email_renamed_from_the_outbox_shows_so_on_the_patient_file(qtbot
     qtbot.add_widget(patient)
     row = next(n for n in range(patient.history.model_.rowCount()) if patient.history.id_at(n) == rid)
     assert [patient.history.model_.text(row, c) for c in (3, 4)] == ["Dentures", "Dentures reminder 15 November"]
+
+
+def choose_frame(number: int | None, asked: list[str]) -> None:
+    """Answer the next 'Which frame?' as reception would: a number and OK, or Cancel (None)."""
+    from PyQt6.QtCore import QTimer
+    from PyQt6.QtWidgets import QApplication, QInputDialog
+
+    def go() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QInputDialog):
+            QTimer.singleShot(10, go)
+            return
+        asked.append(box.labelText())
+        if number is None:
+            box.reject()
+        else:
+            box.setIntValue(number)
+            box.accept()
+
+    QTimer.singleShot(0, go)
+
+
+def test_a_multi_frame_xray_asks_which_frame_goes(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    """#20 item 2: the first frame or a chosen one; Cancel attaches nothing."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.unit.adapters.test_dicom import make
+
+    frames = np.stack([np.zeros((32, 32), np.uint16), np.full((32, 32), 4000, np.uint16)])
+    frames[:, 0, 0] = (4000, 0)  # each frame has a range to show
+    xray = tmp_path / "pano.dcm"
+    xray.write_bytes(make(frames, frames=2))
+    dialog = compose(qtbot, window, "P033")
+    asked: list[str] = []
+    choose_frame(None, asked)
+    assert not dialog.files.add_path(xray) and dialog.files.files == [] and "2 pictures" in asked[0]
+    choose_frame(2, asked)
+    assert dialog.files.add_path(xray)
+    (jpeg,) = dialog.files.files
+    assert jpeg.filename == "pano.jpg" and Image.open(io.BytesIO(jpeg.data)).getpixel((16, 16)) > 245  # the second
+    dialog.files.scale.setChecked(False)  # the original file: no frame to choose
+    assert dialog.files.add_path(xray) and len(asked) == 2
+    assert dialog.files.files[-1].content_type == "application/dicom"
+    dialog.discard()
