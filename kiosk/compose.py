@@ -20,7 +20,7 @@ from kiosk import plain
 from kiosk.address_book import AddressBook, is_addressee
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
-from kiosk.compose_fields import Naming, people_combo
+from kiosk.compose_fields import Naming, TemplateWords, people_combo
 from kiosk.people import code_tip, patient_label
 from kiosk.text_compose import TextDialog
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
@@ -76,6 +76,10 @@ class ComposeDialog(QDialog):
         for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
                        self.send_to.currentIndexChanged):
             signal.connect(self.check)
+        self.words, self.template_problem = TemplateWords(self.subject, self.body, self._preview), ""
+        for signal in (self.template.currentIndexChanged, self.patient.currentIndexChanged,
+                       self.provider.currentIndexChanged):
+            signal.connect(lambda _i: self._show_template())
         self.cc.textChanged.connect(self.check)
         self.bcc.textChanged.connect(self.check)
         if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
@@ -328,6 +332,15 @@ class ComposeDialog(QDialog):
         pid = self.patient.currentData()
         return self.app.documents(pid) if pid else []
 
+    def _preview(self, code: str) -> tuple[str, str]:
+        pid = self.patient.currentData()
+        return self.app.email_preview(code, pid, self.provider.currentData() or None) if pid else ("", "")
+
+    def _show_template(self) -> None:
+        """A template chosen: its words for this patient, shown read-only (what is sent)."""
+        self.template_problem = self.words.show(self.template.currentData() or "")
+        self.check()
+
     def check(self) -> list[rules.RuleRefused] | list:
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
@@ -347,8 +360,7 @@ class ComposeDialog(QDialog):
         refused = [r for r in self.composer.check_rules(patient, to, cc, bool(self.files.files), bcc)
                    if r.rule != rules.NO_ADDRESS]
         lines = [f"{r.message}. {r.hint}" for r in refused]
-        if self.files.problem:
-            lines.append(self.files.problem)
+        lines += [p for p in (self.files.problem, self.template_problem) if p]
         self.problem.setText("\n".join(lines))
         self.send.setEnabled(not refused)
         self.save_draft.setEnabled(not refused)

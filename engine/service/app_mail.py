@@ -81,6 +81,15 @@ class MailDoor:
         """How many messages a text takes (and what is left in the last); pure, asked on each key."""
         return sms_rules.segments(text)
 
+    def email_preview(self, code: str, patient_id: str, provider_id: str | None = None) -> tuple[str, str]:
+        """An email template's subject and text as this patient would get them (their usual
+        provider's fields unless `provider_id`): what the compose window shows for it."""
+        d = self.directory
+        patient = d.require("patients", patient_id)
+        provider = d.require("providers", provider_id) if provider_id else None
+        r = tpl_rules.render(self.templates.get(code), merge_context(self.practice, patient, provider))
+        return r.subject, r.body
+
     def text_from_template(self, code: str, patient_id: str) -> str:
         """A text-message template filled in for the patient (what they would receive)."""
         t = self.templates.get(code)

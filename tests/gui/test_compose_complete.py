@@ -36,6 +36,15 @@ def test_a_templated_email_signed_and_named_from_the_window(qtbot: QtBot, window
                                                             fakemail: FakeMail) -> None:
     dialog = compose(qtbot, window)
     assert dialog.signature.isChecked() and dialog.signature.isEnabled()
+    qtbot.keyClicks(dialog.subject, "My own")
+    qtbot.keyClicks(dialog.body, "Typed before choosing a template")
+    dialog.template.setCurrentIndex(dialog.template.findData("RECALL"))
+    # the template's words for her, shown as they will be sent (not the typed ones, silently dropped)
+    assert dialog.body.isReadOnly() and dialog.body.toPlainText().startswith("Dear Ms Holloway")
+    assert dialog.subject.isReadOnly() and dialog.subject.text() != "My own"
+    dialog.template.setCurrentIndex(0)  # back to no template: what was typed is there again
+    assert (dialog.subject.text(), dialog.body.toPlainText()) == ("My own", "Typed before choosing a template")
+    assert not dialog.body.isReadOnly()
     dialog.template.setCurrentIndex(dialog.template.findData("RECALL"))
     recall = window.app.templates.get("RECALL")
     assert dialog.naming.values() == (recall.category, recall.description)  # the template's, to start with
