@@ -139,8 +139,10 @@ class AttachmentList(QWidget):
             self._show()
 
     def _chosen(self) -> Attachment | None:
-        """The file chosen in the list (the only one when there is one)."""
+        """The file chosen in the list (the only one when there is one); none chosen of several: said."""
         row = self.list.currentRow() if len(self.files) > 1 else 0
+        if len(self.files) > 1 and row < 0:
+            self._said("Choose the file in the list first.")
         return self.files[row] if 0 <= row < len(self.files) else None
 
     def _said(self, problem: str) -> None:

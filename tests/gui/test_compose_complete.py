@@ -119,6 +119,11 @@ def test_a_file_in_compose_opens_from_a_private_copy(qtbot: QtBot, window: MainW
     assert window.app.folder / "opened" in path.parents  # the practice's folder, not the shared /tmp
     assert path.read_bytes() == b"Ms Holloway's results" and path.name == "resultsfdp.txt"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    dialog.files.add(Attachment("second.txt", b"two", "text/plain"))  # of several, the one chosen
+    assert dialog.files.open_selected() is None and "Choose the file" in dialog.problem.text()
+    dialog.files.list.setCurrentRow(1)
+    second = dialog.files.open_selected()
+    assert second is not None and taker.urls[-1] == second and Path(second.toLocalFile()).read_bytes() == b"two"
     dialog.discard()
 
 
