@@ -165,6 +165,7 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
     def start(self) -> None:
         """The worker and its heartbeat; only the writer runs them."""
         self._command("start the email service")
+        self.clean_opened_copies()  # files opened from compose a day ago or more (engine/adapters/opened.py)
         self.engine.start()
 
     def stop(self) -> None:

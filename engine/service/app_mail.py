@@ -123,8 +123,12 @@ class MailDoor:
     def open_copy(self, attachment: Attachment) -> Path:
         """A compose window's file as a file of its own, for the system's program to open: in
         the data folder (owner only, never the shared /tmp); copies older than a day go first."""
-        opened.clean(self.folder, time.time())
+        self.clean_opened_copies()
         return opened.private_copy(self.folder, attachment.filename, attachment.data)
+
+    def clean_opened_copies(self) -> int:
+        """The copies opened a day ago or more, removed (at each open and when the service starts)."""
+        return opened.clean(self.folder, time.time())
 
     @staticmethod
     def save_attachment(attachment: Attachment, path: Path, replace: bool = False) -> Path:

@@ -127,6 +127,10 @@ def test_a_file_opened_is_a_private_copy_in_the_data_folder_cleaned_later(app: A
     os.utime(path.parent, (day_old, day_old))
     app.open_copy(Attachment("b.txt", b"b", "text/plain"))  # the next open cleans what is a day old
     assert not path.exists() and again.exists()
+    os.utime(again.parent, (day_old, day_old))
+    app.start()  # and so does the service's start, if nothing is opened again
+    app.stop()
+    assert not again.exists()
 
 
 def test_save_as_refuses_to_replace_a_file_unless_told(app: App, tmp_path: Path) -> None:
