@@ -20,21 +20,10 @@ from kiosk import plain
 from kiosk.address_book import AddressBook, is_addressee
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
+from kiosk.compose_fields import Naming, TemplateWords, people_combo
 from kiosk.people import code_tip, patient_label
 from kiosk.text_compose import TextDialog
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
-
-
-def people_combo(people: list[dict[str, Any]], first: str | None = None, prefix: str = "") -> QComboBox:
-    """A choice of providers or specialists by name and id (their id as the item's data),
-    after an optional first choice whose data is ""."""
-    combo = QComboBox()
-    if first is not None:
-        combo.addItem(first, "")
-    for r in sorted(people, key=lambda r: (r.get("last_name", ""), r["id"])):
-        combo.addItem(plain.shown(f"{prefix}{person_name(r) or r['id']}"), r["id"])
-        combo.setItemData(combo.count() - 1, plain.tip(code_tip("Code", r["id"])), Qt.ItemDataRole.ToolTipRole)
-    return combo
 
 
 class ComposeDialog(QDialog):
@@ -87,6 +76,10 @@ class ComposeDialog(QDialog):
         for signal in (self.patient.currentIndexChanged, self.template.currentIndexChanged,
                        self.send_to.currentIndexChanged):
             signal.connect(self.check)
+        self.words, self.template_problem = TemplateWords(self.subject, self.body, self._preview), ""
+        for signal in (self.template.currentIndexChanged, self.patient.currentIndexChanged,
+                       self.provider.currentIndexChanged):
+            signal.connect(lambda _i: self._show_template())
         self.cc.textChanged.connect(self.check)
         self.bcc.textChanged.connect(self.check)
         if opened is not None:  # a draft: its patient is fixed, the rest as it was saved
@@ -122,13 +115,14 @@ class ComposeDialog(QDialog):
             field.setCompleter(completer)
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
-        for t in self.app.templates.list():
-            if t.kind == "sms":  # a text message's template is offered by Send a Text...
-                continue
+        emails = [t for t in self.app.templates.list() if t.kind != "sms"]  # a text's: Send a Text...
+        for t in emails:
             self.template.addItem(t.description or t.code, t.code)
             self.template.setItemData(self.template.count() - 1, plain.tip(code_tip("Template", t.code)),
                                       Qt.ItemDataRole.ToolTipRole)
         form.addRow("Template", self.template)
+        self.naming = Naming(form, self.app.categories(), {t.code: (t.category, t.description) for t in emails})
+        self.template.currentIndexChanged.connect(lambda _i: self.naming.follow(self.template.currentData()))
 
     def _build_editor(self, layout: QVBoxLayout, opened: dict[str, Any] | None) -> None:
         """Formatting and signature, the words, the files, the rules' verdict and the buttons."""
@@ -142,6 +136,7 @@ class ComposeDialog(QDialog):
         self.italic.clicked.connect(lambda: self.body.setFontItalic(not self.body.fontItalic()))
         self.formatted.toggled.connect(self._format_toggled)
         self.signature = QCheckBox("Add the practice signature")
+        self.signature.setToolTip("Under the letter (a template's too), above anything quoted; never twice")
         has_signature = bool(self.app.settings.get("signature.template"))
         self.signature.setChecked(has_signature and opened is None)
         self.signature.setEnabled(has_signature)
@@ -156,10 +151,13 @@ class ComposeDialog(QDialog):
         layout.addWidget(self.body)
         settings = self.app.settings
         # a DICOM x-ray is checked against the chosen patient and sent as a JPEG (engine/adapters/dicom.py)
-        self.files = AttachmentList(lambda path, scale: self.composer.attach_file(path, scale, self.patient.currentData()),
+        self.files = AttachmentList(lambda path, scale, frame: self.composer.attach_file(path, scale,
+                                                                                         self.patient.currentData(),
+                                                                                         frame),
                                     self._documents,
                                     int(settings.get("attachments.image_max_pixels")),
-                                    int(settings.get("attachments.warn_megabytes")))
+                                    int(settings.get("attachments.warn_megabytes")),
+                                    self.app.open_copy, self.app.save_attachment, self.app.dicom_frames)
         self.files.changed.connect(self.check)
         layout.addWidget(self.files)
         self.problem = plain.label(wrap=True)  # the rules name patients: their names are text
@@ -230,6 +228,7 @@ class ComposeDialog(QDialog):
             self.body.setPlainText(opened["text"])
         self.cc.setText(", ".join(opened["cc"]))
         self.bcc.setText(", ".join(opened["bcc"]))
+        self.naming.show(opened.get("category", ""), opened.get("description", ""))
         for a in opened["attachments"]:
             self.files.add(a)
 
@@ -238,7 +237,8 @@ class ComposeDialog(QDialog):
         body = self.body.toHtml() if self.formatted.isChecked() else self.body.toPlainText()
         return (self.patient.currentData(), self.send_to.currentData(), self.provider.currentData(),
                 self.template.currentData(), self.cc.text(), self.bcc.text(), self.subject.text(), body,
-                self.formatted.isChecked(), self.signature.isChecked(), [a.filename for a in self.files.files])
+                self.formatted.isChecked(), self.signature.isChecked(), [a.filename for a in self.files.files],
+                self.naming.values())
 
     def discard(self) -> None:
         """Closed without saving and without asking (the caller has asked, or nothing matters)."""
@@ -332,6 +332,15 @@ class ComposeDialog(QDialog):
         pid = self.patient.currentData()
         return self.app.documents(pid) if pid else []
 
+    def _preview(self, code: str) -> tuple[str, str]:
+        pid = self.patient.currentData()
+        return self.app.email_preview(code, pid, self.provider.currentData() or None) if pid else ("", "")
+
+    def _show_template(self) -> None:
+        """A template chosen: its words for this patient, shown read-only (what is sent)."""
+        self.template_problem = self.words.show(self.template.currentData() or "")
+        self.check()
+
     def check(self) -> list[rules.RuleRefused] | list:
         """The rules, checked on every change; Send is only possible when none is broken
         (a missing address is asked for at Send, not a reason to disable it)."""
@@ -351,8 +360,7 @@ class ComposeDialog(QDialog):
         refused = [r for r in self.composer.check_rules(patient, to, cc, bool(self.files.files), bcc)
                    if r.rule != rules.NO_ADDRESS]
         lines = [f"{r.message}. {r.hint}" for r in refused]
-        if self.files.problem:
-            lines.append(self.files.problem)
+        lines += [p for p in (self.files.problem, self.template_problem) if p]
         self.problem.setText("\n".join(lines))
         self.send.setEnabled(not refused)
         self.save_draft.setEnabled(not refused)
@@ -364,11 +372,13 @@ class ComposeDialog(QDialog):
         if not as_draft and not self.send_to.currentData() and not self._address_given():
             return
         now = datetime.now(timezone.utc)
+        category, description = self.naming.values()
         try:
             if self.draft_id is not None:
                 self.composer.revise_draft(self.draft_id, now, self.subject.text(), self.body.toPlainText(),
                                            self._cc(), self._bcc(), self.files.files, send=not as_draft,
-                                           html=self._html())
+                                           html=self._html(), category=category, description=description,
+                                           signature=self.signature.isChecked())
                 self.queued_id = self.draft_id
             else:
                 self.queued_id = self.app.compose(NewEmail(
@@ -377,7 +387,7 @@ class ComposeDialog(QDialog):
                     bcc=tuple(self._bcc()), attached=tuple(self.files.files), as_draft=as_draft,
                     provider_id=self.provider.currentData() or None, signature=self.signature.isChecked(),
                     html=self._html(), specialist_id=self.send_to.currentData() or None,
-                    to_specialist=bool(self.send_to.currentData())))
+                    to_specialist=bool(self.send_to.currentData()), category=category, description=description))
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
             return

@@ -2,7 +2,8 @@
 reception can say why it is forwarded and cut what the other side need not see. The body
 starts with the original quoted as plain text (the sender's words are untrusted, never drawn
 as rich text); the original itself still goes attached whole, and the engine's gate decides
-who may receive it (kiosk/widgets.py asks, naming the patient, for an outside address)."""
+who may receive it (kiosk/widgets.py asks, naming the patient, for an outside address). The
+outbox's Forward opens the same window for a sent item (kiosk/outbox_page.py)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,17 @@ def quoted(message: dict[str, Any], original: str) -> str:
     """The original as the body's plain-text quote: who sent it, when, about what, then its words."""
     sender = message.get("from") or "(no sender)"
     name = message.get("from_name") or ""
+    to = [f"To: {', '.join(message['to'])}"] if message.get("to") else []  # a sent item: who it went to
     return "\n".join(["", "", QUOTE_MARK, f"From: {name} <{sender}>" if name else f"From: {sender}",
-                      f"Date: {message.get('date') or message.get('received') or ''}",
+                      f"Date: {message.get('date') or message.get('received') or ''}", *to,
                       f"Subject: {message.get('subject', '')}", "", original])
+
+
+def files_note(names: list[str]) -> str:
+    """What goes with the forward besides the words: the original whole, and the files in it."""
+    if not names:
+        return "The original message goes attached as it came."
+    return "The original message goes attached as it came, with its files: " + ", ".join(names)
 
 
 class ForwardDialog(QDialog):
@@ -38,7 +47,7 @@ class ForwardDialog(QDialog):
     shown here in plain words and leaves the window open to fix the address."""
 
     def __init__(self, message: dict[str, Any], original: str, send: Callable[[str, str, str], int],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, files: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Forward")
         self._send = send
@@ -53,7 +62,8 @@ class ForwardDialog(QDialog):
         layout.addLayout(form)
         self.text = QPlainTextEdit(quoted(message, original))
         layout.addWidget(self.text, 1)
-        layout.addWidget(plain.label("The original message goes attached as it came."))
+        self.files = plain.label(files_note(files or []), wrap=True)  # file names are anyone's: text
+        layout.addWidget(self.files)
         self.problem = plain.label()
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         self.problem.setWordWrap(True)

@@ -9,8 +9,8 @@ from typing import Any
 
 from PyQt6.QtCore import QDate
 from PyQt6.QtGui import QTextDocument
-from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMessageBox,
-                             QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
+                             QMessageBox, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
 from engine.core import incoming
 from engine.core.outbox import Event, State
@@ -18,9 +18,11 @@ from engine.errors import PracticeMailError
 from engine.service.app import App, OutboxItem
 from kiosk import plain, printing
 from kiosk.compose import ComposeDialog
+from kiosk.compose_fields import Naming
 from kiosk.jobs import Jobs, Pending, Refresher, gone, show_now
 from kiosk.tables import ROWS, RecordTable
-from kiosk.widgets import ask_forward_address, forward_confirmed, no_checked
+from kiosk.forward_compose import ForwardDialog
+from kiosk.widgets import forward_confirmed, no_checked
 
 
 
@@ -57,6 +59,7 @@ class OutboxPage(QWidget):
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.last_compose: ComposeDialog | None = None
         self.last_read: QDialog | None = None
+        self.last_forward: ForwardDialog | None = None
         # no From column: it is always the practice
         self.table = RecordTable(("", "Status", "Type", "Created", "To", "Subject", "Deliver after", "Reason"),
                                  {1: [*(status_text(s.value) for s in State), "draft (held)"], 2: [type_text(k) for k in KINDS]})
@@ -76,7 +79,8 @@ class OutboxPage(QWidget):
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for label, slot in (("Open...", self.open_selected), ("Forward...", self.forward_selected),
-                            ("Info", self.info_selected), ("Print...", self.print_selected),
+                            ("Info", self.info_selected), ("Category...", self.describe_selected),
+                            ("Print...", self.print_selected),
                             ("Email as PDF...", self.email_selected_as_pdf),
                             ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
                             ("Restore", self.restore_selected)):
@@ -85,6 +89,7 @@ class OutboxPage(QWidget):
             row.addWidget(b)
             self.buttons[label] = b
         self.buttons["Open..."].setToolTip("A draft opens to edit and send; anything else opens to read")
+        self.buttons["Category..."].setToolTip("The email's category and description in the patient's contact history")
         self.buttons["Reset Failed"].setToolTip("Try the selected failed items again at the next Send/Receive")
         row.addStretch(1)
         layout.addLayout(row)
@@ -187,23 +192,74 @@ class OutboxPage(QWidget):
         return dialog
 
     # -- forward, info, print, delete, reset ------------------------------------------------
-    def forward_selected(self) -> None:
+    def forward_selected(self) -> ForwardDialog | None:
+        """The inbox's forward window for the item: To, an editable "Fwd:" subject, the item's
+        words quoted and editable; the item goes attached as it went, its files with it."""
         rid = self._selected()
-        to = ask_forward_address(self) if rid is not None else None
-        if to:
-            self.forward(rid, to)
+        if rid is None:
+            return None
+        item = self.outbox.get(rid)
+        if item.get("kind") == "sms" or not item.get("blob"):
+            self.say("Not forwarded: a text message is not forwarded by email." if item.get("kind") == "sms" else
+                     "Not forwarded: this item has no message yet. Wait until it is ready, then forward.")
+            return None
+        content = incoming.content(self.outbox.blob(item))
+        shown = {"from": item["from"], "from_name": self.app.settings.get("practice.name"), "to": item["to"],
+                 "date": self.when(item.get("sent_at") or item["created"]), "subject": item["subject"]}
+        dialog = ForwardDialog(shown, content.text, lambda to, subject, text: self._forward(rid, to, subject, text,
+                                                                                            dialog),
+                               self.window(), files=[a.filename for a in content.attachments])
+        dialog.accepted.connect(self.refresh)
+        dialog.accepted.connect(lambda: self.say(f"Forward of \"{item['subject']}\" is in the outbox."))
+        dialog.show()
+        self.last_forward = dialog
+        return dialog
+
+    def _forward(self, rid: int, to: str, subject: str, text: str, parent: QWidget) -> int:
+        """Through the gate; an outside address asked about, naming the patient. Refusals raised."""
+        return forward_confirmed(
+            parent, lambda confirmed: self.app.forward_sent(rid, to, confirmed_outside=confirmed, subject=subject,
+                                                            text=text),
+            lambda: self.composer.forward_patients(item_id=rid), to)
 
     def forward(self, rid: int, to: str) -> int | None:
-        """Refused in plain words when the rules say no (a patient outside the family)."""
+        """Forwarded as it went (no window); refused in plain words when the rules say no."""
         try:
-            queued = forward_confirmed(
-                self, lambda confirmed: self.app.forward_sent(rid, to, confirmed_outside=confirmed),
-                lambda: self.composer.forward_patients(item_id=rid), to)
+            queued = self._forward(rid, to, "", "", self)
         except PracticeMailError as exc:
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None
         self.refresh()
         return queued
+
+    def describe_selected(self) -> QDialog | None:
+        """The selected email's category and description, changed for this email only."""
+        rid = self._selected()
+        if rid is None:
+            return None
+        item = self.app.outbox_item(rid)
+        dialog = QDialog(self.window())
+        dialog.setWindowTitle("Category and description")
+        form = QFormLayout(dialog)
+        form.addRow(plain.label(plain.shown(item.subject), wrap=True))
+        dialog.naming = naming = Naming(form, self.app.categories(), {})  # type: ignore[attr-defined]
+        naming.show(item.record.get("category") or "", item.record.get("description") or "")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(lambda: self._describe(dialog, rid, *naming.values()))
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        dialog.show()
+        self.last_read = dialog
+        return dialog
+
+    def _describe(self, dialog: QDialog, rid: int, category: str, description: str) -> None:
+        try:
+            self.app.describe_email(rid, category, description)
+        except PracticeMailError as exc:
+            self.say(f"Not changed: {exc.message}. {exc.hint}")
+            return
+        dialog.accept()
+        self.refresh()
 
     def info_selected(self) -> QMessageBox | None:
         rid = self._selected()

@@ -43,9 +43,9 @@ class PatientFile(QDialog):
         if self.appointments is not None:
             layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))
-        self.history = RecordTable(("Date", "Type", "Subject", "Category"))
-        self.history.fill([(h["id"], (when(h["date"]), h["type"], h["subject"], h.get("category", "")))
-                           for h in history])
+        self.history = RecordTable(("Date", "Type", "Subject", "Category", "Description"))
+        self.history.fill([(h["id"], (when(h["date"]), h["type"], h["subject"], h.get("category", ""),
+                                      h.get("description", ""))) for h in history])
         layout.addWidget(self.history)
         row = QHBoxLayout()
         self.email = QPushButton("Email")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
 from engine.errors import RuleRefused
@@ -16,12 +16,6 @@ def no_checked(slot: Callable[[], Any]) -> Callable[..., Any]:
     """A slot for clicked/triggered that never receives Qt's `checked` (a slot taking a
     positional argument would get False: "Mark read" marked the message unread)."""
     return lambda *_args: slot()
-
-
-def ask_forward_address(parent: QWidget) -> str | None:
-    """The address to forward to, or None if reception thought better of it."""
-    to, ok = QInputDialog.getText(parent, "Forward", "Forward to (address):")
-    return to.strip() if ok and to.strip() else None
 
 
 def confirm_outside(parent: QWidget, patients: list[str], to: str) -> bool:

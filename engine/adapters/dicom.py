@@ -47,6 +47,14 @@ def read_patient(data: bytes) -> DicomPatient:
     return _patient(ds)
 
 
+def frame_count(data: bytes) -> int:
+    """How many frames the image has (1 for most x-rays), from the header alone."""
+    try:
+        return max(1, int(_read(data, pixels=False).get("NumberOfFrames", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _read(data: bytes, pixels: bool = True) -> pydicom.Dataset:
     try:
         return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=not pixels)

@@ -61,11 +61,22 @@ def scale_down(data: bytes, content_type: str, longest_side: int) -> bytes:
         raise InputInvalid(f"the image could not be read: {exc}", hint="Attach it without scaling, or use another file.") from exc
 
 
+def dicom_frames(data: bytes) -> int:
+    """How many frames a DICOM file has (a multi-frame one asks which to send); 1 when unreadable."""
+    from engine.adapters import dicom
+
+    try:
+        return dicom.frame_count(data)
+    except InputInvalid:
+        return 1  # said when it is attached, in the attach's own words
+
+
 def dicom_attachment(name: str, data: bytes, patient: Mapping[str, Any] | None, other_ids: frozenset[str],
-                     longest_side: int | None) -> tuple[str, bytes, str]:
+                     longest_side: int | None, frame: int = 0) -> tuple[str, bytes, str]:
     """(file name, bytes, content type) for a DICOM x-ray attached to an email about `patient`:
-    refused in plain words when its patient tags say it is someone else's; as a JPEG scaled to
-    `longest_side` (engine/adapters/dicom.py), or, when that is None, the original file."""
+    refused in plain words when its patient tags say it is someone else's; as a JPEG of `frame`
+    (counted from 0) scaled to `longest_side` (engine/adapters/dicom.py), or, when that is None,
+    the original file."""
     from engine.adapters import dicom  # pydicom and numpy loaded only when an x-ray is attached
     from engine.core import dicom_patient
 
@@ -77,7 +88,7 @@ def dicom_attachment(name: str, data: bytes, patient: Mapping[str, Any] | None, 
     if longest_side is None:
         return name, data, "application/dicom"
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    return f"{stem or 'x-ray'}.jpg", dicom.to_jpeg(data, longest_side).jpeg, "image/jpeg"
+    return f"{stem or 'x-ray'}.jpg", dicom.to_jpeg(data, longest_side, frame).jpeg, "image/jpeg"
 
 
 def looks_like_dicom(name: str, data: bytes) -> bool:

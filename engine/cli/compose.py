@@ -57,7 +57,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
             args.patient, template=args.template, provider_id=args.provider, confirmed_outside=outside,
             specialist_id=args.specialist, cc_specialist=args.cc_specialist, signature=args.signature,
             attachments=tuple(files), subject=args.subject or "", text=body, extra_cc=tuple(args.cc or ()),
-            as_draft=args.draft,
+            as_draft=args.draft, category=args.category, description=args.description,
             scale_images_to=app.settings.get("attachments.image_max_pixels") if args.scale_images else None))
     emit(args, {"id": rid}, str(rid))
     return 0
@@ -79,5 +79,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--subject")
     p.add_argument("--body-file", metavar="FILE")
     p.add_argument("--draft", action="store_true")
+    p.add_argument("--category", help="how the email is grouped in the contact history (default: the template's)")
+    p.add_argument("--description", help="what the email is, one line (default: the template's)")
     p.add_argument("--patients-file", metavar="FILE")
     p.add_argument("--all", action="store_true", help="every patient")

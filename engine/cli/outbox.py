@@ -19,7 +19,8 @@ def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
     return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
             "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],
             "attempts": rec["attempts"], "last_error": rec.get("last_error", ""), "hint": rec.get("last_hint", ""),
-            "patient_id": rec.get("patient_id", ""), "message_id": rec.get("message_id", "")}
+            "patient_id": rec.get("patient_id", ""), "message_id": rec.get("message_id", ""),
+            "category": rec.get("category", ""), "description": rec.get("description", "")}
 
 
 def cmd_outbox_add(args: argparse.Namespace) -> int:

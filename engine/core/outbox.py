@@ -18,6 +18,7 @@ service must carry out. Pure: the time comes in as an argument.
     ready --deferred--> ready (deliver_after later)      ready --prompt_answered--> ready (then cancel, for a No)
     pending_link --link_requested--> pending_link (the booking system's token)
     sent --status_reported--> sent (the SMS provider's delivery status)
+    any but sending --described--> the same state (its category and description, as reception named it)
 
 Every change of a stored field is one of these events, and `FIELDS` says which fields an event
 may set beyond the ones `apply` itself keeps (status, times, attempts, errors, history): the
@@ -84,6 +85,7 @@ class Event(str, Enum):
     PROMPT_ANSWERED = "prompt_answered"  # reception answered the prompt-before-send question
     LINK_REQUESTED = "link_requested"  # the booking system took the request and gave a token
     STATUS_REPORTED = "status_reported"  # the SMS provider's delivery status for a sent text
+    DESCRIBED = "described"  # reception changed the email's category or description
 
 
 S, E = State, Event
@@ -117,6 +119,7 @@ TRANSITIONS: dict[tuple[State | None, Event], State | None] = {
     (S.SENT, E.BOUNCE): S.BOUNCED,
     (S.SENT, E.DELAY_REPORTED): S.SENT,
     **{(s, E.DELETE): S.DELETED for s in _NOT_SENDING},
+    **{(s, E.DESCRIBED): s for s in (*_NOT_SENDING, S.DELETED)},
     (S.DELETED, E.RESTORE): None,  # back to where it was
 }
 
@@ -126,8 +129,10 @@ CREATABLE = (S.DRAFT, S.READY, S.PENDING_LINK)
 # The fields an event may set besides those `apply` keeps itself: the message an edit or a
 # finished link rebuilds, the provider's answers, the prompt, a later deliver_after.
 _MESSAGE = frozenset({"to", "cc", "bcc", "envelope_to", "subject", "blob", "size", "message_id"})
+_NAMING = frozenset({"category", "description"})
 FIELDS: dict[Event, frozenset[str]] = {
-    E.EDITED: _MESSAGE - {"message_id"} | {"deliver_after"},
+    E.EDITED: _MESSAGE - {"message_id"} | {"deliver_after"} | _NAMING,
+    E.DESCRIBED: _NAMING,
     E.DEFERRED: frozenset({"deliver_after"}),
     E.PROMPT_ANSWERED: frozenset({"prompt", "deliver_after"}),
     E.LINK_REQUESTED: frozenset({"link_token"}),

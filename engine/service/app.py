@@ -165,6 +165,7 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
     def start(self) -> None:
         """The worker and its heartbeat; only the writer runs them."""
         self._command("start the email service")
+        self.clean_opened_copies()  # files opened from compose a day ago or more (engine/adapters/opened.py)
         self.engine.start()
 
     def stop(self) -> None:
@@ -319,10 +320,13 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         return self.composer.forward(rid, to, self.now(), text=text, confirmed_outside=confirmed_outside,
                                      subject=subject)
 
-    def forward_sent(self, item_id: int, to: str, confirmed_outside: bool = False) -> int:
-        """An outbox item forwarded, as it went."""
+    def forward_sent(self, item_id: int, to: str, confirmed_outside: bool = False, subject: str = "",
+                     text: str = "") -> int:
+        """An outbox item forwarded, attached as it went; `subject` and `text` as reception edited
+        them in the forward window (empty: the defaults)."""
         self._command("forward an item")
-        return self.composer.forward_sent(item_id, to, self.now(), confirmed_outside=confirmed_outside)
+        return self.composer.forward_sent(item_id, to, self.now(), text=text, confirmed_outside=confirmed_outside,
+                                          subject=subject)
 
     # -- signing in (OAuth), for the setup wizard: each may wait on a person or a server ----------
     @staticmethod

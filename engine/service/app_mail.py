@@ -3,27 +3,38 @@ book, mass email with its preview, templates saved and deleted, and text message
 
 from __future__ import annotations
 
+import time
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
+from engine.adapters import opened
+from engine.adapters.documents import dicom_frames, looks_like_dicom
 from engine.core import settings as setting_rules
 from engine.core import sms as sms_rules
 from engine.core import templates as tpl_rules
 from engine.core.addresses import mailbox_key
 from engine.core.directory import household, person_name
+from engine.core.message import Attachment
+from engine.core.outbox_item import OutboxItem
 from engine.core.templates import Template
 from engine.errors import InputInvalid
-from engine.service.compose import merge_context
+from engine.service.compose import labelled, merge_context
 from engine.service.values import Contact, MassPreview
+
+RECENT = 500  # the newest emails whose categories are offered again
 
 # the settings that name a template: a template named in one of them is in use
 TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "code" and s.key.endswith("template"))
 
 
 class MailDoor:
-    """Needs the App's `practice`, `directory`, `composer`, `templates`, `settings`, `recalls`,
+    """Needs the App's `practice`, `folder`, `outbox`, `directory`, `composer`, `templates`, `settings`, `recalls`,
     `reminder_rules`, `texts`, `engine`, `now` and `_command`."""
 
     practice: Any
+    folder: Any
+    outbox: Any
     directory: Any
     composer: Any
     templates: Any
@@ -70,6 +81,15 @@ class MailDoor:
         """How many messages a text takes (and what is left in the last); pure, asked on each key."""
         return sms_rules.segments(text)
 
+    def email_preview(self, code: str, patient_id: str, provider_id: str | None = None) -> tuple[str, str]:
+        """An email template's subject and text as this patient would get them (their usual
+        provider's fields unless `provider_id`): what the compose window shows for it."""
+        d = self.directory
+        patient = d.require("patients", patient_id)
+        provider = d.require("providers", provider_id) if provider_id else None
+        r = tpl_rules.render(self.templates.get(code), merge_context(self.practice, patient, provider))
+        return r.subject, r.body
+
     def text_from_template(self, code: str, patient_id: str) -> str:
         """A text-message template filled in for the patient (what they would receive)."""
         t = self.templates.get(code)
@@ -83,7 +103,46 @@ class MailDoor:
     def max_text_segments(self) -> int:
         return int(self.settings.get("sms.max_segments"))
 
+    def categories(self) -> list[str]:
+        """The categories emails are grouped by: the templates' own, and those of the newest
+        `RECENT` emails (what reception typed lately; the whole outbox is not read for a list)."""
+        named = [t.category for t in self.templates.list()]
+        named += [i.record.get("category") or "" for i in islice(self.outbox.iter_newest(), RECENT)]
+        return sorted({c for c in named if c}, key=str.casefold)
+
+    @staticmethod
+    def dicom_frames(path: Path) -> int:
+        """How many frames an x-ray file has (a multi-frame one: reception chooses which to send);
+        1 for anything else, or a file that cannot be read (attaching it says why)."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return 1
+        return dicom_frames(data) if looks_like_dicom(path.name, data) else 1
+
+    def open_copy(self, attachment: Attachment) -> Path:
+        """A compose window's file as a file of its own, for the system's program to open: in
+        the data folder (owner only, never the shared /tmp); copies older than a day go first."""
+        self.clean_opened_copies()
+        return opened.private_copy(self.folder, attachment.filename, attachment.data)
+
+    def clean_opened_copies(self) -> int:
+        """The copies opened a day ago or more, removed (at each open and when the service starts)."""
+        return opened.clean(self.folder, time.time())
+
+    @staticmethod
+    def save_attachment(attachment: Attachment, path: Path, replace: bool = False) -> Path:
+        """Saved where reception chose (under a safe name); a file already there is replaced
+        only when `replace` (reception said so), else refused in words."""
+        return opened.save_as(path, attachment.data, replace)
+
     # -- commands ----------------------------------------------------------------------------
+    def describe_email(self, rid: int, category: str, description: str) -> OutboxItem:
+        """An email's category and description, as reception names them (one line each)."""
+        self._command("change an email's category")
+        self.outbox.describe(rid, labelled(category, ""), labelled(description, ""), self.now())
+        return self.outbox.item(rid)
+
     def save_template(self, template: Template, new: bool = False) -> None:
         """Checked by the templates' rules; a new one may not take a code already used."""
         self._command("save a template")

@@ -10,7 +10,6 @@ address listed; all queued in one durable step, then paced by the engine.
 from __future__ import annotations
 
 import mimetypes
-from html import escape
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,14 +17,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.core import confidentiality as rules
-from engine.core import headers
 from engine.core.addresses import mailbox_key
 from engine.core import incoming
+from engine.core import signature
 from engine.core import templates as tpl
 from engine.adapters.documents import dicom_attachment, looks_like_dicom, scale_down
 from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
+from engine.core.names import hidden
 from engine.errors import InputInvalid, RuleRefused
+from engine.service.compose_replies import Replies
 from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
@@ -70,10 +71,12 @@ def merge_context(practice: Practice, patient: dict[str, Any] | None = None, pro
     return ctx
 
 
-def _quote(msg: dict[str, Any], original: str) -> str:
-    who = headers.flatten(msg.get("from_name") or msg.get("from") or "") or "the sender"
-    when = (msg.get("date") or msg.get("received") or "")[:16].replace("T", " ")
-    return f"On {when}, {who} wrote:\n" + "\n".join("> " + line for line in original.splitlines())
+def labelled(typed: str | None, default: str) -> str:
+    """An email's category or description: what reception typed (one line, at most 200
+    characters) over the template's default; None keeps the default."""
+    if typed is None:
+        return default
+    return "".join(ch for ch in " ".join(typed.split()) if not hidden(ch))[:200]
 
 
 @dataclass
@@ -83,7 +86,7 @@ class MassResult:
     ids: list[int] = field(default_factory=list)
 
 
-class Composer:
+class Composer(Replies):
     def __init__(self, practice: Practice, outbox: Outbox, inbox: Inbox, templates: Templates | None = None) -> None:
         """`outbox`, `inbox`: the practice's own (the engine's), never copies: a reply or a
         forward is recorded on the message through the one Inbox that owns it."""
@@ -161,11 +164,11 @@ class Composer:
             r = tpl.render(t, merge_context(self.practice, patient, provider, specialist))
             subject, text, html = r.subject, r.body, r.html
             category, description = t.category, t.description
-        elif email.signature:
-            sig = self._signature(patient, provider)
-            text = text.rstrip("\n") + "\n\n" + sig
-            if html is not None:
-                html += "<p>" + escape(sig).replace("\n", "<br>") + "</p>"
+        if email.signature:  # a templated email too: under the letter, once, in both parts
+            text, html = self.signed(text, html, patient, provider)
+        # reception's own words for this email, over the template's (empty: none)
+        category = labelled(email.category, category)
+        description = labelled(email.description, description)
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name) for p in to], subject, text,
                       cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc], html=html,
@@ -176,11 +179,24 @@ class Composer:
                                            "specialist_id": specialist["id"] if specialist else "",
                                            "to_specialist": email.to_specialist, "template": email.template or ""})
 
-    def _signature(self, patient: dict[str, Any] | None, provider: dict[str, Any] | None) -> str:
+    def _signature_parts(self, patient: dict[str, Any] | None,
+                         provider: dict[str, Any] | None) -> tuple[str, str | None]:
+        """The practice signature for this patient and provider: its text and its own HTML (if any)."""
         code = self.practice.settings.get("signature.template")
         if not code or not self.templates.exists(code):
-            return ""
-        return tpl.render(self.templates.get(code), merge_context(self.practice, patient, provider)).body
+            return "", None
+        r = tpl.render(self.templates.get(code), merge_context(self.practice, patient, provider))
+        return r.body, r.html
+
+    def signed(self, text: str, html: str | None, patient: dict[str, Any] | None,
+               provider: dict[str, Any] | None) -> tuple[str, str | None]:
+        """`text` and `html` with the practice signature under the letter (engine/core/signature.py):
+        above anything quoted, not again when it is there already; unchanged when none is set up."""
+        sig_text, sig_html = self._signature_parts(patient, provider)
+        if not sig_text.strip():
+            return text, html
+        return (signature.add_to_text(text, sig_text),
+                signature.add_to_html(html, sig_text, sig_html) if html is not None else None)
 
     @staticmethod
     def read_attachment(path: Path, scale_images_to: int | None = None) -> Attachment:
@@ -193,15 +209,18 @@ class Composer:
             data = scale_down(data, ctype, scale_images_to)
         return Attachment(path.name, data, ctype)
 
-    def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None) -> Attachment:
+    def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None,
+                    frame: int = 0) -> Attachment:
         """A file for an email about the patient: a DICOM x-ray is checked against them first, then
-        sent as a JPEG scaled to `scale_images_to` (None: the original file)."""
+        sent as a JPEG of `frame` (a multi-frame one's, from 0) scaled to `scale_images_to` (None:
+        the original file)."""
         read = self.read_attachment(path, None if looks_like_dicom(path.name, b"") else scale_images_to)
         if not looks_like_dicom(read.filename, read.data):
             return read
         d = self.practice.directory
         patient = d.require("patients", patient_id) if patient_id else None
-        name, data, ctype = dicom_attachment(read.filename, read.data, patient, d.keys("patients"), scale_images_to)
+        name, data, ctype = dicom_attachment(read.filename, read.data, patient, d.keys("patients"), scale_images_to,
+                                             frame)
         return Attachment(name, data, ctype)
 
     # -- drafts ---------------------------------------------------------------------------
@@ -212,12 +231,16 @@ class Composer:
         return {"patient_id": item.get("patient_id", ""), "to": item["to"], "cc": item.get("cc", []),
                 "specialist_id": item.get("specialist_id", "") if item.get("to_specialist") else "",
                 "bcc": item.get("bcc", []), "subject": item["subject"], "text": content.text, "html": content.html,
+                "category": item.get("category", ""), "description": item.get("description", ""),
                 "attachments": [Attachment(a.filename, a.data, a.content_type) for a in content.attachments]}
 
     def revise_draft(self, rid: int, now: datetime, subject: str, text: str, extra_cc: list[str],
-                     bcc: list[str], attached: list[Attachment], send: bool, html: str | None = None) -> dict[str, Any]:
+                     bcc: list[str], attached: list[Attachment], send: bool, html: str | None = None,
+                     category: str | None = None, description: str | None = None,
+                     signature: bool = False) -> dict[str, Any]:
         """Save a draft edited in the compose window, and queue it when `send`; the rules are
-        checked again first, as for a new email."""
+        checked again first, as for a new email. `category`, `description`: None keeps them;
+        `signature`: the practice signature under the letter (not again if it is there)."""
         item = self.outbox.get(rid)
         d = self.practice.directory
         patient = d.require("patients", item["patient_id"]) if item.get("patient_id") else None
@@ -227,11 +250,15 @@ class Composer:
         if patient is not None:
             rules.Verdict(tuple(r for r in self.check_rules(patient, to, cc, bool(attached), hidden)
                                 if r.rule != rules.NO_ADDRESS)).raise_if_refused()
+        if signature:
+            text, html = self.signed(text, html, patient, None)
         sender, name = self._from()
         draft = Draft(sender, name, [Recipient(p.address, p.name if p.kind != "other" else "") for p in to], subject,
                       text, cc=[Recipient(p.address, p.name if p.kind != "other" else "") for p in cc],
                       bcc=[Recipient(p.address) for p in hidden], attachments=list(attached), html=html)
-        return self.outbox.revise_draft(rid, draft, now, queue=send)
+        naming = {k: labelled(v, "") for k, v in (("category", category), ("description", description))
+                  if v is not None}
+        return self.outbox.revise_draft(rid, draft, now, queue=send, naming=naming)
 
     # -- the address book ---------------------------------------------------------------
     def address_book(self, search: str = "", limit: int = 50) -> list[dict[str, str]]:
@@ -250,94 +277,6 @@ class Composer:
         if "@" in needle and not any(e["email"].lower() == needle for e in out):
             out.insert(0, {"kind": "other", "id": "", "name": search.strip(), "email": search.strip(), "family_id": ""})
         return out[:limit]
-
-    # -- reply and forward -----------------------------------------------------------------
-    def reply(self, message_id: int, now: datetime, text: str, signature: bool = False) -> int:
-        """A reply to an inbox message: threaded (In-Reply-To, References), the original quoted."""
-        msg = self.inbox.get(message_id)
-        original = self.inbox.content(message_id).text
-        patient = self.practice.directory.find("patients", msg["patient_id"]) if msg.get("patient_id") else None
-        body = text.rstrip("\n") + "\n\n" + _quote(msg, original)
-        if signature:
-            body = text.rstrip("\n") + "\n\n" + self._signature(patient, None) + "\n" + _quote(msg, original)
-        original_subject = headers.flatten(msg["subject"])  # from a stranger: one line, encoded by us when sent
-        subject = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
-        sender, name = self._from()
-        if not msg.get("from"):
-            raise InputInvalid("the message has no sender to reply to", hint="Write a new email instead.")
-        # only plain ids, the decoded name and the From address: nothing else of the original
-        # (never its Reply-To) reaches our headers
-        refs = headers.message_ids([*msg.get("references", []), *([msg["message_id"]] if msg.get("message_id") else [])])
-        in_reply_to = (headers.message_ids([msg.get("message_id") or ""]) or [None])[0]
-        draft = Draft(sender, name, [Recipient(msg["from"], headers.display_name(msg.get("from_name", "")))], subject,
-                      body, in_reply_to=in_reply_to, references=refs[-20:])
-        rid = self.outbox.add_draft(draft, now, patient_id=msg.get("patient_id", ""),
-                                    about=rules.About(self.message_patients(msg)),
-                                    meta={"specialist_id": msg.get("specialist_id", ""), "reply_to": message_id})
-        self.inbox.mark_replied(message_id, now, rid)
-        return rid
-
-    def message_patients(self, msg: dict[str, Any]) -> tuple[str, ...]:
-        """Whose mail an inbox message is, for the rules: its patient when filed; when unfiled,
-        every patient at the sender's mailbox (a family's shared address: that family); none for a
-        specialist's or a stranger's."""
-        if msg.get("patient_id"):
-            return (msg["patient_id"],)
-        if msg.get("specialist_id"):
-            return ()
-        at = [p.id for p in self._book().at_mailbox(msg.get("from", ""))] if msg.get("from") else []
-        return tuple(dict.fromkeys([*at, *msg.get("candidates", [])]))
-
-    @staticmethod
-    def item_patients(item: dict[str, Any]) -> tuple[str, ...]:
-        """Whose mail an outbox item is: its patient, or the patients of a family's email."""
-        return tuple(item.get("family_patients") or ([item["patient_id"]] if item.get("patient_id") else []))
-
-    def forward_patients(self, message_id: int | None = None, item_id: int | None = None) -> list[str]:
-        """The names of the patients whose mail this is (what a confirmation must name)."""
-        ids = self.message_patients(self.inbox.get(message_id)) if message_id is not None else (
-            self.item_patients(self.outbox.get(item_id)) if item_id is not None else ())
-        return [p.name or p.id for p in self._book().about(ids)]
-
-    def forward(self, message_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False,
-                subject: str = "") -> int:
-        """Forward with the original attached (the kiosk's forward window sends its edited `text`
-        and `subject` too; the original still goes whole, so nothing reception cut is lost). Refused to a patient outside the family of the
-        message's patient (an unfiled message from a family's shared address: that family); to
-        an address that is no patient, provider or specialist only when `confirmed_outside`
-        (reception confirmed, naming the patient), and then recorded in the message's history."""
-        msg = self.inbox.get(message_id)
-        about = rules.About(self.message_patients(msg), forwarding=True, confirmed_outside=confirmed_outside)
-        rid, target = self._forward(self.inbox.raw(message_id), subject or msg["subject"],
-                                    msg.get("patient_id", ""), to, now, text, {"forward_of": message_id}, about)
-        detail = f"to {target.kind} {target.id or target.address}"
-        if confirmed_outside and about.patient_ids and target.kind == "other":
-            detail += f", outside the practice, confirmed by reception for {', '.join(self.forward_patients(message_id))}"
-        self.inbox.mark_forwarded(message_id, now, detail)
-        return rid
-
-    def forward_sent(self, item_id: int, to: str, now: datetime, text: str = "", confirmed_outside: bool = False) -> int:
-        """Forward an outbox item (a confirmation a patient says never came, to their other
-        address): the same rules as forwarding a patient's mail."""
-        item = self.outbox.get(item_id)
-        if not item.get("blob"):
-            raise InputInvalid(f"outbox item {item_id} has no message yet", hint="Wait until it is ready, then forward.")
-        about = rules.About(self.item_patients(item), forwarding=True, confirmed_outside=confirmed_outside)
-        rid, _ = self._forward(self.outbox.blob(item), item["subject"], item.get("patient_id", ""), to, now, text,
-                               {"forward_of_item": item_id}, about)
-        return rid
-
-    def _forward(self, raw: bytes, subject: str, patient_id: str, to: str, now: datetime, text: str,
-                 meta: dict[str, Any], about: rules.About) -> tuple[int, rules.Person]:
-        (target,) = self.people([to])
-        subject = headers.flatten(subject)  # decoded, from the original: one line, encoded by us when sent
-        subject = subject if subject.lower().startswith("fwd:") else f"Fwd: {subject}"
-        sender, name = self._from()
-        draft = Draft(sender, name,
-                      [Recipient(target.address, headers.display_name(target.name) if target.kind != "other" else "")],
-                      subject, text or "Forwarded message attached.",
-                      attachments=[Attachment("forwarded.eml", raw, "message/rfc822")])
-        return self.outbox.add_draft(draft, now, patient_id=patient_id, meta=meta, about=about), target
 
     def mass(self, template: str, patient_ids: list[str], now: datetime) -> MassResult:
         """One email per patient; one per family at a shared address (two families the practice

@@ -148,10 +148,11 @@ class Outbox(OutboxQueries):
         with self._lock:
             self._apply_many([rid], Event.LINK_READY, now, fields=fields)
 
-    def revise_draft(self, rid: int, draft: Draft, now: datetime, queue: bool = False) -> dict[str, Any]:
+    def revise_draft(self, rid: int, draft: Draft, now: datetime, queue: bool = False,
+                     naming: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A draft edited in the compose window: its message rebuilt (same Message-ID), and
         queued for sending when `queue`. Only a draft can be revised: anything else has left
-        reception's hands."""
+        reception's hands. `naming`: its category and description, when reception changed them."""
         with self._lock:
             item = self._items.require(rid)
             if item["status"] != State.DRAFT.value:
@@ -160,13 +161,19 @@ class Outbox(OutboxQueries):
             self._judge(draft, self._about(None, item.get("patient_id"), item.get("family_patients")), self.book())
             _, blob, size = self._message(draft, now, item["message_id"])
             fields = {**_addresses(draft), "subject": draft.subject, "blob": blob, "size": size,
-                      "deliver_after": now.isoformat()}
+                      "deliver_after": now.isoformat(), **(naming or {})}
 
             def change(_rid: int, stored: Any) -> dict[str, Any]:
                 new = rules.apply(stored, Event.EDITED, now, fields=fields)[0]
                 return rules.apply(new, Event.QUEUE, now)[0] if queue else new
 
             return self._items.modify_many([rid], change)[rid]
+
+    def describe(self, rid: int, category: str, description: str, now: datetime) -> dict[str, Any]:
+        """The email's category and description as reception names it (any state but sending:
+        a sent email is still grouped and found by them in the patient's contact history)."""
+        return self.apply(rid, Event.DESCRIBED, now, error=f"{category} / {description}".strip(" /"),
+                          fields={"category": category, "description": description})
 
     # -- changing: every change an event of the table -------------------------------------------
     def _apply_many(self, rids: Iterable[int], event: Event, now: datetime, **detail: Any) -> list[dict[str, Any]]:

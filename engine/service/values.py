@@ -30,7 +30,10 @@ class NewEmail:
     `attachments`: files to read; `attached`: files already read (the compose window's);
     `html`: a formatted version of `text`; `to_specialist`: the email goes to `specialist_id`
     about the patient (an x-ray for a referral); `confirmed_outside`: reception confirmed,
-    naming the patient, that attachments may go to an address outside the practice's people.
+    naming the patient, that attachments may go to an address outside the practice's people;
+    `signature`: the practice signature under the letter (a templated one too);
+    `category`, `description`: how the email is grouped and named in the patient's contact
+    history, as reception typed them (None: the template's, or none).
     """
 
     patient_id: str
@@ -50,6 +53,8 @@ class NewEmail:
     scale_images_to: int | None = None
     as_draft: bool = False
     confirmed_outside: bool = False
+    category: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)

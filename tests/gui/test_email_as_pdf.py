@@ -3,6 +3,9 @@ opened with it attached, for the patient it is about, through the confidentialit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from PyQt6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -65,3 +68,33 @@ def test_the_contact_history_emailed_as_pdf(qtbot: QtBot, window: MainWindow) ->
     (pdf,) = pdfs(window)
     assert pdf.data.startswith(b"%PDF") and pdf.filename == "contact-history.pdf"
     assert window.last_compose.patient.currentData() == "P033"
+    through_the_gate(qtbot, window)
+
+
+def _day_list(window: MainWindow) -> None:
+    window.day_list.email_as_pdf()
+
+
+def _recall_list(window: MainWindow) -> None:
+    window.day_list.open_recalls()
+    window.day_list.last_recalls.email_as_pdf()
+
+
+def _runbook(window: MainWindow) -> None:
+    window.tabs.setCurrentWidget(window.admin_page)
+    window.admin_page.email_pdf.click()
+
+
+@pytest.mark.parametrize("view", [_day_list, _recall_list, _runbook], ids=["day list", "recall list", "runbook"])
+def test_a_view_about_many_patients_emailed_as_pdf_asks_whose_and_passes_the_gate(
+        qtbot: QtBot, window: MainWindow, view: Callable[[MainWindow], None]) -> None:
+    """The day's appointments, the recall list and a runbook page are about no one patient: the
+    compose window opens with the PDF and no patient chosen, and sends nothing until one is; then
+    the confidentiality rules judge it as any email with an attachment (#20 item 3)."""
+    view(window)
+    (pdf,) = pdfs(window)
+    assert pdf.data.startswith(b"%PDF")
+    dialog = window.last_compose
+    assert dialog.patient.currentData() in ("", None) and not dialog.send.isEnabled()
+    dialog.patient.setCurrentIndex(dialog.patient.findData("P033"))
+    through_the_gate(qtbot, window)

@@ -192,3 +192,26 @@ def test_an_email_reminder_goes_by_text_once_the_address_has_bounced(practice: P
     rem.book("P040", "2026-12-04T15:00", 30, clock.now())
     kinds = [i["kind"] for i in engine.outbox.list() if i.get("patient_id") == "P040" and i.get("rule")]
     assert kinds == ["sms", "reminder"]
+
+
+def test_a_bounced_address_falls_back_to_a_text_only_where_the_patient_allows_it(
+        practice: Practice, engine: Engine, clock: FakeClock, fakemail: FakeMail) -> None:
+    """Issue 20: automatic mail to an address that bounced for good stops; a reminder goes as a
+    text instead to a patient with a mobile who takes messages, and to nobody who asked for none
+    (a STOP reply sets that preference)."""
+    d = practice.directory
+    for pid in ("P033", "P040"):
+        d.mark_address_bad(d.require("patients", pid)["email"], "the mailbox does not exist", 1, clock.now())
+    d.update("patients", "P033", {"preference": "both"})
+    d.update("patients", "P040", {"preference": "none"})
+    rem = Reminders(practice, engine.outbox)
+    rem.rules.add({"channel": "email", "days": 2, "at": "10:00", "template": "APPTREM"})
+    for pid in ("P033", "P040"):
+        rem.book(pid, "2026-11-27T15:00", 30, clock.now())
+    items = [i for i in engine.outbox.list() if i.get("rule")]
+    assert [(i["patient_id"], i["kind"]) for i in items] == [("P033", "sms")]
+    clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
+    engine.send_receive_now()
+    assert [m["to"] for m in fakemail.sms.messages("outbound")] == ["+447700900034"]
+    assert not [m for m in fakemail.sent() if set(m["rcpt_tos"]) & {"angus.macleod@patientmail.example",
+                                                                  "oluwaseun.adeyemi@patientmail.example"}]

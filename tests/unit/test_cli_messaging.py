@@ -82,3 +82,15 @@ def test_sms_send_test_status_replies_through_the_fake(tmp_path: Path) -> None:
         assert again.returncode == 1 and "opted out" in again.stderr and again.stderr.count("\n") == 1
         long = pm("sms", "send", "--patient", "P013", "--text", "😀" * 200, data=data)
         assert long.returncode == 1 and "messages" in long.stderr
+
+
+def test_compose_names_a_templated_email(tmp_path: Path) -> None:
+    """#20 item 5 from the command line: the category and description typed over the template's
+    (with --signature too, which a templated email now honours)."""
+    data = demo(tmp_path)
+    out = pm("compose", "--patient", "P043", "--template", "RECALL", "--signature", "--category", "Dentures",
+             "--description", "Dentures reminder 15 November", "--json", data=data)
+    assert out.returncode == 0, out.stderr
+    rid = json.loads(out.stdout)["id"]
+    (item,) = [r for r in json.loads(pm("outbox", "list", "--json", data=data).stdout) if r["id"] == rid]
+    assert (item["category"], item["description"]) == ("Dentures", "Dentures reminder 15 November")

@@ -37,9 +37,10 @@ def test_random_event_sequences_keep_the_promises(events: list[Event], manual: b
             before = current
             current, commands = rules.apply(current, event, now, error="x", code=451)
             assert current["attempts"] <= rules.MAX_ATTEMPTS
-            if State(before["status"]) is State.DRAFT:  # only reception's edit keeps it a draft
-                assert current["status"] in ("ready", "cancelled", "deleted") or event is Event.EDITED
-            if current["status"] == "failed" and event is not Event.RESTORE:
+            if State(before["status"]) is State.DRAFT:  # only reception's edit (or naming) keeps it a draft
+                assert current["status"] in ("ready", "cancelled", "deleted") or event in (Event.EDITED, Event.DESCRIBED)
+            entered_failed = current["status"] == "failed" and before["status"] != "failed"
+            if entered_failed and event is not Event.RESTORE:  # renaming a failed one (described) notifies no one
                 assert "notify_failed" in commands
         if current["status"] == "draft":
             assert not rules.is_due(current, now + timedelta(days=1), manual=False)
