@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every TinyDB write is compared with json.dumps of the data (engine/adapters/durable.py keeps
+# each record's encoded JSON and trusts that records are replaced, not changed in place).
+os.environ.setdefault("PRACTICEMAIL_CHECK_WRITES", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,6 +6,10 @@ in increasing order, so a partition holds a contiguous id range; a write touches
 one partition of at most `PARTITION_SIZE` records, new records go to the newest
 partition, and "the newest 200" reads the last partition or two.
 
+Records are replaced, never changed in place: the storage keeps each record's encoded JSON
+and knows it unchanged by identity (durable.PieceCache). TinyDB's own `update` changes a
+stored dict in place, so `update` here replaces it.
+
 Threads: one lock per database file. These classes implement the Collection and
 Partitioned protocols of engine/adapters/storage.py.
 """
@@ -98,9 +102,12 @@ class Collection:
         self._check_writable()
         body = {k: copy.deepcopy(v) for k, v in fields.items() if k != RID}
         with self.lock:
-            if not self._table.contains(doc_id=record_id):
-                raise NotFound(f"no record {record_id} in {self.path.stem}")
-            self._table.update(body, doc_ids=[record_id])
+            def updater(table: dict[int, dict[str, Any]]) -> None:
+                if record_id not in table:
+                    raise NotFound(f"no record {record_id} in {self.path.stem}")
+                table[record_id] = {**table[record_id], **body}  # a new dict: see durable.PieceCache
+
+            self._table._update_table(updater)  # noqa: SLF001 - TinyDB's update changes the dict in place
 
     def modify_many(self, record_ids: Iterable[int],
                     change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
