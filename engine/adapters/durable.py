@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ FOLDER_MODE = 0o700
 
 
 CHECK_WRITES = "PRACTICEMAIL_CHECK_WRITES"
+KEEP_PIECES = 16  # files whose pieces are kept (the most recently written): ~0.6 MB each at 1,000 messages
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -79,7 +81,22 @@ class PieceCache:
             tables[name] = kept
             out.append(b"%s:{%s}" % (encode_basestring(name).encode("utf-8"), b",".join(pieces)))
         self._tables = tables
+        _keep(self)
         return b"{%s}" % b",".join(out)
+
+
+_kept: OrderedDict[int, PieceCache] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _keep(cache: PieceCache) -> None:
+    """`cache` was just written: it stays; the least recently written beyond KEEP_PIECES is
+    emptied (its next write encodes every record once more, each in a call of its own)."""
+    with _kept_lock:
+        _kept[id(cache)] = cache
+        _kept.move_to_end(id(cache))
+        while len(_kept) > KEEP_PIECES:
+            _kept.popitem(last=False)[1].clear()
 
 
 def make_private() -> None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.adapters import durable
 from engine.adapters.durable import CHECK_WRITES, PieceCache, encode_whole
 from engine.adapters.storage import RID
 from engine.adapters.tiny import Collection, PartitionedCollection
@@ -126,3 +127,17 @@ def test_a_record_changed_in_place_is_caught_not_written_stale(tmp_path: Path,
     with pytest.raises(AssertionError, match="changed in place"):
         c.modify_many([rid], in_place)
     assert json.loads((tmp_path / "one.json").read_bytes())["records"][str(rid)] == {"read": False}
+
+
+def test_only_the_most_recently_written_files_keep_their_pieces(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded: a store that writes every partition (an import) keeps pieces for a
+    few; a file written again after its pieces went is still written right."""
+    monkeypatch.setattr(durable, "KEEP_PIECES", 2)
+    parts = PartitionedCollection(tmp_path / "msgs", False, partition_size=3)
+    ids = parts.insert_many([{"n": i} for i in range(12)])  # four partitions: 0..2, 3..5, 6..8, 9..11 (+ id 12)
+    kept = [parts._part(n)._db.storage._pieces._tables for n in range(5)]  # noqa: SLF001
+    assert [bool(t) for t in kept] == [False, False, False, True, True]
+    parts.update(ids[0], {"n": "again"})
+    raw = (tmp_path / "msgs" / "p000000.json").read_bytes()
+    assert raw == encode_whole(json.loads(raw)) and json.loads(raw)["records"]["1"] == {"n": "again"}
