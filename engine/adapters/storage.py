@@ -12,7 +12,7 @@ writes ignore an `RID` key. Ids are positive integers given in increasing order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -101,6 +101,11 @@ class Partitioned(Records, Protocol):
         """Matching records, newest id first, read only as far as the caller iterates."""
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]: ...
+
+    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+        """(id, the text of each of `fields`, '' where missing) of every record with an id above
+        `after`, oldest first, for fields that hold text: what an index is built from, without
+        copying whole records."""
 
 
 @runtime_checkable

@@ -17,8 +17,9 @@ Partitioned protocols of engine/adapters/storage.py.
 from __future__ import annotations
 
 import copy
+import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ def _open_tinydb(path: Path, read_only: bool) -> TinyDB:
     db = TinyDB(path, storage=DurableJSONStorage, read_only=read_only)
     db.default_table_name = TABLE
     return db
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
 def _as_record(doc: Mapping[str, Any], doc_id: int) -> Record:
@@ -294,6 +299,19 @@ class PartitionedCollection:
 
     def remove(self, record_id: int) -> None:
         self._part(record_id // self.partition_size).remove(record_id)
+
+    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+        """See storage.Partitioned.project: read in place, only partitions holding ids above `after`."""
+        out: list[tuple[int, tuple[str, ...]]] = []
+        for number in self._partition_numbers():
+            if (number + 1) * self.partition_size <= after + 1:
+                continue
+            part = self._part(number)
+            with part.lock:
+                raw = part._table._read_table()  # noqa: SLF001 - no copies
+                rows = [(int(k), tuple(_text(d.get(f)) for f in fields)) for k, d in raw.items() if int(k) > after]
+            out.extend(sorted(rows))
+        return out
 
     # -- reading ----------------------------------------------------------
     def get(self, record_id: int) -> Record | None:
