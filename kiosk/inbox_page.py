@@ -42,6 +42,9 @@ class InboxPage(QSplitter):
         self.app = app
         self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
         self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Inbox not read: {exc}"))
+        # the Deleted tab read on the jobs thread only (it reads every message; a search must not wait, #19)
+        self.deleted_reads = Refresher(self.jobs, lambda: self._read_deleted, lambda rows: self.deleted.fill(
+            self.pending_deleted.over(rows, [])[0]), lambda exc: self.say(f"Deleted messages not read: {exc}"))
         self.pending, self.pending_deleted = Pending(), Pending()
         self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
         self.inbox = app.inbox
@@ -121,14 +124,15 @@ class InboxPage(QSplitter):
     def refresh(self) -> None:
         """Read and shown now (a filter reception just chose); engine events use refresh_later."""
         self._fill(self._rows(self.view()))
+        self.deleted_reads.request()
 
     def refresh_later(self) -> None:
         """Read on the jobs thread, filled here when read (after a pass, on new mail, after a command)."""
         self.refresher.request()
+        self.deleted_reads.request()
 
     def _read(self) -> Callable[[], Any]:
-        view = self.view()  # the filters as they are now, on the GUI thread
-        return lambda: self._rows(view)
+        return lambda view=self.view(): self._rows(view)  # the filters as they are now, on the GUI thread
 
     def _rows(self, view: dict[str, Any]) -> tuple[Any, ...]:
         """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""
@@ -140,15 +144,17 @@ class InboxPage(QSplitter):
                          r.subject, self._patient_cell(r, patients),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]
-        gone_rows = [(r.id, [self.when(r.received), r.sender, r.subject])
-                     for r in self.app.inbox_messages(deleted=True, limit=ROWS)]
-        return shown, [self._tip(r) for r in rows], gone_rows, {r.id: r for r in rows}
+        return shown, [self._tip(r) for r in rows], {r.id: r for r in rows}
+
+    def _read_deleted(self) -> list[tuple[int, list[str]]]:
+        """The Deleted tab's rows (on the jobs thread)."""
+        return [(r.id, [self.when(r.received), r.sender, r.subject])
+                for r in self.app.inbox_messages(deleted=True, limit=ROWS)]
 
     def _fill(self, result: tuple[Any, ...]) -> None:
-        shown, tips, gone_rows, messages = result
+        shown, tips, messages = result
         self.messages = messages
         self.table.fill(*self.pending.over(shown, tips))
-        self.deleted.fill(self.pending_deleted.over(gone_rows, [])[0])
         self.on_selection()
 
     def command(self, rids: list[int], change: Change, fn: Callable[[int], Any], what: str,

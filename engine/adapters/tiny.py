@@ -20,6 +20,7 @@ import copy
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +317,7 @@ class PartitionedCollection:
     # -- reading ----------------------------------------------------------
     def get(self, record_id: int) -> Record | None:
         number = record_id // self.partition_size
-        if not (self.folder / f"p{number:06d}.json").exists() and number not in self._parts:
+        if number not in self._parts and not (self.folder / f"p{number:06d}.json").exists():
             return None
         return self._part(number).get(record_id)
 
@@ -332,8 +333,9 @@ class PartitionedCollection:
             part = self._part(number)
             with part.lock:
                 raw = part._table._read_table()  # noqa: SLF001
-                keys = sorted((int(k) for k in raw), reverse=True)
-                chosen = [(k, raw[str(k)]) for k in keys if predicate is None or predicate(raw[str(k)])]
+                pairs = list(zip(map(int, raw), raw.values()))  # C loops: a scan of 250,000 costs their sort
+                pairs.sort(key=itemgetter(0), reverse=True)
+                chosen = pairs if predicate is None else [(k, d) for k, d in pairs if predicate(d)]
             for k, d in chosen:
                 yield _as_record(d, k)
 

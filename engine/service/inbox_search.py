@@ -3,8 +3,10 @@
 Reception's search finds every word anywhere in a message's sender address or name, its subject
 or the day it arrived (2026-11-30 or 30/11/2026): substrings, so a word index would not do. The
 index keeps each message's searched text (`haystack`, case-folded) in blocks of BLOCK messages,
-one string per block with a line per message; a search looks for its longest word from the
+one string per block with a line per message; a search looks for one of its words from the
 newest end of each block (`str.rfind`, C speed), and checks the other words on the same line.
+The word looked for is the block's rarest (`str.count`, C speed too): "patient 417" walks the
+few lines holding "417", not every line holding "patient".
 
 Those fields never change once a message is stored, so the index only grows: each search first
 takes in the messages stored since (`Partitioned.project` with `after`, from any writer). The
@@ -80,9 +82,9 @@ class InboxSearch:
         """Ids of messages holding every (case-folded, whitespace-free) word, newest first."""
         if not words:
             raise ValueError("a search needs at least one word")
-        first = max(words, key=len)
         for block in reversed(self._catch_up()):
             text, starts, at = block.text, block.starts, len(block.text)
+            first = min(words, key=text.count)  # the rarest word here: fewest lines to look at
             while at > 0:
                 hit = text.rfind(first, 0, at)
                 if hit < 0:
