@@ -1,7 +1,6 @@
-"""The Inbox tab: the list with its filters (untagged by default, all, a filing tag, custom
-tags; actioned on request), the reading pane, and what reception does with a message: reply,
-forward, file to a patient or specialist, tag (buttons or right-click), read/unread,
-actioned, info, delete; and the Deleted tab's list, restorable."""
+"""The Inbox tab: the list with its filters (untagged by default, all, a filing tag, custom tags; actioned
+on request), the reading pane, and what reception does with a message: reply, forward, file to a patient
+or specialist, tag (buttons or right-click), read/unread, actioned, info, delete; the Deleted tab's list."""
 
 from __future__ import annotations
 
@@ -42,15 +41,13 @@ class InboxPage(QSplitter):
         self.app = app
         self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
         self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Inbox not read: {exc}"))
-        # the Deleted tab read on the jobs thread only (it reads every message; a search must not wait, #19)
+        self.deleted_read = False  # the Deleted tab read on the jobs thread only (it reads every message, #19)
         self.deleted_reads = Refresher(self.jobs, lambda: self._read_deleted, lambda rows: self.deleted.fill(
             self.pending_deleted.over(rows, [])[0]), lambda exc: self.say(f"Deleted messages not read: {exc}"))
         self.pending, self.pending_deleted = Pending(), Pending()
         self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
-        self.inbox = app.inbox
-        self.composer = app.composer
-        self.when = when
-        self.say = say
+        self.inbox, self.composer = app.inbox, app.composer
+        self.when, self.say = when, say
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
         self.table = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
@@ -124,7 +121,9 @@ class InboxPage(QSplitter):
     def refresh(self) -> None:
         """Read and shown now (a filter reception just chose); engine events use refresh_later."""
         self._fill(self._rows(self.view()))
-        self.deleted_reads.request()
+        if not self.deleted_read:  # once here (the filter is not the Deleted tab's), then after each change
+            self.deleted_read = True
+            self.deleted_reads.request()
 
     def refresh_later(self) -> None:
         """Read on the jobs thread, filled here when read (after a pass, on new mail, after a command)."""
@@ -147,9 +146,10 @@ class InboxPage(QSplitter):
         return shown, [self._tip(r) for r in rows], {r.id: r for r in rows}
 
     def _read_deleted(self) -> list[tuple[int, list[str]]]:
-        """The Deleted tab's rows (on the jobs thread)."""
-        return [(r.id, [self.when(r.received), r.sender, r.subject])
-                for r in self.app.inbox_messages(deleted=True, limit=ROWS)]
+        """The Deleted tab's rows (on the jobs thread); then the search's index, while all is read."""
+        gone = self.app.inbox_messages(deleted=True, limit=ROWS)
+        self.inbox.warm_search()
+        return [(r.id, [self.when(r.received), r.sender, r.subject]) for r in gone]
 
     def _fill(self, result: tuple[Any, ...]) -> None:
         shown, tips, messages = result

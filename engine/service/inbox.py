@@ -141,6 +141,10 @@ class Inbox:
             return self.messages.newest(limit, view)
         return list(self.messages.iter_newest(view))
 
+    def warm_search(self) -> None:
+        """Build (or bring up to date) the search's index now, so the next search need not."""
+        self.searcher.catch_up()
+
     def _search(self, words: list[str], view: Callable[[Any], bool], limit: int | None) -> list[dict[str, Any]]:
         """The messages the index names, newest first, each read and checked whole (the view's
         other filters, and the words again on the record as stored)."""

@@ -5,8 +5,8 @@ or the day it arrived (2026-11-30 or 30/11/2026): substrings, so a word index wo
 index keeps each message's searched text (`haystack`, case-folded) in blocks of BLOCK messages,
 one string per block with a line per message; a search looks for one of its words from the
 newest end of each block (`str.rfind`, C speed), and checks the other words on the same line.
-The word looked for is the block's rarest (`str.count`, C speed too): "patient 417" walks the
-few lines holding "417", not every line holding "patient".
+The word looked for is the rarest in the block's newest lines (`str.count`, C speed too):
+"patient 417" walks the few lines holding "417", not every line holding "patient".
 
 Those fields never change once a message is stored, so the index only grows: each search first
 takes in the messages stored since (`Partitioned.project` with `after`, from any writer). The
@@ -25,6 +25,7 @@ from engine.adapters.storage import Partitioned
 
 FIELDS = ("from", "from_name", "subject", "received")
 BLOCK = 1024
+SAMPLE = 8192  # characters of a block's newest lines in which its words are counted
 
 
 def haystack(sender: Any, name: Any, subject: Any, received: Any) -> str:
@@ -63,6 +64,10 @@ class InboxSearch:
         self._open: list[tuple[int, str]] = []  # the newest block's rows, not yet BLOCK
         self._after = 0
 
+    def catch_up(self) -> None:
+        """Take in the messages stored since the last search (all of them, the first time)."""
+        self._catch_up()
+
     def _catch_up(self) -> list[_Block]:
         with self._lock:
             fresh = self.messages.project(FIELDS, after=self._after)
@@ -84,7 +89,8 @@ class InboxSearch:
             raise ValueError("a search needs at least one word")
         for block in reversed(self._catch_up()):
             text, starts, at = block.text, block.starts, len(block.text)
-            first = min(words, key=text.count)  # the rarest word here: fewest lines to look at
+            tail = max(0, at - SAMPLE)  # the rarest word in the block's newest lines: fewest lines to look at
+            first = words[0] if len(words) == 1 else min(words, key=lambda w: text.count(w, tail))
             while at > 0:
                 hit = text.rfind(first, 0, at)
                 if hit < 0:

@@ -27,9 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
+from engine.service.inbox import _found  # noqa: E402 - the scan the index replaced, for the ratio
 from engine.service.inbox_records import InboxMessage  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
+from kiosk.tables import ROWS  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events, run_soon  # noqa: E402
 
@@ -44,16 +46,20 @@ def messages(n: int) -> list[dict]:  # type: ignore[type-arg]
             for i in range(n)]
 
 
-def search(window: MainWindow, n: int) -> dict[str, tuple[float, int]]:
-    """Each query typed into the inbox's search box and Enter pressed: seconds to rows shown, rows."""
+def search(window: MainWindow, engine: App, n: int) -> dict[str, tuple[float, int, float]]:
+    """Each query typed into the inbox's search box and Enter pressed: seconds to rows shown, rows,
+    and the same rows found by the scan the index replaced (every message read, newest first)."""
     page, out = window.inbox_page, {}
-    for query in (f"(first) patient {n % 900 // 2}", f"patient {n % 900 // 3}", f"visit {n // 3}", "patient 7 re:",
-                  "visit 1", "zz no such message"):
+    for query in (f"patient {n % 900 // 2}", f"visit {n // 3}", "patient 7 re:", "visit 1", "zz no such message"):
         t0 = time.perf_counter()
-        page.search.setText(query.removeprefix("(first) "))
+        page.search.setText(query)
         page.search.editingFinished.emit()
         process_events()
-        out[query] = (time.perf_counter() - t0, window.inbox.model_.rowCount())
+        took = time.perf_counter() - t0
+        words = query.casefold().split()
+        t0 = time.perf_counter()
+        engine.inbox.messages.newest(ROWS, lambda r, w=words: not r.get("deleted") and _found(r, w))  # type: ignore[misc]
+        out[query] = (took, window.inbox.model_.rowCount(), time.perf_counter() - t0)
     page.search.clear()
     process_events()
     return out
@@ -74,7 +80,7 @@ def main() -> int:
                                  "outgoing.port": str(info["smtp"]["submission"]),
                                  "outgoing.security": "starttls", "tls.ca_file": info["ca_file"],
                                  "incoming.enabled": "false"})
-            p.store.partitioned("messages").insert_many(messages(args.messages))
+            p.store.partitioned("messages").insert_many(messages(args.messages), owned=True)
             engine = App(p)  # the door the kiosk takes (outbox, send_receive_now, start, stop)
             engine.start()
             t0 = time.perf_counter()
@@ -87,7 +93,12 @@ def main() -> int:
             process_events()
             filtered = time.perf_counter() - t0
             rows = window.inbox.model_.rowCount()
-            searches = search(window, args.messages)
+            t0 = time.perf_counter()
+            while not window.jobs.idle():  # the Deleted tab read and the search's index built, on the jobs thread
+                process_events()
+                time.sleep(0.001)
+            ready = time.perf_counter() - t0
+            searches = search(window, engine, args.messages)
 
             def queue() -> None:
                 now = datetime.now(timezone.utc)
@@ -122,8 +133,10 @@ def main() -> int:
     print(f"kiosk bench, {args.messages:,} stored messages")
     print(f"  start to inbox shown             {shown * 1000:7.0f} ms   (target 1000 ms: {met(shown, 1.0)})")
     print(f"  tag filter applied ({rows} rows)  {filtered * 1000:7.0f} ms   (target 100 ms: {met(filtered, 0.1)})")
-    for query, (took, found) in searches.items():
-        print(f"  search {query!r:<24} ({found:3d} rows) {took * 1000:7.0f} ms   (target 150 ms: {met(took, 0.15)})")
+    print(f"  then the Deleted tab and the search index ready {ready * 1000:7.0f} ms later (jobs thread)")
+    for query, (took, found, scan) in searches.items():
+        print(f"  search {query!r:<22} ({found:3d} rows) {took * 1000:7.0f} ms   (target 150 ms: {met(took, 0.15)}); "
+              f"the scan it replaced finds them in {scan * 1000:.0f} ms ({scan / took:.1f}x)")
     print(f"  longest GUI stall, Send/Receive of {sent_worker} on the worker: {stall * 1000:5.0f} ms "
           f"(target 100 ms: {met(stall, 0.1)}); the same pass on the GUI thread stalls {naive * 1000:.0f} ms")
     print(f"  gate: GUI-thread stall / worker stall {ratio:.0f}x >= 5: {'yes' if ok else 'NO'}")
