@@ -26,6 +26,7 @@ from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import forward_confirmed, with_buttons
 
 SMS_MARK = "SMS"  # a text-message reply's own mark, beside "new"
+FIRST = 60  # rows a filter or a search shows at once; the rest (to ROWS) follow from the jobs thread (#19)
 
 
 def mark(message: InboxMessage) -> str:
@@ -84,8 +85,7 @@ class InboxPage(QSplitter):
                             ("Specialist", "Specialist"), ("Auto-reply", "Auto-reply"), ("Bounce", "Bounce"),
                             ("Calendar", "Calendar")):
             self.tag_filter.addItem(label, data)
-        self.custom_tags = QLineEdit()
-        self.custom_tags.setPlaceholderText("custom: tags, all of them")
+        self.custom_tags = QLineEdit(placeholderText="custom: tags, all of them")
         self.show_actioned = QCheckBox("Show actioned")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search: sender, subject, date (Enter)")
@@ -97,10 +97,9 @@ class InboxPage(QSplitter):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.search)
-        self.tag_filter.currentIndexChanged.connect(self.refresh)
-        self.custom_tags.editingFinished.connect(self.refresh)
-        self.show_actioned.toggled.connect(self.refresh)
-        self.search.editingFinished.connect(self.refresh)
+        for chosen in (self.tag_filter.currentIndexChanged, self.custom_tags.editingFinished,
+                       self.show_actioned.toggled, self.search.editingFinished):
+            chosen.connect(lambda *_: self.refresh())
         self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
         return filters
 
@@ -119,8 +118,9 @@ class InboxPage(QSplitter):
         return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
 
     def refresh(self) -> None:
-        """Read and shown now (a filter reception just chose); engine events use refresh_later."""
-        self._fill(self._rows(self.view()))
+        """The first rows now (a filter just chosen), all from the jobs thread next; engine events: refresh_later."""
+        self._fill(self._rows(self.view(), FIRST))
+        self.refresher.request()
         if not self.deleted_read:  # once here (the filter is not the Deleted tab's), then after each change
             self.deleted_read = True
             self.deleted_reads.request()
@@ -133,9 +133,9 @@ class InboxPage(QSplitter):
     def _read(self) -> Callable[[], Any]:
         return lambda view=self.view(): self._rows(view)  # the filters as they are now, on the GUI thread
 
-    def _rows(self, view: dict[str, Any]) -> tuple[Any, ...]:
+    def _rows(self, view: dict[str, Any], limit: int = ROWS) -> tuple[Any, ...]:
         """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""
-        rows = self.app.inbox_messages(limit=ROWS, **view)
+        rows = self.app.inbox_messages(limit=limit, **view)
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
