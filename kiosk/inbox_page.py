@@ -49,6 +49,7 @@ class InboxPage(QSplitter):
         self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
         self.inbox, self.composer = app.inbox, app.composer
         self.when, self.say = when, say
+        self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
         self.table = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
@@ -139,14 +140,13 @@ class InboxPage(QSplitter):
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
-        shown = [(r.id, [mark(r), self.when(r.received), r.sender_name or r.sender,
+        shown = [(r.id, [mark(r), self.short(r.received), r.sender_name or r.sender,
                          r.subject, self._patient_cell(r, patients),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]
         return shown, [self._tip(r) for r in rows], {r.id: r for r in rows}
 
-    def _read_deleted(self) -> list[tuple[int, list[str]]]:
-        """The Deleted tab's rows (on the jobs thread); then the search's index, while all is read."""
+    def _read_deleted(self) -> list[tuple[int, list[str]]]:  # jobs thread; then the search index, all being read
         gone = self.app.inbox_messages(deleted=True, limit=ROWS)
         self.inbox.warm_search()
         return [(r.id, [self.when(r.received), r.sender, r.subject]) for r in gone]
