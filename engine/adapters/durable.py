@@ -8,7 +8,7 @@ fsynced so the rename survives a power cut. A crash at any instant leaves the
 previous file or the next one, never a mix.
 
 Encoding a partition (issue 15): `json.dumps` of 1,000 records is one C call that holds the
-GIL throughout (10-40 ms), so the kiosk's GUI thread waited for the worker's writes. Each
+GIL throughout (10-70 ms, tools/bench/store.py), so the kiosk's GUI thread waited for the worker's writes. Each
 record's encoded JSON is kept beside it (`PieceCache`): a write encodes only the records that
 changed, each in a call of its own (microseconds), and joins the kept bytes. The file's bytes
 are exactly `json.dumps(data, ensure_ascii=False, separators=(",", ":"))`: the loader and the
@@ -23,10 +23,10 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
-from json.encoder import encode_basestring
 from tinydb.storages import Storage
 
 from engine.errors import StoreCorrupt
@@ -34,8 +34,6 @@ from engine.errors import StoreCorrupt
 TMP_MARK = ".tmp-"
 FILE_MODE = 0o600  # the data folder holds patient mail: owner only
 FOLDER_MODE = 0o700
-
-
 CHECK_WRITES = "PRACTICEMAIL_CHECK_WRITES"
 KEEP_PIECES = 16  # files whose pieces are kept (the most recently written): ~0.6 MB each at 1,000 messages
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
