@@ -1,7 +1,6 @@
-"""The Inbox tab: the list with its filters (untagged by default, all, a filing tag, custom
-tags; actioned on request), the reading pane, and what reception does with a message: reply,
-forward, file to a patient or specialist, tag (buttons or right-click), read/unread,
-actioned, info, delete; and the Deleted tab's list, restorable."""
+"""The Inbox tab: the list with its filters (untagged by default, all, a filing tag, custom tags; actioned
+on request), the reading pane, and what reception does with a message: reply, forward, file to a patient
+or specialist, tag (buttons or right-click), read/unread, actioned, info, delete; the Deleted tab's list."""
 
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import forward_confirmed, with_buttons
 
 SMS_MARK = "SMS"  # a text-message reply's own mark, beside "new"
+FIRST = 60  # rows a filter or a search shows at once; the rest (to ROWS) follow from the jobs thread (#19)
 
 
 def mark(message: InboxMessage) -> str:
@@ -42,13 +42,14 @@ class InboxPage(QSplitter):
         self.app = app
         self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
         self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Inbox not read: {exc}"))
+        self.deleted_read = False  # the Deleted tab read on the jobs thread only (it reads every message, #19)
+        self.deleted_reads = Refresher(self.jobs, lambda: self._read_deleted, lambda rows: self.deleted.fill(
+            self.pending_deleted.over(rows, [])[0]), lambda exc: self.say(f"Deleted messages not read: {exc}"))
         self.pending, self.pending_deleted = Pending(), Pending()
         self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
-        self.inbox = app.inbox
-        self.composer = app.composer
-        self.when = when
+        self.inbox, self.composer = app.inbox, app.composer
+        self.when, self.say = when, say
         self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
-        self.say = say
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
         self.table = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
         self.deleted = RecordTable(("Received", "From", "Subject"))
@@ -85,8 +86,7 @@ class InboxPage(QSplitter):
                             ("Specialist", "Specialist"), ("Auto-reply", "Auto-reply"), ("Bounce", "Bounce"),
                             ("Calendar", "Calendar")):
             self.tag_filter.addItem(label, data)
-        self.custom_tags = QLineEdit()
-        self.custom_tags.setPlaceholderText("custom: tags, all of them")
+        self.custom_tags = QLineEdit(placeholderText="custom: tags, all of them")
         self.show_actioned = QCheckBox("Show actioned")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search: sender, subject, date (Enter)")
@@ -98,10 +98,9 @@ class InboxPage(QSplitter):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.search)
-        self.tag_filter.currentIndexChanged.connect(self.refresh)
-        self.custom_tags.editingFinished.connect(self.refresh)
-        self.show_actioned.toggled.connect(self.refresh)
-        self.search.editingFinished.connect(self.refresh)
+        for chosen in (self.tag_filter.currentIndexChanged, self.custom_tags.editingFinished,
+                       self.show_actioned.toggled, self.search.editingFinished):
+            chosen.connect(lambda *_: self.refresh())
         self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
         return filters
 
@@ -120,20 +119,24 @@ class InboxPage(QSplitter):
         return {"tags": [choice], "include_actioned": self.show_actioned.isChecked()}
 
     def refresh(self) -> None:
-        """Read and shown now (a filter reception just chose); engine events use refresh_later."""
-        self._fill(self._rows(self.view()))
+        """The first rows now (a filter just chosen), all from the jobs thread next; engine events: refresh_later."""
+        self._fill(self._rows(self.view(), FIRST))
+        self.refresher.request()
+        if not self.deleted_read:  # once here (the filter is not the Deleted tab's), then after each change
+            self.deleted_read = True
+            self.deleted_reads.request()
 
     def refresh_later(self) -> None:
         """Read on the jobs thread, filled here when read (after a pass, on new mail, after a command)."""
         self.refresher.request()
+        self.deleted_reads.request()
 
     def _read(self) -> Callable[[], Any]:
-        view = self.view()  # the filters as they are now, on the GUI thread
-        return lambda: self._rows(view)
+        return lambda view=self.view(): self._rows(view)  # the filters as they are now, on the GUI thread
 
-    def _rows(self, view: dict[str, Any]) -> tuple[Any, ...]:
+    def _rows(self, view: dict[str, Any], limit: int = ROWS) -> tuple[Any, ...]:
         """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""
-        rows = self.app.inbox_messages(limit=ROWS, **view)
+        rows = self.app.inbox_messages(limit=limit, **view)
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
@@ -141,15 +144,17 @@ class InboxPage(QSplitter):
                          r.subject, self._patient_cell(r, patients),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]
-        gone_rows = [(r.id, [self.when(r.received), r.sender, r.subject])
-                     for r in self.app.inbox_messages(deleted=True, limit=ROWS)]
-        return shown, [self._tip(r) for r in rows], gone_rows, {r.id: r for r in rows}
+        return shown, [self._tip(r) for r in rows], {r.id: r for r in rows}
+
+    def _read_deleted(self) -> list[tuple[int, list[str]]]:  # jobs thread; then the search index, all being read
+        gone = self.app.inbox_messages(deleted=True, limit=ROWS)
+        self.inbox.warm_search()
+        return [(r.id, [self.when(r.received), r.sender, r.subject]) for r in gone]
 
     def _fill(self, result: tuple[Any, ...]) -> None:
-        shown, tips, gone_rows, messages = result
+        shown, tips, messages = result
         self.messages = messages
         self.table.fill(*self.pending.over(shown, tips))
-        self.deleted.fill(self.pending_deleted.over(gone_rows, [])[0])
         self.on_selection()
 
     def command(self, rids: list[int], change: Change, fn: Callable[[int], Any], what: str,

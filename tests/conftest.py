@@ -9,6 +9,9 @@ import pytest
 from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Every TinyDB write is compared with json.dumps of the data (engine/adapters/durable.py keeps
+# each record's encoded JSON and trusts that records are replaced, not changed in place).
+os.environ.setdefault("PRACTICEMAIL_CHECK_WRITES", "1")
 
 # No timings in tests: hypothesis's per-example deadline is one (a 200 ms example failed on a
 # machine loaded 18 deep), so examples are judged by what they prove, never by how fast they ran.

@@ -6,6 +6,15 @@ file in the same folder, is flushed and fsynced, replaces the old file with
 `os.replace` (atomic on POSIX and Windows), and then the folder itself is
 fsynced so the rename survives a power cut. A crash at any instant leaves the
 previous file or the next one, never a mix.
+
+Encoding a partition (issue 15): `json.dumps` of 1,000 records is one C call that holds the
+GIL throughout (10-70 ms, tools/bench/store.py), so the kiosk's GUI thread waited for the worker's writes. Each
+record's encoded JSON is kept beside it (`PieceCache`): a write encodes only the records that
+changed, each in a call of its own (microseconds), and joins the kept bytes. The file's bytes
+are exactly `json.dumps(data, ensure_ascii=False, separators=(",", ":"))`: the loader and the
+layout are unchanged. A record is known unchanged by identity, so a write must replace a
+record's dict, never change it in place (tiny.py does; PRACTICEMAIL_CHECK_WRITES=1, set by the
+test suite, compares every write with `json.dumps`).
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +34,67 @@ from engine.errors import StoreCorrupt
 TMP_MARK = ".tmp-"
 FILE_MODE = 0o600  # the data folder holds patient mail: owner only
 FOLDER_MODE = 0o700
+CHECK_WRITES = "PRACTICEMAIL_CHECK_WRITES"
+KEEP_PIECES = 16  # files whose pieces are kept (the most recently written): ~0.6 MB each at 1,000 messages
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_whole(data: Any) -> bytes:
+    """The file's bytes for `data`, in one call (what PieceCache.encode must equal)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class PieceCache:
+    """The encoded JSON of each record of a TinyDB file ({table: {key: record}}), kept with the
+    record it was made from. `encode` re-encodes a record only if the table holds another
+    object under its key than the one kept; what is kept after `encode` is the data just
+    encoded (call `clear` if the write then fails). Any other shape is encoded whole."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, tuple[Any, bytes]]] = {}
+
+    def clear(self) -> None:
+        self._tables = {}
+
+    def encode(self, data: Any) -> bytes:
+        if not isinstance(data, dict):
+            self._tables = {}
+            return encode_whole(data)
+        tables: dict[str, dict[str, tuple[Any, bytes]]] = {}
+        out: list[bytes] = []
+        for name, table in data.items():
+            if type(name) is not str or not isinstance(table, dict):
+                self._tables = {}
+                return encode_whole(data)
+            old, kept, pieces = self._tables.get(name, {}), {}, []
+            for key, record in table.items():
+                if type(key) is not str:
+                    self._tables = {}
+                    return encode_whole(data)
+                entry = old.get(key)
+                if entry is None or entry[0] is not record:
+                    entry = (record, f"{encode_basestring(key)}:{_encode(record)}".encode("utf-8"))
+                kept[key] = entry
+                pieces.append(entry[1])
+            tables[name] = kept
+            out.append(b"%s:{%s}" % (encode_basestring(name).encode("utf-8"), b",".join(pieces)))
+        self._tables = tables
+        _keep(self)
+        return b"{%s}" % b",".join(out)
+
+
+_kept: OrderedDict[int, PieceCache] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _keep(cache: PieceCache) -> None:
+    """`cache` was just written: it stays; the least recently written beyond KEEP_PIECES is
+    emptied (its next write encodes every record once more, each in a call of its own)."""
+    with _kept_lock:
+        _kept[id(cache)] = cache
+        _kept.move_to_end(id(cache))
+        while len(_kept) > KEEP_PIECES:
+            _kept.popitem(last=False)[1].clear()
 
 
 def make_private() -> None:
@@ -91,6 +163,8 @@ class DurableJSONStorage(Storage):
         self.read_only = read_only
         self._cache: dict[str, Any] | None = None
         self._signature: tuple[int, int, int] | None = None
+        self._pieces = PieceCache()
+        self._check = os.environ.get(CHECK_WRITES) == "1"
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -103,6 +177,7 @@ class DurableJSONStorage(Storage):
         signature = self._stat()
         if signature is None:
             self._cache, self._signature = None, None
+            self._pieces.clear()
             return None
         if self._cache is not None and signature == self._signature:
             return self._cache
@@ -111,6 +186,7 @@ class DurableJSONStorage(Storage):
             data = json.loads(raw) if raw else None
         except (OSError, ValueError) as exc:
             raise StoreCorrupt(f"cannot read {self.path.name}: {exc}") from exc
+        self._pieces.clear()  # another process wrote the file: new records, nothing kept fits
         self._cache, self._signature = data, signature
         return data
 
@@ -118,12 +194,16 @@ class DurableJSONStorage(Storage):
         if self.read_only:
             raise PermissionError(f"{self.path} is open read-only")
         try:
-            encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            encoded = self._pieces.encode(data)
+            if self._check and encoded != encode_whole(data):
+                raise AssertionError(f"{self.path.name}: a record was changed in place (see durable.py)")
             atomic_write(self.path, encoded)
         except BaseException:
             self._cache, self._signature = None, None
+            self._pieces.clear()
             raise
         self._cache, self._signature = data, self._stat()
 
     def close(self) -> None:
         self._cache = None
+        self._pieces.clear()

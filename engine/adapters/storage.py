@@ -12,7 +12,7 @@ writes ignore an `RID` key. Ids are positive integers given in increasing order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -108,6 +108,11 @@ class Partitioned(Records, Protocol):
         never waited for (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED), and so is one for which
         `change`, shown the record as committed now, returns None: two claimers, in threads or
         processes, never get the same record. NotFound if an id does not exist."""
+
+    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+        """(id, the text of each of `fields`, '' where missing) of every record with an id above
+        `after`, oldest first, for fields that hold text: what an index is built from, without
+        copying whole records."""
 
 
 @runtime_checkable

@@ -23,6 +23,7 @@ from engine.core.directory import person_name
 from engine.errors import InputInvalid, NotFound
 from engine.service.inbox_intake import Intake
 from engine.service.inbox_records import InboxMessage, timeline_entry
+from engine.service.inbox_search import FIELDS, InboxSearch, found, haystack
 from engine.service.inbox_shelf import ReceiveReport, Shelf
 from engine.service.outbox import Outbox
 
@@ -67,6 +68,7 @@ class Inbox:
         self.outbox = outbox if outbox is not None else Outbox(store)  # sent mail is read through it only
         self.shelf = Shelf(store, self.messages, self.outbox, directory, own_addresses, answers)
         self.intake = Intake(self.sync, self.shelf)
+        self.searcher = InboxSearch(self.messages)
 
     # -- intake (the worker's) ---------------------------------------------------------------
     def receive_imap(self, settings: IncomingSettings, now: datetime,
@@ -133,9 +135,27 @@ class Inbox:
                 return wanted <= set(r.get("tags", []))
             return not r.get("tags")
 
+        if words:
+            return self._search(words, view, limit)
         if limit is not None:
             return self.messages.newest(limit, view)
         return list(self.messages.iter_newest(view))
+
+    def warm_search(self) -> None:
+        """Build (or bring up to date) the search's index now, so the next search need not."""
+        self.searcher.catch_up()
+
+    def _search(self, words: list[str], view: Callable[[Any], bool], limit: int | None) -> list[dict[str, Any]]:
+        """The messages the index names, newest first, each read and checked whole (the view's
+        other filters, and the words again on the record as stored)."""
+        out: list[dict[str, Any]] = []
+        for rid in self.searcher.newest(words):
+            if limit is not None and len(out) >= limit:
+                break
+            r = self.messages.get(rid)
+            if r is not None and view(r):
+                out.append(r)
+        return out
 
     def get(self, rid: int) -> dict[str, Any]:
         return self.messages.require(rid)
@@ -216,7 +236,4 @@ class Inbox:
 
 def _found(r: Any, words: list[str]) -> bool:
     """The inbox search: each word in the sender's address or name, the subject or the day."""
-    day = str(r.get("received") or "")[:10]
-    hay = " ".join((str(r.get("from") or ""), str(r.get("from_name") or ""), str(r.get("subject") or ""), day,
-                    "/".join(reversed(day.split("-"))))).casefold()
-    return all(w in hay for w in words)
+    return found(haystack(*(r.get(f) for f in FIELDS)), words)

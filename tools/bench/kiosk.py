@@ -1,10 +1,13 @@
-"""Kiosk responsiveness with 50,000 stored messages: start to inbox shown, a tag filter
-applied, and the longest GUI-thread stall (a 5 ms QTimer probe) while Send/Receive moves
-500 messages to the fake server. Baseline in the same run: the same pass run on the GUI
-thread, the stall the worker saves a receptionist from.
+"""Kiosk responsiveness with 50,000 stored messages (issue 19 asks 250,000: `--messages 250000`):
+start to inbox shown, a tag filter applied, then (once the jobs thread has read the Deleted tab
+and built the search index) searches over senders and subjects: Enter in the search box to the
+first rows shown, for a sender's name, a subject's word, common words, a word no message has,
+each beside the scan the index replaced (same process); and the longest GUI-thread stall (a
+5 ms QTimer probe) while Send/Receive moves 500 messages to the fake server. Baseline in the
+same run: the same pass run on the GUI thread, the stall the worker saves a receptionist from.
 The gate is that ratio (GUI-thread stall / worker stall >= 5, same run: a machine that is
-slow today is slow for both). The targets inbox <= 1 s, filter <= 100 ms, stall <= 100 ms are
-printed as information, met or not.
+slow today is slow for both). The targets inbox <= 1 s, filter <= 100 ms, search <= 150 ms,
+stall <= 100 ms are printed as information, met or not.
 
     QT_QPA_PLATFORM=offscreen python tools/bench/kiosk.py [--messages 50000]
 """
@@ -25,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
+from engine.service.inbox import _found  # noqa: E402 - the scan the index replaced, for the ratio
 from engine.service.inbox_records import InboxMessage  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
+from kiosk.tables import ROWS  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events, run_soon  # noqa: E402
 
@@ -40,6 +45,35 @@ def messages(n: int) -> list[dict]:  # type: ignore[type-arg]
                          patient_id="P001" if i % 5 in (1, 2) else "", tags=tags[i % 5], read=bool(i % 3),
                          actioned=i % 7 == 0).record()
             for i in range(n)]
+
+
+def idle(window: MainWindow) -> float:
+    """Seconds until the jobs thread has done what was asked of it."""
+    t0 = time.perf_counter()
+    while not window.jobs.idle():
+        process_events()
+        time.sleep(0.001)
+    return time.perf_counter() - t0
+
+
+def search(window: MainWindow, engine: App, n: int) -> dict[str, tuple[float, int, int, float]]:
+    """Each query typed into the inbox's search box and Enter pressed: seconds to the first rows
+    shown, those rows, all rows, and the scan the index replaced (every message read, newest first)."""
+    page, out = window.inbox_page, {}
+    for query in (f"patient {n % 900 // 2}", f"visit {n // 3}", "patient 7 re:", "visit 1", "zz no such message"):
+        t0 = time.perf_counter()
+        page.search.setText(query)
+        page.search.editingFinished.emit()
+        process_events()
+        took, first = time.perf_counter() - t0, window.inbox.model_.rowCount()
+        idle(window)  # the rest of the rows, from the jobs thread
+        words = query.casefold().split()
+        t0 = time.perf_counter()
+        engine.inbox.messages.newest(ROWS, lambda r, w=words: not r.get("deleted") and _found(r, w))  # type: ignore[misc]
+        out[query] = (took, first, window.inbox.model_.rowCount(), time.perf_counter() - t0)
+    page.search.clear()
+    process_events()
+    return out
 
 
 def main() -> int:
@@ -57,7 +91,7 @@ def main() -> int:
                                  "outgoing.port": str(info["smtp"]["submission"]),
                                  "outgoing.security": "starttls", "tls.ca_file": info["ca_file"],
                                  "incoming.enabled": "false"})
-            p.store.partitioned("messages").insert_many(messages(args.messages))
+            p.store.partitioned("messages").insert_many(messages(args.messages), owned=True)
             engine = App(p)  # the door the kiosk takes (outbox, send_receive_now, start, stop)
             engine.start()
             t0 = time.perf_counter()
@@ -70,6 +104,8 @@ def main() -> int:
             process_events()
             filtered = time.perf_counter() - t0
             rows = window.inbox.model_.rowCount()
+            ready = idle(window)  # the rest of the rows, the Deleted tab read and the search's index built
+            searches = search(window, engine, args.messages)
 
             def queue() -> None:
                 now = datetime.now(timezone.utc)
@@ -104,6 +140,10 @@ def main() -> int:
     print(f"kiosk bench, {args.messages:,} stored messages")
     print(f"  start to inbox shown             {shown * 1000:7.0f} ms   (target 1000 ms: {met(shown, 1.0)})")
     print(f"  tag filter applied ({rows} rows)  {filtered * 1000:7.0f} ms   (target 100 ms: {met(filtered, 0.1)})")
+    print(f"  then the Deleted tab and the search index ready {ready * 1000:7.0f} ms later (jobs thread)")
+    for query, (took, first, found, scan) in searches.items():
+        print(f"  search {query!r:<22} ({first:3d} rows) {took * 1000:7.0f} ms   (target 150 ms: {met(took, 0.15)}); "
+              f"all {found} rows found by the scan it replaced in {scan * 1000:.0f} ms ({scan / took:.1f}x)")
     print(f"  longest GUI stall, Send/Receive of {sent_worker} on the worker: {stall * 1000:5.0f} ms "
           f"(target 100 ms: {met(stall, 0.1)}); the same pass on the GUI thread stalls {naive * 1000:.0f} ms")
     print(f"  gate: GUI-thread stall / worker stall {ratio:.0f}x >= 5: {'yes' if ok else 'NO'}")

@@ -13,7 +13,14 @@ shared and noisy, and an absolute time says more about the neighbours than about
 targets of issue 2 (open <= 1 s, mark-read <= 20 ms, list <= 100 ms, memory <= 300 MB at
 100,000 records) are printed beside them as information.
 
-    python tools/bench/store.py [--records 100000] [--repeat 7]
+Then the encoding of one partition write (issue 15): the old encoder, one `json.dumps` of the
+1,000 records (a single C call that holds the GIL throughout, so the kiosk's GUI thread waits
+for it), against the kept pieces of engine/adapters/durable.PieceCache: a write after one
+record changed (marking it read), and the first write after the partition was read (every record
+encoded, each in a call of its own: the longest single call is the GIL hold). Ratios old/new in
+the same process; the gate is the longest hold's ratio.
+
+    python tools/bench/store.py [--records 100000] [--repeat 7] [--encode-only]
 """
 
 from __future__ import annotations
@@ -131,6 +138,64 @@ def measure(kind: str, folder: Path, n: int, repeat: int) -> dict[str, float]:
     return {"open_s": t_open, "mark_read_s": t_mark, "list_200_s": t_list, "peak_mb": peak_mb}
 
 
+def inbox_record(i: int) -> dict[str, Any]:
+    """A message as the inbox stores it (InboxMessage.record), with a timeline."""
+    from datetime import datetime, timezone
+
+    from engine.service.inbox_records import InboxMessage, timeline_entry
+
+    at = datetime(2026, 1 + i % 12, 1 + i % 28, 9, tzinfo=timezone.utc)
+    return InboxMessage(
+        from_address=f"patient{i % 5000}@patientmail.example", from_name=f"Jürgen Müller-Łukasiewicz {i % 900}",
+        subject=f"Re: your appointment {i} — can we move it? 🦷", received=at.isoformat(), date=at.isoformat(),
+        message_id=f"<{i}.bench@patientmail.example>", in_reply_to=(f"<{i - 1}.out@practice.example>",),
+        references=(f"<{i - 2}.out@practice.example>", f"<{i - 1}.out@practice.example>"), blob=f"{i:064x}",
+        size=2000 + i % 5000, source="imap", origin="imap:INBOX", patient_id=f"P{i % 5000:05d}",
+        filing_reason="the sender's address is on one patient's file", tags=("Patient",), read=bool(i % 2),
+        timeline=(timeline_entry(at, "received", "from the practice's mailbox"),
+                  timeline_entry(at, "filed", "automatically: the sender's address"))).record()
+
+
+def encode_holds(repeat: int) -> dict[str, float]:
+    """Seconds: the old encoder's one call per partition write; the pieces' write after one record
+    changed (the whole write, an upper bound of its longest call); the first write's longest call."""
+    from engine.adapters.durable import PieceCache, _encode, encode_whole  # noqa: PLC2701 - the call measured
+
+    table = {str(i): inbox_record(i) for i in range(1, 1001)}
+    data = {"records": table}
+    old = timed(lambda: encode_whole(data), repeat)
+    cache = PieceCache()
+    assert cache.encode(data) == encode_whole(data)
+    counter = iter(range(10**9))
+
+    def mark_one_read() -> None:
+        key = str(1 + next(counter) % 1000)
+        table[key] = {**table[key], "read": True}
+        cache.encode(data)
+
+    warm = timed(mark_one_read, repeat * 3)
+    assert cache.encode(data) == encode_whole(data)
+    longest_record = max(timed(lambda r=r: _encode(r), 3) for r in table.values())  # type: ignore[misc]
+    pieces = [_encode(r).encode() for r in table.values()]
+    join = timed(lambda: b",".join(pieces), repeat)
+    return {"old_s": old, "warm_s": warm, "first_longest_s": max(longest_record, join),
+            "bytes": len(encode_whole(data))}
+
+
+def print_encode(repeat: int) -> bool:
+    e = encode_holds(repeat)
+    gate = 10.0  # a write that encodes its partition in one call again falls to ~1x
+    ratio = e["old_s"] / max(e["first_longest_s"], e["warm_s"])
+    print(f"\npartition write encoding, 1,000 inbox records ({e['bytes'] / 1000:.0f} kB), median of {repeat}")
+    print(f"  old: one json.dumps call (the GIL held throughout)       {e['old_s'] * 1000:8.2f} ms")
+    print(f"  pieces: the write after one record changed (whole write) {e['warm_s'] * 1000:8.2f} ms  "
+          f"({e['old_s'] / e['warm_s']:.0f}x less)")
+    print(f"  pieces: first write after a read, its longest call       {e['first_longest_s'] * 1000:8.3f} ms  "
+          f"({e['old_s'] / e['first_longest_s']:.0f}x less)")
+    print(f"  gate: old / longest hold {ratio:.0f}x >= {gate:.0f}x: {'yes' if ratio >= gate else 'NO'}")
+    return ratio >= gate
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000)
@@ -138,7 +203,10 @@ def main() -> int:
     ap.add_argument("--child", choices=("ours", "plain", "postgres"))
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--folder")
+    ap.add_argument("--encode-only", action="store_true", help="only the partition write encoding")
     args = ap.parse_args()
+    if args.encode_only:
+        return 0 if print_encode(args.repeat) else 1
     if args.child:
         folder = Path(args.folder)
         build(args.child, folder, args.records)
@@ -182,6 +250,7 @@ def main() -> int:
         for key in targets:
             unit, scale = ("MB", 1) if key == "peak_mb" else ("ms", 1000)
             print(f"{key:<14}{pg[key] * scale:>10.1f}{unit}{plain[key] / pg[key]:>11.1f}x{ours[key] / pg[key]:>11.2f}x")
+    ok = print_encode(args.repeat) and ok
     return 0 if ok else 1
 
 

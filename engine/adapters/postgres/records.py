@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -260,6 +260,13 @@ class PgCollection:
             if len(rows) < size:
                 return
             below, size = int(rows[-1][0]), BATCH
+
+    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+        """See storage.Partitioned.project: the fields picked out by the server."""
+        picked = sql.SQL(", ").join(sql.SQL("coalesce(data->>{}, '')").format(sql.Literal(f)) for f in fields)
+        rows = self._query(sql.SQL("SELECT rid, {} FROM {} WHERE rid > %s ORDER BY rid").format(picked, self._t),
+                           (after,))
+        return [(int(row[0]), tuple(row[1:])) for row in rows]
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]:
         out: list[Record] = []
