@@ -30,6 +30,7 @@ VALID = {
     "code": st.from_regex(r"\A[A-Z0-9_-]{1,32}\Z"),
     "path": st.sampled_from(["", "/etc/ssl/ca.pem"]),
     "span": st.sampled_from(["20:00-08:00", "", "12:30-13:30", "23:59-00:00"]),
+    "words": st.sampled_from(["C, YES", "c yes", "OUI", "Sí, C", "STOP,ARRÊT", ""]),
 }
 
 
@@ -78,6 +79,7 @@ INVALID = {
     "times": st.sampled_from(["noon", "24:00", "12:60"]),
     "code": st.sampled_from(["lower", "HAS SPACE", "X" * 33, "A/B"]),
     "span": st.sampled_from(["20-08", "20:00-20:00", "25:00-08:00", "evening", "20:00 to 08:00"]),
+    "words": st.sampled_from(["C, YE5", "Y-E-S", "A" * 21, "STOP\u200e", "C;YES"]),
 }
 
 
