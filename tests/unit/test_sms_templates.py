@@ -21,3 +21,16 @@ def test_kind_round_trips_and_old_records_are_email() -> None:
     assert tpl.Template.from_dict(t.as_dict()) == t
     assert tpl.Template.from_dict({"code": "OLD", "body": "x"}).kind == tpl.EMAIL
     assert tpl.check(tpl.Template("X", body="x", kind="fax"))[0].column == "kind"
+
+
+def test_fields_that_make_no_sense_in_a_text_are_refused_and_not_offered() -> None:
+    offered = {f.name for f in tpl.fields_for(tpl.SMS)}
+    assert "booking.link" not in offered and "patient.email" not in offered
+    assert "patient.first_name" in offered and "appointment.time" in offered
+    assert {f.name for f in tpl.fields_for(tpl.EMAIL)} == set(tpl.FIELDS)
+    t = tpl.Template("TXT", body="Hi {{ patient.first_name }}\nBook: {{ booking.link }}", kind=tpl.SMS)
+    (problem,) = tpl.check(t)
+    assert (problem.column, problem.row) == ("body", 2) and "cannot be used in a text message" in problem.message
+    inside = tpl.Template("TXT", body="{% if booking.link %}online{% endif %}", kind=tpl.SMS)
+    assert tpl.check(inside)  # in a condition too
+    assert tpl.check(tpl.Template("MAIL", subject="x", body="Book: {{ booking.link }}")) == []
