@@ -269,7 +269,7 @@ class Texts:
                     report.opted_out.append(pid)
                 record["tags"].append("opt-out")
             elif answer == rules.CONFIRM_REPLY and matches:
-                aid = self._confirm_next(matches, now, m.received)
+                aid = self._confirm_next(matches, now)
                 if aid:
                     record["appointment_id"] = aid
                     record["tags"].append("confirmed")
@@ -289,9 +289,10 @@ class Texts:
         return (frozenset(rules.parse_words(s.get("sms.confirm_words") or "")),
                 frozenset(rules.parse_words(s.get("sms.opt_out_words") or "")))
 
-    def _confirm_next(self, patient_ids: list[str], now: datetime, received: datetime) -> str:
+    def _confirm_next(self, patient_ids: list[str], now: datetime) -> str:
         """The coming appointment of the patient(s) on that number the reply answers (the one last
-        reminded by text before it, else the soonest: engine/core/sms.py), marked confirmed."""
+        reminded by text before it was read, else the soonest: engine/core/sms.py), marked confirmed.
+        Our own clock, not the provider's time of the reply: the two need not agree."""
         appts = self.practice.store.collection("appointments")
         coming = [a for a in appts.find(lambda r: r.get("patient_id") in patient_ids and r.get("status") != "cancelled")
                   if datetime.fromisoformat(a["start"]) > now]
@@ -300,7 +301,7 @@ class Texts:
             for item in self.outbox.for_appointment(a["id"]):
                 sent = item.record.get("sent_at")
                 if item.kind == "sms" and sent and item.record.get("appointment_version") == a.get("version", 1) \
-                        and datetime.fromisoformat(sent) <= received:
+                        and datetime.fromisoformat(sent) <= now:
                     reminded[a["id"]] = max(datetime.fromisoformat(sent), reminded.get(a["id"], datetime.fromisoformat(sent)))
         aid = rules.appointment_to_confirm([(a["id"], datetime.fromisoformat(a["start"])) for a in coming], reminded)
         if not aid:
