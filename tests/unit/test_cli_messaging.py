@@ -28,7 +28,10 @@ def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "at" in bad.stderr
     listed = json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout)
     assert [r["id"] for r in listed] == ["R1"]
-    assert pm("reminders", "rules", "delete", "R1", data=data).returncode == 0
+    deleted = pm("reminders", "rules", "delete", "R1", "--json", data=data)
+    assert deleted.returncode == 0 and json.loads(deleted.stdout) == {"deleted": "R1"}
+    gone = pm("reminders", "rules", "delete", "R1", data=data)
+    assert gone.returncode == 1 and gone.stderr.count("\n") == 1
     assert json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout) == []
 
 
