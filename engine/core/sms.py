@@ -163,6 +163,8 @@ def parse_words(text: str) -> tuple[str, ...]:
     by commas or spaces, each at most 20 letters; ValueError naming the first that is not."""
     if _BAD.search(text):
         raise ValueError("has a control or line-break character")
+    if len(text) > 400:
+        raise ValueError("is too long for a list of reply words")
     words: list[str] = []
     for raw in re.split(r"[,\s]+", text.strip()):
         if not raw:

@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.errors import Problem, TemplateInvalid
 
 CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")
+_TEXT_UNSENDABLE = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default"})
 
 
@@ -195,6 +196,10 @@ def _kind_problems(t: Template) -> list[Problem]:
         problems.append(Problem(1, "html", "a text message has no formatted part"))
     if not t.body.strip():
         problems.append(Problem(1, "body", "a text message needs some words"))
+    for n, line in enumerate(t.body.split("\n"), 1):
+        if _TEXT_UNSENDABLE.search(line):  # the SMS rules refuse such a text when it is queued
+            problems.append(Problem(n, "body", "a text message cannot carry a control or direction character"))
+            break
     for name in sorted(fields_used(t)):
         if not FIELDS[name].sms:
             problems.append(Problem(_line_of(t.body, name), "body", f"{{{{ {name} }}}} cannot be used in a text "

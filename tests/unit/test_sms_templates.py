@@ -34,3 +34,10 @@ def test_fields_that_make_no_sense_in_a_text_are_refused_and_not_offered() -> No
     inside = tpl.Template("TXT", body="{% if booking.link %}online{% endif %}", kind=tpl.SMS)
     assert tpl.check(inside)  # in a condition too
     assert tpl.check(tpl.Template("MAIL", subject="x", body="Book: {{ booking.link }}")) == []
+
+
+def test_a_text_template_with_a_character_no_text_can_carry_is_refused_with_its_line() -> None:
+    for bad in ("\u202e", "\u2028", "\x0b", "\u2066"):
+        t = tpl.Template("TXT", body=f"Hi\nthere{bad}", kind=tpl.SMS)
+        assert [(p.column, p.row) for p in tpl.check(t)] == [("body", 2)]
+    assert tpl.check(tpl.Template("TXT", body="Hi\r\nthere £5 €", kind=tpl.SMS)) == []

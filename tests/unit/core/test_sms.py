@@ -108,7 +108,7 @@ def test_words_the_practice_chooses() -> None:
     assert sms.parse_words("oui, c  sí,OUI") == ("OUI", "C", "SÍ")
     assert sms.classify_reply("Sí", ("SÍ",), ("STOP",)) == "confirm"
     assert sms.classify_reply("STOP", ("STOP",), ("STOP",)) == "opt-out"  # in both: opting out wins
-    for bad in ("C, YE5", "Y-E-S", "A" * 21, "C\u2028", "C;YES"):
+    for bad in ("C, YE5", "Y-E-S", "A" * 21, "C\u2028", "C;YES", "C, " * 200):
         with pytest.raises(ValueError):
             sms.parse_words(bad)
 
