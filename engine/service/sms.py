@@ -298,11 +298,13 @@ class Texts:
                   if datetime.fromisoformat(a["start"]) > now]
         reminded: dict[str, datetime] = {}
         for a in coming:
-            for item in self.outbox.for_appointment(a["id"]):
+            for item in self.outbox.for_appointment(a["id"]):  # its texts for the time as it stands
                 sent = item.record.get("sent_at")
-                if item.kind == "sms" and sent and item.record.get("appointment_version") == a.get("version", 1) \
-                        and datetime.fromisoformat(sent) <= now:
-                    reminded[a["id"]] = max(datetime.fromisoformat(sent), reminded.get(a["id"], datetime.fromisoformat(sent)))
+                if item.kind != "sms" or not sent or item.record.get("appointment_version") != a.get("version", 1):
+                    continue
+                at = datetime.fromisoformat(sent)
+                if at <= now:
+                    reminded[a["id"]] = max(at, reminded.get(a["id"], at))
         aid = rules.appointment_to_confirm([(a["id"], datetime.fromisoformat(a["start"])) for a in coming], reminded)
         if not aid:
             return ""
