@@ -83,6 +83,13 @@ def test_a_text_from_an_unknown_number_shows_in_the_inbox_with_its_icon(qtbot: Q
     icon = model.data(model.index(texts[0], 0), Qt.ItemDataRole.DecorationRole)
     assert icon is not None and not icon.isNull()
     assert model.data(model.index(mails[0], 0), Qt.ItemDataRole.DecorationRole) is None
+    rid = window.inbox.id_at(texts[0])
+    page.file_message(rid, "P040")  # as File... does once reception knows who it is
+    settle(qtbot, window)
+    page.refresh()
+    settle(qtbot, window)
+    assert window.app.inbox_message(rid).patient_id == "P040"
+    assert rid not in [window.inbox.id_at(r) for r in range(model.rowCount())]  # now on the patient's file
 
 
 def test_a_confirmation_reply_shows_on_the_day_list_and_the_patient_file(qtbot: QtBot, window: MainWindow,
