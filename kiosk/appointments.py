@@ -91,6 +91,12 @@ def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None
     return plain.shown(f"{text} - contact the patient" if appt.get("attention") else text)
 
 
+def status_text(appt: dict[str, Any]) -> str:
+    """'booked', and 'confirmed by the patient' once they answered a text (engine/service/sms.py)."""
+    status = str(appt.get("status", "booked"))
+    return f"{status}, confirmed by the patient" if appt.get("confirmed") and status != "cancelled" else status
+
+
 class AppointmentsPanel(QWidget):
     def __init__(self, app: App, patient: dict[str, Any], when: Callable[[str], str],
                  changed: Callable[[], None]) -> None:
@@ -123,7 +129,7 @@ class AppointmentsPanel(QWidget):
         names = self.app.directory.names("providers", [r.get("provider_id", "") for r in rows])
         self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"],
                                     names.get(r.get("provider_id") or "", r.get("provider_id", "")), r.get("location", ""),
-                                    r.get("status", "booked"), calendar_text(r, self.when))) for r in rows])
+                                    status_text(r), calendar_text(r, self.when))) for r in rows])
 
     def _done(self, action: Callable[[], Any]) -> bool:
         try:

@@ -1,11 +1,13 @@
 """Icons from the desktop's standard icon theme (freedesktop names, as Thunderbird and the
 GNOME/KDE mail programs use them), falling back to the icons Qt itself carries where the
 platform has no theme (Windows, macOS, a bare kiosk PC, the offscreen tests): every button
-shows a picture and its words on every desk."""
+shows a picture and its words on every desk. And the small ones the kiosk draws itself (a text
+message's speech bubble, beside a text reply in the inbox), drawn once on the GUI thread."""
 
 from __future__ import annotations
 
-from PyQt6.QtGui import QIcon
+from PyQt6.QtCore import QPoint
+from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygon
 from PyQt6.QtWidgets import QApplication, QStyle
 
 SP = QStyle.StandardPixmap
@@ -35,3 +37,24 @@ def icon(name: str) -> QIcon:
         return found
     style = QApplication.style()
     return style.standardIcon(ours) if style is not None else QIcon()
+
+
+_DRAWN: dict[str, QIcon] = {}
+
+
+def speech_bubble() -> QIcon:
+    if "bubble" not in _DRAWN:
+        pixmap = QPixmap(16, 16)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor("#2a7ab0"))
+        painter.setPen(QColor("#1d5a85"))
+        painter.drawRoundedRect(1, 1, 14, 10, 3, 3)
+        painter.drawPolygon(QPolygon([QPoint(4, 10), QPoint(4, 15), QPoint(8, 10)]))
+        painter.setPen(QColor("white"))
+        for x in (5, 8, 11):
+            painter.drawPoint(x, 6)
+        painter.end()
+        _DRAWN["bubble"] = QIcon(pixmap)
+    return _DRAWN["bubble"]

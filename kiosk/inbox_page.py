@@ -18,6 +18,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import RID, App, InboxMessage
 from kiosk import plain
 from kiosk.forward_compose import ForwardDialog
+from kiosk.icons import speech_bubble
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
@@ -52,6 +53,8 @@ class InboxPage(QSplitter):
         self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
         self.table = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
+        # a text reply's own icon before its mark
+        self.table.model_.icon = lambda first: speech_bubble() if first.startswith(SMS_MARK) else None
         self.deleted = RecordTable(("Received", "From", "Subject"))
         self.deleted_tab = with_buttons(self.deleted, [("Restore", self.restore_selected)])
         inbox_box = with_buttons(self.table, [("Reply...", self.reply_selected), ("Forward...", self.forward_selected),

@@ -317,7 +317,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
 
     def open_wizard(self, at_sign_in: bool = False) -> SetupWizard:
         """Email setup; `at_sign_in`: straight to the sign-in page (the light's "Sign in again")."""
-        wizard = SetupWizard(self.app, self)
+        wizard = SetupWizard(self.app, self, role=self.role)
         if at_sign_in:
             wizard.start_at_sign_in()
         wizard.accepted.connect(self.refresh_all)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,6 +73,7 @@ class RowsModel(QAbstractTableModel):
         self.headers = list(headers)
         self.rows: list[tuple[Any, list[str]]] = []
         self.tips: Sequence[str] = ()
+        self.icon: Callable[[str], Any] | None = None  # the first column's icon from its text (QIcon or None)
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
         return 0 if parent.isValid() else len(self.rows)
@@ -90,6 +91,8 @@ class RowsModel(QAbstractTableModel):
             return self.tips[index.row()] if self.tips else None
         if role == ROLE_ID:
             return rid
+        if role == Qt.ItemDataRole.DecorationRole and index.column() == 0 and self.icon is not None:
+            return self.icon(values[0])
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802

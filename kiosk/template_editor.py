@@ -113,7 +113,7 @@ class TemplateEditor(TemplateActions, QWidget):
     def fill_fields(self) -> None:
         group = self.group.currentData()
         self.field.clear()
-        for f in tpl.CATALOGUE:
+        for f in tpl.fields_for(self.kind.currentData()):  # a text message: only those that make sense in one
             if not group or f.group == group:
                 self.field.addItem(f.name, f.name)
                 self.field.setItemData(self.field.count() - 1, f.description, 3)  # tooltip role
@@ -181,6 +181,7 @@ class TemplateEditor(TemplateActions, QWidget):
         if self.subject_label is not None:
             self.subject_label.setVisible(not sms)
         self.count.setVisible(sms)
+        self.fill_fields()
         self.render_preview()
 
     def render_preview(self) -> None:

@@ -18,6 +18,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
+from kiosk.wizard_sms import KEYS as SMS_KEYS, SmsPage
 
 PORTS = {"imap": 993, "pop3": 995}
 CONNECTION = ("The email service needs a working internet connection: it reaches the practice's mail servers "
@@ -308,7 +309,7 @@ class TomorrowPage(QWizardPage):
 
 
 class SetupWizard(QWizard):
-    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+    def __init__(self, app: App, parent: QWidget | None = None, role: str = "reception") -> None:
         super().__init__(parent)
         self.app = app
         self.settings = app.settings
@@ -324,17 +325,21 @@ class SetupWizard(QWizard):
         templates = [(t.code, t.description) for t in app.templates.list()]
         self.reminders = RemindersPage(values, templates)
         self.practice = PracticePage(values, templates)
+        self.sms = SmsPage(app, values, role)
+        self.sms_tested = False  # a successful SMS test keeps what it tested, even on Cancel (the ID is locked)
         self.tomorrow = TomorrowPage(self)
         self.page_ids = {id(page): self.addPage(page) for page in (self.account, self.signin, self.test, self.schedule,
-                                                                   self.reminders, self.practice, self.tomorrow)}
+                                                                   self.reminders, self.practice, self.sms,
+                                                                   self.tomorrow)}
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
         keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values(), *self.practice.values(),
-                *SIGN_IN_KEYS]
+                *SIGN_IN_KEYS, *SMS_KEYS]
         self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
         self._before["account.password"] = self.settings.secret("account.password")
+        self._before["sms.secret"] = self.settings.secret("sms.secret")
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
 
     def start_at_sign_in(self) -> None:
@@ -355,7 +360,7 @@ class SetupWizard(QWizard):
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.signin.values(), **self.schedule.values(),
-                                    **self.reminders.values(), **self.practice.values()})
+                                    **self.reminders.values(), **self.practice.values(), **self.sms.values()})
             self._wrote = True
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"
@@ -370,8 +375,9 @@ class SetupWizard(QWizard):
 
     def reject(self) -> None:
         """Cancel cancels: what the test or the Tomorrow page saved on the way is put back."""
-        if self._wrote:
-            self.settings.set_many(self._before)
+        if self._wrote or self.sms_tested:
+            kept = SMS_KEYS + ("sms.secret",) if self.sms_tested else ()
+            self.settings.set_many({k: v for k, v in self._before.items() if k not in kept})
             self._wrote = False
             self.saved = False
         super().reject()

@@ -19,7 +19,7 @@ import phonenumbers
 
 from engine.core.addresses import is_valid_address
 from engine.core.periods import Period, PeriodSyntaxError, parse_check_times, parse_periods
-from engine.core.sms import parse_quiet_hours
+from engine.core.sms import CONFIRM_WORDS, OPT_OUT_WORDS, parse_quiet_hours, parse_words
 from engine.errors import Problem, SettingsInvalid
 
 _TRUE = {"true", "yes", "on", "1", "y"}
@@ -32,7 +32,7 @@ _HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)
 @dataclass(frozen=True)
 class Setting:
     key: str
-    kind: str  # text, secret, bool, auth, int, choice, timezone, email, host, port, periods, times, code, path, span
+    kind: str  # text, secret, bool, auth, int, choice, timezone, email, host, port, periods, times, code, path, span, words
     default: Any
     description: str
     choices: tuple[str, ...] = ()
@@ -121,6 +121,10 @@ CATALOGUE: tuple[Setting, ...] = (
        optional=False),
     _s("sms.quiet_hours", "span", "20:00-08:00", "No automatic texts in these practice-local hours; empty: none"),
     _s("sms.max_segments", "int", 3, "The most parts one text may have", minimum=1, maximum=10, optional=False),
+    _s("sms.confirm_words", "words", CONFIRM_WORDS, "A reply of just one of these words confirms the patient's "
+       "next appointment; empty: none does"),
+    _s("sms.opt_out_words", "words", OPT_OUT_WORDS, "A reply of just one of these words opts the patient out of "
+       "all messages", optional=False),
     _s("proxy.address", "host", "", "Proxy server the practice reaches the internet through; empty: none"),
     _s("proxy.port", "port", None, "The proxy's port"),
     _s("proxy.kind", "choice", "http", "http (CONNECT) or socks5", choices=("http", "socks5"), optional=False),
@@ -220,12 +224,8 @@ def parse(key: str, raw: Any) -> Any:
         except PeriodSyntaxError as exc:
             raise _fail(s, str(exc), "Write times like 12:30,17:45.") from None
         return ",".join(f"{t:%H:%M}" for t in times)
-    if kind == "span":
-        try:
-            parse_quiet_hours(text)
-        except ValueError as exc:
-            raise _fail(s, str(exc), "Write a span like 20:00-08:00, or leave it empty.") from None
-        return text
+    if kind in ("span", "words"):
+        return _text_message_kind(s, text)
     if kind == "code":
         if not _CODE.match(text):
             raise _fail(s, f"{text!r} is not a template code", "Codes use A-Z, 0-9, _ and - (up to 32).")
@@ -235,6 +235,19 @@ def parse(key: str, raw: Any) -> Any:
             raise _fail(s, "the value is too long", "Keep it under 1,000 characters.")
         return str(raw) if kind == "secret" else text
     raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
+
+
+def _text_message_kind(s: Setting, text: str) -> str:
+    """sms.quiet_hours (a span) and the reply words, checked by the text-message rules."""
+    try:
+        if s.kind == "words":
+            return ", ".join(parse_words(text))
+        parse_quiet_hours(text)
+        return text
+    except ValueError as exc:
+        hint = "Write words of letters separated by commas, like C, YES." if s.kind == "words" else \
+            "Write a span like 20:00-08:00, or leave it empty."
+        raise _fail(s, str(exc), hint) from None
 
 
 def defaults() -> dict[str, Any]:
@@ -296,6 +309,10 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
     if (v["schedule.send_immediately"] and v["incoming.enabled"]
             and v["schedule.check_every_minutes"] in (None, "") and not v["schedule.check_times"]):
         add("schedule.check_every_minutes", "automatic mode never checks for mail (set minutes or check times)")
+    both = _words(v["sms.confirm_words"]) & _words(v["sms.opt_out_words"])
+    if both:
+        add("sms.confirm_words", f"{', '.join(sorted(both))} is also an opt-out word: such a reply opts the patient "
+            "out (take it out of one of the two lists)")
     if template_exists is not None:
         for key in ("reminders.confirmation_template", "reminders.new_patient_template",
                     "reminders.cancellation_template", "reminders.sms_template", "signature.template",
@@ -304,6 +321,13 @@ def check(values: Mapping[str, Any], template_exists: Callable[[str], bool] | No
             if code and not template_exists(code):
                 add(key, f"template {code!r} does not exist (add it, or choose another)")
     return problems
+
+
+def _words(text: Any) -> set[str]:
+    try:
+        return set(parse_words(str(text or "")))
+    except ValueError:
+        return set()  # named by the parse check above
 
 
 # -- the typed snapshot the engine reads -----------------------------------------------------------

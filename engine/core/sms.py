@@ -1,5 +1,5 @@
 """Text messages, pure: how many parts a text costs, mobile numbers as E.164, quiet hours,
-and the opt-out words.
+and the reply words (opting out, confirming).
 
 Segments follow GSM 03.38 as carriers count them. A text of GSM-7 characters only fits 160
 septets in one message, 153 per part when it is split (the rest carries the concatenation
@@ -12,6 +12,8 @@ Multilingual Plane (most emoji) takes two units, and a surrogate pair is never s
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
@@ -139,9 +141,63 @@ def quiet_ends(now: datetime, tz: tzinfo, span: tuple[time, time] | None) -> dat
 
 # -- replies -------------------------------------------------------------------------------------
 
-OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"})
+# the defaults of sms.opt_out_words and sms.confirm_words: the opt-out words are those carriers and
+# Twilio themselves honour (the provider refuses further texts to such a number whatever we think)
+OPT_OUT_WORDS = "STOP, STOPALL, UNSUBSCRIBE, END, QUIT"
+CONFIRM_WORDS = "C, YES, Y, CONFIRM"
+OPT_OUT = frozenset(w.strip() for w in OPT_OUT_WORDS.split(","))
+MAX_ANSWER = 40  # a longer reply is a sentence, not an answer: read by a person, never acted on
+OPT_OUT_REPLY, CONFIRM_REPLY = "opt-out", "confirm"
+
+
+def reply_word(body: str) -> str:
+    """A reply as the one word it may be: its letters, upper-case ('Yes!' -> 'YES', ' stop. ' ->
+    'STOP', 'Sí' -> 'SÍ'); "" for a reply longer than MAX_ANSWER characters."""
+    if len(body) > MAX_ANSWER:
+        return ""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", body) if ch.isalpha()).upper()
+
+
+def parse_words(text: str) -> tuple[str, ...]:
+    """'C, yes' -> ('C', 'YES'): words of letters only (a reply is matched by its letters), separated
+    by commas or spaces, each at most 20 letters; ValueError naming the first that is not."""
+    if _BAD.search(text):
+        raise ValueError("has a control or line-break character")
+    if len(text) > 400:
+        raise ValueError("is too long for a list of reply words")
+    words: list[str] = []
+    for raw in re.split(r"[,\s]+", text.strip()):
+        if not raw:
+            continue
+        word = unicodedata.normalize("NFKC", raw).upper()
+        if not word.isalpha() or len(word) > 20:
+            raise ValueError(f"{raw[:30]!r} is not one word of letters")
+        if word not in words:
+            words.append(word)
+    return tuple(words)
+
+
+def classify_reply(body: str, confirm: Collection[str], opt_out: Collection[str]) -> str:
+    """OPT_OUT_REPLY, CONFIRM_REPLY or "" (words to read). Opting out wins when a word is in both."""
+    word = reply_word(body)
+    if not word:
+        return ""
+    if word in opt_out:
+        return OPT_OUT_REPLY
+    return CONFIRM_REPLY if word in confirm else ""
+
+
+def appointment_to_confirm(coming: Sequence[tuple[str, datetime]], reminded: Mapping[str, datetime]) -> str:
+    """Which coming appointment (id, start) a confirmation reply answers: the one whose text reminder
+    (for its time as it stands) went last before the reply, since a reply answers the latest text;
+    with none reminded, the soonest. "" when none is coming."""
+    ids = {aid for aid, _ in coming}
+    asked = {aid: at for aid, at in reminded.items() if aid in ids}
+    if asked:
+        return max(asked, key=lambda aid: (asked[aid], aid))
+    return min(coming, key=lambda c: (c[1], c[0]))[0] if coming else ""
 
 
 def is_opt_out(body: str) -> bool:
-    """A reply that is just an opt-out word ('Stop', 'STOP.', ' stop ') opts the patient out."""
-    return re.sub(r"[^A-Za-z]", "", body).upper() in OPT_OUT and len(body) <= 40
+    """A reply that is just one of the carriers' opt-out words ('Stop', 'STOP.', ' stop ')."""
+    return classify_reply(body, (), OPT_OUT) == OPT_OUT_REPLY

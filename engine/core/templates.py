@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.errors import Problem, TemplateInvalid
 
 CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")
+_TEXT_UNSENDABLE = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ALLOWED_FILTERS = frozenset({"upper", "lower", "title", "capitalize", "trim", "default"})
 
 
@@ -31,21 +32,22 @@ class MergeField:
     name: str  # dotted, e.g. patient.first_name
     description: str
     sample: str
+    sms: bool = True  # makes sense in a text message (offered and allowed in SMS templates)
 
     @property
     def group(self) -> str:
         return self.name.split(".", 1)[0]
 
 
-def _f(name: str, description: str, sample: str) -> MergeField:
-    return MergeField(name, description, sample)
+def _f(name: str, description: str, sample: str, sms: bool = True) -> MergeField:
+    return MergeField(name, description, sample, sms)
 
 
 CATALOGUE: tuple[MergeField, ...] = (
     _f("patient.title", "Patient's title", "Mrs"),
     _f("patient.first_name", "Patient's first name", "Zoë"),
     _f("patient.last_name", "Patient's last name", "O'Brien"),
-    _f("patient.email", "Patient's email address", "zoe.obrien@patientmail.example"),
+    _f("patient.email", "Patient's email address", "zoe.obrien@patientmail.example", sms=False),
     _f("patient.id", "Patient's id in the practice", "P017"),
     _f("family.name", "The family's name", "O'Brien"),
     _f("provider.title", "Provider's title", "Dr"),
@@ -66,10 +68,16 @@ CATALOGUE: tuple[MergeField, ...] = (
     _f("location.name", "The patient's preferred location", "Riverside Surgery"),
     _f("location.address", "That location's address", "14 River Street, Bathwick, BA2 4QR"),
     _f("location.phone", "That location's phone number", "01225 555 010"),
-    _f("booking.link", "Online booking link", "https://book.example.test/abc123"),
+    # a personal link made per email by the booking provider when the email is sent: never in a text
+    _f("booking.link", "Online booking link", "https://book.example.test/abc123", sms=False),
 )
 FIELDS: dict[str, MergeField] = {f.name: f for f in CATALOGUE}
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(f.group for f in CATALOGUE))
+
+
+def fields_for(kind: str) -> tuple[MergeField, ...]:
+    """The merge fields a template of this kind may use (a text message: those flagged `sms`)."""
+    return tuple(f for f in CATALOGUE if f.sms) if kind == SMS else CATALOGUE
 
 
 EMAIL, SMS = "email", "sms"  # a template's kind: an email (subject, body, html) or a text (body only)
@@ -188,7 +196,22 @@ def _kind_problems(t: Template) -> list[Problem]:
         problems.append(Problem(1, "html", "a text message has no formatted part"))
     if not t.body.strip():
         problems.append(Problem(1, "body", "a text message needs some words"))
+    for n, line in enumerate(t.body.split("\n"), 1):
+        if _TEXT_UNSENDABLE.search(line):  # the SMS rules refuse such a text when it is queued
+            problems.append(Problem(n, "body", "a text message cannot carry a control or direction character"))
+            break
+    for name in sorted(fields_used(t)):
+        if not FIELDS[name].sms:
+            problems.append(Problem(_line_of(t.body, name), "body", f"{{{{ {name} }}}} cannot be used in a text "
+                                    "message (it only makes sense in an email)"))
     return problems
+
+
+def _line_of(text: str, name: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if name in line:
+            return n
+    return None
 
 
 def _busiest_line(text: str) -> int:

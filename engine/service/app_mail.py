@@ -20,6 +20,7 @@ from engine.core.outbox_item import OutboxItem
 from engine.core.templates import Template
 from engine.errors import InputInvalid
 from engine.service.compose import labelled, merge_context
+from engine.service.sms import UNLOCK_WARNING
 from engine.service.values import Contact, MassPreview
 
 RECENT = 500  # the newest emails whose categories are offered again
@@ -31,6 +32,8 @@ TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "c
 class MailDoor:
     """Needs the App's `practice`, `folder`, `outbox`, `directory`, `composer`, `templates`, `settings`, `recalls`,
     `reminder_rules`, `texts`, `engine`, `now` and `_command`."""
+
+    SMS_UNLOCK_WARNING = UNLOCK_WARNING  # asked before a super user unlocks the SMS practice ID
 
     practice: Any
     folder: Any
@@ -99,6 +102,10 @@ class MailDoor:
         """Inside sms.quiet_hours now: a manual text asks first."""
         return self.texts.in_quiet_hours(self.now())
 
+    def sms_account_locked(self) -> bool:
+        """The provider's practice ID is locked (a test succeeded): only a super user unlocks it."""
+        return bool(self.texts.account_locked())
+
     @property
     def max_text_segments(self) -> int:
         return int(self.settings.get("sms.max_segments"))
@@ -149,7 +156,17 @@ class MailDoor:
         if new and self.templates.exists(template.code):
             raise InputInvalid(f"the code {template.code} is already used by another template",
                                hint="Choose another code.")
+        if template.kind == tpl_rules.SMS:
+            self._check_text_length(template)
         self.templates.save(template)
+
+    def _check_text_length(self, template: Template) -> None:
+        """A text-message template filled in with the sample patient fits sms.max_segments."""
+        tpl_rules.require_valid(template)
+        seg = sms_rules.segments(tpl_rules.render(template, tpl_rules.sample_context()).body)
+        if seg.parts > self.max_text_segments:
+            raise InputInvalid(f"the text needs {seg.parts} messages; the practice allows {self.max_text_segments}",
+                               hint="Shorten it, or raise the setting sms.max_segments.")
 
     def delete_template(self, code: str) -> None:
         """Refused while a reminder rule or a setting names it (with where)."""
@@ -167,6 +184,17 @@ class MailDoor:
         result = self.composer.mass(template, patient_ids, self.now())
         self.engine.wake()
         return result
+
+    def test_sms(self) -> Any:
+        """The SMS setup's Test: the provider's balance (sends nothing); the practice ID is locked
+        once it answers. Waits on the provider: call it off the GUI thread."""
+        self._command("test the SMS provider")
+        return self.texts.test(self.now())
+
+    def unlock_sms_account(self) -> str:
+        """The super user's action: the practice ID may be changed again; the warning to show."""
+        self._command("unlock the SMS practice ID")
+        return str(self.texts.unlock_account())
 
     def send_text(self, patient_id: str, text: str, even_in_quiet_hours: bool = False) -> int:
         """A text to the patient's mobile (their preference, the most-segments setting and quiet hours checked)."""

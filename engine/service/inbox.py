@@ -114,7 +114,8 @@ class Inbox:
              deleted: bool = False, limit: int | None = None, any_tags: bool = False,
              search: str = "") -> list[dict[str, Any]]:
         """Default view: not deleted, not actioned, untagged ('Patient'/'Specialist' filing tags count
-        as tags: filed mail lives on the patient's file). `tags`: carrying all of them. `any_tags`:
+        as tags: filed mail lives on the patient's file; the SMS mark does not: a text from a number
+        nobody has waits there to be filed, as mail does). `tags`: carrying all of them. `any_tags`:
         tagged or not (actioned still as asked). `show_all`: everything not deleted. `search`: every
         word in the sender, the subject or the day received (2026-11-30 or 30/11/2026)."""
         wanted = set(tags)
@@ -133,7 +134,7 @@ class Inbox:
                 return True
             if wanted:
                 return wanted <= set(r.get("tags", []))
-            return not r.get("tags")
+            return not r.get("tags") or not set(r["tags"]) - {TEXT_TAG}
 
         if words:
             return self._search(words, view, limit)

@@ -124,6 +124,8 @@ class Reminders:
         fields = {"start": self._start(start).isoformat(), "version": version}
         if rec.get("attention"):
             fields["attention"] = ""  # moved by reception: a calendar's decline or proposal is dealt with
+        if rec.get("confirmed"):
+            fields["confirmed"] = False  # the patient confirmed the old time, not this one
         if minutes is not None:
             fields["minutes"] = minutes
         self.appointments.update(rec[RID], fields)

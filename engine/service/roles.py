@@ -14,7 +14,8 @@ ROLES = ("reception", "dentist", "super user")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "reception": frozenset(),
     "dentist": frozenset({"view_html"}),
-    "super user": frozenset({"view_html", "hyperlinks", "setup_wizard", "admin_actions", "manage_pins"}),
+    "super user": frozenset({"view_html", "hyperlinks", "setup_wizard", "admin_actions", "manage_pins",
+                             "unlock_sms_account"}),
 }
 
 

@@ -1,7 +1,9 @@
 """Settings as the rest of the engine sees them: typed, validated, secrets sealed.
 
 All values live in one record of the `settings` collection, so changing several
-keys is one atomic write. Passwords are stored as Fernet tokens (see
+keys is one atomic write. A key may be locked (the SMS provider's practice ID after a
+successful test): its value then cannot be changed, by any door, until it is unlocked;
+the locks live in the same record. Passwords are stored as Fernet tokens (see
 adapters/secrets.py) and come out only through `secret()`.
 """
 
@@ -14,12 +16,14 @@ from typing import Any
 from engine.adapters.secrets import SecretBox
 from engine.adapters.storage import Storage
 from engine.core import settings as catalogue
-from engine.errors import Problem
+from engine.errors import Problem, SettingsInvalid
 
 log = logging.getLogger("practicemail.settings")
 MASK = "***"
 _RECORD = 1
 _PLAIN = catalogue.Setting("", "text", "", "")
+LOCKED_HINT = {"sms.account": "A super user can unlock it (Setup, Text messages, Unlock; or `practicemail sms "
+                              "unlock`): texts already sent stay with the old account."}
 
 
 class Settings:
@@ -66,6 +70,46 @@ class Settings:
                 out[s.key] = MASK if out[s.key] else ""
         return out
 
+    # -- locks -----------------------------------------------------------------------------
+    def _locks(self) -> dict[str, Any]:
+        rec = self._collection.get(_RECORD)
+        return dict(rec.get("locks") or {}) if rec else {}
+
+    def locked(self, key: str) -> dict[str, Any] | None:
+        """Why and since when `key` is locked ({"why", "since"}), or None."""
+        return self._locks().get(key)
+
+    def lock(self, key: str, why: str, since: str) -> None:
+        """`key`'s value cannot change until `unlock`; `why`: the words shown when a change is refused."""
+        catalogue.setting(key)
+        locks = {**self._locks(), key: {"why": why, "since": since}}
+        self._write({"locks": locks})
+        log.info("setting %s locked: %s", key, why)
+
+    def unlock(self, key: str) -> bool:
+        """False when it was not locked."""
+        locks = self._locks()
+        if locks.pop(key, None) is None:
+            return False
+        self._write({"locks": locks})
+        log.warning("setting %s unlocked", key)
+        return True
+
+    def _write(self, fields: dict[str, Any]) -> None:
+        if self._collection.get(_RECORD) is None:
+            self._collection.insert({"values": {}, **fields}, _RECORD)
+        else:
+            self._collection.update(_RECORD, fields)
+
+    def _refuse_locked(self, parsed: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+        """A locked key given a different value: refused, naming it and who can unlock it."""
+        locks = self._locks()
+        current = catalogue.effective(stored)
+        for key, value in parsed.items():
+            if key in locks and value != current.get(key):
+                raise SettingsInvalid(key, f"is locked ({locks[key]['why']})", LOCKED_HINT.get(
+                    key, "A super user can unlock it."))
+
     def is_default(self, key: str) -> bool:
         return key not in self._stored()
 
@@ -76,15 +120,13 @@ class Settings:
         """Validate every value first; then one write. A bad value changes nothing."""
         parsed = {key: catalogue.parse(key, raw) for key, raw in raws.items()}
         stored = self._stored()
+        self._refuse_locked(parsed, stored)
         for key, value in parsed.items():
             if catalogue.setting(key).secret:
                 stored[key] = self._secrets.encrypt(value) if value else ""
             else:
                 stored[key] = value
-        if self._collection.get(_RECORD) is None:
-            self._collection.insert({"values": stored}, _RECORD)
-        else:
-            self._collection.update(_RECORD, {"values": stored})
+        self._write({"values": stored})
         self._snapshot = None
         shown = {k: (MASK if catalogue.setting(k).secret and v else v) for k, v in parsed.items()}
         log.info("settings changed: %s", ", ".join(f"{k}={v!r}" for k, v in shown.items()))

@@ -1,7 +1,7 @@
 """Text messages: queued in the one outbox (kind `sms`), sent through the SMS provider by a
 small hook beside the email pass, delivery status polled, replies fetched and filed to the
-patient by number; an opt-out word sets the patient's preference to none, a confirmation
-word ("C", "YES") confirms the patient's next appointment.
+patient by number; an opt-out word (sms.opt_out_words, STOP...) sets the patient's preference
+to none, a confirmation word (sms.confirm_words, C, YES...) confirms the patient's next appointment.
 
 Quiet hours: an automatic text is never due inside them (its deliver-after is moved to
 where they end, so the worker sleeps instead of spinning); a manual send inside them is
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters.sms import SmsProvider, SmsSettings, provider_for, proxy_url
+from engine.adapters.sms import Balance, SmsProvider, SmsSettings, provider_for, proxy_url
 from engine.adapters.storage import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
@@ -32,10 +32,12 @@ from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-CONFIRM_WORDS = frozenset({"C", "YES", "Y", "CONFIRM"})
 # outcomes recorded per durable write: a crash can resend at most this many texts the provider took
 # (they are left `sending`, and start-up releases them), against one fsync per text otherwise
 RECORD_EVERY = 20
+ACCOUNT = "sms.account"  # the provider's practice ID: locked after a successful test
+UNLOCK_WARNING = ("Changing the practice ID sends texts from another provider account: replies and delivery "
+                  "reports of texts already sent stay with the old account, and its credit does not move.")
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Texts:
         self.practice = practice
         self.outbox = outbox
         self._provider = provider
+        self._built_from: SmsSettings | None = None  # None: given by the caller, kept whatever the settings
         self._inbox = inbox
         self.replies = practice.store.collection("sms_replies")
 
@@ -78,13 +81,41 @@ class Texts:
                            s.get("sms.api_url"), ca_file=s.get("tls.ca_file"), proxy=proxy)
 
     def provider(self) -> SmsProvider:
-        if self._provider is None:
-            self._provider = provider_for(self.sms_settings())
+        """The provider for the settings as they are now (built again after they change)."""
+        if self._provider is not None and self._built_from is None:
+            return self._provider
+        wanted = self.sms_settings()
+        if self._provider is None or wanted != self._built_from:
+            self.close()
+            self._provider, self._built_from = provider_for(wanted), wanted
         return self._provider
+
+    def test(self, now: datetime) -> Balance:
+        """The setup's Test: the provider asked for the balance (nothing is sent). Once it answers,
+        the practice ID is locked (`unlock_account` undoes it): replies and delivery reports are
+        the account's, so a changed ID by mistake would lose them unseen."""
+        balance = self.provider().balance()
+        account = self.practice.settings.get(ACCOUNT)
+        if account and not self.practice.settings.locked(ACCOUNT):
+            self.practice.settings.lock(ACCOUNT, f"the SMS provider's test succeeded on {now:%Y-%m-%d}",
+                                        now.isoformat())
+        return balance
+
+    def account_locked(self) -> bool:
+        return self.practice.settings.locked(ACCOUNT) is not None
+
+    def unlock_account(self) -> str:
+        """The practice ID may be changed again (a super user's action): the warning to show."""
+        if not self.practice.settings.unlock(ACCOUNT):
+            raise InputInvalid("the practice ID is not locked", hint="It can be changed as it is.")
+        log.warning("the SMS practice ID was unlocked")
+        return UNLOCK_WARNING
 
     def close(self) -> None:
         if self._provider is not None:
             self._provider.close()
+            if self._built_from is not None:
+                self._provider = None
 
     def _tz(self) -> ZoneInfo:
         return ZoneInfo(self.practice.settings.get("practice.timezone"))
@@ -200,8 +231,10 @@ class Texts:
         """Ask the provider about every sent text not yet final (sent at least `min_age` ago, when
         given: one sent a moment ago is still queued); the changes in one write. How many changed."""
         changes: list[SmsStatus] = []
+        provider: SmsProvider | None = None
         for item in self.outbox.texts_awaiting_status(now, min_age):
-            d = self.provider().status(item["provider_sid"])
+            provider = provider or self.provider()  # the settings read once, not per text
+            d = provider.status(item["provider_sid"])
             if d.status != item.get("provider_status"):
                 reason = f"{d.error_message} (error {d.error_code})" if d.error_code else d.error_message
                 changes.append(SmsStatus(item.id, d.status, reason))
@@ -216,6 +249,7 @@ class Texts:
         report = ReplyReport()
         known = {r.get("sid") for r in self.replies.all()}
         patients = self.practice.directory.list("patients")
+        words = self.reply_words()
         for m in self.provider().incoming():
             if m.sid in known:
                 continue
@@ -228,13 +262,13 @@ class Texts:
             record = {"sid": m.sid, "from": number, "body": m.body, "received": m.received.isoformat(),
                       "fetched": now.isoformat(), "patient_id": matches[0] if len(matches) == 1 else "",
                       "candidates": matches if len(matches) > 1 else [], "tags": ["SMS"]}
-            word = re.sub(r"[^A-Za-z]", "", m.body).upper()
-            if rules.is_opt_out(m.body):
+            answer = rules.classify_reply(m.body, words[0], words[1])
+            if answer == rules.OPT_OUT_REPLY and matches:
                 for pid in matches:  # a shared family number: everyone on it asked
                     self.practice.directory.update("patients", pid, {"preference": "none"})
                     report.opted_out.append(pid)
                 record["tags"].append("opt-out")
-            elif word in CONFIRM_WORDS and len(matches) >= 1:
+            elif answer == rules.CONFIRM_REPLY and matches:
                 aid = self._confirm_next(matches, now)
                 if aid:
                     record["appointment_id"] = aid
@@ -248,16 +282,35 @@ class Texts:
             log.info("text reply %s filed to %s", m.sid, record["patient_id"] or "nobody (not one patient)")
         return report
 
+    def reply_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(confirmation words, opt-out words) as the practice set them (sms.confirm_words,
+        sms.opt_out_words)."""
+        s = self.practice.settings
+        return (frozenset(rules.parse_words(s.get("sms.confirm_words") or "")),
+                frozenset(rules.parse_words(s.get("sms.opt_out_words") or "")))
+
     def _confirm_next(self, patient_ids: list[str], now: datetime) -> str:
-        """The soonest appointment to come of the patient(s) on that number, marked confirmed."""
+        """The coming appointment of the patient(s) on that number the reply answers (the one last
+        reminded by text before it was read, else the soonest: engine/core/sms.py), marked confirmed.
+        Our own clock, not the provider's time of the reply: the two need not agree."""
         appts = self.practice.store.collection("appointments")
-        coming = sorted((a for a in appts.find(lambda r: r.get("patient_id") in patient_ids
-                                               and r.get("status") != "cancelled")
-                         if datetime.fromisoformat(a["start"]) > now), key=lambda a: a["start"])
-        if not coming:
+        coming = [a for a in appts.find(lambda r: r.get("patient_id") in patient_ids and r.get("status") != "cancelled")
+                  if datetime.fromisoformat(a["start"]) > now]
+        reminded: dict[str, datetime] = {}
+        for a in coming:
+            for item in self.outbox.for_appointment(a["id"]):  # its texts for the time as it stands
+                sent = item.record.get("sent_at")
+                if item.kind != "sms" or not sent or item.record.get("appointment_version") != a.get("version", 1):
+                    continue
+                at = datetime.fromisoformat(sent)
+                if at <= now:
+                    reminded[a["id"]] = max(at, reminded.get(a["id"], at))
+        aid = rules.appointment_to_confirm([(a["id"], datetime.fromisoformat(a["start"])) for a in coming], reminded)
+        if not aid:
             return ""
-        appts.update(coming[0][RID], {"confirmed": True, "confirmed_at": now.isoformat()})
-        return str(coming[0]["id"])
+        rec = next(a for a in coming if a["id"] == aid)
+        appts.update(rec[RID], {"confirmed": True, "confirmed_at": now.isoformat()})
+        return str(aid)
 
     def check_provider(self, now: datetime, manual: bool) -> ReplyReport | None:
         """Replies fetched and delivery statuses polled: at every manual pass, and otherwise at most

@@ -91,6 +91,7 @@ def test_wizard_failing_then_passing_test_then_finish(qtbot: QtBot, window: Main
     wizard.schedule.pacing.setChecked(True)
     wizard.next()
     wizard.next()  # the practice page
+    wizard.next()  # text messages
     wizard.next()  # the last page saves, then shows tomorrow
     assert wizard.tomorrow.saved_ok and wizard.tomorrow.lines.count() >= 1
     wizard.accept()

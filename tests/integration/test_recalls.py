@@ -152,3 +152,23 @@ def test_a_booking_after_the_send_closes_the_recall(recalls: Recalls, practice: 
     status = {(r.patient_id, r.type): r.status for r in recalls.list()}
     assert status[("P033", "hygiene")] == "booked" and status[("P004", "checkup")] == "due"
     assert status[("P001", "checkup")] == "sent"
+
+
+def test_families_merged_only_when_they_share_the_number(recalls: Recalls, practice: Practice,
+                                                         fakemail: FakeMail) -> None:
+    """By text: the Müllers on one mobile get one text; the Patels share an email address but not a
+    number, so each gets their own; a stranger on the Müllers' number is not of their family."""
+    from tests.integration.test_sms import configure_sms
+
+    configure_sms(practice, fakemail)
+    practice.settings.set_many({"sms.quiet_hours": "", "schedule.periods": ""})
+    d = practice.directory
+    for pid in ("P001", "P002", "P008", "P009", "P040"):
+        d.update("patients", pid, {"preference": "sms"})
+    d.update("patients", "P009", {"mobile": "07700 900009"})  # Greta's number
+    d.update("patients", "P040", {"mobile": "07700 900009"})  # not family: the same number by mistake
+    recalls.run(date(2026, 12, 31), T0)
+    texts = sorted(((i["to"][0], tuple(i.get("family_patients") or [i["patient_id"]]))
+                    for i in recalls.outbox.list() if i.get("kind") == "sms"))
+    assert texts == [("+447700900002", ("P001",)), ("+447700900003", ("P002",)),
+                     ("+447700900009", ("P008", "P009")), ("+447700900009", ("P040",))]

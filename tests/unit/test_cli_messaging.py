@@ -28,7 +28,10 @@ def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "at" in bad.stderr
     listed = json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout)
     assert [r["id"] for r in listed] == ["R1"]
-    assert pm("reminders", "rules", "delete", "R1", data=data).returncode == 0
+    deleted = pm("reminders", "rules", "delete", "R1", "--json", data=data)
+    assert deleted.returncode == 0 and json.loads(deleted.stdout) == {"deleted": "R1"}
+    gone = pm("reminders", "rules", "delete", "R1", data=data)
+    assert gone.returncode == 1 and gone.stderr.count("\n") == 1
     assert json.loads(pm("reminders", "rules", "list", "--json", data=data).stdout) == []
 
 
@@ -94,3 +97,64 @@ def test_compose_names_a_templated_email(tmp_path: Path) -> None:
     rid = json.loads(out.stdout)["id"]
     (item,) = [r for r in json.loads(pm("outbox", "list", "--json", data=data).stdout) if r["id"] == rid]
     assert (item["category"], item["description"]) == ("Dentures", "Dentures reminder 15 November")
+
+
+def test_sms_test_locks_the_practice_id_and_unlock_warns_first(tmp_path: Path) -> None:
+    from tools.fakemail import FakeMail
+
+    data = demo(tmp_path)
+    with FakeMail(seed=1) as fm:
+        info = fm.info()["sms"]
+        with Practice(data, writer=True, command="test") as p:
+            p.settings.set_many({"sms.provider": "twilio", "sms.account": info["account_sid"],
+                                 "sms.secret": info["auth_token"], "sms.sender": info["number"],
+                                 "sms.api_url": info["base_url"]})
+        test = pm("sms", "test", "--json", data=data)
+        assert test.returncode == 0, test.stderr
+        assert json.loads(test.stdout)["account_locked"] is True
+        refused = pm("config", "set", "sms.account", "AC" + "0" * 32, data=data)
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+        assert "sms.account: is locked" in refused.stderr and "sms unlock" in refused.stderr
+        same = pm("config", "set", "sms.account", info["account_sid"], data=data)
+        assert same.returncode == 0, same.stderr
+        asked = pm("sms", "unlock", data=data)
+        assert asked.returncode == 1 and asked.stderr.count("\n") == 1 and "--yes" in asked.stderr
+        assert "old account" in asked.stderr
+        unlocked = pm("sms", "unlock", "--yes", "--json", data=data)
+        assert unlocked.returncode == 0 and "old account" in json.loads(unlocked.stdout)["warning"]
+        assert pm("config", "set", "sms.account", "AC" + "0" * 32, data=data).returncode == 0
+
+
+def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None:
+    data = demo(tmp_path)
+    with Practice(data, writer=True, command="test") as p:
+        p.settings.set("sms.quiet_hours", "")
+    added = pm("sms", "templates", "add", "TXTCROWN", "--text", "Hi {{ patient.first_name }}, your crown is ready.",
+               "--description", "Crown ready", "--json", data=data)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout) == {"code": "TXTCROWN", "parts": 1}
+    listed = json.loads(pm("sms", "templates", "list", "--json", data=data).stdout)
+    assert [t["code"] for t in listed] == ["TXTCROWN"]  # text templates only, not the email ones
+    link = pm("sms", "templates", "add", "TXTBOOK", "--text", "Book at {{ booking.link }}", data=data)
+    assert link.returncode == 1 and "cannot be used in a text message" in link.stderr
+    long = pm("sms", "templates", "add", "TXTLONG", "--text", "😀" * 150, data=data)
+    assert long.returncode == 1 and "messages" in long.stderr and long.stderr.count("\n") == 1
+    again = pm("sms", "templates", "add", "TXTCROWN", "--text", "x", data=data)
+    assert again.returncode == 1 and "already used" in again.stderr
+    email = pm("sms", "templates", "delete", "RECALL", data=data)
+    assert email.returncode == 1 and "email template" in email.stderr
+    sent = pm("sms", "send", "--patient", "P040", "--template", "TXTCROWN", "--json", data=data)
+    assert sent.returncode == 0, sent.stderr
+    status = json.loads(pm("sms", "status", "--json", data=data).stdout)
+    assert status["texts"][0]["to"] == "+447700900041"
+    with Practice(data, writer=False, command="test") as p:
+        from engine.service.outbox import Outbox
+
+        assert Outbox(p.store).get(sent_id(sent))["text"] == "Hi Oluwaseun, your crown is ready."
+    deleted = pm("sms", "templates", "delete", "TXTCROWN", "--json", data=data)
+    assert deleted.returncode == 0 and json.loads(deleted.stdout) == {"deleted": "TXTCROWN"}
+    assert json.loads(pm("sms", "templates", "list", "--json", data=data).stdout) == []
+
+
+def sent_id(out) -> int:  # noqa: ANN001
+    return int(json.loads(out.stdout)["id"])

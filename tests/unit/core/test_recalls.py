@@ -90,3 +90,11 @@ def test_due_date_derived_from_the_last_appointment_of_the_type() -> None:
     assert not problems and recall == rc.Recall("P1", "hygiene", 6, date(2027, 2, 28))
     _, problems = rc.validate_row(row, 2, KNOWN, {})
     assert [p.column for p in problems] == ["due_date"]
+
+
+def test_families_merged_only_when_they_share_the_number() -> None:
+    dues = [due("P1", "F1", "sms:+447700900002"), due("P2", "F1", "sms:+447700900002"),
+            due("P3", "F1", "sms:+447700900003"), due("P4", "", "sms:+447700900002"),
+            due("P5", "F2", "sms:+447700900002")]
+    plan = rc.plan_run(dues, frozenset(), T0, 60, LONDON, PERIODS)
+    assert [m.patient_ids for m in plan.messages] == [("P1", "P2"), ("P3",), ("P4",), ("P5",)]

@@ -88,3 +88,35 @@ def test_quiet_hours_across_midnight_and_daylight_saving() -> None:
                                       ("C", False), ("YES", False), ("STOP" + "\u200b", True)])
 def test_opt_out_words(body: str, out: bool) -> None:
     assert sms.is_opt_out(body) is out
+
+
+CONFIRM = sms.parse_words(sms.CONFIRM_WORDS)
+OPT_OUT = sms.parse_words(sms.OPT_OUT_WORDS)
+
+
+@pytest.mark.parametrize("body,answer", [
+    ("C", "confirm"), ("c.", "confirm"), (" Yes! ", "confirm"), ("Y", "confirm"), ("yes please", ""),
+    ("Stop", "opt-out"), ("STOP\u200b", "opt-out"), ("S T O P", "opt-out"), ("stop all", "opt-out"),
+    ("C" + " " * 40, ""),  # longer than an answer: a person reads it
+    ("", ""), ("😀", ""), ("Cc", ""), ("\u202eC", "confirm"),  # the bidi control is dropped, not obeyed
+])
+def test_reply_answers_with_the_default_words(body: str, answer: str) -> None:
+    assert sms.classify_reply(body, CONFIRM, OPT_OUT) == answer
+
+
+def test_words_the_practice_chooses() -> None:
+    assert sms.parse_words("oui, c  sí,OUI") == ("OUI", "C", "SÍ")
+    assert sms.classify_reply("Sí", ("SÍ",), ("STOP",)) == "confirm"
+    assert sms.classify_reply("STOP", ("STOP",), ("STOP",)) == "opt-out"  # in both: opting out wins
+    for bad in ("C, YE5", "Y-E-S", "A" * 21, "C\u2028", "C;YES", "C, " * 200):
+        with pytest.raises(ValueError):
+            sms.parse_words(bad)
+
+
+def test_a_confirmation_answers_the_appointment_last_reminded() -> None:
+    t = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
+    coming = [("A", t.replace(day=28)), ("B", t.replace(day=29)), ("C", t.replace(day=30))]
+    assert sms.appointment_to_confirm(coming, {}) == "A"  # nothing reminded: the soonest
+    assert sms.appointment_to_confirm(coming, {"B": t, "C": t.replace(hour=9)}) == "B"
+    assert sms.appointment_to_confirm(coming, {"Z": t.replace(hour=11)}) == "A"  # not coming: ignored
+    assert sms.appointment_to_confirm([], {"Z": t}) == ""

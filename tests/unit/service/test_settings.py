@@ -30,6 +30,7 @@ VALID = {
     "code": st.from_regex(r"\A[A-Z0-9_-]{1,32}\Z"),
     "path": st.sampled_from(["", "/etc/ssl/ca.pem"]),
     "span": st.sampled_from(["20:00-08:00", "", "12:30-13:30", "23:59-00:00"]),
+    "words": st.sampled_from(["C, YES", "c yes", "OUI", "Sí, C", "STOP,ARRÊT", ""]),
 }
 
 
@@ -78,6 +79,7 @@ INVALID = {
     "times": st.sampled_from(["noon", "24:00", "12:60"]),
     "code": st.sampled_from(["lower", "HAS SPACE", "X" * 33, "A/B"]),
     "span": st.sampled_from(["20-08", "20:00-20:00", "25:00-08:00", "evening", "20:00 to 08:00"]),
+    "words": st.sampled_from(["C, YE5", "Y-E-S", "A" * 21, "STOP\u200e", "C;YES"]),
 }
 
 
@@ -137,3 +139,23 @@ def test_check_names_each_problem(practice: Practice) -> None:
     practice.settings.set_many({"setup.allow_without_account": "yes", "incoming.protocol": "imap",
                                 "incoming.port": "995"})
     assert [p.column for p in practice.settings.check()] == ["incoming.port"]
+
+
+def test_a_locked_key_is_refused_on_either_store_and_kept_by_other_writes(backend) -> None:  # noqa: ANN001
+    """The lock lives in the settings record: another desk (a second Practice on the same store)
+    sees it, a write of other keys keeps it, and a refused write changes nothing."""
+    with backend.practice() as p:
+        p.settings.set_many({"sms.account": "AC1", "practice.name": "Smile"})
+        p.settings.lock("sms.account", "the SMS provider's test succeeded on 2026-11-24", "2026-11-24T09:00:00+00:00")
+        p.settings.set("practice.name", "Bright Smile")  # another key: the lock stays
+        with pytest.raises(SettingsInvalid, match="sms.account: is locked") as exc:
+            p.settings.set_many({"practice.name": "Other", "sms.account": "AC2"})
+        assert exc.value.key == "sms.account" and "unlock" in exc.value.hint
+        assert (p.settings.get("sms.account"), p.settings.get("practice.name")) == ("AC1", "Bright Smile")
+        p.settings.set("sms.account", "AC1")  # not a change
+        assert p.settings.locked("sms.account")["since"] == "2026-11-24T09:00:00+00:00"
+    with backend.practice() as again:
+        assert again.settings.locked("sms.account") is not None
+        assert again.settings.unlock("sms.account") and not again.settings.unlock("sms.account")
+        again.settings.set("sms.account", "AC2")
+        assert again.settings.get("sms.account") == "AC2"

@@ -1,0 +1,123 @@
+"""Text messages at the desk (#18): the wizard's SMS page (Test shows the balance and locks the
+practice ID; only the super user unlocks it, after a warning), a text from an unknown number in
+the default inbox with its own icon, a "C" reply shown on the day list and the patient's file,
+and the template editor offering a text only the fields that make sense in one."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QDate, Qt
+from PyQt6.QtWidgets import QWizard
+from pytestqt.qtbot import QtBot
+
+from kiosk.main_window import MainWindow
+from tests.gui.helpers import answer, settle
+from tests.gui.test_wizard_practice import to_page
+from tests.integration.test_sms import configure_sms
+from tools.fakemail import FakeMail
+
+
+def open_sms_page(qtbot: QtBot, window: MainWindow):  # noqa: ANN201 - the wizard
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    to_page(qtbot, wizard, wizard.sms)
+    return wizard
+
+
+def test_the_wizard_tests_shows_the_balance_and_locks_the_practice_id(qtbot: QtBot, window: MainWindow,
+                                                                      fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    window.sign_in("super user", "")  # no PIN set yet: opens without one
+    wizard = open_sms_page(qtbot, window)
+    page = wizard.sms
+    assert page.provider.currentData() == "twilio" and not page.account.isReadOnly()
+    assert not page.unlock.isVisible()
+    qtbot.mouseClick(page.test, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: page.result.text().startswith("Passed"), timeout=15000)
+    assert "10.00 GBP" in page.result.text()
+    assert page.account.isReadOnly() and page.unlock.isEnabled() and "locked" in page.lock_note.text()
+    asked: list[str] = []
+    answer("No", asked)
+    assert not page.ask_unlock() and window.app.sms_account_locked()
+    assert "old account" in asked[0]
+    answer("Yes")
+    assert page.ask_unlock()
+    assert not window.app.sms_account_locked() and not page.account.isReadOnly()
+    wizard.reject()
+
+
+def test_reception_cannot_unlock_and_cancel_keeps_what_was_tested(qtbot: QtBot, window: MainWindow,
+                                                                  fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    account = window.app.settings.get("sms.account")
+    window.app.test_sms()
+    wizard = open_sms_page(qtbot, window)  # at reception's desk
+    page = wizard.sms
+    assert page.account.isReadOnly() and page.unlock.isVisible() and not page.unlock.isEnabled()
+    assert "only the super user" in page.lock_note.text()
+    assert not page.ask_unlock() and window.app.sms_account_locked()
+    page.quiet.setText("21:00-07:00")
+    qtbot.mouseClick(page.test, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: page.result.text().startswith("Passed"), timeout=15000)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    s = window.app.settings
+    assert (s.get("sms.account"), s.get("sms.quiet_hours")) == (account, "21:00-07:00")  # tested: kept
+
+
+def test_a_text_from_an_unknown_number_shows_in_the_inbox_with_its_icon(qtbot: QtBot, window: MainWindow,
+                                                                       fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    fakemail.deliver("practice", b"From: Niamh <obriens@mailhome.example>\r\nSubject: Crown\r\n"
+                                 b"Message-ID: <m1@p>\r\n\r\nHello\r\n")
+    window.app.send_receive_now()
+    fakemail.sms.deliver_reply("+447700900777", "It's Ana on a new number")
+    window.app.texts.fetch_replies(window.app.now())
+    page = window.inbox_page
+    assert page.tag_filter.currentIndex() == 0  # the default view, as reception opens it
+    page.refresh()
+    settle(qtbot, window)
+    model = window.inbox.model_
+    texts = [r for r in range(model.rowCount()) if model.text(r, 3) == "It's Ana on a new number"]
+    mails = [r for r in range(model.rowCount()) if model.text(r, 3) == "Crown"]
+    assert len(texts) == 1 and len(mails) == 1
+    assert model.text(texts[0], 2) == "+447700900777" and model.text(texts[0], 4) == ""
+    icon = model.data(model.index(texts[0], 0), Qt.ItemDataRole.DecorationRole)
+    assert icon is not None and not icon.isNull()
+    assert model.data(model.index(mails[0], 0), Qt.ItemDataRole.DecorationRole) is None
+    rid = window.inbox.id_at(texts[0])
+    page.file_message(rid, "P040")  # as File... does once reception knows who it is
+    settle(qtbot, window)
+    page.refresh()
+    settle(qtbot, window)
+    assert window.app.inbox_message(rid).patient_id == "P040"
+    assert rid not in [window.inbox.id_at(r) for r in range(model.rowCount())]  # now on the patient's file
+
+
+def test_a_confirmation_reply_shows_on_the_day_list_and_the_patient_file(qtbot: QtBot, window: MainWindow,
+                                                                        fakemail: FakeMail) -> None:
+    from tests.gui.test_day_list import row, tomorrow
+
+    configure_sms(window.app.practice, fakemail)
+    day: QDate = tomorrow(window)
+    aid = window.reminders.book("P040", f"{day.toString('yyyy-MM-dd')}T15:00", 30, window.app.now())
+    fakemail.sms.deliver_reply("+447700900041", "C")
+    assert window.app.texts.fetch_replies(window.app.now()).confirmed == [aid]
+    window.tabs.setCurrentWidget(window.day_list)
+    window.day_list.day.setDate(day)
+    window.day_list.refresh()
+    assert row(window, aid)[5] == "confirmed by the patient"
+    patient_file = window.open_patient("P040")
+    qtbot.add_widget(patient_file)
+    panel = patient_file.appointments
+    assert panel is not None
+    cells = [panel.table.model_.text(r, 4) for r in range(panel.table.model_.rowCount())]
+    assert "booked, confirmed by the patient" in cells
+
+
+def test_the_editor_offers_a_text_only_fields_that_make_sense_in_one(qtbot: QtBot, window: MainWindow) -> None:
+    ed = window.template_editor
+    names = lambda: {ed.field.itemData(n) for n in range(ed.field.count())}  # noqa: E731
+    assert "booking.link" in names()
+    ed.kind.setCurrentIndex(ed.kind.findData("sms"))
+    assert "booking.link" not in names() and "patient.email" not in names() and "patient.first_name" in names()
+    ed.body.setPlainText("Book at {{ booking.link }}")
+    assert "cannot be used in a text message" in ed.problems.text()
