@@ -34,7 +34,7 @@ from python_socks.sync import Proxy as SocksProxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from engine.core.settings import ProxySettings
+from engine.core.settings_snapshot import ProxySettings
 from engine.errors import ProxyFailed
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")

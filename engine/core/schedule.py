@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.core import pacing
 from engine.core.outbox import due_at
-from engine.core.settings import ScheduleSettings
+from engine.core.settings_snapshot import ScheduleSettings
 from engine.core.sms import in_quiet_hours, quiet_ends
 
 EMAIL, SMS = "email", "sms"

@@ -16,6 +16,7 @@ from typing import Any
 from engine.adapters.secrets import SecretBox
 from engine.adapters.storage import Storage
 from engine.core import settings as catalogue
+from engine.core.settings_snapshot import PracticeSettings, snapshot
 from engine.errors import Problem, SettingsInvalid
 
 log = logging.getLogger("practicemail.settings")
@@ -31,7 +32,7 @@ class Settings:
         self._collection = store.collection("settings")
         self._secrets = secrets
         self._listeners: list[Callable[[set[str]], None]] = []
-        self._snapshot: tuple[dict[str, Any], catalogue.PracticeSettings] | None = None
+        self._snapshot: tuple[dict[str, Any], PracticeSettings] | None = None
 
     def _stored(self) -> dict[str, Any]:
         rec = self._collection.get(_RECORD)
@@ -43,7 +44,7 @@ class Settings:
             raise KeyError(f"{key} is a secret: use secret()")
         return catalogue.effective(self._stored())[key]
 
-    def snapshot(self) -> catalogue.PracticeSettings:
+    def snapshot(self) -> PracticeSettings:
         """The typed, frozen settings the engine reads by attribute, parsed once per change.
 
         Made again after our own write (`set_many` drops it) and whenever the stored values
@@ -53,7 +54,7 @@ class Settings:
         cached = self._snapshot
         if cached is not None and cached[0] == stored:
             return cached[1]
-        made = catalogue.snapshot({k: v for k, v in stored.items() if not catalogue.BY_KEY.get(k, _PLAIN).secret})
+        made = snapshot({k: v for k, v in stored.items() if not catalogue.BY_KEY.get(k, _PLAIN).secret})
         self._snapshot = (stored, made)
         return made
 

@@ -98,14 +98,15 @@ def test_a_confirmation_reply_shows_on_the_day_list_and_the_patient_file(qtbot: 
 
     configure_sms(window.app.practice, fakemail)
     day: QDate = tomorrow(window)
-    aid = window.reminders.book("P040", f"{day.toString('yyyy-MM-dd')}T15:00", 30, window.app.now())
-    fakemail.sms.deliver_reply("+447700900041", "C")
+    aid = window.reminders.book("P042",  # no other appointment in the demo: the one a C can answer
+                               f"{day.toString('yyyy-MM-dd')}T15:00", 30, window.app.now())
+    fakemail.sms.deliver_reply("+447700900043", "C")
     assert window.app.texts.fetch_replies(window.app.now()).confirmed == [aid]
     window.tabs.setCurrentWidget(window.day_list)
     window.day_list.day.setDate(day)
     window.day_list.refresh()
     assert row(window, aid)[5] == "confirmed by the patient"
-    patient_file = window.open_patient("P040")
+    patient_file = window.open_patient("P042")
     qtbot.add_widget(patient_file)
     panel = patient_file.appointments
     assert panel is not None

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.adapters.proxy import Proxy, _read_head, proxy_for, tunnel
-from engine.core.settings import ProxySettings, snapshot
+from engine.core.settings_snapshot import ProxySettings, snapshot
 from engine.errors import ProxyFailed
 
 REPLY = b"HTTP/1.1 200 Connection established\r\nVia: test\r\n\r\n"

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from engine.core import pacing, schedule
 from engine.core.periods import parse_periods
 from engine.core.schedule import Due
-from engine.core.settings import ScheduleSettings
+from engine.core.settings_snapshot import ScheduleSettings
 from engine.core.sms import in_quiet_hours
 
 T0 = datetime(2026, 3, 27, 7, 0, tzinfo=timezone.utc)  # the weekend Europe/London springs forward
