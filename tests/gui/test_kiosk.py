@@ -268,11 +268,11 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
     window.roles.set_pin("super user", "2468")
-    stored = (practice.folder / "db" / "roles.json").read_text()
+    stored = (practice.folder / "db" / "users.json").read_text()
     assert "2468" not in stored  # hashed, never in clear
-    assert window.role == "reception" and not window.setup.isEnabled()
+    assert window.role.user == "" and not window.setup.isEnabled()
     assert not window.sign_in("super user", "1111") and "PIN" in window.status_line.text()
-    assert window.role == "reception"
+    assert window.role.user == ""
     assert window.sign_in("super user", "2468") and window.setup.isEnabled()
     # a failed item, then the outbox runbook's reset action, confirmed in a dialog
     fakemail.faults.add("smtp", "data", "reply", code=552, times=1)
@@ -302,14 +302,16 @@ def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: M
     assert window.sign_in("super user", "")  # a fresh install: no PIN yet
     dialog = window.open_pins()
     qtbot.add_widget(dialog)
-    dialog.role.setCurrentIndex(dialog.role.findData("reception"))
-    qtbot.keyClicks(dialog.pin, "1357")
-    qtbot.keyClicks(dialog.again, "1358")
-    assert not dialog.apply() and "differ" in dialog.problem.text()
-    dialog.again.clear()
-    qtbot.keyClicks(dialog.again, "1357")
-    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
-    assert not dialog.isVisible() and window.roles.has_pin("reception")
+    page = dialog.page
+    page.select(user="reception")
+    qtbot.keyClicks(page.pin, "1357")
+    qtbot.keyClicks(page.again, "1358")
+    qtbot.mouseClick(page.save_user, Qt.MouseButton.LeftButton)
+    assert "differ" in page.problem.text() and not window.roles.has_pin("reception")
+    page.again.clear()
+    qtbot.keyClicks(page.again, "1357")
+    qtbot.mouseClick(page.save_user, Qt.MouseButton.LeftButton)
+    assert "saved" in page.said.text() and window.roles.has_pin("reception")
     assert not window.sign_in("reception", "0000") and window.sign_in("reception", "1357")
 
 
@@ -322,7 +324,7 @@ def test_a_signed_in_role_drops_back_to_reception_when_the_desk_is_quiet(qtbot: 
     assert window.idle.isActive() and window.idle.remainingTime() > IDLE_MINUTES * 60_000 - 5_000
     window.idle.setInterval(1)  # then nobody touches it
     window.idle.start()
-    qtbot.wait_until(lambda: window.role == "reception", timeout=2000)
+    qtbot.wait_until(lambda: window.role.user == "", timeout=2000)
     assert "Signed out" in window.status_line.text() and not window.idle.isActive()
 
 
