@@ -39,8 +39,8 @@ class SignInDialog(QDialog):
         self.go = buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
         self.go.setDefault(True)
         self.out = QPushButton("Sign out")
-        self.out.setVisible(someone_signed_in)
         buttons.addButton(self.out, QDialogButtonBox.ButtonRole.ResetRole)
+        self.out.setVisible(someone_signed_in)  # after addButton, which shows it
         self.out.clicked.connect(lambda: (self.signed_out.emit(), self.accept()))
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)

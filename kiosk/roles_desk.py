@@ -100,6 +100,7 @@ class RoleDesk:
 
     def _signed_in(self, who: SignedIn) -> None:
         self.apply_role(who)
+        self.activateWindow()  # back to the desk, keys and all
         note = "" if self.roles.has_pin(who.user) else " (no PIN yet: set one under Users and groups)"
         self.status_line.setText(f"Signed in as {who.user}, {who.group}{note}.")
 
@@ -119,6 +120,7 @@ class RoleDesk:
             return None
         dialog = UsersDialog(self.app, self)
         dialog.page.changed.connect(lambda: self.apply_role(self.roles.again(self.role)))
+        dialog.finished.connect(lambda _result: self.activateWindow())
         dialog.show()
         self.users_dialog = dialog
         return dialog
