@@ -269,6 +269,12 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         self._command("answer a confirmation")
         self.reminders.answer_prompt(rid, send, self.now())
 
+    def undo_prompt(self, rid: int) -> OutboxItem:
+        """Reception's No to a confirmation taken back (the desk's Undo): ready and asked again."""
+        self._command("take back an answer")
+        self.outbox.undo_prompt_answer(rid, self.now())
+        return self.outbox.item(rid)
+
     def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:
         """Delete or restore an outbox item (the outbox's own table decides what is allowed)."""
         self._command("change the outbox")

@@ -354,3 +354,28 @@ def test_admin_page_runs_one_cell_of_a_runbook(qtbot: QtBot, window: MainWindow)
     shown = page.output.toPlainText()
     assert "cell 2" in shown and "outbox" in shown  # the counts
     assert "no failed items" not in shown and "item(s) reset" not in shown  # cells 4 to 6 did not run
+
+
+def test_no_at_the_prompt_offers_undo_which_asks_again(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                       fakemail: FakeMail) -> None:
+    """#19: No says 'the confirmation will not be sent' and offers Undo; Undo puts it back, asked
+    again, and Yes then sends it."""
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    practice.settings.set_many({"reminders.prompt_before_send": "true", "reminders.confirmation_delay_minutes": "0"})
+    window.reminders.book("P036", "2026-12-02T16:00", 30, window.app.engine.clock.now())
+    (box,) = window.ask_prompts()
+    assert not getattr(window, "undo_prompt", None) or not window.undo_prompt.isVisible()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert "will not be sent" in window.status_line.text() and window.undo_prompt.isVisible()
+    assert [r["status"] for r in window.app.engine.outbox.list()] == ["cancelled"]
+    qtbot.mouseClick(window.undo_prompt, Qt.MouseButton.LeftButton)
+    assert "back in the outbox" in window.status_line.text() and not window.undo_prompt.isVisible()
+    assert [r["status"] for r in window.app.engine.outbox.list()] == ["ready"]
+    asked = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+             and "Send this confirmation now?" in w.text()]
+    assert len(asked) == 1  # asked again at once
+    window.last_pass = None
+    qtbot.mouseClick(asked[0].button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
+    assert window.last_pass["sent"] == 1 and len(fakemail.sent()) == 1
