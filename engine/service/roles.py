@@ -115,8 +115,8 @@ def clean_name(name: str, what: str) -> str:
     return text
 
 
-def _key(name: str) -> str:
-    return name.casefold()
+def _key(name: object) -> str:
+    return str(name).casefold()
 
 
 class Roles:
