@@ -47,6 +47,7 @@ class InboxPage(QSplitter):
         self.inbox = app.inbox
         self.composer = app.composer
         self.when = when
+        self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
         self.say = say
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
         self.table = RecordTable(("", "Received", "From", "Subject", "Patient", "Specialist", "Tags"))
@@ -137,7 +138,7 @@ class InboxPage(QSplitter):
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
-        shown = [(r.id, [mark(r), self.when(r.received), r.sender_name or r.sender,
+        shown = [(r.id, [mark(r), self.short(r.received), r.sender_name or r.sender,
                          r.subject, self._patient_cell(r, patients),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]

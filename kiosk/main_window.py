@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QApplication, QLineEdit, QMainWindow, QTabWidget,
-                             QToolBar, QWidget)
+from PyQt6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QMainWindow, QTabWidget, QWidget)
 
 from engine.service.app import App, allowed
 from kiosk import plain
 from kiosk.admin_page import AdminPage
+from kiosk.appearance import Appearance
 from kiosk.bridge import EngineBridge, run_in_background
 from kiosk.compose import ComposeDialog
 from kiosk.day_list import DayList
+from kiosk.toolbar import build_toolbar
 from kiosk.mass_mail import MassMail
+from kiosk.navigation import Navigation
 from kiosk.inbox_page import InboxPage
 from kiosk.jobs import Jobs, Refresher
 from kiosk.outbox_page import OutboxPage
@@ -29,8 +30,8 @@ from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
 from kiosk.prompt_desk import PromptDesk
 from kiosk.roles_desk import RoleDesk
-from kiosk.status_light import ServiceDialog, ServiceLight
-from kiosk.tables import ROWS, RecordTable, local_time
+from kiosk.status_light import ServiceDialog
+from kiosk.tables import ROWS, RecordTable, local_date, local_time, short_time
 from kiosk.widgets import with_buttons
 from kiosk.template_editor import TemplateEditor
 from kiosk.wizard import SetupWizard
@@ -48,6 +49,11 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.jobs = Jobs(self)  # clicks' commands and refresh reads, off the GUI thread, in order
         self.zone = app.settings.snapshot().timezone  # `when` reads this, never the settings file
         app.settings.on_change(lambda _keys: self._new_zone())
+        self.appearance = Appearance(QApplication.instance(), lambda: (int(app.settings.get("kiosk.font_size") or 0),
+                                                                      bool(app.settings.get("kiosk.high_contrast"))))
+        self.appearance.apply(*self.appearance.read())
+        app.settings.on_change(lambda keys: any(str(k).startswith("kiosk.") for k in keys)
+                               and self.appearance.settings_changed.emit())
         self._jobs: list[Any] = []
         self.dialog: QWidget | None = None  # the dialog a screenshot of a view should show
         self.last_compose: ComposeDialog | None = None
@@ -55,7 +61,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         name = app.settings.get("practice.name") or "practicemail"
         self.setWindowTitle(f"{name} - practicemail")
 
-        self._build_toolbar()
+        build_toolbar(self)
         self._build_tabs()
         self.tabs.currentChanged.connect(lambda _i: self.status_line.setText(""))  # old news stays behind
         # a role above reception falls back to reception when the desk is left alone
@@ -73,6 +79,10 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.bridge.service_state.connect(lambda _d: self.status_reads.request())
         self.bridge.new_mail.connect(self.on_new_mail)
         self.bridge.outbox_changed.connect(lambda _d: self.outbox_page.refresh_later())
+        self.counts_reads = Refresher(self.jobs, lambda: self.app.desk_counts, self.navigation.show_counts)
+        for table in (self.inbox, self.outbox):  # every refill (mail read, filed, sent): the numbers again
+            table.model_.modelReset.connect(self.counts_reads.request)
+            table.model_.dataChanged.connect(lambda *_a: self.counts_reads.request())  # read in place
         self.apply_role("reception")
         self.prompt_timer = QTimer(self)
         self.prompt_timer.timeout.connect(lambda: self.jobs.run(self.app.prompts_due, self.ask_prompts))
@@ -80,51 +90,9 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self._asking: set[int] = set()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.status_reads.request)
+        self.timer.timeout.connect(self.counts_reads.request)
         self.timer.start(10_000)
         self.refresh_all()
-
-    def _build_toolbar(self) -> None:
-        """Send/Receive, Create New Email, Setup, PINs, the role; the light and the counts."""
-        bar = QToolBar("Main")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.send_receive = QAction("Send/Receive", self)
-        self.send_receive.triggered.connect(self.start_send_receive)
-        bar.addAction(self.send_receive)
-        self.cancel_pass = QAction("Cancel Send/Receive", self)  # a pass hung on a silent server
-        self.cancel_pass.setToolTip("Stop the Send/Receive under way; nothing is lost")
-        self.cancel_pass.setEnabled(False)
-        self.cancel_pass.triggered.connect(lambda: self.cancel_send_receive())
-        bar.addAction(self.cancel_pass)
-        self.new_email = QAction("Create New Email", self)
-        self.new_email.triggered.connect(lambda: self.open_compose())
-        bar.addAction(self.new_email)
-        self.mass_mail = QAction("Mass Email...", self)  # kiosk/mass_mail.py
-        self.mass_mail.triggered.connect(lambda: self.open_mass_mail())
-        bar.addAction(self.mass_mail)
-        self.setup = QAction("Setup...", self)
-        self.setup.triggered.connect(lambda: self.open_wizard())
-        bar.addAction(self.setup)
-        self.pins = QAction("Users and groups...", self)  # kiosk/users_page.py
-        self.pins.setToolTip("Security groups and their permissions, users and their PINs")
-        self.pins.triggered.connect(lambda: self.open_pins())
-        bar.addAction(self.pins)
-        self.send_receive.setShortcut(QKeySequence("F9"))
-        self.send_receive.setToolTip("Send and receive now (F9)")
-        self.new_email.setShortcut(QKeySequence.StandardKey.New)
-        self.new_email.setToolTip("Write to a patient (Ctrl+N)")
-        self.role_action = QAction("Sign in", self)  # its words and tooltip: kiosk/roles_desk.py
-        self.role_action.triggered.connect(self.choose_role)
-        bar.addAction(self.role_action)
-        bar.addSeparator()
-        self.light = ServiceLight()
-        self.light.clicked.connect(self.open_service_dialog)
-        bar.addWidget(self.light)
-        self.new_mail = plain.label()
-        bar.addWidget(self.new_mail)
-        self.to_act_on = plain.label()  # calendar declines and proposals waiting for reception
-        self.to_act_on.setStyleSheet("color: #a05a00; font-weight: bold")
-        bar.addWidget(self.to_act_on)
 
     def _build_tabs(self) -> None:
         """Inbox, Outbox, Deleted, Patients, Templates, Admin: each page takes the App."""
@@ -132,11 +100,13 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.inbox_page = InboxPage(self.app, lambda: self.role, self.when,
                                     lambda text: self.status_line.setText(text), self.refresh_outbox, self.jobs)
         self.inbox, self.deleted = self.inbox_page.table, self.inbox_page.deleted
+        self.inbox_page.short = self.short
         self.message_view = self.inbox_page.message_view
         self.patients = RecordTable(("Name", "Date of birth", "Mobile", "Email", "Family", "Usual provider"))
         self.tabs.addTab(self.inbox_page, "Inbox")
         self.outbox_page = OutboxPage(self.app, self.when, lambda text: self.status_line.setText(text), self.jobs)
         self.outbox = self.outbox_page.table
+        self.outbox_page.short = self.short
         self.outbox_page.on_email_pdf = self.email_as_pdf
         self.message_view.on_email_pdf = self.email_as_pdf
         self.tabs.addTab(self.outbox_page, "Outbox")
@@ -160,13 +130,23 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.day_list.on_email_pdf = self.email_as_pdf
         self.day_list.on_open_patient = self.open_patient
         self.tabs.addTab(self.day_list, "Appointments")
-        self.setCentralWidget(self.tabs)
+        middle = QWidget()
+        row = QHBoxLayout(middle)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.navigation = Navigation(self.tabs, VIEWS, middle)
+        row.addWidget(self.navigation)
+        row.addWidget(self.tabs, 1)
+        self.setCentralWidget(middle)
 
     def when(self, iso: str | None) -> str:
         """In the practice's zone from the settings snapshot (a row costs no settings read: 500
         rows each checking the settings file stalled the GUI ~100 ms while the worker fsynced).
         Pure, so refresh reads call it off the GUI thread too."""
         return local_time(iso, self.zone)
+
+    def short(self, iso: str | None) -> str:
+        """For the tables' time columns: 'Today 08:14', 'Tue 3 Dec 09:30' (kiosk/tables.py)."""
+        return short_time(iso, self.zone, local_date(self.app.now(), self.zone))
 
     def _new_zone(self) -> None:  # settings were written (the wizard): the zone as they say now
         self.zone = self.app.settings.snapshot().timezone

@@ -51,6 +51,7 @@ class OutboxPage(QWidget):
         self.outbox = app.outbox
         self.composer = app.composer
         self.when = when
+        self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
         self.say = say
         # set by the main window: open compose for (patient id or None) with the PDF attached
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
@@ -121,8 +122,8 @@ class OutboxPage(QWidget):
         rows = self.app.outbox_items(wanted, limit=ROWS)
         return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
                          status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
-                         type_text(r.kind), self.when(r.created), ", ".join(r.to), r.subject,
-                         self.when(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
+                         type_text(r.kind), self.short(r.created), ", ".join(r.to), r.subject,
+                         self.short(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
                  for r in rows],
                 [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
 

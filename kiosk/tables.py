@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +32,34 @@ def local_time(iso: str | None, zone: str) -> str:
     except (ValueError, KeyError, ZoneInfoNotFoundError):
         return iso[:16].replace("T", " ")
     return when.strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(now: datetime, zone: str) -> date:
+    """The practice's date at `now` (the date where the practice is, not where UTC is)."""
+    try:
+        return now.astimezone(ZoneInfo(zone)).date()
+    except (KeyError, ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
+def short_time(iso: str | None, zone: str, today: date) -> str:
+    """For a table a person scans: 'Today 08:14', 'Yesterday 17:02', 'Tomorrow 10:00', 'Tue 3 Dec
+    09:30' within a year either side, else '3 Dec 2025 09:30' (the full time is in the reading
+    pane). `today`: the practice's date now, from the App's clock, so the words are right at midnight."""
+    full = local_time(iso, zone)
+    try:
+        when = datetime.strptime(full, "%Y-%m-%d %H:%M")
+    except ValueError:
+        return full
+    days = (when.date() - today).days
+    clock = when.strftime("%H:%M")
+    near = {0: "Today", -1: "Yesterday", 1: "Tomorrow"}
+    if days in near:
+        return f"{near[days]} {clock}"
+    day = f"{when.strftime('%a')} {when.day} {when.strftime('%b')}"
+    if abs(days) < 183:
+        return f"{day} {clock}"
+    return f"{when.day} {when.strftime('%b')} {when.year} {clock}"
 
 
 class RowsModel(QAbstractTableModel):

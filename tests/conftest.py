@@ -6,8 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# No timings in tests: hypothesis's per-example deadline is one (a 200 ms example failed on a
+# machine loaded 18 deep), so examples are judged by what they prove, never by how fast they ran.
+settings.register_profile("practicemail", deadline=None)
+settings.load_profile("practicemail")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-VIEWS = ("inbox", "outbox", "compose", "wizard", "templates", "patient", "admin")
+VIEWS = ("inbox", "outbox", "patients", "appointments", "deleted", "compose", "wizard", "templates", "patient", "admin")
 
 
 def run(args: argparse.Namespace) -> int:

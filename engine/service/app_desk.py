@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from engine.service.values import DayAppointment, OutboxItem, Patient, RecallLine
+from engine.core.outbox import State
+from engine.service.values import DayAppointment, DeskCounts, OutboxItem, Patient, RecallLine
 
 # the patient fields reception may set at the desk (the rest come from the practice system)
 PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", "mobile", "family_id",
@@ -17,10 +18,11 @@ PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", 
 
 
 class DeskDoor:
-    """Needs the App's `directory`, `reminders`, `recalls`, `outbox`, `settings`, `zone`,
+    """Needs the App's `directory`, `inbox`, `reminders`, `recalls`, `outbox`, `settings`, `zone`,
     `now`, `patients`, `patient` and `_command`."""
 
     directory: Any
+    inbox: Any
     reminders: Any
     recalls: Any
     outbox: Any
@@ -30,6 +32,13 @@ class DeskDoor:
     patients: Any
     patient: Any
     _command: Any
+
+    def desk_counts(self) -> DeskCounts:
+        """The navigation's numbers: read in place (no record copied), on the kiosk's jobs thread."""
+        by_status = self.outbox.counts()
+        waiting = sum(by_status.get(s.value, 0) for s in (State.READY, State.SENDING, State.PENDING_LINK))
+        failed = sum(by_status.get(s.value, 0) for s in (State.FAILED, State.LINK_FAILED, State.BOUNCED))
+        return DeskCounts(unread=self.inbox.unread(), waiting=waiting, failed=failed)
 
     def appointments_on(self, day: date) -> list[DayAppointment]:
         """The appointments starting on `day` in the practice's time, soonest first, with who,

@@ -140,6 +140,10 @@ class Inbox:
     def get(self, rid: int) -> dict[str, Any]:
         return self.messages.require(rid)
 
+    def unread(self) -> int:
+        """Messages not yet read and not deleted (the kiosk's navigation count)."""
+        return len(self.messages.ids(lambda r: not r.get("read") and not r.get("deleted")))
+
     def raw(self, rid: int) -> bytes:
         """The message's bytes as they arrived (what a forward attaches)."""
         return self.store.blobs.get(self.get(rid)["blob"])

@@ -19,7 +19,7 @@ from engine.core.message import Attachment
 from engine.core.outbox_item import OutboxItem
 from engine.service.inbox_records import InboxMessage
 
-__all__ = ["DayAppointment", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RecallLine"]  # the first two defined where their records are
+__all__ = ["DayAppointment", "DeskCounts", "InboxMessage", "NewEmail", "OutboxItem", "Patient", "RecallLine"]  # the first two defined where their records are
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,13 @@ class MassPreview:
         if self.no_address:
             line += f"; {len(self.no_address)} without an address: " + ", ".join(self.no_address)
         return line
+
+
+@dataclass(frozen=True)
+class DeskCounts:
+    """What the kiosk's navigation shows beside each view: messages not yet read (not deleted
+    ones), items still to go, items that failed (or bounced) and need reception."""
+
+    unread: int
+    waiting: int
+    failed: int
