@@ -7,13 +7,14 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton,
                              QTextBrowser, QVBoxLayout, QWidget)
 
-from engine.admin.diagnostics import email_support, run_runbook
+from engine.admin.diagnostics import email_support, export, run_runbook
 from engine.admin.runner import available, parse
 from engine.errors import PracticeMailError
 from engine.service.app import App
@@ -71,6 +72,13 @@ class AdminPage(QWidget):
         self.support = QPushButton("Email support")
         self.support.clicked.connect(self.email_support)
         left.addWidget(self.support)
+        self.save_bundle = QPushButton("Save diagnostics...")
+        self.save_bundle.setToolTip("The diagnostic bundle support asks for, as a file")
+        self.save_bundle.clicked.connect(lambda: self.save_diagnostics())
+        left.addWidget(self.save_bundle)
+        self.with_patient_data = QCheckBox("With patient data")  # only for a group allowed to export it
+        self.with_patient_data.setEnabled(False)
+        left.addWidget(self.with_patient_data)
         self.note = plain.label(wrap=True)  # an error's words may be a server's
         left.addWidget(self.note)
         layout.addLayout(left, 1)
@@ -165,6 +173,29 @@ class AdminPage(QWidget):
         doc = printing.document([("Runbook", self.books.currentItem().text() if self.books.currentItem() else name)],
                                 safe_html=self.output.toHtml())
         return self.on_email_pdf(None, printing.pdf_attachment(doc, f"runbook-{name}.pdf"))
+
+    def may_export_patient_data(self, may: bool) -> None:
+        """The signed-in group's "export_patient_data" permission (kiosk/roles_desk.py)."""
+        self.with_patient_data.setEnabled(may)
+        if not may:
+            self.with_patient_data.setChecked(False)
+
+    def save_diagnostics(self, target: Path | None = None) -> Any:
+        """The bundle written on a worker; patient data only when ticked, and only when allowed."""
+        if target is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save diagnostics", "diagnostics.zip", "Zip files (*.zip)")
+            if not chosen:
+                return None
+            target = Path(chosen)
+        with_data = self.with_patient_data.isChecked() and self.with_patient_data.isEnabled()
+        self.note.setText("Saving the diagnostic bundle...")
+        job = run_in_background(lambda: export(self.app, target, include_patient_data=with_data),
+                                lambda path: self.note.setText(f"Diagnostics saved to {path}"
+                                                               + (" (with patient data)." if with_data
+                                                                  else " (no patient data).")),
+                                lambda exc: self.note.setText(f"Diagnostics not saved: {exc}"))
+        self._jobs.append(job)
+        return job
 
     def email_support(self) -> None:
         try:

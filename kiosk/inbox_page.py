@@ -15,7 +15,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QL
 
 from engine.core import directory as rules
 from engine.errors import PracticeMailError
-from engine.service.app import RID, App, InboxMessage
+from engine.service.app import RID, App, InboxMessage, allowed
 from kiosk import plain
 from kiosk.forward_compose import ForwardDialog
 from kiosk.icons import speech_bubble
@@ -63,6 +63,7 @@ class InboxPage(QSplitter):
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
                                               ("Info", self.info_selected), ("Delete", self.delete_selected)])
+        self.role = role
         self.message_view = MessageView(app.inbox.content, role, when)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -234,7 +235,7 @@ class InboxPage(QSplitter):
         menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
         menu.addAction("File...", self.file_selected)
         menu.addAction("Info", self.info_selected)
-        menu.addAction("Delete", self.delete_selected)
+        menu.addAction("Delete", self.delete_selected).setEnabled(allowed(self.role(), "delete"))
         for act in menu.actions():
             act.setEnabled(bool(ids))
         return menu
@@ -351,6 +352,9 @@ class InboxPage(QSplitter):
 
     def delete_selected(self) -> None:
         """Deleted; the message that took the first one's place is selected, to read or delete next."""
+        if not allowed(self.role(), "delete"):  # the button is greyed out too; the Delete key and menu ask here
+            self.say("Your group may not delete messages.")
+            return
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         self.command(self.table.selected_ids(), gone, lambda rid: self.app.delete_message(rid), "delete it")
         left = self.table.model_.rowCount()

@@ -12,7 +12,7 @@ from typing import Any
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QMainWindow, QTabWidget, QWidget)
 
-from engine.service.app import App
+from engine.service.app import App, allowed
 from kiosk import plain
 from kiosk.admin_page import AdminPage
 from kiosk.appearance import Appearance
@@ -277,7 +277,9 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
     def open_service_dialog(self) -> ServiceDialog:
         dialog = ServiceDialog(self.light.status, self)
         dialog.restart_requested.connect(lambda: self.restart_service(dialog))
-        dialog.sign_in_requested.connect(lambda: (dialog.accept(), self.open_wizard(at_sign_in=True)))
+        dialog.sign_in_requested.connect(lambda: (dialog.accept(), self.open_wizard(at_sign_in=True))
+                                         if allowed(self.role, "setup_wizard") else self.status_line.setText(
+                                             "Signing the mail account in again is for a group allowed email setup."))
         dialog.show()
         return dialog
 

@@ -147,7 +147,7 @@ class MessageView(QWidget):
         else:
             self.body.setPlainText(self.plain_text())
             if c.html and not allowed(self._role(), "view_html"):
-                notes.append("This message also has a formatted version; your role sees the text.")
+                notes.append("This message also has a formatted version; your group sees the text.")
         if self.safe is not None and self.safe.removed_remote:
             notes.append(f"{self.safe.removed_remote} picture(s) or other remote content not loaded.")
         if c.problems:
@@ -169,7 +169,7 @@ class MessageView(QWidget):
         """Only roles allowed hyperlinks, and only after the real address is shown and confirmed."""
         address = url.toString()
         if not allowed(self._role(), "hyperlinks"):
-            self.note.setText("Links in messages are not opened for your role.")
+            self.note.setText("Links in messages are not opened for your group.")
             return False
         if not self.confirm_link(address):
             return False

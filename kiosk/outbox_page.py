@@ -301,7 +301,12 @@ class OutboxPage(QWidget):
         return self.on_email_pdf(item.get("patient_id") or None, printing.pdf_attachment(self.document(rid),
                                                                                           "outbox-item.pdf"))
 
+    may_delete = True  # the signed-in group's "delete" permission (kiosk/roles_desk.py)
+
     def delete_selected(self) -> None:
+        if not self.may_delete:
+            self.say("Your group may not delete outbox items.")
+            return
         self._apply_selected(Event.DELETE)
 
     def restore_selected(self) -> None:

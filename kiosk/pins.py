@@ -1,51 +1,62 @@
-"""Setting a role's PIN at the desk (the super user's job): typed twice, stored hashed."""
+"""Signing in at the desk: choose your name, type your PIN (never shown, never kept), Sign in.
+Someone signed in can Sign out here too, back to the desk's own permissions."""
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QVBoxLayout,
+from typing import Any
+
+from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QPushButton, QVBoxLayout,
                              QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.app import ROLES, App
 from kiosk import plain
 
 
-class PinDialog(QDialog):
-    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+class SignInDialog(QDialog):
+    signed_in = pyqtSignal(object)  # SignedIn
+    signed_out = pyqtSignal()
+
+    def __init__(self, roles: Any, someone_signed_in: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Set a PIN")
-        self.roles = roles = app.roles
+        self.setWindowTitle("Sign in")
+        self.roles = roles
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.role = QComboBox()
-        for role in ROLES:
-            self.role.addItem(f"{role}" + ("" if roles.has_pin(role) else " (no PIN yet)"), role)
-        form.addRow("Role", self.role)
+        self.user = QComboBox()
+        for u in roles.users():
+            self.user.addItem(plain.shown(f"{u.name} ({u.group})"), u.name)
+        form.addRow("Name", self.user)
         self.pin = QLineEdit()
-        self.again = QLineEdit()
-        for field in (self.pin, self.again):
-            field.setEchoMode(QLineEdit.EchoMode.Password)
-            field.setMaxLength(12)
-        form.addRow("New PIN (4 to 12 digits)", self.pin)
-        form.addRow("The same again", self.again)
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        form.addRow("PIN", self.pin)
         layout.addLayout(form)
-        self.problem = plain.label()
+        self.problem = plain.label(wrap=True)
         self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
         layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        self.save = buttons.button(QDialogButtonBox.StandardButton.Save)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.go = buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.go.setDefault(True)
+        self.out = QPushButton("Sign out")
+        buttons.addButton(self.out, QDialogButtonBox.ButtonRole.ResetRole)
+        self.out.setVisible(someone_signed_in)  # after addButton, which shows it
+        self.out.clicked.connect(lambda: (self.signed_out.emit(), self.accept()))
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.pin.setFocus()
 
     def apply(self) -> bool:
-        if self.pin.text() != self.again.text():
-            self.problem.setText("The two PINs differ; type them again.")
-            return False
+        """Signed in, or the dialog stays with the reason and the PIN field emptied."""
         try:
-            self.roles.set_pin(self.role.currentData(), self.pin.text())
+            who = self.roles.sign_in(self.user.currentData(), self.pin.text())
         except PracticeMailError as exc:
             self.problem.setText(f"{exc.message}. {exc.hint}")
+            self.pin.clear()
+            self.pin.setFocus()
             return False
+        self.pin.clear()
+        self.signed_in.emit(who)
         self.accept()
         return True

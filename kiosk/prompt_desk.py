@@ -1,12 +1,13 @@
 """Prompt-before-send at the desk: "Send this confirmation now?" when a confirmation is due (not
-at booking); Yes sends it by a real pass, No cancels it and says so. Part of the main window
-(kiosk/main_window.py), kept apart so each stays readable."""
+at booking); Yes sends it by a real pass, No cancels it, says so and offers Undo (the
+confirmation ready and asked about again). Part of the main window (kiosk/main_window.py), kept
+apart so each stays readable."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtWidgets import QMessageBox
+from PyQt6.QtWidgets import QMessageBox, QPushButton
 
 from engine.errors import PracticeMailError
 from kiosk import plain
@@ -47,7 +48,32 @@ class PromptDesk:
             if not send:
                 to = ", ".join(self.app.outbox_item(rid).to)
                 self.status_line.setText(f"The confirmation to {plain.shown(to)} will not be sent.")
+                self.offer_undo(rid, to)
         self._asking.discard(rid)
         self.refresh_outbox()
         if send and self.send_receive.isEnabled():
             self.start_send_receive()
+
+    def offer_undo(self, rid: int, to: str) -> QPushButton:
+        """Undo beside the status bar's words, until used or another No takes its place."""
+        button = getattr(self, "undo_prompt", None)
+        if button is None:
+            self.undo_prompt = button = QPushButton("Undo")
+            button.clicked.connect(lambda _checked=False: self.take_back_prompt())
+            self.statusBar().addPermanentWidget(button)
+        self._undo_rid = rid
+        button.setToolTip(f"Ask again about the confirmation to {plain.shown(to)}")
+        button.show()
+        return button
+
+    def take_back_prompt(self) -> list[QMessageBox]:
+        """The No taken back: the confirmation is ready again and asked about at once."""
+        self.undo_prompt.hide()
+        try:
+            item = self.app.undo_prompt(self._undo_rid)
+        except PracticeMailError as exc:
+            self.status_line.setText(f"{exc.message}. {exc.hint}")
+            return []
+        self.status_line.setText(f"The confirmation to {plain.shown(', '.join(item.to))} is back in the outbox.")
+        self.refresh_outbox()
+        return self.ask_prompts([item])

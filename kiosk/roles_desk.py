@@ -1,24 +1,30 @@
-"""Who is at the desk: reception by default, a dentist or super user after a PIN, and back to
-reception after a quiet spell. Part of the main window (kiosk/main_window.py), kept apart so
-each stays readable; it needs the window's `app`, `roles`, `status_line`, `idle` timer and the
-actions and pages whose rights it sets."""
+"""Who is at the desk: nobody signed in (the reception group's permissions) by default, a user
+of a security group after their PIN, and back to the desk's own after a quiet spell. Every
+gated action of the window is set here from `allowed(who, permission)` (engine/service/roles.py).
+Part of the main window (kiosk/main_window.py), kept apart so each stays readable; it needs the
+window's `app`, `roles`, `status_line`, `idle` timer and the actions and pages whose rights it sets."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PyQt6.QtCore import QEvent
-from PyQt6.QtWidgets import QInputDialog, QLineEdit
+from PyQt6.QtWidgets import QPushButton
 
 from engine.errors import PracticeMailError
-from engine.service.app import ROLES, allowed
-from kiosk.pins import PinDialog
+from engine.service.app import SignedIn, allowed
+from kiosk.pins import SignInDialog
+from kiosk.users_page import UsersDialog
 
-IDLE_MINUTES = 10  # a dentist or super user left signed in drops back to reception after this
+IDLE_MINUTES = 10  # a signed-in user left alone drops back to the desk's own after this
+
+
+def buttons_named(widget: Any, text: str) -> list[QPushButton]:
+    return [b for b in widget.findChildren(QPushButton) if b.text() == text]
 
 
 class RoleDesk:
-    role: str
+    role: Any  # a SignedIn once apply_role ran
     app: Any
     roles: Any
     status_line: Any
@@ -26,59 +32,95 @@ class RoleDesk:
     role_action: Any
     setup: Any
     pins: Any
+    mass_mail: Any
     admin_page: Any
     message_view: Any
+    inbox_page: Any
+    outbox_page: Any
+    template_editor: Any
 
     def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        """Any key or click at the desk restarts the idle clock of a signed-in role."""
-        if self.role != "reception" and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+        """Any key or click at the desk restarts the idle clock of a signed-in user."""
+        if getattr(self.role, "user", "") and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
             self.idle.start()
         return False
 
     def sign_out_idle(self) -> None:
-        if self.role != "reception":
-            self.apply_role("reception")
-            self.status_line.setText("Signed out after a quiet spell: back to reception.")
+        if self.role.user:
+            self.apply_role(self.roles.desk())
+            self.status_line.setText("Signed out after a quiet spell: back to the desk's own permissions.")
 
-    def apply_role(self, role: str) -> None:
-        """What the role may do: the setup wizard and runbook actions are the super user's. A
-        role above reception lasts until IDLE_MINUTES pass without a key or a click."""
-        self.role = role
-        if role != "reception":
+    def sign_out(self) -> None:
+        self.apply_role(self.roles.desk())
+        self.status_line.setText("Signed out.")
+
+    def apply_role(self, who: SignedIn | str) -> None:
+        """What the signed-in user's group may do, on every gated action (a group's name: that
+        group as stored, with nobody signed in). Someone signed in lasts until IDLE_MINUTES pass
+        without a key or a click."""
+        if isinstance(who, str):
+            group = self.roles.group(who)
+            who = SignedIn("", who, group.permissions if group else frozenset())
+        self.role = who
+        if who.user:
             self.idle.start(IDLE_MINUTES * 60_000)
         else:
             self.idle.stop()
-        self.role_action.setText(role.capitalize())
-        self.setup.setEnabled(allowed(role, "setup_wizard"))
-        self.pins.setEnabled(allowed(role, "manage_pins"))
-        self.admin_page.role = role
+        self.role_action.setText(who.user or "Sign in")
+        self.role_action.setToolTip(f"Signed in as {who.user} ({who.group}); click to sign out or change"
+                                    if who.user else f"Nobody signed in: the {who.group} group's permissions; "
+                                                     "click to sign in")
+        self._gate(who)
+
+    def _gate(self, who: SignedIn) -> None:
+        may = lambda permission: allowed(who, permission)  # noqa: E731 - read as a sentence below
+        self.setup.setEnabled(may("setup_wizard"))
+        self.pins.setEnabled(may("manage_pins"))
+        self.mass_mail.setEnabled(may("mass_email"))
+        for b in buttons_named(self.inbox_page, "Delete"):
+            b.setEnabled(may("delete"))
+        self.outbox_page.may_delete = may("delete")
+        self.outbox_page.buttons["Delete"].setEnabled(may("delete"))
+        editor = self.template_editor
+        editor.may_change = may("templates")
+        for b in [editor.save, *editor.actions.values()]:
+            b.setEnabled(may("templates"))
+        self.admin_page.role = who
+        self.admin_page.may_export_patient_data(may("export_patient_data"))
         self.message_view.refresh_role()
 
-    def choose_role(self) -> None:
-        role, ok = QInputDialog.getItem(self, "Role", "Sign in as:", list(ROLES), 0, False)
-        if not ok:
-            return
-        pin = ""
-        if self.roles.has_pin(role):
-            pin, ok = QInputDialog.getText(self, "PIN", f"PIN for {role}:", QLineEdit.EchoMode.Password)
-            if not ok:
-                return
-        self.sign_in(role, pin)
+    def choose_role(self) -> SignInDialog:
+        """The sign-in dialog: a user and their PIN; Sign out when someone is signed in."""
+        dialog = SignInDialog(self.roles, bool(self.role.user), self)
+        dialog.signed_in.connect(self._signed_in)
+        dialog.signed_out.connect(self.sign_out)
+        dialog.show()
+        self.sign_in_dialog = dialog
+        return dialog
 
-    def sign_in(self, role: str, pin: str) -> bool:
+    def _signed_in(self, who: SignedIn) -> None:
+        self.apply_role(who)
+        self.activateWindow()  # back to the desk, keys and all
+        note = "" if self.roles.has_pin(who.user) else " (no PIN yet: set one under Users and groups)"
+        self.status_line.setText(f"Signed in as {who.user}, {who.group}{note}.")
+
+    def sign_in(self, name: str, pin: str) -> bool:
+        """Sign `name` in with `pin` (what the dialog does); False, and said so, when refused."""
         try:
-            self.apply_role(self.roles.sign_in(role, pin))
+            who = self.roles.sign_in(name, pin)
         except PracticeMailError as exc:
             self.status_line.setText(f"{exc.message}. {exc.hint}")
             return False
-        self.status_line.setText(f"Signed in as {role}.")
+        self._signed_in(who)
         return True
 
-    def open_pins(self) -> PinDialog | None:
-        if not allowed(self.role, "manage_pins"):  # the action is greyed out too
+    def open_pins(self) -> UsersDialog | None:
+        """Users and groups: for a group allowed to manage them (the action is greyed out too)."""
+        if not allowed(self.role, "manage_pins"):
             return None
-        dialog = PinDialog(self.app, self)
-        dialog.accepted.connect(lambda: self.status_line.setText("PIN saved."))
+        dialog = UsersDialog(self.app, self)
+        dialog.page.changed.connect(lambda: self.apply_role(self.roles.again(self.role)))
+        dialog.finished.connect(lambda _result: self.activateWindow())
         dialog.show()
+        self.users_dialog = dialog
         return dialog
-

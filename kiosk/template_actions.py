@@ -97,7 +97,7 @@ class TemplateActions:
 
     def delete_template(self: TemplateEditor) -> None:
         """Asked first, naming the template; refused, with where, while it is in use."""
-        if self.loaded is None:
+        if self.loaded is None or not self.may_change:
             return
         t = self.loaded
         if self.is_new:  # never saved: nothing to delete but the fields

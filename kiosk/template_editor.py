@@ -64,6 +64,7 @@ class TemplateEditor(TemplateActions, QWidget):
         self.problems = plain.label(wrap=True)
         self.problems.setStyleSheet("color: #a01c1c")
         right.addWidget(self.problems)
+        self.may_change = True  # the signed-in group's "templates" permission (kiosk/roles_desk.py)
         self.save = QPushButton("Save")
         self.save.clicked.connect(self.save_template)
         right.addWidget(self.save)
@@ -214,6 +215,9 @@ class TemplateEditor(TemplateActions, QWidget):
 
     def _store(self) -> bool:
         """The fields saved as the template; the checker's words shown when refused."""
+        if not self.may_change:
+            self.problems.setText("Not saved: your group may not change templates.")
+            return False
         try:
             t = self.current()
             new = self.is_new or self.loaded is None or t.code != self.loaded.code

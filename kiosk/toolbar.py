@@ -43,8 +43,8 @@ def build_toolbar(self: Any) -> None:
     self.setup.triggered.connect(lambda: self.open_wizard())
     self.setup.setIcon(icon("setup"))
     bar.addAction(self.setup)
-    self.pins = QAction("PINs...", self)
-    self.pins.setToolTip("Set the PIN of a role (super user)")
+    self.pins = QAction("Users and groups...", self)  # kiosk/users_page.py
+    self.pins.setToolTip("Security groups and their permissions, users and their PINs")
     self.pins.triggered.connect(lambda: self.open_pins())
     self.pins.setIcon(icon("pins"))
     bar.addAction(self.pins)
@@ -52,8 +52,7 @@ def build_toolbar(self: Any) -> None:
     self.send_receive.setToolTip("Send and receive now (F9)")
     self.new_email.setShortcut(QKeySequence.StandardKey.New)
     self.new_email.setToolTip("Write to a patient (Ctrl+N)")
-    self.role_action = QAction("Reception", self)
-    self.role_action.setToolTip("Signed in as reception; click to change role")
+    self.role_action = QAction("Sign in", self)  # its words and tooltip: kiosk/roles_desk.py
     self.role_action.triggered.connect(self.choose_role)
     self.role_action.setIcon(icon("role"))
     bar.addAction(self.role_action)

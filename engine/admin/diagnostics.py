@@ -109,7 +109,7 @@ def _admin(admin: Admin | App) -> Admin:
     return admin if isinstance(admin, Admin) else Admin(admin)
 
 
-def run_runbook(admin: Admin | App, name: str, role: str, include_patient_data: bool = False,
+def run_runbook(admin: Admin | App, name: str, role: Any, include_patient_data: bool = False,
                 confirm: Callable | None = None, timeout: float = 30.0,  # type: ignore[type-arg]
                 only: int | None = None, redact: Redactor | None = None) -> tuple[str, list]:  # type: ignore[type-arg]
     """The runbook's page and results; `only`: run just the cell with that index (the others

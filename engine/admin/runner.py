@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.service.roles import allowed
+
 RUNBOOKS = Path(__file__).resolve().parent / "runbooks"
-ACTION_ROLES = frozenset({"super user"})
+ACTION = "admin_actions"  # the permission an action cell needs (engine/service/roles.py)
 KINDS = ("markdown", "text", "kv", "table", "status", "log", "image", "error")
 
 
@@ -99,7 +101,7 @@ def _shape(value: Any, kind: str | None) -> Output:
 
 
 class Runner:
-    def __init__(self, admin: Any, role: str, confirm: Callable[[Cell], bool] | None = None,
+    def __init__(self, admin: Any, role: Any, confirm: Callable[[Cell], bool] | None = None,
                  redact: Callable[[str], str] = lambda s: s, timeout: float = 30.0) -> None:
         self.admin = admin
         self.role = role
@@ -117,10 +119,11 @@ class Runner:
             result.outputs.append(Output("markdown", cell.source))
             return self._clean(result)
         if cell.action:
-            if self.role not in ACTION_ROLES:
+            if not allowed(self.role, ACTION):
+                who = getattr(self.role, "group", self.role)
                 result.state = "refused"
                 result.outputs.append(Output("error", f"'{cell.title or 'this action'}' changes the practice's mail; "
-                                                      f"the {self.role} role may not run it"))
+                                                      f"the {who} group may not run it"))
                 return self._clean(result)
             if not self.confirm(cell):
                 result.state = "skipped"

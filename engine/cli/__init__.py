@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.cli import (admin, compose, config, directory, inbox, migrate, outbox, plugins, recalls, reminders, service,
-                        signin, sms, system, templates)
+                        signin, sms, system, templates, users)
 from engine.cli.base import Commands
 from engine.cli.input import OneLineParser, fail, not_text, os_error
 from engine.errors import PracticeMailError
 
 # in the order `practicemail --help` lists them
-TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, config, directory, migrate)
+TOPICS = (outbox, inbox, templates, compose, reminders, recalls, sms, admin, service, system, signin, users, config, directory,
+          migrate)
 
 
 class _DataAction(argparse.Action):

@@ -83,6 +83,7 @@ class Event(str, Enum):
     EDITED = "edited"  # a draft's message rebuilt in the compose window
     DEFERRED = "deferred"  # its deliver_after moved later (a text held until quiet hours end)
     PROMPT_ANSWERED = "prompt_answered"  # reception answered the prompt-before-send question
+    PROMPT_UNDONE = "prompt_undone"  # reception took back its No: asked again
     LINK_REQUESTED = "link_requested"  # the booking system took the request and gave a token
     STATUS_REPORTED = "status_reported"  # the SMS provider's delivery status for a sent text
     DESCRIBED = "described"  # reception changed the email's category or description
@@ -98,6 +99,7 @@ TRANSITIONS: dict[tuple[State | None, Event], State | None] = {
     (S.DRAFT, E.EDITED): S.DRAFT,
     (S.READY, E.DEFERRED): S.READY,
     (S.READY, E.PROMPT_ANSWERED): S.READY,
+    (S.CANCELLED, E.PROMPT_UNDONE): S.READY,  # only right after a No (engine/service/outbox.py checks)
     (S.PENDING_LINK, E.LINK_REQUESTED): S.PENDING_LINK,
     (S.SENT, E.STATUS_REPORTED): S.SENT,
     (S.DRAFT, E.QUEUE): S.READY,
@@ -135,6 +137,7 @@ FIELDS: dict[Event, frozenset[str]] = {
     E.DESCRIBED: _NAMING,
     E.DEFERRED: frozenset({"deliver_after"}),
     E.PROMPT_ANSWERED: frozenset({"prompt", "deliver_after"}),
+    E.PROMPT_UNDONE: frozenset({"prompt"}),
     E.LINK_REQUESTED: frozenset({"link_token"}),
     E.LINK_READY: _MESSAGE - {"to", "cc", "bcc"},
     E.DELIVERED: frozenset({"provider_sid", "provider_status"}),

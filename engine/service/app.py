@@ -38,7 +38,7 @@ from engine.service.practice import Practice, default_data_folder
 from engine.service.recalls import Recalls
 from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
-from engine.service.roles import ROLES, Roles, allowed
+from engine.service.roles import DESK, PERMISSIONS, ROLES, SUPER, Group, PinRefused, Roles, SignedIn, User, allowed
 from engine.service.sms import Texts
 from engine.service.standby import Standby
 from engine.service.templates import Templates
@@ -51,8 +51,9 @@ from engine.service.values import (Contact, DayAppointment, InboxMessage, MassPr
 # the value types and pure helpers the door hands out, so callers need nothing behind it
 # (`make_private`, `atomic_write`, `redact_secrets`: the few adapter helpers the command line and
 # the admin need, handed out here so that no module outside the service imports an adapter)
-__all__ = ["App", "Contact", "DayAppointment", "Document", "Event", "InboxMessage", "MassPreview", "NewEmail",
-           "OutboxItem", "Patient", "RID", "ROLES", "ReadOnly", "RecallLine", "Standby", "Template", "allowed", "atomic_write",
+__all__ = ["App", "Contact", "DayAppointment", "DESK", "Document", "Event", "Group", "InboxMessage", "MassPreview",
+           "NewEmail", "OutboxItem", "PERMISSIONS", "Patient", "PinRefused", "RID", "ROLES", "SUPER", "SignedIn", "User",
+           "ReadOnly", "RecallLine", "Standby", "Template", "allowed", "atomic_write",
            "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets"]
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -268,6 +269,12 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         send it now), no cancels it (its history says reception declined)."""
         self._command("answer a confirmation")
         self.reminders.answer_prompt(rid, send, self.now())
+
+    def undo_prompt(self, rid: int) -> OutboxItem:
+        """Reception's No to a confirmation taken back (the desk's Undo): ready and asked again."""
+        self._command("take back an answer")
+        self.outbox.undo_prompt_answer(rid, self.now())
+        return self.outbox.item(rid)
 
     def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:
         """Delete or restore an outbox item (the outbox's own table decides what is allowed)."""

@@ -233,6 +233,19 @@ class Outbox(OutboxQueries):
         with self._lock:
             return self._items.modify_many([rid], change)[rid]
 
+    def undo_prompt_answer(self, rid: int, now: datetime) -> dict[str, Any]:
+        """Reception's No taken back: the confirmation is ready again and asked about again. Only
+        while nothing else happened to it since the No (its last two events are that answer)."""
+        def change(_rid: int, stored: Any) -> dict[str, Any]:
+            last = [h.get("event") for h in stored.get("history", [])[-2:]]
+            if stored["status"] != State.CANCELLED.value or last != [Event.PROMPT_ANSWERED.value, Event.CANCEL.value]:
+                raise InputInvalid(f"outbox item {rid} was not declined at the prompt just now",
+                                   hint="Refresh the outbox; queue the confirmation again from the appointment.")
+            return rules.apply(stored, Event.PROMPT_UNDONE, now, error="asked again", fields={"prompt": True})[0]
+
+        with self._lock:
+            return self._items.modify_many([rid], change)[rid]
+
     def link_requested(self, rid: int, token: str, now: datetime) -> None:
         """The booking system took the request for a link: its token, to ask about it later."""
         self._apply_if_allowed([rid], Event.LINK_REQUESTED, now, fields={"link_token": token})

@@ -1,70 +1,312 @@
-"""Roles at the front desk: reception, dentist, super user; a PIN each, stored hashed
-(scrypt with a salt), never in clear; and what each may do."""
+"""Who may do what at the desk: security groups with ticked permissions, and users who belong
+to a group and sign in with a PIN (stored hashed, scrypt with a salt, never in clear).
+
+The groups a fresh install has are DEFAULT_GROUPS; the practice adds, ticks and unticks from
+there (the kiosk's Users page, `practicemail groups`). A desk nobody signed in at works with
+the permissions of the DESK group (reception). Two things can never happen, whatever is asked:
+the super user group losing the permission to manage users and groups, and the practice being
+left without a super user (no lock-out).
+
+A permission added in a later version (one line in PERMISSIONS, and the groups in
+DEFAULT_GROUPS that have it) takes its default in every stored group until someone ticks or
+unticks it there: each stored group remembers which permissions it has decided.
+
+Before groups there were three fixed roles, each with an optional PIN (collection "roles"):
+until the first change here, each of those roles reads as a user of the same name in the group
+of the same name, with its PIN, and the first change writes them as such (a practice that set
+PINs keeps signing in with them).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from engine.adapters.storage import RID, Storage
+from engine.core.names import hidden
 from engine.errors import InputInvalid, PracticeMailError
 
-ROLES = ("reception", "dentist", "super user")
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "reception": frozenset(),
-    "dentist": frozenset({"view_html"}),
-    "super user": frozenset({"view_html", "hyperlinks", "setup_wizard", "admin_actions", "manage_pins",
-                             "unlock_sms_account"}),
+# permission -> what it lets a person do, in the desk's words (the order the page shows them)
+PERMISSIONS: dict[str, str] = {
+    "view_html": "See the formatted (HTML) version of mail",
+    "hyperlinks": "Follow links in mail",
+    "setup_wizard": "Email setup",
+    "manage_pins": "Users, groups and PINs",
+    "admin_actions": "Runbook actions (restart, reset)",
+    "templates": "Change templates",
+    "mass_email": "Mass email",
+    "delete": "Delete messages and outbox items",
+    "export_patient_data": "Export with patient data",
+    "unlock_sms_account": "Unlock the text-message account after its test",
 }
+MANAGE = "manage_pins"
+SUPER = "super user"
+DESK = "reception"  # the group of a desk nobody signed in at
+DEFAULT_GROUPS: dict[str, frozenset[str]] = {
+    "reception": frozenset({"templates", "mass_email", "delete"}),
+    "dentist": frozenset({"templates", "delete"}),
+    "practice manager": frozenset({"setup_wizard", "admin_actions", "templates", "mass_email", "delete",
+                                   "export_patient_data"}),
+    SUPER: frozenset(PERMISSIONS),
+}
+ROLES = tuple(DEFAULT_GROUPS)  # the groups of a fresh install (the fixed roles' name, kept)
+_OLD_ROLES = ("reception", "dentist", "super user")  # the roles before groups, migrated as users
+_PIN = re.compile(r"[0-9]{4,12}")  # ASCII digits: str.isdigit() also takes '٤' and '²'
+MAX_NAME = 40
 
 
 class PinRefused(PracticeMailError):
     default_hint = "Try the PIN again, or ask the practice manager."
 
 
-def allowed(role: str, permission: str) -> bool:
-    return permission in PERMISSIONS.get(role, frozenset())
+@dataclass(frozen=True)
+class Group:
+    name: str
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    group: str
+    has_pin: bool
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is at the desk: `user` "" when nobody signed in (the desk group's permissions)."""
+
+    user: str
+    group: str
+    permissions: frozenset[str]
+
+
+def allowed(who: SignedIn | str, permission: str) -> bool:
+    """May `who` (a signed-in user, or a group's name: its default permissions) do this?"""
+    if isinstance(who, SignedIn):
+        return permission in who.permissions
+    return permission in DEFAULT_GROUPS.get(who, frozenset())
 
 
 def _hash(pin: str, salt: bytes) -> str:
     return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=2**14, r=8, p=1).hex()
 
 
+def _pin_fields(pin: str) -> dict[str, str]:
+    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+        raise InputInvalid("a PIN is 4 to 12 digits (0 to 9)", hint="Choose 4 to 12 digits.")
+    salt = secrets.token_bytes(16)
+    return {"salt": salt.hex(), "hash": _hash(pin, salt)}
+
+
+def clean_name(name: str, what: str) -> str:
+    """A user's or group's name: 1 to 40 characters, no line ends, controls or bidi marks."""
+    text = str(name).strip(" ")
+    if not text or len(text) > MAX_NAME:
+        raise InputInvalid(f"a {what}'s name is 1 to {MAX_NAME} characters", hint=f"Type a shorter {what} name.")
+    if any(hidden(ch) or not ch.isprintable() for ch in text):
+        raise InputInvalid(f"a {what}'s name may not hold line ends or hidden characters",
+                           hint=f"Type the {what}'s name again in ordinary characters.")
+    return text
+
+
+def _key(name: object) -> str:
+    return str(name).casefold()
+
+
 class Roles:
+    """The groups and users of the practice; answers frozen Group, User and SignedIn values."""
+
     def __init__(self, store: Storage) -> None:
-        self._c = store.collection("roles")
+        self._old = store.collection("roles")
+        self._groups = store.collection("groups")
+        self._users = store.collection("users")
+        self._lock = threading.Lock()
 
-    def _record(self, role: str) -> dict | None:  # type: ignore[type-arg]
-        found = self._c.find_by("role", role)
-        return found[0] if found else None
+    # -- reading ----------------------------------------------------------------------------
+    def _group_records(self) -> list[dict[str, Any]]:
+        stored = self._groups.all()
+        if stored:
+            return stored
+        return [{"name": n, "permissions": sorted(p), "decided": sorted(PERMISSIONS)} for n, p in DEFAULT_GROUPS.items()]
 
-    def has_pin(self, role: str) -> bool:
-        return self._record(role) is not None
+    @staticmethod
+    def _group(rec: dict[str, Any]) -> Group:
+        name = rec["name"]
+        decided = set(rec.get("decided", ()))
+        ticked = set(rec.get("permissions", ())) & PERMISSIONS.keys()
+        perms = ticked | (DEFAULT_GROUPS.get(name, frozenset()) - decided)
+        if name == SUPER:
+            perms.add(MANAGE)
+        return Group(name, frozenset(perms))
 
-    def set_pin(self, role: str, pin: str) -> None:
-        if role not in ROLES:
-            raise InputInvalid(f"{role!r} is not a role", hint=f"Use one of: {', '.join(ROLES)}.")
-        if not pin.isdigit() or not 4 <= len(pin) <= 12:
-            raise InputInvalid("a PIN is 4 to 12 digits", hint="Choose 4 to 12 digits.")
-        salt = secrets.token_bytes(16)
-        body = {"role": role, "salt": salt.hex(), "hash": _hash(pin, salt)}
-        rec = self._record(role)
+    def groups(self) -> list[Group]:
+        seen: dict[str, Group] = {}
+        for rec in self._group_records():
+            seen.setdefault(_key(rec["name"]), self._group(rec))
+        return list(seen.values())
+
+    def group(self, name: str) -> Group | None:
+        return next((g for g in self.groups() if _key(g.name) == _key(name)), None)
+
+    def _user_records(self) -> list[dict[str, Any]]:
+        stored = self._users.all()
+        if stored:
+            return stored
+        pins = {r.get("role"): r for r in self._old.all()}
+        return [{"name": role, "group": role, **({"salt": pins[role]["salt"], "hash": pins[role]["hash"]}
+                                                  if role in pins else {})} for role in _OLD_ROLES]
+
+    def _user_record(self, name: str) -> dict[str, Any] | None:
+        return next((r for r in self._user_records() if _key(r["name"]) == _key(name)), None)
+
+    def users(self) -> list[User]:
+        return [User(r["name"], r["group"], "hash" in r) for r in self._user_records()]
+
+    def has_pin(self, name: str) -> bool:
+        rec = self._user_record(name)
+        return rec is not None and "hash" in rec
+
+    # -- signing in -------------------------------------------------------------------------
+    def desk(self) -> SignedIn:
+        """The desk nobody signed in at: the DESK group's permissions."""
+        group = self.group(DESK)
+        return SignedIn("", DESK, group.permissions if group else frozenset())
+
+    def verify(self, name: str, pin: str) -> bool:
+        """A user without a PIN yet (a fresh install's, or a role that had none) opens without one."""
+        rec = self._user_record(name)
         if rec is None:
-            self._c.insert(body)
-        else:
-            self._c.update(rec[RID], body)
-
-    def verify(self, role: str, pin: str) -> bool:
-        """A role without a PIN yet (a fresh install) opens without one."""
-        rec = self._record(role)
-        if rec is None:
+            return False
+        if "hash" not in rec:
             return True
-        return hmac.compare_digest(rec["hash"], _hash(pin, bytes.fromhex(rec["salt"])))
+        return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"])))
 
-    def sign_in(self, role: str, pin: str) -> str:
-        if role not in ROLES:
-            raise InputInvalid(f"{role!r} is not a role", hint=f"Use one of: {', '.join(ROLES)}.")
-        if not self.verify(role, pin):
-            raise PinRefused(f"the PIN for {role} is not right")
-        return role
+    def sign_in(self, name: str, pin: str) -> SignedIn:
+        if not self.verify(name, pin):
+            raise PinRefused("that name and PIN do not match")
+        rec = self._user_record(name)
+        assert rec is not None
+        return self.again(SignedIn(rec["name"], rec["group"], frozenset()))
+
+    def again(self, who: SignedIn) -> SignedIn:
+        """`who` as the groups say now (after an edit): the desk's own when the user is gone."""
+        rec = self._user_record(who.user) if who.user else None
+        if rec is None:
+            return self.desk()
+        group = self.group(rec["group"])
+        return SignedIn(rec["name"], rec["group"], group.permissions if group else frozenset())
+
+    # -- changing ---------------------------------------------------------------------------
+    def _materialise(self) -> None:
+        """Before the first change: the default groups and the old roles' users, written."""
+        if not self._groups.all():
+            self._groups.insert_many(self._group_records())
+        if not self._users.all():
+            self._users.insert_many(self._user_records())
+
+    def save_group(self, name: str, permissions: Iterable[str]) -> Group:
+        """Add a group, or set an existing one's ticks."""
+        name = clean_name(name, "group")
+        perms = set(permissions)
+        unknown = perms - PERMISSIONS.keys()
+        if unknown:
+            raise InputInvalid(f"no such permission: {', '.join(sorted(unknown))}",
+                               hint=f"Use some of: {', '.join(PERMISSIONS)}.")
+        if _key(name) == _key(SUPER) and MANAGE not in perms:
+            raise InputInvalid("the super user group always manages users and groups",
+                               hint="Leave that tick on, so that nobody is locked out.")
+        with self._lock:
+            self._materialise()
+            body = {"name": name, "permissions": sorted(perms), "decided": sorted(PERMISSIONS)}
+            found = [r for r in self._groups.all() if _key(r["name"]) == _key(name)]
+            if found:
+                self._groups.update(found[0][RID], {**body, "name": found[0]["name"]})
+            else:
+                self._groups.insert(body)
+        group = self.group(name)
+        assert group is not None
+        return group
+
+    def remove_group(self, name: str) -> None:
+        group = self._require_group(name)
+        if _key(group.name) in (_key(SUPER), _key(DESK)):
+            raise InputInvalid(f"the {group.name} group cannot be removed",
+                               hint="Untick what it should not do instead.")
+        members = [u.name for u in self.users() if _key(u.group) == _key(group.name)]
+        if members:
+            raise InputInvalid(f"the {group.name} group still has {len(members)} user(s)",
+                               hint="Move them to another group or remove them first.")
+        with self._lock:
+            self._materialise()
+            for r in self._groups.all():
+                if _key(r["name"]) == _key(group.name):
+                    self._groups.remove(r[RID])
+
+    def _require_group(self, name: str) -> Group:
+        group = self.group(str(name))
+        if group is None:
+            raise InputInvalid(f"there is no group {clean_name(name, 'group')!r}",
+                               hint=f"Use one of: {', '.join(g.name for g in self.groups())}.")
+        return group
+
+    def _require_user(self, name: str) -> dict[str, Any]:
+        rec = self._user_record(str(name))
+        if rec is None:
+            raise InputInvalid(f"there is no user {clean_name(name, 'user')!r}",
+                               hint="`practicemail users list` (or the Users page) shows who there is.")
+        return rec
+
+    def _check_a_super_user_stays(self, leaving: str) -> None:
+        others = [u for u in self.users() if _key(u.group) == _key(SUPER) and _key(u.name) != _key(leaving)]
+        if not others:
+            raise InputInvalid(f"{leaving} is the last super user",
+                               hint="Add another super user first, so that nobody is locked out.")
+
+    def add_user(self, name: str, group: str, pin: str) -> User:
+        name = clean_name(name, "user")
+        target = self._require_group(group)
+        fields = _pin_fields(pin)
+        with self._lock:
+            if self._user_record(name) is not None:
+                raise InputInvalid(f"there is already a user {name!r}", hint="Choose another name.")
+            self._materialise()
+            self._users.insert({"name": name, "group": target.name, **fields})
+        return User(name, target.name, True)
+
+    def update_user(self, name: str, group: str | None = None, pin: str | None = None) -> User:
+        """Move a user to another group, or give them a new PIN (or both)."""
+        rec = self._require_user(name)
+        body: dict[str, Any] = {}
+        if group is not None:
+            target = self._require_group(group)
+            if _key(rec["group"]) == _key(SUPER) and _key(target.name) != _key(SUPER):
+                self._check_a_super_user_stays(rec["name"])
+            body["group"] = target.name
+        if pin is not None:
+            body.update(_pin_fields(pin))
+        with self._lock:
+            self._materialise()
+            for r in self._users.all():
+                if _key(r["name"]) == _key(rec["name"]):
+                    self._users.update(r[RID], body)
+        return next(u for u in self.users() if _key(u.name) == _key(rec["name"]))
+
+    def set_pin(self, name: str, pin: str) -> None:
+        self.update_user(name, pin=pin)
+
+    def remove_user(self, name: str) -> None:
+        rec = self._require_user(name)
+        if _key(rec["group"]) == _key(SUPER):
+            self._check_a_super_user_stays(rec["name"])
+        with self._lock:
+            self._materialise()
+            for r in self._users.all():
+                if _key(r["name"]) == _key(rec["name"]):
+                    self._users.remove(r[RID])

@@ -269,11 +269,11 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
     from PyQt6.QtWidgets import QApplication, QMessageBox
 
     window.roles.set_pin("super user", "2468")
-    stored = (practice.folder / "db" / "roles.json").read_text()
+    stored = (practice.folder / "db" / "users.json").read_text()
     assert "2468" not in stored  # hashed, never in clear
-    assert window.role == "reception" and not window.setup.isEnabled()
+    assert window.role.user == "" and not window.setup.isEnabled()
     assert not window.sign_in("super user", "1111") and "PIN" in window.status_line.text()
-    assert window.role == "reception"
+    assert window.role.user == ""
     assert window.sign_in("super user", "2468") and window.setup.isEnabled()
     # a failed item, then the outbox runbook's reset action, confirmed in a dialog
     fakemail.faults.add("smtp", "data", "reply", code=552, times=1)
@@ -303,14 +303,16 @@ def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: M
     assert window.sign_in("super user", "")  # a fresh install: no PIN yet
     dialog = window.open_pins()
     qtbot.add_widget(dialog)
-    dialog.role.setCurrentIndex(dialog.role.findData("reception"))
-    qtbot.keyClicks(dialog.pin, "1357")
-    qtbot.keyClicks(dialog.again, "1358")
-    assert not dialog.apply() and "differ" in dialog.problem.text()
-    dialog.again.clear()
-    qtbot.keyClicks(dialog.again, "1357")
-    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
-    assert not dialog.isVisible() and window.roles.has_pin("reception")
+    page = dialog.page
+    page.select(user="reception")
+    qtbot.keyClicks(page.pin, "1357")
+    qtbot.keyClicks(page.again, "1358")
+    qtbot.mouseClick(page.save_user, Qt.MouseButton.LeftButton)
+    assert "differ" in page.problem.text() and not window.roles.has_pin("reception")
+    page.again.clear()
+    qtbot.keyClicks(page.again, "1357")
+    qtbot.mouseClick(page.save_user, Qt.MouseButton.LeftButton)
+    assert "saved" in page.said.text() and window.roles.has_pin("reception")
     assert not window.sign_in("reception", "0000") and window.sign_in("reception", "1357")
 
 
@@ -323,7 +325,7 @@ def test_a_signed_in_role_drops_back_to_reception_when_the_desk_is_quiet(qtbot: 
     assert window.idle.isActive() and window.idle.remainingTime() > IDLE_MINUTES * 60_000 - 5_000
     window.idle.setInterval(1)  # then nobody touches it
     window.idle.start()
-    qtbot.wait_until(lambda: window.role == "reception", timeout=2000)
+    qtbot.wait_until(lambda: window.role.user == "", timeout=2000)
     assert "Signed out" in window.status_line.text() and not window.idle.isActive()
 
 
@@ -353,3 +355,28 @@ def test_admin_page_runs_one_cell_of_a_runbook(qtbot: QtBot, window: MainWindow)
     shown = page.output.toPlainText()
     assert "cell 2" in shown and "outbox" in shown  # the counts
     assert "no failed items" not in shown and "item(s) reset" not in shown  # cells 4 to 6 did not run
+
+
+def test_no_at_the_prompt_offers_undo_which_asks_again(qtbot: QtBot, window: MainWindow, practice: Practice,
+                                                       fakemail: FakeMail) -> None:
+    """#19: No says 'the confirmation will not be sent' and offers Undo; Undo puts it back, asked
+    again, and Yes then sends it."""
+    from PyQt6.QtWidgets import QApplication, QMessageBox
+
+    practice.settings.set_many({"reminders.prompt_before_send": "true", "reminders.confirmation_delay_minutes": "0"})
+    window.reminders.book("P036", "2026-12-02T16:00", 30, window.app.engine.clock.now())
+    (box,) = window.ask_prompts()
+    assert not getattr(window, "undo_prompt", None) or not window.undo_prompt.isVisible()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert "will not be sent" in window.status_line.text() and window.undo_prompt.isVisible()
+    assert [r["status"] for r in window.app.engine.outbox.list()] == ["cancelled"]
+    qtbot.mouseClick(window.undo_prompt, Qt.MouseButton.LeftButton)
+    assert "back in the outbox" in window.status_line.text() and not window.undo_prompt.isVisible()
+    assert [r["status"] for r in window.app.engine.outbox.list()] == ["ready"]
+    asked = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+             and "Send this confirmation now?" in w.text()]
+    assert len(asked) == 1  # asked again at once
+    window.last_pass = None
+    qtbot.mouseClick(asked[0].button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
+    assert window.last_pass["sent"] == 1 and len(fakemail.sent()) == 1

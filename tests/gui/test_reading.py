@@ -41,6 +41,9 @@ def test_plain_text_for_reception_html_for_the_dentist_nothing_remote_ever(qtbot
     assert window.app.engine.inbox.get(window.inbox.id_at(0))["read"]  # opening it marked it read
     assert "1 picture" in view.note.text()
 
+    window.apply_role("dentist")  # formatted mail is the super user's alone by default, as the reference's
+    assert not view.formatted.isEnabled()
+    window.roles.save_group("dentist", {"view_html"})  # ticked for the dentists: HTML, links still text
     window.apply_role("dentist")
     assert view.formatted.isEnabled()
     view.formatted.setChecked(True)

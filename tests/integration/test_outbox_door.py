@@ -173,3 +173,29 @@ def test_every_way_in_makes_the_same_shape(practice: Practice, engine: Engine, c
               for rid in (one, batch, text, link)]
     assert shapes[0] == shapes[1] == shapes[2] == shapes[3]
     assert [len(_check_history(engine.outbox.item(rid))) for rid in (one, batch, text, link)] == [1, 1, 1, 1]
+
+
+def test_a_no_at_the_prompt_can_be_taken_back_once(practice: Practice, engine: Engine, clock: FakeClock) -> None:
+    """#19: No says the confirmation will not be sent and offers Undo; Undo makes it ready and
+    asked again, an event of the item; nothing else can be brought back that way."""
+    from engine.errors import InputInvalid
+
+    practice.settings.set_many({"reminders.confirmation_delay_minutes": "0", "reminders.prompt_before_send": "true",
+                                "reminders.confirmation_template": "APPTCONF"})
+    rem = Reminders(practice, engine.outbox)
+    rem.book("P033", "2026-11-25T15:00", 30, clock.now())
+    (asked,) = rem.awaiting_prompt()
+    with pytest.raises(InputInvalid, match="not declined"):
+        engine.outbox.undo_prompt_answer(asked.id, clock.now())  # nothing to take back yet
+    rem.answer_prompt(asked.id, send=False, now=clock.now())
+    engine.outbox.undo_prompt_answer(asked.id, clock.now())
+    back = engine.outbox.item(asked.id)
+    assert back.status is State.READY and back["prompt"] and _check_history(back)[-3:] == [
+        "prompt_answered", "cancel", "prompt_undone"]
+    assert [i.id for i in rem.awaiting_prompt()] == [asked.id]
+    with pytest.raises(InputInvalid, match="not declined"):
+        engine.outbox.undo_prompt_answer(asked.id, clock.now())  # once
+    engine.outbox.apply(asked.id, Event.CANCEL, clock.now())  # cancelled some other way: stays cancelled
+    with pytest.raises(InputInvalid, match="not declined"):
+        engine.outbox.undo_prompt_answer(asked.id, clock.now())
+    assert engine.outbox.item(asked.id).status is State.CANCELLED

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOOR = {"engine.service.app", "engine.service.values", "engine.errors"}
 ADMIN_FUNCTIONS = {"engine.admin.runner": {"available", "parse"},
-                   "engine.admin.diagnostics": {"email_support", "run_runbook"}}
+                   "engine.admin.diagnostics": {"email_support", "export", "run_runbook"}}
 SERVICE_CLASSES = {"Engine", "Practice", "Reminders", "Templates", "Composer", "Admin", "Roles", "Inbox", "Outbox"}
 
 

@@ -82,3 +82,17 @@ def test_the_shipped_runbooks_parse() -> None:
         for c in cells:
             if c.kind == "code":
                 compile(c.source, path.name, "exec")
+
+
+def test_an_action_asks_the_signed_in_users_group() -> None:
+    """#19: the runbook's actions follow the group's tick, not a fixed role's name."""
+    from engine.service.roles import SignedIn
+
+    cells = parse(BOOK)
+    ticked = Runner(Facade(), SignedIn("Pat", "practice manager", frozenset({"admin_actions"})), confirm=lambda c: True)
+    ns = {"admin": Facade(), "done": []}
+    assert ticked.run_cell(cells[-1], ns).outputs[0].data == "acted"
+    unticked = Runner(Facade(), SignedIn("Sam", "super user", frozenset({"manage_pins"})), confirm=lambda c: True)
+    refused = unticked.run_cell(cells[-1], {"admin": Facade(), "done": []})
+    assert refused.state == "refused" and "the super user group may not run it" in refused.outputs[0].data
+    assert Runner(Facade(), "reception", confirm=lambda c: True).run_cell(cells[-1], ns).state == "refused"

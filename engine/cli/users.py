@@ -1,0 +1,94 @@
+"""`practicemail users list|add|remove|pin` and `practicemail groups list`: who may sign in at
+the desk, and what each security group may do (engine/service/roles.py).
+
+A PIN never comes on the command line (every user of the machine can read it there): it is
+typed at a prompt that does not echo, twice, or read as one line of standard input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.cli.base import Commands, emit, open_app, table
+from engine.errors import InputInvalid
+
+
+def read_pin() -> str:
+    """From a no-echo prompt (typed twice) on a terminal, else one line of standard input."""
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            pin = getpass.getpass("PIN (4 to 12 digits, not shown): ")
+            if getpass.getpass("The same again: ") != pin:
+                raise InputInvalid("the two PINs differ; nothing was changed", hint="Run the command again.")
+            return pin
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+    except (EOFError, KeyboardInterrupt):
+        line = ""
+    pin = line[:-1] if line.endswith("\n") else line
+    pin = pin[:-1] if pin.endswith("\r") else pin
+    if not pin:
+        raise InputInvalid("no PIN was given; nothing was changed",
+                           hint="Type it at the prompt, or give it as one line on standard input.")
+    return pin
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    with open_app(args, writer=False) as app:
+        users = app.roles.users()
+    doc = [{"name": u.name, "group": u.group, "has_pin": u.has_pin} for u in users]
+    emit(args, doc, table([(u.name, u.group, "yes" if u.has_pin else "no PIN yet") for u in users],
+                          ("name", "group", "PIN")))
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    pin = read_pin()
+    with open_app(args, writer=True) as app:
+        user = app.roles.add_user(args.name, args.group, pin)
+    emit(args, {"name": user.name, "group": user.group}, f"user {user.name} added to {user.group}")
+    return 0
+
+
+def cmd_users_pin(args: argparse.Namespace) -> int:
+    pin = read_pin()
+    with open_app(args, writer=True) as app:
+        user = app.roles.update_user(args.name, pin=pin)
+    emit(args, {"name": user.name, "group": user.group}, f"a new PIN for {user.name} is saved")
+    return 0
+
+
+def cmd_users_remove(args: argparse.Namespace) -> int:
+    with open_app(args, writer=True) as app:
+        app.roles.remove_user(args.name)
+    emit(args, {"removed": args.name}, f"user {args.name} removed")
+    return 0
+
+
+def cmd_groups_list(args: argparse.Namespace) -> int:
+    from engine.service.app import PERMISSIONS
+
+    with open_app(args, writer=False) as app:
+        groups = app.roles.groups()
+    doc = [{"name": g.name, "permissions": [p for p in PERMISSIONS if p in g.permissions]} for g in groups]
+    emit(args, doc, table([(d["name"], ", ".join(d["permissions"]) or "-") for d in doc], ("group", "permissions")))
+    return 0
+
+
+def register(commands: Commands) -> None:
+    as_json = commands.as_json
+    users = commands.group("users", "who signs in at the desk, in which security group, with a PIN")
+    commands.add("list", cmd_users_list, "users, their group, whether they have a PIN", as_json, into=users)
+    p = commands.add("add", cmd_users_add, "add a user (the PIN is asked for, or read from standard input)",
+                     as_json, into=users)
+    p.add_argument("name")
+    p.add_argument("--group", required=True, help="the security group (`practicemail groups list`)")
+    p = commands.add("pin", cmd_users_pin, "give a user a new PIN (asked for, or read from standard input)",
+                     as_json, into=users)
+    p.add_argument("name")
+    p = commands.add("remove", cmd_users_remove, "remove a user (never the last super user)", as_json, into=users)
+    p.add_argument("name")
+    groups = commands.group("groups", "security groups and what each may do")
+    commands.add("list", cmd_groups_list, "the groups and their permissions", as_json, into=groups)

@@ -1,0 +1,190 @@
+"""Users and groups, for whoever may manage them: each security group with a tick box per
+permission, and the users (a name, a group, a PIN typed twice, stored hashed). The engine
+refuses what would lock the practice out (the super user group's own tick, the last super
+user); the page says why in words and keeps what was typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
+                             QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+from engine.errors import PracticeMailError
+from engine.service.app import PERMISSIONS, SUPER, App
+from kiosk import plain
+
+
+def _button(text: str, slot: Callable[[], Any], row: QHBoxLayout) -> QPushButton:
+    b = QPushButton(text)
+    b.clicked.connect(lambda _checked=False: slot())
+    row.addWidget(b)
+    return b
+
+
+class UsersPage(QWidget):
+    changed = pyqtSignal()  # a group or user was saved: the window sets its rights again
+
+    def __init__(self, app: App) -> None:
+        super().__init__()
+        self.roles = app.roles
+        layout = QHBoxLayout(self)
+        layout.addWidget(self._groups_box(), 1)
+        layout.addWidget(self._users_box(), 1)
+        self.problem = plain.label(wrap=True)
+        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.said = plain.label(wrap=True)
+        self.reload()
+
+    # -- groups -----------------------------------------------------------------------------
+    def _groups_box(self) -> QGroupBox:
+        box = QGroupBox("Groups")
+        v = QVBoxLayout(box)
+        self.groups = QListWidget()
+        self.groups.currentItemChanged.connect(lambda item, _before: self.show_group(item))
+        v.addWidget(self.groups)
+        form = QFormLayout()
+        self.group_name = QLineEdit()
+        self.group_name.setMaxLength(40)
+        self.group_name.setPlaceholderText("A new group's name, to add one")
+        form.addRow("Group", self.group_name)
+        v.addLayout(form)
+        self.ticks: dict[str, QCheckBox] = {}
+        for key, words in PERMISSIONS.items():
+            self.ticks[key] = QCheckBox(words)
+            v.addWidget(self.ticks[key])
+        row = QHBoxLayout()
+        self.save_group = _button("Save group", self.store_group, row)
+        self.remove_group = _button("Remove group", self.drop_group, row)
+        v.addLayout(row)
+        return box
+
+    def show_group(self, item: QListWidgetItem | None) -> None:
+        group = self.roles.group(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        if group is None:
+            return
+        self.group_name.setText(group.name)
+        for key, tick in self.ticks.items():
+            tick.setChecked(key in group.permissions)
+            tick.setEnabled(not (group.name == SUPER and key == "manage_pins"))  # nobody locked out
+
+    def store_group(self) -> bool:
+        ticked = {k for k, t in self.ticks.items() if t.isChecked()}
+        return self._do(lambda: self.roles.save_group(self.group_name.text(), ticked),
+                        f"Group {self.group_name.text().strip()} saved.")
+
+    def drop_group(self) -> bool:
+        return self._do(lambda: self.roles.remove_group(self.group_name.text()),
+                        f"Group {self.group_name.text().strip()} removed.")
+
+    # -- users ------------------------------------------------------------------------------
+    def _users_box(self) -> QGroupBox:
+        box = QGroupBox("Users")
+        v = QVBoxLayout(box)
+        self.users = QListWidget()
+        self.users.currentItemChanged.connect(lambda item, _before: self.show_user(item))
+        v.addWidget(self.users)
+        form = QFormLayout()
+        self.user_name = QLineEdit()
+        self.user_name.setMaxLength(40)
+        self.user_group = QComboBox()
+        self.pin, self.again = QLineEdit(), QLineEdit()
+        for field in (self.pin, self.again):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.setMaxLength(12)
+        for label, widget in (("Name", self.user_name), ("Group", self.user_group),
+                              ("New PIN (4 to 12 digits)", self.pin), ("The same again", self.again)):
+            form.addRow(label, widget)
+        v.addLayout(form)
+        row = QHBoxLayout()
+        self.add_user = _button("Add user", self.new_user, row)
+        self.save_user = _button("Save user", self.store_user, row)
+        self.remove_user = _button("Remove user", self.drop_user, row)
+        v.addLayout(row)
+        return box
+
+    def show_user(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        name = item.data(Qt.ItemDataRole.UserRole)
+        user = next((u for u in self.roles.users() if u.name == name), None)
+        if user is not None:
+            self.user_name.setText(user.name)
+            self.user_group.setCurrentIndex(self.user_group.findData(user.group))
+
+    def _pin_typed(self) -> str | None:
+        """The PIN typed twice (None when none was typed); the difference said, not stored."""
+        if self.pin.text() != self.again.text():
+            raise PracticeMailError("the two PINs differ", hint="Type them again.")
+        return self.pin.text() or None
+
+    def new_user(self) -> bool:
+        def add() -> None:
+            pin = self._pin_typed()
+            self.roles.add_user(self.user_name.text(), self.user_group.currentData(), pin or "")
+        return self._do(add, f"User {self.user_name.text().strip()} added.")
+
+    def store_user(self) -> bool:
+        return self._do(lambda: self.roles.update_user(self.user_name.text(), group=self.user_group.currentData(),
+                                                       pin=self._pin_typed()),
+                        f"User {self.user_name.text().strip()} saved.")
+
+    def drop_user(self) -> bool:
+        return self._do(lambda: self.roles.remove_user(self.user_name.text()),
+                        f"User {self.user_name.text().strip()} removed.")
+
+    # -- both -------------------------------------------------------------------------------
+    def _do(self, change: Callable[[], Any], done: str) -> bool:
+        """Run a change: its refusal in words (nothing typed is cleared), or done and shown."""
+        try:
+            change()
+        except PracticeMailError as exc:
+            self.problem.setText(f"{exc.message}. {exc.hint}")
+            self.said.setText("")
+            return False
+        self.problem.setText("")
+        self.said.setText(plain.shown(done))
+        self.pin.clear()
+        self.again.clear()
+        self.reload()
+        self.changed.emit()
+        return True
+
+    def reload(self) -> None:
+        """The lists as stored, the chosen group and user kept chosen."""
+        group_now, user_now = self.group_name.text(), self.user_name.text()
+        self.groups.clear()
+        self.user_group.clear()
+        for g in self.roles.groups():
+            item = QListWidgetItem(plain.shown(g.name))
+            item.setData(Qt.ItemDataRole.UserRole, g.name)
+            self.groups.addItem(item)
+            self.user_group.addItem(plain.shown(g.name), g.name)
+        self.users.clear()
+        for u in self.roles.users():
+            item = QListWidgetItem(plain.shown(f"{u.name} ({u.group})" + ("" if u.has_pin else ", no PIN yet")))
+            item.setData(Qt.ItemDataRole.UserRole, u.name)
+            self.users.addItem(item)
+        self.select(group_now, user_now)
+
+    def select(self, group: str = "", user: str = "") -> None:
+        for widget, name in ((self.groups, group), (self.users, user)):
+            for n in range(widget.count()):
+                if name and widget.item(n).data(Qt.ItemDataRole.UserRole).casefold() == name.strip().casefold():
+                    widget.setCurrentRow(n)
+
+
+class UsersDialog(QDialog):
+    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Users and groups")
+        layout = QVBoxLayout(self)
+        self.page = UsersPage(app)
+        layout.addWidget(self.page)
+        layout.addWidget(self.page.problem)
+        layout.addWidget(self.page.said)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
