@@ -10,7 +10,7 @@ from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QMessageBox,
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMessageBox,
                              QSplitter, QWidget)
 
 from engine.core import directory as rules
@@ -19,6 +19,7 @@ from engine.service.app import RID, App, InboxMessage, allowed
 from kiosk import plain
 from kiosk.forward_compose import ForwardDialog
 from kiosk.icons import speech_bubble
+from kiosk.inbox_tags import TagDesk
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
@@ -36,7 +37,7 @@ def mark(message: InboxMessage) -> str:
     return " ".join([*words, *([] if message.read else ["new"])])
 
 
-class InboxPage(QSplitter):
+class InboxPage(TagDesk, QSplitter):
     def __init__(self, app: App, role: Callable[[], str], when: Callable[[str], str], say: Callable[[str], None],
                  sent: Callable[[], None], jobs: Jobs | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical)
@@ -215,52 +216,6 @@ class InboxPage(QSplitter):
             self.command([ids[0]], cell(0, ""), lambda rid: self.app.mark_read(rid), "mark it read", refresh=False)
         self.message_view.show_record({**message.record(), RID: message.id})
 
-    def menu(self) -> QMenu:
-        """Right-click on messages: tag them (a tag in use, a new one, remove one or all), read, file, delete."""
-        ids = self.table.selected_ids()
-        menu = QMenu(self)
-        tags_menu = menu.addMenu("Tag")
-        current = set()
-        for rid in ids:
-            current |= set(self.messages[rid].tags if rid in self.messages else self.inbox.get(rid).get("tags", []))
-        for tag in self.known_tags():
-            act = tags_menu.addAction(plain.shown(tag).replace("&", "&&"))  # text, not a shortcut
-            act.setCheckable(True)
-            act.setChecked(tag in current)
-            act.toggled.connect(lambda on, tag=tag: self.toggle_tag(ids, tag, on))
-        tags_menu.addSeparator()
-        tags_menu.addAction("New tag...", lambda: self.new_tag(ids))
-        tags_menu.addAction("Remove all tags", lambda: self.set_tags(ids, []))
-        menu.addAction("Mark read", lambda: self.mark_selected_read(True))
-        menu.addAction("Mark unread", lambda: self.mark_selected_read(False))
-        menu.addAction("File...", self.file_selected)
-        menu.addAction("Info", self.info_selected)
-        menu.addAction("Delete", self.delete_selected).setEnabled(allowed(self.role(), "delete"))
-        for act in menu.actions():
-            act.setEnabled(bool(ids))
-        return menu
-
-    def known_tags(self) -> list[str]:
-        """Tags in use on recent mail, and the filing ones, for the right-click menu."""
-        seen = {"Patient", "Specialist", "Auto-reply"}
-        for r in self.inbox.list(any_tags=True, include_actioned=True, limit=ROWS):
-            seen.update(r.get("tags", []))
-        return sorted(seen)
-
-    def toggle_tag(self, ids: list[int], tag: str, on: bool) -> None:
-        def toggle(rid: int) -> None:  # read and written on the jobs thread, after what was clicked before
-            tags = set(self.inbox.get(rid).get("tags", []))
-            self.app.set_tags(rid, sorted(tags | {tag} if on else tags - {tag}))
-
-        for rid in ids:
-            tags = set(self.messages[rid].tags) if rid in self.messages else set()
-            self.command([rid], cell(6, ", ".join(sorted(tags | {tag} if on else tags - {tag}))), toggle, "tag it")
-
-    def new_tag(self, ids: list[int]) -> None:
-        tag, ok = QInputDialog.getText(self, "New tag", "Tag:")
-        if ok and tag.strip():
-            self.toggle_tag(ids, tag.strip(), True)
-
     def file_selected(self) -> None:
         ids = self.table.selected_ids()
         if not ids:
@@ -362,19 +317,6 @@ class InboxPage(QSplitter):
             self.table.selectRow(min(rows[0], left - 1))
         if rows:
             self.say(f"{len(rows)} message{'s' if len(rows) != 1 else ''} deleted (the Deleted tab can restore).")
-
-    def tag_selected(self) -> None:
-        ids = self.table.selected_ids()
-        if not ids:
-            return
-        current = ", ".join(self.inbox.get(ids[0]).get("tags", []))
-        text, ok = QInputDialog.getText(self, "Tags", "Tags (comma separated; empty removes all):", text=current)
-        if ok:
-            self.set_tags(ids, [t.strip() for t in text.split(",")])
-
-    def set_tags(self, ids: list[int], tags: list[str]) -> None:
-        tags = [t for t in tags if t]
-        self.command(ids, cell(6, ", ".join(tags)), lambda rid: self.app.set_tags(rid, tags), "tag it")
 
     def info_selected(self) -> QMessageBox | None:
         ids = self.table.selected_ids()

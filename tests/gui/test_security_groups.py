@@ -177,6 +177,17 @@ def exports_patient_data(qtbot: QtBot, w: MainWindow, tmp: Path) -> bool:
     return bool(included)
 
 
+def unlocks_sms(qtbot: QtBot, w: MainWindow, _tmp: Path) -> bool:
+    """The SMS page's Unlock, on a practice ID locked by a passed test, works only when allowed."""
+    from tests.gui.test_sms_setup import open_sms_page
+
+    wizard = open_sms_page(qtbot, w)
+    try:
+        return wizard.sms.unlock.isVisible() and wizard.sms.unlock.isEnabled()
+    finally:
+        wizard.reject()
+
+
 def _mail(qtbot: QtBot, w: MainWindow, fakemail: FakeMail, permission: str) -> None:
     fakemail.deliver("practice", HTML_MAIL)
     if permission == "delete":  # one to delete, one left to try again
@@ -187,9 +198,10 @@ def _mail(qtbot: QtBot, w: MainWindow, fakemail: FakeMail, permission: str) -> N
 CAN: dict[str, Callable[[QtBot, MainWindow, Path], bool]] = {
     "view_html": sees_html, "hyperlinks": follows_links, "setup_wizard": opens_setup, "manage_pins": manages_users,
     "admin_actions": runs_actions, "templates": changes_templates, "mass_email": mass_emails, "delete": deletes,
-    "export_patient_data": exports_patient_data,
+    "export_patient_data": exports_patient_data, "unlock_sms_account": unlocks_sms,
 }
-ALSO = {"hyperlinks": {"view_html"}}  # links are in the formatted version
+ALSO = {"hyperlinks": {"view_html"},  # links are in the formatted version
+        "unlock_sms_account": {"setup_wizard"}}  # the Unlock is on the setup's text-message page
 MAIL = {"view_html", "hyperlinks", "delete"}
 
 
@@ -202,6 +214,11 @@ def test_each_permission_both_ways(qtbot: QtBot, window: MainWindow, fakemail: F
                                    permission: str) -> None:
     if permission in MAIL:
         _mail(qtbot, window, fakemail, permission)
+    if permission == "unlock_sms_account":  # a test that passed locked the practice ID
+        from tests.integration.test_sms import configure_sms
+
+        configure_sms(window.app.practice, fakemail)
+        window.app.test_sms()
     also = ALSO.get(permission, set())
     tick_trial(qtbot, window, {permission} | also)
     assert CAN[permission](qtbot, window, tmp_path), f"ticked, {permission} could not be done"
