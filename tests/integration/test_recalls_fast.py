@@ -88,7 +88,8 @@ def normalised(raw: bytes) -> bytes:
 def add_odd_patients(practice: Practice) -> list[str]:
     rows: list[tuple[int, dict[str, str]]] = []
     for n, (first, last, title) in enumerate(ODD):
-        common = {"first_name": first, "last_name": last, "title": title, "usual_provider_id": ("DR1", "DR2", "")[n % 3],
+        common = {"first_name": first, "last_name": last, "title": title,
+                  "usual_provider_id": ("DR1", "DR2", "")[n % 3],
                   "preferred_location": ("Riverside Surgery", "High Street Surgery", "")[n % 3]}
         rows.append((len(rows) + 2, {**common, "id": f"Q{n}", "email": f"q{n}@odd.example"}))
         for k in range(2):  # a family of two at one address, under the same odd name
