@@ -67,20 +67,19 @@ class Fill:
             once = tpl.render(template, marked)
             self._subject, self._body = _pieces(once.subject), _pieces(once.body)
             self._html = _pieces(once.html) if once.html is not None else None
+            self._missing = sorted((name, self._fields.index(name.split(".", 1))) for name in tpl.fields_used(template))
+            self._used = sorted({p for ps in (self._subject, self._body, self._html or ()) for p in ps
+                                 if isinstance(p, int)} | {i for _, i in self._missing})
 
     def __call__(self, context: Mapping[str, Mapping[str, str]]) -> tpl.Rendered:
         if not self._plain:
             return tpl.render(self.template, context)
-        values = [str((context.get(g) or {}).get(n, "") or "") for g, n in self._fields]
+        values = {i: str((context.get(self._fields[i][0]) or {}).get(self._fields[i][1], "") or "") for i in self._used}
         if any(ch in _SUBJECT_BREAKS for i in self._subject if isinstance(i, int) for ch in values[i]):
             return tpl.render(self.template, context)
         subject = "".join(p if isinstance(p, str) else values[p] for p in self._subject).strip()
         body = "".join(p if isinstance(p, str) else values[p] for p in self._body)
         html = None if self._html is None else "".join(p if isinstance(p, str) else str(escape(values[p]))
                                                        for p in self._html)
-        missing = sorted(n for n in tpl.fields_used(self.template) if not values[self._index(n)])
-        return tpl.Rendered(subject, body, html, missing)
-
-    def _index(self, name: str) -> int:
-        return self._fields.index(name.split(".", 1))
+        return tpl.Rendered(subject, body, html, [name for name, i in self._missing if not values[i]])
 
