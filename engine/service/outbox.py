@@ -17,6 +17,7 @@ reach the journal (the one in flight) is resent, with the same Message-ID, flagg
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -29,7 +30,8 @@ from engine.adapters.storage import RID, Storage
 from engine.core import confidentiality
 from engine.core import outbox as rules
 from engine.core.addresses import domain_of
-from engine.core.message import Draft, as_bytes, build, envelope_recipients
+from engine.core.message import Draft, envelope_recipients
+from engine.core.message_bytes import build_bytes
 from engine.core.outbox_item import EMAIL, SMS, OutboxItem, new_record
 from engine.errors import InputInvalid
 from engine.service.outbox_gate import Gate, about_of, judge
@@ -73,7 +75,7 @@ class Outbox(OutboxQueries):
     def _message(self, draft: Draft, now: datetime, message_id: str | None = None) -> tuple[str, str, int]:
         """The draft built and stored as a blob: (Message-ID, blob, size)."""
         message_id = message_id or make_msgid(domain=domain_of(draft.from_address))
-        raw = as_bytes(build(draft, message_id, now))
+        raw = build_bytes(draft, message_id, now)
         return message_id, self.store.blobs.put(raw), len(raw)
 
     def add_draft(self, draft: Draft, now: datetime, *, as_draft: bool = False, deliver_after: datetime | None = None,
@@ -101,16 +103,18 @@ class Outbox(OutboxQueries):
         built = []
         for draft, meta in drafts:
             message_id = make_msgid(domain=domain_of(draft.from_address))
-            built.append((draft, meta, message_id, as_bytes(build(draft, message_id, now))))
+            built.append((draft, meta, message_id, build_bytes(draft, message_id, now)))
         shas = self.store.blobs.put_many([raw for *_, raw in built])
         own = ("kind", "automatic", "deliver_after", "patient_id")  # a batch's meta may set these (recalls do)
         records = [rules.create(new_record(
             kind=meta.get("kind", EMAIL), automatic=meta.get("automatic", True), sender=draft.from_address,
             subject=draft.subject, message_id=message_id, blob=sha, size=len(raw),
             deliver_after=meta.get("deliver_after") or now, patient_id=meta.get("patient_id", ""),
-            extra={k: v for k, v in meta.items() if k not in own}, **_addresses(draft)), State.READY, now)
-            for (draft, meta, message_id, raw), sha in zip(built, shas)]
-        return self._items.insert_many(records)
+            extra={k: copy.deepcopy(v) for k, v in meta.items() if k not in own}, **_addresses(draft)), State.READY,
+            now) for (draft, meta, message_id, raw), sha in zip(built, shas)]
+        # every value in these records was made here (the callers' meta copied above), so the store
+        # may keep them as they are instead of copying each record again
+        return self._items.insert_many(records, owned=True)
 
     def add_sms(self, to: str, text: str, now: datetime, *, sender: str, parts: int,
                 deliver_after: datetime | None = None, patient_id: str = "", automatic: bool = False,

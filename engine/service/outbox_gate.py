@@ -8,11 +8,25 @@ drafts revised and sent) ends there, so it is checked where none can pass by.
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from typing import Any
 
-from engine.adapters.storage import Storage
+from engine.adapters.storage import Collection, Storage
 from engine.core import confidentiality
 from engine.core.message import Draft
+
+
+_EMPTY = ("empty",)
+
+
+def _mark(collection: Collection) -> Hashable | None:
+    """A collection's change signature; for one without a signature (TinyDB's before its file
+    exists: a practice with no specialists) that is empty now, a mark that says so. The book is
+    kept under that mark only if it was built from that collection empty, and the mark matches
+    again only while it stays empty: so a practice without specialists no longer builds the
+    book for every batch (20 times in a 10,000-patient recall run, issue 18)."""
+    mark = collection.signature()
+    return _EMPTY if mark is None and len(collection) == 0 else mark
 
 
 class Gate:
@@ -27,12 +41,15 @@ class Gate:
         process's writes on either backend). (5,000 patients take ~130 ms to build; a batch of
         confirmations would otherwise pay that per item.)"""
         colls = [self.store.collection(k) for k in ("patients", "providers", "specialists")]
-        marks = [c.signature() for c in colls]
+        marks = [_mark(c) for c in colls]
         signature = tuple(marks) if all(m is not None for m in marks) else None  # None: never cached
         with self._lock:
             if signature is not None and self._book_cache is not None and self._book_cache[0] == signature:
                 return self._book_cache[1]
-        book = confidentiality.Book.build(*(c.all() for c in colls))
+        contents = [c.all() for c in colls]
+        if any(m is _EMPTY and rows for m, rows in zip(marks, contents)):
+            signature = None  # written to between the two reads: this book is not kept
+        book = confidentiality.Book.build(*contents)
         with self._lock:
             self._book_cache = (signature, book) if signature is not None else None
         return book

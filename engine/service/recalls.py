@@ -10,8 +10,9 @@ waiting, so two runs together keep to `recalls.per_hour` too.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from engine.core.directory import person_name, preference
 from engine.core.message import Draft, Recipient
 from engine.core.outbox import State as OutboxState
 from engine.core.periods import parse_periods
+from engine.core.template_fill import Fill
 from engine.errors import InputInvalid, Problem
 from engine.service.compose import merge_context
 from engine.service.outbox import Outbox
@@ -34,7 +36,8 @@ from engine.service.templates import Templates
 
 log = logging.getLogger("practicemail.service")
 KIND = "recall"
-CHUNK = 500  # messages per durable step of a run
+CHUNK = 1000  # messages per durable step of a run (each step rewrites the recall list: 500 was twice the writes)
+PATIENT_FIELDS = ("title", "first_name", "last_name", "email", "id")  # merge_context's patient group
 
 
 @dataclass
@@ -178,13 +181,12 @@ class Recalls:
         if dry_run:
             return result
         self._mark_sent(already, now)  # a crash after queueing, before marking: marked now, not sent again
-        template = templates.get(code)
+        drafts = Drafts(self.practice, templates.get(code), code, everyone)
         for i in range(0, len(plan.messages), CHUNK):
             chunk = plan.messages[i:i + CHUNK]
             emails = [m for m in chunk if not m.address.startswith(TEXT)]
-            result.queued += self.outbox.add_drafts([self._draft(m, everyone, template, code) for m in emails], now)
-            result.queued += self._texts([m for m in chunk if m.address.startswith(TEXT)], everyone, template, code,
-                                         now, result)
+            result.queued += self.outbox.add_drafts([drafts.draft(m) for m in emails], now)
+            result.queued += self._texts([m for m in chunk if m.address.startswith(TEXT)], drafts, now, result)
             self._mark_sent(frozenset(k for m in chunk for k in m.send_keys), now)
             if progress is not None:
                 progress(len(result.queued), len(plan.messages))
@@ -192,14 +194,13 @@ class Recalls:
                  len(result.queued), len(plan.no_address), len(plan.already))
         return result
 
-    def _texts(self, planned: list[rc.Planned], everyone: dict[str, dict[str, Any]], template: tpl.Template,
-               code: str, now: datetime, result: RunResult) -> list[int]:
+    def _texts(self, planned: list[rc.Planned], drafts: Drafts, now: datetime, result: RunResult) -> list[int]:
         """Recalls to patients who prefer texts: the template's text body, to the (shared) mobile."""
         from engine.service.sms import Texts
 
         texts, ids = Texts(self.practice, self.outbox), []
         for m in planned:
-            draft, meta = self._draft(m, everyone, template, code)
+            draft, meta = drafts.draft(m)
             meta = {k: v for k, v in meta.items() if k not in ("kind", "deliver_after", "patient_id")}
             try:
                 ids.append(texts.queue(m.patient_ids[0], draft.text.strip(), now, deliver_after=m.deliver_after,
@@ -208,27 +209,69 @@ class Recalls:
                 result.refused.append({"patients": list(m.patient_ids), "error": exc.message, "hint": exc.hint})
         return ids
 
-    def _draft(self, m: rc.Planned, everyone: dict[str, dict[str, Any]], template: tpl.Template,
-               code: str) -> tuple[Draft, dict[str, Any]]:
-        s = self.practice.settings
-        people = [everyone[pid] for pid in m.patient_ids]
+    def _mark_sent(self, keys: frozenset[str], now: datetime) -> None:
+        """The recalls of these send keys still due, marked sent in one write (read in place: a run
+        marks a chunk at a time, and making each stored recall a Recall to ask its key cost more than
+        the write)."""
+        if not keys:
+            return
+        ids = self._c.ids(lambda r: r.get("status") == "due" and _send_key(r) in keys)
+        if ids:
+            self._c.modify_many(ids, lambda _i, r: {**r, "status": "sent", "sent_at": now.isoformat()}, copies=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(stored: str) -> str:
+    return date.fromisoformat(stored).isoformat()
+
+
+def _send_key(stored: Mapping[str, Any]) -> str:
+    """`Recall.from_dict(stored).send_key`, without making the Recall (a stored due date is read
+    as a date, as there, once per distinct value)."""
+    return f"recall:{stored['patient_id']}:{stored['type']}:{_day(stored['due'])}"
+
+
+class Drafts:
+    """One run's messages, each exactly as making it on its own would (merge_context and the
+    template for its patient, or its family), without reading the settings and the directory per
+    patient: the practice's name and address once, and merge_context once per preferred location
+    and usual provider (all it looks up), the patient's own fields then laid over it as
+    merge_context lays them; and the template filled rather than rendered where it allows
+    (engine/core/template_fill.py). tests/integration/test_recalls_fast.py holds the two to the
+    same items, families and hostile names included."""
+
+    def __init__(self, practice: Practice, template: tpl.Template, code: str,
+                 everyone: Mapping[str, Mapping[str, Any]]) -> None:
+        s = practice.settings
+        self.practice, self.template, self.code, self.everyone = practice, template, code, everyone
+        self.sender = (s.get("practice.email"), s.get("practice.name"))
+        self.fill = Fill(template)
+        self._around: dict[tuple[Any, Any], dict[str, dict[str, str]]] = {}
+
+    def context(self, patient: Mapping[str, Any], family_name: str = "") -> dict[str, dict[str, str]]:
+        """`merge_context(practice, patient, family_name=family_name)`."""
+        key = (patient.get("preferred_location", ""), patient.get("usual_provider_id", ""))
+        around = self._around.get(key)
+        if around is None:
+            around = merge_context(self.practice, {"preferred_location": key[0], "usual_provider_id": key[1]})
+            self._around[key] = around
+        return {**around, "patient": {k: patient.get(k, "") for k in PATIENT_FIELDS},
+                "family": {"name": family_name or patient.get("last_name", "")}}
+
+    def draft(self, m: rc.Planned) -> tuple[Draft, dict[str, Any]]:
+        people = [self.everyone[pid] for pid in m.patient_ids]
         first = people[0]
         if len(people) > 1:  # family members due together at one address: one message, to the family
             family = first.get("last_name", "")
-            ctx = merge_context(self.practice, first, family_name=family)
+            ctx = self.context(first, family_name=family)
             ctx["patient"] = {**ctx["patient"], "title": "", "first_name": f"{family} family", "last_name": family}
             to = Recipient(_email_or_placeholder(m.address), f"The {family} family")
         else:
-            ctx = merge_context(self.practice, first)
+            ctx = self.context(first)
             to = Recipient(_email_or_placeholder(m.address), person_name(first))
-        r = tpl.render(template, ctx)
+        r = self.fill(ctx)
         meta = {"kind": KIND, "patient_id": first["id"] if len(people) == 1 else "",
                 "family_patients": list(m.patient_ids) if len(people) > 1 else [], "recall_keys": list(m.send_keys),
-                "idempotency_key": m.key, "deliver_after": m.deliver_after.isoformat(), "template": code,
-                "category": template.category or "Recalls", "description": "Recall"}
-        return Draft(s.get("practice.email"), s.get("practice.name"), [to], r.subject, r.body, html=r.html), meta
-
-    def _mark_sent(self, keys: frozenset[str], now: datetime) -> None:
-        ids = self._c.ids(lambda r: r.get("status") == "due" and rc.Recall.from_dict(r).send_key in keys)
-        if ids:
-            self._c.modify_many(ids, lambda _i, r: {**r, "status": "sent", "sent_at": now.isoformat()}, copies=False)
+                "idempotency_key": m.key, "deliver_after": m.deliver_after.isoformat(), "template": self.code,
+                "category": self.template.category or "Recalls", "description": "Recall"}
+        return Draft(*self.sender, [to], r.subject, r.body, html=r.html), meta

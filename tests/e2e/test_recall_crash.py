@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.service.outbox import Outbox
+from engine.service.recalls import CHUNK
 from engine.service.templates import Templates
 from tests.conftest import ROOT
 from tests.integration.helpers import open_practice
@@ -51,7 +52,7 @@ def test_sigkill_mid_run_then_rerun_sends_each_patient_once(tmp_path: Path) -> N
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stderr is not None
     line = child.stderr.readline()  # blocks until the first chunk is durable: no sleeping
-    assert line.startswith("queued 500 of"), line
+    assert line.startswith(f"queued {CHUNK} of"), line
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     killed_at = sum(recall_keys(data).values())

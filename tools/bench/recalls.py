@@ -42,7 +42,7 @@ def setup(folder: Path, n: int) -> None:
                                                  for i in range(n)])
 
 
-def baseline(folder: Path, n: int) -> float:
+def baseline(folder: Path, n: int) -> tuple[float, float]:
     """The same number of messages of the same shape (text and HTML, rendered once beforehand)."""
     from engine.core import templates as tpl
 
@@ -52,19 +52,19 @@ def baseline(folder: Path, n: int) -> float:
         r = tpl.render(t.get("RECALL"), tpl.sample_context())
         drafts = [(Draft("practice@example.test", "Bright Smile Dental", [Recipient(f"p{i}@example.com", "Pat N")],
                          r.subject, r.body, html=r.html), {"patient_id": f"P{i:05d}"}) for i in range(n)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         Outbox(p.store).add_drafts(drafts, NOW)
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run(folder: Path) -> tuple[float, int, int]:
+def run(folder: Path) -> tuple[float, float, int, int]:
     with Practice(folder, writer=True, command="bench") as p:
         recalls = Recalls(p, Outbox(p.store))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = recalls.run(date(2027, 1, 1), NOW)
-        took = time.perf_counter() - t0
+        took, cpu = time.perf_counter() - t0, time.process_time() - c0
         times = [datetime.fromisoformat(i["deliver_after"]) for i in recalls.outbox.list()]
-    return took, len(result.queued), rc.busiest_hour(times)
+    return took, cpu, len(result.queued), rc.busiest_hour(times)
 
 
 def main() -> int:
@@ -73,11 +73,14 @@ def main() -> int:
     n = ap.parse_args().patients
     with tempfile.TemporaryDirectory() as tmp:
         setup(Path(tmp) / "run", n)
-        base = baseline(Path(tmp) / "base", n)
-        took, queued, busiest = run(Path(tmp) / "run")
-    print(f"recall run: {n} patients -> {queued} messages planned and queued in {took:.2f} s "
+        base, base_cpu = baseline(Path(tmp) / "base", n)
+        took, cpu, queued, busiest = run(Path(tmp) / "run")
+    # the CPU seconds beside the wall clock: on a shared, loaded machine the wall clock also
+    # counts the time other processes had the CPU
+    print(f"recall run: {n} patients -> {queued} messages planned and queued in {took:.2f} s ({cpu:.2f} s of CPU) "
           f"(busiest hour {busiest}, limit 120)")
-    print(f"baseline: {n} drafts of the same shape, pre-rendered, queued with Outbox.add_drafts in {base:.2f} s")
+    print(f"baseline: {n} drafts of the same shape, pre-rendered, queued with Outbox.add_drafts in {base:.2f} s "
+          f"({base_cpu:.2f} s of CPU)")
     print(f"ratio run/baseline: {took / base:.2f}x; target run <= 5 s: {'met' if took <= 5 else 'NOT met'}")
     return 0
 
