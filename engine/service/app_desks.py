@@ -121,6 +121,12 @@ class DesksDoor:
             if self._desk_watcher is None:
                 self._desk_watcher = self.practice.store.watch(self._notice, self.watch_poll)  # type: ignore[attr-defined]
 
+    def hearing(self: "App", timeout: float = 10.0) -> bool:
+        """Whether the database's notices reach this desk's listeners: waits up to `timeout` for
+        the watcher's first LISTEN. False on a store without notices or before `subscribe`."""
+        watcher = self._desk_watcher
+        return watcher is not None and watcher.ready.wait(timeout)
+
     def _notice(self: "App", collection: str | None) -> None:
         """On the watcher's thread: each listener as the engine would call it."""
         names = EVERY_EVENT if collection is None else NOTICE_EVENTS.get(collection, ())

@@ -180,3 +180,20 @@ def test_on_tinydb_nothing_changes_a_reader_is_refused(tmp_path: Path, fakemail:
             reader.send_receive_now()
         reader.subscribe(lambda *_: None)  # no watcher: TinyDB has no notices
         assert reader._desk_watcher is None
+
+
+def test_kiosk_refuses_a_database_url_with_a_password_on_the_command_line(tmp_path: Path) -> None:
+    """argv is readable by every user of the machine: one line, exit 1, the password not echoed."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "engine", "kiosk", "--data", str(tmp_path / "d"),
+                           "--database", "postgresql://reception:hunter2@127.0.0.1/test"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    said = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and "holds a password" in said[0] and "hunter2" not in done.stderr, said
+    assert not (tmp_path / "d").exists()
