@@ -6,6 +6,7 @@ failed and Restart through command rows."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ def desk_window(qtbot: QtBot, service: App, tmp_path: Path, pg_url: str, heard: 
     w = MainWindow(app)
     qtbot.add_widget(w)
     for name in ("new_mail", "outbox_changed", "service_state"):
-        getattr(w.bridge, name).connect(lambda d, name=name: heard.append((name, d.get("notice", "engine"))))
+        getattr(w.bridge, name).connect(lambda d, name=name: heard.append(
+            (name, d.get("notice", "engine")) if threading.current_thread() is threading.main_thread()
+            else (name, "off the GUI thread")))
     assert app.hearing(30)
     w.show()
     yield w
@@ -70,6 +73,7 @@ def test_a_message_the_service_received_shows_in_the_desk_s_inbox_by_the_notice(
     assert service.send_receive_now()["received"] == 1  # the service's pass, on its own connections
     qtbot.wait_until(lambda: "Can I move my visit?" in subjects(desk_window), timeout=15000)
     assert ("new_mail", "messages") in heard and ("new_mail", None) not in heard  # a notice, not a poll
+    assert not [h for h in heard if h[1] == "off the GUI thread"]  # the bridge handed each to the GUI thread
 
 
 def test_send_receive_on_the_desk_is_carried_out_by_the_service(
@@ -112,7 +116,8 @@ def test_restart_on_the_desk_restarts_the_service(
     dialog = desk_window.open_service_dialog()
     qtbot.add_widget(dialog)
     qtbot.mouseClick(dialog.restart, Qt.MouseButton.LeftButton)
-    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=15000)
+    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=60000)
     assert states()[len(before):] == ["stopped", "running"] and service.running
     qtbot.wait_until(lambda: ("service_state", "heartbeat") in heard, timeout=15000)
+    settle(qtbot, desk_window)  # the light's read, on the jobs thread, shown
     assert desk_window.light.state == "running"
