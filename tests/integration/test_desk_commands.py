@@ -197,3 +197,20 @@ def test_kiosk_refuses_a_database_url_with_a_password_on_the_command_line(tmp_pa
     said = done.stderr.strip().splitlines()
     assert done.returncode == 1 and "holds a password" in said[0] and "hunter2" not in done.stderr, said
     assert not (tmp_path / "d").exists()
+
+
+def test_rows_of_the_wrong_shape_are_answered_not_understood_and_change_nothing(
+        service: App, pg_url: str) -> None:
+    """A desk of another version (or anyone who can write the table) cannot make the service guess."""
+    bad = [("compose", '{"patient_id": 5}'), ("compose", '{"patient_id": "P001", "attachments": ["/etc/passwd"]}'),
+           ("compose", '[1, 2]'), ("reset_failed", '{"rids": ["1"]}'), ("reset_failed", '{"rids": [true]}'),
+           ("reset_failed", '{"rids": [-1]}'), ("format_disk", '{}')]
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        for kind, args in bad:
+            c.execute("INSERT INTO desk_commands (kind, args, asked_by) VALUES (%s, %s, 'rogue')", (kind, args))
+        wait_for(lambda: c.execute("SELECT count(*) FROM desk_commands WHERE done_at IS NULL").fetchone()[0] == 0,
+                 "every row answered")
+        answers = c.execute("SELECT ok, result FROM desk_commands ORDER BY id").fetchall()
+    assert [ok for ok, _r in answers] == [False] * len(bad)
+    assert all(r["error"] and "\n" not in r["error"] and r["hint"] for _ok, r in answers), answers
+    assert service.outbox_items() == [] and service.running
