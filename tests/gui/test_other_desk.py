@@ -105,7 +105,8 @@ def test_reset_failed_on_the_desk_resets_the_selected_item(
     qtbot.mouseClick(reset, Qt.MouseButton.LeftButton)
     settle(qtbot, w)
     assert "tried again" in w.status_line.text()
-    assert [service.outbox_item(r).status.value for r in rids] == ["ready", "failed"]
+    reset_one, other = (service.outbox_item(r).status.value for r in rids)
+    assert reset_one in ("ready", "sent") and other == "failed"  # the service may already have sent it
 
 
 def test_restart_on_the_desk_restarts_the_service(

@@ -8,7 +8,7 @@ command through the database costs next to the same command at the service.
 2. A new email queued from the desk (a command row the service takes, carries out and answers)
    against the same email queued at the service itself: medians of `--emails` each, and their ratio.
 
-    python tools/bench/desks.py [--database postgresql://127.0.0.1:5432/test] [--emails 50]
+    python tools/bench/desk_commands.py [--database postgresql://127.0.0.1:5432/test] [--emails 50]
 
 A schema of its own is made in the database and dropped afterwards.
 """
