@@ -107,6 +107,16 @@ class StoreLocked(PracticeMailError):
     default_hint = "Close the other practicemail program (or stop the service), or use another data folder."
 
 
+class ServiceUnavailable(PracticeMailError):
+    """A desk asked the email service (on another computer) and none runs, or it did not answer."""
+
+    default_hint = "Check the light: if the service is stopped, start it on the server (practicemail serve)."
+
+
+class ServiceCommandFailed(PracticeMailError):
+    """The email service tried what another desk asked and it failed; its words and hint are kept."""
+
+
 class ReadOnly(PracticeMailError):
     """A command asked of a program that opened the data folder only to read."""
 

@@ -24,12 +24,16 @@ def _choose_platform(screenshot: str | None) -> None:
             print("practicemail: no display found; the kiosk runs offscreen (set DISPLAY to see it)", file=sys.stderr)
 
 
-def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False) -> int:
+def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False,
+              database: str | None = None) -> int:
+    """`database`: a URL typed on the command line (else PRACTICEMAIL_DATABASE, else TinyDB). On a
+    database where the service runs elsewhere, this desk asks it and hears its changes (App.open_desk)."""
     _choose_platform(screenshot)
     qt = QApplication.instance() or QApplication(sys.argv[:1])
-    with App.open(folder, writer=True, command="practicemail kiosk") as app:
-        app.start()
-        if first_pass:  # the demo opens on a morning's mail already fetched
+    with App.open_desk(folder, database=database, url_typed=database is not None) as app:
+        if app.writer:
+            app.start()
+        if first_pass and app.writer:  # the demo opens on a morning's mail already fetched
             app.send_receive_now(timeout=60)
         window = MainWindow(app)
         window.resize(1280, 800)

@@ -12,9 +12,13 @@ from typing import Any
 def run(args: argparse.Namespace) -> int:
     from kiosk.app import run_kiosk
 
-    return run_kiosk(Path(args.data))
+    return run_kiosk(Path(args.data), database=args.database)
 
 
 def register(subparsers: Any) -> None:
     what = "the kiosk on an existing data folder"
-    subparsers.add_parser("kiosk", help=what, description=what).set_defaults(handler=run)
+    p = subparsers.add_parser("kiosk", help=what, description=what)
+    p.add_argument("--database", metavar="URL", default=None,
+                   help="postgresql://server/database, without a password (default: $PRACTICEMAIL_DATABASE); "
+                        "while the email service runs elsewhere this desk asks it through the database")
+    p.set_defaults(handler=run)

@@ -251,7 +251,11 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
 
     def on_new_mail(self, details: dict[str, Any]) -> None:
         """The indicator counts what reception should look at: mail held as a flood is left out
-        (it is in the inbox under the Flood tag, and said so in the tooltip)."""
+        (it is in the inbox under the Flood tag, and said so in the tooltip). A notice from the
+        database (another desk's service, details {"notice": ...}) carries no counts: just read."""
+        if "notice" in details:
+            self.inbox_page.refresh_later()
+            return
         flooded = details.get("flooded", 0)
         n = details.get("received", 0) - flooded
         if n > 0:

@@ -44,6 +44,8 @@ from engine.service.standby import Standby
 from engine.service.templates import Templates
 from engine.service.app_commandline import CommandLineDoor, _signin
 from engine.service.app_desk import DeskDoor
+from engine.service.app_desks import DesksDoor
+from engine.service.desks import email_args
 from engine.service.app_mail import MailDoor
 from engine.service.values import (Contact, DayAppointment, InboxMessage, MassPreview, NewEmail, OutboxItem, Patient,
                                    RecallLine)
@@ -76,7 +78,7 @@ def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool)
     return run(from_dir or default_data_folder(), url)
 
 
-class App(DeskDoor, MailDoor, CommandLineDoor):
+class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
     """Build with `App.open(...)` (it opens and closes the data folder) or `App(practice)`
     over a Practice the caller opened and will close (tests, the CLI until it moves here)."""
 
@@ -91,13 +93,15 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         self.composer = Composer(practice, self.outbox, self.inbox, self.templates)
         self.roles = Roles(practice.store)
         self._owns_practice = False
+        self._init_desks()
 
     @classmethod
     def open(cls, folder: Path, writer: bool = True, command: str = "practicemail", clock: Any = None,
-             wait: Callable[[str], bool] | None = None) -> "App":
+             wait: Callable[[str], bool] | None = None, database: str | None = None) -> "App":
         """The data folder opened once for this process (the writer's lock held when `writer`).
-        `wait`: how a writer waits while another holds the lock (a standby, engine/service/standby.py)."""
-        practice = Practice(folder, writer=writer, command=command, wait=wait)
+        `wait`: how a writer waits while another holds the lock (a standby, engine/service/standby.py).
+        `database`: a PostgreSQL URL (None: PRACTICEMAIL_DATABASE; unset or "": the folder's TinyDB)."""
+        practice = Practice(folder, writer=writer, command=command, wait=wait, database=database)
         try:
             app = cls(practice, clock)
         except BaseException:
@@ -159,6 +163,9 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
 
     # -- life ----------------------------------------------------------------------------
     def _command(self, what: str) -> None:
+        if self.on_another_desk:
+            raise ReadOnly(f"cannot {what} from this desk: the email service runs on another computer",
+                           hint="Do it at the computer where the email service runs.")
         if not self.writer:
             raise ReadOnly(f"cannot {what}: this program opened the data folder only to read",
                            hint="Do it where the email service runs (the kiosk or `practicemail serve`).")
@@ -168,11 +175,17 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         self._command("start the email service")
         self.clean_opened_copies()  # files opened from compose a day ago or more (engine/adapters/opened.py)
         self.engine.start()
+        self._serve_other_desks()  # on a database: other desks' commands (engine/service/desks.py)
 
     def stop(self) -> None:
+        self._stop_serving_desks()
         self.engine.stop()
 
     def restart(self) -> None:
+        """The service restarts; asked from another desk, the service there restarts (for every desk)."""
+        if self.on_another_desk:
+            self.ask_service("restart", {})
+            return
         self._command("restart the email service")
         self.engine.restart()
 
@@ -181,10 +194,14 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
         return self.engine.running
 
     def subscribe(self, listener: Listener) -> None:
-        """Engine events, called from the worker thread (the kiosk's bridge re-emits them)."""
+        """Engine events, called from the worker thread (the kiosk's bridge re-emits them); on
+        another desk, also the database's change notices as those events (engine/service/app_desks.py)."""
         self.engine.subscribe(listener)
+        self._hear_other_desks(listener)
 
     def close(self) -> None:
+        self._stop_hearing()
+        self._stop_serving_desks()
         self.engine.stop()
         if "texts" in self.__dict__:  # built: its provider's session ends with the App
             self.texts.close()
@@ -245,12 +262,16 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
     # -- commands ----------------------------------------------------------------------------
     def compose(self, email: NewEmail) -> int:
         """One email to or about a patient, checked by the rules, queued (or kept as a draft)."""
+        if self.on_another_desk:
+            return int(self.ask_service("compose", email_args(email))["rid"])
         self._command("queue an email")
         rid = self.composer.compose(email, self.now())
         self.engine.wake()
         return rid
 
     def send_receive_now(self, timeout: float | None = None) -> dict[str, Any]:
+        if self.on_another_desk:
+            return dict(self.ask_service("send_receive", {}, timeout))
         self._command("send and receive")
         return self.engine.send_receive_now(timeout)
 
@@ -284,6 +305,8 @@ class App(DeskDoor, MailDoor, CommandLineDoor):
 
     def reset_failed(self, rids: list[int]) -> list[int]:
         """The failed items named (all of them when none is) are tried again at the next pass."""
+        if self.on_another_desk:
+            return [int(r) for r in self.ask_service("reset_failed", {"rids": list(rids)})["reset"]]
         self._command("reset failed items")
         return self.outbox.reset_failed(rids, self.now())
 

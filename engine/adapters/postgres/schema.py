@@ -118,11 +118,19 @@ def _v3(cur: psycopg.Cursor[Any]) -> None:
             sql.Identifier(f"c_{name}_notify"), table(name)))
 
 
+def _v4(cur: psycopg.Cursor[Any]) -> None:
+    """Commands from other desks (postgres/commands.py keeps the table's layout beside its queries)."""
+    from engine.adapters.postgres.commands import create_table
+
+    create_table(cur)
+
+
 # Migration N takes the schema from version N-1 to N. Never edit one that has shipped: add N+1.
 MIGRATIONS: dict[int, tuple[str, Callable[[psycopg.Cursor[Any]], None]]] = {
     1: ("collections registry, blobs, the practice's collections", _v1),
     2: ("the outbox's crash journal, shared by whichever machine runs the service", _v2),
     3: ("change notices on the outbox, messages and heartbeat (LISTEN/NOTIFY)", _v3),
+    4: ("commands from other desks to the service (postgres/commands.py)", _v4),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 _MIGRATE_LOCK = 0x504D_0001  # advisory transaction lock: one migrator at a time

@@ -19,7 +19,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -31,6 +31,9 @@ from engine.adapters.postgres.journal import PgJournal
 from engine.adapters.postgres.notify import POLL_SECONDS, OnChange, Watcher
 from engine.adapters.postgres.records import PgCollection
 from engine.errors import StoreCorrupt, StoreLocked
+
+if TYPE_CHECKING:
+    from engine.adapters.postgres.commands import PgCommands
 
 log = logging.getLogger("practicemail.store")
 
@@ -161,6 +164,13 @@ class PgStore:
         change to the outbox, the messages or the heartbeat (postgres/notify.py); `None` after
         each `poll` seconds without a notice. Stop it with `.stop()`."""
         return Watcher(self.db, on_change, poll).start()
+
+    def commands(self) -> "PgCommands":
+        """Commands other desks ask of the service (postgres/commands.py): the one table a
+        reader writes to (it asks); the writer running the service answers."""
+        from engine.adapters.postgres.commands import PgCommands  # it imports this module
+
+        return PgCommands(self.db)
 
     def journal(self, name: str) -> PgJournal:
         """A crash journal in the database (postgres/journal.py): the machine that takes over

@@ -1,0 +1,141 @@
+"""The App's part for several desks (issue 21): a desk that does not run the service asks it
+through the database, and hears at once what the service changed.
+
+A kiosk on a database opens with `App.open_desk`: the writer when the writer's lock is free (it
+then runs the service itself, as the one-desk kiosk does), else a reader, "another desk". On
+another desk the App's Send/Receive, Reset failed, Restart and new-email commands become
+command rows the service carries out (engine/service/desks.py), and `subscribe` listeners also
+hear the database's change notices as the engine events the kiosk knows (`new_mail`,
+`outbox_changed`, `service_state`, their details `{"notice": collection}`; `None` after a quiet
+poll, when every event is sent). The desk that runs the service answers other desks' rows.
+Everything else a desk asks of the App is refused in one line, as a reader's commands are.
+
+On TinyDB (one desk) none of this applies: `on_another_desk` is False and nothing starts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ServiceCommandFailed, ServiceUnavailable, StoreLocked
+from engine.service.desks import ASK_SECONDS, EVERY_EVENT, NOTICE_EVENTS, WATCH_SECONDS, Runner, email_from, rids_from
+
+if TYPE_CHECKING:
+    from engine.service.app import App
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class DesksDoor:
+    """Mixed into the App (engine/service/app.py)."""
+
+    watch_poll: float = WATCH_SECONDS  # seconds between the slow polls under the notices
+
+    def _init_desks(self: "App") -> None:
+        self._desk_listeners: list[Listener] = []
+        self._desk_watcher: Any = None
+        self._runner: Runner | None = None
+        self._desks_guard = threading.Lock()
+
+    @classmethod
+    def open_desk(cls, folder: Path, database: str | None = None, url_typed: bool = False,
+                  command: str = "practicemail kiosk", clock: Any = None) -> "App":
+        """The writer when the store is free; on a database whose writer's lock another process
+        holds (the service), a reader that asks that service. On TinyDB a held folder is refused
+        as before. `url_typed`: the URL came on the command line, so a password in it is refused."""
+        from engine.service.practice import default_database
+
+        if database and url_typed:
+            from engine.adapters.postgres import refuse_password
+
+            refuse_password(database)
+        try:
+            return cls.open(folder, writer=True, command=command, clock=clock, database=database)  # type: ignore[attr-defined]
+        except StoreLocked:
+            if not (database or default_database()):
+                raise
+        return cls.open(folder, writer=False, command=command, clock=clock, database=database)  # type: ignore[attr-defined]
+
+    @property
+    def on_another_desk(self: "App") -> bool:
+        """A reader of a database: the service runs elsewhere and this desk asks it."""
+        return not self.writer and callable(getattr(self.practice.store, "commands", None))
+
+    # -- asking the service ---------------------------------------------------------------
+    def ask_service(self: "App", kind: str, args: dict[str, Any], timeout: float | None = None) -> Any:
+        """One command to the service through the database, and its result. ServiceUnavailable
+        when no service runs or none answered in time; ServiceCommandFailed with the service's
+        own words when it tried and failed."""
+        commands = self.practice.store.commands()  # type: ignore[attr-defined]
+        if not commands.service_runs():
+            raise ServiceUnavailable("the email service is not running, so this desk cannot ask it")
+        wait = ASK_SECONDS[kind] if timeout is None else timeout
+        answer = commands.ask(kind, args, timeout=wait)
+        if answer is None:
+            raise ServiceUnavailable(f"the email service did not answer within {wait:.0f} seconds",
+                                     hint="It may be busy or restarting; the light shows whether it runs. "
+                                          "Try again in a minute.")
+        result = answer.result if isinstance(answer.result, dict) else {}
+        if not answer.ok:
+            raise ServiceCommandFailed(str(result.get("error") or "the email service could not do it"),
+                                       str(result.get("hint") or "") or None)
+        return answer.result
+
+    # -- answering other desks (the desk that runs the service) ------------------------------
+    def _serve_other_desks(self: "App") -> None:
+        store = self.practice.store
+        if self._runner is not None or not callable(getattr(store, "commands", None)):
+            return  # TinyDB: one desk
+        taken_by = getattr(getattr(store, "db", None), "application", "practicemail")
+        self._runner = Runner(store.commands(), self._carry_out, store.transaction,  # type: ignore[attr-defined]
+                              self.engine.wake, taken_by, poll=self.watch_poll).start()
+
+    def _stop_serving_desks(self: "App") -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.stop()
+
+    def _carry_out(self: "App", kind: str, args: dict[str, Any]) -> Any:
+        """What another desk asked, done here through the App's own commands."""
+        if kind == "send_receive":
+            return self.engine.send_receive_now(ASK_SECONDS["send_receive"])
+        if kind == "reset_failed":
+            return {"reset": self.reset_failed(rids_from(args))}
+        if kind == "restart":
+            self.restart()
+            return {"restarted": True}
+        if kind == "compose":
+            return {"rid": self.composer.compose(email_from(args), self.now())}
+        raise ServiceCommandFailed(f"this service does not know the command {kind[:40]!r}",
+                                   hint="Update practicemail on the server to the desks' version.")
+
+    # -- hearing what the service changed --------------------------------------------------------
+    def _hear_other_desks(self: "App", listener: Listener) -> None:
+        if not self.on_another_desk:
+            return
+        with self._desks_guard:
+            self._desk_listeners.append(listener)
+            if self._desk_watcher is None:
+                self._desk_watcher = self.practice.store.watch(self._notice, self.watch_poll)  # type: ignore[attr-defined]
+
+    def hearing(self: "App", timeout: float = 10.0) -> bool:
+        """Whether the database's notices reach this desk's listeners: waits up to `timeout` for
+        the watcher's first LISTEN. False on a store without notices or before `subscribe`."""
+        watcher = self._desk_watcher
+        return watcher is not None and watcher.ready.wait(timeout)
+
+    def _notice(self: "App", collection: str | None) -> None:
+        """On the watcher's thread: each listener as the engine would call it."""
+        names = EVERY_EVENT if collection is None else NOTICE_EVENTS.get(collection, ())
+        for name in names:
+            for listener in list(self._desk_listeners):
+                listener(name, {"notice": collection})
+
+    def _stop_hearing(self: "App") -> None:
+        with self._desks_guard:
+            watcher, self._desk_watcher = self._desk_watcher, None
+        if watcher is not None:
+            watcher.stop()
