@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from engine.adapters.autoconfig import candidates, lookup
 from engine.adapters.proxy import Proxy
 from engine.core.autoconfig import MAX_DOCUMENT, parse
+from engine.service.practice import Practice
 from tests.integration.proxying import free_port, pproxy
 
 
@@ -136,3 +137,19 @@ def test_lookup_goes_through_the_practice_proxy(http: dict[str, tuple[int, bytes
         assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=wrong) is None
     gone = Proxy(scheme, "127.0.0.1", free_port())
     assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=gone) is None
+
+
+def test_the_wizard_asks_through_the_practice_proxy(practice: Practice) -> None:
+    """The App's suggestion (the wizard's sign-in page) reads the practice's proxy settings: the
+    proxy's log names the domain's autoconfig addresses (no outside DNS here: nothing found)."""
+    from engine.service.app import App
+
+    with pproxy("http") as running:
+        practice.settings.set_many({"proxy.address": "127.0.0.1", "proxy.port": running.port})
+        app = App(practice)
+        try:
+            assert app.suggest_sign_in("reception@brightsmile.example") == ""
+        finally:
+            app.close()
+        assert running.went_to(443)
+        assert any("autoconfig.brightsmile.example:443" in line for line in running.seen), running.seen
