@@ -1,4 +1,4 @@
-"""The setup wizard: account, the step-by-step test (nothing sent), schedule and pacing,
+"""The setup wizard: account, the connection (a proxy), the step-by-step test (nothing sent), schedule and pacing,
 reminders. Values are validated by the engine's settings catalogue; a bad one is named
 with its hint and nothing is saved.
 """
@@ -18,6 +18,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
+from kiosk.wizard_proxy import KEYS as PROXY_KEYS, ProxyPage
 from kiosk.wizard_sms import KEYS as SMS_KEYS, SmsPage
 
 PORTS = {"imap": 993, "pop3": 995}
@@ -149,7 +150,7 @@ class TestPage(QWizardPage):
         self.run.setEnabled(False)
         self.steps.clear()
         self.service.setText("")
-        self.verdict.setText("Testing: connecting to the servers...")
+        self.verdict.setText(f"Testing: connecting to the servers{self.wiz.proxy.route()}...")
         self.progress.setVisible(True)
         self._job = run_in_background(self.wiz.app.test_credentials, self.done, self.failed)
 
@@ -162,7 +163,7 @@ class TestPage(QWizardPage):
                               f"{in_the_wizard(st['message'])}", 300)
             self.steps.addItem(QListWidgetItem(text))
         self.passed = bool(result["ok"])  # about the servers only
-        self.verdict.setText("Passed: every step worked." if self.passed
+        self.verdict.setText(f"Passed: every step worked{self.wiz.proxy.route()}." if self.passed
                              else plain_line(in_the_wizard(f"Failed: {result['message']}. {result['hint']}"), 400))
         service = result.get("service") or {}
         if service:
@@ -319,6 +320,7 @@ class SetupWizard(QWizard):
         self.setSubTitleFormat(plain.PLAIN)  # a sub-title may carry a server's or a setting's words
         self.setTitleFormat(plain.PLAIN)
         self.account = AccountPage(values)
+        self.proxy = ProxyPage(self, values)
         self.signin = SignInPage(self, values)
         self.test = TestPage(self)
         self.schedule = SchedulePage(values)
@@ -328,18 +330,19 @@ class SetupWizard(QWizard):
         self.sms = SmsPage(app, values, role)
         self.sms_tested = False  # a successful SMS test keeps what it tested, even on Cancel (the ID is locked)
         self.tomorrow = TomorrowPage(self)
-        self.page_ids = {id(page): self.addPage(page) for page in (self.account, self.signin, self.test, self.schedule,
-                                                                   self.reminders, self.practice, self.sms,
-                                                                   self.tomorrow)}
+        self.page_ids = {id(page): self.addPage(page) for page in (self.account, self.proxy, self.signin, self.test,
+                                                                   self.schedule, self.reminders, self.practice,
+                                                                   self.sms, self.tomorrow)}
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet("color: #a01c1c")
         self.saved = False
         keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values(), *self.practice.values(),
-                *SIGN_IN_KEYS, *SMS_KEYS]
+                *SIGN_IN_KEYS, *SMS_KEYS, *PROXY_KEYS]
         self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
         self._before["account.password"] = self.settings.secret("account.password")
         self._before["sms.secret"] = self.settings.secret("sms.secret")
+        self._before["proxy.password"] = self.settings.secret("proxy.password")
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
 
     def start_at_sign_in(self) -> None:
@@ -348,7 +351,7 @@ class SetupWizard(QWizard):
 
     def nextId(self) -> int:  # noqa: N802 - Qt's name
         """The sign-in page only for an account that signs in."""
-        if self.currentPage() is self.account and not self.account.signs_in.isChecked():
+        if self.currentPage() is self.proxy and not self.account.signs_in.isChecked():
             return self.pageIds()[self.pageIds().index(self.currentId()) + 2]
         return super().nextId()
 
@@ -360,7 +363,8 @@ class SetupWizard(QWizard):
         """Every page's values in one validated write; a bad value is named and nothing is saved."""
         try:
             self.settings.set_many({**self.account.values(), **self.signin.values(), **self.schedule.values(),
-                                    **self.reminders.values(), **self.practice.values(), **self.sms.values()})
+                                    **self.reminders.values(), **self.practice.values(), **self.sms.values(),
+                                    **self.proxy.values()})
             self._wrote = True
         except PracticeMailError as exc:
             self.last_error = f"{exc.message}. {exc.hint}"
@@ -375,7 +379,7 @@ class SetupWizard(QWizard):
 
     def reject(self) -> None:
         """Cancel cancels: what the test or the Tomorrow page saved on the way is put back."""
-        if self._wrote or self.sms_tested:
+        if self._wrote or self.sms_tested or self.proxy.saved:
             kept = SMS_KEYS + ("sms.secret",) if self.sms_tested else ()
             self.settings.set_many({k: v for k, v in self._before.items() if k not in kept})
             self._wrote = False

@@ -7,7 +7,8 @@ near one. Why httpx and not the `twilio` SDK: the SDK's generated domain classes
 host (https://api.twilio.com, or an edge/region of twilio.com), so it cannot be pointed at
 the bundled fake without rewriting its URLs underneath it, and it brings aiohttp with it;
 httpx is a well-kept client with timeouts, TLS verification against our CA file, and proxy
-support (issue 18's proxy step) in one place.
+support in one place: the practice's proxy (issue 18) is the shared one (engine/adapters/proxy.py,
+the same settings as the mail, sign-in and booking-link traffic), handed to httpx as its URL.
 
 Library exceptions become engine errors here (engine/errors.py); nothing the provider says
 reaches a person without being made one clean line.
@@ -25,6 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
+from engine.adapters.proxy import Proxy
 from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
 
 API = "/2010-04-01/Accounts"
@@ -45,20 +47,7 @@ class SmsSettings:
     api_url: str
     ca_file: str = ""
     timeout: float = 20.0
-    proxy: str = ""  # a proxy URL (proxy_url), or "" for none
-
-
-def proxy_url(kind: str, host: str, port: int | None, user: str = "", password: str = "") -> str:
-    """proxy.* settings -> the URL httpx takes: http://[user:pass@]host:port or socks5://..."""
-    if not host:
-        return ""
-    auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
-    scheme = "socks5" if kind == "socks5" else "http"
-    return f"{scheme}://{auth}{host}:{port or (1080 if scheme == 'socks5' else 3128)}"
-
-
-def _proxy_where(url: str) -> str:
-    return url.rsplit("@", 1)[-1]  # never the password
+    proxy: Proxy | None = None  # the practice's proxy (engine/adapters/proxy.py), or None: direct
 
 
 @dataclass(frozen=True)
@@ -98,12 +87,6 @@ class Balance:
 class SmsProvider(Protocol):
     name: str
 
-    def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
-        where = _proxy_where(self.settings.proxy)
-        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
-                              hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
-                                   f"and that the proxy at {where} is running.")
-
     def send(self, to: str, text: str) -> Accepted: ...
     def status(self, sid: str) -> Delivery: ...
     def incoming(self) -> list[Incoming]: ...
@@ -135,7 +118,8 @@ class TwilioProvider:
         self.settings = s
         self._base = f"{API}/{quote(s.account, safe='')}"
         self._client = httpx.Client(base_url=s.api_url.rstrip("/"), auth=(s.account, s.secret), timeout=s.timeout,
-                                    verify=verify, transport=transport, trust_env=False, proxy=s.proxy or None,
+                                    verify=verify, transport=transport, trust_env=False,
+                                    proxy=s.proxy.url() if s.proxy is not None else None,
                                     headers={"User-Agent": "practicemail"})
 
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
@@ -146,7 +130,7 @@ class TwilioProvider:
         except httpx.TimeoutException:
             raise SmsUnreachable("the SMS provider did not answer in time") from None
         except httpx.ConnectError as exc:
-            if self.settings.proxy:  # the first connection is to the proxy
+            if self.settings.proxy is not None:  # the first connection is to the proxy
                 raise self._proxy_failed(exc) from None
             raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
         except httpx.HTTPError as exc:
@@ -170,8 +154,13 @@ class TwilioProvider:
         return doc
 
     def _proxy_failed(self, exc: Exception) -> SmsUnreachable:
-        where = _proxy_where(self.settings.proxy)
-        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {_clean(exc)}",
+        proxy = self.settings.proxy
+        assert proxy is not None
+        where = proxy.where  # HOST:PORT, never the password
+        said = _clean(exc)
+        for secret in {proxy.password, quote(proxy.password, safe="")} - {""}:
+            said = said.replace(secret, "***")  # should httpx ever quote the proxy's URL
+        return SmsUnreachable(f"the proxy at {where} refused or could not be reached: {said}",
                               hint=f"Check the proxy settings (proxy.address, proxy.port, proxy.kind, proxy.user) "
                                    f"and that the proxy at {where} is running.")
 

@@ -359,10 +359,10 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
                                           subject=subject)
 
     # -- signing in (OAuth), for the setup wizard: each may wait on a person or a server ----------
-    @staticmethod
-    def suggest_sign_in(address: str) -> str:
-        """The provider an address's domain most likely signs in with ("" when unknown)."""
-        return _signin().suggest(address)
+    def suggest_sign_in(self, address: str) -> str:
+        """The provider an address's domain most likely signs in with ("" when unknown), asked
+        through the practice's proxy when it has one."""
+        return _signin().suggest(address, proxy=_signin().practice_proxy(self.practice))
 
     def sign_in(self, open_browser: Callable[[str], Any], cancel: Any) -> dict[str, Any]:
         self._command("sign in")

@@ -164,9 +164,10 @@ def data_file(practice: Practice) -> Path:
     return sign_in_file(practice).path
 
 
-def suggest(address: str, urls: list[str] | None = None) -> str:
+def suggest(address: str, urls: list[str] | None = None, proxy: Proxy | None = None) -> str:
     """The preset the practice address suggests: a known mail domain at once, else what the
-    domain's autoconfig document names (Microsoft 365 or Google servers); "" when nothing says.
+    domain's autoconfig document names (Microsoft 365 or Google servers), asked through the
+    practice's `proxy` if it has one; "" when nothing says.
     Shown as a suggestion only. Asks the network: never call it on the GUI thread."""
     from engine.adapters.autoconfig import lookup
     from engine.core.oauth_presets import propose
@@ -174,5 +175,5 @@ def suggest(address: str, urls: list[str] | None = None) -> str:
     known = propose(address)
     if known:
         return known
-    found = lookup(address, urls=urls)
+    found = lookup(address, urls=urls, proxy=proxy)
     return found.preset if found is not None else ""

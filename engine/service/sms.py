@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.adapters.sms import Balance, SmsProvider, SmsSettings, provider_for, proxy_url
+from engine.adapters.proxy import proxy_for
+from engine.adapters.sms import Balance, SmsProvider, SmsSettings, provider_for
 from engine.adapters.storage import RID
 from engine.core import sms as rules
 from engine.core.directory import preference
@@ -75,8 +76,9 @@ class Texts:
     # -- settings and the provider -------------------------------------------------------------
     def sms_settings(self) -> SmsSettings:
         s = self.practice.settings
-        proxy = proxy_url(s.get("proxy.kind"), s.get("proxy.address"), s.get("proxy.port"), s.get("proxy.user"),
-                          s.secret("proxy.password"))
+        # the shared proxy settings, as sign-in and booking links read them (signin.practice_proxy,
+        # not imported here: its OAuth libraries are slow to load and most commands never sign in)
+        proxy = proxy_for(s.snapshot().proxy, lambda: s.secret("proxy.password"))
         return SmsSettings(s.get("sms.provider"), s.get("sms.account"), s.secret("sms.secret"), s.get("sms.sender"),
                            s.get("sms.api_url"), ca_file=s.get("tls.ca_file"), proxy=proxy)
 

@@ -77,6 +77,7 @@ def test_wizard_failing_then_passing_test_then_finish(qtbot: QtBot, window: Main
     account.incoming_enabled.setChecked(True)
     assert not account.starttls.isEnabled()  # only a choice on port 25
     fakemail.faults.add("smtp", "auth", "reject")
+    wizard.next()  # the connection page: no proxy
     wizard.next()
     qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)
     qtbot.wait_until(lambda: wizard.test.result is not None, timeout=20000)

@@ -21,6 +21,7 @@ def to_signin_page(qtbot: QtBot, window: MainWindow, fakemail: FakeMail, issuer:
     qtbot.add_widget(wizard)
     wizard.account.username.setText(fakemail.user().address)
     wizard.account.signs_in.setChecked(True)
+    wizard.next()  # the connection page: no proxy
     wizard.next()
     page = wizard.signin
     assert wizard.currentPage() is page
@@ -32,6 +33,8 @@ def to_signin_page(qtbot: QtBot, window: MainWindow, fakemail: FakeMail, issuer:
 def test_password_accounts_skip_the_sign_in_page(qtbot: QtBot, window: MainWindow) -> None:
     wizard = window.open_wizard()
     qtbot.add_widget(wizard)
+    wizard.next()
+    assert wizard.currentPage() is wizard.proxy  # the connection first
     wizard.next()
     assert wizard.currentPage() is wizard.test
 

@@ -63,6 +63,7 @@ def test_wizard_test_passes_on_the_servers_and_shows_the_service_apart(qtbot: Qt
     app = App(practice)  # not started: no service runs on this computer
     wizard = SetupWizard(app)
     qtbot.add_widget(wizard)
+    wizard.next()  # the connection page: no proxy
     wizard.next()
     qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)
     qtbot.wait_until(lambda: wizard.test.result is not None, timeout=20000)

@@ -1,5 +1,6 @@
 """The sign-in preset proposed from a domain's Mozilla-format autoconfig document (#17): parsed
-from bytes, then fetched over a real socket from a local HTTP server."""
+from bytes, then fetched over a real socket from a local HTTP server, directly or through a
+real proxy (pproxy, its own process)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.adapters.autoconfig import candidates, lookup
+from engine.adapters.proxy import Proxy
 from engine.core.autoconfig import MAX_DOCUMENT, parse
+from engine.service.practice import Practice
+from tests.integration.proxying import free_port, pproxy
 
 
 def document(incoming: str, outgoing: str, auth: str = "OAuth2") -> bytes:
@@ -115,3 +119,37 @@ def test_the_wizard_suggestion_known_domains_first_then_the_document(http: dict[
     assert suggest("reception@brightsmile.example", urls=[f"{base}/ms.xml"]) == "microsoft"
     assert suggest("reception@brightsmile.example", urls=[f"{base}/google.xml"]) == "google"
     assert suggest("reception@brightsmile.example", urls=[f"{base}/own.xml", f"{base}/ms.xml"]) == ""
+
+
+@pytest.mark.parametrize("scheme", ["http", "socks5"])
+def test_lookup_goes_through_the_practice_proxy(http: dict[str, tuple[int, bytes]], scheme: str) -> None:
+    """A practice that reaches the internet only through a proxy still gets a suggestion (#18):
+    the proxy's own log is the witness; a proxy that is not there gives no suggestion, no error."""
+    port = int(http["port"][1].decode())
+    http["/ms.xml"] = (200, MICROSOFT)
+    urls = [f"http://127.0.0.1:{port}/ms.xml"]
+    with pproxy(scheme, "desk:s3cret pass") as running:
+        proxy = Proxy(scheme, "127.0.0.1", running.port, "desk", "s3cret pass")
+        found = lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=proxy)
+        assert found is not None and found.preset == "microsoft"
+        assert running.went_to(port)
+        wrong = Proxy(scheme, "127.0.0.1", running.port, "desk", "wrong")
+        assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=wrong) is None
+    gone = Proxy(scheme, "127.0.0.1", free_port())
+    assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=gone) is None
+
+
+def test_the_wizard_asks_through_the_practice_proxy(practice: Practice) -> None:
+    """The App's suggestion (the wizard's sign-in page) reads the practice's proxy settings: the
+    proxy's log names the domain's autoconfig addresses (no outside DNS here: nothing found)."""
+    from engine.service.app import App
+
+    with pproxy("http") as running:
+        practice.settings.set_many({"proxy.address": "127.0.0.1", "proxy.port": running.port})
+        app = App(practice)
+        try:
+            assert app.suggest_sign_in("reception@brightsmile.example") == ""
+        finally:
+            app.close()
+        assert running.went_to(443)
+        assert any("autoconfig.brightsmile.example:443" in line for line in running.seen), running.seen
