@@ -132,12 +132,12 @@ class _BadTarget(ValueError):
     """A server name that cannot go on a CONNECT line (settings check names; this is the last guard)."""
 
 
-_TARGET = re.compile(r"^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$")
+_TARGET = re.compile(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+")  # fullmatch: a $ would take a last line end
 HEAD_LIMIT = 16 * 1024
 
 
 def _connect_request(proxy: Proxy, host: str, port: int) -> bytes:
-    if not _TARGET.match(host):
+    if not _TARGET.fullmatch(host):
         raise _BadTarget(host)
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]

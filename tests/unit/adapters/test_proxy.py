@@ -103,6 +103,8 @@ def test_each_refusal_is_the_proxys_failure(answer: bytes, words: str, hint: str
 @pytest.mark.parametrize("user,password,host,words", [
     ("de:sk", "hunter2", "mail.example", "login cannot be sent"),
     ("desk", "hunter2", "mail.example\r\nX-Evil: 1", "cannot be named"),
+    ("desk", "hunter2", "mail.example\n", "cannot be named"),  # a regex's $ takes a last line end
+    ("desk", "hunter2", "::1\n", "cannot be named"),
     ("desk", "hunter2", "mail example", "cannot be named"),
     ("desk", "hunter2", "mäil.example", "cannot be named"),
 ])
