@@ -254,19 +254,6 @@ class Outbox(OutboxQueries):
         """The booking system took the request for a link: its token, to ask about it later."""
         self._apply_if_allowed([rid], Event.LINK_REQUESTED, now, fields={"link_token": token})
 
-    def record_sms_outcomes(self, outcomes: Iterable[SmsOutcome]) -> None:
-        """The provider's answers for claimed texts, in one durable write."""
-        by_id = {o.rid: o for o in outcomes}
-
-        def change(rid: int, stored: Any) -> dict[str, Any]:
-            o = by_id[rid]
-            fields = {"provider_sid": o.provider_sid, "provider_status": o.provider_status} \
-                if o.event is Event.DELIVERED else None
-            return rules.apply(stored, o.event, o.at, error=o.error, hint=o.hint, code=o.code, fields=fields)[0]
-
-        with self._lock:
-            self._items.modify_many(list(by_id), change, copies=False)
-
     def record_sms_statuses(self, statuses: Iterable[SmsStatus], now: datetime) -> None:
         """Delivery statuses that changed, in one write (the send time is kept as `updated`)."""
         by_id = {s.rid: s for s in statuses}
@@ -319,7 +306,8 @@ class Outbox(OutboxQueries):
                     if current["status"] != State.SENDING.value:
                         break  # already folded before a crash
                     current, _ = rules.apply(current, Event(e["event"]), datetime.fromisoformat(e["at"]),
-                                             error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"))
+                                             error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"),
+                                             fields=e.get("fields"))
                 return None if current is stored else current
 
             known = set(self.ids_in(State.SENDING))
@@ -365,8 +353,8 @@ class Outbox(OutboxQueries):
         another claimer holds (PostgreSQL: locked by its transaction) or has taken already (no
         longer ready) is left out, and no item is ever claimed twice.
 
-        Returns what sending needs of each (id, from, envelope, blob, attempts), not whole records:
-        a pass may claim thousands, and their histories need not be copied."""
+        Returns what sending needs of each (id, from, envelope, blob, attempts; a text's words),
+        not whole records: a pass may claim thousands, and their histories need not be copied."""
         light: dict[int, dict[str, Any]] = {}
 
         def change(rid: int, stored: Any) -> dict[str, Any] | None:
@@ -374,7 +362,8 @@ class Outbox(OutboxQueries):
                 return None  # taken by another claimer, or cancelled since it was found due
             new = rules.apply(stored, Event.CLAIM, now)[0]
             light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
-                          "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new)}
+                          "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new),
+                          **({"text": new["text"]} if new.get("kind") == SMS else {})}
             return new
 
         with self._lock:

@@ -114,12 +114,6 @@ class OutboxQueries:
         gone = {s.value for s in GONE}
         return self._where(lambda r: bool(r.get("recall_keys")) and r["status"] not in gone)
 
-    def claimed_texts(self, rids: Iterable[int]) -> dict[int, tuple[str, str]]:
-        """The number and words of each claimed text, in one read."""
-        wanted = set(rids)
-        return {r[RID]: (r["to"][0], r["text"]) for r in self._items.find(
-            lambda r: r.get("kind") == SMS and r["status"] == State.SENDING.value) if r[RID] in wanted}
-
     def texts_awaiting_status(self, now: datetime, min_age: timedelta | None = None) -> list[OutboxItem]:
         """Sent texts whose provider status is not final (sent at least `min_age` ago, when given:
         one sent a moment ago is still queued)."""

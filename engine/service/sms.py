@@ -28,13 +28,11 @@ from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, S
                            SmsUnreachable)
 from engine.service.inbox import Inbox, TextReply
 from engine.service.outbox import Outbox, SmsOutcome, SmsStatus
+from engine.service.outbox_send import TextJournal
 from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# outcomes recorded per durable write: a crash can resend at most this many texts the provider took
-# (they are left `sending`, and start-up releases them), against one fsync per text otherwise
-RECORD_EVERY = 20
 ACCOUNT = "sms.account"  # the provider's practice ID: locked after a successful test
 UNLOCK_WARNING = ("Changing the practice ID sends texts from another provider account: replies and delivery "
                   "reports of texts already sent stay with the old account, and its credit does not move.")
@@ -183,22 +181,21 @@ class Texts:
             provider = self.provider()
         except SmsNotSetUp as exc:
             setup_error = exc
-        pending: list[SmsOutcome] = []
+        claimed, journal, done = self.outbox.claim(due, now), TextJournal(self.outbox), 0
         try:
-            claimed = self.outbox.claim(due, now)
-            texts = self.outbox.claimed_texts(item[RID] for item in claimed)  # one read
-            for item in claimed:
-                pending.append(self._send_one(item, texts[item[RID]], provider, setup_error, clock, report))
-                if len(pending) >= RECORD_EVERY:
-                    self._record(pending)
-        finally:
-            self._record(pending)  # an exception too: what the provider took is never left "sending"
+            for item in claimed:  # each with its number and words, from the claim
+                journal.attempt(item[RID], clock())  # before the text goes: a kill from here on flags it
+                journal.outcome(self._send_one(item, (item["envelope_to"][0], item["text"]), provider, setup_error,
+                                               clock, report))
+                done += 1
+        finally:  # an exception too: what the provider took is recorded, the rest goes back to ready
+            journal.finish([item[RID] for item in claimed[done:]], clock())
         return report
 
     def _send_one(self, item: dict[str, Any], message: tuple[str, str], provider: SmsProvider | None,
                   setup_error: Exception | None,
                   clock: Callable[[], datetime], report: TextReport) -> SmsOutcome:
-        """One text to the provider; its outcome, recorded in groups."""
+        """One text to the provider; its outcome (journalled by the caller)."""
         try:
             if provider is None:
                 raise setup_error or SmsNotSetUp("no SMS provider is set up")
@@ -218,13 +215,6 @@ class Texts:
         report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
         log.warning("text %d: %s", item[RID], exc.message)
         return SmsOutcome(item[RID], event, now, exc.message, exc.hint, getattr(exc, "code", None))
-
-    def _record(self, pending: list[SmsOutcome]) -> None:
-        """Outcomes in one durable write (a group of RECORD_EVERY at most), then forgotten."""
-        if not pending:
-            return
-        self.outbox.record_sms_outcomes(pending)
-        pending.clear()
 
     # -- delivery status -------------------------------------------------------------------------------
     def poll_statuses(self, now: datetime, min_age: timedelta | None = None) -> int:
