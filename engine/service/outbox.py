@@ -36,11 +36,11 @@ from engine.core.outbox_item import EMAIL, SMS, OutboxItem, new_record
 from engine.errors import InputInvalid
 from engine.service.outbox_gate import Gate, about_of, judge
 from engine.service.outbox_journal import ATTEMPT, SYNC_EVERY, Journal
-from engine.service.outbox_queries import GONE, OutboxQueries, SmsOutcome, SmsStatus
+from engine.service.outbox_queries import GONE, NewText, OutboxQueries, SmsOutcome, SmsStatus
 from engine.service.outbox_send import FOLD_EVERY, SendPass, SendReport
 
-__all__ = ["ATTEMPT", "FOLD_EVERY", "GONE", "SMS", "SYNC_EVERY", "Outbox", "OutboxItem", "SendReport", "SmsOutcome",
-           "SmsStatus"]
+__all__ = ["ATTEMPT", "FOLD_EVERY", "GONE", "SMS", "SYNC_EVERY", "NewText", "Outbox", "OutboxItem", "SendReport",
+           "SmsOutcome", "SmsStatus"]
 log = logging.getLogger("practicemail.service")
 State, Event = rules.State, rules.Event
 
@@ -48,6 +48,15 @@ State, Event = rules.State, rules.Event
 def _addresses(draft: Draft) -> dict[str, Any]:
     return {"to": [r.address for r in draft.to], "cc": [r.address for r in draft.cc],
             "bcc": [r.address for r in draft.bcc], "envelope_to": envelope_recipients(draft)}
+
+
+def _sms_record(t: NewText, now: datetime) -> dict[str, Any]:
+    extra = {**copy.deepcopy(dict(t.meta or {})), "text": t.text, "parts": t.parts, "provider_sid": "",
+             "provider_status": ""}
+    return rules.create(new_record(
+        kind=SMS, automatic=t.automatic, sender=t.sender, to=[t.to], envelope_to=[t.to], subject=t.text[:60],
+        size=len(t.text.encode()), deliver_after=t.deliver_after, patient_id=t.patient_id, extra=extra),
+        State.READY, now)
 
 
 class Outbox(OutboxQueries):
@@ -121,14 +130,14 @@ class Outbox(OutboxQueries):
                 meta: dict[str, Any] | None = None) -> int:
         """A text message (kind `sms`) in the same outbox, same states; no MIME blob: the text is the
         record's own (engine/service/sms.py sends it through the SMS provider, never through SMTP)."""
-        extra = {**(meta or {}), "text": text, "parts": parts, "provider_sid": "", "provider_status": ""}
-        record = rules.create(new_record(
-            kind=SMS, automatic=automatic, sender=sender, to=[to], envelope_to=[to], subject=text[:60],
-            size=len(text.encode()), deliver_after=deliver_after or now, patient_id=patient_id, extra=extra),
-            State.READY, now)
-        rid = self._items.insert(record)
+        rid = self._items.insert(_sms_record(NewText(to, text, sender, parts, deliver_after or now, patient_id,
+                                                     automatic, meta), now))
         log.info("outbox item %d queued (sms, %d part(s))", rid, parts)
         return rid
+
+    def add_sms_many(self, texts: list[NewText], now: datetime) -> list[int]:
+        """Many texts queued in one durable step (a recall run's): one write per partition, all or none."""
+        return self._items.insert_many([_sms_record(t, now) for t in texts], owned=True)
 
     def add_pending_link(self, record: Mapping[str, Any], now: datetime) -> int:
         """An item whose message waits for a booking link: no blob until the link is ready.

@@ -37,6 +37,19 @@ class SmsOutcome:
 
 
 @dataclass(frozen=True)
+class NewText:
+    """One text to queue (Outbox.add_sms_many): checked by engine/service/sms.py first."""
+    to: str
+    text: str
+    sender: str
+    parts: int
+    deliver_after: datetime
+    patient_id: str = ""
+    automatic: bool = False
+    meta: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class SmsStatus:
     """The provider's delivery status for a sent text, when it changed."""
     rid: int

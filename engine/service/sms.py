@@ -27,12 +27,13 @@ from engine.core.outbox import MAX_ATTEMPTS, Event
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
 from engine.service.inbox import Inbox, TextReply
-from engine.service.outbox import Outbox, SmsOutcome, SmsStatus
+from engine.service.outbox import NewText, Outbox, SmsOutcome, SmsStatus
 from engine.service.outbox_send import TextJournal
 from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+FEW = 20  # texts queued at once that are looked up one by one (queue_many)
 ACCOUNT = "sms.account"  # the provider's practice ID: locked after a successful test
 UNLOCK_WARNING = ("Changing the practice ID sends texts from another provider account: replies and delivery "
                   "reports of texts already sent stay with the old account, and its credit does not move.")
@@ -143,7 +144,31 @@ class Texts:
         """One text to a patient's mobile. Automatic: moved past quiet hours (refused when that would
         be at or after `not_after`, an appointment's start). Manual: refused inside them unless
         `even_in_quiet_hours`."""
-        patient = self.practice.directory.require("patients", patient_id)
+        t = self._checked(self.practice.directory.require("patients", patient_id), text, now, deliver_after,
+                          automatic, even_in_quiet_hours, meta, not_after)
+        return self.outbox.add_sms(t.to, t.text, now, sender=t.sender, parts=t.parts, deliver_after=t.deliver_after,
+                                   patient_id=t.patient_id, automatic=t.automatic, meta=meta)
+
+    def queue_many(self, wanted: list[tuple[str, str, datetime, dict[str, Any]]],
+                   now: datetime) -> tuple[list[int], list[tuple[int, InputInvalid]]]:
+        """Automatic texts (patient id, text, deliver-after, meta), checked as `queue` checks them and
+        queued in one durable write (a recall run's): the ids, and (index, why) of those refused."""
+        directory = self.practice.directory
+        # each look-up scans the patients: many texts read them all once instead
+        patients = {p["id"]: p for p in directory.list("patients")} if len(wanted) > FEW else {}
+        ok, refused = [], []
+        for i, (patient_id, text, at, meta) in enumerate(wanted):
+            try:
+                patient = patients.get(patient_id) or directory.require("patients", patient_id)
+                ok.append(self._checked(patient, text, now, at, True, False, meta, None))
+            except InputInvalid as exc:
+                refused.append((i, exc))
+        return self.outbox.add_sms_many(ok, now) if ok else [], refused
+
+    def _checked(self, patient: dict[str, Any], text: str, now: datetime, deliver_after: datetime | None,
+                 automatic: bool, even_in_quiet_hours: bool, meta: dict[str, Any] | None,
+                 not_after: datetime | None) -> NewText:
+        patient_id = patient["id"]
         if not patient.get("mobile"):
             raise InputInvalid(f"patient {patient_id} has no mobile number", hint="Add the mobile number first.")
         if preference(patient) == "none":
@@ -159,9 +184,8 @@ class Texts:
         elif self.in_quiet_hours(at) and not even_in_quiet_hours:
             raise InputInvalid(f"it is quiet hours ({self.practice.settings.get('sms.quiet_hours')})",
                                hint="Send it anyway only if the patient expects it (--even-in-quiet-hours).")
-        return self.outbox.add_sms(patient["mobile"], text, now, sender=self.practice.settings.get("sms.sender"),
-                                   parts=seg.parts, deliver_after=at, patient_id=patient_id, automatic=automatic,
-                                   meta=meta)
+        return NewText(patient["mobile"], text, self.practice.settings.get("sms.sender"), seg.parts, at, patient_id,
+                       automatic, meta)
 
     # -- sending (the engine's hook calls this) ------------------------------------------------------
     def send_due(self, clock: Callable[[], datetime], manual: bool) -> TextReport:
