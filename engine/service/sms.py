@@ -7,6 +7,10 @@ Quiet hours: an automatic text is never due inside them (its deliver-after is mo
 where they end, so the worker sleeps instead of spinning); a manual send inside them is
 refused unless the person says so (`even_in_quiet_hours`). With no provider set, due texts
 fail at once with a hint (reset them once it is set up), instead of waiting unseen.
+
+Sending keeps email's crash rule: each text's attempt and outcome go to the outbox's journal
+(engine/service/outbox_send.py, `TextJournal`), folded into the records at the end of the pass,
+so a kill mid-pass resends only the text in flight, flagged.
 """
 
 from __future__ import annotations
