@@ -36,11 +36,11 @@ from engine.core.outbox_item import EMAIL, SMS, OutboxItem, new_record
 from engine.errors import InputInvalid
 from engine.service.outbox_gate import Gate, about_of, judge
 from engine.service.outbox_journal import ATTEMPT, SYNC_EVERY, Journal
-from engine.service.outbox_queries import GONE, OutboxQueries, SmsOutcome, SmsStatus
+from engine.service.outbox_queries import GONE, NewText, OutboxQueries, SmsOutcome, SmsStatus
 from engine.service.outbox_send import FOLD_EVERY, SendPass, SendReport
 
-__all__ = ["ATTEMPT", "FOLD_EVERY", "GONE", "SMS", "SYNC_EVERY", "Outbox", "OutboxItem", "SendReport", "SmsOutcome",
-           "SmsStatus"]
+__all__ = ["ATTEMPT", "FOLD_EVERY", "GONE", "SMS", "SYNC_EVERY", "NewText", "Outbox", "OutboxItem", "SendReport",
+           "SmsOutcome", "SmsStatus"]
 log = logging.getLogger("practicemail.service")
 State, Event = rules.State, rules.Event
 
@@ -48,6 +48,15 @@ State, Event = rules.State, rules.Event
 def _addresses(draft: Draft) -> dict[str, Any]:
     return {"to": [r.address for r in draft.to], "cc": [r.address for r in draft.cc],
             "bcc": [r.address for r in draft.bcc], "envelope_to": envelope_recipients(draft)}
+
+
+def _sms_record(t: NewText, now: datetime) -> dict[str, Any]:
+    extra = {**copy.deepcopy(dict(t.meta or {})), "text": t.text, "parts": t.parts, "provider_sid": "",
+             "provider_status": ""}
+    return rules.create(new_record(
+        kind=SMS, automatic=t.automatic, sender=t.sender, to=[t.to], envelope_to=[t.to], subject=t.text[:60],
+        size=len(t.text.encode()), deliver_after=t.deliver_after, patient_id=t.patient_id, extra=extra),
+        State.READY, now)
 
 
 class Outbox(OutboxQueries):
@@ -121,14 +130,14 @@ class Outbox(OutboxQueries):
                 meta: dict[str, Any] | None = None) -> int:
         """A text message (kind `sms`) in the same outbox, same states; no MIME blob: the text is the
         record's own (engine/service/sms.py sends it through the SMS provider, never through SMTP)."""
-        extra = {**(meta or {}), "text": text, "parts": parts, "provider_sid": "", "provider_status": ""}
-        record = rules.create(new_record(
-            kind=SMS, automatic=automatic, sender=sender, to=[to], envelope_to=[to], subject=text[:60],
-            size=len(text.encode()), deliver_after=deliver_after or now, patient_id=patient_id, extra=extra),
-            State.READY, now)
-        rid = self._items.insert(record)
+        rid = self._items.insert(_sms_record(NewText(to, text, sender, parts, deliver_after or now, patient_id,
+                                                     automatic, meta), now))
         log.info("outbox item %d queued (sms, %d part(s))", rid, parts)
         return rid
+
+    def add_sms_many(self, texts: list[NewText], now: datetime) -> list[int]:
+        """Many texts queued in one durable step (a recall run's): one write per partition, all or none."""
+        return self._items.insert_many([_sms_record(t, now) for t in texts], owned=True)
 
     def add_pending_link(self, record: Mapping[str, Any], now: datetime) -> int:
         """An item whose message waits for a booking link: no blob until the link is ready.
@@ -254,19 +263,6 @@ class Outbox(OutboxQueries):
         """The booking system took the request for a link: its token, to ask about it later."""
         self._apply_if_allowed([rid], Event.LINK_REQUESTED, now, fields={"link_token": token})
 
-    def record_sms_outcomes(self, outcomes: Iterable[SmsOutcome]) -> None:
-        """The provider's answers for claimed texts, in one durable write."""
-        by_id = {o.rid: o for o in outcomes}
-
-        def change(rid: int, stored: Any) -> dict[str, Any]:
-            o = by_id[rid]
-            fields = {"provider_sid": o.provider_sid, "provider_status": o.provider_status} \
-                if o.event is Event.DELIVERED else None
-            return rules.apply(stored, o.event, o.at, error=o.error, hint=o.hint, code=o.code, fields=fields)[0]
-
-        with self._lock:
-            self._items.modify_many(list(by_id), change, copies=False)
-
     def record_sms_statuses(self, statuses: Iterable[SmsStatus], now: datetime) -> None:
         """Delivery statuses that changed, in one write (the send time is kept as `updated`)."""
         by_id = {s.rid: s for s in statuses}
@@ -319,7 +315,8 @@ class Outbox(OutboxQueries):
                     if current["status"] != State.SENDING.value:
                         break  # already folded before a crash
                     current, _ = rules.apply(current, Event(e["event"]), datetime.fromisoformat(e["at"]),
-                                             error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"))
+                                             error=e.get("error", ""), hint=e.get("hint", ""), code=e.get("code"),
+                                             fields=e.get("fields"))
                 return None if current is stored else current
 
             known = set(self.ids_in(State.SENDING))
@@ -365,8 +362,8 @@ class Outbox(OutboxQueries):
         another claimer holds (PostgreSQL: locked by its transaction) or has taken already (no
         longer ready) is left out, and no item is ever claimed twice.
 
-        Returns what sending needs of each (id, from, envelope, blob, attempts), not whole records:
-        a pass may claim thousands, and their histories need not be copied."""
+        Returns what sending needs of each (id, from, envelope, blob, attempts; a text's words),
+        not whole records: a pass may claim thousands, and their histories need not be copied."""
         light: dict[int, dict[str, Any]] = {}
 
         def change(rid: int, stored: Any) -> dict[str, Any] | None:
@@ -374,7 +371,8 @@ class Outbox(OutboxQueries):
                 return None  # taken by another claimer, or cancelled since it was found due
             new = rules.apply(stored, Event.CLAIM, now)[0]
             light[rid] = {RID: rid, "from": new["from"], "envelope_to": list(new["envelope_to"]),
-                          "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new)}
+                          "blob": new["blob"], "attempts": new.get("attempts", 0), "due": rules.due_at(new),
+                          **({"text": new["text"]} if new.get("kind") == SMS else {})}
             return new
 
         with self._lock:

@@ -1,4 +1,5 @@
-"""The send pass: claimed items over one SMTP session, every outcome journalled.
+"""The send pass: claimed items over one SMTP session, every outcome journalled (texts too:
+`TextJournal`, for the SMS pass in engine/service/sms.py).
 
 Split from engine/service/outbox.py, which owns the records: this module never touches them. It
 journals each attempt and its outcome through the Outbox and asks it to fold the journal into the
@@ -24,6 +25,7 @@ from engine.service.outbox_journal import ATTEMPT
 
 if TYPE_CHECKING:
     from engine.service.outbox import Outbox
+    from engine.service.outbox_queries import SmsOutcome
 
 log = logging.getLogger("practicemail.service")
 FOLD_EVERY = 1000
@@ -166,3 +168,37 @@ class SendPass:
         report.errors.append({"id": item[RID], "error": exc.message, "hint": hint})
         log.warning("outbox item %d: %s", item[RID], exc.message)
 
+
+
+class TextJournal:
+    """The SMS pass's outcomes, journalled as the email pass's are: each text's attempt line before
+    it goes to the provider, its outcome (with the provider's id) the moment the provider answers,
+    folded into the records every FOLD_EVERY outcomes and at the end. A kill mid-pass resends only
+    the text in flight (its attempt has no outcome: Outbox.recover flags it)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self._journal = outbox._journal
+        self._outcomes = 0
+
+    def attempt(self, rid: int, at: datetime) -> None:
+        self._journal({"id": rid, "event": ATTEMPT, "at": at.isoformat()}, sync=False)
+
+    def outcome(self, o: SmsOutcome) -> None:
+        entry: dict[str, Any] = {"id": o.rid, "event": o.event.value, "at": o.at.isoformat()}
+        if o.event is Event.DELIVERED:
+            entry["fields"] = {"provider_sid": o.provider_sid, "provider_status": o.provider_status}
+        else:
+            entry.update(error=o.error, hint=o.hint, code=o.code)
+        self._journal(entry)
+        self._outcomes += 1
+        if self._outcomes % FOLD_EVERY == 0:
+            self.outbox.fold()
+
+    def finish(self, not_started: list[int], now: datetime) -> None:
+        """The claimed texts never attempted go back to ready untouched; everything folded."""
+        try:
+            for rid in not_started:
+                self._journal({"id": rid, "event": Event.RELEASE.value, "at": now.isoformat()})
+        finally:
+            self.outbox.fold()

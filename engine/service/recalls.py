@@ -198,15 +198,14 @@ class Recalls:
         """Recalls to patients who prefer texts: the template's text body, to the (shared) mobile."""
         from engine.service.sms import Texts
 
-        texts, ids = Texts(self.practice, self.outbox), []
+        wanted = []
         for m in planned:
             draft, meta = drafts.draft(m)
             meta = {k: v for k, v in meta.items() if k not in ("kind", "deliver_after", "patient_id")}
-            try:
-                ids.append(texts.queue(m.patient_ids[0], draft.text.strip(), now, deliver_after=m.deliver_after,
-                                       automatic=True, meta=meta))
-            except InputInvalid as exc:
-                result.refused.append({"patients": list(m.patient_ids), "error": exc.message, "hint": exc.hint})
+            wanted.append((m.patient_ids[0], draft.text.strip(), m.deliver_after, meta))
+        ids, refused = Texts(self.practice, self.outbox).queue_many(wanted, now)  # one write for the chunk
+        for i, exc in refused:
+            result.refused.append({"patients": list(planned[i].patient_ids), "error": exc.message, "hint": exc.hint})
         return ids
 
     def _mark_sent(self, keys: frozenset[str], now: datetime) -> None:

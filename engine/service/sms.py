@@ -7,6 +7,10 @@ Quiet hours: an automatic text is never due inside them (its deliver-after is mo
 where they end, so the worker sleeps instead of spinning); a manual send inside them is
 refused unless the person says so (`even_in_quiet_hours`). With no provider set, due texts
 fail at once with a hint (reset them once it is set up), instead of waiting unseen.
+
+Sending keeps email's crash rule: each text's attempt and outcome go to the outbox's journal
+(engine/service/outbox_send.py, `TextJournal`), folded into the records at the end of the pass,
+so a kill mid-pass resends only the text in flight, flagged.
 """
 
 from __future__ import annotations
@@ -28,14 +32,13 @@ from engine.core.outbox import MAX_ATTEMPTS, Event
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
 from engine.service.inbox import Inbox, TextReply
-from engine.service.outbox import Outbox, SmsOutcome, SmsStatus
+from engine.service.outbox import NewText, Outbox, SmsOutcome, SmsStatus
+from engine.service.outbox_send import TextJournal
 from engine.service.practice import Practice
 
 log = logging.getLogger("practicemail.service")
 _CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# outcomes recorded per durable write: a crash can resend at most this many texts the provider took
-# (they are left `sending`, and start-up releases them), against one fsync per text otherwise
-RECORD_EVERY = 20
+FEW = 20  # texts queued at once that are looked up one by one (queue_many)
 ACCOUNT = "sms.account"  # the provider's practice ID: locked after a successful test
 UNLOCK_WARNING = ("Changing the practice ID sends texts from another provider account: replies and delivery "
                   "reports of texts already sent stay with the old account, and its credit does not move.")
@@ -147,7 +150,31 @@ class Texts:
         """One text to a patient's mobile. Automatic: moved past quiet hours (refused when that would
         be at or after `not_after`, an appointment's start). Manual: refused inside them unless
         `even_in_quiet_hours`."""
-        patient = self.practice.directory.require("patients", patient_id)
+        t = self._checked(self.practice.directory.require("patients", patient_id), text, now, deliver_after,
+                          automatic, even_in_quiet_hours, meta, not_after)
+        return self.outbox.add_sms(t.to, t.text, now, sender=t.sender, parts=t.parts, deliver_after=t.deliver_after,
+                                   patient_id=t.patient_id, automatic=t.automatic, meta=meta)
+
+    def queue_many(self, wanted: list[tuple[str, str, datetime, dict[str, Any]]],
+                   now: datetime) -> tuple[list[int], list[tuple[int, InputInvalid]]]:
+        """Automatic texts (patient id, text, deliver-after, meta), checked as `queue` checks them and
+        queued in one durable write (a recall run's): the ids, and (index, why) of those refused."""
+        directory = self.practice.directory
+        # each look-up scans the patients: many texts read them all once instead
+        patients = {p["id"]: p for p in directory.list("patients")} if len(wanted) > FEW else {}
+        ok, refused = [], []
+        for i, (patient_id, text, at, meta) in enumerate(wanted):
+            try:
+                patient = patients.get(patient_id) or directory.require("patients", patient_id)
+                ok.append(self._checked(patient, text, now, at, True, False, meta, None))
+            except InputInvalid as exc:
+                refused.append((i, exc))
+        return self.outbox.add_sms_many(ok, now) if ok else [], refused
+
+    def _checked(self, patient: dict[str, Any], text: str, now: datetime, deliver_after: datetime | None,
+                 automatic: bool, even_in_quiet_hours: bool, meta: dict[str, Any] | None,
+                 not_after: datetime | None) -> NewText:
+        patient_id = patient["id"]
         if not patient.get("mobile"):
             raise InputInvalid(f"patient {patient_id} has no mobile number", hint="Add the mobile number first.")
         if preference(patient) == "none":
@@ -163,9 +190,8 @@ class Texts:
         elif self.in_quiet_hours(at) and not even_in_quiet_hours:
             raise InputInvalid(f"it is quiet hours ({self.practice.settings.get('sms.quiet_hours')})",
                                hint="Send it anyway only if the patient expects it (--even-in-quiet-hours).")
-        return self.outbox.add_sms(patient["mobile"], text, now, sender=self.practice.settings.get("sms.sender"),
-                                   parts=seg.parts, deliver_after=at, patient_id=patient_id, automatic=automatic,
-                                   meta=meta)
+        return NewText(patient["mobile"], text, self.practice.settings.get("sms.sender"), seg.parts, at, patient_id,
+                       automatic, meta)
 
     # -- sending (the engine's hook calls this) ------------------------------------------------------
     def send_due(self, clock: Callable[[], datetime], manual: bool) -> TextReport:
@@ -185,22 +211,21 @@ class Texts:
             provider = self.provider()
         except SmsNotSetUp as exc:
             setup_error = exc
-        pending: list[SmsOutcome] = []
+        claimed, journal, done = self.outbox.claim(due, now), TextJournal(self.outbox), 0
         try:
-            claimed = self.outbox.claim(due, now)
-            texts = self.outbox.claimed_texts(item[RID] for item in claimed)  # one read
-            for item in claimed:
-                pending.append(self._send_one(item, texts[item[RID]], provider, setup_error, clock, report))
-                if len(pending) >= RECORD_EVERY:
-                    self._record(pending)
-        finally:
-            self._record(pending)  # an exception too: what the provider took is never left "sending"
+            for item in claimed:  # each with its number and words, from the claim
+                journal.attempt(item[RID], clock())  # before the text goes: a kill from here on flags it
+                journal.outcome(self._send_one(item, (item["envelope_to"][0], item["text"]), provider, setup_error,
+                                               clock, report))
+                done += 1
+        finally:  # an exception too: what the provider took is recorded, the rest goes back to ready
+            journal.finish([item[RID] for item in claimed[done:]], clock())
         return report
 
     def _send_one(self, item: dict[str, Any], message: tuple[str, str], provider: SmsProvider | None,
                   setup_error: Exception | None,
                   clock: Callable[[], datetime], report: TextReport) -> SmsOutcome:
-        """One text to the provider; its outcome, recorded in groups."""
+        """One text to the provider; its outcome (journalled by the caller)."""
         try:
             if provider is None:
                 raise setup_error or SmsNotSetUp("no SMS provider is set up")
@@ -220,13 +245,6 @@ class Texts:
         report.errors.append({"id": item[RID], "error": exc.message, "hint": exc.hint})
         log.warning("text %d: %s", item[RID], exc.message)
         return SmsOutcome(item[RID], event, now, exc.message, exc.hint, getattr(exc, "code", None))
-
-    def _record(self, pending: list[SmsOutcome]) -> None:
-        """Outcomes in one durable write (a group of RECORD_EVERY at most), then forgotten."""
-        if not pending:
-            return
-        self.outbox.record_sms_outcomes(pending)
-        pending.clear()
 
     # -- delivery status -------------------------------------------------------------------------------
     def poll_statuses(self, now: datetime, min_age: timedelta | None = None) -> int:

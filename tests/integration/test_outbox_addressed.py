@@ -1,0 +1,39 @@
+"""What inbox filing matches replies by (Outbox.addressed_since), on both backends: the items
+after an id that carry a Message-ID and a patient or specialist; an item still waiting for its
+booking link is read again until it has its Message-ID; texts (no Message-ID) are passed over."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from engine.core.message import Draft, Recipient
+from engine.service.outbox import Outbox
+from tests.backends import Backend
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+SENDER = "practice@example.test"
+
+
+def _draft(to: str) -> Draft:
+    return Draft(SENDER, "Bright Smile Dental", [Recipient(to)], "Your check-up", "See you soon.")
+
+
+def test_addressed_since_reads_on_past_a_waiting_link_and_a_text(backend: Backend) -> None:
+    with backend.practice() as p:
+        outbox = Outbox(p.store)
+        first = outbox.add_draft(_draft("a@example.com"), T0, patient_id="P001")
+        link = outbox.add_pending_link({"from": SENDER, "to": ["b@example.com"], "envelope_to": ["b@example.com"],
+                                        "patient_id": "P002"}, T0)
+        nobody = outbox.add_draft(_draft("c@example.com"), T0)
+        text = outbox.add_sms("+447700900041", "Hello", T0, sender="+447700900999", parts=1, patient_id="P040")
+        last = outbox.add_draft(_draft("d@example.com"), T0, patient_id="P003")
+        mid = {rid: outbox.get(rid).get("message_id") for rid in (first, nobody, text, last)}
+        found, upto = outbox.addressed_since(0)
+        assert found == {mid[first]: ("P001", ""), mid[last]: ("P003", "")}
+        assert upto == link - 1  # the waiting link is read again next time
+        outbox.link_ready(link, _draft("b@example.com"), T0)
+        found, upto = outbox.addressed_since(upto)
+        assert found == {outbox.get(link)["message_id"]: ("P002", ""), mid[last]: ("P003", "")}
+        assert upto == last
+        assert outbox.addressed_since(upto) == ({}, last)
+        outbox.close()
