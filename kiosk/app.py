@@ -24,7 +24,9 @@ def _choose_platform(screenshot: str | None) -> None:
             print("practicemail: no display found; the kiosk runs offscreen (set DISPLAY to see it)", file=sys.stderr)
 
 
-def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False) -> int:
+def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False,
+              sign_in_as: str = "") -> int:
+    """`sign_in_as`: a user without a PIN signed in first (the demo's super user, for Setup)."""
     _choose_platform(screenshot)
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     with App.open(folder, writer=True, command="practicemail kiosk") as app:
@@ -33,6 +35,8 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
             app.send_receive_now(timeout=60)
         window = MainWindow(app)
         window.resize(1280, 800)
+        if sign_in_as:
+            window.sign_in(sign_in_as, "")
         window.show_view(view)
         window.show()
         if screenshot:
