@@ -25,9 +25,10 @@ def _choose_platform(screenshot: str | None) -> None:
 
 
 def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False,
-              database: str | None = None) -> int:
+              database: str | None = None, sign_in_as: str = "") -> int:
     """`database`: a URL typed on the command line (else PRACTICEMAIL_DATABASE, else TinyDB). On a
-    database where the service runs elsewhere, this desk asks it and hears its changes (App.open_desk)."""
+    database where the service runs elsewhere, this desk asks it and hears its changes (App.open_desk).
+    `sign_in_as`: a user without a PIN signed in first (the demo's super user, for Setup)."""
     _choose_platform(screenshot)
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     with App.open_desk(folder, database=database, url_typed=database is not None) as app:
@@ -37,6 +38,8 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
             app.send_receive_now(timeout=60)
         window = MainWindow(app)
         window.resize(1280, 800)
+        if sign_in_as:
+            window.sign_in(sign_in_as, "")
         window.show_view(view)
         window.show()
         if screenshot:

@@ -170,8 +170,10 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
             self.dialog = self.open_patient("P001")
         elif view == "compose":
             self.dialog = self.open_compose("P001")
-        elif view == "wizard":
+        elif view == "wizard" and allowed(self.role, "setup_wizard"):  # as the toolbar's Setup
             self.dialog = self.open_wizard()
+        elif view == "wizard":
+            self.status_line.setText("Email setup is for a group allowed to change it: sign in first.")
 
     def refresh_all(self) -> None:
         self.refresh_status()

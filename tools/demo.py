@@ -21,6 +21,7 @@ VIEWS = ("inbox", "outbox", "patients", "appointments", "deleted", "compose", "w
 
 def run(args: argparse.Namespace) -> int:
     from engine.service.demo import configure_for_fakemail, demo_inbox, prepare_demo_folder, stage_outbox
+    from engine.service.app import SUPER
     from engine.service.practice import Practice
     from kiosk.app import run_kiosk  # before the folder is made: without Qt, one line and nothing left behind
     from tools.fakemail import FakeMail
@@ -36,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
             for sample in demo_inbox():  # overnight replies waiting on the server
                 fm.deliver(fm.user().username, sample)
             print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
-            return run_kiosk(folder, screenshot=args.screenshot, view=args.view, first_pass=True)
+            # Setup is the super user's: the demo signs in as them (a fresh install's, no PIN yet)
+            return run_kiosk(folder, screenshot=args.screenshot, view=args.view, first_pass=True,
+                             sign_in_as=SUPER if args.view == "wizard" else "")
     finally:
         if not args.data_given:  # a folder of our own making goes with the demo (--data keeps it)
             shutil.rmtree(folder, ignore_errors=True)

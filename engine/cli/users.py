@@ -1,4 +1,4 @@
-"""`practicemail users list|add|remove|pin` and `practicemail groups list`: who may sign in at
+"""`practicemail users list|add|remove|pin|unlock` and `practicemail groups list`: who may sign in at
 the desk, and what each security group may do (engine/service/roles.py).
 
 A PIN never comes on the command line (every user of the machine can read it there): it is
@@ -38,8 +38,12 @@ def read_pin() -> str:
 def cmd_users_list(args: argparse.Namespace) -> int:
     with open_app(args, writer=False) as app:
         users = app.roles.users()
-    doc = [{"name": u.name, "group": u.group, "has_pin": u.has_pin} for u in users]
-    emit(args, doc, table([(u.name, u.group, "yes" if u.has_pin else "no PIN yet") for u in users],
+        locked = {u.name: app.roles.locked_until(u.name) for u in users}
+    doc = [{"name": u.name, "group": u.group, "has_pin": u.has_pin,
+            "locked_until": locked[u.name].isoformat() if locked[u.name] else None} for u in users]
+    emit(args, doc, table([(u.name, u.group, ("yes" if u.has_pin else "no PIN yet")
+                            + (f", locked after wrong PINs until {locked[u.name]:%Y-%m-%d %H:%M %Z}"
+                               if locked[u.name] else "")) for u in users],
                           ("name", "group", "PIN")))
     return 0
 
@@ -57,6 +61,13 @@ def cmd_users_pin(args: argparse.Namespace) -> int:
     with open_app(args, writer=True) as app:
         user = app.roles.update_user(args.name, pin=pin)
     emit(args, {"name": user.name, "group": user.group}, f"a new PIN for {user.name} is saved")
+    return 0
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    with open_app(args, writer=True) as app:
+        app.roles.let_sign_in(args.name)
+    emit(args, {"unlocked": args.name}, f"{args.name} may sign in again (the wrong PINs are forgotten)")
     return 0
 
 
@@ -85,7 +96,11 @@ def register(commands: Commands) -> None:
                      as_json, into=users)
     p.add_argument("name")
     p.add_argument("--group", required=True, help="the security group (`practicemail groups list`)")
-    p = commands.add("pin", cmd_users_pin, "give a user a new PIN (asked for, or read from standard input)",
+    p = commands.add("pin", cmd_users_pin, "give a user a new PIN (asked for, or read from standard input; "
+                     "forgets their wrong PINs)",
+                     as_json, into=users)
+    p.add_argument("name")
+    p = commands.add("unlock", cmd_users_unlock, "let a user locked out by wrong PINs sign in again",
                      as_json, into=users)
     p.add_argument("name")
     p = commands.add("remove", cmd_users_remove, "remove a user (never the last super user)", as_json, into=users)

@@ -91,7 +91,7 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         self.templates: Templates = self.engine.templates  # one Templates for the whole graph
         self.reminders: Reminders = self.engine.reminders  # the worker's own (it resolves booking links)
         self.composer = Composer(practice, self.outbox, self.inbox, self.templates)
-        self.roles = Roles(practice.store)
+        self.roles = Roles(practice.store, now=self.now, zone=self.zone)
         self._owns_practice = False
         self._init_desks()
 

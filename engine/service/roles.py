@@ -24,13 +24,15 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from engine.adapters.storage import RID, Storage
 from engine.core.names import hidden
 from engine.errors import InputInvalid, PracticeMailError
+from engine.service.pin_tries import PinTries
 
 # permission -> what it lets a person do, in the desk's words (the order the page shows them)
 PERMISSIONS: dict[str, str] = {
@@ -123,7 +125,11 @@ def _key(name: object) -> str:
 class Roles:
     """The groups and users of the practice; answers frozen Group, User and SignedIn values."""
 
-    def __init__(self, store: Storage) -> None:
+    def __init__(self, store: Storage, now: Callable[[], datetime] | None = None,
+                 zone: Callable[[], tzinfo] | None = None) -> None:
+        """`now`, `zone`: the App's clock and the practice's time zone (wrong PINs lock a user out)."""
+        self.tries = PinTries(store, now, zone)
+        self._read_only = bool(getattr(store, "read_only", False))
         self._old = store.collection("roles")
         self._groups = store.collection("groups")
         self._users = store.collection("users")
@@ -189,11 +195,39 @@ class Roles:
         return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"])))
 
     def sign_in(self, name: str, pin: str) -> SignedIn:
-        if not self.verify(name, pin):
-            raise PinRefused("that name and PIN do not match")
+        """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried)."""
         rec = self._user_record(name)
-        assert rec is not None
+        if rec is None:
+            raise PinRefused("that name and PIN do not match")
+        self._refuse_if_locked(rec["name"])
+        if self._read_only and "hash" in rec:  # a wrong PIN could not be counted: not tried at all
+            raise PinRefused("a PIN cannot be checked where the practice is open read-only",
+                             hint="Sign in at a desk of the practice (the kiosk).")
+        if not self.verify(rec["name"], pin):
+            until = self.tries.wrong(_key(rec["name"]), rec["name"])
+            if until is not None:
+                raise self._locked(rec["name"], until)
+            raise PinRefused("that name and PIN do not match")
+        self.tries.clear(_key(rec["name"]))
         return self.again(SignedIn(rec["name"], rec["group"], frozenset()))
+
+    def locked_until(self, name: str) -> datetime | None:
+        """When a user locked out by wrong PINs may sign in again (None: they may now)."""
+        return self.tries.locked_until(_key(name))
+
+    def _refuse_if_locked(self, name: str) -> None:
+        until = self.tries.locked_until(_key(name))
+        if until is not None:
+            raise self._locked(name, until)
+
+    def _locked(self, name: str, until: datetime) -> PinRefused:
+        return PinRefused(f"Too many wrong PINs for {name}: try again at {self.tries.shown(until)}",
+                          hint="Or ask the practice manager to let you sign in again (Users and groups).")
+
+    def let_sign_in(self, name: str) -> None:
+        """Forget a user's wrong PINs (the Users page, `practicemail users unlock`)."""
+        rec = self._require_user(name)
+        self.tries.clear(_key(rec["name"]))
 
     def again(self, who: SignedIn) -> SignedIn:
         """`who` as the groups say now (after an edit): the desk's own when the user is gone."""
@@ -296,6 +330,8 @@ class Roles:
             for r in self._users.all():
                 if _key(r["name"]) == _key(rec["name"]):
                     self._users.update(r[RID], body)
+        if pin is not None:
+            self.tries.clear(_key(rec["name"]))  # a new PIN: the wrong ones before it forgotten
         return next(u for u in self.users() if _key(u.name) == _key(rec["name"]))
 
     def set_pin(self, name: str, pin: str) -> None:

@@ -15,8 +15,8 @@ def test_users_add_list_pin_remove_with_the_pin_on_stdin(tmp_path: Path) -> None
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout) == {"name": "Ann Lee", "group": "dentist"}
     listed = json.loads(pm("users", "list", "--json", data=data).stdout)
-    assert {"name": "Ann Lee", "group": "dentist", "has_pin": True} in listed
-    assert {"name": "super user", "group": "super user", "has_pin": False} in listed  # a fresh install's
+    assert {"name": "Ann Lee", "group": "dentist", "has_pin": True, "locked_until": None} in listed
+    assert {"name": "super user", "group": "super user", "has_pin": False, "locked_until": None} in listed
     assert "4821" not in "".join(p.read_text("utf-8", "replace") for p in data.rglob("*.json"))
     assert pm_stdin("users", "pin", "ann lee", data=data, stdin="9753\r\n").returncode == 0
     text = pm("users", "list", data=data).stdout
@@ -51,3 +51,39 @@ def test_groups_list(tmp_path: Path) -> None:
     assert list(groups) == ["reception", "dentist", "practice manager", "super user"]
     assert "view_html" in groups["super user"] and "view_html" not in groups["practice manager"]
     assert "manage_pins" in pm("groups", "list", data=tmp_path / "d").stdout
+
+
+def test_a_user_locked_by_wrong_pins_is_listed_and_unlock_or_a_new_pin_lets_them_in(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from engine.adapters.clock import FakeClock
+    from engine.service.practice import Practice
+    from engine.service.roles import PinRefused, Roles
+
+    data = tmp_path / "d"
+    assert pm_stdin("users", "add", "Tess", "--group", "dentist", data=data, stdin="2580\n").returncode == 0
+    assert pm_stdin("users", "add", "Ann", "--group", "dentist", data=data, stdin="4821\n").returncode == 0
+    tomorrow = FakeClock(datetime.now(timezone.utc) + timedelta(days=1))  # locked whenever the CLI looks
+
+    def lock_out(name: str) -> None:
+        with Practice(data, writer=True, command="test") as practice:
+            roles = Roles(practice.store, now=tomorrow.now)
+            for _ in range(5):
+                try:
+                    roles.sign_in(name, "0000")
+                except PinRefused:
+                    pass
+            assert roles.locked_until(name) is not None
+
+    lock_out("Tess")
+    lock_out("Ann")
+    listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
+    assert listed["Tess"]["locked_until"] and listed["Ann"]["locked_until"] and not listed["super user"]["locked_until"]
+    assert "locked after wrong PINs" in pm("users", "list", data=data).stdout
+    unlocked = pm("users", "unlock", "tess", data=data)
+    assert unlocked.returncode == 0 and "may sign in again" in unlocked.stdout
+    assert pm_stdin("users", "pin", "Ann", data=data, stdin="7777\n").returncode == 0  # a new PIN forgets them
+    listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
+    assert listed["Tess"]["locked_until"] is None and listed["Ann"]["locked_until"] is None
+    nobody = pm("users", "unlock", "Nobody", data=data)
+    assert nobody.returncode == 1 and "no user" in nobody.stderr and len(nobody.stderr.splitlines()) == 1

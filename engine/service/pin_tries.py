@@ -1,0 +1,87 @@
+"""Wrong PINs, counted per user, so that a 4-digit PIN cannot be guessed at an unattended desk
+(#19): after WRONG_LIMIT wrong PINs in a row that user cannot sign in for FIRST_WAIT, then again
+after the next WRONG_LIMIT for twice as long, up to LONGEST_WAIT. A right PIN forgets it all, and
+so do a new PIN and the Users page's "Let sign in again".
+
+Stored (collection "pin_tries", one record per user: {"user": the name casefolded, "wrong",
+"locks", "until"}), so the wait holds across a restart of the kiosk and across the desks of one
+database; each wrong PIN is counted in one transaction (`modify_many`), so two desks typing at
+once never count less. Times come from the App's clock. Nothing here ever sees a PIN.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from engine.adapters.storage import RID, Storage
+
+WRONG_LIMIT = 5
+FIRST_WAIT = timedelta(minutes=5)
+LONGEST_WAIT = timedelta(hours=1)
+
+log = logging.getLogger("practicemail.service")
+
+
+def _system_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def wait_after(locks: int) -> timedelta:
+    """How long the `locks`-th lock lasts (1: FIRST_WAIT, then doubling, at most LONGEST_WAIT)."""
+    return min(FIRST_WAIT * 2 ** min(max(locks - 1, 0), 16), LONGEST_WAIT)
+
+
+class PinTries:
+    def __init__(self, store: Storage, now: Callable[[], datetime] | None = None,
+                 zone: Callable[[], tzinfo] | None = None) -> None:
+        self._tries = store.collection("pin_tries")
+        self.now = now or _system_now
+        self.zone = zone or (lambda: timezone.utc)
+
+    def _records(self, key: str) -> list[dict[str, Any]]:
+        return sorted(self._tries.find_by("user", key), key=lambda r: r[RID])
+
+    def locked_until(self, key: str) -> datetime | None:
+        """When `key` may try again, if a lock holds now."""
+        found = self._records(key)
+        until = found[0].get("until", "") if found else ""
+        if until and datetime.fromisoformat(until) > self.now():
+            return datetime.fromisoformat(until)
+        return None
+
+    def shown(self, until: datetime) -> str:
+        """The time in the practice's zone, as the desk says it: 10:42 (with the day if not today)."""
+        local, today = until.astimezone(self.zone()), self.now().astimezone(self.zone()).date()
+        return local.strftime("%H:%M") if local.date() == today else local.strftime("%H:%M on %d %b")
+
+    def wrong(self, key: str, name: str) -> datetime | None:
+        """Count one wrong PIN for `key`; when it starts a lock, the lock's end."""
+        if not self._records(key):
+            self._tries.insert({"user": key, "wrong": 0, "locks": 0, "until": ""})
+        first = self._records(key)[0][RID]  # two desks inserting at once: both count on the first
+        now = self.now()
+        started: list[datetime] = []
+
+        def count(_rid: int, rec: dict[str, Any]) -> dict[str, Any] | None:
+            until = rec.get("until", "")
+            if until and datetime.fromisoformat(until) > now:
+                return None  # locked already (another desk): not counted
+            wrong, locks = int(rec.get("wrong", 0)) + 1, int(rec.get("locks", 0))
+            if wrong < WRONG_LIMIT:
+                return {**rec, "wrong": wrong}
+            started.append(now + wait_after(locks + 1))
+            return {**rec, "wrong": 0, "locks": locks + 1, "until": started[-1].isoformat()}
+
+        self._tries.modify_many([first], count)
+        if started:
+            log.warning("user %r locked out of signing in until %s after %d wrong PINs",
+                        name, started[0].isoformat(timespec="minutes"), WRONG_LIMIT)
+        return started[0] if started else None
+
+    def clear(self, key: str) -> None:
+        """A right PIN, a new PIN, or the Users page's "Let sign in again": the count forgotten."""
+        for rec in self._records(key):
+            self._tries.remove(rec[RID])
