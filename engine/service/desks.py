@@ -37,7 +37,7 @@ NOTICE_EVENTS = {"messages": ("new_mail",), "outbox": ("outbox_changed",), "hear
 EVERY_EVENT = ("new_mail", "outbox_changed", "service_state")
 
 _TEXT = ("patient_id", "subject", "text")
-_OPTIONAL_TEXT = ("template", "provider_id", "specialist_id", "html")
+_OPTIONAL_TEXT = ("template", "provider_id", "specialist_id", "html", "category", "description")
 _FLAGS = ("cc_specialist", "to_specialist", "signature", "as_draft", "confirmed_outside")
 _ADDRESSES = ("extra_cc", "bcc")
 
