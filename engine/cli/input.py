@@ -107,6 +107,25 @@ def read_text_file(name: str, hint: str) -> str:
         raise InputInvalid(f"{name} is not UTF-8 text", hint=hint) from None
 
 
+def hidden_line(prompt: str, again: str = "") -> str:
+    """One line nobody sees typed: at a terminal from a prompt that does not echo (asked twice
+    when `again` is given, refused if the two differ), else one line of standard input; its line
+    end dropped, "" when there was nothing to read."""
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(prompt)
+            if again and getpass.getpass(again) != value:
+                raise InputInvalid("the two differ; nothing was changed", hint="Run the command again.")
+            return value
+        value = sys.stdin.readline() if sys.stdin is not None else ""
+    except (EOFError, KeyboardInterrupt):
+        value = ""
+    value = value[:-1] if value.endswith("\n") else value
+    return value[:-1] if value.endswith("\r") else value
+
+
 def secret_value(key: str, given: str) -> str:
     """A secret comes from a no-echo prompt or standard input, never from argv.
 
@@ -121,17 +140,7 @@ def secret_value(key: str, given: str) -> str:
         raise InputInvalid(f"{key} was not changed: a secret typed on the command line can be read by others",
                            hint=f"Use `practicemail config set {key} -` and type it at the prompt, "
                                 "or pipe it on standard input.")
-    try:
-        if sys.stdin is not None and sys.stdin.isatty():
-            import getpass
-
-            value = getpass.getpass(f"{key} (not shown): ")
-        else:
-            value = sys.stdin.readline() if sys.stdin is not None else ""
-    except (EOFError, KeyboardInterrupt):
-        value = ""
-    value = value[:-1] if value.endswith("\n") else value
-    value = value[:-1] if value.endswith("\r") else value
+    value = hidden_line(f"{key} (not shown): ")
     if not value:
         raise InputInvalid(f"{key} was not changed: no value was given",
                            hint="Type the value at the prompt, or give it as one line on standard input.")

@@ -8,27 +8,15 @@ typed at a prompt that does not echo, twice, or read as one line of standard inp
 from __future__ import annotations
 
 import argparse
-import sys
 
 from engine.cli.base import Commands, emit, open_app, table
+from engine.cli.input import hidden_line
 from engine.errors import InputInvalid
 
 
 def read_pin() -> str:
     """From a no-echo prompt (typed twice) on a terminal, else one line of standard input."""
-    try:
-        if sys.stdin is not None and sys.stdin.isatty():
-            import getpass
-
-            pin = getpass.getpass("PIN (4 to 12 digits, not shown): ")
-            if getpass.getpass("The same again: ") != pin:
-                raise InputInvalid("the two PINs differ; nothing was changed", hint="Run the command again.")
-            return pin
-        line = sys.stdin.readline() if sys.stdin is not None else ""
-    except (EOFError, KeyboardInterrupt):
-        line = ""
-    pin = line[:-1] if line.endswith("\n") else line
-    pin = pin[:-1] if pin.endswith("\r") else pin
+    pin = hidden_line("PIN (4 to 12 digits, not shown): ", again="The same again: ")
     if not pin:
         raise InputInvalid("no PIN was given; nothing was changed",
                            hint="Type it at the prompt, or give it as one line on standard input.")

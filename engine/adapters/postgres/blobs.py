@@ -10,8 +10,6 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-
 from engine.adapters.postgres.db import Db
 from engine.adapters.storage import ReadOnlyStore
 from engine.errors import NotFound
@@ -47,13 +45,7 @@ class PgBlobs:
         return shas
 
     def _rows(self, query: str, params: Any = None) -> list[tuple[Any, ...]]:
-        """A read; a database no writer has set up yet (no table) holds no blobs."""
-        try:
-            with self.db.read() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
-        except psycopg.errors.UndefinedTable:
-            return []
+        return self.db.rows(query, params)
 
     def get(self, sha: str) -> bytes:
         _check(sha)

@@ -98,6 +98,15 @@ class Db:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise DatabaseUnreachable(f"lost the database {redact(self.url)}: {' '.join(str(exc).split())}") from exc
 
+    def rows(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
+        """The rows of one read; a table no writer has made yet holds none."""
+        try:
+            with self.read() as cur:
+                cur.execute(query, params)
+                return cur.fetchall()
+        except psycopg.errors.UndefinedTable:
+            return []
+
     @contextlib.contextmanager
     def read(self) -> Iterator[psycopg.Cursor[Any]]:
         """A cursor for one read statement: on its own, in autocommit (one round trip); inside

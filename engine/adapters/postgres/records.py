@@ -56,13 +56,7 @@ class PgCollection:
         return [*(index_value(body.get(f)) for f in self.fields), json.dumps(body, ensure_ascii=False)]
 
     def _query(self, query: sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
-        """Rows of a read; a collection never written yet (no table) reads as empty."""
-        try:
-            with self.db.read() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
-        except psycopg.errors.UndefinedTable:
-            return []
+        return self.db.rows(query, params)
 
     def _stream(self, where: sql.Composable = sql.SQL(""), params: Any = None) -> Iterator[tuple[int, dict[str, Any]]]:
         """(rid, record) oldest first, through a server-side cursor (bounded memory)."""
