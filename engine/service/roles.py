@@ -19,19 +19,22 @@ PINs keeps signing in with them).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 from engine.adapters.storage import RID, Storage
 from engine.core.names import hidden
-from engine.errors import InputInvalid, PracticeMailError
+from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.pin_tries import PinTries
 
 # permission -> what it lets a person do, in the desk's words (the order the page shows them)
@@ -61,6 +64,13 @@ ROLES = tuple(DEFAULT_GROUPS)  # the groups of a fresh install (the fixed roles'
 _OLD_ROLES = ("reception", "dentist", "super user")  # the roles before groups, migrated as users
 _PIN = re.compile(r"[0-9]{4,12}")  # ASCII digits: str.isdigit() also takes '٤' and '²'
 MAX_NAME = 40
+PIN_COST = 2**14  # scrypt's n for a new PIN (stored with the hash, so a PIN keeps the cost it was made with)
+
+log = logging.getLogger("practicemail.service")
+# One lock per store (TinyDB: one writer process) for the users' check-and-change, whichever
+# Roles (whichever App) asks: PostgreSQL locks the rows in a transaction instead.
+_ONE_STEP: "weakref.WeakKeyDictionary[Any, threading.Lock]" = weakref.WeakKeyDictionary()
+_ONE_STEP_GUARD = threading.Lock()
 
 
 class PinRefused(PracticeMailError):
@@ -96,15 +106,16 @@ def allowed(who: SignedIn | str, permission: str) -> bool:
     return permission in DEFAULT_GROUPS.get(who, frozenset())
 
 
-def _hash(pin: str, salt: bytes) -> str:
-    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=2**14, r=8, p=1).hex()
+def _hash(pin: str, salt: bytes, n: int = 2**14) -> str:
+    """scrypt, r=8, p=1; memory 128 * 8 * n bytes (16 MiB at the usual n), allowed up to twice that."""
+    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=8, p=1, maxmem=2 * 129 * 8 * n).hex()
 
 
-def _pin_fields(pin: str) -> dict[str, str]:
+def _pin_fields(pin: str, n: int) -> dict[str, Any]:
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise InputInvalid("a PIN is 4 to 12 digits (0 to 9)", hint="Choose 4 to 12 digits.")
     salt = secrets.token_bytes(16)
-    return {"salt": salt.hex(), "hash": _hash(pin, salt)}
+    return {"salt": salt.hex(), "hash": _hash(pin, salt, n), "n": n}
 
 
 def clean_name(name: str, what: str) -> str:
@@ -129,6 +140,8 @@ class Roles:
                  zone: Callable[[], tzinfo] | None = None) -> None:
         """`now`, `zone`: the App's clock and the practice's time zone (wrong PINs lock a user out)."""
         self.tries = PinTries(store, now, zone)
+        self.pin_cost = PIN_COST  # scrypt's n for PINs set from now on (a power of 2)
+        self._store = store
         self._read_only = bool(getattr(store, "read_only", False))
         self._old = store.collection("roles")
         self._groups = store.collection("groups")
@@ -192,7 +205,7 @@ class Roles:
             return False
         if "hash" not in rec:
             return True
-        return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"])))
+        return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"]), int(rec.get("n", 2**14))))
 
     def sign_in(self, name: str, pin: str) -> SignedIn:
         """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried)."""
@@ -228,6 +241,7 @@ class Roles:
         """Forget a user's wrong PINs (the Users page, `practicemail users unlock`)."""
         rec = self._require_user(name)
         self.tries.clear(_key(rec["name"]))
+        log.info("user %r may sign in again (their wrong PINs forgotten)", rec["name"])
 
     def again(self, who: SignedIn) -> SignedIn:
         """`who` as the groups say now (after an edit): the desk's own when the user is gone."""
@@ -298,51 +312,82 @@ class Roles:
         return rec
 
     def _check_a_super_user_stays(self, leaving: str) -> None:
+        """Run inside `_one_step`, with the change it allows: else two changes at once could each
+        see the other's super user still there and leave none."""
         others = [u for u in self.users() if _key(u.group) == _key(SUPER) and _key(u.name) != _key(leaving)]
         if not others:
             raise InputInvalid(f"{leaving} is the last super user",
                                hint="Add another super user first, so that nobody is locked out.")
 
+    @contextlib.contextmanager
+    def _one_step(self) -> Iterator[None]:
+        """A check of the users and the change it allows as one step, whichever App or desk asks at
+        the same time. PostgreSQL: one transaction that first locks every user's row (SELECT ...
+        FOR UPDATE, through modify_many): another transaction's change waits for this one's
+        commit, then reads what it wrote. TinyDB (one writer process): one lock per store."""
+        with self._lock:
+            self._materialise()
+        transaction = getattr(self._store, "transaction", None)
+        if transaction is None:
+            with _ONE_STEP_GUARD:
+                lock = _ONE_STEP.setdefault(self._store, threading.Lock())
+            with lock:
+                yield
+            return
+        with transaction():
+            while True:  # a user removed by the change waited for: locked again without them
+                try:
+                    self._users.modify_many([r[RID] for r in self._users.all()], lambda _rid, _rec: None,
+                                            copies=False)
+                    break
+                except NotFound:
+                    continue
+            yield
+
     def add_user(self, name: str, group: str, pin: str) -> User:
         name = clean_name(name, "user")
         target = self._require_group(group)
-        fields = _pin_fields(pin)
-        with self._lock:
+        fields = _pin_fields(pin, self.pin_cost)
+        with self._one_step(), self._lock:
             if self._user_record(name) is not None:
                 raise InputInvalid(f"there is already a user {name!r}", hint="Choose another name.")
-            self._materialise()
             self._users.insert({"name": name, "group": target.name, **fields})
+        log.info("user %r added to the %r group", name, target.name)
         return User(name, target.name, True)
 
     def update_user(self, name: str, group: str | None = None, pin: str | None = None) -> User:
         """Move a user to another group, or give them a new PIN (or both)."""
-        rec = self._require_user(name)
-        body: dict[str, Any] = {}
-        if group is not None:
-            target = self._require_group(group)
-            if _key(rec["group"]) == _key(SUPER) and _key(target.name) != _key(SUPER):
-                self._check_a_super_user_stays(rec["name"])
-            body["group"] = target.name
-        if pin is not None:
-            body.update(_pin_fields(pin))
-        with self._lock:
-            self._materialise()
-            for r in self._users.all():
-                if _key(r["name"]) == _key(rec["name"]):
-                    self._users.update(r[RID], body)
+        target = self._require_group(group) if group is not None else None
+        fields = _pin_fields(pin, self.pin_cost) if pin is not None else {}
+        with self._one_step():
+            rec = self._require_user(name)
+            body: dict[str, Any] = dict(fields)
+            if target is not None:
+                if _key(rec["group"]) == _key(SUPER) and _key(target.name) != _key(SUPER):
+                    self._check_a_super_user_stays(rec["name"])
+                body["group"] = target.name
+            with self._lock:
+                for r in self._users.all():
+                    if _key(r["name"]) == _key(rec["name"]):
+                        self._users.update(r[RID], body)
         if pin is not None:
             self.tries.clear(_key(rec["name"]))  # a new PIN: the wrong ones before it forgotten
+        if target is not None and _key(target.name) != _key(rec["group"]):
+            log.info("user %r moved from the %r group to %r", rec["name"], rec["group"], target.name)
+        if pin is not None:
+            log.info("user %r has a new PIN", rec["name"])
         return next(u for u in self.users() if _key(u.name) == _key(rec["name"]))
 
     def set_pin(self, name: str, pin: str) -> None:
         self.update_user(name, pin=pin)
 
     def remove_user(self, name: str) -> None:
-        rec = self._require_user(name)
-        if _key(rec["group"]) == _key(SUPER):
-            self._check_a_super_user_stays(rec["name"])
-        with self._lock:
-            self._materialise()
-            for r in self._users.all():
-                if _key(r["name"]) == _key(rec["name"]):
-                    self._users.remove(r[RID])
+        with self._one_step():
+            rec = self._require_user(name)
+            if _key(rec["group"]) == _key(SUPER):
+                self._check_a_super_user_stays(rec["name"])
+            with self._lock:
+                for r in self._users.all():
+                    if _key(r["name"]) == _key(rec["name"]):
+                        self._users.remove(r[RID])
+        log.info("user %r removed", rec["name"])
