@@ -1,7 +1,8 @@
 """Users and groups, for whoever may manage them: each security group with a tick box per
 permission, and the users (a name, a group, a PIN typed twice, stored hashed). The engine
 refuses what would lock the practice out (the super user group's own tick, the last super
-user); the page says why in words and keeps what was typed."""
+user); the page says why in words and keeps what was typed. A user locked out by wrong PINs
+shows so in the list, and "Let sign in again" (after a question naming them) ends the wait."""
 
 from __future__ import annotations
 
@@ -103,16 +104,24 @@ class UsersPage(QWidget):
         self.save_user = _button("Save user", self.store_user, row)
         self.remove_user = _button("Remove user", self.drop_user, row)
         v.addLayout(row)
+        row = QHBoxLayout()
+        self.let_in = _button("Let sign in again", self.let_sign_in, row)
+        self.let_in.setToolTip("For a user locked out by wrong PINs: forget them, so they may sign in now")
+        self.let_in.setEnabled(False)
+        row.addStretch(1)
+        v.addLayout(row)
         return box
 
     def show_user(self, item: QListWidgetItem | None) -> None:
         if item is None:
+            self.let_in.setEnabled(False)
             return
         name = item.data(Qt.ItemDataRole.UserRole)
         user = next((u for u in self.roles.users() if u.name == name), None)
         if user is not None:
             self.user_name.setText(user.name)
             self.user_group.setCurrentIndex(self.user_group.findData(user.group))
+        self.let_in.setEnabled(user is not None and self.roles.locked_until(user.name) is not None)
 
     def _pin_typed(self) -> str | None:
         """The PIN typed twice (None when none was typed); the difference said, not stored."""
@@ -130,6 +139,19 @@ class UsersPage(QWidget):
         return self._do(lambda: self.roles.update_user(self.user_name.text(), group=self.user_group.currentData(),
                                                        pin=self._pin_typed()),
                         f"User {self.user_name.text().strip()} saved.")
+
+    def let_sign_in(self) -> bool:
+        """For the chosen user locked out by wrong PINs, after a question naming them."""
+        item = self.users.currentItem()
+        name = item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
+        until = self.roles.locked_until(name) if name else None
+        if until is None:
+            return False
+        if not plain.ask(self, "Let sign in again",
+                            f"Let {name} sign in again now? Their wrong PINs are forgotten and the wait "
+                            f"until {self.roles.tries.shown(until)} ends."):
+            return False
+        return self._do(lambda: self.roles.let_sign_in(name), f"{name} may sign in again.")
 
     def drop_user(self) -> bool:
         return self._do(lambda: self.roles.remove_user(self.user_name.text()),
@@ -164,7 +186,10 @@ class UsersPage(QWidget):
             self.user_group.addItem(plain.shown(g.name), g.name)
         self.users.clear()
         for u in self.roles.users():
-            item = QListWidgetItem(plain.shown(f"{u.name} ({u.group})" + ("" if u.has_pin else ", no PIN yet")))
+            until = self.roles.locked_until(u.name)
+            item = QListWidgetItem(plain.shown(f"{u.name} ({u.group})" + ("" if u.has_pin else ", no PIN yet")
+                                               + (f", locked out until {self.roles.tries.shown(until)}"
+                                                  if until else "")))
             item.setData(Qt.ItemDataRole.UserRole, u.name)
             self.users.addItem(item)
         self.select(group_now, user_now)
