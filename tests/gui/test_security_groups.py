@@ -40,6 +40,7 @@ def sign_in(qtbot: QtBot, w: MainWindow, name: str, pin: str) -> None:
     dialog.user.setCurrentIndex(dialog.user.findData(name))
     qtbot.keyClicks(dialog.pin, pin)
     qtbot.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: not dialog.checking, timeout=15000)  # the PIN is checked off the GUI thread
     assert w.role.user == name, dialog.problem.text()
 
 
@@ -235,10 +236,12 @@ def test_a_wrong_pin_keeps_the_dialog_and_sign_out_goes_back_to_the_desk(qtbot: 
     dialog.user.setCurrentIndex(dialog.user.findData("Tess"))
     qtbot.keyClicks(dialog.pin, "0000")
     qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
+    qtbot.wait_until(lambda: not dialog.checking, timeout=15000)
     assert dialog.isVisible() and "do not match" in dialog.problem.text() and dialog.pin.text() == ""
     assert window.role.user == "" and window.role.group == "reception"
     qtbot.keyClicks(dialog.pin, PIN)
     qtbot.keyClick(dialog.pin, Qt.Key.Key_Return)
+    qtbot.wait_until(lambda: not dialog.checking, timeout=15000)
     assert not dialog.isVisible() and window.role.user == "Tess" and window.role_action.text() == "Tess"
     click_action(qtbot, window, window.role_action)
     dialog = window.sign_in_dialog
