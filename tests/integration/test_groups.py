@@ -123,3 +123,18 @@ def test_duplicates_and_unknowns_refused(data_dir) -> None:  # noqa: ANN001
         with pytest.raises(InputInvalid, match="no user"):
             roles.remove_user("Bob")
         assert [u.name for u in roles.users()].count("Ann") == 1
+
+
+def test_a_pin_keeps_the_cost_it_was_made_with(backend: Backend) -> None:
+    with backend.open() as store:
+        roles = Roles(store)
+        roles.pin_cost = 2**15  # a practice raising the cost: PINs set from now on
+        roles.add_user("Ann", "reception", "4821")
+        assert store.collection("users").find_by("name", "Ann")[0]["n"] == 2**15
+    with backend.open() as store:
+        roles = Roles(store)  # the usual cost again: Ann's PIN still checks with its own
+        assert roles.sign_in("Ann", "4821").user == "Ann"
+        roles.set_pin("Ann", "4822")
+        assert store.collection("users").find_by("name", "Ann")[0]["n"] == 2**14
+        with pytest.raises(PinRefused):
+            roles.sign_in("Ann", "4821")
