@@ -319,6 +319,13 @@ class Roles:
             raise InputInvalid(f"{leaving} is the last super user",
                                hint="Add another super user first, so that nobody is locked out.")
 
+    def _may_move(self, rec: dict[str, Any], target: Group | None, leaving: bool = False) -> None:
+        """A super user removed (`leaving`) or moved out of the group: only if another stays."""
+        if _key(rec["group"]) != _key(SUPER):
+            return
+        if leaving or (target is not None and _key(target.name) != _key(SUPER)):
+            self._check_a_super_user_stays(rec["name"])
+
     @contextlib.contextmanager
     def _one_step(self) -> Iterator[None]:
         """A check of the users and the change it allows as one step, whichever App or desk asks at
@@ -348,6 +355,8 @@ class Roles:
         name = clean_name(name, "user")
         target = self._require_group(group)
         fields = _pin_fields(pin, self.pin_cost)
+        if self._user_record(name) is not None:  # refused before anything is written (materialised)
+            raise InputInvalid(f"there is already a user {name!r}", hint="Choose another name.")
         with self._one_step(), self._lock:
             if self._user_record(name) is not None:
                 raise InputInvalid(f"there is already a user {name!r}", hint="Choose another name.")
@@ -359,12 +368,12 @@ class Roles:
         """Move a user to another group, or give them a new PIN (or both)."""
         target = self._require_group(group) if group is not None else None
         fields = _pin_fields(pin, self.pin_cost) if pin is not None else {}
+        self._may_move(self._require_user(name), target)  # refused before anything is written
         with self._one_step():
             rec = self._require_user(name)
+            self._may_move(rec, target)  # again, in the one step: what counts
             body: dict[str, Any] = dict(fields)
             if target is not None:
-                if _key(rec["group"]) == _key(SUPER) and _key(target.name) != _key(SUPER):
-                    self._check_a_super_user_stays(rec["name"])
                 body["group"] = target.name
             with self._lock:
                 for r in self._users.all():
@@ -382,10 +391,10 @@ class Roles:
         self.update_user(name, pin=pin)
 
     def remove_user(self, name: str) -> None:
+        self._may_move(self._require_user(name), None, leaving=True)  # refused before anything is written
         with self._one_step():
             rec = self._require_user(name)
-            if _key(rec["group"]) == _key(SUPER):
-                self._check_a_super_user_stays(rec["name"])
+            self._may_move(rec, None, leaving=True)  # again, in the one step: what counts
             with self._lock:
                 for r in self._users.all():
                     if _key(r["name"]) == _key(rec["name"]):

@@ -138,3 +138,14 @@ def test_a_pin_keeps_the_cost_it_was_made_with(backend: Backend) -> None:
         assert store.collection("users").find_by("name", "Ann")[0]["n"] == 2**14
         with pytest.raises(PinRefused):
             roles.sign_in("Ann", "4821")
+
+
+def test_a_refused_change_writes_nothing(backend: Backend) -> None:
+    """A fresh install's users are written at the first change, not at a refused one."""
+    with backend.open() as store:
+        roles = Roles(store)
+        for refused in (lambda: roles.remove_user(SUPER), lambda: roles.update_user(SUPER, group="dentist"),
+                        lambda: roles.remove_user("Nobody"), lambda: roles.add_user("Reception", "dentist", "1234")):
+            with pytest.raises(InputInvalid):
+                refused()
+        assert store.collection("users").all() == [] and store.collection("groups").all() == []
