@@ -20,11 +20,8 @@ PINs keeps signing in with them).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import logging
-import re
-import secrets
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +32,7 @@ from typing import Any
 from engine.adapters.storage import RID, Storage
 from engine.core.names import hidden
 from engine.errors import InputInvalid, NotFound, PracticeMailError
+from engine.service.pin_hash import PIN_COST, hashed as _hash, pin_fields as _pin_fields
 from engine.service.pin_tries import PinTries
 
 # permission -> what it lets a person do, in the desk's words (the order the page shows them)
@@ -62,9 +60,7 @@ DEFAULT_GROUPS: dict[str, frozenset[str]] = {
 }
 ROLES = tuple(DEFAULT_GROUPS)  # the groups of a fresh install (the fixed roles' name, kept)
 _OLD_ROLES = ("reception", "dentist", "super user")  # the roles before groups, migrated as users
-_PIN = re.compile(r"[0-9]{4,12}")  # ASCII digits: str.isdigit() also takes '٤' and '²'
 MAX_NAME = 40
-PIN_COST = 2**14  # scrypt's n for a new PIN (stored with the hash, so a PIN keeps the cost it was made with)
 
 log = logging.getLogger("practicemail.service")
 # One lock per store (TinyDB: one writer process) for the users' check-and-change, whichever
@@ -104,18 +100,6 @@ def allowed(who: SignedIn | str, permission: str) -> bool:
     if isinstance(who, SignedIn):
         return permission in who.permissions
     return permission in DEFAULT_GROUPS.get(who, frozenset())
-
-
-def _hash(pin: str, salt: bytes, n: int = 2**14) -> str:
-    """scrypt, r=8, p=1; memory 128 * 8 * n bytes (16 MiB at the usual n), allowed up to twice that."""
-    return hashlib.scrypt(pin.encode("utf-8"), salt=salt, n=n, r=8, p=1, maxmem=2 * 129 * 8 * n).hex()
-
-
-def _pin_fields(pin: str, n: int) -> dict[str, Any]:
-    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
-        raise InputInvalid("a PIN is 4 to 12 digits (0 to 9)", hint="Choose 4 to 12 digits.")
-    salt = secrets.token_bytes(16)
-    return {"salt": salt.hex(), "hash": _hash(pin, salt, n), "n": n}
 
 
 def clean_name(name: str, what: str) -> str:
@@ -205,7 +189,7 @@ class Roles:
             return False
         if "hash" not in rec:
             return True
-        return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"]), int(rec.get("n", 2**14))))
+        return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"]), int(rec.get("n", PIN_COST))))
 
     def sign_in(self, name: str, pin: str) -> SignedIn:
         """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried)."""
