@@ -165,9 +165,10 @@ def test_a_kill_mid_migrate_leaves_the_database_empty_and_a_second_run_completes
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     assert tree(data_dir) == before
-    with psycopg.connect(pg_url) as c:
-        assert c.execute("SELECT count(*) FROM blobs").fetchone() == (0,)
-        assert c.execute("SELECT count(*) FROM c_messages").fetchone() == (0,)
+    with psycopg.connect(pg_url) as c:  # the tables may be part of what was rolled back
+        for table in ("blobs", "c_messages"):
+            if c.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None:
+                assert c.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
     deadline = time.monotonic() + 30
     while True:  # the server ends the dead client's session (and its lock) on its own
         try:
