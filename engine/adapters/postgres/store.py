@@ -5,7 +5,10 @@ store is open: the server releases it when that connection ends, however the hol
 second writer gets StoreLocked naming the holder (from pg_stat_activity), as on TinyDB. The key
 is per schema, so practices in different schemas of one database do not lock each other.
 
-Readers take no lock and never write. The schema is brought up to date by the writer (schema.py);
+Readers take no lock and write nothing but reception's own changes to received messages (read,
+tags, filing, actioned, deleted: `DESK_WRITES`), each one row locked, changed and written back in
+one transaction (records.py `modify_many`), so a desk's change and the service's never lose one
+another; the commands they ask of the service (commands.py); and nothing else. The schema is brought up to date by the writer (schema.py);
 a reader of a database no writer has set up sees an empty practice (as a reader of a new data
 folder does), and a reader of an older schema is told to run a writer first.
 """
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("practicemail.store")
 
+# what a reader (another desk) may change itself: the messages reception acts on. Never created by
+# a reader (a practice no writer has set up has no messages to change).
+DESK_WRITES = frozenset({"messages"})
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
 # The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
 # the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
@@ -129,9 +135,14 @@ class PgStore:
                 with self.db.conn() as c, c.transaction(), c.cursor() as cur:
                     schema.create_collection(cur, name, fields, partitioned)
                 self._read_registry()
+            if name not in self._registry and name in DESK_WRITES:
+                self._read_registry()  # a writer may have made it since this reader opened
+            known = name in self._registry
             fields = self._registry.get(name, (partitioned, ()))[1]
-            coll = PgCollection(self.db, name, fields, self.read_only)
-            self._open[name] = coll
+            coll = PgCollection(self.db, name, fields, self.read_only,
+                                may_modify=not self.read_only or (name in DESK_WRITES and known))
+            if known or not self.read_only:  # a table not made yet: asked again next time
+                self._open[name] = coll
             return coll
 
     def collection(self, name: str) -> PgCollection:
