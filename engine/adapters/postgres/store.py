@@ -43,6 +43,14 @@ log = logging.getLogger("practicemail.store")
 # what a reader (another desk) may change itself: the messages reception acts on. Never created by
 # a reader (a practice no writer has set up has no messages to change).
 DESK_WRITES = frozenset({"messages"})
+# Pooled connections at most, and seconds an idle one above the first is kept, per role
+# (tools/bench/desk_connections.py measured them). The service's threads (worker, heartbeat,
+# other desks' commands, a kiosk's reads when a kiosk runs it) may each want one at once. A desk
+# at rest holds one pooled connection and its LISTEN (notify.py), plus one while it waits for an
+# answer (commands.py); its reads (the GUI thread, the jobs thread) peaked at 2 pooled in the
+# bench, so 3 leaves room while a desk's bound (3 + 1 + 1) times 17 desks, plus the service's 10,
+# stays under the server's default 100; at rest 2 each once a burst's extra closes (max_idle).
+POOL_SIZES = {"service": (8, 600.0), "desk": (3, 60.0)}
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
 # The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
 # the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
@@ -79,7 +87,8 @@ class PgStore:
         """`wait`: when another writer holds the lock, called with who holds it; it waits and
         returns True to try again, False to give up (StoreLocked). None: refuse at once."""
         application = f"{command} (pid {os.getpid()} on {socket.gethostname()})"
-        db = Db(url, application=application)
+        size, idle = POOL_SIZES["service" if writer else "desk"]
+        db = Db(url, max_size=size, application=application, max_idle=idle)
         lock = None
         try:
             if writer:
