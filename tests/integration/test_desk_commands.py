@@ -214,3 +214,34 @@ def test_rows_of_the_wrong_shape_are_answered_not_understood_and_change_nothing(
     assert [ok for ok, _r in answers] == [False] * len(bad)
     assert all(r["error"] and "\n" not in r["error"] and r["hint"] for _ok, r in answers), answers
     assert service.outbox_items() == [] and service.running
+
+
+def test_a_busy_desk_holds_at_most_its_pool_and_its_listen(service: App, tmp_path: Path, pg_url: str) -> None:
+    """Eight reads at once on a desk that listens: the desk's pool (store.POOL_SIZES) caps what it
+    takes of the server's connections, and the reads wait their turn rather than fail."""
+    import threading
+
+    from engine.adapters.postgres.store import POOL_SIZES
+
+    with App.open(desk_folder(tmp_path / "server", tmp_path / "desk"), writer=False, command="busy desk",
+                  database=pg_url) as desk:
+        desk.subscribe(lambda *_: None)
+        assert desk.hearing(10.0)
+        most = [0]
+        go = threading.Barrier(8)
+
+        def read() -> None:
+            go.wait()
+            for _ in range(5):
+                list(desk.practice.store.collection("outbox").find(lambda r: True))
+                with psycopg.connect(pg_url) as c:
+                    held = c.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                                     "'busy desk (pid %%'").fetchone()[0]
+                most[0] = max(most[0], held)
+        readers = [threading.Thread(target=read) for _ in range(8)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(60)
+    # 3 pooled and the LISTEN: the budget README's "Connections" counts on for 17 desks in 100
+    assert POOL_SIZES["desk"][0] == 3 and 2 <= most[0] <= 4, most
