@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.cli.base import Commands, by_the_service, emit, open_app, open_desk_app, table, wait_option
+from engine.cli.base import Commands, emit, open_app, open_desk_app, table, wait_option
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
 

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.base import Commands, by_the_service, emit, now, open_app, open_desk_app, parse_when, table, wait_option
+from engine.cli.base import (Commands, by_the_service, emit, now, open_app, open_desk_app, parse_when, table,
+                             wait_option)
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
 

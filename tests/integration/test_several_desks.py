@@ -5,7 +5,8 @@ key file) waits as a standby; A is SIGKILLed in the middle of a slow send pass; 
 sends the rest. The fake SMTP server's record is the witness: every item arrives, each Message-ID
 at most twice, and only the one the engine flagged as in flight twice. A third desk reads the
 service's heartbeat and outbox counts, and is refused a change of settings in one line naming
-the holder (what a desk may ask of the service: tests/integration/test_desk_cli.py). On TinyDB a second `serve` is refused at once, as before.
+the holder (what a desk may ask of the service: tests/integration/test_desk_cli.py). On TinyDB
+a second `serve` is refused at once, as before.
 """
 
 from __future__ import annotations

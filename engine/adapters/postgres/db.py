@@ -67,7 +67,8 @@ class Db:
         # One direct connection first: a refused or unknown server fails at once with libpq's own
         # reason, where the pool would retry quietly until its timeout.
         self.connect().close()
-        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, max_idle=max_idle, open=False, name="practicemail",
+        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, max_idle=max_idle, open=False,
+                                   name="practicemail",
                                    kwargs={"application_name": self.application, "autocommit": True,
                                            "connect_timeout": CONNECT_TIMEOUT})
         try:

@@ -8,9 +8,10 @@ is per schema, so practices in different schemas of one database do not lock eac
 Readers take no lock and write nothing but reception's own changes to received messages (read,
 tags, filing, actioned, deleted: `DESK_WRITES`), each one row locked, changed and written back in
 one transaction (records.py `modify_many`), so a desk's change and the service's never lose one
-another; the commands they ask of the service (commands.py); and nothing else. The schema is brought up to date by the writer (schema.py);
-a reader of a database no writer has set up sees an empty practice (as a reader of a new data
-folder does), and a reader of an older schema is told to run a writer first.
+another; the commands they ask of the service (commands.py); and nothing else. The schema is
+brought up to date by the writer (schema.py); a reader of a database no writer has set up sees an
+empty practice (as a reader of a new data folder does), and a reader of an older schema is told to
+run a writer first.
 """
 
 from __future__ import annotations
