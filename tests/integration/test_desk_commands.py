@@ -245,3 +245,20 @@ def test_a_busy_desk_holds_at_most_its_pool_and_its_listen(service: App, tmp_pat
             t.join(60)
     # 3 pooled and the LISTEN: the budget README's "Connections" counts on for 17 desks in 100
     assert POOL_SIZES["desk"][0] == 3 and 2 <= most[0] <= 4, most
+
+
+def test_a_request_the_service_took_but_had_not_finished_in_time_says_so_and_finishes_there(
+        desk: App, service: App, fakemail: FakeMail, pg_url: str) -> None:
+    """A slow server: the pass outlasts the desk's wait. The desk is told who took it and that it
+    finishes there (not "withdrawn"), and it does: the item is sent and the row answered."""
+    rid = service.compose(NewEmail("P001", subject="Slow", text="x"))
+    fakemail.faults.add("smtp", "any", "delay", seconds=0.5)  # each reply: a session of several outlasts 1.5 s
+    with pytest.raises(ServiceUnavailable) as late:
+        desk.send_receive_now(timeout=1.5)
+    assert "took the request but had not finished it within 2 s; it finishes it there" in late.value.message
+    assert "test serve (pid " in late.value.message and "\n" not in late.value.message
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        wait_for(lambda: c.execute("SELECT count(*) FROM desk_commands WHERE done_at IS NULL").fetchone()[0] == 0,
+                 "the pass the service took, finished")
+        assert c.execute("SELECT kind, ok FROM desk_commands").fetchall() == [("send_receive", True)]
+    assert service.outbox_item(rid).status.value == "sent"
