@@ -320,15 +320,7 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         self._command("reset failed items")
         return self.outbox.reset_failed(rids, self.now())
 
-    # -- the inbox: what reception does with a message ---------------------------------------
-    # On another desk these are done here, not asked of the service: the desk's own Inbox (the
-    # one code that writes message records, in whichever process) changes the one row, locked,
-    # changed and written back in one transaction, as the service's Inbox does; nothing talks to
-    # a mail server, so nothing waits on the service, and they work while it is stopped.
-    def _inbox_command(self, what: str) -> None:
-        if not self.on_another_desk:
-            self._command(what)
-
+    # -- the inbox: what reception does with a message (on another desk too: app_desks.py) -----
     def mark_read(self, rid: int, read: bool = True) -> None:
         self._inbox_command("mark a message")
         self.inbox.mark_read(rid, self.now(), read)
