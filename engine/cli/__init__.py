@@ -41,12 +41,26 @@ class _DataAction(argparse.Action):
         ns.data_given = True
 
 
+class _DatabaseAction(argparse.Action):
+    """`--database URL`: typed on the command line (every user of the machine can read argv),
+    so a password in it is refused when the command opens the practice."""
+
+    def __call__(self, parser: argparse.ArgumentParser, ns: argparse.Namespace, values: Any,
+                 option: str | None = None) -> None:
+        setattr(ns, self.dest, str(values))
+        ns.database_typed = True
+
+
 def build_parser(entry_points: Iterable[EntryPoint] | None = None) -> argparse.ArgumentParser:
     """The whole command line: the installed entry points' commands (or those given), then the
     engine's topics."""
     common = OneLineParser(add_help=False)
     common.add_argument("--data", action=_DataAction, default=argparse.SUPPRESS, metavar="DIR",
                         help="data folder (default: $PRACTICEMAIL_DATA or the user data folder)")
+    common.add_argument("--database", action=_DatabaseAction, default=argparse.SUPPRESS, metavar="URL",
+                        help="postgresql://server/database, without a password (default: $PRACTICEMAIL_DATABASE; "
+                             "none: the data folder); on a desk where the service runs elsewhere, commands that "
+                             "change the outbox or the inbox are asked of it through the database")
     as_json = OneLineParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -76,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "data"):
         args.data = default_data_folder()
         args.data_given = False
+    if not hasattr(args, "database"):
+        args.database = None
+        args.database_typed = False
     try:
         return int(args.handler(args) or 0)
     except PracticeMailError as exc:

@@ -81,11 +81,33 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 
+def database(args: argparse.Namespace) -> str | None:
+    """`--database URL` (None: PRACTICEMAIL_DATABASE, else the data folder); a password in a
+    URL typed on the command line is refused before anything is opened."""
+    url = getattr(args, "database", None)
+    if url and getattr(args, "database_typed", False):
+        from engine.service.app import refuse_password
+
+        refuse_password(url)
+    return url
+
+
 def open_app(args: argparse.Namespace, writer: bool) -> App:
     """The command's one App on `--data`: the writer (holding the folder's lock) or a reader."""
     from engine.service.app import App
 
-    return App.open(args.data, writer=writer, command=f"practicemail {args.command}")
+    return App.open(args.data, writer=writer, command=f"practicemail {args.command}", database=database(args))
+
+
+def open_desk_app(args: argparse.Namespace) -> App:
+    """For a command another desk may ask of the service (send-receive, reset-failed, the
+    inbox's read, tag, file, delete): the writer when the practice is free, as before; on a
+    database whose service runs elsewhere, a desk (App.open_desk) whose App asks that service
+    through the database, or changes the inbox itself (engine/service/app_desks.py)."""
+    from engine.service.app import App
+
+    return App.open_desk(args.data, database=database(args), url_typed=False,
+                         command=f"practicemail {args.command}")
 
 
 def open_app_writer_if_free(args: argparse.Namespace) -> App:
@@ -96,6 +118,23 @@ def open_app_writer_if_free(args: argparse.Namespace) -> App:
         except StoreLocked:
             pass
     return open_app(args, writer=False)
+
+
+def wait_option() -> argparse.ArgumentParser:
+    """`--wait SECONDS`: on another desk, how long to wait for the service's answer."""
+    from engine.cli.input import OneLineParser, whole_number
+
+    p = OneLineParser(add_help=False)
+    p.add_argument("--wait", type=whole_number(1, 86_400, "a number of seconds"), default=None, metavar="SECONDS",
+                   help="on a desk where the service runs elsewhere: how long to wait for it (default: 600 for "
+                        "send-receive, 60 otherwise). A request it has not taken by then is withdrawn and never "
+                        "runs; one it took finishes there")
+    return p
+
+
+def by_the_service(app: App) -> str:
+    """What a command's line adds when another desk's service did the work."""
+    return " (by the email service on another computer)" if app.on_another_desk else ""
 
 
 def now() -> datetime:

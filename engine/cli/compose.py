@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.cli.base import Commands, emit, now, open_app
+from engine.cli.base import Commands, emit, now, open_desk_app
 from engine.cli.forward import confirm_option, confirm_outside
 from engine.cli.input import read_text_file
 from engine.errors import InputInvalid
@@ -40,8 +40,13 @@ def _mass(args: argparse.Namespace, app: App) -> int:
 def cmd_compose(args: argparse.Namespace) -> int:
     from engine.service.app import NewEmail
 
-    with open_app(args, writer=True) as app:
+    from engine.errors import ReadOnly
+
+    with open_desk_app(args) as app:  # on another desk, one email is asked of the service
         if args.all or args.patients_file:
+            if app.on_another_desk:
+                raise ReadOnly("cannot queue a mass email from this desk: the email service runs on another computer",
+                               hint="Queue it at the computer where the email service runs.")
             return _mass(args, app)
         if not args.patient:
             raise InputInvalid("say who the email is for", hint="Give --patient PID, or --all / --patients-file.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_app, table
+from engine.cli.base import Commands, emit, open_app, open_desk_app, table, wait_option
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
 
@@ -34,19 +34,29 @@ def cmd_inbox_list(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox_file(args: argparse.Namespace) -> int:
-    with open_app(args, writer=True) as app:
-        rec = app.inbox.file(int(args.id), now(), patient_id=args.patient or "", specialist_id=args.specialist or "")
+    from engine.service.app import RID
+
+    with open_desk_app(args) as app:
+        msg = app.file_message(int(args.id), patient_id=args.patient or "", specialist_id=args.specialist or "")
+        rec = {**msg.record(), RID: msg.id}
     emit(args, _inbox_row(rec), f"message {args.id} filed to {args.patient or args.specialist}")
     return 0
 
 
 def cmd_send_receive(args: argparse.Namespace) -> int:
-    with open_app(args, writer=True) as app:
-        app.outbox.recover(now())
-        report = app.send_receive_now()
-        app.outbox.close()
+    """On a desk where the service runs elsewhere, asked of it (App.open_desk): the line says
+    which service did it, or that it did not take the request within --wait (withdrawn, exit 1),
+    or took it and had not finished (it finishes there, exit 1)."""
+    with open_desk_app(args) as app:
+        if app.on_another_desk:
+            report = app.send_receive_now(args.wait)
+        else:
+            app.outbox.recover(app.now())
+            report = app.send_receive_now()
+            app.outbox.close()
+    done_by = f" (by the email service: {report['done_by']})" if report.get("done_by") else ""
     lines = [f"sent {report['sent']}, failed {report['failed']}, received {report['received']}, "
-             f"filed {report['filed']}"]
+             f"filed {report['filed']}{done_by}"]
     lines += [f"  {'item ' + str(e['id']) if e['id'] else 'account'}: {e['error']} ({e['hint']})"
               for e in report["errors"]]
     emit(args, report, "\n".join(lines))
@@ -69,4 +79,4 @@ def register(commands: Commands) -> None:
     p.add_argument("id")
     p.add_argument("--to", required=True, metavar="ADDR")
     commands.add("send-receive", cmd_send_receive, "one manual pass: send everything ready (no pacing), then receive",
-                 as_json)
+                 as_json, wait_option())

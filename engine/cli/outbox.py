@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine.cli.base import Commands, emit, now, open_app, parse_when, table
+from engine.cli.base import (Commands, by_the_service, emit, now, open_app, open_desk_app, parse_when, table,
+                             wait_option)
 from engine.cli.forward import cmd_forward, confirm_option
 from engine.cli.input import record_id
 
@@ -60,9 +61,10 @@ def cmd_outbox_list(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_reset_failed(args: argparse.Namespace) -> int:
-    with open_app(args, writer=True) as app:
-        done = app.outbox.reset_failed([int(i) for i in args.ids], now())
-    emit(args, {"reset": done}, f"{len(done)} failed item(s) back to ready")
+    with open_desk_app(args) as app:
+        done = app.reset_failed([int(i) for i in args.ids], timeout=args.wait)
+        by = by_the_service(app)
+    emit(args, {"reset": done}, f"{len(done)} failed item(s) back to ready{by}")
     return 0
 
 
@@ -84,5 +86,5 @@ def register(commands: Commands) -> None:
     p = commands.add("list", cmd_outbox_list, "outbox items", as_json, into=outbox)
     p.add_argument("--status")
     p = commands.add("reset-failed", cmd_outbox_reset_failed, "failed items back to ready, attempts to zero",
-                     as_json, into=outbox)
+                     as_json, wait_option(), into=outbox)
     p.add_argument("ids", nargs="*", metavar="ID", type=record_id)

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from engine.cli import signin
-from engine.cli.base import Commands, emit, open_app, open_app_writer_if_free
+from engine.cli.base import Commands, database, emit, open_app, open_app_writer_if_free
 
 
 def cmd_test_credentials(args: argparse.Namespace) -> int:
@@ -55,7 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: standby.stop.set())
     try:
-        app = App.open(args.data, writer=True, command=f"practicemail {args.command}", wait=standby)
+        app = App.open(args.data, writer=True, command=f"practicemail {args.command}", wait=standby,
+                       database=database(args))
     except StoreLocked:
         if standby.stop.is_set():  # stopped while a standby: nothing was running here
             return 0

@@ -56,9 +56,17 @@ from engine.service.values import (Contact, DayAppointment, InboxMessage, MassPr
 __all__ = ["App", "Contact", "DayAppointment", "DESK", "Document", "Event", "Group", "InboxMessage", "MassPreview",
            "NewEmail", "OutboxItem", "PERMISSIONS", "Patient", "PinRefused", "RID", "ROLES", "SUPER", "SignedIn", "User",
            "ReadOnly", "RecallLine", "Standby", "Template", "allowed", "atomic_write",
-           "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets"]
+           "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets",
+           "refuse_password"]
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+def refuse_password(url: str) -> None:
+    """A database URL typed on the command line must not carry a password (ps shows argv)."""
+    from engine.adapters.postgres import refuse_password as refuse
+
+    refuse(url)
+
 
 def migrate_practice(from_dir: Path | None, to_url: str | None, url_typed: bool) -> Any:
     """`practicemail migrate`: a data folder's practice copied into PostgreSQL (engine/service/migrate.py).
@@ -270,8 +278,9 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         return rid
 
     def send_receive_now(self, timeout: float | None = None) -> dict[str, Any]:
-        if self.on_another_desk:
-            return dict(self.ask_service("send_receive", {}, timeout))
+        if self.on_another_desk:  # the service's report, and which service made it
+            report, done_by = self.asked("send_receive", {}, timeout)
+            return {**dict(report), "done_by": done_by}
         self._command("send and receive")
         return self.engine.send_receive_now(timeout)
 
@@ -303,39 +312,40 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         self.outbox.apply(rid, event, self.now())
         return self.outbox.item(rid)
 
-    def reset_failed(self, rids: list[int]) -> list[int]:
-        """The failed items named (all of them when none is) are tried again at the next pass."""
+    def reset_failed(self, rids: list[int], timeout: float | None = None) -> list[int]:
+        """The failed items named (all of them when none is) are tried again at the next pass.
+        `timeout`: on another desk, how long to wait for the service (None: its usual bound)."""
         if self.on_another_desk:
-            return [int(r) for r in self.ask_service("reset_failed", {"rids": list(rids)})["reset"]]
+            return [int(r) for r in self.ask_service("reset_failed", {"rids": list(rids)}, timeout)["reset"]]
         self._command("reset failed items")
         return self.outbox.reset_failed(rids, self.now())
 
-    # -- the inbox: what reception does with a message ---------------------------------------
+    # -- the inbox: what reception does with a message (on another desk too: app_desks.py) -----
     def mark_read(self, rid: int, read: bool = True) -> None:
-        self._command("mark a message")
+        self._inbox_command("mark a message")
         self.inbox.mark_read(rid, self.now(), read)
 
     def set_tags(self, rid: int, tags: list[str]) -> None:
         """The message's tags become `tags` (empty: none)."""
-        self._command("tag a message")
+        self._inbox_command("tag a message")
         self.inbox.set_tags(rid, self.now(), tags)
 
     def set_actioned(self, rid: int, actioned: bool = True) -> None:
-        self._command("mark a message actioned")
+        self._inbox_command("mark a message actioned")
         self.inbox.set_actioned(rid, self.now(), actioned)
 
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> InboxMessage:
         """Filed to the patient or the specialist (one of them)."""
-        self._command("file a message")
+        self._inbox_command("file a message")
         return InboxMessage.from_record(self.inbox.file(rid, self.now(), patient_id=patient_id,
                                                         specialist_id=specialist_id))
 
     def delete_message(self, rid: int) -> None:
-        self._command("delete a message")
+        self._inbox_command("delete a message")
         self.inbox.delete(rid, self.now())
 
     def restore_message(self, rid: int) -> None:
-        self._command("restore a message")
+        self._inbox_command("restore a message")
         self.inbox.restore(rid, self.now())
 
     def reply(self, rid: int, text: str, signature: bool = False) -> int:

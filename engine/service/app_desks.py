@@ -7,7 +7,13 @@ another desk the App's Send/Receive, Reset failed, Restart and new-email command
 command rows the service carries out (engine/service/desks.py), and `subscribe` listeners also
 hear the database's change notices as the engine events the kiosk knows (`new_mail`,
 `outbox_changed`, `service_state`, their details `{"notice": collection}`; `None` after a quiet
-poll, when every event is sent). The desk that runs the service answers other desks' rows.
+poll, when every event is sent). The desk that runs the service answers other desks' rows, and
+hears the messages notices too (another desk marked, tagged, filed or deleted one).
+
+Reception's own changes to a received message (read, unread, tags, actioned, filed, deleted,
+restored) are not asked of the service: the desk's own Inbox changes the one row in one
+transaction, its row locked (engine/adapters/postgres/store.py DESK_WRITES), as the service's
+Inbox would; they touch no mail server, so they need not wait for the service, nor for it to run.
 Everything else a desk asks of the App is refused in one line, as a reader's commands are.
 
 On TinyDB (one desk) none of this applies: `on_another_desk` is False and nothing starts.
@@ -66,23 +72,46 @@ class DesksDoor:
 
     # -- asking the service ---------------------------------------------------------------
     def ask_service(self: "App", kind: str, args: dict[str, Any], timeout: float | None = None) -> Any:
-        """One command to the service through the database, and its result. ServiceUnavailable
-        when no service runs or none answered in time; ServiceCommandFailed with the service's
-        own words when it tried and failed."""
+        """One command to the service through the database, and its result (see `asked`)."""
+        return self.asked(kind, args, timeout)[0]
+
+    def asked(self: "App", kind: str, args: dict[str, Any], timeout: float | None = None) -> tuple[Any, str]:
+        """One command to the service through the database: its result, and who carried it out
+        (the service's program, pid and machine). ServiceUnavailable when no service runs, or
+        none answered within `timeout` (None: the kind's own bound): the line says whether the
+        service never took it (then it was withdrawn and will never run) or took it and is still
+        at it (it finishes there). ServiceCommandFailed with the service's own words when it
+        tried and failed."""
+        from engine.adapters.postgres.commands import Unanswered
+
         commands = self.practice.store.commands()  # type: ignore[attr-defined]
         if not commands.service_runs():
             raise ServiceUnavailable("the email service is not running, so this desk cannot ask it")
         wait = ASK_SECONDS[kind] if timeout is None else timeout
         answer = commands.ask(kind, args, timeout=wait)
-        if answer is None:
-            raise ServiceUnavailable(f"the email service did not answer within {wait:.0f} seconds",
+        if isinstance(answer, Unanswered) and not answer.taken_by:
+            raise ServiceUnavailable(f"the email service did not take the request within {wait:.0f} s, so it was "
+                                     "withdrawn: nothing was done",
                                      hint="It may be busy or restarting; the light shows whether it runs. "
                                           "Try again in a minute.")
+        if isinstance(answer, Unanswered):
+            raise ServiceUnavailable(f"the email service ({answer.taken_by}) took the request but had not finished "
+                                     f"it within {wait:.0f} s; it finishes it there",
+                                     hint="Look at the outbox and the inbox in a minute for its result.")
         result = answer.result if isinstance(answer.result, dict) else {}
         if not answer.ok:
             raise ServiceCommandFailed(str(result.get("error") or "the email service could not do it"),
                                        str(result.get("hint") or "") or None)
-        return answer.result
+        return answer.result, answer.taken_by
+
+    def _inbox_command(self: "App", what: str) -> None:
+        """Reception's change to a received message: on another desk done here, not asked of the
+        service. The desk's own Inbox (the one code that writes message records, in whichever
+        process) changes the one row, locked, changed and written back in one transaction, as the
+        service's Inbox does; nothing talks to a mail server, so nothing waits on the service,
+        and it works while the service is stopped."""
+        if not self.on_another_desk:
+            self._command(what)
 
     # -- answering other desks (the desk that runs the service) ------------------------------
     def _serve_other_desks(self: "App") -> None:
@@ -114,8 +143,11 @@ class DesksDoor:
 
     # -- hearing what the service changed --------------------------------------------------------
     def _hear_other_desks(self: "App", listener: Listener) -> None:
-        if not self.on_another_desk:
-            return
+        """Another desk hears every change the database announces. The desk that runs the service
+        hears its own engine's events, and from the database only what other desks change
+        themselves: the messages reception reads, tags, files and deletes (`mark_read` ...)."""
+        if not callable(getattr(self.practice.store, "watch", None)):
+            return  # TinyDB: one desk
         with self._desks_guard:
             self._desk_listeners.append(listener)
             if self._desk_watcher is None:
@@ -129,6 +161,8 @@ class DesksDoor:
 
     def _notice(self: "App", collection: str | None) -> None:
         """On the watcher's thread: each listener as the engine would call it."""
+        if not self.on_another_desk and collection != "messages":
+            return  # the service's own engine already told its listeners
         names = EVERY_EVENT if collection is None else NOTICE_EVENTS.get(collection, ())
         for name in names:
             for listener in list(self._desk_listeners):

@@ -122,3 +122,37 @@ def test_restart_on_the_desk_restarts_the_service(
     qtbot.wait_until(lambda: ("service_state", "heartbeat") in heard, timeout=15000)
     settle(qtbot, desk_window)  # the light's read, on the jobs thread, shown
     assert desk_window.light.state == "running"
+
+
+def test_reception_reads_tags_files_and_deletes_a_message_on_the_desk(
+        qtbot: QtBot, desk_window: MainWindow, service: App, fakemail: FakeMail) -> None:
+    """Opening a message marks it read; unread, a tag, filing and Delete follow: each is done by
+    the desk itself (one row-locked transaction) while the service runs, and the service has it."""
+    w = desk_window
+    fakemail.deliver("practice", b"From: pat@example.com\r\nTo: practice@example.test\r\n"
+                                 b"Subject: Insurance form\r\nMessage-ID: <q2@p.example>\r\n\r\nAttached soon\r\n")
+    assert service.send_receive_now()["received"] == 1
+    (rid,) = [m.id for m in service.inbox_messages(show_all=True)]
+    w.inbox_page.tag_filter.setCurrentIndex(w.inbox_page.tag_filter.findData("all"))
+    qtbot.wait_until(lambda: any(w.inbox.id_at(r) == rid for r in range(w.inbox.model_.rowCount())), timeout=15000)
+
+    def select() -> None:
+        w.inbox.selectRow(next(r for r in range(w.inbox.model_.rowCount()) if w.inbox.id_at(r) == rid))
+    select()  # opened: marked read
+    qtbot.wait_until(lambda: service.inbox_message(rid).read, timeout=15000)
+    w.inbox_page.mark_selected_read(False)
+    qtbot.wait_until(lambda: not service.inbox_message(rid).read, timeout=15000)
+    w.inbox_page.set_tags([rid], ["Insurance"])
+    qtbot.wait_until(lambda: service.inbox_message(rid).tags == ("Insurance",), timeout=15000)
+    w.inbox_page.file_message(rid, patient_id="P001")
+    qtbot.wait_until(lambda: service.inbox_message(rid).patient_id == "P001", timeout=15000)
+    settle(qtbot, w)
+    assert w.status_line.text().startswith('Filed "Insurance form" to '), w.status_line.text()
+    qtbot.wait_until(lambda: any(w.inbox.id_at(r) == rid for r in range(w.inbox.model_.rowCount())), timeout=15000)
+    select()
+    w.inbox_page.delete_selected()
+    qtbot.wait_until(lambda: service.inbox_message(rid).deleted, timeout=15000)
+    settle(qtbot, w)
+    assert "Could not" not in w.status_line.text(), w.status_line.text()
+    events = [e["event"] for e in service.inbox_message(rid).timeline]
+    assert events[-5:] == ["read", "unread", "tagged", "filed", "deleted"], events

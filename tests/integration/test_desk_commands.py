@@ -103,7 +103,7 @@ def test_restart_from_a_desk_restarts_the_service_for_every_desk(desk: App, serv
 
 def test_other_commands_on_a_desk_are_refused_in_one_line(desk: App) -> None:
     with pytest.raises(ReadOnly) as refused:
-        desk.mark_read(1)
+        desk.set_settings({"practice.name": "Elsewhere"})
     assert "from this desk: the email service runs on another computer" in refused.value.message
     with pytest.raises(InputInvalid):  # the files are on this computer, out of the service's reach
         desk.compose(NewEmail("P001", subject="X-ray", text="x", attachments=(Path("/etc/hostname"),)))
@@ -144,7 +144,7 @@ def test_a_request_nobody_answers_is_withdrawn_and_never_carried_out_later(
         with App.open(tmp_path / "server", writer=False, command="desk", database=pg_url) as desk:
             with pytest.raises(ServiceUnavailable) as refused:
                 desk.ask_service("compose", {"patient_id": "P001", "subject": "Late", "text": "x"}, timeout=1.5)
-        assert "did not answer" in refused.value.message
+        assert "did not take the request within 2 s, so it was withdrawn: nothing was done" in refused.value.message
         holder.start()
         holder.stop()
         assert holder.outbox.counts().get("ready", 0) == 0 and rows(pg_url) == [("compose", False, False)]
@@ -214,3 +214,51 @@ def test_rows_of_the_wrong_shape_are_answered_not_understood_and_change_nothing(
     assert [ok for ok, _r in answers] == [False] * len(bad)
     assert all(r["error"] and "\n" not in r["error"] and r["hint"] for _ok, r in answers), answers
     assert service.outbox_items() == [] and service.running
+
+
+def test_a_busy_desk_holds_at_most_its_pool_and_its_listen(service: App, tmp_path: Path, pg_url: str) -> None:
+    """Eight reads at once on a desk that listens: the desk's pool (store.POOL_SIZES) caps what it
+    takes of the server's connections, and the reads wait their turn rather than fail."""
+    import threading
+
+    from engine.adapters.postgres.store import POOL_SIZES
+
+    with App.open(desk_folder(tmp_path / "server", tmp_path / "desk"), writer=False, command="busy desk",
+                  database=pg_url) as desk:
+        desk.subscribe(lambda *_: None)
+        assert desk.hearing(10.0)
+        most = [0]
+        go = threading.Barrier(8)
+
+        def read() -> None:
+            go.wait()
+            for _ in range(5):
+                list(desk.practice.store.collection("outbox").find(lambda r: True))
+                with psycopg.connect(pg_url) as c:
+                    held = c.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                                     "'busy desk (pid %%'").fetchone()[0]
+                most[0] = max(most[0], held)
+        readers = [threading.Thread(target=read) for _ in range(8)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(60)
+    # 3 pooled and the LISTEN: the budget README's "Connections" counts on for 17 desks in 100
+    assert POOL_SIZES["desk"][0] == 3 and 2 <= most[0] <= 4, most
+
+
+def test_a_request_the_service_took_but_had_not_finished_in_time_says_so_and_finishes_there(
+        desk: App, service: App, fakemail: FakeMail, pg_url: str) -> None:
+    """A slow server: the pass outlasts the desk's wait. The desk is told who took it and that it
+    finishes there (not "withdrawn"), and it does: the item is sent and the row answered."""
+    rid = service.compose(NewEmail("P001", subject="Slow", text="x"))
+    fakemail.faults.add("smtp", "any", "delay", seconds=0.5)  # each reply: a session of several outlasts 1.5 s
+    with pytest.raises(ServiceUnavailable) as late:
+        desk.send_receive_now(timeout=1.5)
+    assert "took the request but had not finished it within 2 s; it finishes it there" in late.value.message
+    assert "test serve (pid " in late.value.message and "\n" not in late.value.message
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        wait_for(lambda: c.execute("SELECT count(*) FROM desk_commands WHERE done_at IS NULL").fetchone()[0] == 0,
+                 "the pass the service took, finished")
+        assert c.execute("SELECT kind, ok FROM desk_commands").fetchall() == [("send_receive", True)]
+    assert service.outbox_item(rid).status.value == "sent"

@@ -70,6 +70,15 @@ class Command:
 class Answer:
     ok: bool
     result: Any
+    taken_by: str = ""  # the service that carried it out (its program, pid and machine)
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """No answer within the wait. `taken_by`: the service that took the row and is still at it
+    (it finishes there); "" when none took it, and the row was withdrawn (never carried out)."""
+
+    taken_by: str
 
 
 def _dumps(value: Any) -> str:
@@ -93,11 +102,12 @@ class PgCommands:
             row = c.execute(_SERVICE_RUNS, (LOCK_CLASS,)).fetchone()
         return bool(row and row[0])
 
-    def ask(self, kind: str, args: dict[str, Any], timeout: float) -> Answer | None:
+    def ask(self, kind: str, args: dict[str, Any], timeout: float) -> Answer | Unanswered:
         """Write the row (asked by this connection's application name: the program, its pid and
-        machine) and wait for its answer. None when none came within `timeout`: a row not yet
-        taken is then withdrawn (answered "withdrawn", never carried out later); one already
-        taken is left to finish."""
+        machine) and wait for its answer. Unanswered when none came within `timeout`: a row not
+        yet taken is then withdrawn (answered "withdrawn", never carried out later: a request
+        that runs minutes after its asker gave up surprises everyone); one already taken is left
+        to finish, and Unanswered says who took it."""
         conn = self.db.connect(autocommit=True)
         try:
             schema = (conn.execute("SELECT current_schema()").fetchone() or [""])[0]
@@ -111,18 +121,24 @@ class PgCommands:
         finally:
             conn.close()
 
-    def _wait(self, conn: psycopg.Connection[Any], cid: int, schema: str, deadline: float) -> Answer | None:
+    def _wait(self, conn: psycopg.Connection[Any], cid: int, schema: str, deadline: float) -> Answer | Unanswered:
         while True:
-            row = conn.execute("SELECT done_at IS NOT NULL, ok, result FROM desk_commands WHERE id = %s",
+            row = conn.execute("SELECT done_at IS NOT NULL, ok, result, taken_by FROM desk_commands WHERE id = %s",
                                (cid,)).fetchone()
             if row and row[0]:
-                return Answer(bool(row[1]), row[2])
+                return Answer(bool(row[1]), row[2], str(row[3] or ""))
             left = deadline - time.monotonic()
             if left <= 0:
-                conn.execute("UPDATE desk_commands SET done_at = now(), ok = false, result = %s "
-                             "WHERE id = %s AND taken_at IS NULL",
-                             (_dumps({"error": "withdrawn: the desk stopped waiting"}), cid))
-                return None
+                withdrawn = conn.execute("UPDATE desk_commands SET done_at = now(), ok = false, result = %s "
+                                         "WHERE id = %s AND taken_at IS NULL",
+                                         (_dumps({"error": "withdrawn: the desk stopped waiting"}), cid)).rowcount
+                if withdrawn:
+                    return Unanswered("")
+                row = conn.execute("SELECT done_at IS NOT NULL, ok, result, taken_by FROM desk_commands "
+                                   "WHERE id = %s", (cid,)).fetchone()  # taken (or answered) just now
+                if row and row[0]:
+                    return Answer(bool(row[1]), row[2], str(row[3] or ""))
+                return Unanswered(str(row[3] if row and row[3] else "the email service"))
             for notice in conn.notifies(timeout=min(1.0, left), stop_after=1):
                 if _ours(notice.payload, schema, cid):
                     break

@@ -55,7 +55,9 @@ def refuse_password(url: str) -> None:
 
 
 class Db:
-    def __init__(self, url: str, max_size: int = 8, application: str = "practicemail") -> None:
+    def __init__(self, url: str, max_size: int = 8, application: str = "practicemail", max_idle: float = 600.0) -> None:
+        """`max_size`: pooled connections at most (one is kept open); `max_idle`: seconds an idle
+        one above that stays before it is closed. Sizes per role: store.py POOL_SIZES."""
         if not url.startswith(("postgresql://", "postgres://")):
             raise InputInvalid(f"not a PostgreSQL URL: {redact(url)}",
                                hint="Give a URL such as postgresql://server/practicemail.")
@@ -65,7 +67,8 @@ class Db:
         # One direct connection first: a refused or unknown server fails at once with libpq's own
         # reason, where the pool would retry quietly until its timeout.
         self.connect().close()
-        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, name="practicemail",
+        self.pool = ConnectionPool(url, min_size=1, max_size=max_size, max_idle=max_idle, open=False,
+                                   name="practicemail",
                                    kwargs={"application_name": self.application, "autocommit": True,
                                            "connect_timeout": CONNECT_TIMEOUT})
         try:

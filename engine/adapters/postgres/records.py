@@ -33,11 +33,15 @@ def _load(data: Any) -> dict[str, Any]:
 class PgCollection:
     """Both kinds of collection: on PostgreSQL an index on rid is all a partition ever bought."""
 
-    def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool) -> None:
+    def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool, may_modify: bool = False) -> None:
+        """`may_modify`: a read-only collection whose existing records may still be changed one
+        by one (`modify_many`, `update`: rows locked, changed, written back in one transaction):
+        another desk's messages (store.DESK_WRITES). Nothing is added or removed."""
         self.db = db
         self.name = name
         self.fields = fields
         self.read_only = read_only
+        self.may_modify = may_modify or not read_only
         self._t = table(name)
         cols = [sql.Identifier("rid"), *(column(f) for f in fields), sql.Identifier("data")]
         self._cols = sql.SQL(", ").join(cols)
@@ -46,8 +50,8 @@ class PgCollection:
         self._seq = f"c_{name}"
 
     # -- helpers --------------------------------------------------------------
-    def _check_writable(self) -> None:
-        if self.read_only:
+    def _check_writable(self, modify: bool = False) -> None:
+        if self.read_only and not (modify and self.may_modify):
             raise ReadOnlyStore(f"cannot change {self.name}: this process opened the data read-only")
 
     def _values(self, record: Mapping[str, Any]) -> list[Any]:
@@ -130,7 +134,7 @@ class PgCollection:
                          copies=False)
 
     def modify_many(self, record_ids: Iterable[int], change: Change, copies: bool = True) -> dict[int, Record]:
-        self._check_writable()
+        self._check_writable(modify=True)
         wanted = list(record_ids)
         if not wanted:
             return {}

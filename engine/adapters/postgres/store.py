@@ -5,9 +5,13 @@ store is open: the server releases it when that connection ends, however the hol
 second writer gets StoreLocked naming the holder (from pg_stat_activity), as on TinyDB. The key
 is per schema, so practices in different schemas of one database do not lock each other.
 
-Readers take no lock and never write. The schema is brought up to date by the writer (schema.py);
-a reader of a database no writer has set up sees an empty practice (as a reader of a new data
-folder does), and a reader of an older schema is told to run a writer first.
+Readers take no lock and write nothing but reception's own changes to received messages (read,
+tags, filing, actioned, deleted: `DESK_WRITES`), each one row locked, changed and written back in
+one transaction (records.py `modify_many`), so a desk's change and the service's never lose one
+another; the commands they ask of the service (commands.py); and nothing else. The schema is
+brought up to date by the writer (schema.py); a reader of a database no writer has set up sees an
+empty practice (as a reader of a new data folder does), and a reader of an older schema is told to
+run a writer first.
 """
 
 from __future__ import annotations
@@ -37,6 +41,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("practicemail.store")
 
+# what a reader (another desk) may change itself: the messages reception acts on. Never created by
+# a reader (a practice no writer has set up has no messages to change).
+DESK_WRITES = frozenset({"messages"})
+# Pooled connections at most, and seconds an idle one above the first is kept, per role
+# (tools/bench/desk_connections.py measured them). The service's threads (worker, heartbeat,
+# other desks' commands, a kiosk's reads when a kiosk runs it) may each want one at once. A desk
+# at rest holds one pooled connection and its LISTEN (notify.py), plus one while it waits for an
+# answer (commands.py); its reads (the GUI thread, the jobs thread) peaked at 2 pooled in the
+# bench, so 3 leaves room while a desk's bound (3 + 1 + 1) times 17 desks, plus the service's 10,
+# stays under the server's default 100; at rest 2 each once a burst's extra closes (max_idle).
+POOL_SIZES = {"service": (8, 600.0), "desk": (3, 60.0)}
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
 # The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
 # the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
@@ -73,7 +88,8 @@ class PgStore:
         """`wait`: when another writer holds the lock, called with who holds it; it waits and
         returns True to try again, False to give up (StoreLocked). None: refuse at once."""
         application = f"{command} (pid {os.getpid()} on {socket.gethostname()})"
-        db = Db(url, application=application)
+        size, idle = POOL_SIZES["service" if writer else "desk"]
+        db = Db(url, max_size=size, application=application, max_idle=idle)
         lock = None
         try:
             if writer:
@@ -129,9 +145,14 @@ class PgStore:
                 with self.db.conn() as c, c.transaction(), c.cursor() as cur:
                     schema.create_collection(cur, name, fields, partitioned)
                 self._read_registry()
+            if name not in self._registry and name in DESK_WRITES:
+                self._read_registry()  # a writer may have made it since this reader opened
+            known = name in self._registry
             fields = self._registry.get(name, (partitioned, ()))[1]
-            coll = PgCollection(self.db, name, fields, self.read_only)
-            self._open[name] = coll
+            coll = PgCollection(self.db, name, fields, self.read_only,
+                                may_modify=not self.read_only or (name in DESK_WRITES and known))
+            if known or not self.read_only:  # a table not made yet: asked again next time
+                self._open[name] = coll
             return coll
 
     def collection(self, name: str) -> PgCollection:
