@@ -97,6 +97,17 @@ class Partitioned(Records, Protocol):
     def count_by(self, field: str) -> dict[Any, int]:
         """How many records have each value of `field`."""
 
+    def count_unflagged(self, flags: Sequence[str]) -> int:
+        """How many records have none of `flags` set (a flag is set when true: a missing field,
+        None and false are unset). TinyDB keeps each partition's count until it changes;
+        PostgreSQL counts from a partial index where one is made for these flags (schema.py)."""
+
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[int]:
+        """Ids of the records whose list `field` holds every one of `values` (at least one),
+        newest first, found from an index (TinyDB: each partition's value -> ids map, kept until
+        the partition changes) as far as the caller iterates. The caller reads each record and
+        checks it again: a record may change between."""
+
     def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
         """Matching records, newest id first, read only as far as the caller iterates."""
 

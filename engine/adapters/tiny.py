@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,22 @@ class Collection:
         self.lock = threading.RLock()
         self._db = _open_tinydb(path, read_only)
         self._table = self._db.table(TABLE, cache_size=0)
+        self._derived: dict[Hashable, tuple[int, Any]] = {}
+
+    def derived(self, key: Hashable, compute: Callable[[dict[str, Any]], Any]) -> Any:
+        """`compute(records by id text)` of the file as it is now, kept until the file changes
+        (a write here, or another process's: the storage's generation): a count of 1,000 records
+        is worked out again only for the partitions written since. `compute` must not mutate
+        what it is shown, and what it returns is shared: never to be changed by the caller."""
+        with self.lock:
+            raw = self._table._read_table()  # noqa: SLF001 - no copies; refreshes the generation
+            generation = self._db.storage.generation  # type: ignore[attr-defined] - DurableJSONStorage's
+            kept = self._derived.get(key)
+            if kept is not None and kept[0] == generation:
+                return kept[1]
+            value = compute(raw)
+            self._derived[key] = (generation, value)
+            return value
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -289,14 +305,53 @@ class PartitionedCollection:
         return sorted(self.modify_many(record_ids, change, copies=False))
 
     def count_by(self, field: str) -> dict[str, int]:
-        """How many records have each value of `field` (read in place, no copies)."""
-        out: dict[str, int] = {}
+        """How many records have each value of `field`: each partition's counts kept until it
+        changes (Collection.derived), so a heartbeat's count reads only what was written since."""
+        def count(raw: dict[str, Any]) -> dict[Any, int]:
+            out: dict[Any, int] = {}
+            for d in raw.values():
+                out[d.get(field)] = out.get(d.get(field), 0) + 1
+            return out
+
+        total: dict[Any, int] = {}
         for number in self._partition_numbers():
-            part = self._part(number)
-            with part.lock:
-                for d in part._table._read_table().values():  # noqa: SLF001
-                    out[d.get(field)] = out.get(d.get(field), 0) + 1
-        return out
+            for value, n in self._part(number).derived(("count_by", field), count).items():
+                total[value] = total.get(value, 0) + n
+        return total
+
+    def count_unflagged(self, flags: Sequence[str]) -> int:
+        """See storage.Partitioned.count_unflagged: each partition's count kept until it changes."""
+        names = tuple(flags)
+
+        def count(raw: dict[str, Any]) -> int:
+            return sum(1 for d in raw.values() if not any(d.get(f) for f in names))
+
+        return sum(self._part(n).derived(("unflagged", names), count) for n in self._partition_numbers())
+
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[int]:
+        """See storage.Partitioned.newest_holding: each partition's value -> ids map kept until
+        it changes; a partition is looked at only when the caller iterates that far."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            raise ValueError("newest_holding needs at least one value")
+
+        def holders(raw: dict[str, Any]) -> dict[Any, tuple[int, ...]]:
+            out: dict[Any, list[int]] = {}
+            for k, d in raw.items():
+                held = d.get(field)
+                if isinstance(held, list):
+                    for v in {x for x in held if not isinstance(x, (list, dict))}:  # JSON's unhashables
+                        out.setdefault(v, []).append(int(k))
+            return {v: tuple(sorted(ids, reverse=True)) for v, ids in out.items()}
+
+        for number in reversed(self._partition_numbers()):
+            by_value = self._part(number).derived(("holding", field), holders)
+            lists = [by_value.get(v, ()) for v in wanted]
+            if len(lists) == 1:
+                yield from lists[0]
+                continue
+            others = [set(ids) for ids in lists[1:]]
+            yield from (i for i in lists[0] if all(i in o for o in others))
 
     def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:
         """Ids of matching records, oldest first, without copying them."""
