@@ -102,11 +102,11 @@ class Partitioned(Records, Protocol):
         None and false are unset). TinyDB keeps each partition's count until it changes;
         PostgreSQL counts from a partial index where one is made for these flags (schema.py)."""
 
-    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[int]:
-        """Ids of the records whose list `field` holds every one of `values` (at least one),
-        newest first, found from an index (TinyDB: each partition's value -> ids map, kept until
-        the partition changes) as far as the caller iterates. The caller reads each record and
-        checks it again: a record may change between."""
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
+        """The records whose list `field` holds every one of `values` (at least one), newest
+        first, read only as far as the caller iterates: TinyDB finds them from each partition's
+        value -> ids map, kept until the partition changes; PostgreSQL (first cut) reads newest
+        first and looks."""
 
     def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
         """Matching records, newest id first, read only as far as the caller iterates."""

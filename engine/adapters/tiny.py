@@ -328,7 +328,7 @@ class PartitionedCollection:
 
         return sum(self._part(n).derived(("unflagged", names), count) for n in self._partition_numbers())
 
-    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[int]:
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
         """See storage.Partitioned.newest_holding: each partition's value -> ids map kept until
         it changes; a partition is looked at only when the caller iterates that far."""
         wanted = list(dict.fromkeys(values))
@@ -345,13 +345,20 @@ class PartitionedCollection:
             return {v: tuple(sorted(ids, reverse=True)) for v, ids in out.items()}
 
         for number in reversed(self._partition_numbers()):
-            by_value = self._part(number).derived(("holding", field), holders)
+            part = self._part(number)
+            by_value = part.derived(("holding", field), holders)
             lists = [by_value.get(v, ()) for v in wanted]
-            if len(lists) == 1:
-                yield from lists[0]
-                continue
             others = [set(ids) for ids in lists[1:]]
-            yield from (i for i in lists[0] if all(i in o for o in others))
+            chosen = [i for i in lists[0] if all(i in o for o in others)]
+            if not chosen:
+                continue
+            with part.lock:  # the records as they are now (the map may be older by a write: checked)
+                raw = part._table._read_table()  # noqa: SLF001 - no copies but the ones handed out
+                found = [(i, raw[str(i)]) for i in chosen if str(i) in raw]
+                found = [(i, d) for i, d in found
+                         if isinstance(d.get(field), list) and all(v in d[field] for v in wanted)]
+            for i, d in found:
+                yield _as_record(d, i)
 
     def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:
         """Ids of matching records, oldest first, without copying them."""

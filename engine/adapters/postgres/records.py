@@ -247,7 +247,7 @@ class PgCollection:
         rows = self._query(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self._t, unflagged(flags)))
         return int(rows[0][0]) if rows else 0
 
-    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[int]:
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
         """storage.Partitioned.newest_holding, first cut: the records read newest first and looked
         at here. (A json operator on the server would parse every record, and one holding
         "\\u0000" makes it fail; an indexed column of the tags is the next step.)"""
@@ -259,7 +259,7 @@ class PgCollection:
             held = d.get(field)
             return isinstance(held, list) and all(v in held for v in wanted)
 
-        return (r[RID] for r in self.iter_newest(holds))
+        return self.iter_newest(holds)
 
     def iter_newest(self, predicate: Predicate | None = None, first: int = BATCH) -> Iterator[Record]:
         """Newest first, `first` rows in the first round trip and BATCH in each after it, no
