@@ -108,6 +108,10 @@ class Partitioned(Records, Protocol):
         value -> ids map, kept until the partition changes; PostgreSQL (first cut) reads newest
         first and looks."""
 
+    def prepare_holding(self, field: str) -> None:
+        """Make now what newest_holding(field, ...) keeps (TinyDB: every partition's map; nothing
+        on PostgreSQL), so the first ask does not (a worker thread's call, not the GUI's)."""
+
     def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
         """Matching records, newest id first, read only as far as the caller iterates."""
 

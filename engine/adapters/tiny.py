@@ -52,6 +52,20 @@ def _as_record(doc: Mapping[str, Any], doc_id: int) -> Record:
     return out
 
 
+def _holders(field: str) -> Callable[[dict[str, Any]], dict[Any, tuple[int, ...]]]:
+    """What a partition's records hold in their list `field`: value -> their ids, newest first."""
+    def holders(raw: dict[str, Any]) -> dict[Any, tuple[int, ...]]:
+        out: dict[Any, list[int]] = {}
+        for k, d in raw.items():
+            held = d.get(field)
+            if isinstance(held, list):
+                for v in {x for x in held if not isinstance(x, (list, dict))}:  # JSON's unhashables
+                    out.setdefault(v, []).append(int(k))
+        return {v: tuple(sorted(ids, reverse=True)) for v, ids in out.items()}
+
+    return holders
+
+
 class Collection:
     """One small TinyDB file holding records with integer ids."""
 
@@ -328,6 +342,11 @@ class PartitionedCollection:
 
         return sum(self._part(n).derived(("unflagged", names), count) for n in self._partition_numbers())
 
+    def prepare_holding(self, field: str) -> None:
+        """See storage.Partitioned.prepare_holding: every partition's value -> ids map made now."""
+        for number in self._partition_numbers():
+            self._part(number).derived(("holding", field), _holders(field))
+
     def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
         """See storage.Partitioned.newest_holding: each partition's value -> ids map kept until
         it changes; a partition is looked at only when the caller iterates that far."""
@@ -335,18 +354,9 @@ class PartitionedCollection:
         if not wanted:
             raise ValueError("newest_holding needs at least one value")
 
-        def holders(raw: dict[str, Any]) -> dict[Any, tuple[int, ...]]:
-            out: dict[Any, list[int]] = {}
-            for k, d in raw.items():
-                held = d.get(field)
-                if isinstance(held, list):
-                    for v in {x for x in held if not isinstance(x, (list, dict))}:  # JSON's unhashables
-                        out.setdefault(v, []).append(int(k))
-            return {v: tuple(sorted(ids, reverse=True)) for v, ids in out.items()}
-
         for number in reversed(self._partition_numbers()):
             part = self._part(number)
-            by_value = part.derived(("holding", field), holders)
+            by_value = part.derived(("holding", field), _holders(field))
             lists = [by_value.get(v, ()) for v in wanted]
             others = [set(ids) for ids in lists[1:]]
             chosen = [i for i in lists[0] if all(i in o for o in others)]

@@ -146,8 +146,11 @@ class Inbox:
         return list(self.messages.iter_newest(view))
 
     def warm_search(self) -> None:
-        """Build (or bring up to date) the search's index now, so the next search need not."""
+        """Build (or bring up to date) the search's index and the store's tag lists now (the
+        kiosk asks on its jobs thread), so the next search or tag filter need not: the first tag
+        filter of a day would otherwise read every message to make them (0.2-0.7 s at 250,000)."""
         self.searcher.catch_up()
+        self.messages.prepare_holding("tags")
 
     def _search(self, words: list[str], view: Callable[[Any], bool], limit: int | None) -> list[dict[str, Any]]:
         """The messages the index names, newest first, each read and checked whole (the view's

@@ -261,6 +261,9 @@ class PgCollection:
 
         return self.iter_newest(holds)
 
+    def prepare_holding(self, field: str) -> None:
+        """storage.Partitioned.prepare_holding: nothing is kept here."""
+
     def iter_newest(self, predicate: Predicate | None = None, first: int = BATCH) -> Iterator[Record]:
         """Newest first, `first` rows in the first round trip and BATCH in each after it, no
         transaction held between batches."""

@@ -256,6 +256,7 @@ def test_kept_counts_and_tag_lists_follow_every_writer(backend: Backend) -> None
         seen = reader.partitioned("messages", partition_size=3)
         p.insert_many([{"read": i % 2 == 0, "tags": ["Patient"] if i % 3 else [], "status": "a"} for i in range(8)])
         for store in (p, seen):  # asked once: kept from here
+            store.prepare_holding("tags")
             assert store.count_unflagged(("read", "deleted")) == 4
             assert [r[RID] for r in store.newest_holding("tags", ["Patient"])] == [8, 6, 5, 3, 2]
             assert store.count_by("status") == {"a": 8}
