@@ -24,13 +24,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.adapters.clock import FakeClock  # noqa: E402
 from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from tools.bench import pg  # noqa: E402
@@ -70,7 +68,7 @@ def measure(backend: str, n: int, repeat: int, database: str) -> dict[str, tuple
                 with psycopg.connect(url, autocommit=True) as c:
                     c.execute("VACUUM ANALYZE c_messages")
             print(f"  [{backend}] {n:,} messages stored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-            app = App(p, FakeClock(datetime.now(timezone.utc)))
+            app = App(p)
             inbox = app.inbox
             newest = inbox.messages.newest(1)[0]["_rid"]
             flip = [False]
