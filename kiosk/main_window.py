@@ -189,11 +189,11 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         codes in the row's tooltip."""
         d = self.app.directory
         typed = self.patient_search.text()
-        everyone = self.app.patients(typed, limit=ROWS) if typed.strip() else self.app.patients()
+        everyone = self.app.patients(typed, limit=ROWS)  # before anything is typed: the first ROWS by name
         providers = d.names("providers", {p.usual_provider_id for p in everyone})
-        families = d.families({p.family_id for p in everyone})
+        families = d.family_first_names({p.family_id for p in everyone})
         self.patients.fill([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
-                                    ", ".join(o["first_name"] for o in families.get(p.family_id, []) if o["id"] != p.id),
+                                    ", ".join(first for code, first in families.get(p.family_id, []) if code != p.id),
                                     providers.get(p.usual_provider_id, p.usual_provider_id)))
                             for p in everyone],
                            [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "")

@@ -156,6 +156,10 @@ class DurableJSONStorage(Storage):
     of reading the whole file for every query costs one `stat` instead of a parse.
     TinyDB mutates what `read` returned before calling `write`; if the write then
     fails, the cache is dropped so memory never runs ahead of the disk.
+
+    `generation` changes whenever what `read` returns may have: each write, each re-read of a
+    file another process wrote. What is worked out from a file's records (tiny.py's per-partition
+    counts and tag lists) is kept by it, read after `read`, under the file's lock.
     """
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
@@ -165,6 +169,7 @@ class DurableJSONStorage(Storage):
         self._signature: tuple[int, int, int] | None = None
         self._pieces = PieceCache()
         self._check = os.environ.get(CHECK_WRITES) == "1"
+        self.generation = 0
 
     def _stat(self) -> tuple[int, int, int] | None:
         try:
@@ -178,6 +183,7 @@ class DurableJSONStorage(Storage):
         if signature is None:
             self._cache, self._signature = None, None
             self._pieces.clear()
+            self.generation += 1
             return None
         if self._cache is not None and signature == self._signature:
             return self._cache
@@ -188,6 +194,7 @@ class DurableJSONStorage(Storage):
             raise StoreCorrupt(f"cannot read {self.path.name}: {exc}") from exc
         self._pieces.clear()  # another process wrote the file: new records, nothing kept fits
         self._cache, self._signature = data, signature
+        self.generation += 1
         return data
 
     def write(self, data: dict[str, Any]) -> None:
@@ -201,8 +208,10 @@ class DurableJSONStorage(Storage):
         except BaseException:
             self._cache, self._signature = None, None
             self._pieces.clear()
+            self.generation += 1
             raise
         self._cache, self._signature = data, self._stat()
+        self.generation += 1
 
     def close(self) -> None:
         self._cache = None

@@ -97,6 +97,21 @@ class Partitioned(Records, Protocol):
     def count_by(self, field: str) -> dict[Any, int]:
         """How many records have each value of `field`."""
 
+    def count_unflagged(self, flags: Sequence[str]) -> int:
+        """How many records have none of `flags` set (a flag is set when true: a missing field,
+        None and false are unset). TinyDB keeps each partition's count until it changes;
+        PostgreSQL counts from a partial index where one is made for these flags (schema.py)."""
+
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
+        """The records whose list `field` holds every one of `values` (at least one), newest
+        first, read only as far as the caller iterates: TinyDB finds them from each partition's
+        value -> ids map, kept until the partition changes; PostgreSQL (first cut) reads newest
+        first and looks."""
+
+    def prepare_holding(self, field: str) -> None:
+        """Make now what newest_holding(field, ...) keeps (TinyDB: every partition's map; nothing
+        on PostgreSQL), so the first ask does not (a worker thread's call, not the GUI's)."""
+
     def iter_newest(self, predicate: Predicate | None = None) -> Iterator[Record]:
         """Matching records, newest id first, read only as far as the caller iterates."""
 

@@ -26,7 +26,8 @@ from engine.adapters.blobs import BlobStore
 from engine.adapters.durable import FOLDER_MODE, atomic_write, fsync_dir, make_private, remove_stale_temporaries
 from engine.adapters.lock import WriterLock
 from engine.adapters.storage import RID, Record
-from engine.adapters.tiny import PARTITION_SIZE, Collection, PartitionedCollection, ReadOnlyStore
+from engine.adapters.tiny import PARTITION_SIZE, Collection, ReadOnlyStore
+from engine.adapters.tiny_partitioned import PartitionedCollection
 from engine.errors import StoreCorrupt
 
 log = logging.getLogger("practicemail.store")

@@ -10,8 +10,8 @@ Records are replaced, never changed in place: the storage keeps each record's en
 and knows it unchanged by identity (durable.PieceCache). TinyDB's own `update` changes a
 stored dict in place, so `update` here replaces it.
 
-Threads: one lock per database file. These classes implement the Collection and
-Partitioned protocols of engine/adapters/storage.py.
+Threads: one lock per database file. Collection here and PartitionedCollection in
+tiny_partitioned.py: the Collection and Partitioned protocols of engine/adapters/storage.py.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
 from tinydb.table import Document
 
-from engine.adapters.durable import FOLDER_MODE, DurableJSONStorage
+from engine.adapters.durable import DurableJSONStorage
 from engine.adapters.storage import RID, ReadOnlyStore, Record, matches
 from engine.errors import NotFound
 
@@ -61,6 +60,22 @@ class Collection:
         self.lock = threading.RLock()
         self._db = _open_tinydb(path, read_only)
         self._table = self._db.table(TABLE, cache_size=0)
+        self._derived: dict[Hashable, tuple[int, Any]] = {}
+
+    def derived(self, key: Hashable, compute: Callable[[dict[str, Any]], Any]) -> Any:
+        """`compute(records by id text)` of the file as it is now, kept until the file changes
+        (a write here, or another process's: the storage's generation): a count of 1,000 records
+        is worked out again only for the partitions written since. `compute` must not mutate
+        what it is shown, and what it returns is shared: never to be changed by the caller."""
+        with self.lock:
+            raw = self._table._read_table()  # noqa: SLF001 - no copies; refreshes the generation
+            generation = self._db.storage.generation  # type: ignore[attr-defined] - DurableJSONStorage's
+            kept = self._derived.get(key)
+            if kept is not None and kept[0] == generation:
+                return kept[1]
+            value = compute(raw)
+            self._derived[key] = (generation, value)
+            return value
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -178,200 +193,3 @@ class Collection:
 
     def close(self) -> None:
         self._db.close()
-
-
-class PartitionedCollection:
-    """Records with increasing integer ids, spread over files of PARTITION_SIZE.
-
-    Partitions are opened lazily; `open` costs a folder listing and one read of
-    the newest partition (to know the next id).
-    """
-
-    def __init__(self, folder: Path, read_only: bool, partition_size: int = PARTITION_SIZE) -> None:
-        self.folder = folder
-        self.read_only = read_only
-        self.partition_size = partition_size
-        self._parts: dict[int, Collection] = {}
-        self._id_lock = threading.Lock()
-        if not read_only:
-            folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-        self._next_id = self._find_next_id()
-
-    # -- partitions -------------------------------------------------------
-    def _partition_numbers(self) -> list[int]:
-        if not self.folder.exists():
-            return []
-        nums = []
-        for p in self.folder.glob("p*.json"):
-            try:
-                nums.append(int(p.stem[1:]))
-            except ValueError:
-                continue
-        return sorted(nums)
-
-    def _part(self, number: int) -> Collection:
-        part = self._parts.get(number)
-        if part is None:
-            with self._id_lock:
-                part = self._parts.get(number)
-                if part is None:
-                    part = Collection(self.folder / f"p{number:06d}.json", self.read_only)
-                    self._parts[number] = part
-        return part
-
-    def _find_next_id(self) -> int:
-        nums = self._partition_numbers()
-        for number in reversed(nums):
-            ids = [r[RID] for r in self._part(number).all()]
-            if ids:
-                return max(ids) + 1
-        return 1
-
-    # -- writing ----------------------------------------------------------
-    def insert(self, record: Mapping[str, Any]) -> int:
-        if self.read_only:
-            raise ReadOnlyStore(f"cannot add to {self.folder.name}: this process opened the data read-only")
-        with self._id_lock:
-            record_id = self._next_id
-            self._next_id += 1
-        self._part(record_id // self.partition_size).insert(record, record_id)
-        return record_id
-
-    def insert_many(self, records: Iterable[Mapping[str, Any]], owned: bool = False) -> list[int]:
-        """One write per partition touched (a batch of 5,000 is five writes). `owned`: the caller
-        hands the records over and keeps no reference, so they are stored without a deep copy
-        (intake builds thousands a minute; copying them was a fifth of its time)."""
-        records = list(records)
-        if self.read_only:
-            raise ReadOnlyStore(f"cannot add to {self.folder.name}: this process opened the data read-only")
-        with self._id_lock:
-            first = self._next_id
-            self._next_id += len(records)
-        ids = list(range(first, first + len(records)))
-        by_part: dict[int, list[tuple[int, Mapping[str, Any]]]] = {}
-        for i, r in zip(ids, records):
-            by_part.setdefault(i // self.partition_size, []).append((i, r))
-        for number, items in sorted(by_part.items()):
-            part = self._part(number)
-            part._check_writable()
-            with part.lock:
-                def updater(table: dict[int, dict[str, Any]], items: list[tuple[int, Mapping[str, Any]]] = items) -> None:
-                    for i, r in items:
-                        if owned:
-                            table[i] = {k: v for k, v in r.items() if k != RID}
-                        else:
-                            table[i] = {k: copy.deepcopy(v) for k, v in r.items() if k != RID}
-
-                part._table._update_table(updater)  # noqa: SLF001
-                part._table._next_id = None  # noqa: SLF001 - TinyDB recomputes its counter
-        return ids
-
-    def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
-        self._part(record_id // self.partition_size).update(record_id, fields)
-
-    def modify_many(self, record_ids: Iterable[int],
-                    change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None],
-                    copies: bool = True) -> dict[int, Record]:
-        """As Collection.modify_many, one write per partition touched."""
-        by_part: dict[int, list[int]] = {}
-        for i in record_ids:
-            by_part.setdefault(i // self.partition_size, []).append(i)
-        out: dict[int, Record] = {}
-        for number, ids in sorted(by_part.items()):
-            out.update(self._part(number).modify_many(ids, change, copies))
-        return out
-
-    def claim(self, record_ids: Iterable[int],
-              change: Callable[[int, Mapping[str, Any]], Mapping[str, Any] | None]) -> list[int]:
-        """storage.Partitioned.claim. One process writes a data folder (its lock), and each
-        partition's write holds that partition's lock: no record is ever held by another
-        claimer, so a claim is modify_many, `change` deciding on the stored record."""
-        return sorted(self.modify_many(record_ids, change, copies=False))
-
-    def count_by(self, field: str) -> dict[str, int]:
-        """How many records have each value of `field` (read in place, no copies)."""
-        out: dict[str, int] = {}
-        for number in self._partition_numbers():
-            part = self._part(number)
-            with part.lock:
-                for d in part._table._read_table().values():  # noqa: SLF001
-                    out[d.get(field)] = out.get(d.get(field), 0) + 1
-        return out
-
-    def ids(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[int]:
-        """Ids of matching records, oldest first, without copying them."""
-        out: list[int] = []
-        for number in self._partition_numbers():
-            out.extend(self._part(number).ids(predicate))
-        return sorted(out)
-
-    def remove(self, record_id: int) -> None:
-        self._part(record_id // self.partition_size).remove(record_id)
-
-    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
-        """See storage.Partitioned.project: read in place, only partitions holding ids above `after`."""
-        out: list[tuple[int, tuple[str, ...]]] = []
-        for number in self._partition_numbers():
-            if (number + 1) * self.partition_size <= after + 1:
-                continue
-            part = self._part(number)
-            with part.lock:
-                raw = part._table._read_table()  # noqa: SLF001 - no copies
-                rows = [(int(k), tuple(_text(d.get(f)) for f in fields)) for k, d in raw.items() if int(k) > after]
-            out.extend(sorted(rows))
-        return out
-
-    # -- reading ----------------------------------------------------------
-    def get(self, record_id: int) -> Record | None:
-        number = record_id // self.partition_size
-        if number not in self._parts and not (self.folder / f"p{number:06d}.json").exists():
-            return None
-        return self._part(number).get(record_id)
-
-    def require(self, record_id: int) -> Record:
-        rec = self.get(record_id)
-        if rec is None:
-            raise NotFound(f"no record {record_id} in {self.folder.name}")
-        return rec
-
-    def iter_newest(self, predicate: Callable[[Mapping[str, Any]], bool] | None = None) -> Iterator[Record]:
-        """Records, newest id first, reading partitions only as far as needed."""
-        for number in reversed(self._partition_numbers()):
-            part = self._part(number)
-            with part.lock:
-                raw = part._table._read_table()  # noqa: SLF001
-                pairs = list(zip(map(int, raw), raw.values()))  # C loops: a scan of 250,000 costs their sort
-                pairs.sort(key=itemgetter(0), reverse=True)
-                chosen = pairs if predicate is None else [(k, d) for k, d in pairs if predicate(d)]
-            for k, d in chosen:
-                yield _as_record(d, k)
-
-    def newest(self, limit: int, predicate: Callable[[Mapping[str, Any]], bool] | None = None) -> list[Record]:
-        out: list[Record] = []
-        for rec in self.iter_newest(predicate):
-            out.append(rec)
-            if len(out) >= limit:
-                break
-        return out
-
-    def find(self, predicate: Callable[[Mapping[str, Any]], bool]) -> list[Record]:
-        """Every matching record, oldest first. Reads every partition."""
-        out: list[Record] = []
-        for number in self._partition_numbers():
-            out.extend(self._part(number).find(predicate))
-        out.sort(key=lambda r: r[RID])
-        return out
-
-    def find_by(self, field: str, value: Any) -> list[Record]:
-        """A scan here; PostgreSQL answers it from an index."""
-        return self.find(matches(field, value))
-
-    def all(self) -> list[Record]:
-        return self.find(lambda _d: True)
-
-    def __len__(self) -> int:
-        return sum(len(self._part(n)) for n in self._partition_numbers())
-
-    def close(self) -> None:
-        for part in self._parts.values():
-            part.close()

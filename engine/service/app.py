@@ -255,6 +255,8 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         everyone by last then first name; at most `limit`."""
         if search.strip():
             return [Patient.from_record(r) for r in self.directory.search(search, limit=limit or 200)]
+        if limit is not None:  # the first few by name, from the search's index (not everyone read and sorted)
+            return [Patient.from_record(r) for r in self.directory.first_patients(limit)]
         everyone = sorted(self.directory.list("patients"),
                           key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
         return [Patient.from_record(r) for r in everyone[:limit]]

@@ -28,6 +28,7 @@ from engine.service.inbox_shelf import ReceiveReport, Shelf
 from engine.service.outbox import Outbox
 
 __all__ = ["Inbox", "InboxMessage", "ReceiveReport", "TextReply"]
+UNREAD = ("read", "deleted")  # neither set: unread (postgres/schema.py indexes the same two)
 TEXT_TAG = "SMS"  # a text-message reply's tag (the kiosk marks such rows with their own icon)
 
 
@@ -138,13 +139,18 @@ class Inbox:
 
         if words:
             return self._search(words, view, limit)
+        if wanted and not (show_all or deleted or any_tags):
+            return self._holding(sorted(wanted), view, limit)
         if limit is not None:
             return self.messages.newest(limit, view)
         return list(self.messages.iter_newest(view))
 
     def warm_search(self) -> None:
-        """Build (or bring up to date) the search's index now, so the next search need not."""
+        """Build (or bring up to date) the search's index and the store's tag lists now (the
+        kiosk asks on its jobs thread), so the next search or tag filter need not: the first tag
+        filter of a day would otherwise read every message to make them (0.2-0.7 s at 250,000)."""
         self.searcher.catch_up()
+        self.messages.prepare_holding("tags")
 
     def _search(self, words: list[str], view: Callable[[Any], bool], limit: int | None) -> list[dict[str, Any]]:
         """The messages the index names, newest first, each read and checked whole (the view's
@@ -158,12 +164,25 @@ class Inbox:
                 out.append(r)
         return out
 
+    def _holding(self, tags: list[str], view: Callable[[Any], bool], limit: int | None) -> list[dict[str, Any]]:
+        """A tag filter (issue 19: 124 ms at 250,000 messages when every one was read): the
+        messages the store's tag index names, newest first, each checked whole by the view."""
+        out: list[dict[str, Any]] = []
+        for r in self.messages.newest_holding("tags", tags):
+            if limit is not None and len(out) >= limit:
+                break
+            if view(r):
+                out.append(r)
+        return out
+
     def get(self, rid: int) -> dict[str, Any]:
         return self.messages.require(rid)
 
     def unread(self) -> int:
-        """Messages not yet read and not deleted (the kiosk's navigation count)."""
-        return len(self.messages.ids(lambda r: not r.get("read") and not r.get("deleted")))
+        """Messages not yet read and not deleted (the kiosk's navigation count, asked often):
+        the store keeps the count (TinyDB per partition until it changes; PostgreSQL from a
+        partial index), never a read of every message."""
+        return self.messages.count_unflagged(UNREAD)
 
     def raw(self, rid: int) -> bytes:
         """The message's bytes as they arrived (what a forward attaches)."""

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from engine.adapters.postgres.db import Db
-from engine.adapters.postgres.schema import column, index_value, table
+from engine.adapters.postgres.schema import column, index_value, table, unflagged
 from engine.adapters.storage import RID, Change, Predicate, ReadOnlyStore, Record, matches
 from engine.errors import NotFound
 
@@ -241,6 +241,32 @@ class PgCollection:
             value = text if kind in ("string", "null", None) else json.loads(text)
             out[value] = out.get(value, 0) + int(n)
         return out
+
+    def count_unflagged(self, flags: Sequence[str]) -> int:
+        """storage.Partitioned.count_unflagged: counted by the server on the flags' columns, from
+        a partial index where schema.py made one (the inbox's unread: migration 5), the WHERE
+        written as its predicate is (`unflagged`) so the planner uses it."""
+        if not all(f in self.fields for f in flags):  # no columns for them: read and counted here
+            return sum(1 for _i, d in self._stream() if not any(d.get(f) for f in flags))
+        rows = self._query(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(self._t, unflagged(flags)))
+        return int(rows[0][0]) if rows else 0
+
+    def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
+        """storage.Partitioned.newest_holding, first cut: the records read newest first and looked
+        at here. (A json operator on the server would parse every record, and one holding
+        "\\u0000" makes it fail; an indexed column of the tags is the next step.)"""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            raise ValueError("newest_holding needs at least one value")
+
+        def holds(d: Mapping[str, Any]) -> bool:
+            held = d.get(field)
+            return isinstance(held, list) and all(v in held for v in wanted)
+
+        return self.iter_newest(holds)
+
+    def prepare_holding(self, field: str) -> None:
+        """storage.Partitioned.prepare_holding: nothing is kept here."""
 
     def iter_newest(self, predicate: Predicate | None = None, first: int = BATCH) -> Iterator[Record]:
         """Newest first, `first` rows in the first round trip and BATCH in each after it, no

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -32,10 +32,11 @@ from psycopg import sql
 
 from engine.errors import InputInvalid, StoreCorrupt
 
+UNREAD = ("read", "deleted")  # the inbox's unread: engine/service/inbox.py counts messages with neither
 # Fields filtered on by equality, per collection. A collection not named here has rid + data.
 INDEXED: dict[str, tuple[str, ...]] = {
     "outbox": ("status", "kind", "patient_id", "message_id", "appointment_id", "idempotency_key"),
-    "messages": ("patient_id", "specialist_id", "message_id"),
+    "messages": ("patient_id", "specialist_id", "message_id", *UNREAD),
     "appointments": ("id", "patient_id", "status"),
     "recalls": ("patient_id", "status"),
     "patients": ("id", "family_id", "email"),
@@ -68,6 +69,15 @@ def index_value(value: Any) -> str | None:
         return None
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text.replace("\x00", "")
+
+
+def unflagged(flags: Sequence[str]) -> sql.Composable:
+    """'None of these flags is true', on their indexed columns (never on `data`: a json operator
+    parses the whole record, and one holding "\\u0000" makes it fail). The partial index's
+    predicate and the count's WHERE are written by this one function, so the planner sees they match."""
+    if not flags:
+        return sql.SQL("true")
+    return sql.SQL(" AND ").join(sql.SQL("{} IS DISTINCT FROM 'true'").format(column(f)) for f in flags)
 
 
 def create_collection(cur: psycopg.Cursor[Any], name: str, fields: tuple[str, ...], partitioned: bool) -> None:
@@ -125,12 +135,34 @@ def _v4(cur: psycopg.Cursor[Any]) -> None:
     create_table(cur)
 
 
+def _v5(cur: psycopg.Cursor[Any]) -> None:
+    """The inbox's unread count (issue 19: the navigation asks often) from a partial index of the
+    messages with neither flag: a count reads those index entries, not every message. The flags
+    become columns, filled from each stored record in Python (the record as text: no json
+    operator, which a "\\u0000" in any field would make fail)."""
+    messages = table("messages")
+    for f in UNREAD:
+        cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} text").format(messages, column(f)))
+    cur.execute(sql.SQL("SELECT rid, data::text FROM {}").format(messages))
+    rows = [(int(rid), json.loads(text)) for rid, text in cur.fetchall()]
+    changed = [[*(index_value(d.get(f)) for f in UNREAD), rid] for rid, d in rows
+               if any(d.get(f) is not None for f in UNREAD)]
+    if changed:
+        cur.executemany(sql.SQL("UPDATE {} SET {} WHERE rid = %s").format(
+            messages, sql.SQL(", ").join(sql.SQL("{} = %s").format(column(f)) for f in UNREAD)), changed)
+    cur.execute("UPDATE collections SET fields = fields || %s::text[] WHERE name = 'messages' "
+                "AND NOT fields @> %s::text[]", (list(UNREAD), list(UNREAD)))
+    cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS c_messages_unread_idx ON {} (rid) WHERE {}")
+                .format(messages, unflagged(UNREAD)))
+
+
 # Migration N takes the schema from version N-1 to N. Never edit one that has shipped: add N+1.
 MIGRATIONS: dict[int, tuple[str, Callable[[psycopg.Cursor[Any]], None]]] = {
     1: ("collections registry, blobs, the practice's collections", _v1),
     2: ("the outbox's crash journal, shared by whichever machine runs the service", _v2),
     3: ("change notices on the outbox, messages and heartbeat (LISTEN/NOTIFY)", _v3),
     4: ("commands from other desks to the service (postgres/commands.py)", _v4),
+    5: ("a partial index of the unread messages, for the inbox's count", _v5),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 _MIGRATE_LOCK = 0x504D_0001  # advisory transaction lock: one migrator at a time

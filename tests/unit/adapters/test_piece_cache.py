@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from engine.adapters import durable
 from engine.adapters.durable import CHECK_WRITES, PieceCache, encode_whole
 from engine.adapters.storage import RID
-from engine.adapters.tiny import Collection, PartitionedCollection
+from engine.adapters.tiny import Collection
+from engine.adapters.tiny_partitioned import PartitionedCollection
 
 # Odd Unicode on purpose: line and paragraph separators, NEL, bidi controls, NUL, BOM, emoji,
 # combining marks, a key that needs escaping.

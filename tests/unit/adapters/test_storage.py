@@ -3,9 +3,11 @@ every test here runs once per backend through the `backend` fixture."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from engine.adapters.storage import RID, Blobs, Collection, Partitioned, ReadOnlyStore, Storage
 from engine.errors import NotFound, StoreCorrupt, StoreLocked
@@ -244,3 +246,46 @@ def test_threads_writing_and_reading_lose_nothing(backend: Backend) -> None:
         assert all(r["read"] for r in records)
         assert sorted((r["tag"], r["i"]) for r in records) == [(t, i) for t in range(4) for i in range(60)]
         assert len(s.collection("small").all()) == 240
+
+
+def test_kept_counts_and_tag_lists_follow_every_writer(backend: Backend) -> None:
+    """count_by, count_unflagged and newest_holding are kept per partition on TinyDB (issue 19):
+    a reader's kept answers must follow the writer's changes, as a scan would."""
+    with backend.open() as w, backend.open(writer=False) as reader:
+        p = w.partitioned("messages", partition_size=3)
+        seen = reader.partitioned("messages", partition_size=3)
+        p.insert_many([{"read": i % 2 == 0, "tags": ["Patient"] if i % 3 else [], "status": "a"} for i in range(8)])
+        for store in (p, seen):  # asked once: kept from here
+            store.prepare_holding("tags")
+            assert store.count_unflagged(("read", "deleted")) == 4
+            assert [r[RID] for r in store.newest_holding("tags", ["Patient"])] == [8, 6, 5, 3, 2]
+            assert store.count_by("status") == {"a": 8}
+        p.update(2, {"read": True, "tags": []})
+        p.update(7, {"deleted": True, "status": "b"})
+        p.insert({"tags": ["Patient", "SMS"], "status": "b"})
+        for store in (p, seen):
+            assert store.count_unflagged(("read", "deleted")) == 4  # 2 read, 9 new and unread
+            assert [r[RID] for r in store.newest_holding("tags", ["Patient"])] == [9, 8, 6, 5, 3]
+            assert [r[RID] for r in store.newest_holding("tags", ["SMS", "Patient"])] == [9]
+            assert list(store.newest_holding("tags", ["Bounce"])) == []
+            assert store.count_by("status") == {"a": 7, "b": 2}
+
+
+_fresh = itertools.count()
+tagged = st.lists(st.tuples(st.lists(st.sampled_from(["A", "B", "C"]), max_size=3), st.booleans()), max_size=30)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=tagged, wanted=st.lists(st.sampled_from(["A", "B", "C"]), min_size=1, max_size=2),
+       changes=st.lists(st.tuples(st.integers(0, 40), st.lists(st.sampled_from(["A", "B", "C"]), max_size=2))))
+def test_newest_holding_names_what_a_scan_finds(backend: Backend, records: list[tuple[list[str], bool]],
+                                                 wanted: list[str], changes: list[tuple[int, list[str]]]) -> None:
+    with backend.open() as s:
+        p = s.partitioned(f"held{next(_fresh)}", partition_size=4)  # a collection of this example's own
+        ids = p.insert_many([{"tags": t, "read": r} for t, r in records])
+        for i, tags in changes:
+            if ids:
+                p.update(ids[i % len(ids)], {"tags": tags})
+        scan = list(p.iter_newest(lambda r: all(t in r["tags"] for t in wanted)))
+        assert list(p.newest_holding("tags", wanted)) == scan
+        assert p.count_unflagged(["read"]) == sum(1 for r in p.all() if not r["read"])
