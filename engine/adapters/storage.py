@@ -109,10 +109,13 @@ class Partitioned(Records, Protocol):
         `change`, shown the record as committed now, returns None: two claimers, in threads or
         processes, never get the same record. NotFound if an id does not exist."""
 
-    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+    def project(self, fields: Sequence[str], after: int = 0,
+                also: Sequence[int] = ()) -> list[tuple[int, tuple[str, ...]]]:
         """(id, the text of each of `fields`, '' where missing) of every record with an id above
-        `after`, oldest first, for fields that hold text: what an index is built from, without
-        copying whole records."""
+        `after`, and of those of the ids `also` that exist, oldest first, for fields that hold
+        text: what an index is built from, without copying whole records. `also`: ids an index
+        has not seen below its mark (on PostgreSQL a record can be committed after one with a
+        higher id; see engine/service/inbox_search.py)."""
 
 
 @runtime_checkable
