@@ -52,6 +52,26 @@ def fresh_schema() -> Iterator[str]:
             admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
+@contextlib.contextmanager
+def each_example() -> Iterator[None]:
+    """A fresh schema for one hypothesis example when the suite runs on PostgreSQL
+    (PRACTICEMAIL_TEST_BACKEND=postgres): the autouse fixture's schema is one per test, shared by
+    all its examples, where each example's new TinyDB folder starts empty. Nothing on TinyDB."""
+    if os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") != "postgres":
+        yield
+        return
+    before = os.environ.get("PRACTICEMAIL_DATABASE")
+    with fresh_schema() as url:
+        os.environ["PRACTICEMAIL_DATABASE"] = url
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("PRACTICEMAIL_DATABASE", None)
+            else:
+                os.environ["PRACTICEMAIL_DATABASE"] = before
+
+
 @dataclass(frozen=True)
 class Backend:
     """Where a test's store lives: `url` None means the TinyDB files of `folder`."""

@@ -19,6 +19,21 @@ settings.register_profile("practicemail", deadline=None)
 settings.load_profile("practicemail")
 
 ROOT = Path(__file__).resolve().parents[1]
+ON_POSTGRES = os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") == "postgres"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under PRACTICEMAIL_TEST_BACKEND=postgres a test marked tinydb_only (it reads TinyDB's
+    files or tries the data folder's lock, which a database has not got) is skipped, saying why."""
+    if not ON_POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("tinydb_only")
+        if mark is not None:
+            why = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            if not why:
+                raise pytest.UsageError(f"{item.nodeid}: tinydb_only needs a reason")
+            item.add_marker(pytest.mark.skip(reason=f"TinyDB only: {why}"))
 
 
 @pytest.fixture
@@ -35,7 +50,7 @@ def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: 
     monkeypatch.setenv("PRACTICEMAIL_DATA", str(tmp_path / "default-data"))
     monkeypatch.delenv("PRACTICEMAIL_KEY_FILE", raising=False)
     monkeypatch.delenv("PRACTICEMAIL_DATABASE", raising=False)  # a test chooses its backend itself
-    if os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") != "postgres":
+    if not ON_POSTGRES:
         yield
         return
     from tests.backends import fresh_schema
