@@ -16,7 +16,7 @@ On PostgreSQL ids come from a sequence, so a message can be committed after one 
 (a long intake transaction on another desk): the mark `after` passes it by. So the ids below the
 mark that were missing when it moved (holes) are asked for again at every catch-up, and one that
 turns up is put in its place in its block. A hole can stay a hole for ever (an intake rolled back,
-a message removed before the index saw it): the newest HOLES of them are kept, the rest dropped.
+a message removed before the index saw it): the newest storage.HOLES of them are kept.
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from engine.adapters.storage import Partitioned
+from engine.adapters.storage import Partitioned, missing_ids
 
 FIELDS = ("from", "from_name", "subject", "received")
 BLOCK = 1024
 SAMPLE = 8192  # characters of a block's newest lines in which its words are counted
-HOLES = 1024  # missing ids below the mark asked for again, at most
 
 
 def haystack(sender: Any, name: Any, subject: Any, received: Any) -> str:
@@ -70,7 +69,7 @@ class InboxSearch:
         self._blocks: list[_Block] = []
         self._open: list[tuple[int, str]] = []  # the newest block's rows, not yet BLOCK
         self._after = 0
-        self._holes: list[int] = []  # ascending: ids below the mark not seen yet
+        self._holes: tuple[int, ...] = ()  # ascending: ids below the mark not seen yet
 
     def catch_up(self) -> None:
         """Take in the messages stored since the last search (all of them, the first time)."""
@@ -91,11 +90,7 @@ class InboxSearch:
 
     def _note_holes(self, ids: list[int]) -> None:
         """The ids missing between the mark and the newest of `ids` (ascending) may yet come."""
-        holes, before = [], self._after
-        for rid in ids:
-            holes.extend(range(max(before + 1, rid - HOLES), rid))
-            before = rid
-        self._holes = (self._holes + holes)[-HOLES:]
+        self._holes = missing_ids(self._after, ids, self._holes)
         self._after = ids[-1]
 
     def _append(self, new: list[tuple[int, str]]) -> None:
@@ -111,7 +106,7 @@ class InboxSearch:
     def _take_late(self, late: list[tuple[int, str]]) -> None:
         """Messages committed after the mark passed their ids: each into its block, in id order."""
         seen = {rid for rid, _ in late}
-        self._holes = [h for h in self._holes if h not in seen]
+        self._holes = tuple(h for h in self._holes if h not in seen)
         if not self._blocks:
             self._append(late)
             return
