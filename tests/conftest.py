@@ -22,9 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ON_POSTGRES = os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") == "postgres"
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under PRACTICEMAIL_TEST_BACKEND=postgres a test marked tinydb_only (it reads TinyDB's
-    files or tries the data folder's lock, which a database has not got) is skipped, saying why."""
+    """A test that chooses its backend itself (the `backend` or `pg_url` fixture) is marked
+    both_backends: it runs on both in any pass, so make's PostgreSQL pass leaves it out (-m).
+    Under PRACTICEMAIL_TEST_BACKEND=postgres a test marked tinydb_only (it reads TinyDB's files
+    or tries the data folder's lock, which a database has not got) is skipped, saying why."""
+    for item in items:
+        if {"backend", "pg_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.both_backends)
     if not ON_POSTGRES:
         return
     for item in items:
