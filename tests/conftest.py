@@ -19,6 +19,27 @@ settings.register_profile("practicemail", deadline=None)
 settings.load_profile("practicemail")
 
 ROOT = Path(__file__).resolve().parents[1]
+ON_POSTGRES = os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") == "postgres"
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that chooses its backend itself (the `backend` or `pg_url` fixture) is marked
+    both_backends: it runs on both in any pass, so make's PostgreSQL pass leaves it out (-m).
+    Under PRACTICEMAIL_TEST_BACKEND=postgres a test marked tinydb_only (it reads TinyDB's files
+    or tries the data folder's lock, which a database has not got) is skipped, saying why."""
+    for item in items:
+        if {"backend", "pg_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.both_backends)
+    if not ON_POSTGRES:
+        return
+    for item in items:
+        mark = item.get_closest_marker("tinydb_only")
+        if mark is not None:
+            why = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            if not why:
+                raise pytest.UsageError(f"{item.nodeid}: tinydb_only needs a reason")
+            item.add_marker(pytest.mark.skip(reason=f"TinyDB only: {why}"))
 
 
 @pytest.fixture
@@ -35,7 +56,7 @@ def _no_ambient_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: 
     monkeypatch.setenv("PRACTICEMAIL_DATA", str(tmp_path / "default-data"))
     monkeypatch.delenv("PRACTICEMAIL_KEY_FILE", raising=False)
     monkeypatch.delenv("PRACTICEMAIL_DATABASE", raising=False)  # a test chooses its backend itself
-    if os.environ.get("PRACTICEMAIL_TEST_BACKEND", "tinydb") != "postgres":
+    if not ON_POSTGRES:
         yield
         return
     from tests.backends import fresh_schema

@@ -124,10 +124,13 @@ class Partitioned(Records, Protocol):
         `change`, shown the record as committed now, returns None: two claimers, in threads or
         processes, never get the same record. NotFound if an id does not exist."""
 
-    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+    def project(self, fields: Sequence[str], after: int = 0,
+                also: Sequence[int] = ()) -> list[tuple[int, tuple[str, ...]]]:
         """(id, the text of each of `fields`, '' where missing) of every record with an id above
-        `after`, oldest first, for fields that hold text: what an index is built from, without
-        copying whole records."""
+        `after`, and of those of the ids `also` that exist, oldest first, for fields that hold
+        text: what an index is built from, without copying whole records. `also`: ids an index
+        has not seen below its mark (on PostgreSQL a record can be committed after one with a
+        higher id; see engine/service/inbox_search.py)."""
 
 
 @runtime_checkable
@@ -185,3 +188,19 @@ def read_ahead(blobs: Blobs, shas: list[str]) -> dict[str, bytes]:
 def matches(field: str, value: Any) -> Predicate:
     """The predicate find_by means, for backends that scan."""
     return lambda r: r.get(field) == value
+
+
+HOLES = 1024  # ids below a reader's mark asked for again, at most (missing_ids)
+
+
+def missing_ids(after: int, ids: Sequence[int], holes: Sequence[int] = (), cap: int = HOLES) -> tuple[int, ...]:
+    """The ids a reader that has moved its mark from `after` past `ids` (ascending, all above
+    `after`) has not seen, with the `holes` it had still not seen before, the newest `cap` of them.
+    On PostgreSQL ids come from a sequence, so a record can be committed after one with a higher
+    id: a reader asks for these again (Partitioned.project's `also`). A hole can stay one for ever
+    (a transaction rolled back, a record removed before it was read): hence the cap."""
+    out, before = list(holes), after
+    for rid in ids:
+        out.extend(range(max(before + 1, rid - cap), rid))
+        before = rid
+    return tuple(out[-cap:]) if cap else ()

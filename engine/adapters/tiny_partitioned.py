@@ -202,16 +202,24 @@ class PartitionedCollection:
     def remove(self, record_id: int) -> None:
         self._part(record_id // self.partition_size).remove(record_id)
 
-    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
-        """See storage.Partitioned.project: read in place, only partitions holding ids above `after`."""
+    def project(self, fields: Sequence[str], after: int = 0,
+                also: Sequence[int] = ()) -> list[tuple[int, tuple[str, ...]]]:
+        """See storage.Partitioned.project: read in place, only partitions holding ids above
+        `after` or one of `also`."""
         out: list[tuple[int, tuple[str, ...]]] = []
+        extra: dict[int, set[str]] = {}
+        for i in also:
+            extra.setdefault(int(i) // self.partition_size, set()).add(str(int(i)))
         for number in self._partition_numbers():
-            if (number + 1) * self.partition_size <= after + 1:
+            above = (number + 1) * self.partition_size > after + 1
+            if not above and number not in extra:
                 continue
             part = self._part(number)
             with part.lock:
                 raw = part._table._read_table()  # noqa: SLF001 - no copies
-                rows = [(int(k), tuple(_text(d.get(f)) for f in fields)) for k, d in raw.items() if int(k) > after]
+                keys = [k for k in raw if int(k) > after] if above else []
+                keys += [k for k in extra.get(number, ()) if k in raw and int(k) <= after]
+                rows = [(int(k), tuple(_text(raw[k].get(f)) for f in fields)) for k in keys]
             out.extend(sorted(rows))
         return out
 

@@ -11,6 +11,12 @@ The word looked for is the rarest in the block's newest lines (`str.count`, C sp
 Those fields never change once a message is stored, so the index only grows: each search first
 takes in the messages stored since (`Partitioned.project` with `after`, from any writer). The
 caller still checks each record it is given (a removed message, a view's other filters).
+
+On PostgreSQL ids come from a sequence, so a message can be committed after one with a higher id
+(a long intake transaction on another desk): the mark `after` passes it by. So the ids below the
+mark that were missing when it moved (holes) are asked for again at every catch-up, and one that
+turns up is put in its place in its block. A hole can stay a hole for ever (an intake rolled back,
+a message removed before the index saw it): the newest storage.HOLES of them are kept.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from engine.adapters.storage import Partitioned
+from engine.adapters.storage import Partitioned, missing_ids
 
 FIELDS = ("from", "from_name", "subject", "received")
 BLOCK = 1024
@@ -63,6 +69,7 @@ class InboxSearch:
         self._blocks: list[_Block] = []
         self._open: list[tuple[int, str]] = []  # the newest block's rows, not yet BLOCK
         self._after = 0
+        self._holes: tuple[int, ...] = ()  # ascending: ids below the mark not seen yet
 
     def catch_up(self) -> None:
         """Take in the messages stored since the last search (all of them, the first time)."""
@@ -70,18 +77,51 @@ class InboxSearch:
 
     def _catch_up(self) -> list[_Block]:
         with self._lock:
-            fresh = self.messages.project(FIELDS, after=self._after)
-            if fresh:
-                had_open = bool(self._open)
-                rows = self._open + [(rid, haystack(*values).replace("\n", " ")) for rid, values in fresh]
-                self._after = fresh[-1][0]
-                full = len(rows) - len(rows) % BLOCK
-                done = [_block(rows[i:i + BLOCK]) for i in range(0, full, BLOCK)]
-                self._open = rows[full:]
-                if had_open:
-                    self._blocks.pop()  # the open block is rebuilt with its new rows
-                self._blocks += done + ([_block(self._open)] if self._open else [])
+            fresh = self.messages.project(FIELDS, after=self._after, also=self._holes)
+            rows = [(rid, haystack(*values).replace("\n", " ")) for rid, values in fresh]
+            late = [r for r in rows if r[0] <= self._after]
+            new = [r for r in rows if r[0] > self._after]
+            if late:
+                self._take_late(late)
+            if new:
+                self._note_holes([rid for rid, _ in new])
+                self._append(new)
             return list(self._blocks)
+
+    def _note_holes(self, ids: list[int]) -> None:
+        """The ids missing between the mark and the newest of `ids` (ascending) may yet come."""
+        self._holes = missing_ids(self._after, ids, self._holes)
+        self._after = ids[-1]
+
+    def _append(self, new: list[tuple[int, str]]) -> None:
+        had_open = bool(self._open)
+        rows = self._open + new
+        full = len(rows) - len(rows) % BLOCK
+        done = [_block(rows[i:i + BLOCK]) for i in range(0, full, BLOCK)]
+        self._open = rows[full:]
+        if had_open:
+            self._blocks.pop()  # the open block is rebuilt with its new rows
+        self._blocks += done + ([_block(self._open)] if self._open else [])
+
+    def _take_late(self, late: list[tuple[int, str]]) -> None:
+        """Messages committed after the mark passed their ids: each into its block, in id order."""
+        seen = {rid for rid, _ in late}
+        self._holes = tuple(h for h in self._holes if h not in seen)
+        if not self._blocks:
+            self._append(late)
+            return
+        firsts = [b.ids[0] for b in self._blocks]
+        changed: dict[int, list[tuple[int, str]]] = {}
+        for rid, hay in late:
+            at = max(0, bisect.bisect_right(firsts, rid) - 1)
+            if at not in changed:
+                b = self._blocks[at]
+                changed[at] = list(zip(b.ids, b.text.split("\n")))
+            bisect.insort(changed[at], (rid, hay))
+        for at, block_rows in changed.items():
+            self._blocks[at] = _block(block_rows)
+            if at == len(self._blocks) - 1 and self._open:
+                self._open = block_rows  # the open block: bigger, perhaps past BLOCK, until it closes
 
     def newest(self, words: list[str]) -> Iterator[int]:
         """Ids of messages holding every (case-folded, whitespace-free) word, newest first."""

@@ -25,6 +25,7 @@ from engine.errors import PracticeMailError
 from engine.service.answers import Taken
 from engine.service.inbox_records import InboxMessage, timeline_entry
 from engine.service.outbox import Outbox
+from engine.service.outbox_queries import SentMark
 
 CHUNK = 200  # messages committed at once, or
 CHUNK_BYTES = 32 * 1024 * 1024  # bytes (large attachments are not held CHUNK at a time)
@@ -56,7 +57,7 @@ class Shelf:
         self._known_ids: set[str] | None = None  # Message-IDs stored (to flag a reused one)
         self._known_blobs: set[str] | None = None
         self._sent: dict[str, filing.SentTo] = {}
-        self._sent_upto = 0
+        self._sent_upto = SentMark()
         self._recent: dict[str, deque[datetime]] | None = None  # sender -> arrivals in the last window
 
     # -- what we already have --------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.adapters.storage import Partitioned, RID, Storage, read_ahead
+from engine.adapters.storage import Partitioned, RID, Storage, missing_ids, read_ahead
 from engine.core import outbox as rules
 from engine.core import schedule
 from engine.core.outbox import State
@@ -21,6 +21,15 @@ from engine.errors import InputInvalid
 
 GONE = (State.CANCELLED, State.DELETED)  # items that will never go, whatever they were for
 _FINAL_SMS = ("delivered", "undelivered", "failed")  # provider statuses that will not change again
+
+
+@dataclass(frozen=True)
+class SentMark:
+    """How far inbox filing has read the outbox (Outbox.addressed_since): every item up to
+    `upto` but the `holes`, ids not seen there yet (on PostgreSQL an item can be committed after
+    one with a higher id: another desk's long transaction)."""
+    upto: int = 0
+    holes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,24 +149,30 @@ class OutboxQueries:
         """Every item filed under the patient (their contact history's sent side)."""
         return self._items.find_by("patient_id", patient_id)
 
-    def addressed_since(self, after: int) -> tuple[dict[str, tuple[str, str]], int]:
-        """Message-ID -> (patient_id, specialist_id) of the items added after id `after` that
-        have both (what inbox filing matches replies by), and the id to pass next time. Ids only
-        grow, so this reads only the ids above `after`; an item still waiting for its
+    def addressed_since(self, mark: SentMark = SentMark()) -> tuple[dict[str, tuple[str, str]], SentMark]:
+        """Message-ID -> (patient_id, specialist_id) of the items added since `mark` that
+        have both (what inbox filing matches replies by), and the mark to pass next time. Ids only
+        grow, so this reads only the ids above the mark and its holes; an item still waiting for its
         booking link has no Message-ID yet and is read again until it has one."""
         found: dict[str, tuple[str, str]] = {}
-        newest = after
+        after, newest, fresh = mark.upto, mark.upto, []
+        seen: set[int] = set()
         unfinished: int | None = None  # the oldest item still without a Message-ID
         # four fields of each, read in place (no record copied: a pass of texts adds hundreds)
         for rid, (message_id, status, patient_id, specialist_id) in self._items.project(
-                ("message_id", "status", "patient_id", "specialist_id"), after):
+                ("message_id", "status", "patient_id", "specialist_id"), after, also=mark.holes):
+            seen.add(rid)
+            if rid > after:
+                fresh.append(rid)
             newest = max(newest, rid)
             if not message_id:
                 if unfinished is None and status in (State.PENDING_LINK.value, State.LINK_FAILED.value):
                     unfinished = rid  # may get one later (oldest first: the first met is the oldest)
             elif patient_id or specialist_id:
                 found.setdefault(message_id, (patient_id, specialist_id))  # the oldest, as before
-        return found, newest if unfinished is None else unfinished - 1
+        upto = newest if unfinished is None else unfinished - 1  # read again from the unfinished one
+        holes = missing_ids(after, fresh, tuple(h for h in mark.holes if h not in seen))
+        return found, SentMark(upto, tuple(h for h in holes if h <= upto))
 
     def due_facts(self) -> list[schedule.Due]:
         """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,

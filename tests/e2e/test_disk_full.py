@@ -64,6 +64,8 @@ def pm(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
+@pytest.mark.tinydb_only(reason="fills the disk under the data folder; on PostgreSQL the records are on the "
+                                "server's disk")
 def test_every_writing_command_on_a_full_disk(small_disk: Path, tmp_path: Path) -> None:
     data = small_disk / "data"
     with Practice(data, writer=True, command="test") as p:

@@ -38,7 +38,8 @@ def test_plain_text_for_reception_html_for_the_dentist_nothing_remote_ever(qtbot
     assert "Photo of my crown" in view.header.text() and "Grace Okafor" in view.header.text()
     assert view.body.toPlainText().startswith("The crown feels loose.")  # plain text, by default
     assert not view.formatted.isEnabled()  # reception: no HTML
-    assert window.app.engine.inbox.get(window.inbox.id_at(0))["read"]  # opening it marked it read
+    opened = window.inbox.id_at(0)  # opening it marks it read, on the jobs thread
+    qtbot.wait_until(lambda: window.app.engine.inbox.get(opened)["read"], timeout=5000)
     assert "1 picture" in view.note.text()
 
     window.apply_role("dentist")  # formatted mail is the super user's alone by default, as the reference's

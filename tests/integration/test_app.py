@@ -86,6 +86,8 @@ def _attachment():  # noqa: ANN202 - engine.core.message.Attachment
     return Attachment("results.txt", b"numbers", "text/plain")
 
 
+@pytest.mark.tinydb_only(reason="on PostgreSQL a reader is another desk, whose commands go through the "
+                                "database (tests/integration/test_desk_commands.py)")
 def test_a_reader_never_starts_and_refuses_every_command_before_trying(folder: Path) -> None:
     with App.open(folder, writer=True, command="kiosk") as writer:
         writer.compose(NewEmail(PATIENT, subject="Held", text="x", as_draft=True))

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, assume, example, given, settings, strategies
 
 from engine.service.engine import Engine
 from engine.service.reminders import Reminders
+from tests.backends import each_example
 from tests.integration.helpers import configure, configure_incoming, draft, open_practice
 from tests.integration.stepping import SteppingClock
 from tools.fakemail import FakeMail
@@ -48,7 +49,8 @@ def test_the_worker_sends_every_item_when_the_preview_said(per_minute: int | Non
     """The preview is made once, at an idle moment after the refused attempts (so items wait out
     their retries) and `skip` instants in (so a paced pass may be half done); from then on every
     item arrives at the instant it promised, and nothing else arrives."""
-    with tempfile.TemporaryDirectory() as tmp, FakeMail(seed=1) as fm, open_practice(Path(tmp) / "data") as p:
+    with each_example(), tempfile.TemporaryDirectory() as tmp, FakeMail(seed=1) as fm, \
+            open_practice(Path(tmp) / "data") as p:
         configure(p, fm)
         if checks:
             configure_incoming(p, fm)

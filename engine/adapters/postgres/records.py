@@ -285,11 +285,12 @@ class PgCollection:
                 return
             below, size = int(rows[-1][0]), BATCH
 
-    def project(self, fields: Sequence[str], after: int = 0) -> list[tuple[int, tuple[str, ...]]]:
+    def project(self, fields: Sequence[str], after: int = 0,
+                also: Sequence[int] = ()) -> list[tuple[int, tuple[str, ...]]]:
         """See storage.Partitioned.project: the fields picked out by the server."""
         picked = sql.SQL(", ").join(sql.SQL("coalesce(data->>{}, '')").format(sql.Literal(f)) for f in fields)
-        rows = self._query(sql.SQL("SELECT rid, {} FROM {} WHERE rid > %s ORDER BY rid").format(picked, self._t),
-                           (after,))
+        rows = self._query(sql.SQL("SELECT rid, {} FROM {} WHERE rid > %s OR rid = ANY(%s) ORDER BY rid")
+                           .format(picked, self._t), (after, [int(i) for i in also]))
         return [(int(row[0]), tuple(row[1:])) for row in rows]
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]:

@@ -46,6 +46,7 @@ def test_second_writer_is_told_who_holds_the_folder_and_sigkill_frees_it(data_di
         s.collection("x").insert({"ok": True})
 
 
+@pytest.mark.tinydb_only(reason="the data folder's writer.lock (PostgreSQL's advisory lock: test_pg_store.py)")
 def test_cli_second_writer_prints_one_clear_line(data_dir: Path) -> None:
     proc = _holder(data_dir)
     try:
@@ -62,6 +63,7 @@ def test_cli_second_writer_prints_one_clear_line(data_dir: Path) -> None:
         proc.wait()
 
 
+@pytest.mark.tinydb_only(reason="deletes the data folder's writer.lock")
 def test_deleting_the_lock_file_under_a_running_writer_lets_no_second_writer_in(data_dir: Path) -> None:
     """Issue #13 finding 8: `rm writer.lock` while a writer runs must not open the door."""
     proc = _holder(data_dir)

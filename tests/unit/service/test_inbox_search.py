@@ -82,3 +82,33 @@ def test_projection_reads_the_same_on_both_backends(backend: Backend) -> None:
                                                      (ids[2], ("", ""))]
         assert msgs.project(("subject",), after=ids[1]) == [(ids[2], ("",))]
         assert msgs.project(("subject",), after=ids[2]) == []
+        assert msgs.project(("subject",), after=ids[2], also=[ids[0], ids[2] + 50]) == [(ids[0], ("Ünïcode 🦷",))]
+        assert msgs.project(("from",), after=ids[1], also=[ids[0]]) == [(ids[0], ("a\u2028b",)), (ids[2], ("",))]
+
+
+def test_messages_that_arrive_below_the_mark_are_found_in_their_place(data_dir: Path, pg_url: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a late commit on PostgreSQL looks like to the index (ids 3, 6 and 11 stored after the
+    index had passed them), made without threads: each is inserted with its id given (TinyDB's
+    ids are given in commit order, so only PostgreSQL)."""
+    monkeypatch.setattr(inbox_search, "BLOCK", 4)  # the late ids land in closed blocks and the open one
+    late = (3, 6, 11)
+    with Backend("postgres", data_dir, pg_url).practice() as p:
+        inbox = Inbox.for_practice(p)
+
+        def mail(i: int) -> dict[str, Any]:
+            return record({"from_address": f"p{i}@x.example", "from_name": "Ann", "subject": f"check-up visit-{i}x",
+                           "received": NOW.isoformat(), "deleted": False})
+
+        for i in range(1, 14):
+            if i not in late:
+                inbox.messages.insert(mail(i), record_id=i)
+        assert [r[RID] for r in inbox.list(search="check-up", show_all=True)] == [i for i in range(13, 0, -1)
+                                                                                  if i not in late]
+        for i in late:
+            inbox.messages.insert(mail(i), record_id=i)
+            assert [r[RID] for r in inbox.list(search=f"visit-{i}x", show_all=True)] == [i]
+        assert [r[RID] for r in inbox.list(search="check-up", show_all=True)] == scan(inbox, "check-up") \
+            == list(range(13, 0, -1))
+        inbox.messages.insert_many([mail(0), mail(0)])  # after the late ones, the index still grows
+        assert [r[RID] for r in inbox.list(search="ann", show_all=True)] == list(range(15, 0, -1))
