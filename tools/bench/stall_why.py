@@ -5,11 +5,11 @@ A stall's time is the GUI thread's own CPU (thread time), its wait for a CPU (th
 Linux schedstat: the machine's other work, the fake server included) and the rest, asleep: for
 the GIL or a lock.
 
-The stacks come from faulthandler's watchdog, a C thread that needs no GIL: whenever the GUI
-thread has not ticked for AFTER seconds it writes every Python thread's stack to a file. A
-sampler written in Python cannot do this: while another thread holds the GIL it cannot run
-either, and once it can, the holder has let go (the watcher this replaced printed nothing for
-the other threads during the stalls it was meant to explain).
+The stacks come from a watcher thread (sys._current_frames), taken once per stall as soon as it
+gets the GIL after the GUI thread is AFTER seconds late. A Python watcher cannot run while
+another thread holds the GIL, so it sees the holder just after it let go (the line after a long
+C call), not inside; faulthandler's watchdog, which needs no GIL, would see inside, but its dumps
+of running threads crashed the bench (a segmentation fault in half the runs).
 
 A full garbage collection (generation 2) is one such hold that no stack names: it runs in the
 thread whose allocation tripped it, from whatever line that was, and visits every tracked
@@ -19,12 +19,11 @@ object of the process. Each is timed here (gc.callbacks) with its thread.
 from __future__ import annotations
 
 import collections
-import faulthandler
 import gc
-import re
-import tempfile
+import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -39,32 +38,21 @@ def run_queue_wait() -> float | None:
         return None
 
 
-def parse(text: str) -> list[dict[int, list[str]]]:
-    """faulthandler's dumps: per dump, each thread's frames, innermost first ("file:line name")."""
-    dumps: list[dict[int, list[str]]] = []
-    frames: list[str] | None = None
-    for line in text.splitlines():
-        if line.startswith("Timeout ("):
-            dumps.append({})
-            frames = None
-        elif (head := re.match(r"(?:Current thread|Thread) (0x[0-9a-f]+)", line)) and dumps:
-            frames = dumps[-1].setdefault(int(head.group(1), 16), [])
-        elif (where := re.match(r'\s+File "(.*)", line (\d+) in (.*)', line)) and frames is not None:
-            frames.append(f"{Path(where.group(1)).name}:{where.group(2)} {where.group(3)}")
-    return dumps
-
-
 class Why:
-    """Arms the watchdog from the GUI thread's tick; `report` prints the most frequent places."""
+    """Watches the GUI thread's ticks; `report` prints the most frequent places."""
 
     AFTER = 0.03
 
     def __init__(self) -> None:
         self.gui = threading.get_ident()
-        self.file = tempfile.TemporaryFile("w+")
+        self.last = time.perf_counter()  # the GUI thread's last tick
+        self.dumps: list[dict[int, list[str]]] = []  # per stall: each thread's frames, innermost first
         self.collections: list[tuple[float, str]] = []  # full collections: seconds, thread
         self._began = 0.0
         gc.callbacks.append(self._collected)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="why-watcher", daemon=True)
+        self.thread.start()
 
     def _collected(self, phase: str, info: dict[str, Any]) -> None:
         if info["generation"] != 2:
@@ -74,18 +62,31 @@ class Why:
         else:
             self.collections.append((time.perf_counter() - self._began, threading.current_thread().name))
 
+    def _watch(self) -> None:
+        me, seen = threading.get_ident(), -1.0
+        while not self.done.wait(0.002):
+            last = self.last
+            if time.perf_counter() - last <= self.AFTER or last == seen:
+                continue
+            seen = last  # one sample per stall: the first the watcher could take
+            dump = {}
+            for ident, frame in sys._current_frames().items():  # noqa: SLF001 - a bench's stack sampler
+                if ident != me:
+                    dump[ident] = [f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                   for f in reversed(traceback.extract_stack(frame)[-6:])]
+            self.dumps.append(dump)
+
     def tick(self) -> None:
-        faulthandler.dump_traceback_later(self.AFTER, file=self.file)
+        self.last = time.perf_counter()
 
     def stop(self) -> None:
-        faulthandler.cancel_dump_traceback_later()
+        self.done.set()
 
     def report(self) -> None:
         self.stop()
+        self.thread.join()
         gc.callbacks.remove(self._collected)
-        self.file.seek(0)
-        dumps = parse(self.file.read())
-        self.file.close()
+        dumps = self.dumps
         names = {t.ident: t.name for t in threading.enumerate()}
         gui: collections.Counter[str] = collections.Counter()
         others: collections.Counter[str] = collections.Counter()
@@ -98,8 +99,8 @@ class Why:
         print(f"    {len(dumps)} stalls over {self.AFTER * 1000:.0f} ms; where the GUI thread was, in how many:")
         for place, n in gui.most_common(6):
             print(f"    {n:5d}  {place}")
-        print("    the other threads at that moment (one of them holds the GIL or the lock, or none does and "
-              "the GUI thread waits for a CPU):")
+        print("    the other threads then (where the holder of the GIL or a lock got to once "
+              "it let go; or none held one and the GUI thread waited for a CPU):")
         for place, n in others.most_common(10):
             print(f"    {n:5d}  {place}")
         longest = max(self.collections, default=(0.0, ""))
