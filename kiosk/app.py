@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -24,6 +25,22 @@ def _choose_platform(screenshot: str | None) -> None:
             print("practicemail: no display found; the kiosk runs offscreen (set DISPLAY to see it)", file=sys.stderr)
 
 
+def settle_heap() -> None:
+    """What the kiosk has loaded once its window shows lives as long as it does (the modules and
+    classes of PyQt, the email package and ours, the window, the stores' first reads): collected
+    once, then frozen out of every later full garbage collection.
+
+    Why (issue 15): a full collection holds the GIL while it visits every tracked object of the
+    process, ~110,000 here, 60-150 ms, on whichever thread's allocation tripped it: during a
+    Send/Receive of 500 the worker's, while the GUI thread waited for the GIL (the kiosk's
+    longest stall; tools/bench/kiosk_receive.py --why times them). Frozen, a later collection
+    visits only what came after. Frozen objects are still freed by their reference counts; only
+    a cycle among them that becomes garbage later stays, and collecting first freezes none of
+    today's garbage."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False,
               database: str | None = None, sign_in_as: str = "") -> int:
     """`database`: a URL typed on the command line (else PRACTICEMAIL_DATABASE, else TinyDB). On a
@@ -42,6 +59,7 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
             window.sign_in(sign_in_as, "")
         window.show_view(view)
         window.show()
+        settle_heap()
         if screenshot:
             def grab() -> None:
                 target = window.dialog if window.dialog is not None else window

@@ -12,7 +12,7 @@ not; the exit status says whether both were met).
         [--click-every 0.05] [--why]
 
 `--click-every 0`: no clicks (what the pass alone costs the GUI); `--why`: where the GUI thread
-was during its stalls. At 500 per second-delayed reply the slow pass takes ~500 s (one FETCH
+and every other thread were during its stalls (tools/bench/stall_why.py). At 500 per second-delayed reply the slow pass takes ~500 s (one FETCH
 answer per message); `--slow 50` is the usual run.
 """
 
@@ -37,10 +37,12 @@ from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
+from kiosk.app import settle_heap  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
 from tools.bench.inbound import message  # noqa: E402
+from tools.bench.stall_why import Why, run_queue_wait  # noqa: E402
 from tools.fakemail.mailstore import maildir_deliver  # noqa: E402
 
 TARGET = 0.050
@@ -89,95 +91,49 @@ class Reception:
                 return
 
 
-class Why:
-    """--why: a watcher thread that, whenever the GUI thread has not ticked for WHY_AFTER,
-    keeps where that thread is (its innermost frames) and its scheduler state (/proc: R, running
-    or waiting for a CPU; S, asleep on a lock, the GIL included); while it sleeps, where the
-    other Python threads are (one of them holds the GIL or the lock). The most frequent places
-    are printed."""
-
-    WHY_AFTER = 0.03
-
-    def __init__(self, probe: Probe) -> None:
-        import collections
-        import threading
-
-        self.probe, self.gui, self.native = probe, threading.get_ident(), threading.get_native_id()
-        self.places: collections.Counter[str] = collections.Counter()
-        self.others: collections.Counter[str] = collections.Counter()
-        self.states: collections.Counter[str] = collections.Counter()
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self.watch, daemon=True)
-        self.thread.start()
-
-    def state(self) -> str:
-        try:
-            return Path(f"/proc/self/task/{self.native}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return "?"
-
-    def watch(self) -> None:
-        import threading
-        import traceback
-
-        me = threading.get_ident()
-        while not self.done.wait(0.005):
-            if time.perf_counter() - self.probe.last <= self.WHY_AFTER:
-                continue
-            frames = sys._current_frames()  # noqa: SLF001 - a bench's stack sampler
-            frame = frames.get(self.gui)
-            if frame is None:
-                continue
-            state = self.state()
-            self.states[state] += 1
-            stack = traceback.extract_stack(frame)[-6:]
-            self.places[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))] += 1
-            if state != "R":
-                for ident, other in frames.items():
-                    if ident not in (self.gui, me):
-                        top = traceback.extract_stack(other)[-3:]
-                        self.others[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                                                for f in reversed(top))] += 1
-
-    def report(self) -> None:
-        self.done.set()
-        print("    GUI thread state while stalled (samples of 5 ms):", dict(self.states))
-        for place, n in self.places.most_common(8):
-            print(f"    {n * 5:5d} ms  {place}")
-        print("    other threads while the GUI thread slept:")
-        for place, n in self.others.most_common(8):
-            print(f"    {n * 5:5d} ms  {place}")
-
-
 WHY = "--why" in sys.argv
 
 
 class CpuProbe(Probe):
-    """The probe, and how much of its longest gap the GUI thread spent running (thread CPU
-    time): the rest it waited, for a CPU on a loaded machine, for the GIL or for a lock."""
+    """The probe, and what the GUI thread's longest gap went to: its own CPU (thread time), a
+    wait for a CPU (the run queue; None where Linux does not say) and the rest, asleep (the GIL
+    or a lock). `why`: arm its watchdog at every tick."""
+
+    def __init__(self, why: Why | None = None) -> None:
+        super().__init__()
+        self.why = why
 
     def start(self) -> None:
         super().start()
-        self.cpu, self.longest_cpu, self.over = time.thread_time(), 0.0, 0
+        self.cpu, self.queued = time.thread_time(), run_queue_wait()
+        self.longest_cpu, self.longest_queued, self.over = 0.0, None, 0
 
     def tick(self) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
+        now, cpu, queued = time.perf_counter(), time.thread_time(), run_queue_wait()
         gap, ran = now - self.last, cpu - self.cpu
         if gap > self.longest:
             self.longest_cpu = ran
+            self.longest_queued = None if queued is None or self.queued is None else queued - self.queued
         self.over += gap > TARGET
-        self.cpu = cpu
+        self.cpu, self.queued = cpu, queued
         super().tick()
+        if self.why is not None:
+            self.why.tick()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.why is not None:
+            self.why.stop()
 
 
-# per measure: the GUI thread's CPU in its longest gap, gaps over TARGET, the process's CPU share
-RAN: list[tuple[float, int, float]] = []
+# per measure: the GUI thread's CPU and run-queue wait in its longest gap, gaps over TARGET, the process's CPU share
+RAN: list[tuple[float, float | None, int, float]] = []
 
 
 def measure(window: MainWindow, reception: Reception, until: Callable[[], bool], limit: float = 3600) -> float:
-    probe = CpuProbe()
+    why = Why() if WHY else None
+    probe = CpuProbe(why)
     probe.start()
-    why = Why(probe) if WHY else None
     end, t0, cpu0 = time.perf_counter() + limit, time.perf_counter(), time.process_time()
     while not until() and time.perf_counter() < end:
         reception.maybe_click()
@@ -187,7 +143,7 @@ def measure(window: MainWindow, reception: Reception, until: Callable[[], bool],
     probe.stop()
     if why is not None:
         why.report()
-    RAN.append((probe.longest_cpu, probe.over, (time.process_time() - cpu0) / (time.perf_counter() - t0)))
+    RAN.append((probe.longest_cpu, probe.longest_queued, probe.over, (time.process_time() - cpu0) / (time.perf_counter() - t0)))
     return probe.longest
 
 
@@ -214,7 +170,7 @@ def main() -> int:
     ap.add_argument("--slow", type=int, default=500, help="received in the pass against the slow server")
     ap.add_argument("--delay", type=float, default=1.0, help="seconds the slow server waits before each reply")
     ap.add_argument("--stored", type=int, default=300, help="messages already in the inbox (unread), to open")
-    ap.add_argument("--why", action="store_true", help="print where the GUI thread was during its stalls")
+    ap.add_argument("--why", action="store_true", help="print where every thread was during the GUI thread's stalls")
     ap.add_argument("--click-every", type=float, default=CLICK_EVERY,
                     help="seconds between messages opened (0: none; what the pass alone costs the GUI)")
     args = ap.parse_args()
@@ -234,6 +190,7 @@ def main() -> int:
             engine.start()
             window = MainWindow(engine)
             window.show()
+            settle_heap()  # as run_kiosk does once the window shows
             process_events()
             reception = Reception(window)
             idle_until = time.perf_counter() + 3
@@ -256,9 +213,10 @@ def main() -> int:
     print(f"  the same, server {args.delay:g} s per reply, received {slow_report['received']} in {slow_s:5.1f} s: "
           f"longest GUI stall {slow * 1000:6.0f} ms ({slow / max(baseline, 1e-6):.1f}x baseline; "
           f"target {TARGET * 1000:.0f} ms: {met(slow)})")
-    for name, (ran, over, share) in zip(("baseline", "Send/Receive", "slow server"), RAN):
-        print(f"  {name}: the GUI thread ran {ran * 1000:.0f} ms of its longest stall (the rest it waited: for a CPU, "
-              f"the GIL or a lock); {over} gaps over {TARGET * 1000:.0f} ms; this process used {share:.2f} CPUs")
+    for name, (ran, queued, over, share) in zip(("baseline", "Send/Receive", "slow server"), RAN):
+        waited = "" if queued is None else f", waited {queued * 1000:.0f} ms for a CPU (run queue)"
+        print(f"  {name}: the GUI thread ran {ran * 1000:.0f} ms of its longest stall{waited} (the rest it slept: "
+              f"for the GIL or a lock); {over} gaps over {TARGET * 1000:.0f} ms; this process used {share:.2f} CPUs")
     print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0 if fast <= TARGET and slow <= TARGET else 1
 
