@@ -126,7 +126,6 @@ class Roles:
         self.tries = PinTries(store, now, zone)
         self.pin_cost = PIN_COST  # scrypt's n for PINs set from now on (a power of 2)
         self._store = store
-        self._read_only = bool(getattr(store, "read_only", False))
         self._old = store.collection("roles")
         self._groups = store.collection("groups")
         self._users = store.collection("users")
@@ -192,12 +191,14 @@ class Roles:
         return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"]), int(rec.get("n", PIN_COST))))
 
     def sign_in(self, name: str, pin: str) -> SignedIn:
-        """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried)."""
+        """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried).
+        Another desk of a database checks the PIN itself and counts a wrong one in the shared
+        database (pin_tries.py); it changes no user or group."""
         rec = self._user_record(name)
         if rec is None:
             raise PinRefused("that name and PIN do not match")
         self._refuse_if_locked(rec["name"])
-        if self._read_only and "hash" in rec:  # a wrong PIN could not be counted: not tried at all
+        if "hash" in rec and not self.tries.counted():  # a wrong PIN could not be counted: not tried at all
             raise PinRefused("a PIN cannot be checked where the practice is open read-only",
                              hint="Sign in at a desk of the practice (the kiosk).")
         if not self.verify(rec["name"], pin):
