@@ -255,8 +255,7 @@ class Roles:
         if _key(name) == _key(SUPER) and MANAGE not in perms:
             raise InputInvalid("the super user group always manages users and groups",
                                hint="Leave that tick on, so that nobody is locked out.")
-        with self._lock:
-            self._materialise()
+        with self._one_step(), self._lock:  # a fresh install's groups written once, whoever asks too
             body = {"name": name, "permissions": sorted(perms), "decided": sorted(PERMISSIONS)}
             found = [r for r in self._groups.all() if _key(r["name"]) == _key(name)]
             if found:
@@ -276,8 +275,7 @@ class Roles:
         if members:
             raise InputInvalid(f"the {group.name} group still has {len(members)} user(s)",
                                hint="Move them to another group or remove them first.")
-        with self._lock:
-            self._materialise()
+        with self._one_step(), self._lock:
             for r in self._groups.all():
                 if _key(r["name"]) == _key(group.name):
                     self._groups.remove(r[RID])
@@ -314,19 +312,25 @@ class Roles:
     @contextlib.contextmanager
     def _one_step(self) -> Iterator[None]:
         """A check of the users and the change it allows as one step, whichever App or desk asks at
-        the same time. PostgreSQL: one transaction that first locks every user's row (SELECT ...
-        FOR UPDATE, through modify_many): another transaction's change waits for this one's
-        commit, then reads what it wrote. TinyDB (one writer process): one lock per store."""
-        with self._lock:
-            self._materialise()
+        the same time. PostgreSQL: one transaction that first takes the store's "users" lock
+        (`one_at_a_time`: a fresh install has no rows to lock, and two first changes each wrote
+        the default users), writes a fresh install's groups and users, then locks every user's
+        row (SELECT ... FOR UPDATE, through modify_many): another transaction's change waits for
+        this one's commit, then reads what it wrote. TinyDB (one writer process): one lock per
+        store, the fresh install's records written inside it."""
         transaction = getattr(self._store, "transaction", None)
         if transaction is None:
             with _ONE_STEP_GUARD:
                 lock = _ONE_STEP.setdefault(self._store, threading.Lock())
             with lock:
+                with self._lock:
+                    self._materialise()
                 yield
             return
         with transaction():
+            self._store.one_at_a_time("users")  # type: ignore[attr-defined]  # no rows to lock yet
+            with self._lock:
+                self._materialise()
             while True:  # a user removed by the change waited for: locked again without them
                 try:
                     self._users.modify_many([r[RID] for r in self._users.all()], lambda _rid, _rec: None,

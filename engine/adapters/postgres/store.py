@@ -59,6 +59,7 @@ DESK_ADDS = frozenset({"pin_tries"})
 # stays under the server's default 100; at rest 2 each once a burst's extra closes (max_idle).
 POOL_SIZES = {"service": (8, 600.0), "desk": (3, 60.0)}
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
+STEP_CLASS = 0x5053  # "PS": the first half of `one_at_a_time`'s transaction locks
 # The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
 # the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
 # minute even when the holder's machine vanishes without closing its connection (power, network).
@@ -210,6 +211,14 @@ class PgStore:
         """Every store call on this thread inside the block is one transaction (see db.py)."""
         with self.db.transaction():
             yield
+
+    def one_at_a_time(self, name: str) -> None:
+        """Inside `transaction()`: wait until no other transaction that asked for `name` is open,
+        and hold it until this one ends (a transaction-level advisory lock, per schema). For a
+        check and change over rows that may not exist yet (nothing to lock FOR UPDATE)."""
+        with self.db.transaction() as c:
+            c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema() || '.' || %s))",
+                      (STEP_CLASS, name))
 
     def close(self) -> None:
         self.db.close()
