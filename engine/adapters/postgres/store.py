@@ -9,10 +9,10 @@ Readers take no lock and write nothing but reception's own changes to received m
 tags, filing, actioned, deleted: `DESK_WRITES`), each one row locked, changed and written back in
 one transaction (records.py `modify_many`), so a desk's change and the service's never lose one
 another; the wrong PINs typed at the desk (`DESK_ADDS`: added and counted, never removed), so a
-lockout counts across desks; the commands they ask of the service (commands.py); and nothing else. The schema is
-brought up to date by the writer (schema.py); a reader of a database no writer has set up sees an
-empty practice (as a reader of a new data folder does), and a reader of an older schema is told to
-run a writer first.
+lockout counts across desks; the commands they ask of the service (commands.py); and nothing
+else. The schema is brought up to date by the writer (schema.py); a reader of a database no
+writer has set up sees an empty practice (as a reader of a new data folder does), and a reader of
+an older schema is told to run a writer first.
 """
 
 from __future__ import annotations
