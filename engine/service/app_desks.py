@@ -14,6 +14,9 @@ Reception's own changes to a received message (read, unread, tags, actioned, fil
 restored) are not asked of the service: the desk's own Inbox changes the one row in one
 transaction, its row locked (engine/adapters/postgres/store.py DESK_WRITES), as the service's
 Inbox would; they touch no mail server, so they need not wait for the service, nor for it to run.
+A user signs in with their PIN at any desk: the desk checks the PIN itself and counts a wrong
+one in the shared database (engine/service/pin_tries.py, postgres/store.py DESK_ADDS), so a
+lockout counts across desks; users and groups stay the service desk's to change.
 Everything else a desk asks of the App is refused in one line, as a reader's commands are.
 
 On TinyDB (one desk) none of this applies: `on_another_desk` is False and nothing starts.

@@ -6,7 +6,10 @@ so do a new PIN and the Users page's "Let sign in again".
 Stored (collection "pin_tries", one record per user: {"user": the name casefolded, "wrong",
 "locks", "until"}), so the wait holds across a restart of the kiosk and across the desks of one
 database; each wrong PIN is counted in one transaction (`modify_many`), so two desks typing at
-once never count less. Times come from the App's clock. Nothing here ever sees a PIN.
+once never count less. A record is added and changed, never removed (forgetting sets it back to
+nought): on PostgreSQL another desk, which opens the store read-only, may do just that much
+(engine/adapters/postgres/store.py DESK_ADDS), so it checks a PIN itself and its wrong ones
+count with every other desk's. Times come from the App's clock. Nothing here ever sees a PIN.
 """
 
 from __future__ import annotations
@@ -37,12 +40,25 @@ def wait_after(locks: int) -> timedelta:
 class PinTries:
     def __init__(self, store: Storage, now: Callable[[], datetime] | None = None,
                  zone: Callable[[], tzinfo] | None = None) -> None:
+        self._store = store
         self._tries = store.collection("pin_tries")
         self.now = now or _system_now
         self.zone = zone or (lambda: timezone.utc)
 
     def _records(self, key: str) -> list[dict[str, Any]]:
-        return sorted(self._tries.find_by("user", key), key=lambda r: r[RID])
+        return sorted(self._collection().find_by("user", key), key=lambda r: r[RID])
+
+    def _collection(self) -> Any:
+        """Asked of the store each time on a reader: the writer may have made it since."""
+        if getattr(self._tries, "read_only", False) and not getattr(self._tries, "may_add", False):
+            self._tries = self._store.collection("pin_tries")
+        return self._tries
+
+    def counted(self) -> bool:
+        """Whether a wrong PIN can be counted here: a writer, or another desk of a database
+        (a TinyDB reader cannot, and then no PIN may be tried there)."""
+        coll = self._collection()
+        return not getattr(coll, "read_only", False) or bool(getattr(coll, "may_add", False))
 
     def locked_until(self, key: str) -> datetime | None:
         """When `key` may try again, if a lock holds now."""
@@ -60,7 +76,7 @@ class PinTries:
     def wrong(self, key: str, name: str) -> datetime | None:
         """Count one wrong PIN for `key`; when it starts a lock, the lock's end."""
         if not self._records(key):
-            self._tries.insert({"user": key, "wrong": 0, "locks": 0, "until": ""})
+            self._collection().insert({"user": key, "wrong": 0, "locks": 0, "until": ""})
         first = self._records(key)[0][RID]  # two desks inserting at once: both count on the first
         now = self.now()
         started: list[datetime] = []
@@ -75,13 +91,22 @@ class PinTries:
             started.append(now + wait_after(locks + 1))
             return {**rec, "wrong": 0, "locks": locks + 1, "until": started[-1].isoformat()}
 
-        self._tries.modify_many([first], count)
+        self._collection().modify_many([first], count)
         if started:
             log.warning("user %r locked out of signing in until %s after %d wrong PINs",
                         name, started[0].isoformat(timespec="minutes"), WRONG_LIMIT)
         return started[0] if started else None
 
     def clear(self, key: str) -> None:
-        """A right PIN, a new PIN, or the Users page's "Let sign in again": the count forgotten."""
-        for rec in self._records(key):
-            self._tries.remove(rec[RID])
+        """A right PIN, a new PIN, or the Users page's "Let sign in again": the count forgotten
+        (the record set back to nought, in one transaction; a desk may not remove one)."""
+        def forget(_rid: int, rec: dict[str, Any]) -> dict[str, Any] | None:
+            return {**rec, "wrong": 0, "locks": 0, "until": ""} if _counting(rec) else None
+
+        counting = [r[RID] for r in self._records(key) if _counting(r)]
+        if counting:
+            self._collection().modify_many(counting, forget, copies=False)
+
+
+def _counting(rec: dict[str, Any]) -> bool:
+    return bool(rec.get("wrong") or rec.get("locks") or rec.get("until"))

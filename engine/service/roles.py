@@ -126,7 +126,6 @@ class Roles:
         self.tries = PinTries(store, now, zone)
         self.pin_cost = PIN_COST  # scrypt's n for PINs set from now on (a power of 2)
         self._store = store
-        self._read_only = bool(getattr(store, "read_only", False))
         self._old = store.collection("roles")
         self._groups = store.collection("groups")
         self._users = store.collection("users")
@@ -192,12 +191,14 @@ class Roles:
         return hmac.compare_digest(rec["hash"], _hash(str(pin), bytes.fromhex(rec["salt"]), int(rec.get("n", PIN_COST))))
 
     def sign_in(self, name: str, pin: str) -> SignedIn:
-        """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried)."""
+        """Refused for a wrong PIN, and for a user locked out by too many (the PIN not even tried).
+        Another desk of a database checks the PIN itself and counts a wrong one in the shared
+        database (pin_tries.py); it changes no user or group."""
         rec = self._user_record(name)
         if rec is None:
             raise PinRefused("that name and PIN do not match")
         self._refuse_if_locked(rec["name"])
-        if self._read_only and "hash" in rec:  # a wrong PIN could not be counted: not tried at all
+        if "hash" in rec and not self.tries.counted():  # a wrong PIN could not be counted: not tried at all
             raise PinRefused("a PIN cannot be checked where the practice is open read-only",
                              hint="Sign in at a desk of the practice (the kiosk).")
         if not self.verify(rec["name"], pin):
@@ -254,8 +255,7 @@ class Roles:
         if _key(name) == _key(SUPER) and MANAGE not in perms:
             raise InputInvalid("the super user group always manages users and groups",
                                hint="Leave that tick on, so that nobody is locked out.")
-        with self._lock:
-            self._materialise()
+        with self._one_step(), self._lock:  # a fresh install's groups written once, whoever asks too
             body = {"name": name, "permissions": sorted(perms), "decided": sorted(PERMISSIONS)}
             found = [r for r in self._groups.all() if _key(r["name"]) == _key(name)]
             if found:
@@ -275,8 +275,7 @@ class Roles:
         if members:
             raise InputInvalid(f"the {group.name} group still has {len(members)} user(s)",
                                hint="Move them to another group or remove them first.")
-        with self._lock:
-            self._materialise()
+        with self._one_step(), self._lock:
             for r in self._groups.all():
                 if _key(r["name"]) == _key(group.name):
                     self._groups.remove(r[RID])
@@ -313,19 +312,25 @@ class Roles:
     @contextlib.contextmanager
     def _one_step(self) -> Iterator[None]:
         """A check of the users and the change it allows as one step, whichever App or desk asks at
-        the same time. PostgreSQL: one transaction that first locks every user's row (SELECT ...
-        FOR UPDATE, through modify_many): another transaction's change waits for this one's
-        commit, then reads what it wrote. TinyDB (one writer process): one lock per store."""
-        with self._lock:
-            self._materialise()
+        the same time. PostgreSQL: one transaction that first takes the store's "users" lock
+        (`one_at_a_time`: a fresh install has no rows to lock, and two first changes each wrote
+        the default users), writes a fresh install's groups and users, then locks every user's
+        row (SELECT ... FOR UPDATE, through modify_many): another transaction's change waits for
+        this one's commit, then reads what it wrote. TinyDB (one writer process): one lock per
+        store, the fresh install's records written inside it."""
         transaction = getattr(self._store, "transaction", None)
         if transaction is None:
             with _ONE_STEP_GUARD:
                 lock = _ONE_STEP.setdefault(self._store, threading.Lock())
             with lock:
+                with self._lock:
+                    self._materialise()
                 yield
             return
         with transaction():
+            self._store.one_at_a_time("users")  # type: ignore[attr-defined]  # no rows to lock yet
+            with self._lock:
+                self._materialise()
             while True:  # a user removed by the change waited for: locked again without them
                 try:
                     self._users.modify_many([r[RID] for r in self._users.all()], lambda _rid, _rec: None,

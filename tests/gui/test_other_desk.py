@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from engine.service.app import App, NewEmail
 from kiosk.main_window import MainWindow
 from tests.gui.helpers import send_receive, settle
+from tests.gui.test_pin_check import open_sign_in, submit
 from tests.integration.test_desk_commands import desk_folder, set_up
 from tools.fakemail import FakeMail
 
@@ -156,3 +157,16 @@ def test_reception_reads_tags_files_and_deletes_a_message_on_the_desk(
     assert "Could not" not in w.status_line.text(), w.status_line.text()
     events = [e["event"] for e in service.inbox_message(rid).timeline]
     assert events[-5:] == ["read", "unread", "tagged", "filed", "deleted"], events
+
+
+def test_a_user_signs_in_with_their_pin_at_the_desk_by_the_dialog(
+        qtbot: QtBot, desk_window: MainWindow, service: App) -> None:
+    """The desk checks the PIN itself (#19): it was refused there as "open read-only"."""
+    service.roles.add_user("Tess", "dentist", "2580")
+    dialog = open_sign_in(qtbot, desk_window, "Tess")
+    assert submit(qtbot, dialog, "0000").startswith("that name and PIN do not match")
+    assert submit(qtbot, dialog, "2580") == ""
+    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=15000)
+    assert desk_window.role.user == "Tess"
+    assert desk_window.status_line.text().startswith("Signed in as Tess, dentist")
+    assert service.roles.locked_until("Tess") is None

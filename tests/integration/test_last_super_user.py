@@ -61,3 +61,29 @@ def test_two_doors_at_once_never_leave_the_practice_without_a_super_user(backend
                 one.roles.update_user(SUPER if supers == ["Boss"] else "Boss", group=SUPER)
             else:
                 one.roles.add_user(SUPER if supers == ["Boss"] else "Boss", SUPER, "9999")
+
+
+@pytest.mark.parametrize("how", ["two users", "two groups"])
+def test_two_doors_making_the_first_user_change_at_once_write_the_default_users_once(
+        backend: Backend, how: str) -> None:
+    """A fresh install's groups and users are written by the first change (`_materialise`): two
+    doors making it at once each saw none stored and each wrote them all, every default user and
+    group twice. Each round starts from a fresh install again (nothing stored)."""
+    with backend.practice() as practice:
+        one, two = App(practice), App(practice)
+        defaults = sorted(u.name for u in one.roles.users())
+        for n in range(ROUNDS):
+            for name in ("users", "groups"):
+                practice.store.collection(name).replace_all([])
+            if how == "two users":
+                said = race(lambda: one.roles.add_user(f"Ann{n}", "dentist", "4821"),
+                            lambda: two.roles.add_user(f"Bob{n}", "reception", "4822"))
+            else:
+                said = race(lambda: one.roles.save_group(f"Nurses{n}", ["view_html"]),
+                            lambda: two.roles.save_group(f"Hygienists{n}", ["delete"]))
+            assert said == ["done", "done"], f"round {n}: {said}"
+            users = sorted(r["name"] for r in practice.store.collection("users").all())
+            added = [f"Ann{n}", f"Bob{n}"] if how == "two users" else []
+            assert users == sorted([*defaults, *added]), f"round {n}"
+            groups = [r["name"] for r in practice.store.collection("groups").all()]
+            assert len(groups) == len(set(groups)), f"round {n}: {groups}"

@@ -87,13 +87,20 @@ def test_the_lock_holds_after_a_restart_and_at_another_desk(backend: Backend) ->
 
 
 def test_where_wrong_pins_cannot_be_counted_no_pin_is_tried(backend: Backend) -> None:
+    """A TinyDB reader cannot count a wrong PIN: none is tried there. Another desk of a database
+    can (it adds and changes the PIN-try records itself): it checks, and counts with the writer."""
     clock = FakeClock(START)
     with backend.open() as store:
         roles_at(store, clock).add_user("Tess", "dentist", PIN)
-        with backend.open(writer=False) as reader:  # read-only: a guess there would go uncounted
-            for pin in (WRONG, PIN):
-                with pytest.raises(PinRefused, match="read-only"):
-                    roles_at(reader, clock).sign_in("Tess", pin)
+        with backend.open(writer=False) as reader:
+            if backend.name == "tinydb":  # read-only: a guess there would go uncounted
+                for pin in (WRONG, PIN):
+                    with pytest.raises(PinRefused, match="read-only"):
+                        roles_at(reader, clock).sign_in("Tess", pin)
+                return
+            guess(roles_at(reader, clock), 3)
+            guess(roles_at(store, clock), 2)
+            assert roles_at(reader, clock).locked_until("Tess") == START + timedelta(minutes=5)
 
 
 def test_a_new_pin_or_let_sign_in_again_clears_it_and_the_log_has_no_pin(
@@ -110,7 +117,7 @@ def test_a_new_pin_or_let_sign_in_again_clears_it_and_the_log_has_no_pin(
         assert roles.locked_until("Tess") is None and roles.sign_in("Tess", PIN).user == "Tess"
         roles.set_pin("Ann", "7777")
         assert roles.sign_in("Ann", "7777").user == "Ann"
-        assert not store.collection("pin_tries").all()
+        assert not [r for r in store.collection("pin_tries").all() if r["wrong"] or r["locks"] or r["until"]]
     locked = [r.getMessage() for r in caplog.records if "locked out" in r.getMessage()]
     assert len(locked) == 2 and "'Tess'" in locked[0]
     assert not any(p in caplog.text for p in (PIN, WRONG, "4821", "7777"))

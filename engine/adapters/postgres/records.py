@@ -33,15 +33,19 @@ def _load(data: Any) -> dict[str, Any]:
 class PgCollection:
     """Both kinds of collection: on PostgreSQL an index on rid is all a partition ever bought."""
 
-    def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool, may_modify: bool = False) -> None:
+    def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool, may_modify: bool = False,
+                 may_add: bool = False) -> None:
         """`may_modify`: a read-only collection whose existing records may still be changed one
         by one (`modify_many`, `update`: rows locked, changed, written back in one transaction):
-        another desk's messages (store.DESK_WRITES). Nothing is added or removed."""
+        another desk's messages (store.DESK_WRITES). `may_add`: one that may also be added to
+        (`insert`), one record at a time: another desk's wrong PINs (store.DESK_ADDS). Nothing is
+        ever removed, replaced or loaded by a reader."""
         self.db = db
         self.name = name
         self.fields = fields
         self.read_only = read_only
         self.may_modify = may_modify or not read_only
+        self.may_add = may_add or not read_only
         self._t = table(name)
         cols = [sql.Identifier("rid"), *(column(f) for f in fields), sql.Identifier("data")]
         self._cols = sql.SQL(", ").join(cols)
@@ -50,8 +54,8 @@ class PgCollection:
         self._seq = f"c_{name}"
 
     # -- helpers --------------------------------------------------------------
-    def _check_writable(self, modify: bool = False) -> None:
-        if self.read_only and not (modify and self.may_modify):
+    def _check_writable(self, modify: bool = False, add: bool = False) -> None:
+        if self.read_only and not ((modify and self.may_modify) or (add and self.may_add)):
             raise ReadOnlyStore(f"cannot change {self.name}: this process opened the data read-only")
 
     def _values(self, record: Mapping[str, Any]) -> list[Any]:
@@ -87,7 +91,7 @@ class PgCollection:
 
     # -- writing ----------------------------------------------------------------
     def insert(self, record: Mapping[str, Any], record_id: int | None = None) -> int:
-        self._check_writable()
+        self._check_writable(add=record_id is None)
         values = self._values(record)
         with self.db.conn() as c, c.transaction(), c.cursor() as cur:
             if record_id is not None:

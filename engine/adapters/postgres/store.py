@@ -8,10 +8,11 @@ is per schema, so practices in different schemas of one database do not lock eac
 Readers take no lock and write nothing but reception's own changes to received messages (read,
 tags, filing, actioned, deleted: `DESK_WRITES`), each one row locked, changed and written back in
 one transaction (records.py `modify_many`), so a desk's change and the service's never lose one
-another; the commands they ask of the service (commands.py); and nothing else. The schema is
-brought up to date by the writer (schema.py); a reader of a database no writer has set up sees an
-empty practice (as a reader of a new data folder does), and a reader of an older schema is told to
-run a writer first.
+another; the wrong PINs typed at the desk (`DESK_ADDS`: added and counted, never removed), so a
+lockout counts across desks; the commands they ask of the service (commands.py); and nothing
+else. The schema is brought up to date by the writer (schema.py); a reader of a database no
+writer has set up sees an empty practice (as a reader of a new data folder does), and a reader of
+an older schema is told to run a writer first.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ log = logging.getLogger("practicemail.store")
 # what a reader (another desk) may change itself: the messages reception acts on. Never created by
 # a reader (a practice no writer has set up has no messages to change).
 DESK_WRITES = frozenset({"messages"})
+# what a reader may add to as well as change (never remove from): the wrong PINs typed at that
+# desk (engine/service/pin_tries.py), so 5 wrong PINs on any desks together lock the user out
+# everywhere. Users and groups stay the writer's: a desk checks a PIN against them, never changes
+# them. Made by the writer (its Roles); a reader never creates it.
+DESK_ADDS = frozenset({"pin_tries"})
 # Pooled connections at most, and seconds an idle one above the first is kept, per role
 # (tools/bench/desk_connections.py measured them). The service's threads (worker, heartbeat,
 # other desks' commands, a kiosk's reads when a kiosk runs it) may each want one at once. A desk
@@ -53,6 +59,7 @@ DESK_WRITES = frozenset({"messages"})
 # stays under the server's default 100; at rest 2 each once a burst's extra closes (max_idle).
 POOL_SIZES = {"service": (8, 600.0), "desk": (3, 60.0)}
 LOCK_CLASS = 0x504D  # "PM": the first half of the writer's advisory lock key
+STEP_CLASS = 0x5053  # "PS": the first half of `one_at_a_time`'s transaction locks
 # The lock holder's session: the server probes an idle client after 10 s, then every 5 s, and ends
 # the session (releasing the lock) after 3 unanswered probes, so a standby takes over within a
 # minute even when the holder's machine vanishes without closing its connection (power, network).
@@ -145,12 +152,13 @@ class PgStore:
                 with self.db.conn() as c, c.transaction(), c.cursor() as cur:
                     schema.create_collection(cur, name, fields, partitioned)
                 self._read_registry()
-            if name not in self._registry and name in DESK_WRITES:
+            if name not in self._registry and name in DESK_WRITES | DESK_ADDS:
                 self._read_registry()  # a writer may have made it since this reader opened
             known = name in self._registry
             fields = self._registry.get(name, (partitioned, ()))[1]
             coll = PgCollection(self.db, name, fields, self.read_only,
-                                may_modify=not self.read_only or (name in DESK_WRITES and known))
+                                may_modify=not self.read_only or (name in DESK_WRITES | DESK_ADDS and known),
+                                may_add=not self.read_only or (name in DESK_ADDS and known))
             if known or not self.read_only:  # a table not made yet: asked again next time
                 self._open[name] = coll
             return coll
@@ -203,6 +211,14 @@ class PgStore:
         """Every store call on this thread inside the block is one transaction (see db.py)."""
         with self.db.transaction():
             yield
+
+    def one_at_a_time(self, name: str) -> None:
+        """Inside `transaction()`: wait until no other transaction that asked for `name` is open,
+        and hold it until this one ends (a transaction-level advisory lock, per schema). For a
+        check and change over rows that may not exist yet (nothing to lock FOR UPDATE)."""
+        with self.db.transaction() as c:
+            c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema() || '.' || %s))",
+                      (STEP_CLASS, name))
 
     def close(self) -> None:
         self.db.close()
