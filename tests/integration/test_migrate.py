@@ -179,3 +179,34 @@ def test_a_kill_mid_migrate_leaves_the_database_empty_and_a_second_run_completes
                 pytest.fail("the killed migrate's lock was never freed by the server")
             time.sleep(0.05)
     assert (report.records, report.blobs) == (20000, 20000)
+
+
+def test_a_practice_of_a_hundred_thousand_messages_moves_up_whole(data_dir: Path, pg_url: str) -> None:
+    """Issue 21's size: 100,000 received messages with their raw bytes. Every record arrives with
+    its id, every stored file with its SHA-256 (read back and hashed here, not taken from the
+    copy's own report), and the practice on the database counts them as the folder did."""
+    n = 100_000
+    with Store.open(data_dir, writer=True) as s:
+        raws = [f"From: p{i}@example.com\r\nSubject: {i}\r\n\r\nbody {i}\r\n".encode() for i in range(n)]
+        shas = s.blobs.put_many(raws)
+        s.partitioned("messages").insert_many(
+            ({"subject": str(i), "blob": sha, "read": i % 3 == 0, "tags": ["SMS"] if i % 1000 == 0 else []}
+             for i, sha in enumerate(shas)), owned=True)
+        del raws
+    before = tree(data_dir)
+    report = migrate.run(data_dir, pg_url)
+    assert (report.records, report.blobs) == (n, n)
+    assert tree(data_dir) == before
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT count(*), min(rid), max(rid) FROM c_messages").fetchone() == (n, 1, n)
+        wrong = 0
+        with c.cursor(name="blobs") as cur:  # streamed: 100,000 rows
+            cur.execute("SELECT sha, data FROM blobs")
+            for sha, data in cur:
+                wrong += hashlib.sha256(bytes(data)).hexdigest() != sha
+        assert wrong == 0
+        assert c.execute("SELECT count(*) FROM blobs").fetchone() == (len(set(shas)),)
+    with Practice(data_dir, writer=False, database=pg_url) as p:
+        messages = p.store.partitioned("messages")
+        assert messages.get(n)["subject"] == str(n - 1)
+        assert Inbox.for_practice(p).unread() == n - len(range(0, n, 3))
