@@ -2,8 +2,10 @@
 
 Every method is one transaction (or joins the thread's, see db.py). Predicate finds stream the
 table through a server-side cursor and filter in Python (first cut); equality on an indexed
-field (`find_by`) is answered from its btree index. `modify_many` locks its rows (FOR UPDATE),
-applies the change in Python and writes them back in the same transaction: all or none.
+field (`find_by`) is answered from its btree index, "newest holding these tags" (`newest_holding`)
+from a text[] column's GIN index. No json operator reads a row whose text holds "\\u0000"
+(_PLAIN). `modify_many` locks its rows (FOR UPDATE), applies the change in Python and writes them
+back in the same transaction: all or none.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ Layout of a collection `name` (table `c_name`)::
 
     rid      bigint primary key (identity)   the record id (RID)
     f_<x>    text, btree-indexed              one column per field filtered on by equality
+    h_<x>    text[], GIN-indexed              a list field held for newest_holding (HELD; partitioned only)
     data     json                              the whole record as the service wrote it
 
 `data` is `json`, not `jsonb`: it keeps the record exactly (key order, and "\\u0000", which jsonb
