@@ -195,15 +195,30 @@ def _v6(cur: psycopg.Cursor[Any]) -> None:
     for (name,) in cur.fetchall():
         for f in HELD:
             add_held(cur, name, f)
-            key = json.dumps(f)  # the records hold it as this key; a row without it holds no tags
-            cur.execute(sql.SQL("SELECT rid, data::text FROM {} WHERE strpos(data::text, %s) > 0").format(table(name)),
-                        (key,))
-            changed = [(held_value(json.loads(text).get(f)), int(rid)) for rid, text in cur.fetchall()]
-            changed = [row for row in changed if row[0] is not None]
-            if changed:
-                cur.executemany(sql.SQL("UPDATE {} SET {} = %s WHERE rid = %s").format(table(name), held_column(f)),
-                                changed)
+            _fill_held(cur, name, f)
         cur.execute(sql.SQL("ANALYZE {}").format(table(name)))  # the planner's element statistics
+
+
+def _fill_held(cur: psycopg.Cursor[Any], name: str, field: str) -> None:
+    """The held column of the records already stored: streamed (a server-side cursor: the records
+    are never all in memory), each parsed here, the lists sent back with COPY, set by one UPDATE."""
+    cur.execute("CREATE TEMP TABLE held_fill (rid bigint PRIMARY KEY, held text[] NOT NULL) ON COMMIT DROP")
+    key = json.dumps(field)  # the records hold it as this key; a row without it holds no list
+    found: list[tuple[int, list[str]]] = []  # the lists only: small beside the records
+    with cur.connection.cursor(name=f"fill_{name}") as read:
+        read.itersize = 2000
+        read.execute(sql.SQL("SELECT rid, data::text FROM {} WHERE strpos(data::text, %s) > 0").format(table(name)),
+                     (key,))
+        for rid, text in read:
+            held = held_value(json.loads(text).get(field))
+            if held is not None:
+                found.append((int(rid), held))
+    with cur.copy("COPY held_fill (rid, held) FROM STDIN") as copy:
+        for row in found:
+            copy.write_row(row)
+    cur.execute(sql.SQL("UPDATE {} t SET {} = f.held FROM held_fill f WHERE t.rid = f.rid").format(
+        table(name), held_column(field)))
+    cur.execute("DROP TABLE held_fill")
 
 
 # Migration N takes the schema from version N-1 to N. Never edit one that has shipped: add N+1.
