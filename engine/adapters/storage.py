@@ -105,8 +105,8 @@ class Partitioned(Records, Protocol):
     def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
         """The records whose list `field` holds every one of `values` (at least one), newest
         first, read only as far as the caller iterates: TinyDB finds them from each partition's
-        value -> ids map, kept until the partition changes; PostgreSQL (first cut) reads newest
-        first and looks."""
+        value -> ids map, kept until the partition changes; PostgreSQL from a text[] column's GIN
+        index (schema.HELD), each record checked again."""
 
     def prepare_holding(self, field: str) -> None:
         """Make now what newest_holding(field, ...) keeps (TinyDB: every partition's map; nothing

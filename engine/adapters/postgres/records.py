@@ -2,8 +2,10 @@
 
 Every method is one transaction (or joins the thread's, see db.py). Predicate finds stream the
 table through a server-side cursor and filter in Python (first cut); equality on an indexed
-field (`find_by`) is answered from its btree index. `modify_many` locks its rows (FOR UPDATE),
-applies the change in Python and writes them back in the same transaction: all or none.
+field (`find_by`) is answered from its btree index, "newest holding these tags" (`newest_holding`)
+from a text[] column's GIN index. No json operator reads a row whose text holds "\\u0000"
+(_PLAIN). `modify_many` locks its rows (FOR UPDATE), applies the change in Python and writes them
+back in the same transaction: all or none.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ import psycopg
 from psycopg import sql
 
 from engine.adapters.postgres.db import Db
-from engine.adapters.postgres.schema import column, index_value, table, unflagged
+from engine.adapters.postgres.schema import column, held_column, held_value, index_value, table, unflagged
 from engine.adapters.storage import RID, Change, Predicate, ReadOnlyStore, Record, matches
 from engine.errors import NotFound
 
 BATCH = 500  # rows per round trip when reading newest first
 STREAM = 2000  # rows per fetch of a server-side cursor
 _cursor_names = itertools.count(1)  # a named cursor's name must be unique on its connection
+
+
+# Rows a json operator can read: PostgreSQL's json functions de-escape every string of a record
+# and fail on "\\u0000" anywhere in it (text cannot hold NUL). The test is on the stored text, no
+# parsing: a row that holds the six characters (also a harmless false alarm, an escaped backslash
+# before "u0000") is sent whole and read in Python.
+_PLAIN = sql.SQL("strpos(data::text, '\\u0000') = 0")
+
+
+def _as_text(value: Any) -> str:
+    """What `data->>field` gives (coalesced to ''), for a record read in Python."""
+    return "" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _load(data: Any) -> dict[str, Any]:
@@ -34,8 +48,9 @@ class PgCollection:
     """Both kinds of collection: on PostgreSQL an index on rid is all a partition ever bought."""
 
     def __init__(self, db: Db, name: str, fields: tuple[str, ...], read_only: bool, may_modify: bool = False,
-                 may_add: bool = False) -> None:
-        """`may_modify`: a read-only collection whose existing records may still be changed one
+                 may_add: bool = False, held: tuple[str, ...] = ()) -> None:
+        """`held`: list fields kept as indexed text[] columns too (schema.HELD). `may_modify`: a
+        read-only collection whose existing records may still be changed one
         by one (`modify_many`, `update`: rows locked, changed, written back in one transaction):
         another desk's messages (store.DESK_WRITES). `may_add`: one that may also be added to
         (`insert`), one record at a time: another desk's wrong PINs (store.DESK_ADDS). Nothing is
@@ -43,14 +58,15 @@ class PgCollection:
         self.db = db
         self.name = name
         self.fields = fields
+        self.held = held
         self.read_only = read_only
         self.may_modify = may_modify or not read_only
         self.may_add = may_add or not read_only
         self._t = table(name)
-        cols = [sql.Identifier("rid"), *(column(f) for f in fields), sql.Identifier("data")]
-        self._cols = sql.SQL(", ").join(cols)
-        self._set = sql.SQL(", ").join([*(sql.SQL("{} = %s").format(column(f)) for f in fields),
-                                        sql.SQL("data = %s")])
+        written = [*(column(f) for f in fields), *(held_column(f) for f in held), sql.Identifier("data")]
+        self._names = sql.SQL(", ").join(written)
+        self._cols = sql.SQL(", ").join([sql.Identifier("rid"), *written])
+        self._set = sql.SQL(", ").join([sql.SQL("{} = %s").format(c) for c in written])
         self._seq = f"c_{name}"
 
     # -- helpers --------------------------------------------------------------
@@ -59,9 +75,10 @@ class PgCollection:
             raise ReadOnlyStore(f"cannot change {self.name}: this process opened the data read-only")
 
     def _values(self, record: Mapping[str, Any]) -> list[Any]:
-        """The indexed columns' values, then the record as JSON text."""
+        """The indexed columns' values, the held columns', then the record as JSON text."""
         body = {k: v for k, v in record.items() if k != RID}
-        return [*(index_value(body.get(f)) for f in self.fields), json.dumps(body, ensure_ascii=False)]
+        return [*(index_value(body.get(f)) for f in self.fields), *(held_value(body.get(f)) for f in self.held),
+                json.dumps(body, ensure_ascii=False)]
 
     def _query(self, query: sql.Composable, params: Any = None) -> list[tuple[Any, ...]]:
         return self.db.rows(query, params)
@@ -107,9 +124,8 @@ class PgCollection:
             return self._insert_default(c, cur, values)
 
     def _insert_default(self, c: psycopg.Connection[Any], cur: psycopg.Cursor[Any], values: list[Any]) -> int:
-        names = sql.SQL(", ").join([*(column(f) for f in self.fields), sql.Identifier("data")])
         query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING rid").format(
-            self._t, names, sql.SQL(", ").join(sql.Placeholder() * len(values)))
+            self._t, self._names, sql.SQL(", ").join(sql.Placeholder() * len(values)))
         try:
             with c.transaction():
                 cur.execute(query, values)
@@ -238,11 +254,17 @@ class PgCollection:
         return [i for i, d in self._stream() if predicate(d)]
 
     def count_by(self, field: str) -> dict[Any, int]:
-        rows = self._query(sql.SQL("SELECT data->>%s, json_typeof(data->%s), count(*) FROM {} GROUP BY 1, 2")
-                           .format(self._t), (field, field))
+        """Counted by the server, except rows whose text holds "\\u0000" (a json operator on them
+        fails: see _PLAIN): those are sent whole and counted here."""
+        rows = self._query(sql.SQL("SELECT CASE WHEN {plain} THEN data->>%s END, CASE WHEN {plain} THEN "
+                                   "json_typeof(data->%s) END, CASE WHEN NOT {plain} THEN data::text END, count(*) "
+                                   "FROM {} GROUP BY 1, 2, 3").format(self._t, plain=_PLAIN), (field, field))
         out: dict[Any, int] = {}
-        for text, kind, n in rows:
-            value = text if kind in ("string", "null", None) else json.loads(text)
+        for text, kind, whole, n in rows:
+            if whole is not None:
+                value = json.loads(whole).get(field)
+            else:
+                value = text if kind in ("string", "null", None) else json.loads(text)
             out[value] = out.get(value, 0) + int(n)
         return out
 
@@ -256,9 +278,9 @@ class PgCollection:
         return int(rows[0][0]) if rows else 0
 
     def newest_holding(self, field: str, values: Iterable[Any]) -> Iterator[Record]:
-        """storage.Partitioned.newest_holding, first cut: the records read newest first and looked
-        at here. (A json operator on the server would parse every record, and one holding
-        "\\u0000" makes it fail; an indexed column of the tags is the next step.)"""
+        """storage.Partitioned.newest_holding: from the field's text[] column and its GIN index
+        where it is held (schema.HELD, migration 6), newest first a batch at a time, each record
+        checked again here (the column drops NUL characters); else read newest first and looked at."""
         wanted = list(dict.fromkeys(values))
         if not wanted:
             raise ValueError("newest_holding needs at least one value")
@@ -267,7 +289,24 @@ class PgCollection:
             held = d.get(field)
             return isinstance(held, list) and all(v in held for v in wanted)
 
-        return self.iter_newest(holds)
+        if field not in self.held or not all(isinstance(v, str) for v in wanted):  # 1 == True in a list: scan
+            return self.iter_newest(holds)
+        return self._newest_where(sql.SQL("{} @> %s::text[]").format(held_column(field)),
+                                  [index_value(v) for v in wanted], holds)
+
+    def _newest_where(self, where: sql.Composable, param: Any, predicate: Predicate) -> Iterator[Record]:
+        below: int | None = None
+        while True:
+            rows = self._query(sql.SQL("SELECT rid, data FROM {} WHERE {} {} ORDER BY rid DESC LIMIT %s").format(
+                self._t, where, sql.SQL("") if below is None else sql.SQL("AND rid < %s")),
+                (param, BATCH) if below is None else (param, below, BATCH))
+            for rid, data in rows:
+                d = _load(data)
+                if predicate(d):
+                    yield {**d, RID: int(rid)}
+            if len(rows) < BATCH:
+                return
+            below = int(rows[-1][0])
 
     def prepare_holding(self, field: str) -> None:
         """storage.Partitioned.prepare_holding: nothing is kept here."""
@@ -291,11 +330,20 @@ class PgCollection:
 
     def project(self, fields: Sequence[str], after: int = 0,
                 also: Sequence[int] = ()) -> list[tuple[int, tuple[str, ...]]]:
-        """See storage.Partitioned.project: the fields picked out by the server."""
-        picked = sql.SQL(", ").join(sql.SQL("coalesce(data->>{}, '')").format(sql.Literal(f)) for f in fields)
-        rows = self._query(sql.SQL("SELECT rid, {} FROM {} WHERE rid > %s OR rid = ANY(%s) ORDER BY rid")
-                           .format(picked, self._t), (after, [int(i) for i in also]))
-        return [(int(row[0]), tuple(row[1:])) for row in rows]
+        """See storage.Partitioned.project: the fields picked out by the server, except from rows
+        whose text holds "\\u0000" (see _PLAIN): those are sent whole and picked here."""
+        picked = sql.SQL(", ").join(sql.SQL("CASE WHEN {} THEN coalesce(data->>{}, '') END").format(
+            _PLAIN, sql.Literal(f)) for f in fields)
+        rows = self._query(sql.SQL("SELECT rid, CASE WHEN NOT {} THEN data::text END, {} FROM {} "
+                                   "WHERE rid > %s OR rid = ANY(%s) ORDER BY rid").format(_PLAIN, picked, self._t),
+                           (after, [int(i) for i in also]))
+        out: list[tuple[int, tuple[str, ...]]] = []
+        for rid, whole, *texts in rows:
+            if whole is not None:
+                d = json.loads(whole)
+                texts = [_as_text(d.get(f)) for f in fields]
+            out.append((int(rid), tuple(texts)))
+        return out
 
     def newest(self, limit: int, predicate: Predicate | None = None) -> list[Record]:
         out: list[Record] = []

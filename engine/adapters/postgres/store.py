@@ -86,7 +86,7 @@ class PgStore:
         self._guard = threading.Lock()
         self._lock_guard = threading.Lock()  # the lock's connection: lock_held and close
         self._open: dict[str, PgCollection] = {}
-        self._registry: dict[str, tuple[bool, tuple[str, ...]]] = {}
+        self._registry: dict[str, tuple[bool, tuple[str, ...], tuple[str, ...]]] = {}
         self.blobs = PgBlobs(db, read_only)
 
     @classmethod
@@ -136,8 +136,8 @@ class PgStore:
         with self.db.conn() as c:
             try:
                 with c.transaction(), c.cursor() as cur:
-                    cur.execute("SELECT name, partitioned, fields FROM collections")
-                    self._registry = {name: (bool(p), tuple(f)) for name, p, f in cur.fetchall()}
+                    cur.execute("SELECT name, partitioned, fields, held FROM collections")
+                    self._registry = {name: (bool(p), tuple(f), tuple(h)) for name, p, f, h in cur.fetchall()}
             except psycopg.errors.UndefinedTable:  # a reader of a database not set up yet
                 self._registry = {}
 
@@ -150,15 +150,15 @@ class PgStore:
             if name not in self._registry and not self.read_only:
                 fields = schema.INDEXED.get(name, ())
                 with self.db.conn() as c, c.transaction(), c.cursor() as cur:
-                    schema.create_collection(cur, name, fields, partitioned)
+                    schema.create_collection(cur, name, fields, partitioned, schema.HELD if partitioned else ())
                 self._read_registry()
             if name not in self._registry and name in DESK_WRITES | DESK_ADDS:
                 self._read_registry()  # a writer may have made it since this reader opened
             known = name in self._registry
-            fields = self._registry.get(name, (partitioned, ()))[1]
+            _p, fields, held = self._registry.get(name, (partitioned, (), ()))
             coll = PgCollection(self.db, name, fields, self.read_only,
                                 may_modify=not self.read_only or (name in DESK_WRITES | DESK_ADDS and known),
-                                may_add=not self.read_only or (name in DESK_ADDS and known))
+                                may_add=not self.read_only or (name in DESK_ADDS and known), held=held)
             if known or not self.read_only:  # a table not made yet: asked again next time
                 self._open[name] = coll
             return coll
@@ -172,7 +172,7 @@ class PgStore:
 
     def names(self) -> dict[str, bool]:
         self._read_registry()
-        return {n: p for n, (p, _f) in sorted(self._registry.items())}
+        return {n: p for n, (p, _f, _h) in sorted(self._registry.items())}
 
     def lock_held(self) -> bool:
         """Whether this writer still holds the writer's lock. False once its session ended while
