@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                 configure_for_fakemail(practice, fm.info())
                 stage_outbox(practice, datetime.now(timezone.utc))
             fm.faults.add("smtp", "rcpt", "reply", code=550, times=1, text="5.1.1 mailbox unknown")  # the first one
-            for sample in demo_inbox():  # overnight replies waiting on the server
+            for sample in demo_inbox(datetime.now(timezone.utc)):  # overnight replies waiting on the server
                 fm.deliver(fm.user().username, sample)
             print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
             # Setup is the super user's: the demo signs in as them (a fresh install's, no PIN yet)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 import tomllib
 from datetime import date, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -23,6 +25,7 @@ from engine.service.practice import Practice
 
 FIXTURES: Traversable = resources.files("fixtures") / "demo"
 DEMO_MARK = "DEMO-PRACTICE.txt"
+DATE_LINE = re.compile(rb"^Date: ([^\r\n]+)", re.MULTILINE)  # a fixture message's own date, moved to the demo's day
 FIXTURE_MONDAY = date(2026, 11, 30)  # the Monday the fixture appointments were written for
 
 
@@ -61,9 +64,19 @@ def load_demo(practice: Practice, today: date | None = None, templates: Any = No
             templates.add_file(path)
 
 
-def demo_inbox() -> list[bytes]:
-    """The overnight replies the demo's fake server holds when the kiosk opens."""
-    return [f.read_bytes() for f in _files(FIXTURES / "inbox", ".eml")]
+def demo_inbox(now: datetime | None = None) -> list[bytes]:
+    """The overnight replies the demo's fake server holds when the kiosk opens. Given `now`,
+    their Date headers move with it, the last half an hour before `now` and the others as far
+    before it as the fixtures have them (#19 item 11: 'overnight' replies were dated days ago)."""
+    raw = [f.read_bytes() for f in _files(FIXTURES / "inbox", ".eml")]
+    if now is None:
+        return raw
+    dates = [parsedate_to_datetime(m[1].decode()) for m in (DATE_LINE.search(r) for r in raw) if m]
+    if not dates:
+        return raw
+    shift = now - timedelta(minutes=30) - max(dates)
+    return [DATE_LINE.sub(lambda m: b"Date: " + format_datetime(parsedate_to_datetime(m[1].decode()) + shift).encode(),
+                          r, count=1) for r in raw]
 
 
 def prepare_demo_folder(folder: Path | None = None) -> Path:

@@ -7,7 +7,7 @@ import csv
 import io
 import unicodedata
 
-from engine.service.demo import FIXTURES
+from engine.service.demo import FIXTURES, demo_inbox
 
 
 def folded(text: str) -> str:
@@ -26,3 +26,18 @@ def test_every_demo_address_carries_its_patients_name_unmangled() -> None:
         if not any(folded(name) and folded(name) in local for name in (r["first_name"], r["last_name"])):
             mangled.append(f"{r['id']} {r['first_name']} {r['last_name']}: {r['email']}")
     assert mangled == []
+
+
+def test_the_overnight_replies_are_dated_overnight() -> None:
+    """Dated the fixtures' own November days, the demo's 'overnight' replies read as days old."""
+    from datetime import datetime, timedelta, timezone
+    from email import message_from_bytes
+    from email.utils import parsedate_to_datetime
+
+    now = datetime(2027, 3, 9, 7, 55, tzinfo=timezone.utc)
+    dates = [parsedate_to_datetime(message_from_bytes(m)["Date"]) for m in demo_inbox(now)]
+    assert len(dates) == len(demo_inbox()) >= 3
+    assert max(dates) == now - timedelta(minutes=30) and min(dates) > now - timedelta(hours=12)
+    assert dates == sorted(dates)  # in the order they came, as the fixtures have them
+    assert [message_from_bytes(m)["Subject"] for m in demo_inbox(now)] == \
+        [message_from_bytes(m)["Subject"] for m in demo_inbox()]  # nothing else touched
