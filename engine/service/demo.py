@@ -20,6 +20,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from engine.adapters.documents import patient_folder
 from engine.errors import InputInvalid
 from engine.service.practice import Practice
 
@@ -93,7 +94,20 @@ def prepare_demo_folder(folder: Path | None = None) -> Path:
     (folder / DEMO_MARK).write_text("This folder holds the practicemail demo and is replaced by each demo run.\n")
     with Practice(folder, writer=True, command="practicemail demo") as practice:
         load_demo(practice)
+    copy_documents(folder)
     return folder
+
+
+def copy_documents(folder: Path) -> None:
+    """The demo patients' documents folders (Mrs Patel's x-ray, #19 item 11), as a practice keeps them."""
+    for patient in (FIXTURES / "documents").iterdir():
+        if not patient.is_dir():
+            continue
+        target = patient_folder(folder, patient.name)
+        target.mkdir(parents=True, exist_ok=True)
+        for f in patient.iterdir():
+            if f.is_file():
+                (target / f.name).write_bytes(f.read_bytes())
 
 
 def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
@@ -132,7 +146,7 @@ def stage_outbox(practice: Practice, now: datetime) -> list[int]:
             composer.from_patient("P005", now, subject="Re: Running late tomorrow",
                                   text="No problem at all; we will see you when you arrive."),
             composer.from_patient("P001", now, subject="Your x-ray", text="Dear Priya,\n\nAs discussed, ",
-                                  as_draft=True),
+                                  attachments=[d.path for d in app.documents("P001")], as_draft=True),
         ]
     finally:
         app.outbox.close()

@@ -41,3 +41,25 @@ def test_the_overnight_replies_are_dated_overnight() -> None:
     assert dates == sorted(dates)  # in the order they came, as the fixtures have them
     assert [message_from_bytes(m)["Subject"] for m in demo_inbox(now)] == \
         [message_from_bytes(m)["Subject"] for m in demo_inbox()]  # nothing else touched
+
+
+def test_the_x_ray_draft_has_its_x_ray_from_the_patients_documents_folder(tmp_path) -> None:  # noqa: ANN001
+    """The demo's 'Your x-ray' draft had no x-ray, and no patient had a documents folder to attach one from."""
+    from datetime import datetime, timezone
+
+    from engine.service.app import App
+    from engine.service.demo import prepare_demo_folder, stage_outbox
+    from engine.service.practice import Practice
+
+    folder = prepare_demo_folder(tmp_path / "demo")
+    with Practice(folder, writer=True, command="test") as practice:
+        ids = stage_outbox(practice, datetime.now(timezone.utc))
+        app = App(practice)
+        try:
+            assert [d.name for d in app.documents("P001")] == ["bitewing-x-ray.png"]
+            (draft,) = [app.engine.outbox.get(i) for i in ids if app.engine.outbox.get(i)["status"] == "draft"]
+            raw = app.engine.outbox.blob(draft)
+            assert draft["subject"] == "Your x-ray" and b'filename="bitewing-x-ray.png"' in raw
+        finally:
+            app.outbox.close()
+            app.close()
