@@ -151,3 +151,28 @@ def stage_outbox(practice: Practice, now: datetime) -> list[int]:
     finally:
         app.outbox.close()
         app.close()
+
+
+def stage_answered(practice: Practice, now: datetime) -> bytes:
+    """Yesterday's email about the Patels' younger child, Anika, sent, and the family's overnight
+    reply to it from their shared address: the reply the journey expects already filed to her,
+    by the thread (#19 item 11). Returns the reply, for the demo's server to hold."""
+    from engine.core.outbox import Event
+    from engine.service.app import App
+
+    yesterday = now - timedelta(hours=15)
+    app = App(practice)
+    try:
+        rid = app.composer.from_patient("P003", yesterday, subject="Anika's check-up on Thursday",
+                                        text="Dear Priya,\n\nAnika's check-up is on Thursday at 15:30.")
+        app.outbox.claim([rid], yesterday)
+        app.outbox.apply(rid, Event.DELIVERED, yesterday)
+        item = app.outbox.get(rid)
+    finally:
+        app.outbox.close()
+        app.close()
+    return (f"From: The Patels <{item['to'][0]}>\r\nTo: {item['from']}\r\n"
+            f"Subject: Re: {item['subject']}\r\nMessage-ID: <demo-anika@mailhome.example>\r\n"
+            f"In-Reply-To: {item['message_id']}\r\nReferences: {item['message_id']}\r\n"
+            f"Date: {format_datetime(now - timedelta(minutes=45))}\r\n\r\n"
+            "Thursday is fine; I will bring her after school.\r\nPriya\r\n").encode()

@@ -63,3 +63,37 @@ def test_the_x_ray_draft_has_its_x_ray_from_the_patients_documents_folder(tmp_pa
         finally:
             app.outbox.close()
             app.close()
+
+
+def test_the_reply_about_the_younger_child_is_filed_to_her_by_its_thread(tmp_path) -> None:  # noqa: ANN001
+    """JOURNEYS.md, reception's 08:00: 'a reply to yesterday's email about the family's younger
+    child is already filed to that child'. The demo had no such email nor reply."""
+    from datetime import datetime, timezone
+
+    from engine.service.app import App
+    from engine.service.demo import configure_for_fakemail, prepare_demo_folder, stage_answered, stage_outbox
+    from engine.service.practice import Practice
+    from tools.fakemail import FakeMail
+
+    folder = prepare_demo_folder(tmp_path / "demo")
+    now = datetime.now(timezone.utc)
+    with FakeMail(spool=tmp_path / "spool") as fm, Practice(folder, writer=True, command="test") as practice:
+        configure_for_fakemail(practice, fm.info())
+        stage_outbox(practice, now)
+        answered = stage_answered(practice, now)
+        for sample in [*demo_inbox(now), answered]:
+            fm.deliver(fm.user().username, sample)
+        app = App(practice)
+        try:
+            app.send_receive_now()
+            (sent,) = [i for i in app.engine.outbox.list() if i["patient_id"] == "P003"]
+            assert sent["status"] == "sent" and "Anika" in sent["subject"]
+            assert fm.sent() and not [m for m in fm.sent() if b"Anika's check-up" in bytes(m["data"])]  # not again
+            (reply,) = [m for m in app.engine.inbox.list(show_all=True) if m["subject"] == f"Re: {sent['subject']}"]
+            assert reply["patient_id"] == "P003"  # Anika, the younger: not left among the Patels' candidates
+            family = app.engine.inbox.list(show_all=True)
+            assert [m["candidates"] for m in family if m["subject"].startswith("Question about the children")] \
+                and reply not in [m for m in family if m.get("candidates")]
+        finally:
+            app.outbox.close()
+            app.close()
