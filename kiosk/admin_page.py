@@ -183,10 +183,12 @@ class AdminPage(QWidget):
     def save_diagnostics(self, target: Path | None = None) -> Any:
         """The bundle written on a worker; patient data only when ticked, and only when allowed."""
         if target is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save diagnostics", "diagnostics.zip", "Zip files (*.zip)")
-            if not chosen:
+            ask = QFileDialog(self, "Save diagnostics", "diagnostics.zip", "Zip files (*.zip)")
+            ask.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            ask.setDefaultSuffix("zip")
+            if ask.exec() != QFileDialog.DialogCode.Accepted or not ask.selectedFiles():
                 return None
-            target = Path(chosen)
+            target = Path(ask.selectedFiles()[0])
         with_data = self.with_patient_data.isChecked() and self.with_patient_data.isEnabled()
         self.note.setText("Saving the diagnostic bundle...")
         job = run_in_background(lambda: export(self.app, target, include_patient_data=with_data),

@@ -32,9 +32,23 @@ FIRST = 60  # rows a filter or a search shows at once; the rest (to ROWS) follow
 
 
 def mark(message: InboxMessage) -> str:
-    """The first column: new or not, and a text reply (tagged SMS) marked as one."""
+    """The first column: new or not, a text reply (tagged SMS) marked as one, and whether
+    reception has replied to it or forwarded it (from its timeline, #19 item 8)."""
     words = [SMS_MARK] if "SMS" in message.tags else []
-    return " ".join([*words, *([] if message.read else ["new"])])
+    done = {str(e.get("event", "")) for e in message.timeline}
+    return " ".join([*words, *([] if message.read else ["new"]),
+                     *(w for w in ("replied", "forwarded") if w in done)])
+
+
+def read_mark(read: bool) -> Change:
+    """The first column's change when a message is marked read or unread: only its "new" word,
+    its SMS, replied and forwarded marks kept."""
+    def change(values: list[str]) -> list[str]:
+        words = [w for w in values[0].split() if w != "new"]
+        sms = [w for w in words if w == SMS_MARK]
+        values[0] = " ".join([*sms, *([] if read else ["new"]), *(w for w in words if w != SMS_MARK)])
+        return values
+    return change
 
 
 class InboxPage(TagDesk, QSplitter):
@@ -213,7 +227,8 @@ class InboxPage(TagDesk, QSplitter):
         message = self.messages.get(ids[0]) or self.app.inbox_message(ids[0])
         if not message.read:
             self.messages[message.id] = replace(message, read=True)  # opened again: not marked twice
-            self.command([ids[0]], cell(0, ""), lambda rid: self.app.mark_read(rid), "mark it read", refresh=False)
+            self.command([ids[0]], read_mark(True), lambda rid: self.app.mark_read(rid), "mark it read",
+                         refresh=False)
         self.message_view.show_record({**message.record(), RID: message.id})
 
     def file_selected(self) -> None:
@@ -255,6 +270,7 @@ class InboxPage(TagDesk, QSplitter):
         dialog = ReplyDialog(msg, original, lambda text, signature: self._reply(rid, text, signature),
                              bool(self.app.settings.get("signature.template")), self)
         dialog.accepted.connect(self.sent)
+        dialog.accepted.connect(self.refresh_later)  # its "replied" mark
         dialog.accepted.connect(lambda: self.say(f"Reply to \"{msg['subject']}\" is in the outbox."))
         dialog.show()
         return dialog
@@ -272,6 +288,7 @@ class InboxPage(TagDesk, QSplitter):
         dialog = ForwardDialog(msg, self._original(rid),
                                lambda to, subject, text: self._forward(rid, to, subject, text, dialog), self)
         dialog.accepted.connect(self.sent)
+        dialog.accepted.connect(self.refresh_later)  # its "forwarded" mark
         dialog.accepted.connect(lambda: self.say(f"Forward of \"{msg['subject']}\" is in the outbox."))
         dialog.show()
         return dialog
@@ -297,6 +314,7 @@ class InboxPage(TagDesk, QSplitter):
             self.say(f"Not forwarded: {exc.message}. {exc.hint}")
             return None
         self.sent()
+        self.refresh_later()  # its "forwarded" mark
         return queued
 
     def action_selected(self) -> None:
@@ -344,6 +362,6 @@ class InboxPage(TagDesk, QSplitter):
         for rid in self.table.selected_ids():
             if rid in self.messages:  # opened again later, it is marked read again
                 self.messages[rid] = replace(self.messages[rid], read=read)
-        self.command(self.table.selected_ids(), cell(0, "" if read else "new"),
+        self.command(self.table.selected_ids(), read_mark(read),
                      lambda rid: self.app.mark_read(rid, read), "mark it read" if read else "mark it unread",
                      refresh=False)

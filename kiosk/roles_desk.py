@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QPushButton
 from engine.errors import PracticeMailError
 from engine.service.app import SignedIn, allowed
 from kiosk.pins import SignInDialog
+from kiosk.toolbar import shown_key
 from kiosk.users_page import UsersDialog
 
 IDLE_MINUTES = 10  # a signed-in user left alone drops back to the desk's own after this
@@ -68,9 +69,9 @@ class RoleDesk:
         else:
             self.idle.stop()
         self.role_action.setText(who.user or "Sign in")
-        self.role_action.setToolTip(f"Signed in as {who.user} ({who.group}); click to sign out or change"
-                                    if who.user else f"Nobody signed in: the {who.group} group's permissions; "
-                                                     "click to sign in")
+        self.role_action.setToolTip((f"Signed in as {who.user} ({who.group}); click to sign out or change"
+                                     if who.user else f"Nobody signed in: the {who.group} group's permissions; "
+                                                      "click to sign in") + f" ({shown_key(self.role_action)})")
         self._gate(who)
 
     def _gate(self, who: SignedIn) -> None:

@@ -20,7 +20,8 @@ VIEWS = ("inbox", "outbox", "patients", "appointments", "deleted", "compose", "w
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.service.demo import configure_for_fakemail, demo_inbox, prepare_demo_folder, stage_outbox
+    from engine.service.demo import (configure_for_fakemail, demo_inbox, prepare_demo_folder, stage_answered,
+                                     stage_outbox)
     from engine.service.app import SUPER
     from engine.service.practice import Practice
     from kiosk.app import run_kiosk  # before the folder is made: without Qt, one line and nothing left behind
@@ -32,9 +33,11 @@ def run(args: argparse.Namespace) -> int:
         with FakeMail(spool=folder / "fakemail-spool") as fm:
             with Practice(folder, writer=True, command="practicemail demo") as practice:
                 configure_for_fakemail(practice, fm.info())
-                stage_outbox(practice, datetime.now(timezone.utc))
+                now = datetime.now(timezone.utc)
+                stage_outbox(practice, now)
+                answered = stage_answered(practice, now)  # filed to the younger child by its thread
             fm.faults.add("smtp", "rcpt", "reply", code=550, times=1, text="5.1.1 mailbox unknown")  # the first one
-            for sample in demo_inbox():  # overnight replies waiting on the server
+            for sample in [*demo_inbox(now), answered]:  # overnight replies waiting on the server
                 fm.deliver(fm.user().username, sample)
             print(f"fake mail servers: {json.dumps(fm.info())}", file=sys.stderr)
             # Setup is the super user's: the demo signs in as them (a fresh install's, no PIN yet)

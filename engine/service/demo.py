@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import tempfile
 import tomllib
 from datetime import date, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from engine.adapters.documents import patient_folder
 from engine.errors import InputInvalid
 from engine.service.practice import Practice
 
 FIXTURES: Traversable = resources.files("fixtures") / "demo"
 DEMO_MARK = "DEMO-PRACTICE.txt"
+DATE_LINE = re.compile(rb"^Date: ([^\r\n]+)", re.MULTILINE)  # a fixture message's own date, moved to the demo's day
 FIXTURE_MONDAY = date(2026, 11, 30)  # the Monday the fixture appointments were written for
 
 
@@ -61,9 +65,19 @@ def load_demo(practice: Practice, today: date | None = None, templates: Any = No
             templates.add_file(path)
 
 
-def demo_inbox() -> list[bytes]:
-    """The overnight replies the demo's fake server holds when the kiosk opens."""
-    return [f.read_bytes() for f in _files(FIXTURES / "inbox", ".eml")]
+def demo_inbox(now: datetime | None = None) -> list[bytes]:
+    """The overnight replies the demo's fake server holds when the kiosk opens. Given `now`,
+    their Date headers move with it, the last half an hour before `now` and the others as far
+    before it as the fixtures have them (#19 item 11: 'overnight' replies were dated days ago)."""
+    raw = [f.read_bytes() for f in _files(FIXTURES / "inbox", ".eml")]
+    if now is None:
+        return raw
+    dates = [parsedate_to_datetime(m[1].decode()) for m in (DATE_LINE.search(r) for r in raw) if m]
+    if not dates:
+        return raw
+    shift = now - timedelta(minutes=30) - max(dates)
+    return [DATE_LINE.sub(lambda m: b"Date: " + format_datetime(parsedate_to_datetime(m[1].decode()) + shift).encode(),
+                          r, count=1) for r in raw]
 
 
 def prepare_demo_folder(folder: Path | None = None) -> Path:
@@ -80,7 +94,20 @@ def prepare_demo_folder(folder: Path | None = None) -> Path:
     (folder / DEMO_MARK).write_text("This folder holds the practicemail demo and is replaced by each demo run.\n")
     with Practice(folder, writer=True, command="practicemail demo") as practice:
         load_demo(practice)
+    copy_documents(folder)
     return folder
+
+
+def copy_documents(folder: Path) -> None:
+    """The demo patients' documents folders (Mrs Patel's x-ray, #19 item 11), as a practice keeps them."""
+    for patient in (FIXTURES / "documents").iterdir():
+        if not patient.is_dir():
+            continue
+        target = patient_folder(folder, patient.name)
+        target.mkdir(parents=True, exist_ok=True)
+        for f in patient.iterdir():
+            if f.is_file():
+                (target / f.name).write_bytes(f.read_bytes())
 
 
 def configure_for_fakemail(practice: Practice, info: dict[str, object]) -> None:
@@ -119,8 +146,33 @@ def stage_outbox(practice: Practice, now: datetime) -> list[int]:
             composer.from_patient("P005", now, subject="Re: Running late tomorrow",
                                   text="No problem at all; we will see you when you arrive."),
             composer.from_patient("P001", now, subject="Your x-ray", text="Dear Priya,\n\nAs discussed, ",
-                                  as_draft=True),
+                                  attachments=[d.path for d in app.documents("P001")], as_draft=True),
         ]
     finally:
         app.outbox.close()
         app.close()
+
+
+def stage_answered(practice: Practice, now: datetime) -> bytes:
+    """Yesterday's email about the Patels' younger child, Anika, sent, and the family's overnight
+    reply to it from their shared address: the reply the journey expects already filed to her,
+    by the thread (#19 item 11). Returns the reply, for the demo's server to hold."""
+    from engine.core.outbox import Event
+    from engine.service.app import App
+
+    yesterday = now - timedelta(hours=15)
+    app = App(practice)
+    try:
+        rid = app.composer.from_patient("P003", yesterday, subject="Anika's check-up on Thursday",
+                                        text="Dear Priya,\n\nAnika's check-up is on Thursday at 15:30.")
+        app.outbox.claim([rid], yesterday)
+        app.outbox.apply(rid, Event.DELIVERED, yesterday)
+        item = app.outbox.get(rid)
+    finally:
+        app.outbox.close()
+        app.close()
+    return (f"From: The Patels <{item['to'][0]}>\r\nTo: {item['from']}\r\n"
+            f"Subject: Re: {item['subject']}\r\nMessage-ID: <demo-anika@mailhome.example>\r\n"
+            f"In-Reply-To: {item['message_id']}\r\nReferences: {item['message_id']}\r\n"
+            f"Date: {format_datetime(now - timedelta(minutes=45))}\r\n\r\n"
+            "Thursday is fine; I will bring her after school.\r\nPriya\r\n").encode()

@@ -44,8 +44,8 @@ def recall_items(r: Recalls) -> list[dict]:
 def test_one_message_per_patient_families_merged_only_at_a_shared_address(recalls: Recalls) -> None:
     result = recalls.run(date(2026, 12, 31), T0)
     shown = sorted((m["to"], tuple(m["patients"])) for m in result.messages)
-    assert shown == [("angus.macleod@patientmail.example", ("P033",)), ("jrgen.mller@patientmail.example", ("P008",)),
-                     ("lukas.mller@patientmail.example", ("P009",)),  # family F03, two addresses: two messages
+    assert shown == [("angus.macleod@patientmail.example", ("P033",)), ("greta.mueller@patientmail.example", ("P008",)),
+                     ("lukas.mueller@patientmail.example", ("P009",)),  # family F03, two addresses: two messages
                      ("oluwaseun.adeyemi@patientmail.example", ("P040",)),
                      ("patel.family@mailhome.example", ("P001", "P002", "P003"))]  # P004 due in February
     assert result.no_address == ["P041"]  # listed, not silently skipped

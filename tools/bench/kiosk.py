@@ -7,7 +7,7 @@ each beside the scan the index replaced (same process); and the longest GUI-thre
 same run: the same pass run on the GUI thread, the stall the worker saves a receptionist from.
 The gate is that ratio (GUI-thread stall / worker stall >= 5, same run: a machine that is
 slow today is slow for both). The targets inbox <= 1 s, filter <= 100 ms, search <= 150 ms,
-stall <= 100 ms are printed as information, met or not.
+stall <= 50 ms (the issue's figures) are printed as information, met or not.
 
     QT_QPA_PLATFORM=offscreen python tools/bench/kiosk.py [--messages 50000]
 """
@@ -154,7 +154,7 @@ def main() -> int:
         print(f"  search {query!r:<22} ({first:3d} rows) {took * 1000:7.0f} ms   (target 150 ms: {met(took, 0.15)}); "
               f"all {found} rows found by the scan it replaced in {scan * 1000:.0f} ms ({scan / took:.1f}x)")
     print(f"  longest GUI stall, Send/Receive of {sent_worker} on the worker: {stall * 1000:5.0f} ms "
-          f"(target 100 ms: {met(stall, 0.1)}); the same pass on the GUI thread stalls {naive * 1000:.0f} ms")
+          f"(target 50 ms: {met(stall, 0.05)}); the same pass on the GUI thread stalls {naive * 1000:.0f} ms")
     print(f"  gate: GUI-thread stall / worker stall {ratio:.0f}x >= 5: {'yes' if ok else 'NO'}")
     return 0 if ok else 1
 
