@@ -34,6 +34,7 @@ from engine.core.templates import Template
 from engine.errors import ReadOnly
 from engine.service.compose import Composer
 from engine.service.engine import Engine
+from engine.service.inbox_text import TextSearch, TextStep
 from engine.service.practice import Practice, default_data_folder
 from engine.service.recalls import Recalls
 from engine.service.reminder_rules import ReminderRules
@@ -57,7 +58,7 @@ __all__ = ["App", "Contact", "DayAppointment", "DESK", "Document", "Event", "Gro
            "NewEmail", "OutboxItem", "PERMISSIONS", "Patient", "PinRefused", "RID", "ROLES", "SUPER", "SignedIn", "User",
            "ReadOnly", "RecallLine", "Standby", "Template", "allowed", "atomic_write",
            "default_data_folder", "looks_like_dicom", "make_private", "migrate_practice", "redact_secrets",
-           "refuse_password"]
+           "refuse_password", "TextSearch", "TextStep"]
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -243,6 +244,10 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
     def inbox_messages(self, limit: int = 500, **view: Any) -> list[InboxMessage]:
         """A view of the inbox (the filters of `Inbox.list`: tags, search, actioned, deleted)."""
         return [InboxMessage.from_record(r) for r in self.inbox.list(limit=limit, **view)]
+
+    def inbox_text_search(self, search: str, limit: int = 500, **view: Any) -> TextSearch[InboxMessage]:
+        """The search's slower stage, the messages' text too (Inbox.text_search), walked by the caller."""
+        return self.inbox.text_search(search, limit, InboxMessage.from_record, **view)
 
     def inbox_message(self, rid: int) -> InboxMessage:
         return InboxMessage.from_record(self.inbox.get(rid))

@@ -24,6 +24,7 @@ from engine.errors import InputInvalid, NotFound
 from engine.service.inbox_intake import Intake
 from engine.service.inbox_records import InboxMessage, timeline_entry
 from engine.service.inbox_search import FIELDS, InboxSearch, found, haystack
+from engine.service.inbox_text import TextSearch
 from engine.service.inbox_shelf import ReceiveReport, Shelf
 from engine.service.outbox import Outbox
 
@@ -121,21 +122,10 @@ class Inbox:
         word in the sender, the subject or the day received (2026-11-30 or 30/11/2026)."""
         wanted = set(tags)
         words = search.casefold().split()
+        shown = _viewer(wanted, show_all, include_actioned, deleted, any_tags)
 
         def view(r: Any) -> bool:
-            if bool(r.get("deleted")) != deleted:
-                return False
-            if words and not _found(r, words):
-                return False
-            if show_all or deleted:  # the Deleted folder shows everything in it
-                return True
-            if r.get("actioned") and not include_actioned:
-                return False
-            if any_tags:
-                return True
-            if wanted:
-                return wanted <= set(r.get("tags", []))
-            return not r.get("tags") or not set(r["tags"]) - {TEXT_TAG}
+            return shown(r) and (not words or _found(r, words))
 
         if words:
             return self._search(words, view, limit)
@@ -144,6 +134,16 @@ class Inbox:
         if limit is not None:
             return self.messages.newest(limit, view)
         return list(self.messages.iter_newest(view))
+
+    def text_search(self, search: str, limit: int = 500, shape: Callable[[dict[str, Any]], Any] = dict,
+                    show_all: bool = False, tags: Iterable[str] = (), include_actioned: bool = False,
+                    deleted: bool = False, any_tags: bool = False) -> TextSearch[Any]:
+        """The search's slower stage: every word in the sender, subject, day OR the message's text
+        (engine/service/inbox_text.py), over the view `list` would show, newest first; walked by
+        the caller (`results`, or `step` by step), at most `limit` found."""
+        shown = _viewer(set(tags), show_all, include_actioned, deleted, any_tags)
+        return TextSearch(self.messages.iter_newest(shown), self.store.blobs.get, search.casefold().split(),
+                          limit, shape)
 
     def warm_search(self) -> None:
         """Build (or bring up to date) the search's index and the store's tag lists now (the
@@ -252,6 +252,24 @@ class Inbox:
                  "description": r.get("description", "")}
                 for r in self.outbox.for_patient(patient_id)]
         return sorted(out, key=lambda x: x["date"], reverse=True)
+
+
+def _viewer(wanted: set[str], show_all: bool, include_actioned: bool, deleted: bool,
+            any_tags: bool) -> Callable[[Any], bool]:
+    """Which messages a view shows, the search aside (see Inbox.list)."""
+    def view(r: Any) -> bool:
+        if bool(r.get("deleted")) != deleted:
+            return False
+        if show_all or deleted:  # the Deleted folder shows everything in it
+            return True
+        if r.get("actioned") and not include_actioned:
+            return False
+        if any_tags:
+            return True
+        if wanted:
+            return wanted <= set(r.get("tags", []))
+        return not r.get("tags") or not set(r["tags"]) - {TEXT_TAG}
+    return view
 
 
 def _found(r: Any, words: list[str]) -> bool:
