@@ -20,6 +20,7 @@ from kiosk import plain
 from kiosk.forward_compose import ForwardDialog
 from kiosk.icons import speech_bubble
 from kiosk.inbox_tags import TagDesk
+from kiosk.inbox_text import TextWalk
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
 from kiosk.people import patient_label
@@ -64,6 +65,8 @@ class InboxPage(TagDesk, QSplitter):
         self.pending, self.pending_deleted = Pending(), Pending()
         self.messages: dict[int, InboxMessage] = {}  # what the list shows, by id (opening reads no store)
         self.inbox, self.composer = app.inbox, app.composer
+        self.text = TextWalk(app, self.jobs, self._shape, lambda: self._fill(self.header))
+        self.header: tuple[Any, ...] = ([], [], {})  # the fast search's (or the filter's) rows, as last read
         self.when, self.say = when, say
         self.short: Callable[[str | None], str] = when  # the window gives its 'Today 08:14'
         self.sent = sent  # something was queued (a reply, a forward): the outbox should show it
@@ -117,8 +120,9 @@ class InboxPage(TagDesk, QSplitter):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.search)
+        self.text.widgets(filters)
         for chosen in (self.tag_filter.currentIndexChanged, self.custom_tags.editingFinished,
-                       self.show_actioned.toggled, self.search.editingFinished):
+                       self.show_actioned.toggled, self.search.editingFinished, self.text.tick.toggled):
             chosen.connect(lambda *_: self.refresh())
         self.search.textChanged.connect(lambda text: text or self.refresh())  # cleared: the filter again
         return filters
@@ -139,7 +143,9 @@ class InboxPage(TagDesk, QSplitter):
 
     def refresh(self) -> None:
         """The first rows now (a filter just chosen), all from the jobs thread next; engine events: refresh_later."""
-        self._fill(self._rows(self.view(), FIRST))
+        view = self.view()
+        self.text.follow(self.search.text(), {k: v for k, v in view.items() if k != "search"})
+        self._fill(self._rows(view, FIRST))
         self.refresher.request()
         if not self.deleted_read:  # once here (the filter is not the Deleted tab's), then after each change
             self.deleted_read = True
@@ -155,7 +161,10 @@ class InboxPage(TagDesk, QSplitter):
 
     def _rows(self, view: dict[str, Any], limit: int = ROWS) -> tuple[Any, ...]:
         """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""
-        rows = self.app.inbox_messages(limit=limit, **view)
+        return self._shape(self.app.inbox_messages(limit=limit, **view))
+
+    def _shape(self, rows: list[InboxMessage]) -> tuple[Any, ...]:
+        """Messages as the list's rows, tooltips and records by id (safe off the GUI thread)."""
         d = self.app.directory
         patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
@@ -171,7 +180,8 @@ class InboxPage(TagDesk, QSplitter):
         return [(r.id, [self.when(r.received), r.sender, r.subject]) for r in gone]
 
     def _fill(self, result: tuple[Any, ...]) -> None:
-        shown, tips, messages = result
+        self.header = result
+        shown, tips, messages = self.text.merged(result)
         self.messages = messages
         self.table.fill(*self.pending.over(shown, tips))
         self.on_selection()
