@@ -58,7 +58,8 @@ class InboxPage(TagDesk, QSplitter):
         super().__init__(Qt.Orientation.Vertical)
         self.app = app
         self.jobs = jobs if jobs is not None else Jobs(self)  # clicks' commands and refresh reads
-        self.refresher = Refresher(self.jobs, self._read, self._fill, lambda exc: self.say(f"Inbox not read: {exc}"))
+        self.refresher = Refresher(self.jobs, self._read, self._refilled,
+                                   lambda exc: self.say(f"Inbox not read: {exc}"))
         self.deleted_read = False  # the Deleted tab read on the jobs thread only (it reads every message, #19)
         self.deleted_reads = Refresher(self.jobs, lambda: self._read_deleted, lambda rows: self.deleted.fill(
             self.pending_deleted.over(rows, [])[0]), lambda exc: self.say(f"Deleted messages not read: {exc}"))
@@ -157,7 +158,14 @@ class InboxPage(TagDesk, QSplitter):
         self.deleted_reads.request()
 
     def _read(self) -> Callable[[], Any]:
-        return lambda view=self.view(): self._rows(view)  # the filters as they are now, on the GUI thread
+        """The filters as they are now, on the GUI thread; the text search's finds are read again too."""
+        return lambda view=self.view(), ids=self.text.ids(): (self._rows(view), ids, self.text.reread(ids))
+
+    def _refilled(self, answer: tuple[Any, ...]) -> None:
+        header, ids, found = answer
+        if ids:
+            self.text.renew(ids, found)
+        self._fill(header)
 
     def _rows(self, view: dict[str, Any], limit: int = ROWS) -> tuple[Any, ...]:
         """The rows as text, ready to fill; safe off the GUI thread (store reads and `when` only)."""

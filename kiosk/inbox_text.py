@@ -13,11 +13,12 @@ from typing import Any
 
 from PyQt6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton
 
+from engine.errors import PracticeMailError
 from engine.service.app import App, InboxMessage, TextSearch
 from kiosk.jobs import Jobs
 from kiosk.tables import ROWS
 
-STEP = 200  # messages read in one job (about a tenth of a second; see tools/bench/inbox_text.py)
+STEP = 100  # messages read in one job (~0.1 s of mail with attachments: tools/bench/inbox_text.py)
 Rows = tuple[list[tuple[int, list[str]]], list[str], dict[int, InboxMessage]]  # shown, tips, by id
 
 
@@ -103,6 +104,37 @@ class TextWalk:
         self.running = False
         self.stop_button.setVisible(False)
         self.status.setText(said)
+
+    def ids(self) -> tuple[int, ...]:
+        """The messages the walk has found so far (a refresh reads them again: read, tagged, deleted)."""
+        return tuple(self.found[2])
+
+    def reread(self, ids: tuple[int, ...]) -> Rows:
+        """Those messages as they are now, the deleted ones gone (jobs thread). A search's view is
+        every message not deleted, so that is the one filter to check again."""
+        fresh = []
+        for rid in ids:
+            try:
+                message = self.app.inbox_message(rid)
+            except PracticeMailError:  # removed since
+                continue
+            if not message.deleted:
+                fresh.append(message)
+        return self.shape(fresh)
+
+    def renew(self, ids: tuple[int, ...], fresh: Rows) -> None:
+        """The found rows read again by a refresh: those it read replaced (or gone, when deleted);
+        those found since kept; none of an older walk's brought back."""
+        asked, tips = set(ids), dict(zip((rid for rid, _ in fresh[0]), fresh[1]))
+        now = dict(zip((rid for rid, _ in fresh[0]), (values for _, values in fresh[0])))
+        rows, row_tips, messages = [], [], {}
+        for n, (rid, values) in enumerate(self.found[0]):
+            if rid in asked and rid not in now:
+                continue
+            rows.append((rid, now.get(rid, values)))
+            row_tips.append(tips.get(rid, self.found[1][n] if n < len(self.found[1]) else ""))
+            messages[rid] = fresh[2].get(rid, self.found[2][rid])
+        self.found = (rows, row_tips, messages)
 
     def merged(self, header: Rows) -> Rows:
         """The header search's rows with the text stage's, newest first, each message once."""

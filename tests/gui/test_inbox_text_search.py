@@ -88,3 +88,25 @@ def test_stop_ends_the_walk_and_keeps_what_it_found(qtbot: QtBot, filled: MainWi
     settle(qtbot, window)
     assert _subjects(window) == [f"Note {MANY}"]  # the walk went no further: Note 0 not found
     assert page.text.searched < MANY + 1
+
+
+def test_a_found_message_read_then_deleted_stays_as_the_store_has_it(qtbot: QtBot, filled: MainWindow) -> None:
+    """A refresh after a command reads the text stage's finds again: marked read stays read, and a
+    deleted one does not come back with them."""
+    window, page = filled, filled.inbox_page
+    settle(qtbot, window)
+    page.text.tick.setChecked(True)
+    qtbot.keyClicks(page.search, WORD)
+    qtbot.keyClick(page.search, Qt.Key.Key_Return)
+    qtbot.wait_until(lambda: not page.text.running, timeout=30000)
+    assert _subjects(window) == ["Note 0"] and "new" in page.table.model_.text(0, 0)
+    page.table.selectRow(0)  # opened: marked read
+    settle(qtbot, window)
+    page.refresh_later()
+    settle(qtbot, window)
+    assert _subjects(window) == ["Note 0"] and "new" not in page.table.model_.text(0, 0)
+    page.delete_selected()
+    settle(qtbot, window)
+    page.refresh_later()
+    settle(qtbot, window)
+    assert _subjects(window) == []
