@@ -1,5 +1,5 @@
 """The inbox search's text stage (engine/service/inbox_text.py, issue 19 finding 8): a word only in a
-message's body is found, whatever the body's encoding; a word in no message is not; the view's
+message's body is found, whatever the body's encoding (on both backends); a word in no message is not; the view's
 filters hold; the walk is bounded (limit, should_stop, steps) and unreadable mail never ends it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from engine.adapters.storage import RID
 from engine.service.app import App, InboxMessage
 from engine.service.inbox import Inbox
-from engine.service.practice import Practice
+from tests.backends import Backend
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=timezone.utc)
 HEAD = b"From: Ann <ann@example.org>\r\nSubject: Hello\r\nMIME-Version: 1.0\r\n"
@@ -43,8 +43,8 @@ def store(inbox: Inbox, raw: bytes | None, subject: str = "Hello", **fields: Any
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Any:
-    with Practice(tmp_path / "data", writer=True, command="test") as p:
+def inbox(backend: Backend) -> Any:
+    with backend.practice() as p:  # TinyDB and PostgreSQL: iter_newest walks both in steps
         yield Inbox.for_practice(p)
 
 
