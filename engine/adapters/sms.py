@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -45,7 +45,7 @@ def _clean(text: Any, limit: int = 200) -> str:
 class SmsSettings:
     provider: str  # none, twilio
     account: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line, a traceback's locals or an error report
     sender: str
     api_url: str
     ca_file: str = ""
