@@ -20,7 +20,7 @@ def demo(tmp_path: Path) -> Path:
 def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
     data = demo(tmp_path)
     out = pm("reminders", "rules", "add", "--channel", "sms", "--days", "2", "--at", "10:00", "--template",
-             "APPTREM", "--json", data=data)
+             "APPTSMS", "--json", data=data)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["describe"] == "SMS 2 days before at 10:00"
     bad = pm("reminders", "rules", "add", "--channel", "email", "--days", "7", "--at", "10:00\u2028",
@@ -134,7 +134,7 @@ def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout) == {"code": "TXTCROWN", "parts": 1}
     listed = json.loads(pm("sms", "templates", "list", "--json", data=data).stdout)
-    assert [t["code"] for t in listed] == ["TXTCROWN"]  # text templates only, not the email ones
+    assert sorted(t["code"] for t in listed) == ["APPTSMS", "TXTCROWN"]  # the demo's text one too; no email ones
     link = pm("sms", "templates", "add", "TXTBOOK", "--text", "Book at {{ booking.link }}", data=data)
     assert link.returncode == 1 and "cannot be used in a text message" in link.stderr
     long = pm("sms", "templates", "add", "TXTLONG", "--text", "😀" * 150, data=data)
