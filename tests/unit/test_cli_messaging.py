@@ -99,6 +99,21 @@ def test_compose_names_a_templated_email(tmp_path: Path) -> None:
     assert (item["category"], item["description"]) == ("Dentures", "Dentures reminder 15 November")
 
 
+def test_the_outbox_list_says_which_items_are_texts(tmp_path: Path) -> None:
+    """Issue 18: one outbox for both, with its Type (the kiosk's column; here a column and a field)."""
+    data = demo(tmp_path)
+    with Practice(data, writer=True, command="test") as p:
+        p.settings.set("sms.quiet_hours", "")
+    text = json.loads(pm("sms", "send", "--patient", "P040", "--text", "Your crown is ready", "--json",
+                         data=data).stdout)["id"]
+    mail = json.loads(pm("outbox", "add", "--to", "pat@example.com", "--subject", "Hello", "--json",
+                         data=data).stdout)["id"]
+    rows = {r["id"]: r for r in json.loads(pm("outbox", "list", "--json", data=data).stdout)}
+    assert (rows[text]["type"], rows[mail]["type"]) == ("sms", "email")
+    shown = {line.split()[0]: line.split()[1] for line in pm("outbox", "list", data=data).stdout.splitlines()[1:]}
+    assert (shown[str(text)], shown[str(mail)]) == ("SMS", "Email")
+
+
 def test_sms_test_locks_the_practice_id_and_unlock_warns_first(tmp_path: Path) -> None:
     from tools.fakemail import FakeMail
 
