@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import PracticeMailError
-from engine.service.settings import Settings
 
 ACCOUNT = "sms.account"  # the key a successful SMS test locks
 
 
-def put_back(settings: Settings, before: dict[str, Any], lock_before: dict[str, Any] | None,
+def put_back(settings: Any, before: dict[str, Any], lock_before: dict[str, Any] | None,
              kept: tuple[str, ...]) -> tuple[str, bool]:
-    """`before`'s values written back (but `kept`'s), `lock_before` restored on the practice ID.
+    """`settings`: the App's (`app.settings`). `before`'s values written back (but `kept`'s), `lock_before` restored on the practice ID.
     Returns the one line to show ("" when all went back) and whether nothing was written (a
     second Cancel should try again)."""
     values = {k: v for k, v in before.items() if k not in kept}
