@@ -5,6 +5,7 @@ reset what failed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PyQt6.QtCore import QDate
@@ -28,6 +29,15 @@ from kiosk.widgets import forward_confirmed, no_checked
 
 FAILED = ("failed", "link_failed")
 KINDS = ("email", "confirmation", "cancellation", "welcome", "support", "reply", "forward", "sms", "reminder", "recall")
+
+
+LATER = "\U0001F552 "  # a clock: the item waits for its deliver-after time (a staggered recall, a reminder)
+
+
+def later(item: OutboxItem, now: datetime) -> str:
+    """The clock before a ready item's deliver-after time while that time is still to come."""
+    when = item.get("deliver_after")
+    return LATER if item.status == "ready" and when and datetime.fromisoformat(when) > now else ""
 
 
 def type_text(kind: str) -> str:
@@ -125,10 +135,11 @@ class OutboxPage(QWidget):
     def _rows(self, wanted: Callable[[OutboxItem], bool]) -> tuple[list[Any], list[str]]:
         """The rows as text; safe off the GUI thread (store reads and `when` only)."""
         rows = self.app.outbox_items(wanted, limit=ROWS)
+        now = self.app.now()
         return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
                          status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
                          type_text(r.kind), self.short(r.created), ", ".join(r.to), r.subject,
-                         self.short(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
+                         later(r, now) + self.short(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
                  for r in rows],
                 [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
 

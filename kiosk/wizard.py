@@ -19,6 +19,7 @@ from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
 from kiosk.wizard_proxy import KEYS as PROXY_KEYS, ProxyPage
+from kiosk.wizard_cancel import ACCOUNT, put_back
 from kiosk.wizard_sms import KEYS as SMS_KEYS, SmsPage
 
 PORTS = {"imap": 993, "pop3": 995}
@@ -344,6 +345,7 @@ class SetupWizard(QWizard):
         self._before["sms.secret"] = self.settings.secret("sms.secret")
         self._before["proxy.password"] = self.settings.secret("proxy.password")
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
+        self._lock_before = self.settings.locked(ACCOUNT)  # Cancel locks it again after an Unlock here
 
     def start_at_sign_in(self) -> None:
         """Straight to signing in again (the light's button when a sign-in expired)."""
@@ -378,10 +380,17 @@ class SetupWizard(QWizard):
             super().accept()
 
     def reject(self) -> None:
-        """Cancel cancels: what the test or the Tomorrow page saved on the way is put back."""
-        if self._wrote or self.sms_tested or self.proxy.saved:
+        """Cancel cancels: what was saved on the way is put back, and the practice ID's lock
+        (kiosk/wizard_cancel.py); a refusal is said in one line and the wizard stays open."""
+        unlocked = self._lock_before is not None and self.settings.locked(ACCOUNT) is None
+        if self._wrote or self.sms_tested or self.proxy.saved or unlocked:
             kept = SMS_KEYS + ("sms.secret",) if self.sms_tested else ()
-            self.settings.set_many({k: v for k, v in self._before.items() if k not in kept})
-            self._wrote = False
-            self.saved = False
+            said, retry = put_back(self.settings, self._before, self._lock_before, kept)
+            if not retry:  # written: a second Cancel closes
+                self._wrote = self.sms_tested = self.proxy.saved = False
+                self.saved = False
+            if said:
+                self.last_error = said
+                (self.currentPage() or self.sms).setSubTitle(said)
+                return
         super().reject()

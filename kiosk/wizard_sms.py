@@ -86,17 +86,18 @@ class SmsPage(QWizardPage):
         except PracticeMailError as exc:
             self.result.setText(f"Not tested: {exc.message}. {exc.hint}")
             return
-        self.wizard_wrote()
+        self.wizard_noted("_wrote")  # Cancel puts it back, unless the test succeeds
         self.test.setEnabled(False)
         self.result.setText("Asking the provider...")
         self._job = run_in_background(self.app.test_sms, self.tested, self.failed)
 
-    def wizard_wrote(self) -> None:
+    def wizard_noted(self, flag: str) -> None:
         wizard = self.wizard()
         if wizard is not None:
-            wizard.sms_tested = True  # type: ignore[attr-defined]  # Cancel keeps what was tested
+            setattr(wizard, flag, True)
 
     def tested(self, balance: Any) -> None:
+        self.wizard_noted("sms_tested")  # Cancel keeps what was tested (the practice ID is locked now)
         self.test.setEnabled(True)
         self.result.setText(plain.shown(f"Passed: the balance is {balance.amount} {balance.currency}."))
         self.show_lock()

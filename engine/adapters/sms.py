@@ -9,6 +9,9 @@ the bundled fake without rewriting its URLs underneath it, and it brings aiohttp
 httpx is a well-kept client with timeouts, TLS verification against our CA file, and proxy
 support in one place: the practice's proxy (issue 18) is the shared one (engine/adapters/proxy.py,
 the same settings as the mail, sign-in and booking-link traffic), handed to httpx as its URL.
+The provider's host name goes to the proxy unresolved (httpx's SOCKS5 sends it as a domain name,
+the "socks5h" behaviour; an HTTP proxy is asked by name): a practice behind a proxy often cannot
+look up outside names itself (tests/integration/test_proxy_names.py).
 
 Library exceptions become engine errors here (engine/errors.py); nothing the provider says
 reaches a person without being made one clean line.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -42,7 +45,7 @@ def _clean(text: Any, limit: int = 200) -> str:
 class SmsSettings:
     provider: str  # none, twilio
     account: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line, a traceback's locals or an error report
     sender: str
     api_url: str
     ca_file: str = ""

@@ -35,6 +35,7 @@ def cmd_patients_add(args: argparse.Namespace) -> int:
         "email": args.email or "", "family_id": args.family_id or "", "usual_provider_id": args.usual_provider or "",
         "preferred_location": args.preferred_location or "", "mobile": args.mobile or "",
         "date_of_birth": args.date_of_birth or "", "shared_address": "yes" if args.shared_address else "",
+        "preference": args.preference or "",
     }
     with open_app(args, writer=True) as app:
         welcomed: list[int | None] = []
@@ -65,5 +66,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--family-id")
     p.add_argument("--usual-provider")
     p.add_argument("--preferred-location")
+    p.add_argument("--preference", choices=("email", "sms", "both", "none"),
+                   help="how automatic messages reach the patient (default: email)")
     p.add_argument("--shared-address", action="store_true",
                    help="the address is knowingly shared with another family (else refused)")

@@ -17,7 +17,9 @@ OUTBOX_FIELDS = ("id", "status", "to", "subject", "created", "deliver_after", "a
 def _outbox_row(rec: dict[str, Any]) -> dict[str, Any]:
     from engine.service.app import RID
 
-    return {"id": rec[RID], "status": rec["status"], "to": rec["to"], "cc": rec.get("cc", []),
+    kind = rec.get("kind") or "email"
+    return {"id": rec[RID], "type": "sms" if kind == "sms" else "email", "kind": kind, "status": rec["status"],
+            "to": rec["to"], "cc": rec.get("cc", []),
             "subject": rec["subject"], "created": rec["created"], "deliver_after": rec["deliver_after"],
             "attempts": rec["attempts"], "last_error": rec.get("last_error", ""), "hint": rec.get("last_hint", ""),
             "patient_id": rec.get("patient_id", ""), "message_id": rec.get("message_id", ""),
@@ -53,9 +55,10 @@ def cmd_outbox_add(args: argparse.Namespace) -> int:
 def cmd_outbox_list(args: argparse.Namespace) -> int:
     with open_app(args, writer=False) as app:
         rows = [_outbox_row(r) for r in app.outbox.list(args.status)]
-    text = table([(r["id"], r["status"], ", ".join(r["to"]), r["subject"][:40], r["deliver_after"][:16],
-                   r["attempts"], r["last_error"][:60]) for r in rows],
-                 ("id", "status", "to", "subject", "deliver after", "tries", "last error"))
+    # one outbox for email and texts: the type first, as the kiosk's Type column shows it
+    text = table([(r["id"], r["type"].upper() if r["type"] == "sms" else "Email", r["status"], ", ".join(r["to"]),
+                   r["subject"][:40], r["deliver_after"][:16], r["attempts"], r["last_error"][:60]) for r in rows],
+                 ("id", "type", "status", "to", "subject", "deliver after", "tries", "last error"))
     emit(args, rows, text)
     return 0
 

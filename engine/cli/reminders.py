@@ -94,7 +94,7 @@ def register(commands: Commands) -> None:
     rules = commands.group("rules", "reminder rules: when reminders go before an appointment", into=rem,
                            dest="rules_action")
     commands.add("list", cmd_rules_list, "the practice's reminder rules", as_json, into=rules)
-    p = commands.add("add", cmd_rules_add, "add a rule, e.g. --channel sms --days 2 --at 10:00 --template APPTREM",
+    p = commands.add("add", cmd_rules_add, "add a rule, e.g. --channel sms --days 2 --at 10:00 --template APPTSMS",
                      as_json, into=rules)
     p.add_argument("--channel", required=True, choices=("email", "sms"))
     p.add_argument("--days", type=whole_number(0, 90, "days before"), default=0, help="days before (0-90)")

@@ -88,6 +88,7 @@ class Engine(AccountSide, SendPasses):
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._next_heartbeat: datetime | None = None
         self.smtp_timeout = 30.0
+        self._texts: Any = None  # the SMS side (engine/service/sms.py), built at the first pass, kept
         practice.settings.on_change(self._settings_changed)
 
     # -- wiring ---------------------------------------------------------------------
@@ -142,6 +143,8 @@ class Engine(AccountSide, SendPasses):
             thread.join(0.05)
         self._thread = None
         self.heartbeat.stopped(self.clock.now(), self.outbox.counts())  # not over a successor's beat
+        if self._texts is not None:
+            self._texts.close()  # its HTTP client; built again at the next pass
         self.outbox.close()
         log.info("email service stopped")
 
@@ -292,16 +295,16 @@ class Engine(AccountSide, SendPasses):
 
     def _send_texts(self, manual: bool) -> Any:
         """The SMS hook (issue 18): due text messages go through the SMS provider, beside the
-        email pass and never through SMTP; engine/service/sms.py does the work."""
-        from engine.service.sms import Texts
+        email pass and never through SMTP; engine/service/sms.py does the work. One `Texts` for the
+        engine's life: its provider (an HTTP client with its TLS context and open connections) is
+        kept from pass to pass and built again only when the settings change."""
+        if self._texts is None:
+            from engine.service.sms import Texts
 
-        texts = Texts(self.practice, self.outbox, inbox=self.inbox)
-        try:
-            report = texts.send_due(self.clock.now, manual)
-            texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses
-            return report
-        finally:
-            texts.close()
+            self._texts = Texts(self.practice, self.outbox, inbox=self.inbox)
+        report = self._texts.send_due(self.clock.now, manual)
+        self._texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses
+        return report
 
     def resolve_links(self) -> None:
         """Items waiting for a booking link: ask the provider (none set: they wait, and say why)."""

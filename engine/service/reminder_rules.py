@@ -51,6 +51,11 @@ class ReminderRules:
             raise InputInvalid(f"reminder rule {rule.id!r} already exists", hint="Delete it first, or give another id.")
         if not self.templates.exists(rule.template):
             raise InputInvalid(f"no template {rule.template!r}", hint="`templates list` shows the codes.")
+        kind = self.templates.get(rule.template).kind
+        if kind != rule.channel:  # a text of an email's words (or an email without a subject) helps nobody
+            raise InputInvalid(f"{rule.template} is {'a text' if kind == 'sms' else 'an email'} template, and the "
+                               f"rule sends {'a text' if rule.channel == 'sms' else 'an email'}",
+                               hint="Choose a template of the rule's kind (`sms templates list` shows the text ones).")
         if rule.provider_id:
             self.practice.directory.require("providers", rule.provider_id)
         if rule.location:

@@ -68,6 +68,7 @@ class Texts:
         self.outbox = outbox
         self._provider = provider
         self._built_from: SmsSettings | None = None  # None: given by the caller, kept whatever the settings
+        self._built_at: object = None  # the settings snapshot the provider was last checked against
         self._inbox = inbox
         self.replies = practice.store.collection("sms_replies")
 
@@ -86,13 +87,21 @@ class Texts:
                            s.get("sms.api_url"), ca_file=s.get("tls.ca_file"), proxy=proxy)
 
     def provider(self) -> SmsProvider:
-        """The provider for the settings as they are now (built again after they change)."""
+        """The provider for the settings as they are now (built again after they change).
+
+        Kept while the stored settings are the ones it was checked against (the snapshot is the
+        same object until any stored value, a sealed secret too, changes): a pass neither decrypts
+        the secrets again nor builds a new HTTP client (and its TLS context, and its connections)."""
         if self._provider is not None and self._built_from is None:
+            return self._provider
+        snap = self.practice.settings.snapshot()
+        if self._provider is not None and snap is self._built_at:
             return self._provider
         wanted = self.sms_settings()
         if self._provider is None or wanted != self._built_from:
             self.close()
             self._provider, self._built_from = provider_for(wanted), wanted
+        self._built_at = snap
         return self._provider
 
     def test(self, now: datetime) -> Balance:
@@ -120,7 +129,7 @@ class Texts:
         if self._provider is not None:
             self._provider.close()
             if self._built_from is not None:
-                self._provider = None
+                self._provider, self._built_at = None, None
 
     def _tz(self) -> ZoneInfo:
         return ZoneInfo(self.practice.settings.get("practice.timezone"))

@@ -18,6 +18,9 @@ POLL_SECONDS = 5.0
 WATCH_SECONDS = 2.0  # how often the active service checks that it still holds the lock
 
 
+WAKE_SECONDS = 0.5  # the longest the main thread sleeps while the service runs (its signal handlers run then)
+
+
 class Standby:
     """The `wait` a writer's Practice is opened with (see PgStore.open): says once, on `say`, who
     holds the lock, then waits POLL_SECONDS per try until `stop` is set."""
@@ -41,7 +44,9 @@ class Standby:
         holds the lock sends the same items. A store without the method (TinyDB: a lock of the
         kernel's, lost only with the process) is simply waited on."""
         held = getattr(store, "lock_held", None)
-        while not self.stop.wait(every if held is not None else None):
+        # never an endless wait: SIGTERM may be taken by another of the process's threads (the
+        # engine's, the journal's syncer), and then only a main thread that wakes runs its handler
+        while not self.stop.wait(every if held is not None else WAKE_SECONDS):
             if held is not None and not held():
                 return False
         return True

@@ -122,3 +122,62 @@ def test_the_editor_offers_a_text_only_fields_that_make_sense_in_one(qtbot: QtBo
     assert "booking.link" not in names() and "patient.email" not in names() and "patient.first_name" in names()
     ed.body.setPlainText("Book at {{ booking.link }}")
     assert "cannot be used in a text message" in ed.problems.text()
+
+
+def cancel(qtbot: QtBot, wizard: QWizard) -> None:
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+
+
+def test_cancel_after_an_unlock_locks_the_practice_id_again(qtbot: QtBot, window: MainWindow,
+                                                            fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    window.app.test_sms()
+    lock = window.app.settings.locked("sms.account")
+    window.sign_in("super user", "")
+    wizard = open_sms_page(qtbot, window)
+    answer("Yes")
+    assert wizard.sms.ask_unlock() and not window.app.sms_account_locked()
+    wizard.sms.account.setText("AC-typed-but-never-tested")
+    cancel(qtbot, wizard)
+    assert not wizard.isVisible()
+    assert window.app.settings.locked("sms.account") == lock  # the same lock: why and since
+    assert window.app.settings.get("sms.account") == fakemail.info()["sms"]["account_sid"]
+
+
+def test_cancel_after_a_failed_test_puts_the_text_settings_back(qtbot: QtBot, window: MainWindow,
+                                                                 fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    wizard = open_sms_page(qtbot, window)
+    page = wizard.sms
+    page.secret.setText("not-the-token")
+    page.quiet.setText("21:00-07:00")
+    qtbot.mouseClick(page.test, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: page.result.text().startswith("Failed"), timeout=15000)
+    cancel(qtbot, wizard)
+    s = window.app.settings
+    assert (s.get("sms.quiet_hours"), s.secret("sms.secret")) == ("20:00-08:00",
+                                                                   fakemail.info()["sms"]["auth_token"])
+    assert not window.app.sms_account_locked()  # only a test that succeeded locks it
+
+
+def test_cancel_refused_by_another_desks_lock_says_so_and_loses_nothing(qtbot: QtBot, window: MainWindow,
+                                                                        fakemail: FakeMail) -> None:
+    configure_sms(window.app.practice, fakemail)
+    wizard = open_sms_page(qtbot, window)
+    page = wizard.sms
+    page.quiet.setText("21:00-07:00")
+    page.account.setText("AC-wrong")
+    qtbot.mouseClick(page.test, Qt.MouseButton.LeftButton)  # writes what was typed, then fails
+    qtbot.wait_until(lambda: page.result.text().startswith("Failed"), timeout=15000)
+    # meanwhile another desk (the same settings record, as on PostgreSQL) tests its own ID and it locks
+    s = window.app.settings
+    s.set("sms.account", "AC-other-desk")
+    s.lock("sms.account", "the SMS provider's test succeeded on 2026-11-24", "2026-11-24T09:00:00+00:00")
+    cancel(qtbot, wizard)
+    assert wizard.isVisible()  # stays open: what it says is seen
+    said = page.subTitle()
+    assert "\n" not in said and "sms.account" in said and "another desk" in said and "locked" in said, said
+    assert s.get("sms.quiet_hours") == "20:00-08:00"  # the rest went back
+    assert s.get("sms.account") == "AC-other-desk" and s.locked("sms.account")  # that desk's, kept
+    cancel(qtbot, wizard)
+    assert not wizard.isVisible()

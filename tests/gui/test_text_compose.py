@@ -89,3 +89,24 @@ def test_a_fetched_text_reply_shows_in_the_inbox_with_the_sms_mark(qtbot: QtBot,
     assert window.inbox.model_.text(0, 0) == "SMS new"
     assert window.inbox.model_.text(0, 3) == "Running late, sorry"
     assert window.app.inbox_message(window.inbox.id_at(0)).patient_id == "P040"
+
+
+def test_an_item_waiting_for_its_deliver_after_time_shows_a_clock(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 18: a staggered item (a recall, a reminder) shows its deliver-after time with a clock
+    in the outbox until the time comes; one due now shows none."""
+    from datetime import timedelta
+
+    from kiosk.outbox_page import LATER
+
+    window.app.set_settings({"sms.quiet_hours": ""})
+    now = window.app.now()
+    waiting = window.app.texts.queue("P040", "Your check-up is due", now, deliver_after=now + timedelta(hours=3),
+                                     automatic=True)
+    due = window.app.texts.queue("P005", "Your crown is ready", now)
+    window.show_view("outbox")
+    window.outbox_page.refresh()
+    table = window.outbox_page.table
+    shown = {table.model_.text(r, 5): table.model_.text(r, 6) for r in range(table.model_.rowCount())}
+    assert shown["Your check-up is due"].startswith(LATER), shown
+    assert not shown["Your crown is ready"].startswith(LATER), shown
+    assert {window.app.outbox_item(waiting).status, window.app.outbox_item(due).status} == {"ready"}

@@ -4,6 +4,7 @@ own log is the witness that a connection went through it."""
 
 from __future__ import annotations
 
+import json
 import queue
 import socket
 import subprocess
@@ -37,15 +38,33 @@ class RunningProxy:
         return True
 
 
+# pproxy run with a hosts table of its own: its process's name lookups see `hosts` first (as a
+# proxy host's /etc/hosts or its DNS would), ours never do. Only the proxy can then reach a
+# server by such a name, so a client that looks the name up itself fails.
+_WITH_HOSTS = """
+import json, runpy, socket, sys
+hosts = json.loads(sys.argv.pop(1))
+lookup = socket.getaddrinfo
+def getaddrinfo(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    return lookup(hosts.get(name, host), *args, **kwargs)
+socket.getaddrinfo = getaddrinfo
+sys.argv[0] = "pproxy"
+runpy.run_module("pproxy", run_name="__main__", alter_sys=True)
+"""
+
+
 @contextmanager
-def pproxy(scheme: str, auth: str = "") -> Iterator[RunningProxy]:
-    """pproxy listening on 127.0.0.1 (scheme http or socks5; auth "user:password" or none).
+def pproxy(scheme: str, auth: str = "", hosts: dict[str, str] | None = None) -> Iterator[RunningProxy]:
+    """pproxy listening on 127.0.0.1 (scheme http or socks5; auth "user:password" or none;
+    `hosts`: names only the proxy can look up, each to its address).
     The login goes to it on its command line: a test's throwaway password, never the engine's."""
     port = free_port()
     listen = f"{scheme}://127.0.0.1:{port}" + (f"#{auth}" if auth else "")
+    start = ["-c", _WITH_HOSTS, json.dumps(hosts)] if hosts else ["-m", "pproxy"]
     # --auth 0: ask every connection for the login (by default pproxy trusts an address that
     # logged in once for 30 days, and a wrong password would then pass)
-    proc = subprocess.Popen([sys.executable, "-m", "pproxy", "-l", listen, "-v", "--auth", "0"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, *start, "-l", listen, "-v", "--auth", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     try:

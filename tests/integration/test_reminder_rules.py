@@ -74,7 +74,7 @@ def test_reminder_goes_at_the_planned_time_for_the_current_slot_only(practice: P
 def test_rules_stored_listed_and_deleted(practice: Practice, engine: Engine, clock: FakeClock) -> None:
     rem = Reminders(practice, engine.outbox)
     first = rem.rules.add({"channel": "email", "days": 7, "template": "APPTREM"})
-    second = rem.rules.add({"channel": "sms", "days": 2, "at": "10:00", "template": "APPTREM", "provider_id": "DR1"})
+    second = rem.rules.add({"channel": "sms", "days": 2, "at": "10:00", "template": "APPTSMS", "provider_id": "DR1"})
     assert [r.id for r in rem.rules.list()] == [first.id, second.id] == ["R1", "R2"]
     rem.rules.delete("R1")
     assert [r.describe() for r in rem.rules.list()] == ["SMS 2 days before at 10:00 (provider DR1)"]
@@ -84,4 +84,8 @@ def test_rules_stored_listed_and_deleted(practice: Practice, engine: Engine, clo
         rem.rules.add({"channel": "email", "days": 2, "template": "NOSUCH"})
     with pytest.raises(NotFound):
         rem.rules.add({"channel": "email", "days": 2, "template": "APPTREM", "provider_id": "DR99"})
+    with pytest.raises(InputInvalid, match="APPTREM is an email template, and the rule sends a text"):
+        rem.rules.add({"channel": "sms", "days": 2, "template": "APPTREM"})  # an email's words, unchecked as a text
+    with pytest.raises(InputInvalid, match="APPTSMS is a text template"):
+        rem.rules.add({"channel": "email", "days": 2, "template": "APPTSMS"})  # an email without a subject
     assert [r.id for r in rem.rules.list()] == ["R2"]

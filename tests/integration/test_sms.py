@@ -215,3 +215,24 @@ def test_a_bounced_address_falls_back_to_a_text_only_where_the_patient_allows_it
     assert [m["to"] for m in fakemail.sms.messages("outbound")] == ["+447700900034"]
     assert not [m for m in fakemail.sent() if set(m["rcpt_tos"]) & {"angus.macleod@patientmail.example",
                                                                   "oluwaseun.adeyemi@patientmail.example"}]
+
+
+def test_the_provider_is_kept_between_passes_and_built_again_when_the_settings_change(
+        practice: Practice, engine: Engine, clock: FakeClock, fakemail: FakeMail) -> None:
+    """One HTTP client for the engine's passes (not one per pass, with its TLS context and
+    settings decrypted again: the bench's overhead), yet a changed secret is used at once."""
+    texts = Texts(practice, engine.outbox)
+    texts.queue("P040", "First", clock.now())
+    assert engine.send_receive_now()["sent"] == 1
+    kept = engine._texts.provider()  # noqa: SLF001 - the engine's own, as its passes use it
+    texts.queue("P040", "Second", clock.now())
+    assert engine.send_receive_now()["sent"] == 1
+    assert engine._texts.provider() is kept  # noqa: SLF001
+    practice.settings.set("sms.secret", "not-the-token")
+    wrong = texts.queue("P040", "Third", clock.now())
+    report = engine.send_receive_now()
+    assert report["sent"] == 0 and "refused the account" in report["errors"][0]["error"]
+    assert engine.outbox.get(wrong)["status"] == "ready"  # a retry, not lost
+    practice.settings.set("sms.secret", fakemail.info()["sms"]["auth_token"])
+    assert engine.send_receive_now()["sent"] == 1
+    assert [m["body"] for m in fakemail.sms.messages("outbound")] == ["First", "Second", "Third"]

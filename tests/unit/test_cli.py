@@ -63,6 +63,19 @@ def test_patients_add_and_list(tmp_path: Path) -> None:
     assert listed[0]["last_name"] == "D'Arcy" and listed[0]["email"] == "zoe@example.com"
 
 
+def test_patients_add_carries_the_mobile_and_the_preference(tmp_path: Path) -> None:
+    """Issue 18: a patient's mobile (normalised to E.164) and how automatic messages reach them."""
+    data = tmp_path / "d"
+    out = pm("patients", "add", "--id", "P2", "--first-name", "Ana", "--last-name", "Silva", "--mobile",
+             "07700 900123", "--preference", "sms", "--json", data=data)
+    assert out.returncode == 0, out.stderr
+    (listed,) = json.loads(pm("patients", "list", "--json", data=data).stdout)
+    assert (listed["mobile"], listed["preference"]) == ("+447700900123", "sms")
+    bad = pm("patients", "add", "--id", "P3", "--first-name", "Bo", "--last-name", "Ng", "--preference", "fax",
+             data=data)
+    assert bad.returncode == 2 and "fax" in bad.stderr
+
+
 def test_usage_errors_exit_non_zero(tmp_path: Path) -> None:
     out = pm("config", "set", "only-key", data=tmp_path / "d")
     assert out.returncode == 2

@@ -20,7 +20,7 @@ def demo(tmp_path: Path) -> Path:
 def test_reminder_rules_add_list_delete(tmp_path: Path) -> None:
     data = demo(tmp_path)
     out = pm("reminders", "rules", "add", "--channel", "sms", "--days", "2", "--at", "10:00", "--template",
-             "APPTREM", "--json", data=data)
+             "APPTSMS", "--json", data=data)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["describe"] == "SMS 2 days before at 10:00"
     bad = pm("reminders", "rules", "add", "--channel", "email", "--days", "7", "--at", "10:00\u2028",
@@ -99,6 +99,21 @@ def test_compose_names_a_templated_email(tmp_path: Path) -> None:
     assert (item["category"], item["description"]) == ("Dentures", "Dentures reminder 15 November")
 
 
+def test_the_outbox_list_says_which_items_are_texts(tmp_path: Path) -> None:
+    """Issue 18: one outbox for both, with its Type (the kiosk's column; here a column and a field)."""
+    data = demo(tmp_path)
+    with Practice(data, writer=True, command="test") as p:
+        p.settings.set("sms.quiet_hours", "")
+    text = json.loads(pm("sms", "send", "--patient", "P040", "--text", "Your crown is ready", "--json",
+                         data=data).stdout)["id"]
+    mail = json.loads(pm("outbox", "add", "--to", "pat@example.com", "--subject", "Hello", "--json",
+                         data=data).stdout)["id"]
+    rows = {r["id"]: r for r in json.loads(pm("outbox", "list", "--json", data=data).stdout)}
+    assert (rows[text]["type"], rows[mail]["type"]) == ("sms", "email")
+    shown = {line.split()[0]: line.split()[1] for line in pm("outbox", "list", data=data).stdout.splitlines()[1:]}
+    assert (shown[str(text)], shown[str(mail)]) == ("SMS", "Email")
+
+
 def test_sms_test_locks_the_practice_id_and_unlock_warns_first(tmp_path: Path) -> None:
     from tools.fakemail import FakeMail
 
@@ -134,7 +149,7 @@ def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout) == {"code": "TXTCROWN", "parts": 1}
     listed = json.loads(pm("sms", "templates", "list", "--json", data=data).stdout)
-    assert [t["code"] for t in listed] == ["TXTCROWN"]  # text templates only, not the email ones
+    assert sorted(t["code"] for t in listed) == ["APPTSMS", "TXTCROWN"]  # the demo's text one too; no email ones
     link = pm("sms", "templates", "add", "TXTBOOK", "--text", "Book at {{ booking.link }}", data=data)
     assert link.returncode == 1 and "cannot be used in a text message" in link.stderr
     long = pm("sms", "templates", "add", "TXTLONG", "--text", "😀" * 150, data=data)
@@ -153,7 +168,7 @@ def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None
         assert Outbox(p.store).get(sent_id(sent))["text"] == "Hi Oluwaseun, your crown is ready."
     deleted = pm("sms", "templates", "delete", "TXTCROWN", "--json", data=data)
     assert deleted.returncode == 0 and json.loads(deleted.stdout) == {"deleted": "TXTCROWN"}
-    assert json.loads(pm("sms", "templates", "list", "--json", data=data).stdout) == []
+    assert [t["code"] for t in json.loads(pm("sms", "templates", "list", "--json", data=data).stdout)] == ["APPTSMS"]
 
 
 def sent_id(out) -> int:  # noqa: ANN001
