@@ -12,6 +12,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -57,16 +58,48 @@ class PrivateQuietFileHandler(logging.handlers.RotatingFileHandler):
     On a full disk the standard handler prints "--- Logging error ---" and a traceback
     on stderr for every record, burying the one line the command has to say. A log
     line that cannot be written is dropped and counted instead; the work goes on.
+    Closing does not raise either: on PostgreSQL the change is already committed when
+    the last buffered lines fail to reach the full disk, and an error then would tell
+    the person that a stored change failed (`lost_lines` is how the command says it).
     """
 
     dropped = 0
+    reason: int | None = None  # the errno of the last line dropped (ENOSPC: the disk is full)
 
     def _open(self):  # noqa: ANN202 - the stream logging expects
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
-        type(self).dropped += 1
+        _count_lost(sys.exc_info()[1])
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            _count_lost(exc)
+
+    def close(self) -> None:
+        try:
+            super().close()  # the stream's file is closed even when its last flush fails
+        except OSError as exc:
+            _count_lost(exc)
+
+
+def _count_lost(exc: BaseException | None) -> None:
+    PrivateQuietFileHandler.dropped += 1
+    if isinstance(exc, OSError) and exc.errno is not None:
+        PrivateQuietFileHandler.reason = exc.errno
+
+
+def lost_lines() -> tuple[int, int | None]:
+    """How many log lines (or buffered runs of them) this process could not write since
+    `forget_lost_lines`, and the errno of the last one (None when none were lost)."""
+    return PrivateQuietFileHandler.dropped, PrivateQuietFileHandler.reason
+
+
+def forget_lost_lines() -> None:
+    PrivateQuietFileHandler.dropped, PrivateQuietFileHandler.reason = 0, None
 
 
 _configured: dict[Path, logging.Handler] = {}

@@ -26,7 +26,7 @@ from typing import Any
 from engine.cli import (admin, compose, config, directory, inbox, migrate, outbox, plugins, recalls, reminders, service,
                         signin, sms, system, templates, users)
 from engine.cli.base import Commands
-from engine.cli.input import OneLineParser, fail, not_text, os_error
+from engine.cli.input import OneLineParser, fail, not_text, note, os_error, os_words
 from engine.errors import PracticeMailError
 
 # in the order `practicemail --help` lists them
@@ -84,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(args, "any_arguments", False):  # what parse_args says (a stand-in takes anything)
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # imported once the arguments parse: `--help` and a usage error need none of the service
-    from engine.service.app import default_data_folder, make_private
+    from engine.service.app import default_data_folder, forget_lost_lines, make_private
 
+    forget_lost_lines()
     make_private()  # whatever this command creates (data, exports, logs) is the owner's alone
     if not hasattr(args, "data"):
         args.data = default_data_folder()
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.database = None
         args.database_typed = False
     try:
-        return int(args.handler(args) or 0)
+        return done(int(args.handler(args) or 0))
     except PracticeMailError as exc:
         return fail(exc.message, exc.hint)
     except KeyboardInterrupt:
@@ -106,6 +107,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "Give files as UTF-8 text.")
     except RecursionError:
         return fail("the input is too deeply nested to read", "Simplify it (fewer nested parts) and try again.")
+
+
+def done(code: int) -> int:
+    """A command that did its work says so (exit 0) even when its log lines could not be written:
+    on PostgreSQL the change is committed before the log file is closed, and "failed" would send
+    the person to do it again (a second patient, the email queued twice). One more line says the
+    log has a gap, so whoever reads the log later knows why this change is missing from it."""
+    from engine.service.app import lost_lines
+
+    count, reason = lost_lines()
+    if code == 0 and count:
+        message, _ = os_words(reason)
+        note(f"done, but the log could not be written ({message.format(name='the log file')})",
+             "What the command did is stored; only its lines are missing from the log. Free some space on the "
+             "disk that holds the data folder.")
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +35,11 @@ def one_line(text: str) -> str:
 def fail(message: str, hint: str) -> int:
     print(f"practicemail: {one_line(message)}. {one_line(hint)}", file=sys.stderr)
     return 1
+
+
+def note(message: str, hint: str) -> None:
+    """One more line on standard error after work that was done (its exit code stays 0)."""
+    print(f"practicemail: {one_line(message)}. {one_line(hint)}", file=sys.stderr)
 
 
 def not_text(argv: Sequence[str]) -> str | None:
@@ -65,11 +71,16 @@ _OS_WORDS = {
 }
 
 
+def os_words(code: int | None, strerror: str = "") -> tuple[str, str]:
+    """The words for an errno: a message (with `{name}` for the file) and a hint."""
+    return _OS_WORDS.get(code or 0, ("{name}: " + (strerror or (os.strerror(code) if code else "an error")).lower(),
+                                     "Check the file or folder named and try again."))
+
+
 def os_error(exc: OSError) -> int:
     """What the operating system said, as one line a person can act on."""
     name = exc.filename if exc.filename is not None else "a file"
-    message, hint = _OS_WORDS.get(exc.errno or 0, ("{name}: " + (exc.strerror or str(exc)).lower(),
-                                                   "Check the file or folder named and try again."))
+    message, hint = os_words(exc.errno, exc.strerror or str(exc))
     return fail(message.format(name=name), hint)
 
 
