@@ -27,8 +27,7 @@ from zoneinfo import ZoneInfo
 
 from engine.adapters.documents import Document, list_documents, looks_like_dicom
 from engine.adapters.durable import atomic_write, make_private
-from engine.adapters.logs import forget_lost_lines, lost_lines
-from engine.adapters.logs import redact as redact_secrets
+from engine.adapters.logs import forget_lost_lines, lost_lines, redact as redact_secrets
 from engine.adapters.storage import RID
 from engine.core.outbox import Event
 from engine.core.templates import Template
