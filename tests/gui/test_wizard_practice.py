@@ -76,3 +76,26 @@ def test_a_fresh_setup_offers_imap_and_the_test_page_says_what_it_needs(qtbot: Q
     assert test.progress.isHidden()
     shown = test.verdict.text() + " ".join(test.steps.item(i).text() for i in range(test.steps.count()))
     assert "in the setup wizard" not in shown
+
+
+def test_a_support_address_typed_in_the_wizard_is_where_email_support_goes(
+        qtbot: QtBot, window: MainWindow, practice: Practice, fakemail: FakeMail) -> None:
+    """Item 6's end: "Email support" failed with "set support.address (the setup wizard...)" because
+    the wizard had no such field. Typed there, finished, and the admin page's button reaches it."""
+    from tests.gui.helpers import send_receive
+
+    window.show_view("admin")
+    page = window.admin_page
+    qtbot.mouseClick(page.support, Qt.MouseButton.LeftButton)
+    assert "support.address" in page.note.text()  # not set yet
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    to_page(qtbot, wizard, wizard.practice)
+    wizard.practice.support.clear()
+    qtbot.keyClicks(wizard.practice.support, "help@it-support.example")
+    to_page(qtbot, wizard, wizard.tomorrow)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.support, Qt.MouseButton.LeftButton)
+    assert "in the outbox" in page.note.text()
+    report = send_receive(qtbot, window)
+    assert report["sent"] == 1 and fakemail.sent()[-1]["rcpt_tos"] == ["help@it-support.example"]
