@@ -81,7 +81,8 @@ class InboxPage(TagDesk, QSplitter):
                                               ("Mark read", lambda: self.mark_selected_read(True)),
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
-                                              ("Info", self.info_selected), ("Delete", self.delete_selected)])
+                                              ("Info", self.info_selected), ("Delete", self.delete_selected)],
+                                 keys={"Reply...": "Ctrl+R", "Forward...": "Ctrl+Shift+F", "Delete": "Del"})
         self.role = role
         self.message_view = MessageView(app.inbox.content, role, when)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())

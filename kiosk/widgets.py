@@ -44,14 +44,17 @@ def forward_confirmed(parent: QWidget, send: Callable[[bool], int], patients: Ca
     return send(True)
 
 
-def with_buttons(table: QWidget, buttons: list[tuple[str, Any]]) -> QWidget:
-    """A row of buttons above a table."""
+def with_buttons(table: QWidget, buttons: list[tuple[str, Any]], keys: dict[str, str] | None = None) -> QWidget:
+    """A row of buttons above a table; a button whose action also has a key names it in its
+    tooltip ("Reply (Ctrl+R)"), so the keys are found where the action is."""
     box = QWidget()
     layout = QVBoxLayout(box)
     row = QHBoxLayout()
     for label, slot in buttons:
         b = QPushButton(label)
         b.clicked.connect(no_checked(slot))
+        if keys and label in keys:
+            b.setToolTip(f"{label.rstrip('.')} ({keys[label]})")
         row.addWidget(b)
     row.addStretch(1)
     layout.addLayout(row)

@@ -194,3 +194,20 @@ def test_the_desk_asks_by_itself_when_a_confirmation_falls_due(qtbot: QtBot, win
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
     assert "will not be sent" in window.status_line.text()
     assert [r["status"] for r in window.app.engine.outbox.list()] == ["cancelled"]
+
+
+def test_the_inbox_buttons_name_the_keys_that_do_the_same(window: MainWindow) -> None:
+    """The action row's buttons say their keys where reception looks ("Reply (Ctrl+R)"), and each
+    key named is one the inbox really answers."""
+    from PyQt6.QtGui import QShortcut
+
+    page = window.inbox_page
+    answered = {s.key().toString() for s in page.findChildren(QShortcut)}
+    named = {}
+    for b in page.findChildren(QPushButton):
+        tip = b.toolTip()
+        if tip.endswith(")") and "(" in tip:
+            named[b.text()] = tip[tip.rindex("(") + 1:-1]
+    assert {"Reply...", "Forward...", "Delete"} <= set(named), named
+    for label, key in named.items():
+        assert QKeySequence(key).toString() in answered, (label, key, answered)
