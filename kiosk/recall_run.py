@@ -9,7 +9,7 @@ until its deliver-after time (the stagger: recalls.per_hour)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from PyQt6.QtCore import QDate
@@ -38,7 +38,7 @@ def listed(lines: list[str]) -> str:
     return "\n".join(["  " + plain.shown(x) for x in lines[:SHOWN]] + ([f"  and {more} more"] if more > 0 else []))
 
 
-def describe(run: Any) -> str:
+def describe(run: Any, zone: tzinfo) -> str:
     """The dry run in the desk's words."""
     head = (f"{plural(run.patients, 'patient')}: {plural(len(run.messages), 'message')}, "
             f"{run.emails} by email and {run.texts} by text message.")
@@ -50,8 +50,8 @@ def describe(run: Any) -> str:
     if run.skipped:
         parts.append(f"Skipped: {len(run.skipped)}\n" + listed([f"{name}: {why}" for name, why in run.skipped]))
     if run.messages:
-        parts.append(f"The first goes after {run.messages[0].deliver_after[:16].replace('T', ' ')}, the last after "
-                     f"{run.messages[-1].deliver_after[:16].replace('T', ' ')} (UTC), staggered.")
+        at = [datetime.fromisoformat(m.deliver_after).astimezone(zone) for m in (run.messages[0], run.messages[-1])]
+        parts.append(f"Staggered: the first goes after {at[0]:%d %b %H:%M}, the last after {at[1]:%d %b %H:%M}.")
     return "\n\n".join(parts)
 
 
@@ -119,7 +119,8 @@ class RecallRunDialog(QDialog):
         if chosen != self.choices() or self.result is not None:  # changed meanwhile: its own preview follows
             return
         self.preview = run
-        self.summary.setText(describe(run) if run.messages or run.skipped else "Nobody is due a recall then.")
+        self.summary.setText(describe(run, self.app.zone()) if run.messages or run.skipped
+                             else "Nobody is due a recall then.")
         self._set_queue()
 
     def _set_queue(self) -> None:

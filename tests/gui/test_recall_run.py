@@ -64,6 +64,7 @@ def test_the_preview_is_the_command_lines_dry_run(qtbot: QtBot, window: MainWind
     assert no_address[0] in text and dialog.queue.text() == "Queue 5 messages..." and dialog.queue.isEnabled()
     for family in run.families:  # a family due together at one address: one message, its names listed
         assert ", ".join(family.names) in text
+    assert "Staggered: the first goes after" in text
     assert len(run.families) == sum(1 for m in doc["messages"] if len(m["patients"]) > 1) >= 1
     dialog.location.setCurrentIndex(dialog.location.findData("Riverside Surgery"))
     qtbot.wait_until(lambda: dialog.preview is not None, timeout=15000)
@@ -100,7 +101,10 @@ def test_queueing_asks_then_the_outbox_shows_the_items_with_their_clock(qtbot: Q
 
 
 def test_cancel_queues_nothing(qtbot: QtBot, window: MainWindow) -> None:
-    dialog = open_run(qtbot, window, QDate(2026, 12, 31))
+    dialog = open_run(qtbot, window, QDate(2026, 11, 30))  # before the first recall is due
+    assert dialog.summary.text() == "Nobody is due a recall then." and not dialog.queue.isEnabled()
+    dialog.due.setDate(QDate(2026, 12, 31))
+    qtbot.wait_until(lambda: dialog.preview is not None, timeout=15000)
     assert dialog.queue.isEnabled()
     qtbot.mouseClick(dialog.cancel, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
