@@ -13,9 +13,11 @@ from PyQt6.QtCore import QDate
 from PyQt6.QtWidgets import QDateEdit, QDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from engine.errors import PracticeMailError
-from engine.service.app import App, DayAppointment, RecallLine
+from engine.service.app import App, DayAppointment, RecallLine, allowed
 from kiosk import plain, printing
 from kiosk.appointments import SlotDialog, calendar_text, cancel_question
+from kiosk.jobs import Jobs
+from kiosk.recall_run import RecallRunDialog
 from kiosk.tables import RecordTable
 from kiosk.widgets import no_checked
 
@@ -37,6 +39,8 @@ class DayList(QWidget):
         # set by the main window: open compose with the PDF attached, and a patient's file
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.on_open_patient: Callable[[str], Any] = lambda _pid: None
+        self.role: Callable[[], Any] = lambda: "reception"  # who is at the desk (the main window's role)
+        self.jobs: Jobs | None = None  # the main window's jobs thread (a recall run goes there)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.day = QDateEdit()
@@ -153,7 +157,8 @@ class DayList(QWidget):
         return self.on_email_pdf(None, printing.pdf_attachment(self.document(), "appointments.pdf"))
 
     def open_recalls(self) -> "RecallList":
-        dialog = RecallList(self.app, self)
+        dialog = RecallList(self.app, self, lambda: allowed(self.role(), "mass_email"), self.jobs or Jobs(self),
+                            self.changed)
         dialog.on_email_pdf = self.on_email_pdf
         dialog.show()
         self.last_recalls = dialog
@@ -161,10 +166,14 @@ class DayList(QWidget):
 
 
 class RecallList(QDialog):
-    """Who is due a recall, soonest first: printed or emailed as PDF (to whom is reception's choice)."""
+    """Who is due a recall, soonest first: printed or emailed as PDF (to whom is reception's choice);
+    "Run recalls..." queues them (kiosk/recall_run.py), shown only to a group allowed mass email."""
 
-    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+    def __init__(self, app: App, parent: QWidget | None = None, may_run: Callable[[], bool] = lambda: False,
+                 jobs: Jobs | None = None, changed: Callable[[], None] = lambda: None) -> None:
         super().__init__(parent)
+        self.app, self.may_run, self.changed = app, may_run, changed
+        self.jobs = jobs if jobs is not None else Jobs(self)
         self.setWindowTitle("Recall list")
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.lines: list[RecallLine] = app.recall_list()
@@ -176,14 +185,25 @@ class RecallList(QDialog):
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for label, slot in (("Print...", lambda: printing.print_with_dialog(self.document(), self)),
-                            ("Email as PDF...", self.email_as_pdf)):
+                            ("Email as PDF...", self.email_as_pdf), ("Run recalls...", self.open_run)):
             b = QPushButton(label)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.buttons[label] = b
+        self.buttons["Run recalls..."].setVisible(may_run())
         row.addStretch(1)
         layout.addLayout(row)
         self.resize(640, 480)
+        self.last_run: RecallRunDialog | None = None
+
+    def open_run(self) -> RecallRunDialog | None:
+        """The recall run's dialog, for a group allowed mass email (asked again when it queues)."""
+        if not self.may_run():
+            return None
+        dialog = RecallRunDialog(self.app, self.jobs, self.may_run, self.changed, self)
+        dialog.show()
+        self.last_run = dialog
+        return dialog
 
     def document(self) -> Any:
         text = "\n".join(f"{r.due:%d %b %Y}  {r.patient_name:<30}  {r.type:<12}  {r.status}" for r in self.lines)

@@ -129,6 +129,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.day_list = DayList(self.app, self.when, lambda text: self.status_line.setText(text), self.refresh_outbox)
         self.day_list.on_email_pdf = self.email_as_pdf
         self.day_list.on_open_patient = self.open_patient
+        self.day_list.role, self.day_list.jobs = (lambda: self.role), self.jobs
         self.tabs.addTab(self.day_list, "Appointments")
         middle = QWidget()
         row = QHBoxLayout(middle)

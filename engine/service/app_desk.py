@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.core.outbox import State
-from engine.service.values import DayAppointment, DeskCounts, OutboxItem, Patient, RecallLine
+from engine.service.values import DayAppointment, DeskCounts, OutboxItem, Patient, RecallLine, RecallMessage, RecallRun
 
 # the patient fields reception may set at the desk (the rest come from the practice system)
 PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", "mobile", "family_id",
@@ -19,7 +19,7 @@ PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "email", 
 
 class DeskDoor:
     """Needs the App's `directory`, `inbox`, `reminders`, `recalls`, `outbox`, `settings`, `zone`,
-    `now`, `patients`, `patient` and `_command`."""
+    `now`, `patients`, `patient`, `engine` and `_command`."""
 
     directory: Any
     inbox: Any
@@ -32,6 +32,7 @@ class DeskDoor:
     patients: Any
     patient: Any
     _command: Any
+    engine: Any
 
     def desk_counts(self) -> DeskCounts:
         """The navigation's numbers: read in place (no record copied), on the kiosk's jobs thread."""
@@ -73,6 +74,32 @@ class DeskDoor:
         names = {p.id: p.name for p in self.patients()}
         return [RecallLine(r.patient_id, names.get(r.patient_id, r.patient_id), r.type, r.due, r.status)
                 for r in recalls]
+
+    def recall_locations(self) -> list[str]:
+        """The practice's locations by name: a recall run may be for one of them."""
+        return sorted(r["name"] for r in self.directory.list("locations"))
+
+    def recall_preview(self, due_before: date, location: str = "") -> RecallRun:
+        """The engine's dry run of `practicemail recalls run --dry-run`: nothing is queued."""
+        return self._recall_run(self.recalls.run(due_before, self.now(), location=location, dry_run=True))
+
+    def run_recalls(self, due_before: date, location: str = "") -> RecallRun:
+        """The recall run itself (the CLI's `recalls run`): one message per patient, staggered."""
+        self._command("run recalls")
+        result = self.recalls.run(due_before, self.now(), location=location)
+        self.engine.wake()
+        return self._recall_run(result)
+
+    def _recall_run(self, result: Any) -> RecallRun:
+        names = {p.id: p.name for p in self.patients()}
+        messages = tuple(RecallMessage(m["to"], tuple(m["patients"]), tuple(names.get(p, p) for p in m["patients"]),
+                                       m["deliver_after"]) for m in result.messages)
+        why = [(pid, "no email address or mobile") for pid in result.no_address] + \
+            [(pid, "asked for no messages") for pid in result.opted_out] + \
+            [(pid, "already queued by an earlier run") for pid in result.already] + \
+            [(pid, f"not queued: {r['error']}") for r in result.refused for pid in r["patients"]]
+        return RecallRun(result.dry_run, messages, 0 if result.dry_run else len(result.queued),
+                         tuple((names.get(pid, pid), reason) for pid, reason in why))
 
     def next_patient_id(self) -> str:
         """A free patient code for a patient added at the desk (P followed by a number)."""

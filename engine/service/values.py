@@ -149,3 +149,45 @@ class DeskCounts:
     unread: int
     waiting: int
     failed: int
+
+
+@dataclass(frozen=True)
+class RecallMessage:
+    """One message of a recall run: to an email address or a mobile ("sms:" and the number), for
+    one patient or a family due together at a shared address, not before `deliver_after`."""
+
+    to: str
+    patient_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    deliver_after: str  # ISO, as the engine's run answers it
+
+    @property
+    def by_text(self) -> bool:
+        return self.to.startswith("sms:")
+
+
+@dataclass(frozen=True)
+class RecallRun:
+    """A recall run as the engine answered it (its dry run: the preview; else what it queued):
+    the messages, and who is skipped and why (name and reason)."""
+
+    dry_run: bool
+    messages: tuple[RecallMessage, ...]
+    queued: int
+    skipped: tuple[tuple[str, str], ...]
+
+    @property
+    def patients(self) -> int:
+        return sum(len(m.patient_ids) for m in self.messages)
+
+    @property
+    def texts(self) -> int:
+        return sum(1 for m in self.messages if m.by_text)
+
+    @property
+    def emails(self) -> int:
+        return len(self.messages) - self.texts
+
+    @property
+    def families(self) -> tuple[RecallMessage, ...]:
+        return tuple(m for m in self.messages if len(m.patient_ids) > 1)
