@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from engine.core.outside import outside_text
 from engine.errors import InputInvalid
 
 SCALABLE = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/tiff": "TIFF"}
@@ -38,7 +39,9 @@ def list_documents(data_folder: Path, patient_id: str) -> list[Document]:
     folder = patient_folder(data_folder, patient_id)
     if not folder.is_dir():
         return []
-    return sorted((Document(p.name, p, p.stat().st_size) for p in folder.iterdir()
+    # a name the file system could not decode (os.listdir's surrogateescape) is shown readable;
+    # the path stays as it is, to open the file
+    return sorted((Document(outside_text(p.name), p, p.stat().st_size) for p in folder.iterdir()
                    if p.is_file() and not p.name.startswith(".")), key=lambda d: d.name.lower())
 
 

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from engine.adapters.proxy import Proxy
+from engine.core.outside import outside_text
 from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
 
 API = "/2010-04-01/Accounts"
@@ -38,7 +39,7 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u
 
 def _clean(text: Any, limit: int = 200) -> str:
     """What the provider said, as one safe line."""
-    return _UNSAFE.sub(" ", str(text if text is not None else ""))[:limit].strip()
+    return _UNSAFE.sub(" ", outside_text(str(text if text is not None else "")))[:limit].strip()
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class TwilioProvider:
             except (TypeError, ValueError):
                 when = datetime.now(timezone.utc)
             out.append(Incoming(_clean(m.get("sid"), 64), _clean(m.get("from"), 32), _clean(m.get("to"), 32),
-                                str(m.get("body") or "")[:1600], when))
+                                outside_text(str(m.get("body") or ""))[:1600], when))
         return out
 
     def balance(self) -> Balance:

@@ -23,6 +23,7 @@ from email.message import Message
 from typing import Any
 
 from engine.core.names import saved_name
+from engine.core.outside import outside_text
 
 _HEADERS = email.parser.Parser(_class=Message, policy=email.policy.compat32)
 MAX_HEADER = 2000  # characters kept of any header (a 1 MB subject is cut, not stored whole)
@@ -31,8 +32,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # C1 controls and the bidi marks, embeddings, overrides and isolates: gone from names and file
 # names, where they could show `evan@example.org` or `gpj.exe` the wrong way round
 _HIDDEN = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_ESCAPED = re.compile("[\udc80-\udcff]+")  # bytes the email package could not decode, kept as surrogates
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _MSGID = re.compile(r"<[^<>\s]+>")
 _SPACES = re.compile(r"\s+")
 _LINES = re.compile(r"\r\n|\r|\n")
@@ -134,19 +133,11 @@ def plain_headers(block: bytes) -> dict[str, str] | None:
     return fields or None
 
 
-def _bytes_back(m: re.Match[str]) -> str:
-    raw = m.group().encode("utf-8", "surrogateescape")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
 def _one_line(text: str) -> str:
     """A decoded name as one bounded line: control characters and line breaks become spaces,
     bidi controls go, and bytes of an unknown or broken charset (which the email package
     hands back as surrogates, and which no store can write) are read as UTF-8 or Latin-1."""
-    text = _SURROGATE.sub("\ufffd", _ESCAPED.sub(_bytes_back, text))
+    text = outside_text(text)
     return _SPACES.sub(" ", _HIDDEN.sub("", _CONTROL.sub(" ", text.replace("\x85", " ")))).strip()[:MAX_HEADER]
 
 

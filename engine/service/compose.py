@@ -25,6 +25,7 @@ from engine.adapters.documents import dicom_attachment, looks_like_dicom, scale_
 from engine.core.directory import household, person_name
 from engine.core.message import Attachment, Draft, Recipient
 from engine.core.names import hidden
+from engine.core.outside import outside_text
 from engine.errors import InputInvalid, RuleRefused
 from engine.service.compose_replies import Replies
 from engine.service.inbox import Inbox
@@ -204,10 +205,11 @@ class Composer(Replies):
             data = path.read_bytes()
         except OSError as exc:
             raise InputInvalid(f"cannot attach {path}: {exc.strerror}", hint="Check the file name and folder.") from None
-        ctype = mimetypes.guess_type(path.name)[0] or ""
+        name = outside_text(path.name)  # os.listdir's surrogateescape: a name no store could write
+        ctype = mimetypes.guess_type(name)[0] or ""
         if scale_images_to:
             data = scale_down(data, ctype, scale_images_to)
-        return Attachment(path.name, data, ctype)
+        return Attachment(name, data, ctype)
 
     def attach_file(self, path: Path, scale_images_to: int | None, patient_id: str | None,
                     frame: int = 0) -> Attachment:
