@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
+import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,12 @@ from engine.core.addresses import normalise_address
 from engine.errors import InputInvalid, NotFound
 
 log = logging.getLogger("practicemail.store")
+
+# Held around every write of the patients and the index patched for it (Directory._wrote): the
+# one writer process (TinyDB's folder lock, PostgreSQL's advisory lock; a desk never writes a
+# patient) writes them only here, so no other write lands between a write's signature before and
+# after, and a patched index is never kept under a signature that holds a change it has not seen.
+_WRITING = threading.RLock()
 
 
 _SEARCHED = ("title", "first_name", "last_name", "date_of_birth", "mobile", "email", "id")  # what haystack reads
@@ -143,7 +150,8 @@ class Directory:
             raise InputInvalid(f"{source}: {len(problems)} problem(s), nothing imported", problems)
         for r in records:
             r["source"] = "import"
-        coll.insert_many(records)
+        with _WRITING:  # not patched: the next search rebuilds (imports are rare)
+            coll.insert_many(records)
         log.info("imported %d %s from %s", len(records), kind, source)
         return len(records)
 
@@ -166,9 +174,10 @@ class Directory:
         rec = records[0]
         rec["source"] = "reception"
         coll = self._coll("patients")
-        before = coll.signature()
-        rec[RID] = coll.insert(rec)
-        self._wrote(before, [rec[RID]])
+        with _WRITING:
+            before = coll.signature()
+            rec[RID] = coll.insert(rec)
+            self._wrote(before, [rec[RID]])
         log.info("patient added (record %d)", rec[RID])
         for listener in list(self._created_listeners):
             listener(rec)
@@ -190,10 +199,11 @@ class Directory:
                 normalise_address(str(changes["email"] or "")) != normalise_address(rec.get("email") or ""):
             changes["email_bad"] = None  # a corrected address is a good one until it bounces itself
         coll = self._coll(kind)
-        before = coll.signature() if kind == "patients" else None
-        coll.update(rec[RID], changes)
-        if kind == "patients":
-            self._wrote(before, [rec[RID]])
+        with _WRITING:
+            before = coll.signature() if kind == "patients" else None
+            coll.update(rec[RID], changes)
+            if kind == "patients":
+                self._wrote(before, [rec[RID]])
 
     def mark_address_bad(self, address: str, reason: str, outbox_id: int, now: datetime) -> list[str]:
         """Every patient whose address this is, marked: it bounced for good (`email_bad`, shown on
@@ -204,13 +214,14 @@ class Directory:
             return []
         marked, rids = [], []
         coll = self._coll("patients")
-        before = coll.signature()
-        for rec in coll.find(lambda r: normalise_address(r.get("email") or "") == wanted):
-            coll.update(rec[RID], {"email_bad": {"address": rec["email"], "reason": reason, "at": now.isoformat(),
-                                                 "outbox_id": outbox_id}})
-            marked.append(rec["id"])
-            rids.append(rec[RID])
-        self._wrote(before, rids)
+        with _WRITING:
+            before = coll.signature()
+            for rec in coll.find(lambda r: normalise_address(r.get("email") or "") == wanted):
+                coll.update(rec[RID], {"email_bad": {"address": rec["email"], "reason": reason,
+                                                     "at": now.isoformat(), "outbox_id": outbox_id}})
+                marked.append(rec["id"])
+                rids.append(rec[RID])
+            self._wrote(before, rids)
         if marked:
             log.info("address of patient(s) %s marked bad: %s", ", ".join(marked), reason)
         return marked
@@ -263,9 +274,7 @@ class Directory:
         (its signature `before`, read just before the write), it is patched for those records
         alone, so the next keystroke searches at once where it waited for a whole rebuild
         (297 ms at 20,000 patients: issue 19). Otherwise it is left for the next search to
-        rebuild. Another writer's change between `before` and the signature read here would be
-        kept out until the next write of any patient: `refresh_index` (the kiosk's jobs thread,
-        after an edit) rebuilds from scratch off the desk's thread and swaps it in."""
+        rebuild. Called under _WRITING, with the write."""
         cached = self._index
         if cached is None or before is None or cached[0] != before:
             return
@@ -277,18 +286,13 @@ class Directory:
         changed = {rid: coll.get(rid) for rid in rids}
         self._index = (after, cached[1].patched(changed))
 
-    def refresh_index(self) -> None:
-        """The patient index built again from every stored record, whatever the signature says,
-        and swapped in whole (for a worker thread: a search meanwhile reads the index it had)."""
-        coll = self._coll("patients")
-        self._index = self._build(coll, coll.signature())
-
     def _patient_index(self) -> "_PatientIndex":
         """(sort order, searchable text, id) per patient, sorted, and the families' members; kept
         while the collection's signature is unchanged (any write, by any process, changes it).
         Each patient's text is kept by the fields it is made from (`_haystack`), so a rebuild
         after one patient changed works out one text, not 20,000 (a mobile's national forms
-        cost ~50 us each: a second for a large practice)."""
+        cost ~50 us each: a second for a large practice). The Directory's own writes patch it
+        (`_wrote`): no rebuild after an edit at the desk."""
         coll = self._coll("patients")
         signature = coll.signature()
         cached = self._index
