@@ -42,7 +42,7 @@ HEARTBEAT: dict[str, Schema] = {
     "last_send": {"at": "time", "sent": "count", "problems": "count", "error": "text"},
     "last_receive": {"at": "time", "received": "count", "error": "text"},
     "history": [{"at": "time", "event": "code", "state": "code", "phase": "code", "error": "text"}],
-    "recent_sends": ["time"],
+    "recent_sends": ["time"], "recent_texts": ["time"],
 }
 SYNC: list[Schema] = [{"key": "text", "uidvalidity": "count", "last_uid": "count", "seen": "count",
                        "count": "count", "last_uidl": "code", "last_fetch": "time"}]

@@ -94,7 +94,7 @@ class Admin:
                  for i in range(slots)]
         counts = [0] * slots
         steps = schedule.plan(s, now, self.engine.outbox.due_facts(), self.engine.heartbeat.recent_sends(),
-                              now + timedelta(hours=hours))
+                              now + timedelta(hours=hours), self.engine.heartbeat.recent_texts())
         for step in steps:
             i = int((step.at.astimezone(s.tz) - start).total_seconds() // 900)
             if not 0 <= i < slots:

@@ -10,7 +10,8 @@ Pure: no clock and no I/O. The facts come in as arguments: the typed settings sn
 counts, and the moment of the last mail check.
 
     email   paced (engine/core/pacing.py), inside a period, in (due time, id) order
-    sms     not paced; inside a period and outside the quiet hours
+    sms     paced by sms.per_minute (the same rule, counting texts only), inside a period and
+            outside the quiet hours, in (due time, id) order
     check   every N minutes and at the check times, inside a period (a check time outside
             every period is caught up when the next one opens)
 """
@@ -36,7 +37,7 @@ class Due:
     """One ready outbox item, as far as the schedule cares."""
 
     id: int
-    channel: str  # EMAIL or SMS: texts go through the SMS provider, unpaced
+    channel: str  # EMAIL or SMS: texts go through the SMS provider, paced apart from emails
     at: datetime  # its deliver_after, or later while it waits out a retry's backoff
 
     @classmethod
@@ -68,6 +69,27 @@ def may_work(s: ScheduleSettings, now: datetime) -> bool:
 def email_slot(s: ScheduleSettings, now: datetime, recent_sends: Sequence[datetime]) -> datetime | None:
     """When the next automatic email may go (None: no period, ever)."""
     return pacing.next_automatic_slot(now, recent_sends, s.per_minute, s.tz, s.periods)
+
+
+def text_slot(s: ScheduleSettings, now: datetime, recent_texts: Sequence[datetime]) -> datetime | None:
+    """When the next automatic text may go: paced by sms.per_minute against the texts alone (the
+    emails' pacing never holds one back), then inside a period and outside the quiet hours.
+    Pacing only says "not before", so a paced instant moved on to an opening is still paced."""
+    return text_at(s, pacing.next_automatic_send(now, recent_texts, s.sms_per_minute))
+
+
+def plan_texts(s: ScheduleSettings, now: datetime, texts: Sequence[Due], recent_texts: Sequence[datetime],
+               until: datetime | None = None) -> list[tuple[int, datetime]]:
+    """When each text will go, in the worker's order, each counted for the next one's pacing."""
+    sends = list(recent_texts)
+    out: list[tuple[int, datetime]] = []
+    for d in in_order(texts):
+        at = text_slot(s, max(now, d.at), sends)
+        if at is None or (until is not None and at > until):
+            break
+        sends.append(at)
+        out.append((d.id, at))
+    return out
 
 
 def text_at(s: ScheduleSettings, at: datetime) -> datetime | None:
@@ -107,11 +129,12 @@ def check_due(s: ScheduleSettings, now: datetime, last_check: datetime | None) -
 
 
 def next_wake(s: ScheduleSettings, now: datetime, due: Sequence[Due], recent_sends: Sequence[datetime],
-              last_check: datetime | None, blocked_until: datetime | None = None) -> datetime | None:
+              last_check: datetime | None, blocked_until: datetime | None = None,
+              recent_texts: Sequence[datetime] = ()) -> datetime | None:
     """The next instant automatic work may have something to do (None: nothing ever, until a change).
 
     Inside a period: the first email's paced slot (held while the account is blocked), the first
-    text's moment, the period's close and the next check. Outside: the next period's opening."""
+    text's paced moment, the period's close and the next check. Outside: the next period's opening."""
     if not s.automatic or not s.periods:
         return None
     opens = pacing.next_period_start(now, s.tz, s.periods)
@@ -124,8 +147,8 @@ def next_wake(s: ScheduleSettings, now: datetime, due: Sequence[Due], recent_sen
         if email is not None:
             slot = email_slot(s, max(email.at, now, blocked_until or now), recent_sends)
             candidates.append(slot)
-        texts = [text_at(s, max(d.at, now)) for d in ordered if d.channel == SMS]
-        candidates.extend(texts)
+        candidates.extend(at for _, at in plan_texts(s, now, [d for d in ordered if d.channel == SMS],
+                                                      recent_texts)[:1])
         candidates.append(pacing.period_end(now, s.tz, s.periods))
     check = next_check(s, now, last_check)
     if check is not None:
@@ -135,7 +158,7 @@ def next_wake(s: ScheduleSettings, now: datetime, due: Sequence[Due], recent_sen
 
 
 def plan(s: ScheduleSettings, now: datetime, due: Sequence[Due], recent_sends: Sequence[datetime],
-         until: datetime) -> list[Step]:
+         until: datetime, recent_texts: Sequence[datetime] = ()) -> list[Step]:
     """Everything that will happen up to `until`, soonest first: each send, and the mail checks."""
     ordered = in_order(due)
     if not s.automatic:
@@ -146,10 +169,8 @@ def plan(s: ScheduleSettings, now: datetime, due: Sequence[Due], recent_sends: S
         emails = [(d.id, d.at) for d in ordered if d.channel == EMAIL]
         steps = [Step(at, SEND, rid, EMAIL) for rid, at in
                  pacing.plan_automatic_sends(now, emails, recent_sends, s.per_minute, s.tz, s.periods, until=until)]
-        for d in ordered:
-            at = text_at(s, max(d.at, now)) if d.channel == SMS else None
-            if at is not None and at <= until:
-                steps.append(Step(at, SEND, d.id, SMS))
+        texts = [d for d in ordered if d.channel == SMS]
+        steps.extend(Step(at, SEND, rid, SMS) for rid, at in plan_texts(s, now, texts, recent_texts, until))
         steps.extend(_checks(s, now, until))
     return sorted(steps, key=lambda x: (x.at, x.what != CHECK, x.id or 0))
 

@@ -119,6 +119,8 @@ CATALOGUE: tuple[Setting, ...] = (
     _s("sms.api_url", "text", "https://api.twilio.com", "The provider's API address (a test server's, in tests)",
        optional=False),
     _s("sms.quiet_hours", "span", "20:00-08:00", "No automatic texts in these practice-local hours; empty: none"),
+    _s("sms.per_minute", "int", "", "Automatic texts per minute at most, counted apart from emails; empty: not paced",
+       minimum=1, maximum=100000),
     _s("sms.max_segments", "int", 3, "The most parts one text may have", minimum=1, maximum=10, optional=False),
     _s("sms.confirm_words", "words", CONFIRM_WORDS, "A reply of just one of these words confirms the patient's "
        "next appointment; empty: none does"),

@@ -28,6 +28,7 @@ class ScheduleSettings:
     check_every: timedelta | None
     check_times: tuple[time, ...]
     quiet_hours: tuple[time, time] | None  # text messages only
+    sms_per_minute: int | None = None  # sms.per_minute; None: texts not paced (counted apart from emails)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def snapshot(values: Mapping[str, Any]) -> PracticeSettings:
         receiving=bool(v["incoming.enabled"]),
         check_every=timedelta(minutes=int(every)) if every else None,
         check_times=parse_check_times(v["schedule.check_times"] or ""),
-        quiet_hours=parse_quiet_hours(v["sms.quiet_hours"] or ""))
+        quiet_hours=parse_quiet_hours(v["sms.quiet_hours"] or ""),
+        sms_per_minute=int(v["sms.per_minute"]) if v["sms.per_minute"] else None)
     return PracticeSettings(
         timezone=v["practice.timezone"], email=v["practice.email"] or "", name=v["practice.name"] or "",
         schedule=schedule, outgoing_host=v["outgoing.host"] or "", outgoing_port=int(v["outgoing.port"]),

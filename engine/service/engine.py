@@ -35,7 +35,7 @@ from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox, SendReport
-from engine.service.passes import SendPasses
+from engine.service.passes import PACING_MEMORY, SendPasses
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
 from engine.service.templates import Templates
@@ -85,6 +85,7 @@ class Engine(AccountSide, SendPasses):
         self._manual_running = threading.Event()
         self._account_blocked_until: datetime | None = None
         self._recent_sends: list[datetime] = self.heartbeat.recent_sends()
+        self._recent_texts: list[datetime] = self.heartbeat.recent_texts()  # text pacing's, apart from email's
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._next_heartbeat: datetime | None = None
         self.smtp_timeout = 30.0
@@ -274,7 +275,7 @@ class Engine(AccountSide, SendPasses):
         now = self.clock.now()
         s = self.practice.settings.snapshot().schedule
         wake = schedule.next_wake(s, now, self.outbox.due_facts(), self._recent_sends, self._last_check,
-                                  self._account_blocked_until)
+                                  self._account_blocked_until, self._recent_texts)
         candidates = [t for t in (wake, self._next_heartbeat) if t is not None]
         return min(candidates) if candidates else None
 
@@ -302,7 +303,10 @@ class Engine(AccountSide, SendPasses):
             from engine.service.sms import Texts
 
             self._texts = Texts(self.practice, self.outbox, inbox=self.inbox)
-        report = self._texts.send_due(self.clock.now, manual)
+        now = self.clock.now()
+        self._recent_texts = [t for t in self._recent_texts if now - t < PACING_MEMORY]
+        report = self._texts.send_due(self.clock.now, manual, self._recent_texts)
+        self.heartbeat.save_recent_texts(self._recent_texts[-200:])  # what the preview counts
         self._texts.check_provider(self.clock.now(), manual)  # replies and delivery statuses
         return report
 

@@ -148,5 +148,16 @@ class Heartbeat:
                 return
             self._c.update(RECORD, {"recent_sends": [t.isoformat() for t in sends]})
 
+    def recent_texts(self) -> list[datetime]:
+        """The texts' sends text pacing counts (sms.per_minute), kept apart from the emails'."""
+        rec = self.record() or {}
+        return [datetime.fromisoformat(t) for t in rec.get("recent_texts", [])]
+
+    def save_recent_texts(self, sends: list[datetime]) -> None:
+        with self._lock:
+            if self._c.get(RECORD) is None:
+                return
+            self._c.update(RECORD, {"recent_texts": [t.isoformat() for t in sends]})
+
     def status(self, now: datetime) -> dict[str, Any]:
         return status_rules.derive(self.record(), now, self.setup())

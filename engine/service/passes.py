@@ -20,6 +20,7 @@ from engine.errors import PracticeMailError
 from engine.service.outbox import SendReport
 
 if TYPE_CHECKING:
+    from engine.core.settings_snapshot import ScheduleSettings
     from engine.service.heartbeat import Heartbeat
     from engine.service.outbox import Outbox
     from engine.service.practice import Practice
@@ -40,6 +41,7 @@ class SendPasses:
     _session: SmtpSession | None
     _session_lock: threading.Lock
     _recent_sends: list[datetime]
+    _recent_texts: list[datetime]
     _account_blocked_until: datetime | None
     _next_heartbeat: datetime | None
     _last_check: datetime | None
@@ -90,11 +92,20 @@ class SendPasses:
                 check = schedule.next_check(s, now, self._last_check)
                 if check is not None and check <= slot:
                     return False  # receiving is due first
+                text = self._next_text(s, now)
+                if text is not None and text <= slot:
+                    return False  # a text is due first: texts are paced apart, emails never hold them
                 if not self._rest_until(slot, session):
                     return False
             return False
 
         return before_each
+
+    def _next_text(self, s: ScheduleSettings, now: datetime) -> datetime | None:
+        """The next automatic text's paced moment (its own pacing, sms.per_minute)."""
+        texts = [d for d in self.outbox.due_facts() if d.channel == schedule.SMS]
+        first = schedule.plan_texts(s, now, texts, self._recent_texts)[:1]
+        return first[0][1] if first else None
 
     def _rest_until(self, slot: datetime, session: SmtpSession) -> bool:
         """Wait for a paced slot inside a pass, beating the heartbeat on the way; False when woken

@@ -349,7 +349,8 @@ class Reminders:
         the rule the worker follows), from the sends pacing has already counted."""
         s = self.practice.settings.snapshot().schedule
         recent = Heartbeat(self.practice.store).recent_sends()
-        steps = schedule.plan(s, now, self.outbox.due_facts(), recent, now + timedelta(hours=hours))
+        texts = Heartbeat(self.practice.store).recent_texts()
+        steps = schedule.plan(s, now, self.outbox.due_facts(), recent, now + timedelta(hours=hours), texts)
         return [_line(step, self.outbox.get(step.id) if step.id is not None else None) for step in steps]
 
 

@@ -26,9 +26,11 @@ from zoneinfo import ZoneInfo
 from engine.adapters.proxy import proxy_for
 from engine.adapters.sms import Balance, SmsProvider, SmsSettings, provider_for
 from engine.adapters.storage import RID
+from engine.core import pacing
 from engine.core import sms as rules
 from engine.core.directory import preference
 from engine.core.outbox import MAX_ATTEMPTS, Event
+from engine.core.schedule import Due
 from engine.errors import (InputInvalid, PracticeMailError, SmsAccountRefused, SmsNotSetUp, SmsRefused,
                            SmsUnreachable)
 from engine.service.inbox import Inbox, TextReply
@@ -203,7 +205,11 @@ class Texts:
                        automatic, meta)
 
     # -- sending (the engine's hook calls this) ------------------------------------------------------
-    def send_due(self, clock: Callable[[], datetime], manual: bool) -> TextReport:
+    def send_due(self, clock: Callable[[], datetime], manual: bool,
+                 recent_texts: list[datetime] | None = None) -> TextReport:
+        """Send the due texts. `recent_texts`: text pacing's memory (the engine's), each text sent
+        appended to it; an automatic pass sends only what sms.per_minute lets go now (at most one
+        when paced: the next one's slot is later) and the worker wakes for the next slot."""
         report = TextReport()
         now = clock()
         due = self.outbox.due_sms(now, manual)
@@ -214,6 +220,13 @@ class Texts:
             # not due until they end: the worker sleeps instead of spinning
             self.outbox.defer(due, later, now, why="quiet hours")
             return report
+        recent = recent_texts if recent_texts is not None else []
+        s = self.practice.settings.snapshot().schedule
+        if not manual and s.sms_per_minute:
+            slot = pacing.next_automatic_send(now, recent, s.sms_per_minute)
+            if slot > now:
+                return report  # not yet: the schedule rule wakes the worker at the slot
+            due = [min(due, key=lambda rid: (Due.of(rid, self.outbox.get(rid)).at, rid))]  # the worker's order
         provider: SmsProvider | None = None
         setup_error: Exception | None = None
         try:
@@ -224,6 +237,7 @@ class Texts:
         try:
             for item in claimed:  # each with its number and words, from the claim
                 journal.attempt(item[RID], clock())  # before the text goes: a kill from here on flags it
+                recent.append(clock())  # every text counts for text pacing the moment it goes
                 journal.outcome(self._send_one(item, (item["envelope_to"][0], item["text"]), provider, setup_error,
                                                clock, report))
                 done += 1

@@ -32,6 +32,9 @@ def test_the_snapshot_is_typed_and_frozen(practice: Practice) -> None:
         s.per_minute = 1  # type: ignore[misc]
     practice.settings.set("pacing.enabled", "no")
     assert practice.settings.snapshot().schedule.per_minute is None  # pacing off: no cap at all
+    assert practice.settings.snapshot().schedule.sms_per_minute is None  # texts: not paced unless set
+    practice.settings.set("sms.per_minute", "7")  # the texts' own cap, whatever pacing.enabled says
+    assert practice.settings.snapshot().schedule.sms_per_minute == 7
 
 
 def test_parsed_once_per_change_and_made_again_after_one(practice: Practice) -> None:
