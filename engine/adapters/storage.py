@@ -64,6 +64,10 @@ class Records(Protocol):
     def ids(self, predicate: Predicate) -> list[int]:
         """Ids of the records the predicate accepts, in increasing order."""
 
+    def ids_by(self, field: str, value: Any) -> list[int]:
+        """Ids of the records whose `field` equals `value`, in increasing order: find_by without
+        the records (PostgreSQL from an index; TinyDB a scan that copies nothing)."""
+
     def remove(self, record_id: int) -> None: ...
 
     def __len__(self) -> int: ...

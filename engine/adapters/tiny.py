@@ -119,6 +119,9 @@ class Collection:
     def find_by(self, field: str, value: Any) -> list[Record]:
         return self.find(matches(field, value))
 
+    def ids_by(self, field: str, value: Any) -> list[int]:
+        return self.ids(matches(field, value))
+
     def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
         self._check_writable()
         body = {k: copy.deepcopy(v) for k, v in fields.items() if k != RID}

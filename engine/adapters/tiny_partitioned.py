@@ -268,6 +268,9 @@ class PartitionedCollection:
         """A scan here; PostgreSQL answers it from an index."""
         return self.find(matches(field, value))
 
+    def ids_by(self, field: str, value: Any) -> list[int]:
+        return self.ids(matches(field, value))
+
     def all(self) -> list[Record]:
         return self.find(lambda _d: True)
 

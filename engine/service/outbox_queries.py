@@ -107,7 +107,9 @@ class OutboxQueries:
         return self._items.count_by("status").get(state.value, 0)
 
     def ids_in(self, state: State) -> list[int]:
-        return self._items.ids(lambda r: r["status"] == state.value)
+        """By the status index on PostgreSQL (a predicate there read every item's JSON: a fifth of
+        a send pass's time, measured with py-spy on tools/bench/outbound.py); a scan on TinyDB."""
+        return self._items.ids_by("status", state.value)
 
     def in_state(self, state: State) -> list[OutboxItem]:
         return self._where(lambda r: r["status"] == state.value)

@@ -253,6 +253,9 @@ class PgCollection:
     def ids(self, predicate: Predicate) -> list[int]:
         return [i for i, d in self._stream() if predicate(d)]
 
+    def ids_by(self, field: str, value: Any) -> list[int]:
+        return [r[RID] for r in self.find_by(field, value)]  # the rows read are only the matches
+
     def count_by(self, field: str) -> dict[Any, int]:
         """Counted by the server, except rows whose text holds "\\u0000" (a json operator on them
         fails: see _PLAIN): those are sent whole and counted here."""

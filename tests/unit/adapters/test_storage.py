@@ -289,3 +289,18 @@ def test_newest_holding_names_what_a_scan_finds(backend: Backend, records: list[
         scan = list(p.iter_newest(lambda r: all(t in r["tags"] for t in wanted)))
         assert list(p.newest_holding("tags", wanted)) == scan
         assert p.count_unflagged(["read"]) == sum(1 for r in p.all() if not r["read"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(statuses=st.lists(st.sampled_from(["ready", "sending", "sent", None]), max_size=30),
+       wanted=st.sampled_from(["ready", "sending", "sent", None]))
+def test_ids_by_names_what_a_scan_finds(backend: Backend, statuses: list[str | None], wanted: str | None) -> None:
+    """ids_by (the outbox's ids in a state: PostgreSQL from the status index) is find_by's ids,
+    on an indexed field of the outbox and on a plain one alike."""
+    with backend.open() as s:
+        for p in (s.partitioned("outbox"), s.partitioned(f"plain{next(_fresh)}", partition_size=4)):
+            for rid in p.ids(lambda _r: True):
+                p.remove(rid)
+            p.insert_many([{"status": v} if v is not None else {} for v in statuses])
+            assert p.ids_by("status", wanted) == [r[RID] for r in p.find_by("status", wanted)] == \
+                p.ids(lambda r: r.get("status") == wanted)
