@@ -119,7 +119,7 @@ class AppointmentsPanel(QWidget):
             row.addWidget(b)
         row.addStretch(1)
         self.problem = plain.label()
-        self.problem.setStyleSheet("color: #a01c1c")
+        self.problem.setStyleSheet(plain.PROBLEM)
         row.addWidget(self.problem)
         layout.addLayout(row)
         self.refresh()

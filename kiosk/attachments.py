@@ -208,7 +208,7 @@ class AttachmentList(QWidget):
         total = self.total_bytes()
         self.total.setText(f"{len(self.files)} file(s), {size_text(total)}" if self.files else "")
         big = total > self.warn_bytes
-        self.total.setStyleSheet("color: #a01c1c; font-weight: bold" if big else "")
+        self.total.setStyleSheet(plain.PROBLEM_BOLD if big else "")
         self.total.setToolTip("Larger than many mail servers accept; scale pictures down or send fewer files."
                               if big else "")
         self.changed.emit()

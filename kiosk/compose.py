@@ -161,7 +161,7 @@ class ComposeDialog(QDialog):
         self.files.changed.connect(self.check)
         layout.addWidget(self.files)
         self.problem = plain.label(wrap=True)  # the rules name patients: their names are text
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         layout.addWidget(self.problem)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.send = self.buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)

@@ -65,7 +65,7 @@ class ForwardDialog(QDialog):
         self.files = plain.label(files_note(files or []), wrap=True)  # file names are anyone's: text
         layout.addWidget(self.files)
         self.problem = plain.label()
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         self.problem.setWordWrap(True)
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

@@ -53,7 +53,7 @@ class MassMail(QDialog):
         self.count.setStyleSheet("font-weight: bold")
         layout.addWidget(self.count)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c")
+        self.problem.setStyleSheet(plain.PROBLEM)
         layout.addWidget(self.problem)
         layout.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

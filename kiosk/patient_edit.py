@@ -60,7 +60,7 @@ class PatientEditDialog(QDialog):
         self.channel.setCurrentIndex(max(0, self.channel.findData(rec.get("preference") or "email")))
         form.addRow("Contact by", self.channel)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c")
+        self.problem.setStyleSheet(plain.PROBLEM)
         form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)

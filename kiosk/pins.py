@@ -44,7 +44,7 @@ class SignInDialog(QDialog):
         form.addRow("PIN", self.pin)
         layout.addLayout(form)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.go = buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -77,7 +77,7 @@ class SignInDialog(QDialog):
             widget.setEnabled(not on)
         if not on:
             self.go.setDefault(True)  # a disabled default button loses it: Return signs in again
-        self.problem.setStyleSheet("" if on else "color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet("" if on else plain.PROBLEM_BOLD)
         self.problem.setText(CHECKING if on else "")
 
     def _answered(self, who: Any) -> None:

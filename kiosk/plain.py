@@ -45,6 +45,10 @@ class PlainLabel(QLabel):
         super().setText(visible(text or ""))
 
 
+PROBLEM = "color: #a01c1c"  # what is wrong, said in red: one colour for every view
+PROBLEM_BOLD = PROBLEM + "; font-weight: bold"
+
+
 def label(text: str = "", parent: QWidget | None = None, wrap: bool = False) -> PlainLabel:
     """A label that never draws its text as markup."""
     out = PlainLabel(text, parent)

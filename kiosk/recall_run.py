@@ -83,7 +83,7 @@ class RecallRunDialog(QDialog):
         self.summary = plain.label(wrap=True)
         layout.addWidget(self.summary)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c")
+        self.problem.setStyleSheet(plain.PROBLEM)
         layout.addWidget(self.problem)
         layout.addStretch(1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

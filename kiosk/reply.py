@@ -42,7 +42,7 @@ class ReplyDialog(QDialog):
         self.signature.setEnabled(has_signature)
         layout.addWidget(self.signature)
         self.problem = plain.label()
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         self.problem.setWordWrap(True)
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

@@ -62,7 +62,7 @@ class TemplateEditor(TemplateActions, QWidget):
         self.preview.setReadOnly(True)
         right.addWidget(self.preview, 2)
         self.problems = plain.label(wrap=True)
-        self.problems.setStyleSheet("color: #a01c1c")
+        self.problems.setStyleSheet(plain.PROBLEM)
         right.addWidget(self.problems)
         self.may_change = True  # the signed-in group's "templates" permission (kiosk/roles_desk.py)
         self.save = QPushButton("Save")

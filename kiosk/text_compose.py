@@ -42,7 +42,7 @@ class TextDialog(QDialog):
         self.count = QLabel()
         layout.addWidget(self.count)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         layout.addWidget(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.send = buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)

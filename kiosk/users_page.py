@@ -35,7 +35,7 @@ class UsersPage(QWidget):
         layout.addWidget(self._groups_box(), 1)
         layout.addWidget(self._users_box(), 1)
         self.problem = plain.label(wrap=True)
-        self.problem.setStyleSheet("color: #a01c1c; font-weight: bold")
+        self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         self.said = plain.label(wrap=True)
         self.reload()
 

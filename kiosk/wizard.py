@@ -336,7 +336,7 @@ class SetupWizard(QWizard):
                                                                    self.sms, self.tomorrow)}
         self.last_error = ""
         self.error = plain.label()
-        self.error.setStyleSheet("color: #a01c1c")
+        self.error.setStyleSheet(plain.PROBLEM)
         self.saved = False
         keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values(), *self.practice.values(),
                 *SIGN_IN_KEYS, *SMS_KEYS, *PROXY_KEYS]

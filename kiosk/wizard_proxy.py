@@ -52,7 +52,7 @@ class ProxyPage(QWizardPage):
         self.for_email.setChecked(bool(values["proxy.use_for_email"]))
         self.note = plain.label(ALWAYS, wrap=True)
         self.error = plain.label(wrap=True)  # a bad value, named with its hint
-        self.error.setStyleSheet("color: #a01c1c")
+        self.error.setStyleSheet(plain.PROBLEM)
         for label, widget in (("", self.use), ("Proxy address", self.address), ("Kind", self.kind),
                               ("Port", self.port), ("User name", self.user), ("Password", self.password),
                               ("", self.for_email), ("", self.note), ("", self.error)):
