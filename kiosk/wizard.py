@@ -311,7 +311,7 @@ class TomorrowPage(QWizardPage):
 
 
 class SetupWizard(QWizard):
-    def __init__(self, app: App, parent: QWidget | None = None, role: str = "reception") -> None:
+    def __init__(self, app: App, parent: QWidget | None = None, role: Any = "reception") -> None:
         super().__init__(parent)
         self.app = app
         self.settings = app.settings

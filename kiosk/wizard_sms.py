@@ -10,7 +10,7 @@ from typing import Any
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QPushButton, QSpinBox, QWizardPage
 
 from engine.errors import PracticeMailError
-from engine.service.app import App, allowed
+from engine.service.app import App, SignedIn, allowed
 from kiosk import plain
 from kiosk.bridge import run_in_background
 
@@ -21,7 +21,7 @@ PROVIDERS = (("none", "None (no text messages)"), ("twilio", "Twilio (Messages A
 
 
 class SmsPage(QWizardPage):
-    def __init__(self, app: App, values: dict[str, Any], role: str) -> None:
+    def __init__(self, app: App, values: dict[str, Any], role: SignedIn | str) -> None:
         super().__init__()
         self.app = app
         self.role = role
@@ -115,7 +115,8 @@ class SmsPage(QWizardPage):
         if not plain.ask(self, "Unlock the practice ID", f"{self.app.SMS_UNLOCK_WARNING}\n\nUnlock it?"):
             return False
         try:
-            self.app.unlock_sms_account()
+            # the door checks again who may (a group's name alone: the desk's own permissions)
+            self.app.unlock_sms_account(self.role if isinstance(self.role, SignedIn) else self.app.roles.desk())
         except PracticeMailError as exc:
             self.result.setText(plain.shown(f"{exc.message}. {exc.hint}"))
             return False

@@ -33,15 +33,30 @@ def cmd_sms_test(args: argparse.Namespace) -> int:
 
 
 def cmd_sms_unlock(args: argparse.Namespace) -> int:
+    """A super user's action, as in the kiosk: the user named by --user signs in with their PIN
+    (asked at a prompt that does not echo, or one line of standard input; never on argv) and the
+    App's door checks that their group may unlock it."""
+    from engine.cli.input import hidden_line
     from engine.errors import InputInvalid
     from engine.service.app import App
 
     if not args.yes:
         raise InputInvalid("the practice ID was not unlocked: " + App.SMS_UNLOCK_WARNING,
-                           hint="Run it again with --yes to unlock it.")
+                           hint="Run it again with --yes --user NAME (a super user; the PIN is asked for) to unlock it.")
+    if not args.user:
+        raise InputInvalid("only a super user may unlock the SMS practice ID; nothing was changed",
+                           hint="Run it again with --user NAME (a user of the super user group; the PIN is asked for).")
     with open_app(args, writer=True) as app:
-        warning = app.unlock_sms_account()
-    emit(args, {"unlocked": True, "warning": warning}, f"the practice ID is unlocked. {warning}")
+        pin = ""
+        if app.roles.has_pin(args.user):
+            pin = hidden_line(f"PIN for {args.user} (not shown): ")
+            if not pin:
+                raise InputInvalid("no PIN was given; nothing was changed",
+                                   hint="Type it at the prompt, or give it as one line on standard input.")
+        who = app.roles.sign_in(args.user, pin)
+        warning = app.unlock_sms_account(who)
+    emit(args, {"unlocked": True, "by": who.user, "warning": warning},
+         f"the practice ID is unlocked (by {who.user}). {warning}")
     return 0
 
 
@@ -128,6 +143,8 @@ def register(commands: Commands) -> None:
     p = commands.add("unlock", cmd_sms_unlock, "let the practice ID (sms.account) be changed again (with a warning)",
                      as_json, into=sms)
     p.add_argument("--yes", action="store_true", help="unlock it (without: only the warning)")
+    p.add_argument("--user", metavar="NAME", help="who unlocks it: a user whose group may (the super user group by "
+                   "default); their PIN is asked for, or read as one line of standard input")
     p = commands.add("status", cmd_sms_status, "texts in the outbox and their delivery status", as_json, into=sms)
     p.add_argument("--poll", action="store_true", help="first ask the provider about texts not yet delivered")
     p = commands.add("replies", cmd_sms_replies, "text replies, filed by number", as_json, into=sms)

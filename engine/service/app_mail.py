@@ -20,9 +20,11 @@ from engine.core.outbox_item import OutboxItem
 from engine.core.templates import Template
 from engine.errors import InputInvalid
 from engine.service.compose import labelled, merge_context
+from engine.service.roles import SignedIn, allowed
 from engine.service.sms import UNLOCK_WARNING
 from engine.service.values import Contact, MassPreview
 
+UNLOCK = "unlock_sms_account"  # the permission (engine/service/roles.py)
 RECENT = 500  # the newest emails whose categories are offered again
 
 # the settings that name a template: a template named in one of them is in use
@@ -31,7 +33,7 @@ TEMPLATE_SETTINGS = tuple(s.key for s in setting_rules.CATALOGUE if s.kind == "c
 
 class MailDoor:
     """Needs the App's `practice`, `folder`, `outbox`, `directory`, `composer`, `templates`, `settings`, `recalls`,
-    `reminder_rules`, `texts`, `engine`, `now` and `_command`."""
+    `reminder_rules`, `texts`, `roles`, `engine`, `now` and `_command`."""
 
     SMS_UNLOCK_WARNING = UNLOCK_WARNING  # asked before a super user unlocks the SMS practice ID
 
@@ -45,6 +47,7 @@ class MailDoor:
     recalls: Any
     reminder_rules: Any
     texts: Any
+    roles: Any
     engine: Any
     now: Any
     _command: Any
@@ -191,10 +194,18 @@ class MailDoor:
         self._command("test the SMS provider")
         return self.texts.test(self.now())
 
-    def unlock_sms_account(self) -> str:
-        """The super user's action: the practice ID may be changed again; the warning to show."""
+    def unlock_sms_account(self, who: SignedIn) -> str:
+        """The super user's action: the practice ID may be changed again; the warning to show.
+        `who`: the signed-in user asking (the kiosk's, or the CLI's after their PIN), read again
+        from the stored groups: refused unless their group may (unlock_sms_account). The check is
+        here, at the door, so that no caller can forget it."""
         self._command("unlock the SMS practice ID")
-        return str(self.texts.unlock_account())
+        now = self.roles.again(who)
+        if not allowed(now, UNLOCK):
+            raise InputInvalid(f"only a super user may unlock the SMS practice ID, and "
+                               f"{'nobody is signed in' if not now.user else now.user + ' (' + now.group + ') may not'}",
+                               hint="Sign in as a user whose group may unlock it (the super user group by default).")
+        return str(self.texts.unlock_account(now.user))
 
     def send_text(self, patient_id: str, text: str, even_in_quiet_hours: bool = False) -> int:
         """A text to the patient's mobile (their preference, the most-segments setting and quiet hours checked)."""

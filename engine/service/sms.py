@@ -120,11 +120,12 @@ class Texts:
     def account_locked(self) -> bool:
         return self.practice.settings.locked(ACCOUNT) is not None
 
-    def unlock_account(self) -> str:
-        """The practice ID may be changed again (a super user's action): the warning to show."""
+    def unlock_account(self, by: str = "") -> str:
+        """The practice ID may be changed again (a super user's action, checked at the App's
+        door): the warning to show. `by`: who unlocked it, for the log."""
         if not self.practice.settings.unlock(ACCOUNT):
             raise InputInvalid("the practice ID is not locked", hint="It can be changed as it is.")
-        log.warning("the SMS practice ID was unlocked")
+        log.warning("the SMS practice ID was unlocked by %s", by or "the desk")
         return UNLOCK_WARNING
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.errors import InputInvalid, SettingsInvalid, SmsAccountRefused
-from engine.service.app import App
+from engine.service.app import App, SignedIn
 from engine.service.practice import Practice
 from tests.integration.stepping import SteppingClock
 from tests.integration.test_sms import T0, configure_sms
@@ -42,10 +42,20 @@ def test_a_successful_test_shows_the_balance_and_locks_the_practice_id(app: App,
     assert "super user" in refused.value.hint and "\n" not in str(refused.value.message)
     assert s.get("sms.account") == account and s.get("practice.name") != "Changed"  # nothing changed
     app.set_settings({"sms.account": account, "sms.sender": s.get("sms.sender")})  # the same ID: fine (the wizard)
-    warning = app.unlock_sms_account()
+    with pytest.raises(InputInvalid, match="only a super user") as refused:  # the desk: reception
+        app.unlock_sms_account(app.roles.desk())
+    assert "Sign in" in refused.value.hint and app.sms_account_locked()
+    app.roles.add_user("Tess", "reception", "1357")
+    with pytest.raises(InputInvalid, match=r"Tess \(reception\) may not"):
+        app.unlock_sms_account(app.roles.sign_in("Tess", "1357"))
+    # a SignedIn made up with the permission is read again from the stored groups: still reception's
+    with pytest.raises(InputInvalid, match="only a super user"):
+        app.unlock_sms_account(SignedIn("Tess", "reception", frozenset({"unlock_sms_account"})))
+    assert app.sms_account_locked()
+    warning = app.unlock_sms_account(app.roles.sign_in("super user", ""))
     assert "old account" in warning and not app.sms_account_locked()
     with pytest.raises(InputInvalid, match="not locked"):
-        app.unlock_sms_account()
+        app.unlock_sms_account(app.roles.sign_in("super user", ""))
     app.set_settings({"sms.account": "AC" + "1" * 32})
     assert s.get("sms.account") == "AC" + "1" * 32
 

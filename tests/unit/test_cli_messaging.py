@@ -135,9 +135,52 @@ def test_sms_test_locks_the_practice_id_and_unlock_warns_first(tmp_path: Path) -
         asked = pm("sms", "unlock", data=data)
         assert asked.returncode == 1 and asked.stderr.count("\n") == 1 and "--yes" in asked.stderr
         assert "old account" in asked.stderr
-        unlocked = pm("sms", "unlock", "--yes", "--json", data=data)
-        assert unlocked.returncode == 0 and "old account" in json.loads(unlocked.stdout)["warning"]
+        unlocked = pm("sms", "unlock", "--yes", "--user", "super user", "--json", data=data)  # no PIN set yet
+        assert unlocked.returncode == 0, unlocked.stderr
+        assert "old account" in json.loads(unlocked.stdout)["warning"]
         assert pm("config", "set", "sms.account", "AC" + "0" * 32, data=data).returncode == 0
+
+
+def locked_practice(tmp_path: Path) -> Path:
+    """A demo practice whose SMS practice ID is locked (as a successful test leaves it)."""
+    data = demo(tmp_path)
+    with Practice(data, writer=True, command="test") as p:
+        p.settings.set("sms.account", "AC" + "1" * 32)
+        p.settings.lock("sms.account", "the SMS provider's test succeeded on 2026-12-01", "2026-12-01T09:00:00+00:00")
+    return data
+
+
+def is_locked(data: Path) -> bool:
+    with Practice(data, writer=False, command="test") as p:
+        return p.settings.locked("sms.account") is not None
+
+
+def test_sms_unlock_is_a_super_users_action(tmp_path: Path) -> None:
+    """Issue 18: "a super-user action unlocks it, with a warning". The command line opens with the
+    desk's permissions (reception) like the kiosk: refused, in one line, unless a user whose group
+    may unlock it signs in with their PIN (read from standard input, never argv)."""
+    from tests.unit.test_cli import pm_stdin
+
+    data = locked_practice(tmp_path)
+    for args, said in (((), "only a super user"), (("--user", "reception"), "only a super user"),
+                       (("--user", "Nobody"), "name and PIN do not match")):
+        refused = pm_stdin("sms", "unlock", "--yes", *args, data=data, stdin="")
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert said in refused.stderr and refused.stdout == ""
+        assert is_locked(data)
+    assert pm_stdin("users", "add", "Sam", "--group", "super user", data=data, stdin="2468\n").returncode == 0
+    assert pm_stdin("users", "add", "Tess", "--group", "reception", data=data, stdin="1357\n").returncode == 0
+    tess = pm_stdin("sms", "unlock", "--yes", "--user", "Tess", data=data, stdin="1357\n")
+    assert tess.returncode == 1 and tess.stderr.count("\n") == 1 and "Tess (reception) may not" in tess.stderr
+    wrong = pm_stdin("sms", "unlock", "--yes", "--user", "Sam", data=data, stdin="1111\n")
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1 and "PIN" in wrong.stderr
+    none = pm_stdin("sms", "unlock", "--yes", "--user", "Sam", data=data, stdin="")
+    assert none.returncode == 1 and "no PIN" in none.stderr
+    assert is_locked(data)
+    sam = pm_stdin("sms", "unlock", "--yes", "--user", "Sam", "--json", data=data, stdin="2468\n")
+    assert sam.returncode == 0, sam.stderr
+    assert json.loads(sam.stdout)["by"] == "Sam" and not is_locked(data)
+    assert "2468" not in sam.stdout + sam.stderr
 
 
 def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None:
