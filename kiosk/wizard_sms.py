@@ -15,8 +15,9 @@ from kiosk import plain
 from kiosk.bridge import run_in_background
 
 UNLOCK = "unlock_sms_account"  # the permission (engine/service/roles.py)
-KEYS = ("sms.provider", "sms.account", "sms.sender", "sms.quiet_hours", "sms.max_segments", "sms.confirm_words",
-        "sms.opt_out_words")
+KEYS = ("sms.provider", "sms.account", "sms.sender", "sms.quiet_hours", "sms.per_minute", "sms.max_segments",
+        "sms.confirm_words", "sms.opt_out_words")
+NOT_PACED = "Not paced"  # sms.per_minute left empty: texts go as soon as they are due
 PROVIDERS = (("none", "None (no text messages)"), ("twilio", "Twilio (Messages API)"))
 
 
@@ -39,6 +40,11 @@ class SmsPage(QWizardPage):
         self.sender = QLineEdit(values["sms.sender"] or "")
         self.quiet = QLineEdit(values["sms.quiet_hours"] or "")
         self.quiet.setPlaceholderText("e.g. 20:00-08:00; empty: none")
+        self.per_minute = QSpinBox()  # sms.per_minute: 0 shows NOT_PACED and saves the setting empty
+        self.per_minute.setRange(0, 100000)
+        self.per_minute.setSpecialValueText(NOT_PACED)
+        self.per_minute.setValue(int(values.get("sms.per_minute") or 0))
+        self.per_minute.setToolTip("The most automatic texts in any minute, counted apart from emails")
         self.parts = QSpinBox()
         self.parts.setRange(1, 10)
         self.parts.setValue(int(values["sms.max_segments"]))
@@ -52,6 +58,7 @@ class SmsPage(QWizardPage):
         self.lock_note = plain.label(wrap=True)
         for label, w in (("Provider", self.provider), ("Practice ID (account)", self.account), ("Secret", self.secret),
                          ("Sender number or ID", self.sender), ("Quiet hours", self.quiet),
+                         ("Texts per minute", self.per_minute),
                          ("Most messages per text", self.parts), ("Confirmation replies", self.confirm),
                          ("Opt-out replies", self.opt_out), ("", self.test), ("", self.result),
                          ("", self.lock_note), ("", self.unlock)):
@@ -62,6 +69,7 @@ class SmsPage(QWizardPage):
     def values(self) -> dict[str, Any]:
         out = {"sms.provider": self.provider.currentData(), "sms.account": self.account.text().strip(),
                "sms.sender": self.sender.text().strip(), "sms.quiet_hours": self.quiet.text().strip(),
+               "sms.per_minute": self.per_minute.value() or "",
                "sms.max_segments": self.parts.value(), "sms.confirm_words": self.confirm.text(),
                "sms.opt_out_words": self.opt_out.text()}
         if self.secret.text():

@@ -24,7 +24,7 @@ MASK = "***"
 _RECORD = 1
 _PLAIN = catalogue.Setting("", "text", "", "")
 LOCKED_HINT = {"sms.account": "A super user can unlock it (Setup, Text messages, Unlock; or `practicemail sms "
-                              "unlock`): texts already sent stay with the old account."}
+                              "unlock --yes --user NAME`): texts already sent stay with the old account."}
 
 
 class Settings:

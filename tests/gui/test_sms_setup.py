@@ -6,7 +6,7 @@ and the template editor offering a text only the fields that make sense in one."
 from __future__ import annotations
 
 from PyQt6.QtCore import QDate, Qt
-from PyQt6.QtWidgets import QWizard
+from PyQt6.QtWidgets import QSpinBox, QWizard
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
@@ -181,3 +181,44 @@ def test_cancel_refused_by_another_desks_lock_says_so_and_loses_nothing(qtbot: Q
     assert s.get("sms.account") == "AC-other-desk" and s.locked("sms.account")  # that desk's, kept
     cancel(qtbot, wizard)
     assert not wizard.isVisible()
+
+
+def finish(qtbot: QtBot, wizard: QWizard) -> None:
+    to_page(qtbot, wizard, wizard.tomorrow)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+
+
+def typed(qtbot: QtBot, box: QSpinBox, keys: str) -> None:
+    box.selectAll()
+    qtbot.keyClicks(box, keys)
+    box.interpretText()
+
+
+def test_texts_per_minute_is_set_beside_the_other_text_settings_and_saved_on_finish(qtbot: QtBot,
+                                                                                      window: MainWindow) -> None:
+    """sms.per_minute (pacing per channel) has its control on the text-message page: empty shows
+    "Not paced"; typing keeps to whole numbers from 1 to 100000 (what the setting takes); nothing is
+    written before Finish, Cancel writes nothing, Not paced saves the setting empty again."""
+    s = window.app.settings
+    assert s.get("sms.per_minute") in ("", None)
+    wizard = open_sms_page(qtbot, window)
+    box = wizard.sms.per_minute
+    assert box.value() == 0 and box.text() == "Not paced"
+    typed(qtbot, box, "x-1.5e")  # not a whole number: nothing taken
+    assert box.value() in (0, 1, 15) and box.value() <= 100000
+    typed(qtbot, box, "2000000")  # above the setting's maximum: held at it
+    assert 1 <= box.value() <= 100000
+    typed(qtbot, box, "12")
+    assert box.value() == 12 and s.get("sms.per_minute") in ("", None)  # not saved on the way
+    cancel(qtbot, wizard)
+    assert s.get("sms.per_minute") in ("", None)
+    wizard = open_sms_page(qtbot, window)
+    typed(qtbot, wizard.sms.per_minute, "12")
+    finish(qtbot, wizard)
+    assert s.get("sms.per_minute") == 12 and window.app.practice.settings.snapshot().schedule.sms_per_minute == 12
+    wizard = open_sms_page(qtbot, window)
+    assert wizard.sms.per_minute.value() == 12
+    wizard.sms.per_minute.setValue(0)
+    assert wizard.sms.per_minute.text() == "Not paced"
+    finish(qtbot, wizard)
+    assert s.get("sms.per_minute") in ("", None)
