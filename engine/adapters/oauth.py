@@ -32,6 +32,7 @@ from authlib.oauth2.rfc6749.errors import MismatchingStateException
 from engine.adapters.logs import redact_value
 from engine.adapters.proxy import Proxy, http_session, routed
 from engine.adapters.sasl import NO_CONSENT, SignInRequired
+from engine.core.outside import outside_line
 from engine.errors import AuthenticationRefused, ProxyFailed, ServerUnreachable
 
 log = logging.getLogger("practicemail.oauth")
@@ -99,11 +100,15 @@ def _tokens(raw: dict[str, Any], refresh_fallback: str = "") -> Tokens:
 
 
 def oauth_failure(exc: OAuthError, what: str) -> AuthenticationRefused:
-    """An OAuth error answer as the error a person can act on."""
-    text = f"{what}: {exc.error}: {(exc.description or '')[:200]}"
-    if exc.error == "consent_required" or "AADSTS65001" in (exc.description or ""):
+    """An OAuth error answer as the error a person can act on. The provider's `error` and
+    `error_description` are a server's words (any JSON value, any length, any characters): read
+    through the untrusted-text door (engine/core/outside.py) before anything is decided on them
+    or shown, logged or stored (the light, the CLI, the heartbeat)."""
+    error, description = outside_line(exc.error, 60), outside_line(exc.description, 200)
+    text = f"{what}: {error or 'an error'}" + (f": {description}" if description else "")
+    if error == "consent_required" or "AADSTS65001" in description:
         return AuthenticationRefused(text, hint=NO_CONSENT)
-    if exc.error in ("access_denied", "expired_token"):
+    if error in ("access_denied", "expired_token"):
         return SignInCancelled(text, hint="The sign-in was declined or took too long: start it again.")
     return SignInRequired(text)
 
@@ -111,7 +116,7 @@ def oauth_failure(exc: OAuthError, what: str) -> AuthenticationRefused:
 def _network(what: str, exc: Exception) -> ServerUnreachable:
     if isinstance(exc, ProxyFailed):  # its own words and hint: the proxy, not the provider
         return exc
-    return ServerUnreachable(f"{what}: {type(exc).__name__}: {str(exc)[:200]}", hint=UNREACHABLE)
+    return ServerUnreachable(f"{what}: {type(exc).__name__}: {outside_line(exc, 200)}", hint=UNREACHABLE)
 
 
 def discover(issuer: str, timeout: float = 15.0, proxy: Proxy | None = None) -> Endpoints:
@@ -171,7 +176,7 @@ def sign_in_browser(endpoints: Endpoints, client: Client, open_browser: Callable
     answer = f"{redirect.rstrip('/')}{server.answer}"  # type: ignore[attr-defined]
     back = dict(parse_qsl(urlsplit(answer).query))
     if "error" in back and back.get("state") == state:  # the provider's answer: declined, no consent...
-        raise oauth_failure(OAuthError(back["error"][:60], back.get("error_description", "")), "sign-in refused")
+        raise oauth_failure(OAuthError(back["error"], back.get("error_description", "")), "sign-in refused")
     try:
         raw = session.fetch_token(endpoints.token, authorization_response=answer, state=state,
                                   code_verifier=verifier, timeout=client.timeout)
@@ -197,11 +202,16 @@ def start_device(endpoints: Endpoints, client: Client) -> DeviceCode:
         doc = reply.json()
     except (requests.RequestException, ProxyFailed, ValueError) as exc:
         raise _network("device sign-in", exc) from exc
+    if not isinstance(doc, dict):
+        raise _network("device sign-in", ValueError("the answer is not an OAuth document"))
     if reply.status_code != 200 or "device_code" not in doc:
         raise oauth_failure(OAuthError(doc.get("error", "server_error"), doc.get("error_description")), "device sign-in")
-    return DeviceCode(str(doc["user_code"]), str(doc["verification_uri"]),
-                      str(doc.get("verification_uri_complete") or doc["verification_uri"]),
-                      int(doc.get("interval", 5)), int(doc.get("expires_in") or 900), str(doc["device_code"]))
+    try:  # what the person is shown to type and where: the server's words, as one line each
+        return DeviceCode(outside_line(doc["user_code"], 40), outside_line(doc["verification_uri"], 500),
+                          outside_line(doc.get("verification_uri_complete") or doc["verification_uri"], 500),
+                          int(doc.get("interval", 5)), int(doc.get("expires_in") or 900), str(doc["device_code"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _network("device sign-in", exc) from exc
 
 
 def poll_device(endpoints: Endpoints, client: Client, device: DeviceCode,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from engine.core.outside import outside_line
 from engine.errors import AuthenticationRefused
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
@@ -95,13 +96,13 @@ def challenge_status(challenge: bytes) -> str:
         doc = json.loads(challenge.decode("utf-8")) if challenge.strip() else {}
     except (UnicodeDecodeError, ValueError):
         return ""
-    return str(doc.get("status", ""))[:40] if isinstance(doc, dict) else ""
+    return outside_line(doc.get("status", ""), 40) if isinstance(doc, dict) else ""
 
 
 def refused(what: str, words: str, challenge: bytes = b"") -> AuthenticationRefused:
     """A provider's refusal of a token as the error a person can act on."""
-    status = challenge_status(challenge)
-    text = f"the {what} server refused the sign-in: {words[:300]}" + (f" (status {status})" if status else "")
+    status, words = challenge_status(challenge), outside_line(words, 300)  # the server's words: one line
+    text = f"the {what} server refused the sign-in: {words}" + (f" (status {status})" if status else "")
     if "5.7.139" in words or "SmtpClientAuthentication is disabled" in words:
         return AuthenticationRefused(text, hint=SMTP_AUTH_OFF)
     if "AADSTS65001" in words or "consent" in words.lower():

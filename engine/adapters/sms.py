@@ -19,7 +19,6 @@ reaches a person without being made one clean line.
 
 from __future__ import annotations
 
-import re
 import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,16 +29,15 @@ from urllib.parse import quote
 import httpx
 
 from engine.adapters.proxy import Proxy
-from engine.core.outside import outside_text
+from engine.core.outside import outside_line, outside_text
 from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
 
 API = "/2010-04-01/Accounts"
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clean(text: Any, limit: int = 200) -> str:
-    """What the provider said, as one safe line."""
-    return _UNSAFE.sub(" ", outside_text(str(text if text is not None else "")))[:limit].strip()
+    """What the provider said, as one safe line (engine/core/outside.py, the untrusted-text door)."""
+    return outside_line(text, limit)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-_ESCAPED = re.compile("[\udc80-\udcff]+")  # undecodable bytes, kept by surrogateescape
+_ESCAPED = re.compile("[\udc80-\udcff]+")
+# line ends of every kind, other controls, and the bidi marks and isolates: never in one line shown
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")  # undecodable bytes, kept by surrogateescape
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
@@ -34,3 +36,13 @@ def outside_text(text: str) -> str:
     if not has_surrogate(text):
         return text
     return _SURROGATE.sub(REPLACEMENT, _ESCAPED.sub(_bytes_back, text))
+
+
+def outside_line(value: object, limit: int = 200) -> str:
+    """What a server said (an OAuth error and its description, an SMS provider's status, reason
+    or balance), as one line a person can be shown, logged or stored: `outside_text`, then every
+    line end (CR, LF, U+2028...), other control and bidi or invisible mark made a space, cut to
+    `limit` characters. Not text (a JSON number, list or null from a server): its str(), None "".
+    Encoded words (=?utf-8?...?=) stay as they are: nothing decodes them after this."""
+    text = outside_text(value if isinstance(value, str) else "" if value is None else str(value))
+    return _NOT_IN_A_LINE.sub(" ", text[:limit * 4]).strip()[:limit].strip()

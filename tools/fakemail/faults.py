@@ -17,7 +17,8 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
               and its command answers as unknown (a server without STLS or IDLE, say)
     sms, link HTTP: action "reply" with `code` (the gateway fails)
     token     HTTP, the OAuth token endpoint: "reply" with `code` (5xx; or 400 with `text` an OAuth
-              error: invalid_grant, slow_down, ...), or "delay" `seconds` (tools/fakemail/oauth.py)
+              error: invalid_grant, slow_down, ...; or `text` a whole JSON error document, sent as
+              it is), or "delay" `seconds` (tools/fakemail/oauth.py)
     bounce    SMTP: action "bounce": a recipient whose address is `text` (any recipient when empty) is
               accepted, and then a delivery status notification (RFC 3464, tools/fakemail/dsn.py)
               arrives in the mailbox of the user who sent it: `code` 5xx for good (550 no such

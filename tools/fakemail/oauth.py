@@ -14,7 +14,9 @@ refresh can be tested against real sockets.
     POST /oauth/expire         every access token expires now
 
 Faults (`http token ...`): "reply" with `code` (a 5xx, or 400 with `text` an OAuth error such
-as invalid_grant or slow_down), "delay" `seconds`. Tokens and codes are opaque random strings;
+as invalid_grant or slow_down, or a whole JSON error document when `text` starts with "{": sent
+as it is, so a test can play a server whose error and error_description hold anything), "delay"
+`seconds`. Tokens and codes are opaque random strings;
 none is ever written to the transcript. Nothing here imports engine code.
 """
 
@@ -173,6 +175,9 @@ class OAuthServer:
             elif fault is not None and fault.action == "reply":
                 if (fault.code or 503) >= 500:
                     return _json(fault.code or 503, {"error": "temporarily_unavailable"})
+                if fault.text.startswith("{"):  # a whole error document, as a hostile server writes it
+                    return fault.code or 400, {"Content-Type": "application/json", "Cache-Control": "no-store"}, \
+                        fault.text.encode("utf-8", "surrogatepass")
                 return _error(fault.text or "invalid_grant", "fault injected", fault.code or 400)
             return self.token(form)
         if path == "/oauth/devicecode" and method == "POST":
