@@ -35,6 +35,15 @@ from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreach
 API = "/2010-04-01/Accounts"
 
 
+def _whole(value: Any, default: int | None) -> int | None:
+    """A provider's number field (num_segments, error_code): a small whole number, else `default`.
+    Its text may be anything ("²" is a digit to str.isdigit and not to int; 5,000 digits are more
+    than int() reads): an odd field must never fail a send the provider has taken, which would
+    send the text again at every pass."""
+    text = outside_line(value, 12)
+    return int(text) if text.isascii() and text.isdigit() else default
+
+
 def _clean(text: Any, limit: int = 200) -> str:
     """What the provider said, as one safe line (engine/core/outside.py, the untrusted-text door)."""
     return outside_line(text, limit)
@@ -168,12 +177,12 @@ class TwilioProvider:
 
     def send(self, to: str, text: str) -> Accepted:
         doc = self._call("POST", "Messages.json", data={"To": to, "From": self.settings.sender, "Body": text})
-        return Accepted(_clean(doc.get("sid"), 64), _clean(doc.get("status"), 20), int(doc.get("num_segments") or 1))
+        return Accepted(_clean(doc.get("sid"), 64), _clean(doc.get("status"), 20),
+                        _whole(doc.get("num_segments"), 1) or 1)
 
     def status(self, sid: str) -> Delivery:
         doc = self._call("GET", f"Messages/{quote(sid, safe='')}.json")
-        code = doc.get("error_code")
-        return Delivery(sid, _clean(doc.get("status"), 20), int(code) if str(code or "").isdigit() else None,
+        return Delivery(sid, _clean(doc.get("status"), 20), _whole(doc.get("error_code"), None) or None,
                         _clean(doc.get("error_message")))
 
     def incoming(self) -> list[Incoming]:

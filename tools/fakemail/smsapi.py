@@ -9,7 +9,8 @@ HTTP Basic authentication with the Account SID and Auth Token; errors are Twilio
 {"code", "message", "more_info", "status"}. A sent message is `queued`; the first status read
 moves it to its outcome (`delivered`, or the failure set for its number with `outcome`).
 Controls for tests (also over HTTP, JSON, under /sms-control/): `deliver_reply` (a patient
-texts back), `outcome` (how a number's messages end), `messages`. Faults: protocol http, step
+texts back), `outcome` (how a number's messages end), `messages`, `garbled` (fields put over
+every message the API answers with, such as a `num_segments` that is not a number). Faults: protocol http, step
 sms, action reply with a code (429 throttles, 401 refuses, 5xx fails). Depends on no engine code.
 """
 
@@ -59,6 +60,7 @@ class SmsApi:
         self._messages: list[dict[str, Any]] = []
         self._outcomes: dict[str, tuple[str, int | None, str | None]] = {}
         self.listings = 0  # how often the message list was read (a client checking for replies)
+        self.garbled: dict[str, Any] = {}  # fields put over every message answer: a provider answering oddly
 
     # -- controls for tests ------------------------------------------------------------------
     def info(self, base_url: str) -> dict[str, str]:
@@ -177,7 +179,7 @@ class SmsApi:
             self.balance -= cost
             self._messages.append(msg)
             self._lock.notify_all()
-        return 201, dict(msg)
+        return 201, {**msg, **self.garbled}
 
     def _status(self, sid: str) -> tuple[int, Any]:
         with self._lock:
@@ -189,4 +191,4 @@ class SmsApi:
                 msg.update(status=status, error_code=code, error_message=text)
                 if status == "delivered":
                     msg["price"] = f"-{PRICE * int(msg['num_segments'])}"
-            return 200, dict(msg)
+            return 200, {**msg, **self.garbled}
