@@ -68,6 +68,22 @@ class Intake:
         else:
             rec[RID] = self.sync.insert(body)
 
+    @contextmanager
+    def _one_step(self) -> Iterator[None]:
+        """A chunk's blobs, records and the sync state that acknowledges them, as one write where
+        the store has transactions (PostgreSQL: one commit a chunk, not three). If any part
+        fails, none is kept, and the shelf forgets what it took as held."""
+        transaction = getattr(self.shelf.store, "transaction", None)
+        if transaction is None:
+            yield
+            return
+        try:
+            with transaction():
+                yield
+        except BaseException:
+            self.shelf.forget()
+            raise
+
     def sync_state(self) -> list[dict[str, Any]]:
         return [{k: (len(_uidls(v)) if k == "seen" else v) for k, v in r.items() if k != RID}
                 for r in self.sync.all()]
@@ -111,10 +127,11 @@ class Intake:
                     for fetched in ahead:  # the next FETCH runs while this one is stored
                         if not fetched:
                             continue
-                        self.shelf.commit([(f"imap uid {uid}", f"{key} uidvalidity {box.uidvalidity} uid {uid}", raw)
-                                           for uid, raw in fetched], now, report, who)
-                        state["last_uid"] = fetched[-1][0]
-                        self._save_sync(state)
+                        with self._one_step():
+                            self.shelf.commit([(f"imap uid {uid}", f"{key} uidvalidity {box.uidvalidity} uid {uid}",
+                                                raw) for uid, raw in fetched], now, report, who)
+                            state["last_uid"] = fetched[-1][0]
+                            self._save_sync(state)
                         saved = True
                 if not saved:
                     self._save_sync(state)
@@ -148,10 +165,11 @@ class Intake:
 
         def commit() -> None:
             nonlocal saves
-            held = [meta for meta, ok in zip(chunk_meta, self.shelf.commit(chunk, now, report, who)) if ok]
-            seen.update(uid for _, uid in held)
-            state["seen"] = "\n".join(sorted(seen & on_server if not leave_on_server else seen))
-            self._save_sync(state)
+            with self._one_step():
+                held = [meta for meta, ok in zip(chunk_meta, self.shelf.commit(chunk, now, report, who)) if ok]
+                seen.update(uid for _, uid in held)
+                state["seen"] = "\n".join(sorted(seen & on_server if not leave_on_server else seen))
+                self._save_sync(state)
             saves += 1
             if not leave_on_server:
                 to_delete.extend(n for n, _ in held)

@@ -112,6 +112,20 @@ class Shelf:
         those may be acknowledged or deleted on the server). (Reading the headers here rather
         than on the read-ahead thread measured faster: CPU work there keeps this thread
         waiting for the GIL after each fsync.)"""
+        try:
+            return self._commit(raws, now, report, who)
+        except BaseException:
+            self.forget()
+            raise
+
+    def forget(self) -> None:
+        """Drop what the shelf remembers of the store, to be read again: after a chunk's write
+        failed (or was rolled back with the step it was part of), its messages must not count
+        as held here, or the next pass would drop them as duplicates: lost."""
+        self._known_ids = self._known_blobs = None
+        self._recent = None
+
+    def _commit(self, raws: list[tuple[str, str, bytes]], now: datetime, report: ReceiveReport, who: Who) -> list[bool]:
         known_ids, known_blobs = self._load_known()
         shas = self.store.blobs.put_many([raw for _, _, raw in raws])
         records = []

@@ -1,5 +1,6 @@
 """Inbound throughput: 10,000 messages in the fake mailbox; our first sync against
-bare imapclient (or poplib) fetching the same messages in the same run; then 10
+bare imapclient (or poplib) fetching the same messages just before and just after it (the
+faster of the two: see one_round); then 10
 new messages, whose incremental sync must take <= 2 % of the first. Three rounds,
 each with a fresh practice and three checks of 10 new; medians reported.
 Targets: ratio >= 0.7; incremental <= 2 %. On each backend (`--backend tinydb|postgres|both`,
@@ -73,9 +74,19 @@ def bare_pop3(info: dict, user: dict) -> float:  # type: ignore[type-arg]
 
 def one_round(protocol: str, n: int, k: int, folder: Path, info: dict, bare: Callable[..., float],  # type: ignore[type-arg]
               database: str = "") -> Round:
-    """A fresh practice's first sync of the whole mailbox, the bare client on the same mailbox,
-    then 10 new messages and our incremental sync (three times; the median). `database`: a
-    PostgreSQL URL (a fresh schema each round), or '' for TinyDB in `folder`."""
+    """A fresh practice's first sync of the whole mailbox between two passes of the bare client
+    on the same mailbox (its baseline: the faster of the two), then 10 new messages and our
+    incremental sync (three times; the median). `database`: a PostgreSQL URL (a fresh schema
+    each round), or '' for TinyDB in `folder`.
+
+    Why two bare passes around ours: the bare POP3 client asks one RETR at a time, so its time
+    is 10,000 round trips to the server process, each a wake-up of both processes. Its CPU
+    stays ~1 s while its wall time went from 2.3 s to 10.4 s with the other work on the shared
+    two cores at that moment (GC, PostgreSQL's own CPU, the idle pool threads: all measured at
+    nil); our pipelined RETRs barely feel it. A baseline taken once, after ours, was a sample
+    of the machine's load at another moment, not of the server: 953 against 1,887 msg/s
+    between the two backends' passes. Bracketing ours and keeping the faster only makes the
+    baseline harder to reach."""
     user = info["users"][0]
     box = Path(info["spool"]) / user["username"]
     with pg.store_url("postgres" if database else "tinydb", database) as url, \
@@ -87,11 +98,12 @@ def one_round(protocol: str, n: int, k: int, folder: Path, info: dict, bare: Cal
             "incoming.security": "implicit", "incoming.leave_on_server": "true", "tls.ca_file": info["ca_file"],
         })
         engine = Engine(p)
+        before = bare(info, user)
         t0 = time.perf_counter()
         report = engine.receive()
         first = time.perf_counter() - t0
         assert report.received >= n and report.error is None, report
-        bare_s = bare(info, user)
+        after = bare(info, user)
         checks = []
         for c in range(INCREMENTALS):  # a few checks of 10 new each; their median (one can land on a GC pause)
             for i in range(10):
@@ -100,7 +112,7 @@ def one_round(protocol: str, n: int, k: int, folder: Path, info: dict, bare: Cal
             report = engine.receive()
             checks.append(time.perf_counter() - t0)
             assert report.received == 10, report
-    return Round(first, bare_s, statistics.median(checks))
+    return Round(first, min(before, after), statistics.median(checks), (before, after))
 
 
 INCREMENTALS = 3
@@ -109,8 +121,9 @@ INCREMENTALS = 3
 @dataclass
 class Round:
     first: float
-    bare: float
+    bare: float  # the faster of the bare client's two passes, just before and just after ours
     incremental: float
+    bares: tuple[float, float]
 
 
 def _best(fn: Callable[[], object], times: int) -> float:
@@ -202,8 +215,9 @@ def _report(protocol: str, backend: str, n: int, rounds: list[Round]) -> tuple[f
     print(f"  {protocol.upper():5} on {backend:8} first sync {first:6.2f} s ({n / first:6.0f} msg/s); bare client "
           f"{bare_s:6.2f} s ({n / bare_s:6.0f} msg/s); ratio {ratio:.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'}); "
           f"10 new: {incremental * 1000:.0f} ms = {share:.1%} of first (<= 2 %: {'yes' if share <= 0.02 else 'NO'})")
-    print("        rounds: " + "; ".join(f"ratio {r.bare / r.first:.2f}, 10 new {r.incremental * 1000:.0f} ms"
-                                      for r in rounds))
+    print("        rounds: " + "; ".join(f"ratio {r.bare / r.first:.2f} (ours {r.first:.2f} s, bare "
+                                              f"{r.bares[0]:.2f}/{r.bares[1]:.2f} s), 10 new {r.incremental * 1000:.0f} ms"
+                                              for r in rounds))
     return ratio, share <= 0.02
 
 
