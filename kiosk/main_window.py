@@ -29,7 +29,7 @@ from kiosk.patient_edit import PatientEditDialog
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
 from kiosk.prompt_desk import PromptDesk
-from kiosk.roles_desk import RoleDesk
+from kiosk.roles_desk import IdleWatch, RoleDesk
 from kiosk.status_light import ServiceDialog
 from kiosk.tables import ROWS, RecordTable, local_date, local_time, short_time
 from kiosk.widgets import with_buttons
@@ -69,9 +69,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.timeout.connect(self.sign_out_idle)
-        qt = QApplication.instance()
-        if qt is not None:
-            qt.installEventFilter(self)
+        self.idle_watch = IdleWatch(self.idle)  # on the application while someone is signed in
         self.status_line = plain.label()  # says what servers answered: their words, never markup
         self.statusBar().addWidget(self.status_line)
 
