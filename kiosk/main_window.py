@@ -213,7 +213,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.send_receive.setEnabled(False)
         self.cancel_pass.setEnabled(True)
         self.status_line.setText("Sending and receiving...")
-        self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed))
+        self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed,
+                                            owner=self))
 
     def cancel_send_receive(self) -> None:
         """Cuts the pass's connections on a worker (it may wait a few seconds); the pass's own
@@ -221,7 +222,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.cancel_pass.setEnabled(False)
         self.status_line.setText("Cancelling Send/Receive...")
         self._jobs.append(run_in_background(self.app.cancel_send_receive, lambda _r: None,
-                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}")))
+                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}"),
+                                            owner=self))
 
     def _pass_done(self, report: dict[str, Any]) -> None:
         self.last_pass = report
@@ -297,7 +299,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
             if dialog is not None:
                 dialog.accept()
 
-        self._jobs.append(run_in_background(self.app.restart, done, lambda exc: self.refresh_status()))
+        self._jobs.append(run_in_background(self.app.restart, done, lambda exc: self.refresh_status(), owner=self))
 
     def email_as_pdf(self, patient_id: str | None, pdf: Any) -> ComposeDialog:
         """Email as PDF from a printing view: compose to the patient it is about, the PDF attached
