@@ -138,7 +138,7 @@ class AdminPage(QWidget):
         self.note.setText(f"Running {name}" + (f", cell {only + 1}" if only is not None else "") + "...")
         self._jobs.append(run_in_background(
             lambda: run_runbook(self.app, name, self.role, confirm=confirm, only=only)[0],
-            self._shown, self._failed))
+            self._shown, self._failed, owner=self))
 
     def _confirm_from_worker(self, cell: object) -> bool:
         """Action cells ask first. The run is on a worker; the question goes to the GUI thread."""
@@ -195,7 +195,7 @@ class AdminPage(QWidget):
                                 lambda path: self.note.setText(f"Diagnostics saved to {path}"
                                                                + (" (with patient data)." if with_data
                                                                   else " (no patient data).")),
-                                lambda exc: self.note.setText(f"Diagnostics not saved: {exc}"))
+                                lambda exc: self.note.setText(f"Diagnostics not saved: {exc}"), owner=self)
         self._jobs.append(job)
         return job
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from kiosk.workers import Answers, answers_of, background
 
 
 class EngineBridge(QObject):
@@ -23,34 +25,24 @@ class EngineBridge(QObject):
             signal.emit(dict(details))
 
 
-class JobSignals(QObject):
-    """Made on the GUI thread, so what they are connected to runs there (queued from the worker)."""
+class Job:
+    """A job asked for off the GUI thread (what a caller keeps to know it asked)."""
 
-    done = pyqtSignal(object)
-    failed = pyqtSignal(object)
-
-
-class Job(QRunnable):
-    """Run a slow call (network, large query) off the GUI thread; results come back as signals."""
-
-    def __init__(self, fn: Any, signals: "JobSignals | None" = None) -> None:
-        """`signals`: made by the caller on the GUI thread and kept alive there (kiosk/jobs.py)."""
-        super().__init__()
+    def __init__(self, fn: Any) -> None:
         self.fn = fn
-        self.signals = signals if signals is not None else JobSignals()
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - handed to the GUI as a signal
-            self.signals.failed.emit(exc)
-        else:
-            self.signals.done.emit(result)
 
 
-def run_in_background(fn: Any, on_done: Any, on_failed: Any) -> Job:
-    job = Job(fn)
-    job.signals.done.connect(on_done)
-    job.signals.failed.connect(on_failed)
-    QThreadPool.globalInstance().start(job)
-    return job
+_answers: Answers | None = None  # the answers of jobs asked without an owner, made on the GUI thread
+
+
+def run_in_background(fn: Any, on_done: Any, on_failed: Any, owner: QObject | None = None) -> Job:
+    """Run a slow call (network, large query) on a background thread (kiosk/workers.py); its
+    result or exception comes back to `on_done` or `on_failed` on the GUI thread. `owner`:
+    the widget whose handlers they are; once it is closed and deleted they are not called."""
+    global _answers
+    if owner is None and _answers is None:
+        _answers = Answers()
+    answers = answers_of(owner) if owner is not None else _answers
+    assert answers is not None
+    background.run(fn, answers, on_done, on_failed)
+    return Job(fn)

@@ -17,44 +17,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtCore import QModelIndex, QObject, QThreadPool
+from PyQt6.QtCore import QModelIndex, QObject
 
-from kiosk.bridge import Job, JobSignals
+from kiosk.workers import Answers, Workers
 
 Change = Callable[[list[str]], "list[str] | None"]  # a row's cells as shown -> as they will be (None: gone)
 
 
 class Jobs(QObject):
-    """One worker thread, first come first served; answers come back on the GUI thread."""
+    """One worker thread, first come first served; answers come back on the GUI thread
+    (kiosk/workers.py: a Python thread and batched answers, no GIL round trip per job)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)  # in the order clicked; one writer from the desk
-        self._live: set[JobSignals] = set()  # kept until answered (the worker holds no Python reference)
+        self.workers = Workers(1, "kiosk-jobs")  # in the order clicked; one writer from the desk
+        self.answers = Answers(self)  # dropped with the window, as its signal objects were
+        self._waiting = 0  # asked for, not yet answered
         self.unhandled: Callable[[Exception], None] = lambda _exc: None
 
     def run(self, fn: Callable[[], Any], done: Callable[[Any], None] | None = None,
             failed: Callable[[Exception], None] | None = None) -> None:
-        signals = JobSignals()
-        self._live.add(signals)
+        self._waiting += 1
 
         def answer(handler: Callable[[Any], None] | None, value: Any) -> None:
-            self._live.discard(signals)
+            self._waiting -= 1
             if handler is not None:
                 handler(value)
 
-        signals.done.connect(lambda value: answer(done, value))
-        signals.failed.connect(lambda exc: answer(failed or self.unhandled, exc))
-        self.pool.start(Job(fn, signals))
+        self.workers.run(fn, self.answers, lambda value: answer(done, value),
+                         lambda exc: answer(failed or self.unhandled, exc))
 
     def idle(self) -> bool:
         """Nothing asked for is still waiting for its answer (tests wait on this)."""
-        return not self._live
+        return not self._waiting
 
     def finish(self, msecs: int = 5000) -> None:
         """Let what was clicked be written before the store closes (queued commands are kept)."""
-        self.pool.waitForDone(msecs)
+        self.workers.wait(msecs / 1000)
 
 
 class Refresher:

@@ -29,7 +29,7 @@ from kiosk.patient_edit import PatientEditDialog
 from kiosk.patient_file import PatientFile
 from kiosk.people import birthday
 from kiosk.prompt_desk import PromptDesk
-from kiosk.roles_desk import RoleDesk
+from kiosk.roles_desk import IdleWatch, RoleDesk
 from kiosk.status_light import ServiceDialog
 from kiosk.tables import ROWS, RecordTable, local_date, local_time, short_time
 from kiosk.widgets import with_buttons
@@ -69,9 +69,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
         self.idle.timeout.connect(self.sign_out_idle)
-        qt = QApplication.instance()
-        if qt is not None:
-            qt.installEventFilter(self)
+        self.idle_watch = IdleWatch(self.idle)  # on the application while someone is signed in
         self.status_line = plain.label()  # says what servers answered: their words, never markup
         self.statusBar().addWidget(self.status_line)
 
@@ -215,7 +213,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.send_receive.setEnabled(False)
         self.cancel_pass.setEnabled(True)
         self.status_line.setText("Sending and receiving...")
-        self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed))
+        self._jobs.append(run_in_background(self.app.send_receive_now, self._pass_done, self._pass_failed,
+                                            owner=self))
 
     def cancel_send_receive(self) -> None:
         """Cuts the pass's connections on a worker (it may wait a few seconds); the pass's own
@@ -223,7 +222,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.cancel_pass.setEnabled(False)
         self.status_line.setText("Cancelling Send/Receive...")
         self._jobs.append(run_in_background(self.app.cancel_send_receive, lambda _r: None,
-                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}")))
+                                            lambda exc: self.status_line.setText(f"Could not cancel: {exc}"),
+                                            owner=self))
 
     def _pass_done(self, report: dict[str, Any]) -> None:
         self.last_pass = report
@@ -299,7 +299,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
             if dialog is not None:
                 dialog.accept()
 
-        self._jobs.append(run_in_background(self.app.restart, done, lambda exc: self.refresh_status()))
+        self._jobs.append(run_in_background(self.app.restart, done, lambda exc: self.refresh_status(), owner=self))
 
     def email_as_pdf(self, patient_id: str | None, pdf: Any) -> ComposeDialog:
         """Email as PDF from a printing view: compose to the patient it is about, the PDF attached

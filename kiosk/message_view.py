@@ -53,7 +53,6 @@ class MessageView(QWidget):
         self.content: Content | None = None
         self.safe: SafeHtml | None = None
         self.opened_links: list[str] = []
-        self._jobs: list[Any] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         self.header = plain.label("Select a message to read it.", wrap=True)  # the sender's words, never markup
@@ -112,8 +111,8 @@ class MessageView(QWidget):
         self.header.setText(f"From: {plain.shown(sender)}\nDate: {when}\nSubject: {subject}")
         self.body.setPlainText("Opening...")
         rid = record["_rid"]
-        self._jobs.append(run_in_background(lambda: self._load(rid), lambda c: self._loaded(rid, c),
-                                            lambda exc: self.body.setPlainText(f"The message could not be read: {exc}")))
+        run_in_background(lambda: self._load(rid), lambda c: self._loaded(rid, c),
+                          lambda exc: self.body.setPlainText(f"The message could not be read: {exc}"), owner=self)
 
     def _loaded(self, rid: int, content: Content) -> None:
         if self.record is None or self.record["_rid"] != rid:

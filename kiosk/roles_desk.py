@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import QEvent
-from PyQt6.QtWidgets import QPushButton
+from PyQt6.QtCore import QEvent, QObject, QTimer
+from PyQt6.QtWidgets import QApplication, QPushButton
 
 from engine.errors import PracticeMailError
 from engine.service.app import SignedIn, allowed
@@ -24,12 +24,46 @@ def buttons_named(widget: Any, text: str) -> list[QPushButton]:
     return [b for b in widget.findChildren(QPushButton) if b.text() == text]
 
 
+class IdleWatch(QObject):
+    """Restarts the idle clock at any key or click at the desk, while someone is signed in.
+
+    Why only then (issue 15): an application's event filter sees every event of every widget
+    (each paint, timer, posted answer, child added), and a filter written in Python takes the
+    GIL for each one from inside Qt's event loop, which runs without it. During a Send/Receive
+    the engine's and the jobs thread's Python held the GIL, and each of those events waited up
+    to a switch interval for it: the kiosk's longest stalls. With nobody signed in there is
+    no clock to restart, so no filter."""
+
+    def __init__(self, idle: QTimer) -> None:
+        super().__init__(idle)
+        self.idle = idle
+        self.installed = False
+        self.seen = 0  # keys and clicks that restarted the clock (tests read it)
+
+    def watch(self, on: bool) -> None:
+        qt = QApplication.instance()
+        if qt is None or on == self.installed:
+            return
+        if on:
+            qt.installEventFilter(self)
+        else:
+            qt.removeEventFilter(self)
+        self.installed = on
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+            self.seen += 1
+            self.idle.start()
+        return False
+
+
 class RoleDesk:
     role: Any  # a SignedIn once apply_role ran
     app: Any
     roles: Any
     status_line: Any
     idle: Any
+    idle_watch: IdleWatch
     role_action: Any
     setup: Any
     pins: Any
@@ -40,12 +74,6 @@ class RoleDesk:
     outbox_page: Any
     template_editor: Any
     jobs: Any
-
-    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        """Any key or click at the desk restarts the idle clock of a signed-in user."""
-        if getattr(self.role, "user", "") and event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
-            self.idle.start()
-        return False
 
     def sign_out_idle(self) -> None:
         if self.role.user:
@@ -68,6 +96,7 @@ class RoleDesk:
             self.idle.start(IDLE_MINUTES * 60_000)
         else:
             self.idle.stop()
+        self.idle_watch.watch(bool(who.user))  # any key or click restarts the clock
         self.role_action.setText(who.user or "Sign in")
         self.role_action.setToolTip((f"Signed in as {who.user} ({who.group}); click to sign out or change"
                                      if who.user else f"Nobody signed in: the {who.group} group's permissions; "

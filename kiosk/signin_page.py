@@ -83,7 +83,8 @@ class SignInPage(QWizardPage):
         """Shown: ask the practice domain's autoconfig document once, on a worker (it is the network)."""
         if self._address and self._lookup is None:
             address = self._address
-            self._lookup = run_in_background(lambda: self.wiz.app.suggest_sign_in(address), self.show_suggestion, lambda _exc: None)
+            self._lookup = run_in_background(lambda: self.wiz.app.suggest_sign_in(address), self.show_suggestion, lambda _exc: None,
+                                             owner=self)
 
     def show_suggestion(self, preset: str) -> None:
         """Only ever a suggestion: the buttons stay the practice manager's choice."""
@@ -118,12 +119,12 @@ class SignInPage(QWizardPage):
         app = self.wiz.app
         if self.device.isChecked():
             self.status.setText("Asking for a code...")
-            self._job = run_in_background(app.begin_device_sign_in, self._show_code, self.failed)
+            self._job = run_in_background(app.begin_device_sign_in, self._show_code, self.failed, owner=self)
         else:
             self.status.setText("Waiting for the browser: sign in there, then come back here.")
             cancel, opener = self._cancel, self.open_browser
             self._job = run_in_background(lambda: app.sign_in(opener, cancel),
-                                          self.done, self.failed)
+                                          self.done, self.failed, owner=self)
 
     def _show_code(self, device: Any) -> None:
         self.device_code = device
@@ -132,7 +133,8 @@ class SignInPage(QWizardPage):
         self.qr.setPixmap(qr_pixmap(device.verification_uri_complete))
         self.status.setText("Waiting for the sign-in to finish...")
         app, cancel = self.wiz.app, self._cancel
-        self._job = run_in_background(lambda: app.finish_device_sign_in(device, cancel.wait), self.done, self.failed)
+        self._job = run_in_background(lambda: app.finish_device_sign_in(device, cancel.wait), self.done, self.failed,
+                                      owner=self)
 
     def stop(self) -> None:
         self._cancel.set()

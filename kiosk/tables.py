@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PyQt6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt
+from PyQt6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QModelRoleDataSpan, Qt
 from PyQt6.QtWidgets import QAbstractItemView, QTableView
 
 from kiosk.plain import shown, tip
@@ -95,6 +95,33 @@ class RowsModel(QAbstractTableModel):
             return self.icon(values[0])
         return None
 
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        """Qt's own asks rowCount and columnCount (two calls into Python) for every index it makes."""
+        if parent.isValid() or not (0 <= row < len(self.rows) and 0 <= column < len(self.headers)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def multiData(self, index: QModelIndex, roles: QModelRoleDataSpan) -> None:  # noqa: N802 - Qt's name
+        """Every role a cell is drawn with, in one call (Qt's own calls `data` once per role)."""
+        if not index.isValid():
+            return
+        row, column = index.row(), index.column()
+        rid, values = self.rows[row]
+        for n in range(len(roles)):
+            wanted = roles[n]
+            role = wanted.role()
+            if role == Qt.ItemDataRole.DisplayRole:
+                wanted.setData(values[column])
+            elif role == Qt.ItemDataRole.ToolTipRole and self.tips:
+                wanted.setData(self.tips[row])
+            elif role == ROLE_ID:
+                wanted.setData(rid)
+            elif role == Qt.ItemDataRole.DecorationRole and column == 0 and self.icon is not None \
+                    and (icon := self.icon(values[0])) is not None:
+                wanted.setData(icon)
+            else:
+                wanted.clearData()
+
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -129,6 +156,7 @@ class RecordTable(QTableView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setStretchLastSection(True)
+        self.horizontalHeader().setHighlightSections(False)  # a selected row repaints no header
         self.setAlternatingRowColors(True)
         self._sized = False
 

@@ -153,7 +153,7 @@ class TestPage(QWizardPage):
         self.service.setText("")
         self.verdict.setText(f"Testing: connecting to the servers{self.wiz.proxy.route()}...")
         self.progress.setVisible(True)
-        self._job = run_in_background(self.wiz.app.test_credentials, self.done, self.failed)
+        self._job = run_in_background(self.wiz.app.test_credentials, self.done, self.failed, owner=self)
 
     def done(self, result: dict[str, Any]) -> None:
         self.result = result

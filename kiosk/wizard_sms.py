@@ -97,7 +97,7 @@ class SmsPage(QWizardPage):
         self.wizard_noted("_wrote")  # Cancel puts it back, unless the test succeeds
         self.test.setEnabled(False)
         self.result.setText("Asking the provider...")
-        self._job = run_in_background(self.app.test_sms, self.tested, self.failed)
+        self._job = run_in_background(self.app.test_sms, self.tested, self.failed, owner=self)
 
     def wizard_noted(self, flag: str) -> None:
         wizard = self.wizard()

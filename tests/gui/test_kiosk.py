@@ -321,14 +321,21 @@ def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: M
 def test_a_signed_in_role_drops_back_to_reception_when_the_desk_is_quiet(qtbot: QtBot, window: MainWindow) -> None:
     from kiosk.roles_desk import IDLE_MINUTES
 
+    watch = window.idle_watch
+    qtbot.keyClick(window.inbox, Qt.Key.Key_Down)  # nobody signed in: no clock, and nothing watches the keys
+    assert not window.idle.isActive() and not watch.installed and watch.seen == 0
     assert window.sign_in("dentist", "")
-    assert window.idle.isActive() and window.idle.interval() == IDLE_MINUTES * 60_000
+    assert window.idle.isActive() and window.idle.interval() == IDLE_MINUTES * 60_000 and watch.installed
     qtbot.keyClick(window.inbox, Qt.Key.Key_Down)  # someone is at the desk: the clock starts again
     assert window.idle.isActive() and window.idle.remainingTime() > IDLE_MINUTES * 60_000 - 5_000
+    seen = watch.seen
+    assert seen > 0
     window.idle.setInterval(1)  # then nobody touches it
     window.idle.start()
     qtbot.wait_until(lambda: window.role.user == "", timeout=2000)
     assert "Signed out" in window.status_line.text() and not window.idle.isActive()
+    qtbot.keyClick(window.inbox, Qt.Key.Key_Down)  # the application's events no longer pass through Python
+    assert not watch.installed and watch.seen == seen and not window.idle.isActive()
 
 
 def test_keys_at_the_desk(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:

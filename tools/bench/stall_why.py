@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import os
 import sys
 import threading
 import time
@@ -30,10 +31,21 @@ from typing import Any
 SCHEDSTAT = Path("/proc/thread-self/schedstat")
 
 
+_open = threading.local()  # each thread's schedstat, kept open
+
+
 def run_queue_wait() -> float | None:
-    """Seconds the calling thread has waited for a CPU so far (None where Linux does not say)."""
+    """Seconds the calling thread has waited for a CPU so far (None where Linux does not say).
+
+    One pread of a file each thread keeps open: the probe calls this at every tick on the GUI
+    thread, and each system call lets go of the GIL, a chance for a busy thread to take it
+    (up to a switch interval to get it back). Read with Path.read_text it was five calls (open,
+    fstat, ioctl, read, close): perf put them among the GUI thread's GIL waits in the bench."""
     try:
-        return int(SCHEDSTAT.read_text().split()[1]) / 1e9
+        fd = getattr(_open, "fd", None)
+        if fd is None:
+            fd = _open.fd = os.open(SCHEDSTAT, os.O_RDONLY)
+        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return None
 
