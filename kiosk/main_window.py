@@ -114,7 +114,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                     ("Email...", self.email_selected_patient),
-                                                    ("Add patient...", self.add_patient)])
+                                                    ("Add patient...", self.add_patient)],
+                                   keys={"Open...": "Ctrl+O", "Email...": "Ctrl+E", "Add patient...": "Ctrl+Shift+A"})
         self.patient_search = QLineEdit()
         self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
         self.patient_search.setClearButtonEnabled(True)
