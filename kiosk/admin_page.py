@@ -20,6 +20,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain, printing
 from kiosk.bridge import run_in_background
+from kiosk.widgets import keyed
 
 
 SECONDS = re.compile(r"(\d{2}:\d{2}:\d{2})\.\d{1,6}")
@@ -76,6 +77,9 @@ class AdminPage(QWidget):
         self.save_bundle.setToolTip("The diagnostic bundle support asks for, as a file")
         self.save_bundle.clicked.connect(lambda: self.save_diagnostics())
         left.addWidget(self.save_bundle)
+        for b, key in ((self.run, "F5"), (self.run_cell, "Ctrl+Return"), (self.email_pdf, "Ctrl+Shift+E"),
+                       (self.support, "Ctrl+Shift+H"), (self.save_bundle, "Ctrl+Shift+D")):
+            keyed(b, key)
         self.with_patient_data = QCheckBox("With patient data")  # only for a group allowed to export it
         self.with_patient_data.setEnabled(False)
         left.addWidget(self.with_patient_data)

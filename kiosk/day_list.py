@@ -19,7 +19,7 @@ from kiosk.appointments import SlotDialog, calendar_text, cancel_question
 from kiosk.jobs import Jobs
 from kiosk.recall_run import RecallRunDialog
 from kiosk.tables import RecordTable
-from kiosk.widgets import no_checked
+from kiosk.widgets import keyed, no_checked
 
 COLUMNS = ("Time", "Patient", "Provider", "Type", "Status", "Confirmation", "Calendar")
 CONFIRMATION_WORDS = {"": "none", "draft": "held for reception", "ready": "waiting to go", "sending": "going",
@@ -49,8 +49,8 @@ class DayList(QWidget):
         today = app.now().astimezone(app.zone()).date()
         self.day.setDate(QDate(today.year, today.month, today.day))
         self.day.dateChanged.connect(lambda _d: self.refresh())
-        for label, step in (("< Previous day", -1), ("Today", 0), ("Next day >", 1)):
-            b = QPushButton(label)
+        for label, step, key in (("< Previous day", -1, "Alt+Left"), ("Today", 0, "Ctrl+T"), ("Next day >", 1, "Alt+Right")):
+            b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(lambda step=step: self.go(step)))
             top.addWidget(b)
         top.insertWidget(1, self.day)
@@ -61,10 +61,11 @@ class DayList(QWidget):
         layout.addWidget(self.table)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for label, slot in (("Open patient...", self.open_patient), ("Move...", self.ask_move),
-                            ("Cancel appointment...", self.cancel), ("Print...", self.print_day),
-                            ("Email as PDF...", self.email_as_pdf), ("Recall list...", self.open_recalls)):
-            b = QPushButton(label)
+        for label, slot, key in (("Open patient...", self.open_patient, "Ctrl+O"), ("Move...", self.ask_move, "Ctrl+M"),
+                                 ("Cancel appointment...", self.cancel, "Ctrl+Shift+X"), ("Print...", self.print_day, "Ctrl+P"),
+                                 ("Email as PDF...", self.email_as_pdf, "Ctrl+Shift+E"),
+                                 ("Recall list...", self.open_recalls, "Ctrl+L")):
+            b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.buttons[label] = b

@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Any
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMessageBox,
                              QSplitter, QWidget)
 
@@ -75,14 +74,16 @@ class InboxPage(TagDesk, QSplitter):
         # a text reply's own icon before its mark
         self.table.model_.icon = lambda first: speech_bubble() if first.startswith(SMS_MARK) else None
         self.deleted = RecordTable(("Received", "From", "Subject"))
-        self.deleted_tab = with_buttons(self.deleted, [("Restore", self.restore_selected)])
+        self.deleted_tab = with_buttons(self.deleted, [("Restore", self.restore_selected)], keys={"Restore": "Ctrl+Shift+Z"})
         inbox_box = with_buttons(self.table, [("Reply...", self.reply_selected), ("Forward...", self.forward_selected),
                                               ("File...", self.file_selected), ("Select All", self.table.selectAll),
                                               ("Mark read", lambda: self.mark_selected_read(True)),
                                               ("Mark unread", lambda: self.mark_selected_read(False)),
                                               ("Actioned", self.action_selected), ("Tags...", self.tag_selected),
                                               ("Info", self.info_selected), ("Delete", self.delete_selected)],
-                                 keys={"Reply...": "Ctrl+R", "Forward...": "Ctrl+Shift+F", "Delete": "Del"})
+                                 keys={"Reply...": "Ctrl+R", "Forward...": "Ctrl+Shift+F", "File...": "Ctrl+G",
+                                       "Select All": "Ctrl+Shift+A", "Mark read": "Ctrl+M", "Mark unread": "Ctrl+U",
+                                       "Actioned": "Ctrl+K", "Tags...": "Ctrl+T", "Info": "Ctrl+I", "Delete": "Del"})
         self.role = role
         self.message_view = MessageView(app.inbox.content, role, when)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
@@ -93,14 +94,8 @@ class InboxPage(TagDesk, QSplitter):
         self.addWidget(inbox_box)
         self.addWidget(self.message_view)
         self.setSizes([380, 320])
-        for keys, slot in (("Ctrl+R", self.reply_selected), ("Ctrl+Shift+F", self.forward_selected),
-                           (QKeySequence.StandardKey.Print, self.message_view.print_with_dialog)):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while in the inbox
-            shortcut.activated.connect(slot)
-        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
-        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete.activated.connect(self.delete_selected)
+        # the keys are the buttons' own (widgets.keyed): a QShortcut for the same key beside them
+        # would make it ambiguous and neither would fire
 
     def _filters(self) -> QHBoxLayout:
         """The row above the list: which messages show (tags, actioned) and the search box."""

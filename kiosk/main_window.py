@@ -77,6 +77,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.bridge.service_state.connect(lambda _d: self.status_reads.request())
         self.bridge.new_mail.connect(self.on_new_mail)
         self.bridge.outbox_changed.connect(lambda _d: self.outbox_page.refresh_later())
+        self.patient_reads = Refresher(self.jobs, self._patients_read, lambda rows: self.patients.fill(*rows))
         self.counts_reads = Refresher(self.jobs, lambda: self.app.desk_counts, self.navigation.show_counts)
         for table in (self.inbox, self.outbox):  # every refill (mail read, filed, sent): the numbers again
             table.model_.modelReset.connect(self.counts_reads.request)
@@ -111,7 +112,8 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.tabs.addTab(self.inbox_page.deleted_tab, "Deleted")
         patients_box = with_buttons(self.patients, [("Open...", self.open_selected_patient),
                                                     ("Email...", self.email_selected_patient),
-                                                    ("Add patient...", self.add_patient)])
+                                                    ("Add patient...", self.add_patient)],
+                                   keys={"Open...": "Ctrl+O", "Email...": "Ctrl+E", "Add patient...": "Ctrl+Shift+A"})
         self.patient_search = QLineEdit()
         self.patient_search.setPlaceholderText("Find a patient: name, date of birth, phone or email")
         self.patient_search.setClearButtonEnabled(True)
@@ -184,19 +186,27 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         self.day_list.refresh()
 
     def refresh_patients(self) -> None:
-        """Patients by name; the family as the others' first names, the provider by name; the
-        codes in the row's tooltip."""
-        d = self.app.directory
+        """The Patients view again, read on the jobs thread: the search builds the patient
+        index when the patients changed (another desk's service, an import: 20,000 patients
+        took 1.8 s cold, 0.1 s from kept entries), and the GUI thread never waits for it."""
+        self.patient_reads.request()
+
+    def _patients_read(self) -> Any:  # GUI thread: the words typed, captured now
         typed = self.patient_search.text()
+        return lambda: self._patient_rows(typed)
+
+    def _patient_rows(self, typed: str) -> tuple[list[Any], list[str]]:
+        """Patients by name; the family as the others' first names, the provider by name; the
+        codes in the row's tooltip. Jobs thread (store reads only)."""
+        d = self.app.directory
         everyone = self.app.patients(typed, limit=ROWS)  # before anything is typed: the first ROWS by name
         providers = d.names("providers", {p.usual_provider_id for p in everyone})
         families = d.family_first_names({p.family_id for p in everyone})
-        self.patients.fill([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
-                                    ", ".join(first for code, first in families.get(p.family_id, []) if code != p.id),
-                                    providers.get(p.usual_provider_id, p.usual_provider_id)))
-                            for p in everyone],
-                           [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "")
-                            for p in everyone])
+        return ([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
+                         ", ".join(first for code, first in families.get(p.family_id, []) if code != p.id),
+                         providers.get(p.usual_provider_id, p.usual_provider_id)))
+                 for p in everyone],
+                [f"Patient code {p.id}" + (f", family {p.family_id}" if p.family_id else "") for p in everyone])
 
     def refresh_status(self) -> None:  # now, on the GUI thread; engine events use status_reads
         self.light.show_status(self.app.status())

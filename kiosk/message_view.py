@@ -27,6 +27,7 @@ from engine.service.app import allowed
 from kiosk import plain, printing
 from kiosk.bridge import run_in_background
 from kiosk.tables import size_text
+from kiosk.widgets import keyed
 
 
 class NothingRemote(QTextBrowser):
@@ -74,7 +75,9 @@ class MessageView(QWidget):
         self.email_pdf_button.clicked.connect(self.email_as_pdf)
         # set by the main window: open compose for (patient id or None) with the PDF attached
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
-        for b in (self.print_button, self.pdf_button, self.email_pdf_button):
+        for b, key in ((self.print_button, "Ctrl+P"), (self.pdf_button, "Ctrl+Shift+P"),
+                       (self.email_pdf_button, "Ctrl+Shift+E")):
+            keyed(b, key)
             b.setEnabled(False)
             row.addWidget(b)
         layout.addLayout(row)
@@ -87,6 +90,7 @@ class MessageView(QWidget):
         files.addWidget(self.attachments, 1)
         self.save_button = QPushButton("Save attachment...")
         self.save_button.clicked.connect(self.ask_save_attachment)
+        keyed(self.save_button, "Ctrl+Shift+T")
         files.addWidget(self.save_button)
         layout.addLayout(files)
 

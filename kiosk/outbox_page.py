@@ -23,7 +23,7 @@ from kiosk.compose_fields import Naming
 from kiosk.jobs import Jobs, Pending, Refresher, gone, show_now
 from kiosk.tables import ROWS, RecordTable
 from kiosk.forward_compose import ForwardDialog
-from kiosk.widgets import forward_confirmed, no_checked
+from kiosk.widgets import forward_confirmed, keyed, no_checked
 
 
 
@@ -50,6 +50,11 @@ def type_text(kind: str) -> str:
 def status_text(status: str) -> str:
     """'link_failed' as 'link failed': words, not identifiers."""
     return status.replace("_", " ")
+
+
+TIPS = {"Open...": "A draft opens to edit and send; anything else opens to read",
+        "Category...": "The email's category and description in the patient's contact history",
+        "Reset Failed": "Try the selected failed items again at the next Send/Receive"}
 
 
 class OutboxPage(QWidget):
@@ -88,19 +93,19 @@ class OutboxPage(QWidget):
         layout.addLayout(finder)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for label, slot in (("Open...", self.open_selected), ("Forward...", self.forward_selected),
-                            ("Info", self.info_selected), ("Category...", self.describe_selected),
-                            ("Print...", self.print_selected),
-                            ("Email as PDF...", self.email_selected_as_pdf),
-                            ("Reset Failed", self.reset_failed), ("Delete", self.delete_selected),
-                            ("Restore", self.restore_selected)):
+        for label, slot, key in (("Open...", self.open_selected, "Ctrl+O"),
+                                 ("Forward...", self.forward_selected, "Ctrl+Shift+F"),
+                                 ("Info", self.info_selected, "Ctrl+I"), ("Category...", self.describe_selected, "Ctrl+Shift+C"),
+                                 ("Print...", self.print_selected, "Ctrl+P"),
+                                 ("Email as PDF...", self.email_selected_as_pdf, "Ctrl+Shift+E"),
+                                 ("Reset Failed", self.reset_failed, "Ctrl+Shift+R"), ("Delete", self.delete_selected, "Del"),
+                                 ("Restore", self.restore_selected, "Ctrl+Shift+Z")):
             b = QPushButton(label)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.buttons[label] = b
-        self.buttons["Open..."].setToolTip("A draft opens to edit and send; anything else opens to read")
-        self.buttons["Category..."].setToolTip("The email's category and description in the patient's contact history")
-        self.buttons["Reset Failed"].setToolTip("Try the selected failed items again at the next Send/Receive")
+            b.setToolTip(TIPS.get(label, ""))
+            keyed(b, key)  # after the tooltip: the key is added to it
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.table)

@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QPushButton
 from engine.core import templates as tpl
 from engine.errors import PracticeMailError
 from kiosk import plain
-from kiosk.widgets import KEEP, SAVE, ask_unsaved, no_checked
+from kiosk.widgets import KEEP, SAVE, ask_unsaved, keyed, no_checked
 
 if TYPE_CHECKING:
     from kiosk.template_editor import TemplateEditor
@@ -24,11 +24,15 @@ class TemplateActions:
     def action_row(self: TemplateEditor) -> QHBoxLayout:
         row = QHBoxLayout()
         self.actions: dict[str, QPushButton] = {}
-        for label, slot, tip in (("New...", self.new_template, "A new, empty template (its code is asked for)"),
-                                 ("Copy...", self.copy_template, "A copy of this template under a new code"),
-                                 ("Delete...", self.delete_template, "Delete this template (asked first)")):
+        for label, slot, tip, key in (("New...", self.new_template, "A new, empty template (its code is asked for)",
+                                       "Ctrl+Shift+N"),
+                                      ("Copy...", self.copy_template, "A copy of this template under a new code",
+                                       "Ctrl+Shift+C"),
+                                      ("Delete...", self.delete_template, "Delete this template (asked first)",
+                                       "Ctrl+Shift+D")):
             b = QPushButton(label)
             b.setToolTip(tip)
+            keyed(b, key)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.actions[label] = b

@@ -17,7 +17,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.template_words import problem_text
 from kiosk.template_actions import TemplateActions
-from kiosk.widgets import KEEP, SAVE, ask_unsaved
+from kiosk.widgets import KEEP, SAVE, ask_unsaved, keyed
 
 KIND_NAMES = {tpl.EMAIL: "Email", tpl.SMS: "Text message (SMS)"}
 
@@ -67,6 +67,7 @@ class TemplateEditor(TemplateActions, QWidget):
         self.may_change = True  # the signed-in group's "templates" permission (kiosk/roles_desk.py)
         self.save = QPushButton("Save")
         self.save.clicked.connect(self.save_template)
+        keyed(self.save, "Ctrl+S")
         right.addWidget(self.save)
         layout.addLayout(right, 3)
         for w in (self.subject, self.body):
@@ -86,6 +87,7 @@ class TemplateEditor(TemplateActions, QWidget):
         self.field = QComboBox()
         self.insert = QPushButton("Insert field")
         self.insert.clicked.connect(self.insert_field)
+        keyed(self.insert, "Ctrl+Shift+I")
         self.group.currentIndexChanged.connect(self.fill_fields)
         for w in (QLabel("Merge field:"), self.group, self.field, self.insert):
             picker.addWidget(w)

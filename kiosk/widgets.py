@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
@@ -44,17 +45,33 @@ def forward_confirmed(parent: QWidget, send: Callable[[bool], int], patients: Ca
     return send(True)
 
 
+def keyed(button: QPushButton, key: str) -> QPushButton:
+    """`key` clicks `button` while it shows (a view's buttons are hidden with their tab, so
+    views may reuse a key; tests/gui/test_action_keys.py checks none is doubled in a window),
+    and its tooltip names the key as the keyboard does ("Open (Ctrl+O)"). A shortcut of the
+    button's own, not QAbstractButton.setShortcut: that one clicks 100 ms later (animateClick),
+    this one at once, and not while the button is disabled (a group without the permission)."""
+    shortcut = QShortcut(QKeySequence(key), button)
+    shortcut.activated.connect(button.click)
+    shown = shortcut.key().toString(QKeySequence.SequenceFormat.NativeText)
+    tip = button.toolTip() or button.text().replace("&", "").rstrip(".")
+    button.setToolTip(f"{tip} ({shown})")
+    return button
+
+
 def with_buttons(table: QWidget, buttons: list[tuple[str, Any]], keys: dict[str, str] | None = None) -> QWidget:
-    """A row of buttons above a table; a button whose action also has a key names it in its
-    tooltip ("Reply (Ctrl+R)"), so the keys are found where the action is."""
+    """A row of buttons above a table; a button given a key in `keys` is clicked by it and
+    names it in its tooltip ("Reply (Ctrl+R)"), so the keys are found where the action is."""
     box = QWidget()
     layout = QVBoxLayout(box)
     row = QHBoxLayout()
+    box.buttons = {}  # type: ignore[attr-defined]
     for label, slot in buttons:
         b = QPushButton(label)
         b.clicked.connect(no_checked(slot))
         if keys and label in keys:
-            b.setToolTip(f"{label.rstrip('.')} ({keys[label]})")
+            keyed(b, keys[label])
+        box.buttons[label] = b  # type: ignore[attr-defined]
         row.addWidget(b)
     row.addStretch(1)
     layout.addLayout(row)

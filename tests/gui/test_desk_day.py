@@ -138,6 +138,7 @@ def test_names_not_codes_where_a_person_reads(qtbot: QtBot, window: MainWindow, 
     window.inbox_page.tag_filter.setCurrentIndex(window.inbox_page.tag_filter.findData("all"))
     assert window.inbox.model_.text(0, 4) == "Master Dev Patel"
 
+    settle(qtbot, window)
     assert not [c for c in _cells(window.patients) if CODE.search(c)]
     row = window.patients.model_.rows.index(next(r for r in window.patients.model_.rows if r[0] == "P001"))
     assert "Arjun" in window.patients.model_.text(row, 4)  # the family, by first name
@@ -347,19 +348,24 @@ def test_find_a_patient_by_name_birth_date_phone_or_email(qtbot: QtBot, window: 
     window.show_view("patients")
     box = window.patient_search
     qtbot.keyClicks(box, "patel")
+    settle(qtbot, window)  # the view is read on the jobs thread
     assert _shown_names(window) and all("Patel" in n for n in _shown_names(window))
     box.clear()
-    qtbot.keyClicks(box, "13/03/1991")  # as the desk types a date of birth
+    qtbot.keyClicks(box, "13/03/1991")
+    settle(qtbot, window)  # as the desk types a date of birth
     assert _shown_names(window) == ["Mrs Priya Patel"]
     box.clear()
     qtbot.keyClicks(box, "07700 900002")
+    settle(qtbot, window)
     assert _shown_names(window) == ["Mrs Priya Patel"]
     box.clear()
-    qtbot.keyClicks(box, "priya mailhome")  # every word, in any field
+    qtbot.keyClicks(box, "priya mailhome")
+    settle(qtbot, window)  # every word, in any field
     assert _shown_names(window) == ["Mrs Priya Patel"]
     row = window.patients.model_.text(0, 4)
     assert "Arjun" in row  # the family still shown for a search result
     box.clear()
+    settle(qtbot, window)
     assert len(_shown_names(window)) == len(window.app.practice.directory.list("patients"))
 
 

@@ -170,3 +170,35 @@ def test_a_user_signs_in_with_their_pin_at_the_desk_by_the_dialog(
     assert desk_window.role.user == "Tess"
     assert desk_window.status_line.text().startswith("Signed in as Tess, dentist")
     assert service.roles.locked_until("Tess") is None
+
+
+def test_the_desk_builds_the_patient_index_off_the_gui_thread(
+        qtbot: QtBot, desk_window: MainWindow, service: App) -> None:
+    """Issue 19 (a read-only desk): a patient the service added changes the patients' signature,
+    so the desk's next search rebuilds its index; that rebuild (a second and more at 20,000
+    patients) ran in refresh_patients on the GUI thread. Watched by a profile hook on the GUI
+    thread alone: the build is seen to happen (the patient shows) and never there."""
+    from engine.service.directory import Directory
+
+    settle(qtbot, desk_window)
+    service.add_patient({"title": "Ms", "first_name": "Zelda", "last_name": "Quinlan", "date_of_birth": "1990-01-02",
+                         "email": "zelda.quinlan@patientmail.example", "mobile": "", "family_id": "",
+                         "usual_provider_id": "", "preference": ""})
+    built_on_gui: list[str] = []
+    build = Directory._build.__code__
+
+    def watch(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code is build:
+            built_on_gui.append(threading.current_thread().name)
+
+    desk_window.show_view("patients")
+    import sys
+    sys.setprofile(watch)  # this thread only: the GUI thread
+    try:
+        qtbot.keyClicks(desk_window.patient_search, "quinlan")
+        settle(qtbot, desk_window)
+    finally:
+        sys.setprofile(None)
+    m = desk_window.patients.model_
+    assert [m.text(r, 0) for r in range(m.rowCount())] == ["Ms Zelda Quinlan"]
+    assert built_on_gui == []

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
 from kiosk.patient_edit import PatientEditDialog
+from tests.gui.helpers import settle
 
 
 def click_save(qtbot: QtBot, dialog: PatientEditDialog) -> None:
@@ -46,6 +47,7 @@ def test_a_patient_added_from_the_patients_tab(qtbot: QtBot, window: MainWindow)
     assert (p.name, p.mobile, p.date_of_birth) == ("Ms Nadia Okafor", "+447700900777", "1985-06-02")
     assert p.usual_provider_id == dialog.provider.itemData(1)
     assert "Okafor" in window.status_line.text()
+    settle(qtbot, window)  # the Patients view is read again on the jobs thread
     names = [window.patients.model_.text(r, 0) for r in range(window.patients.model_.rowCount())]
     assert "Ms Nadia Okafor" in names
 

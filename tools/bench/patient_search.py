@@ -26,6 +26,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from PyQt6.QtCore import QEventLoop  # noqa: E402
+
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
@@ -46,6 +48,22 @@ def patients(n: int) -> list[dict]:  # type: ignore[type-arg]
              "preferred_location": "Riverside Surgery",
              "date_of_birth": f"{1940 + i % 70}-{1 + i % 12:02d}-{1 + i % 28:02d}", "source": "bench"}
             for i in range(n)]
+
+
+def shown(window: MainWindow) -> None:
+    """Until the view shows what was typed. Since issue 19's read-only desk the view is read on
+    the jobs thread and filled from its answer: wait for it in an event loop as the kiosk does
+    (idle, no GIL held; polling from Python here took the GIL from the jobs thread and doubled
+    the figure). Before, setText filled it at once and nothing is left to wait for."""
+    process_events()
+    if window.jobs.idle():
+        return
+    loop = QEventLoop()
+    window.patients.model_.modelReset.connect(loop.quit)
+    if not window.jobs.idle():
+        loop.exec()
+    window.patients.model_.modelReset.disconnect(loop.quit)
+    process_events()
 
 
 def median_ms(run: object, times: int = 7) -> float:
@@ -81,15 +99,15 @@ def main() -> int:
         warm_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         window.patient_search.setText("walker")
-        process_events()
+        shown(window)
         first_ms = (time.perf_counter() - t0) * 1000
 
         def cleared() -> None:
             window.patient_search.setText("walker")
-            process_events()
+            shown(window)
             t0 = time.perf_counter()
             window.patient_search.setText("")
-            process_events()
+            shown(window)
             took.append(time.perf_counter() - t0)
 
         took: list[float] = []
@@ -103,7 +121,7 @@ def main() -> int:
             d.update("patients", "B00007", {"email": f"changed{n[0]}@patientmail.example"})
             t0 = time.perf_counter()
             window.patient_search.setText("walker" if window.patient_search.text() != "walker" else "walker ")
-            process_events()
+            shown(window)
             took.append(time.perf_counter() - t0)
 
         for _ in range(7):
@@ -112,7 +130,7 @@ def main() -> int:
 
         def typed(q: str) -> None:  # the same words, a different text: the view refreshes every time
             window.patient_search.setText(q if window.patient_search.text() != q else q + " ")
-            process_events()
+            shown(window)
 
         kiosk_ms = {q: median_ms(lambda q=q: typed(q)) for q in QUERIES}
         window.timer.stop()
