@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PyQt6.QtCore import QTimer
+from typing import Any
+
+from PyQt6.QtCore import QEventLoop, QTimer
 from PyQt6.QtWidgets import QApplication
 
 
@@ -16,6 +18,16 @@ def application() -> QApplication:
 
 def process_events() -> None:
     application().processEvents()
+
+
+def wait_for(signal: Any, done: Callable[[], bool]) -> None:
+    """Run the event loop until `signal` fires, unless `done()` already holds: idle, no GIL
+    held (a Python polling loop would take the GIL from the thread being waited for)."""
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    if not done():
+        loop.exec()
+    signal.disconnect(loop.quit)
 
 
 def run_soon(fn: Callable[[], None]) -> None:

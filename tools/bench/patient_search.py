@@ -26,13 +26,11 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PyQt6.QtCore import QEventLoop  # noqa: E402
-
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
-from kiosk.stall_probe import application, process_events  # noqa: E402
+from kiosk.stall_probe import application, process_events, wait_for  # noqa: E402
 from kiosk.tables import ROWS  # noqa: E402
 
 FIRST = ["Amelia", "Oliver", "Isla", "George", "Ava", "Noah", "Mia", "Leo", "Ivy", "Arthur", "Priya", "Wei"]
@@ -56,13 +54,8 @@ def shown(window: MainWindow) -> None:
     (idle, no GIL held; polling from Python here took the GIL from the jobs thread and doubled
     the figure). Before, setText filled it at once and nothing is left to wait for."""
     process_events()
-    if window.jobs.idle():
-        return
-    loop = QEventLoop()
-    window.patients.model_.modelReset.connect(loop.quit)
     if not window.jobs.idle():
-        loop.exec()
-    window.patients.model_.modelReset.disconnect(loop.quit)
+        wait_for(window.patients.model_.modelReset, window.jobs.idle)
     process_events()
 
 
