@@ -8,8 +8,8 @@ manager can fix the file; `validate_rows` returns all problems, not the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
@@ -65,88 +65,121 @@ def _clean(value: Any) -> str:
 
 def validate_row(kind: str, row: Mapping[str, Any], row_no: int | None, known: Known,
                  tz: tzinfo | None = None, region: str = "GB") -> tuple[dict[str, Any], list[Problem]]:
-    """One row -> (record, problems). The record is only meaningful without problems."""
-    problems: list[Problem] = []
-    rec: dict[str, Any] = {}
-
-    def bad(column: str, message: str) -> None:
-        problems.append(Problem(row_no, column, message))
-
+    """One row -> (record, problems). The record is only meaningful without problems. Every
+    column's text first (line breaks, length, required), then the id and email any kind has,
+    then the kind's own checks (_KIND_CHECKS), in that order, so problems read left to right."""
+    row_ = _Row(row_no, known, tz, region)
     for col in COLUMNS[kind]:
-        value = _clean(row.get(col))
-        if col == "mobile" and kind == "patients":  # checked whole below: a trailing NEL is no number
-            value = "" if row.get(col) is None else str(row.get(col)).strip(" \t")
-        if _CONTROL.search(value):
-            bad(col, "contains a line break or control character")
-            value = _CONTROL.sub(" ", value)
-        if len(value) > 200:
-            bad(col, "is longer than 200 characters")
-        if not value and col in REQUIRED[kind]:
-            bad(col, "is empty but required")
-        rec[col] = value
-
-    key = KEY_COLUMN[kind]
-    if key == "id" and rec["id"] and not _ID.match(rec["id"]):
-        bad("id", f"{rec['id']!r} is not a valid id (letters, digits, . _ -)")
+        row_.rec[col] = _column_text(row_, kind, col, row.get(col))
+    rec = row_.rec
+    if KEY_COLUMN[kind] == "id" and rec["id"] and not _ID.match(rec["id"]):
+        row_.bad("id", f"{rec['id']!r} is not a valid id (letters, digits, . _ -)")
     if "email" in rec and rec["email"]:
         if not is_valid_address(rec["email"]):
-            bad("email", f"{rec['email']!r} is not an email address")
+            row_.bad("email", f"{rec['email']!r} is not an email address")
         else:
             rec["email"] = normalise_address(rec["email"]) if rec["email"].isascii() else rec["email"]
-    if kind == "patients":
-        if rec["mobile"] and not problems_in(problems, "mobile"):
-            try:
-                rec["mobile"] = normalise_mobile(rec["mobile"], region)  # stored as E.164
-            except NotAMobile as exc:
-                bad("mobile", str(exc))
-        if rec["preference"]:
-            rec["preference"] = rec["preference"].lower()
-            if rec["preference"] not in PREFERENCES:
-                bad("preference", f"{rec['preference']!r} is not one of {', '.join(PREFERENCES)}")
-        if rec["family_id"] and not _ID.match(rec["family_id"]):
-            bad("family_id", f"{rec['family_id']!r} is not a valid id")
-        if rec["usual_provider_id"] and rec["usual_provider_id"] not in known.providers:
-            bad("usual_provider_id", f"no provider with id {rec['usual_provider_id']!r}")
-        if rec["preferred_location"] and rec["preferred_location"] not in known.locations:
-            bad("preferred_location", f"no location named {rec['preferred_location']!r}")
-        if rec["shared_address"].lower() not in ("", "yes", "no"):
-            bad("shared_address", f"{rec['shared_address']!r} is not yes or no")
-        rec["shared_address"] = rec["shared_address"].lower()
-        if rec["date_of_birth"]:
-            try:
-                date.fromisoformat(rec["date_of_birth"])
-            except ValueError:
-                bad("date_of_birth", f"{rec['date_of_birth']!r} is not a date like 1984-03-21")
-    if kind == "locations" and rec["phone"] and not _PHONE.match(rec["phone"]):
-        bad("phone", f"{rec['phone']!r} is not a phone number")
-    if kind == "appointments":
-        if rec["patient_id"] and rec["patient_id"] not in known.patients:
-            bad("patient_id", f"no patient with id {rec['patient_id']!r}")
-        if rec["provider_id"] and rec["provider_id"] not in known.providers:
-            bad("provider_id", f"no provider with id {rec['provider_id']!r}")
-        if rec["location"] and rec["location"] not in known.locations:
-            bad("location", f"no location named {rec['location']!r}")
-        if rec["type"]:  # check-up, hygiene...: what recalls are derived from
-            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", rec["type"]):
-                bad("type", f"{rec['type']!r} is not an appointment type (like checkup or hygiene)")
-            rec["type"] = rec["type"].lower()
+    check = _KIND_CHECKS.get(kind)
+    if check is not None:
+        check(row_)
+    return rec, row_.problems
+
+
+@dataclass
+class _Row:
+    """One row being checked: its record so far, its problems, and what the checks need."""
+
+    row_no: int | None
+    known: Known
+    tz: tzinfo | None
+    region: str
+    rec: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def bad(self, column: str, message: str) -> None:
+        self.problems.append(Problem(self.row_no, column, message))
+
+
+def _column_text(row: _Row, kind: str, col: str, raw: Any) -> str:
+    """A column's text, trimmed, control characters blanked, each problem reported."""
+    value = _clean(raw)
+    if col == "mobile" and kind == "patients":  # checked whole below: a trailing NEL is no number
+        value = "" if raw is None else str(raw).strip(" \t")
+    if _CONTROL.search(value):
+        row.bad(col, "contains a line break or control character")
+        value = _CONTROL.sub(" ", value)
+    if len(value) > 200:
+        row.bad(col, "is longer than 200 characters")
+    if not value and col in REQUIRED[kind]:
+        row.bad(col, "is empty but required")
+    return value
+
+
+def _check_patient(row: _Row) -> None:
+    rec, known = row.rec, row.known
+    if rec["mobile"] and not problems_in(row.problems, "mobile"):
         try:
-            minutes = int(rec["minutes"])
-            if not 1 <= minutes <= 720:
-                raise ValueError
-            rec["minutes"] = minutes
+            rec["mobile"] = normalise_mobile(rec["mobile"], row.region)  # stored as E.164
+        except NotAMobile as exc:
+            row.bad("mobile", str(exc))
+    if rec["preference"]:
+        rec["preference"] = rec["preference"].lower()
+        if rec["preference"] not in PREFERENCES:
+            row.bad("preference", f"{rec['preference']!r} is not one of {', '.join(PREFERENCES)}")
+    if rec["family_id"] and not _ID.match(rec["family_id"]):
+        row.bad("family_id", f"{rec['family_id']!r} is not a valid id")
+    if rec["usual_provider_id"] and rec["usual_provider_id"] not in known.providers:
+        row.bad("usual_provider_id", f"no provider with id {rec['usual_provider_id']!r}")
+    if rec["preferred_location"] and rec["preferred_location"] not in known.locations:
+        row.bad("preferred_location", f"no location named {rec['preferred_location']!r}")
+    if rec["shared_address"].lower() not in ("", "yes", "no"):
+        row.bad("shared_address", f"{rec['shared_address']!r} is not yes or no")
+    rec["shared_address"] = rec["shared_address"].lower()
+    if rec["date_of_birth"]:
+        try:
+            date.fromisoformat(rec["date_of_birth"])
         except ValueError:
-            if rec["minutes"]:
-                bad("minutes", f"{rec['minutes']!r} is not a length in minutes (1-720)")
-        if rec["start"]:
-            try:
-                start = datetime.fromisoformat(rec["start"])
-                if start.tzinfo is None and tz is not None:
-                    start = start.replace(tzinfo=tz)
-                rec["start"] = start.isoformat()
-            except ValueError:
-                bad("start", f"{rec['start']!r} is not a date and time like 2026-12-01T09:30")
-    return rec, problems
+            row.bad("date_of_birth", f"{rec['date_of_birth']!r} is not a date like 1984-03-21")
+
+
+def _check_location(row: _Row) -> None:
+    if row.rec["phone"] and not _PHONE.match(row.rec["phone"]):
+        row.bad("phone", f"{row.rec['phone']!r} is not a phone number")
+
+
+def _check_appointment(row: _Row) -> None:
+    rec, known = row.rec, row.known
+    if rec["patient_id"] and rec["patient_id"] not in known.patients:
+        row.bad("patient_id", f"no patient with id {rec['patient_id']!r}")
+    if rec["provider_id"] and rec["provider_id"] not in known.providers:
+        row.bad("provider_id", f"no provider with id {rec['provider_id']!r}")
+    if rec["location"] and rec["location"] not in known.locations:
+        row.bad("location", f"no location named {rec['location']!r}")
+    if rec["type"]:  # check-up, hygiene...: what recalls are derived from
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", rec["type"]):
+            row.bad("type", f"{rec['type']!r} is not an appointment type (like checkup or hygiene)")
+        rec["type"] = rec["type"].lower()
+    try:
+        minutes = int(rec["minutes"])
+        if not 1 <= minutes <= 720:
+            raise ValueError
+        rec["minutes"] = minutes
+    except ValueError:
+        if rec["minutes"]:
+            row.bad("minutes", f"{rec['minutes']!r} is not a length in minutes (1-720)")
+    if rec["start"]:
+        try:
+            start = datetime.fromisoformat(rec["start"])
+            if start.tzinfo is None and row.tz is not None:
+                start = start.replace(tzinfo=row.tz)
+            rec["start"] = start.isoformat()
+        except ValueError:
+            row.bad("start", f"{rec['start']!r} is not a date and time like 2026-12-01T09:30")
+
+
+# a kind's own checks, after the columns' text and the id and email every kind has
+_KIND_CHECKS: dict[str, Callable[[_Row], None]] = {
+    "patients": _check_patient, "locations": _check_location, "appointments": _check_appointment}
 
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,

@@ -154,7 +154,8 @@ def _fail(s: Setting, message: str, hint: str) -> SettingsInvalid:
 
 
 def parse(key: str, raw: Any) -> Any:
-    """What a person typed (or a JSON value) -> the typed value; or SettingsInvalid."""
+    """What a person typed (or a JSON value) -> the typed value; or SettingsInvalid. Empty and
+    multi-line values are refused alike for every kind; the rest is the kind's (_PARSERS)."""
     s = setting(key)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         if not s.optional:
@@ -162,80 +163,108 @@ def parse(key: str, raw: Any) -> Any:
         return None if s.kind in ("int", "port") else ""
     if isinstance(raw, str) and any(ch in raw for ch in "\r\n\x00"):
         raise _fail(s, "line breaks and control characters are not allowed", "Type the value on one line.")
-    kind = s.kind
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        t = str(raw).strip().lower()
-        if t in _TRUE:
-            return True
-        if t in _FALSE:
-            return False
-        raise _fail(s, f"{raw!r} is not yes or no", "Use true or false.")
-    if kind == "auth":  # a bool before OAuth: true/false still mean what they meant
-        text = str(raw).strip().lower()
-        if isinstance(raw, bool) or text in _TRUE | _FALSE:
-            return raw if isinstance(raw, bool) else text in _TRUE
-        if text in ("password", "oauth2"):
-            return True if text == "password" else "oauth2"
-        raise _fail(s, f"{raw!r} is not true, false, password or oauth2", "Use password, oauth2 or false.")
-    if kind in ("int", "port"):
-        if isinstance(raw, bool):
-            raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number.")
-        try:
-            n = int(str(raw).strip())
-        except ValueError:
-            raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number, like 15.") from None
-        lo, hi = (1, 65535) if kind == "port" else (s.minimum, s.maximum)
-        if (lo is not None and n < lo) or (hi is not None and n > hi):
-            raise _fail(s, f"{n} is out of range", f"Use a number from {lo} to {hi}.")
-        return n
+    return _PARSERS[s.kind](s, raw)
+
+
+def _bool(s: Setting, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    t = str(raw).strip().lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    raise _fail(s, f"{raw!r} is not yes or no", "Use true or false.")
+
+
+def _auth(s: Setting, raw: Any) -> bool | str:
+    """A bool before OAuth: true/false still mean what they meant."""
+    text = str(raw).strip().lower()
+    if isinstance(raw, bool) or text in _TRUE | _FALSE:
+        return raw if isinstance(raw, bool) else text in _TRUE
+    if text in ("password", "oauth2"):
+        return True if text == "password" else "oauth2"
+    raise _fail(s, f"{raw!r} is not true, false, password or oauth2", "Use password, oauth2 or false.")
+
+
+def _whole_number(s: Setting, raw: Any) -> int:
+    """int and port (1-65535) within the setting's own bounds; a bool is no number."""
+    if isinstance(raw, bool):
+        raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number.")
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        raise _fail(s, f"{raw!r} is not a whole number", "Use a whole number, like 15.") from None
+    lo, hi = (1, 65535) if s.kind == "port" else (s.minimum, s.maximum)
+    if (lo is not None and n < lo) or (hi is not None and n > hi):
+        raise _fail(s, f"{n} is out of range", f"Use a number from {lo} to {hi}.")
+    return n
+
+
+def _choice(s: Setting, raw: Any) -> str:
     text = str(raw).strip()
-    if kind == "choice":
-        if text.lower() not in s.choices and len(s.choices) > 8:  # a country: too many to list
-            raise _fail(s, f"{text[:40]!r} is not a known code", "Use a two-letter ISO country code, like gb or ie.")
-        if text.lower() not in s.choices:
-            raise _fail(s, f"{text!r} is not one of {', '.join(s.choices)}", f"Use {' or '.join(s.choices)}.")
-        return text.lower()
-    if kind == "timezone":
-        try:
-            if text.startswith("/") or ".." in text:
-                raise ValueError
-            ZoneInfo(text)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _fail(s, f"{text!r} is not a known time zone", "Use an IANA name like Europe/London.") from None
-        return text
-    if kind == "email":
-        if not is_valid_address(text):
-            raise _fail(s, f"{text!r} is not an email address", "Use an address like reception@smile-dental.co.uk.")
-        return text
-    if kind == "host":
-        if not _HOST.match(text):
-            raise _fail(s, f"{text!r} is not a server name", "Use a name like mail.example.com, without http:// or a port.")
-        return text.lower()
-    if kind == "periods":
-        try:
-            parse_periods(text)
-        except PeriodSyntaxError as exc:
-            raise _fail(s, str(exc), "Write periods like 'Mon-Fri 08:00-18:00; Sat 09:00-12:00'.") from None
-        return text
-    if kind == "times":
-        try:
-            times = parse_check_times(text)
-        except PeriodSyntaxError as exc:
-            raise _fail(s, str(exc), "Write times like 12:30,17:45.") from None
-        return ",".join(f"{t:%H:%M}" for t in times)
-    if kind in ("span", "words"):
-        return _text_message_kind(s, text)
-    if kind == "code":
-        if not _CODE.match(text):
-            raise _fail(s, f"{text!r} is not a template code", "Codes use A-Z, 0-9, _ and - (up to 32).")
-        return text
-    if kind in ("text", "secret", "path"):
-        if len(text) > 1000:
-            raise _fail(s, "the value is too long", "Keep it under 1,000 characters.")
-        return str(raw) if kind == "secret" else text
-    raise AssertionError(f"unknown kind {kind}")  # pragma: no cover
+    if text.lower() not in s.choices and len(s.choices) > 8:  # a country: too many to list
+        raise _fail(s, f"{text[:40]!r} is not a known code", "Use a two-letter ISO country code, like gb or ie.")
+    if text.lower() not in s.choices:
+        raise _fail(s, f"{text!r} is not one of {', '.join(s.choices)}", f"Use {' or '.join(s.choices)}.")
+    return text.lower()
+
+
+def _timezone(s: Setting, raw: Any) -> str:
+    text = str(raw).strip()
+    try:
+        if text.startswith("/") or ".." in text:
+            raise ValueError
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(s, f"{text!r} is not a known time zone", "Use an IANA name like Europe/London.") from None
+    return text
+
+
+def _email(s: Setting, raw: Any) -> str:
+    text = str(raw).strip()
+    if not is_valid_address(text):
+        raise _fail(s, f"{text!r} is not an email address", "Use an address like reception@smile-dental.co.uk.")
+    return text
+
+
+def _host(s: Setting, raw: Any) -> str:
+    text = str(raw).strip()
+    if not _HOST.match(text):
+        raise _fail(s, f"{text!r} is not a server name", "Use a name like mail.example.com, without http:// or a port.")
+    return text.lower()
+
+
+def _periods(s: Setting, raw: Any) -> str:
+    text = str(raw).strip()
+    try:
+        parse_periods(text)
+    except PeriodSyntaxError as exc:
+        raise _fail(s, str(exc), "Write periods like 'Mon-Fri 08:00-18:00; Sat 09:00-12:00'.") from None
+    return text
+
+
+def _times(s: Setting, raw: Any) -> str:
+    try:
+        times = parse_check_times(str(raw).strip())
+    except PeriodSyntaxError as exc:
+        raise _fail(s, str(exc), "Write times like 12:30,17:45.") from None
+    return ",".join(f"{t:%H:%M}" for t in times)
+
+
+def _code(s: Setting, raw: Any) -> str:
+    text = str(raw).strip()
+    if not _CODE.match(text):
+        raise _fail(s, f"{text!r} is not a template code", "Codes use A-Z, 0-9, _ and - (up to 32).")
+    return text
+
+
+def _free_text(s: Setting, raw: Any) -> str:
+    """text, secret and path: any one line up to 1,000 characters; a secret kept as typed."""
+    text = str(raw).strip()
+    if len(text) > 1000:
+        raise _fail(s, "the value is too long", "Keep it under 1,000 characters.")
+    return str(raw) if s.kind == "secret" else text
 
 
 def _text_message_kind(s: Setting, text: str) -> str:
@@ -249,6 +278,16 @@ def _text_message_kind(s: Setting, text: str) -> str:
         hint = "Write words of letters separated by commas, like C, YES." if s.kind == "words" else \
             "Write a span like 20:00-08:00, or leave it empty."
         raise _fail(s, str(exc), hint) from None
+
+
+# each kind of the catalogue: its parser (after parse's checks for empty and multi-line values)
+_PARSERS: dict[str, Callable[[Setting, Any], Any]] = {
+    "bool": _bool, "auth": _auth, "int": _whole_number, "port": _whole_number, "choice": _choice,
+    "timezone": _timezone, "email": _email, "host": _host, "periods": _periods, "times": _times,
+    "span": lambda s, raw: _text_message_kind(s, str(raw).strip()),
+    "words": lambda s, raw: _text_message_kind(s, str(raw).strip()),
+    "code": _code, "text": _free_text, "secret": _free_text, "path": _free_text,
+}
 
 
 def defaults() -> dict[str, Any]:

@@ -113,77 +113,98 @@ def _access_token(login: OAuth2Login) -> str:
 def run(outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address: str,
         heartbeat: dict[str, Any] | None, now: datetime, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
     """The whole test. Steps after the first failure are not run."""
-    steps: list[Step] = []
-    state: dict[str, Any] = {}
-
-    def step(name: str, fn: Callable[[], str], blocking: bool = True) -> bool:
-        result = _run(name, fn, timeout, blocking)
-        steps.append(result)
-        return result.ok or not blocking
-
-    def incoming_connect() -> str:
-        assert incoming is not None
-        box: Any = ImapMailbox(incoming) if incoming.protocol == "imap" else Pop3Mailbox(incoming)
-        state["in"] = box
-        box.connect_only()
-        return _answered(incoming, f"{'TLS' if incoming.mode == IMPLICIT else 'STARTTLS'}, certificate trusted")
-
-    def incoming_login() -> str:
-        state["in"].login_only()
-        if isinstance(incoming.credentials, OAuth2Login):
-            return "the incoming server accepted the sign-in (access token)"
-        return "the incoming server accepted the user name and password"
-
-    def outgoing_connect() -> str:
-        session = SmtpSession(dataclasses.replace(outgoing, auth=False))
-        state["out_probe"] = session
-        session.open()
-        session.close()
-        return _answered(outgoing, "encrypted" if session.encrypted else "NOT encrypted")
-
-    def outgoing_login() -> str:
-        session = SmtpSession(outgoing)
-        state["out"] = session
-        session.open()
-        return "the outgoing server accepted the login" if outgoing.auth else "no login needed (authentication is off)"
-
-    def dry_run() -> str:
-        session: SmtpSession = state["out"]
-        code = session.dry_run(from_address, from_address)
-        return f"MAIL FROM and RCPT TO accepted; DATA answered {code}; stopped there (nothing sent)"
-
-    def disconnect() -> str:
-        for key in ("in",):
-            box = state.pop(key, None)
-            if box is not None:
-                box.close()
-        return "disconnected"
-
-    ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port, outgoing.proxy))
-    if ok and incoming is not None:
-        ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port, incoming.proxy))
-    signed_in = _signed_in(outgoing, incoming)
-    if ok and signed_in is not None:
-        ok = step("get an access token", lambda: _access_token(signed_in))
-    if ok and incoming is not None:
-        ok = step("connect to incoming server", incoming_connect) and step("log in to incoming server", incoming_login)
-    if ok:
-        ok = step("connect to outgoing server", outgoing_connect) and step("log in to outgoing server", outgoing_login)
-    if ok:
-        ok = step("dry run of sending", dry_run)
-    try:
-        if "out" in state:
-            state["out"].close()
-        if "in" in state:
-            state["in"].close()
-    finally:
-        if ok:
-            step("disconnect", disconnect)
+    steps = _SetupTest(outgoing, incoming, from_address, timeout).steps_run()
     failures = [s for s in steps if not s.ok]
     first = failures[0] if failures else None
     return {"ok": not failures, "steps": [s.as_dict() for s in steps],
             "message": first.message if first else "every step passed",
             "hint": first.hint if first else "", "service": service_line(heartbeat, now)}
+
+
+class _SetupTest:
+    """One run of the test: its steps in the order the report shows them, each a method that
+    returns its line, and the sessions the later steps reuse (`state`)."""
+
+    def __init__(self, outgoing: SmtpSettings, incoming: IncomingSettings | None, from_address: str,
+                 timeout: float) -> None:
+        self.outgoing = outgoing
+        self.incoming = incoming
+        self.from_address = from_address
+        self.timeout = timeout
+        self.steps: list[Step] = []
+        self.state: dict[str, Any] = {}
+
+    def step(self, name: str, fn: Callable[[], str], blocking: bool = True) -> bool:
+        result = _run(name, fn, self.timeout, blocking)
+        self.steps.append(result)
+        return result.ok or not blocking
+
+    def steps_run(self) -> list[Step]:
+        outgoing, incoming, step = self.outgoing, self.incoming, self.step
+        ok = step("outgoing server name", lambda: _resolve(outgoing.host, outgoing.port, outgoing.proxy))
+        if ok and incoming is not None:
+            ok = step("incoming server name", lambda: _resolve(incoming.host, incoming.port, incoming.proxy))
+        signed_in = _signed_in(outgoing, incoming)
+        if ok and signed_in is not None:
+            ok = step("get an access token", lambda: _access_token(signed_in))
+        if ok and incoming is not None:
+            ok = step("connect to incoming server", self.incoming_connect) and \
+                step("log in to incoming server", self.incoming_login)
+        if ok:
+            ok = step("connect to outgoing server", self.outgoing_connect) and \
+                step("log in to outgoing server", self.outgoing_login)
+        if ok:
+            ok = step("dry run of sending", self.dry_run)
+        try:
+            if "out" in self.state:
+                self.state["out"].close()
+            if "in" in self.state:
+                self.state["in"].close()
+        finally:
+            if ok:
+                step("disconnect", self.disconnect)
+        return self.steps
+
+    def incoming_connect(self) -> str:
+        incoming = self.incoming
+        assert incoming is not None
+        box: Any = ImapMailbox(incoming) if incoming.protocol == "imap" else Pop3Mailbox(incoming)
+        self.state["in"] = box
+        box.connect_only()
+        return _answered(incoming, f"{'TLS' if incoming.mode == IMPLICIT else 'STARTTLS'}, certificate trusted")
+
+    def incoming_login(self) -> str:
+        assert self.incoming is not None
+        self.state["in"].login_only()
+        if isinstance(self.incoming.credentials, OAuth2Login):
+            return "the incoming server accepted the sign-in (access token)"
+        return "the incoming server accepted the user name and password"
+
+    def outgoing_connect(self) -> str:
+        session = SmtpSession(dataclasses.replace(self.outgoing, auth=False))
+        self.state["out_probe"] = session
+        session.open()
+        session.close()
+        return _answered(self.outgoing, "encrypted" if session.encrypted else "NOT encrypted")
+
+    def outgoing_login(self) -> str:
+        session = SmtpSession(self.outgoing)
+        self.state["out"] = session
+        session.open()
+        return "the outgoing server accepted the login" if self.outgoing.auth else \
+            "no login needed (authentication is off)"
+
+    def dry_run(self) -> str:
+        session: SmtpSession = self.state["out"]
+        code = session.dry_run(self.from_address, self.from_address)
+        return f"MAIL FROM and RCPT TO accepted; DATA answered {code}; stopped there (nothing sent)"
+
+    def disconnect(self) -> str:
+        for key in ("in",):
+            box = self.state.pop(key, None)
+            if box is not None:
+                box.close()
+        return "disconnected"
 
 
 def service_line(heartbeat: dict[str, Any] | None, now: datetime) -> dict[str, Any]:

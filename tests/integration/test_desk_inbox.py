@@ -123,3 +123,25 @@ def test_the_desk_that_runs_the_service_hears_another_desk_s_change_at_once(rece
     desk.mark_read(rid)
     wait_for(lambda: ("new_mail", {"notice": "messages"}) in heard, "the desk's change heard by the service's desk",
              timeout=30)
+
+
+@pytest.mark.parametrize("who", ["another desk", "the service's desk"])
+def test_a_desk_does_not_hear_its_own_change_back_but_hears_the_other_desk_s(received: tuple[App, App, int],
+                                                                             who: str) -> None:
+    """A desk's own change to a message came back to it as the database's notice, and its kiosk
+    read the inbox again for what it had just done itself (#21). The desk changes the message,
+    then the other desk does: notices reach a listener in the order their transactions committed,
+    so once the other's is heard, the desk's own would have been heard before it. Exactly one
+    messages notice: the other's."""
+    service, desk, rid = received
+    me, other = (desk, service) if who == "another desk" else (service, desk)
+    heard: list[str | None] = []
+    me.watch_poll = 3600.0  # no poll in this test's life: only notices
+    me.subscribe(lambda name, detail: heard.append(detail["notice"]) if "notice" in detail else None)
+    assert me.hearing(10.0)
+    me.mark_read(rid)
+    me.set_tags(rid, ["Mine"])
+    other.set_tags(rid, ["Theirs"])
+    wait_for(lambda: "messages" in heard, "the other desk's change heard", timeout=30)
+    assert [n for n in heard if n != "outbox" and n != "heartbeat"] == ["messages"]
+    assert me.inbox_message(rid).tags == ("Theirs",)

@@ -272,3 +272,22 @@ def test_maildir_flags_in_file_names_both_ways_and_files_copied_into_cur(
     names = [line.split()[1] for line in uidl.uidl()[1]]
     uidl.quit()
     assert all(b":2," not in n for n in names) and b"1700000000.handmade.host" in names  # UIDL: the unique part
+
+
+def test_fetch_macros_spell_out_their_items_and_an_unknown_item_is_refused(two: tuple[Imap, Imap]) -> None:
+    """FETCH's ALL, FAST and FULL (RFC 3501 §6.4.5) are the items they stand for, in order; UID
+    FETCH answers the UID first; a body section read sets \\Seen and says so; an item the server
+    does not know is BAD, not a silent empty answer."""
+    a, _ = two
+    items = {"FAST": [b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE"],
+             "ALL": [b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE", b"ENVELOPE"],
+             "FULL": [b"FLAGS", b"INTERNALDATE", b"RFC822.SIZE", b"ENVELOPE", b"BODY"]}
+    for macro, names in items.items():
+        (line, done) = a.cmd(f"FETCH 1 {macro}")
+        assert line.startswith(b"* 1 FETCH (FLAGS (") and done.endswith(b"OK FETCH completed"), macro
+        assert [n for n in (b"UID", *names) if b" " + n + b" " in b" " + line[len(b"* 1 FETCH ("):]] == names, line
+    (line, _) = a.cmd("UID FETCH 1:1 (FLAGS)")
+    assert line.startswith(b"* 1 FETCH (UID ")
+    reply = a.cmd("FETCH 2 (BODY[TEXT])")
+    assert reply[-2].endswith(b" FLAGS (\\Seen))") and reply[-1].endswith(b"OK FETCH completed")
+    assert b"BAD" in a.cmd("FETCH 1 (X-GM-LABELS)")[-1]

@@ -97,63 +97,95 @@ def search(tokens: list[w.Token], msgs: list[Message], within: set[int] | None =
     sizes of the new messages, not of the 10,000 before them. `recent`: ids of the
     messages that are \\Recent for this session."""
     result = set(range(len(msgs))) if within is None else set(within)
-    recent = recent or set()
-    i = 0
+    criteria = _Criteria(tokens, msgs, recent or set())
+    while criteria.i < len(tokens):
+        result &= criteria.one(result)
+    return result
 
-    def arg() -> str:
-        nonlocal i
-        if i >= len(tokens):
+
+class _Criteria:
+    """The criteria of one SEARCH (or of one parenthesised list), read left to right: `i` is the
+    next token; each key's handler (_KEYS) takes its arguments with `arg` and answers a set."""
+
+    def __init__(self, tokens: list[w.Token], msgs: list[Message], recent: set[int]) -> None:
+        self.tokens, self.msgs, self.recent = tokens, msgs, recent
+        self.i = 0
+        self.everyone = set(range(len(msgs)))
+
+    def arg(self) -> str:
+        if self.i >= len(self.tokens):
             raise w.ParseError("a search key is missing its value")
-        i += 1
-        return w.text_of(tokens[i - 1])
+        self.i += 1
+        return w.text_of(self.tokens[self.i - 1])
 
-    def one(within: set[int]) -> set[int]:
-        nonlocal i
-        tok = tokens[i]
-        i += 1
+    def one(self, within: set[int]) -> set[int]:
+        tok = self.tokens[self.i]
+        self.i += 1
         if isinstance(tok, list):
-            return search(tok, msgs, within, recent)
+            return search(tok, self.msgs, within, self.recent)
         key = w.text_of(tok).upper()
-        everyone = set(range(len(msgs)))
-        if key == "ALL":
-            return everyone
-        if key in FLAG_KEYS:
-            return {n for n, m in enumerate(msgs) if FLAG_KEYS[key] in m.flags}
+        if key in _KEYS:
+            return _KEYS[key](self, key, within)
         if key.startswith("UN") and key[2:] in FLAG_KEYS:
-            return {n for n, m in enumerate(msgs) if FLAG_KEYS[key[2:]] not in m.flags}
-        if key in ("RECENT", "OLD", "NEW"):
-            now = {n for n, m in enumerate(msgs) if id(m) in recent}
-            unseen = {n for n, m in enumerate(msgs) if "\\Seen" not in m.flags}
-            return {"RECENT": now, "OLD": everyone - now, "NEW": now & unseen}[key]
-        if key == "NOT":
-            return within - one(within)
-        if key == "OR":
-            a = one(within)
-            return a | one(within)
-        if key == "UID":
-            wanted = w.parse_uid_set(arg(), (m.uid for m in msgs))
-            return {n for n, m in enumerate(msgs) if m.uid in wanted}
-        if key in ("KEYWORD", "UNKEYWORD"):
-            kw = arg()
-            has = {n for n, m in enumerate(msgs) if kw in m.flags}
-            return has if key == "KEYWORD" else everyone - has
-        if key in HEADER_KEYS:
-            field = arg() if key == "HEADER" else key
-            return _header_matches(msgs, within, field, arg().lower())
-        if key in ("BODY", "TEXT"):
-            return _text_matches(msgs, within, key, arg().lower())
-        if key in DATE_KEYS:
-            return _date_matches(msgs, within, key, datetime.strptime(arg(), "%d-%b-%Y").date())
-        if key in ("LARGER", "SMALLER"):
-            size = int(arg())
-            return {n for n in within if (msgs[n].size > size if key == "LARGER" else msgs[n].size < size)}
-        if key == "CHARSET":
-            arg()
-            return everyone
+            return {n for n, m in enumerate(self.msgs) if FLAG_KEYS[key[2:]] not in m.flags}
         if re.fullmatch(r"[\d:*,]+", key):
-            return {s - 1 for s in w.parse_set(key, len(msgs))}
+            return {s - 1 for s in w.parse_set(key, len(self.msgs))}
         raise w.ParseError(f"unsupported search key {key}")
 
-    while i < len(tokens):
-        result &= one(result)
-    return result
+    def flag(self, key: str, within: set[int]) -> set[int]:
+        return {n for n, m in enumerate(self.msgs) if FLAG_KEYS[key] in m.flags}
+
+    def recency(self, key: str, within: set[int]) -> set[int]:
+        now = {n for n, m in enumerate(self.msgs) if id(m) in self.recent}
+        unseen = {n for n, m in enumerate(self.msgs) if "\\Seen" not in m.flags}
+        return {"RECENT": now, "OLD": self.everyone - now, "NEW": now & unseen}[key]
+
+    def not_(self, key: str, within: set[int]) -> set[int]:
+        return within - self.one(within)
+
+    def or_(self, key: str, within: set[int]) -> set[int]:
+        a = self.one(within)
+        return a | self.one(within)
+
+    def uid(self, key: str, within: set[int]) -> set[int]:
+        wanted = w.parse_uid_set(self.arg(), (m.uid for m in self.msgs))
+        return {n for n, m in enumerate(self.msgs) if m.uid in wanted}
+
+    def keyword(self, key: str, within: set[int]) -> set[int]:
+        kw = self.arg()
+        has = {n for n, m in enumerate(self.msgs) if kw in m.flags}
+        return has if key == "KEYWORD" else self.everyone - has
+
+    def header(self, key: str, within: set[int]) -> set[int]:
+        field = self.arg() if key == "HEADER" else key
+        return _header_matches(self.msgs, within, field, self.arg().lower())
+
+    def text(self, key: str, within: set[int]) -> set[int]:
+        return _text_matches(self.msgs, within, key, self.arg().lower())
+
+    def date(self, key: str, within: set[int]) -> set[int]:
+        return _date_matches(self.msgs, within, key, datetime.strptime(self.arg(), "%d-%b-%Y").date())
+
+    def size(self, key: str, within: set[int]) -> set[int]:
+        size = int(self.arg())
+        msgs = self.msgs
+        return {n for n in within if (msgs[n].size > size if key == "LARGER" else msgs[n].size < size)}
+
+    def charset(self, key: str, within: set[int]) -> set[int]:
+        self.arg()  # every message is text we can read
+        return self.everyone
+
+
+# each search key: its handler (criteria, the key, the messages left) -> the messages it matches
+_KEYS: dict[str, Callable[[_Criteria, str, set[int]], set[int]]] = {
+    "ALL": lambda c, key, within: c.everyone,
+    **{key: _Criteria.flag for key in FLAG_KEYS},
+    **{key: _Criteria.recency for key in ("RECENT", "OLD", "NEW")},
+    "NOT": _Criteria.not_, "OR": _Criteria.or_, "UID": _Criteria.uid,
+    "KEYWORD": _Criteria.keyword, "UNKEYWORD": _Criteria.keyword,
+    **{key: _Criteria.header for key in HEADER_KEYS},
+    "BODY": _Criteria.text, "TEXT": _Criteria.text,
+    **{key: _Criteria.date for key in DATE_KEYS},
+    "LARGER": _Criteria.size, "SMALLER": _Criteria.size,
+    "CHARSET": _Criteria.charset,
+}

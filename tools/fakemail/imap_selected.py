@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tools.fakemail import imapwire as w
@@ -93,69 +95,22 @@ class SelectedCommands:
     async def cmd_fetch(self, tag: str, args: list[w.Token], uid: bool) -> None:
         assert self.box is not None
         targets = self._targets(w.text_of(args[0]), uid)
-        items = args[1] if isinstance(args[1], list) else [args[1]]
-        names = [w.text_of(i) for i in items]
-        macro = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
-                 "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
-                 "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
-        if len(names) == 1 and names[0].upper() in macro:
-            names = macro[names[0].upper()]
-        if uid and not any(n.upper() == "UID" for n in names):
-            names = ["UID", *names]
+        names = _fetch_names(args[1], uid)
         changed = False
         missing = 0
         for seq, msg in targets:
-            parts: list[bytes] = []
-            raw: bytes | None = None
-            tree: mime.Part | None = None
-            drop_at: int | None = None
-            hang = False
+            one = _Fetched(msg)
             try:
                 for name in names:
-                    upper = name.upper()
-                    if upper == "UID":
-                        parts.append(b"UID %d" % msg.uid)
-                    elif upper == "FLAGS":
-                        parts.append(self._flag_text(msg).encode())
-                    elif upper == "INTERNALDATE":
-                        parts.append(b'INTERNALDATE "' + w.internaldate(msg.path.stat().st_mtime).encode() + b'"')
-                    elif upper == "RFC822.SIZE":
-                        parts.append(b"RFC822.SIZE %d" % msg.size)
-                    elif upper == "ENVELOPE":
-                        raw = raw if raw is not None else msg.read()
-                        parts.append(b"ENVELOPE " + w.envelope(w.parse_message(raw)))
-                    elif upper in ("BODYSTRUCTURE", "BODY"):
-                        raw = raw if raw is not None else msg.read()
-                        tree = tree if tree is not None else mime.parse(raw)
-                        parts.append(upper.encode() + b" " + mime.structure(tree, extensible=upper == "BODYSTRUCTURE"))
-                    elif upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
-                        raw = raw if raw is not None else msg.read()
-                        label, data = self._section(upper, name, raw)
-                        if drop_at is None:
-                            fault = self.cfg.faults.take("imap", "fetch", self.session)
-                            if fault is not None:
-                                drop_at = len(b" ".join(parts)) + len(label) + 10 + len(data) // 2
-                                hang = fault.action == "hang"
-                        parts.append(label.encode() + b" " + (b"NIL" if data is None else w.literal(data)))
-                        if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
-                                and "\\Seen" not in msg.flags:
-                            msg.flags.add("\\Seen")
-                            changed = True
-                            if not any(n.upper() == "FLAGS" for n in names):
-                                parts.append(self._flag_text(msg).encode())
-                    else:
-                        raise w.ParseError(f"unsupported fetch item {name}")
+                    self._fetch_item(one, name, names)
             except FileNotFoundError:  # removed by hand during the session: this one only
+                changed = changed or one.seen
                 missing += 1
                 continue
-            response = b"* %d FETCH (" % seq + b" ".join(parts) + b")\r\n"
-            if drop_at is not None:
-                self.writer.write(response[: drop_at])
-                await self.writer.drain()
-                if hang:  # half a message, then silence: the client's timeout or abort must end it
-                    await until_closed(self.reader)
-                self.writer.transport.abort()
-                raise Bye()
+            changed = changed or one.seen
+            response = b"* %d FETCH (" % seq + b" ".join(one.parts) + b")\r\n"
+            if one.drop_at is not None:
+                await self._drop_mid_fetch(response, one)
             await self.send(response)
         if changed:
             self.box.save()
@@ -163,6 +118,39 @@ class SelectedCommands:
             await self.send(f"{tag} NO [EXPUNGEISSUED] {missing} of the messages no longer exist\r\n".encode())
             return
         await self.ok(tag, f"{'UID ' if uid else ''}FETCH completed")
+
+    def _fetch_item(self, one: "_Fetched", name: str, names: list[str]) -> None:
+        """One data item of one message onto its answer: the plain ones from _FETCH_ITEMS, a
+        body section (which sets \\Seen, and may meet a scripted fault) here."""
+        upper = name.upper()
+        if upper in _FETCH_ITEMS:
+            one.parts.append(_FETCH_ITEMS[upper](self, one, upper))
+            return
+        if not upper.startswith(("BODY[", "BODY.PEEK[", "RFC822")):
+            raise w.ParseError(f"unsupported fetch item {name}")
+        msg = one.msg
+        label, data = self._section(upper, name, one.raw())
+        if one.drop_at is None:
+            fault = self.cfg.faults.take("imap", "fetch", self.session)
+            if fault is not None:
+                one.drop_at = len(b" ".join(one.parts)) + len(label) + 10 + len(data) // 2
+                one.hang = fault.action == "hang"
+        one.parts.append(label.encode() + b" " + (b"NIL" if data is None else w.literal(data)))
+        if not upper.startswith(("BODY.PEEK", "RFC822.HEADER", "RFC822.SIZE")) and not self.read_only \
+                and "\\Seen" not in msg.flags:
+            msg.flags.add("\\Seen")
+            one.seen = True
+            if not any(n.upper() == "FLAGS" for n in names):
+                one.parts.append(self._flag_text(msg).encode())
+
+    async def _drop_mid_fetch(self, response: bytes, one: "_Fetched") -> None:
+        """A scripted fault: half the answer, then (for "hang") silence until the client gives up."""
+        self.writer.write(response[: one.drop_at])
+        await self.writer.drain()
+        if one.hang:  # half a message, then silence: the client's timeout or abort must end it
+            await until_closed(self.reader)
+        self.writer.transport.abort()
+        raise Bye()
 
     @staticmethod
     def _section(upper: str, name: str, raw: bytes) -> tuple[str, bytes | None]:
@@ -298,3 +286,56 @@ class SelectedCommands:
             return
 
 
+FETCH_MACROS = {"ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+                "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+                "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"]}
+
+
+def _fetch_names(items: w.Token, uid: bool) -> list[str]:
+    """The data items asked for: a macro spelled out, UID first for UID FETCH (RFC 3501 §6.4.8)."""
+    names = [w.text_of(i) for i in (items if isinstance(items, list) else [items])]
+    if len(names) == 1 and names[0].upper() in FETCH_MACROS:
+        names = FETCH_MACROS[names[0].upper()]
+    if uid and not any(n.upper() == "UID" for n in names):
+        names = ["UID", *names]
+    return names
+
+
+@dataclass
+class _Fetched:
+    """One message's FETCH answer as it is built: its parts, the bytes and MIME tree read once,
+    where a scripted fault cuts it, and whether this FETCH set \\Seen."""
+
+    msg: Message
+    parts: list[bytes] = field(default_factory=list)
+    drop_at: int | None = None
+    hang: bool = False
+    seen: bool = False
+    _raw: bytes | None = None
+    _tree: mime.Part | None = None
+
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = self.msg.read()
+        return self._raw
+
+    def tree(self) -> mime.Part:
+        if self._tree is None:
+            self._tree = mime.parse(self.raw())
+        return self._tree
+
+
+def _structure(session: SelectedCommands, one: _Fetched, upper: str) -> bytes:
+    return upper.encode() + b" " + mime.structure(one.tree(), extensible=upper == "BODYSTRUCTURE")
+
+
+# the data items answered from the message's record or its bytes alone, by name
+_FETCH_ITEMS: dict[str, Callable[[SelectedCommands, _Fetched, str], bytes]] = {
+    "UID": lambda s, one, _: b"UID %d" % one.msg.uid,
+    "FLAGS": lambda s, one, _: s._flag_text(one.msg).encode(),
+    "INTERNALDATE": lambda s, one, _: b'INTERNALDATE "' + w.internaldate(one.msg.path.stat().st_mtime).encode() + b'"',
+    "RFC822.SIZE": lambda s, one, _: b"RFC822.SIZE %d" % one.msg.size,
+    "ENVELOPE": lambda s, one, _: b"ENVELOPE " + w.envelope(w.parse_message(one.raw())),
+    "BODYSTRUCTURE": _structure,
+    "BODY": _structure,
+}

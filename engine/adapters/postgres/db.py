@@ -64,11 +64,15 @@ class Db:
         self.url = url
         self.application = application[:63]
         self._local = threading.local()
+        # this process's connections by backend pid: a change notice carries the pid of the
+        # session that sent it, and a desk does not hear its own changes back (notify.py)
+        self._mine: dict[int, psycopg.Connection[Any]] = {}
+        self._mine_guard = threading.Lock()
         # One direct connection first: a refused or unknown server fails at once with libpq's own
         # reason, where the pool would retry quietly until its timeout.
         self.connect().close()
         self.pool = ConnectionPool(url, min_size=1, max_size=max_size, max_idle=max_idle, open=False,
-                                   name="practicemail",
+                                   name="practicemail", configure=self._remember,
                                    kwargs={"application_name": self.application, "autocommit": True,
                                            "connect_timeout": CONNECT_TIMEOUT})
         try:
@@ -80,11 +84,28 @@ class Db:
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A connection of its own, outside the pool (the writer's lock lives on one)."""
         try:
-            return psycopg.connect(self.url, application_name=self.application,
+            conn = psycopg.connect(self.url, application_name=self.application,
                                    connect_timeout=CONNECT_TIMEOUT, **kwargs)
         except psycopg.OperationalError as exc:
             raise DatabaseUnreachable(f"cannot connect to the database {redact(self.url)}: "
                                       f"{' '.join(str(exc).split())}") from exc
+        self._remember(conn)
+        return conn
+
+    def _remember(self, conn: psycopg.Connection[Any]) -> None:
+        """A new connection of this process (the pool's configure hook, and `connect`); closed
+        ones are forgotten, so a pid the server gives again to another desk is not taken for ours."""
+        with self._mine_guard:
+            for pid in [pid for pid, c in self._mine.items() if c.closed]:
+                del self._mine[pid]
+            self._mine[conn.info.backend_pid] = conn
+
+    def sent_here(self, pid: int) -> bool:
+        """Whether the server session `pid` (a notice's sender) is one of this process's open
+        connections: the change it announces was made here."""
+        with self._mine_guard:
+            conn = self._mine.get(pid)
+        return conn is not None and not conn.closed
 
     @contextlib.contextmanager
     def conn(self) -> Iterator[psycopg.Connection[Any]]:

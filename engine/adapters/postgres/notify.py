@@ -6,7 +6,10 @@ proportion to the desks, and still be up to a second late. The notice is sent by
 trigger on the watched tables (schema 3) when the writing transaction commits, never before, so a
 desk that reads on a notice sees the change. A notice says which collection changed and nothing
 else: the desk reads through its own store as usual. Notices of one database reach every
-schema's listeners, so each carries its schema and a Watcher keeps only its own.
+schema's listeners, so each carries its schema and a Watcher keeps only its own. A notice also
+carries the server session (pid) that sent it, and a Watcher drops those its own process sent
+(Db.sent_here): the desk that made a change already knows it, and its kiosk read the inbox again
+for every change of its own (#21).
 
 Why the poll too: a notice is lost while the listening connection is down (the server restarted,
 the network dropped it). Each poll, and each reconnect, is reported as `None`: "look again".
@@ -68,7 +71,7 @@ class Watcher:
                     self.ready.set()
                 heard = False
                 for notice in self._conn.notifies(timeout=1.0, stop_after=1):
-                    heard = self._heard(notice.payload) or heard
+                    heard = self._heard(notice.payload, notice.pid) or heard
                 waited = 0.0 if heard else waited + 1.0
                 if waited >= self.poll:
                     waited = 0.0
@@ -78,14 +81,17 @@ class Watcher:
                 self._drop()
                 self._stop.wait(2.0)
 
-    def _heard(self, payload: str) -> bool:
+    def _heard(self, payload: str, pid: int) -> bool:
+        """A notice: True when it was this schema's (the connection is alive), delivered unless
+        this process sent it."""
         try:
             notice = json.loads(payload)
         except ValueError:
             return False
         if not (isinstance(notice, dict) and notice.get("schema") == self._schema):
             return False  # another practice's schema in the same database
-        self._deliver(str(notice.get("collection", "")))
+        if not self.db.sent_here(pid):
+            self._deliver(str(notice.get("collection", "")))
         return True
 
     def _deliver(self, collection: str | None) -> None:

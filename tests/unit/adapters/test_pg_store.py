@@ -212,3 +212,22 @@ def test_migration_6_fills_the_tag_column_and_the_tag_filter_reads_its_index(pg_
                 "EXPLAIN SELECT rid, data FROM c_messages WHERE h_tags @> ARRAY['Bounce'] "
                 "ORDER BY rid DESC LIMIT 500").fetchall())
             assert "c_messages_tags_held_idx" in plan, plan
+
+
+def test_a_notice_s_sender_is_ours_only_while_our_connection_is_open(pg_url: str, tmp_path: Path) -> None:
+    """Db.sent_here, which keeps a desk from hearing its own changes back (#21): a session of
+    this store's pool is ours, another process's is not, and a closed one of ours stops being
+    ours (the server may give its pid to another desk's session)."""
+    store = _open(pg_url, tmp_path)
+    try:
+        with store.db.conn() as c:
+            pooled = c.info.backend_pid
+        own = store.db.connect()
+        with psycopg.connect(pg_url) as stranger:
+            assert store.db.sent_here(pooled) and store.db.sent_here(own.info.backend_pid)
+            assert not store.db.sent_here(stranger.info.backend_pid)
+        pid = own.info.backend_pid
+        own.close()
+        assert not store.db.sent_here(pid)
+    finally:
+        store.close()
