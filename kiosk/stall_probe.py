@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
 from typing import Any
 
 from PyQt6.QtCore import QEventLoop, QTimer
