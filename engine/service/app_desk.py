@@ -117,7 +117,7 @@ class DeskDoor:
             return ""
         if item.record.get("prompt"):  # never sent unasked (engine/service/prompts.py says who is asked)
             if self.on_another_desk:
-                return "waiting for a desk to confirm: the desk that runs the email service is asked"
+                return "waiting for a desk to confirm: the desk that runs the email service is asked, not this one"
             if not self.engine.desk_answers:  # a headless service: nobody to ask, so it waits
                 return "waiting for a desk to confirm: no desk that can answer is open"
             return "waits for your answer: send this confirmation?"
