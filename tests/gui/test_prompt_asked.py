@@ -160,3 +160,27 @@ def test_with_no_desk_nothing_is_sent_unasked_and_the_outbox_says_it_waits_for_a
     asking()[0].done(QMessageBox.StandardButton.No.value)
     settle(qtbot, w)
     close(w)
+
+
+def test_a_confirmation_falling_due_during_a_paced_pass_is_asked_then(
+        qtbot: QtBot, engine_app: App, clock: FakeClock, fakemail: FakeMail) -> None:
+    """The worker in a long paced pass (one email a minute) still asks the moment a confirmation
+    falls due, not when the pass ends (before, its rest waited only for the next paced slot)."""
+    engine_app.practice.settings.set_many({
+        "schedule.send_immediately": "true", "schedule.periods": "Mon-Sun 00:00-23:59", "incoming.enabled": "false",
+        "pacing.enabled": "true", "pacing.per_minute": "1", "reminders.confirmation_delay_minutes": "2"})
+    heard: list[int] = []
+    w = open_desk(qtbot, engine_app, heard)
+    rid = book(engine_app, "P036", 16)  # falls due at +2:00
+    for n in range(4):
+        engine_app.compose(NewEmail("P033", subject=f"Letter {n}", text="From the practice."))
+    qtbot.wait_until(lambda: len(fakemail.sent()) == 1, timeout=15000)  # the pass began; the next slot is +1:00
+    clock.advance(timedelta(minutes=1))
+    qtbot.wait_until(lambda: len(fakemail.sent()) == 2, timeout=15000)
+    with qtbot.wait_signal(w.bridge.prompt_due, timeout=15000):
+        clock.advance(timedelta(minutes=1))
+    assert heard == [rid] and len(fakemail.sent()) <= 3  # asked at +2:00, the pass not over (4 letters)
+    assert engine_app.outbox_item(rid).status.value == "ready"
+    asking()[0].done(QMessageBox.StandardButton.No.value)
+    settle(qtbot, w)
+    close(w)
