@@ -172,11 +172,14 @@ def test_a_confirmation_falling_due_during_a_paced_pass_is_asked_then(
     heard: list[int] = []
     w = open_desk(qtbot, engine_app, heard)
     rid = book(engine_app, "P036", 16)  # falls due at +2:00
-    for n in range(4):
-        engine_app.compose(NewEmail("P033", subject=f"Letter {n}", text="From the practice."))
-    qtbot.wait_until(lambda: len(fakemail.sent()) == 1, timeout=15000)  # the pass began; the next slot is +1:00
-    clock.advance(timedelta(minutes=1))
-    qtbot.wait_until(lambda: len(fakemail.sent()) == 2, timeout=15000)
+    letters = [engine_app.compose(NewEmail("P033", subject=f"Letter {n}", text="From the practice.")) for n in range(4)]
+
+    def recorded() -> int:  # sent as the worker recorded it (after it counted the send for pacing)
+        return sum(engine_app.outbox_item(r).status.value == "sent" for r in letters)
+
+    qtbot.wait_until(lambda: recorded() == 1, timeout=15000)  # the pass began; the next slot is +1:00
+    clock.advance(timedelta(minutes=1))  # (advanced before the send was counted, the slot would move on)
+    qtbot.wait_until(lambda: recorded() == 2, timeout=15000)
     with qtbot.wait_signal(w.bridge.prompt_due, timeout=15000):
         clock.advance(timedelta(minutes=1))
     assert heard == [rid] and len(fakemail.sent()) <= 3  # asked at +2:00, the pass not over (4 letters)
