@@ -17,10 +17,11 @@ class EngineBridge(QObject):
     service_state = pyqtSignal(dict)
     new_mail = pyqtSignal(dict)
     outbox_changed = pyqtSignal(dict)
+    prompt_due = pyqtSignal(dict)  # {"item": OutboxItem}: the worker asks "send this confirmation now?"
 
     def deliver(self, name: str, details: dict[str, Any]) -> None:
         signal = {"service_state": self.service_state, "new_mail": self.new_mail,
-                  "outbox_changed": self.outbox_changed}.get(name)
+                  "outbox_changed": self.outbox_changed, "prompt_due": self.prompt_due}.get(name)
         if signal is not None:
             signal.emit(dict(details))
 

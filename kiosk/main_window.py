@@ -44,8 +44,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         super().__init__()
         self.app = app  # the one door: every part below is the app's own, built once
         self.composer, self.reminders, self.roles = app.composer, app.reminders, app.roles
-        self.bridge = EngineBridge()
-        app.subscribe(self.bridge.deliver)
+        self.bridge = EngineBridge()  # subscribed once its signals are connected (below)
         self.jobs = Jobs(self)  # clicks' commands and refresh reads, off the GUI thread, in order
         self.zone = app.settings.snapshot().timezone  # `when` reads this, never the settings file
         app.settings.on_change(lambda _keys: self._new_zone())
@@ -83,10 +82,10 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
             table.model_.modelReset.connect(self.counts_reads.request)
             table.model_.dataChanged.connect(lambda *_a: self.counts_reads.request())  # read in place
         self.apply_role("reception")
-        self.prompt_timer = QTimer(self)
-        self.prompt_timer.timeout.connect(lambda: self.jobs.run(self.app.prompts_due, self.ask_prompts))
-        self.prompt_timer.start(5_000)
         self._asking: set[int] = set()
+        # the worker asks the moment a confirmation falls due (engine/service/prompts.py): no timer
+        self.bridge.prompt_due.connect(lambda details: self.ask_prompts([details["item"]]))
+        app.subscribe(self.bridge.deliver, answers_prompts=True)  # connected first: no question is lost
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.status_reads.request)
         self.timer.timeout.connect(self.counts_reads.request)

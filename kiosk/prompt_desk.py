@@ -1,7 +1,8 @@
-"""Prompt-before-send at the desk: "Send this confirmation now?" when a confirmation is due (not
-at booking); Yes sends it by a real pass, No cancels it, says so and offers Undo (the
-confirmation ready and asked about again). Part of the main window (kiosk/main_window.py), kept
-apart so each stays readable."""
+"""Prompt-before-send at the desk: "Send this confirmation now?" when the worker says a
+confirmation has fallen due (engine/service/prompts.py, through the bridge's `prompt_due`; not at
+booking, not at a timer's next look); Yes sends it by a real pass at once, No cancels it, says so
+and offers Undo (the confirmation ready again, and the worker asks again). Part of the main window
+(kiosk/main_window.py), kept apart so each stays readable."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ class PromptDesk:
     _asking: set[int]
     refresh_outbox: Any
 
-    def ask_prompts(self, waiting: list[Any] | None = None) -> list[QMessageBox]:
-        """'Send this confirmation now?' for each confirmation that is due (not at booking): read
-        on the jobs thread by the timer, here when not given; No cancels it."""
+    def ask_prompts(self, waiting: list[Any]) -> list[QMessageBox]:
+        """'Send this confirmation now?' for each confirmation the worker says is due; one question
+        per item while it is open. Not modal: the desk goes on working while it waits."""
         boxes = []
-        for item in self.app.prompts_due() if waiting is None else waiting:
+        for item in waiting:
             if item.id in self._asking:
                 continue
             self._asking.add(item.id)
@@ -66,14 +67,14 @@ class PromptDesk:
         button.show()
         return button
 
-    def take_back_prompt(self) -> list[QMessageBox]:
-        """The No taken back: the confirmation is ready again and asked about at once."""
+    def take_back_prompt(self) -> None:
+        """The No taken back: the confirmation is ready again, and the worker asks about it again
+        at once (through the bridge, as it asked the first time)."""
         self.undo_prompt.hide()
         try:
             item = self.app.undo_prompt(self._undo_rid)
         except PracticeMailError as exc:
             self.status_line.setText(f"{exc.message}. {exc.hint}")
-            return []
+            return
         self.status_line.setText(f"The confirmation to {plain.shown(', '.join(item.to))} is back in the outbox.")
         self.refresh_outbox()
-        return self.ask_prompts([item])

@@ -202,10 +202,10 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
     def running(self) -> bool:
         return self.engine.running
 
-    def subscribe(self, listener: Listener) -> None:
-        """Engine events, called from the worker thread (the kiosk's bridge re-emits them); on
-        another desk, also the database's change notices as those events (engine/service/app_desks.py)."""
-        self.engine.subscribe(listener)
+    def subscribe(self, listener: Listener, answers_prompts: bool = False) -> None:
+        """Engine events, from the worker thread (the kiosk's bridge re-emits them); on another desk, also the
+        database's notices as those events (app_desks.py). `answers_prompts`: asks reception (prompts.py)."""
+        self.engine.subscribe(listener, answers_prompts)
         self._hear_other_desks(listener)
 
     def close(self) -> None:
@@ -302,15 +302,15 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         return self.engine.test_credentials()
 
     def answer_prompt(self, rid: int, send: bool) -> None:
-        """'Send this confirmation now?': yes makes it due at once (the caller runs a pass to
-        send it now), no cancels it (its history says reception declined)."""
+        """'Send this confirmation now?': yes makes it due at once (the caller runs a pass), no cancels it."""
         self._command("answer a confirmation")
         self.reminders.answer_prompt(rid, send, self.now())
 
     def undo_prompt(self, rid: int) -> OutboxItem:
-        """Reception's No to a confirmation taken back (the desk's Undo): ready and asked again."""
+        """Reception's No to a confirmation taken back (the desk's Undo): ready, and the worker asks again."""
         self._command("take back an answer")
         self.outbox.undo_prompt_answer(rid, self.now())
+        self.engine.ask_again(rid)
         return self.outbox.item(rid)
 
     def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:

@@ -1,5 +1,5 @@
 """The App's answers for the front desk's day (engine/service/app.py inherits them): the day
-list, the recall list, prompts due, why an item waits, and patients added or changed at the desk
+list, the recall list, why an item waits, and patients added or changed at the desk
 with the import's own checks (engine/core/directory.py)."""
 
 from __future__ import annotations
@@ -109,19 +109,17 @@ class DeskDoor:
             n += 1
         return f"P{n:03d}"
 
-    def prompts_due(self) -> list[OutboxItem]:
-        """Confirmations whose delay has run out and that wait for reception's "send this
-        now?": asked then, not at booking (the delay lets a quick move replace it unasked)."""
-        now = self.now()
-        return [i for i in self.reminders.awaiting_prompt() if i.deliver_after is None or i.deliver_after <= now]
-
     def waiting_words(self, item: OutboxItem) -> str:
         """Why a ready item has not gone, in reception's words: with automatic sending off (the
         demo), a due item waits for Send/Receive; a confirmation may wait for reception's answer.
         Empty when nothing holds it. For the outbox's Reason column."""
         if item.status.value != "ready":
             return ""
-        if item.record.get("prompt"):
+        if item.record.get("prompt"):  # never sent unasked (engine/service/prompts.py says who is asked)
+            if self.on_another_desk:
+                return "waiting for a desk to confirm: the desk that runs the email service is asked, not this one"
+            if not self.engine.desk_answers:  # a headless service: nobody to ask, so it waits
+                return "waiting for a desk to confirm: no desk that can answer is open"
             return "waits for your answer: send this confirmation?"
         if not self.settings.get("schedule.send_immediately"):
             return "waits for Send/Receive (automatic sending is off)"

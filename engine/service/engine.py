@@ -36,6 +36,7 @@ from engine.service.heartbeat import Heartbeat
 from engine.service.inbox import Inbox
 from engine.service.outbox import Outbox, SendReport
 from engine.service.passes import PACING_MEMORY, SendPasses
+from engine.service.prompts import PromptAsking
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
 from engine.service.templates import Templates
@@ -59,7 +60,7 @@ class PassResult:
                 "errors": self.errors or []}
 
 
-class Engine(AccountSide, SendPasses):
+class Engine(AccountSide, SendPasses, PromptAsking):
     """The worker and its commands. Its account side (server settings, receiving, the light per
     direction) is in engine/service/account.py, its send passes in engine/service/passes.py; when
     anything automatic happens is the schedule rule's answer (engine/core/schedule.py)."""
@@ -90,12 +91,16 @@ class Engine(AccountSide, SendPasses):
         self._next_heartbeat: datetime | None = None
         self.smtp_timeout = 30.0
         self._texts: Any = None  # the SMS side (engine/service/sms.py), built at the first pass, kept
+        self._init_prompts()  # prompt-before-send, asked by the worker (engine/service/prompts.py)
         practice.settings.on_change(self._settings_changed)
 
     # -- wiring ---------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
-        """Called from the worker thread with (event name, details). The kiosk's bridge re-emits as Qt signals."""
+    def subscribe(self, listener: Callable[[str, dict[str, Any]], None], answers_prompts: bool = False) -> None:
+        """Called from the worker thread with (event name, details). The kiosk's bridge re-emits as Qt signals.
+        `answers_prompts`: a desk that asks reception "send this confirmation now?" (prompts.py)."""
         self._listeners.append(listener)
+        if answers_prompts:
+            self.answers_prompts(listener)
 
     def _emit(self, name: str, details: dict[str, Any]) -> None:
         for listener in list(self._listeners):
@@ -194,6 +199,7 @@ class Engine(AccountSide, SendPasses):
         backoff = LOOP_BACKOFF_FIRST
         while not self._stopping.is_set():
             try:
+                self._ask_due_prompts()  # asked the moment it falls due, periods or not, before any pass
                 self._drain_commands()
                 if self._stopping.is_set():
                     break
@@ -276,7 +282,7 @@ class Engine(AccountSide, SendPasses):
         s = self.practice.settings.snapshot().schedule
         wake = schedule.next_wake(s, now, self.outbox.due_facts(), self._recent_sends, self._last_check,
                                   self._account_blocked_until, self._recent_texts)
-        candidates = [t for t in (wake, self._next_heartbeat) if t is not None]
+        candidates = [t for t in (wake, self._next_heartbeat, self._next_prompt) if t is not None]
         return min(candidates) if candidates else None
 
     def _automatic_work(self) -> None:

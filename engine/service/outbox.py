@@ -72,6 +72,7 @@ class Outbox(OutboxQueries):
         self._journal_file = opener("outbox") if opener is not None else Journal(self.journal_path)
         self._lock = threading.RLock()
         self._gate = Gate(store)
+        self.prompt_waits: Callable[[], None] = lambda: None  # the engine's wake (engine/service/prompts.py)
 
     # -- the confidentiality gate (engine/service/outbox_gate.py) ---------------------------
     def book(self) -> confidentiality.Book:
@@ -101,6 +102,8 @@ class Outbox(OutboxQueries):
             State.DRAFT if as_draft else State.READY, now, tuple(notes))
         rid = self._items.insert(record)
         log.info("outbox item %d queued (%s, %d bytes)", rid, record["status"], size)
+        if record.get("prompt") and record["status"] == State.READY.value:
+            self.prompt_waits()  # the worker plans the moment to ask about it
         return rid
 
     def add_drafts(self, drafts: list[tuple[Draft, dict[str, Any]]], now: datetime) -> list[int]:
@@ -159,7 +162,8 @@ class Outbox(OutboxQueries):
         fields = {"blob": blob, "size": size, "message_id": message_id, "subject": draft.subject,
                   "envelope_to": envelope_recipients(draft)}
         with self._lock:
-            self._apply_many([rid], Event.LINK_READY, now, fields=fields)
+            if self._apply_many([rid], Event.LINK_READY, now, fields=fields)[0].get("prompt"):
+                self.prompt_waits()
 
     def revise_draft(self, rid: int, draft: Draft, now: datetime, queue: bool = False,
                      naming: Mapping[str, str] | None = None) -> dict[str, Any]:

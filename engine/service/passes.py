@@ -44,9 +44,11 @@ class SendPasses:
     _recent_texts: list[datetime]
     _account_blocked_until: datetime | None
     _next_heartbeat: datetime | None
+    _next_prompt: datetime | None
     _last_check: datetime | None
     _emit: Callable[[str, dict[str, Any]], None]
     _beat: Callable[[str], None]
+    _ask_due_prompts: Callable[[], None]
     smtp_settings: Callable[[], SmtpSettings]
     _direction_ok: Callable[[str], None]
     _direction_failed: Callable[[str, PracticeMailError], None]
@@ -119,11 +121,14 @@ class SendPasses:
         else:
             self.outbox.sync_journal()  # no outcome waits in a journal's buffer across a rest
         self._save_recent_sends()
-        until = min(slot, self._next_heartbeat) if self._next_heartbeat else slot
+        # a confirmation falling due mid-pass is asked about then, not when the pass ends (prompts.py)
+        until = min(t for t in (slot, self._next_heartbeat, self._next_prompt) if t is not None)
         if self.clock.wait(self._wake, until):
             return False
         if self._next_heartbeat is not None and self.clock.now() >= self._next_heartbeat:
             self._beat(self.heartbeat.current_state())
+        if self._next_prompt is not None and self.clock.now() >= self._next_prompt:
+            self._ask_due_prompts()
         if session.connected:
             session.still_open()  # a server may drop a connection left quiet
         return True

@@ -173,30 +173,6 @@ def test_every_toolbar_button_has_a_key_named_in_its_tooltip(qtbot: QtBot, windo
     qtbot.keyRelease(window, Qt.Key.Key_Control)  # Ctrl and Shift let go (Qt keeps the last modifiers)
 
 
-def test_the_desk_asks_by_itself_when_a_confirmation_falls_due(qtbot: QtBot, window: MainWindow) -> None:
-    """The prompt-before-send question comes up on its own when the item is due (the other tests
-    call ask_prompts): not at booking, once, and No cancels it and says so."""
-    from PyQt6.QtWidgets import QMessageBox
-
-    def asking() -> list[QMessageBox]:
-        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
-                and "Send this confirmation now?" in w.text()]
-
-    window.app.settings.set_many({"reminders.prompt_before_send": "true",
-                                  "reminders.confirmation_delay_minutes": "0"})
-    window.prompt_timer.setInterval(20)  # the desk's own timer, looking more often than every 5 s
-    window.reminders.book("P036", "2026-12-02T16:00", 30, window.app.engine.clock.now())
-    qtbot.wait_until(lambda: len(asking()) == 1, timeout=15000)
-    looks: list[int] = []
-    window.prompt_timer.timeout.connect(lambda: looks.append(1))
-    qtbot.wait_until(lambda: len(looks) >= 5 and window.jobs.idle(), timeout=15000)  # several more looks
-    (box,) = asking()
-    assert "Kwame" in box.text() or "kwame" in box.text()
-    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
-    assert "will not be sent" in window.status_line.text()
-    assert [r["status"] for r in window.app.engine.outbox.list()] == ["cancelled"]
-
-
 def test_the_inbox_buttons_name_the_keys_that_do_the_same(window: MainWindow) -> None:
     """The action row's buttons say their keys where reception looks ("Reply (Ctrl+R)"), and each
     key named is the button's own (pressing it clicks the button: tests/gui/test_action_keys.py)."""

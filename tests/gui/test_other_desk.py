@@ -53,7 +53,6 @@ def desk_window(qtbot: QtBot, service: App, tmp_path: Path, pg_url: str, heard: 
     w.show()
     yield w
     w.timer.stop()
-    w.prompt_timer.stop()
     w.jobs.finish()
     app.close()
 

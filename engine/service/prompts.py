@@ -1,0 +1,81 @@
+"""Prompt-before-send, asked by the worker: "send this confirmation now?" raised the moment a
+confirmation that waits for reception's answer falls due (its delay run out), not at booking and
+not at a desk's next look. A part of `Engine` (engine/service/engine.py), kept apart by topic.
+
+The worker emits `prompt_due` with the item (a frozen OutboxItem) to the listeners that said they
+answer prompts (`Engine.subscribe(listener, answers_prompts=True)`: the kiosk's bridge, which turns
+it into a Qt signal on the GUI thread). Each item is asked once; an Undo of a No (`ask_again`)
+asks it again. The worker wakes for the next such moment as it does for any due item.
+
+With no desk that answers (a headless `serve`), nothing is asked and nothing is marked asked: the
+item waits, is never sent unasked (engine/core/outbox.py `is_due`), and the outbox's Reason says
+it waits for a desk to confirm (App.waiting_words). The first desk that subscribes is asked about
+everything then waiting. Nothing is stored about asking: after a restart a waiting item is asked
+again, which is what a person at the desk needs (the question was on a screen that is gone).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.service.outbox import Outbox
+
+log = logging.getLogger("practicemail.service")
+PROMPT_DUE = "prompt_due"
+
+
+class PromptAsking:
+    clock: Any
+    outbox: Outbox
+    _wake: threading.Event
+
+    def _init_prompts(self) -> None:
+        self._askers: list[Callable[[str, dict[str, Any]], None]] = []
+        self._asked: set[int] = set()  # items whose question is out (at a desk, unanswered)
+        self._asked_lock = threading.Lock()
+        self._next_prompt: datetime | None = None  # when the next waiting confirmation falls due
+        self.outbox.prompt_waits = self._wake.set  # a confirmation queued to ask about: plan its moment
+
+    def answers_prompts(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """A desk that asks reception (the kiosk's bridge); the worker looks again at once."""
+        self._askers.append(listener)
+        self._wake.set()
+
+    @property
+    def desk_answers(self) -> bool:
+        """Some desk listens for the question (else confirmations wait, unasked and unsent)."""
+        return bool(self._askers)
+
+    def ask_again(self, rid: int) -> None:
+        """A No taken back (Undo): the item is asked about once more, by the worker, now."""
+        with self._asked_lock:
+            self._asked.discard(rid)
+        self._wake.set()
+
+    def _ask_due_prompts(self) -> None:
+        """On the worker: each confirmation that waits for an answer and has fallen due is asked
+        about once, to every desk that answers; and the moment the next one falls due is kept for
+        the worker's wake (`_next_wake`). Without a desk: nothing read, nothing asked."""
+        self._next_prompt = None
+        if not self._askers:
+            return
+        now = self.clock.now()
+        waiting = self.outbox.awaiting_prompt()
+        due = [i for i in waiting if i.deliver_after is None or i.deliver_after <= now]
+        later = [i.deliver_after for i in waiting if i.deliver_after is not None and i.deliver_after > now]
+        self._next_prompt = min(later) if later else None
+        with self._asked_lock:
+            self._asked &= {i.id for i in waiting}  # answered, cancelled or deleted: forgotten
+            fresh = [i for i in due if i.id not in self._asked]
+            self._asked.update(i.id for i in fresh)
+        for item in fresh:
+            for listener in list(self._askers):
+                try:
+                    listener(PROMPT_DUE, {"item": item})
+                except Exception:  # noqa: BLE001 - a desk must never stop the engine
+                    log.exception("a desk failed to take the question about outbox item %d", item.id)
