@@ -26,13 +26,22 @@ class TemplateActions:
         self.actions: dict[str, QPushButton] = {}
         for label, slot, tip in (("New...", self.new_template, "A new, empty template (its code is asked for)"),
                                  ("Copy...", self.copy_template, "A copy of this template under a new code"),
-                                 ("Delete...", self.delete_template, "Delete this template (asked first)")):
+                                 ("Delete...", self.delete_template, "Delete this template (asked first)"),
+                                 ("Reminder rules...", self.open_rules,
+                                  "When reminders go before an appointment, and with which template")):
             b = QPushButton(label)
             b.setToolTip(tip)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.actions[label] = b
         return row
+
+    def open_rules(self: TemplateEditor) -> None:
+        """The reminder rules beside the templates they send (kiosk/reminder_rules.py), not modal."""
+        from kiosk.reminder_rules import ReminderRulesDialog
+
+        self.rules_dialog = ReminderRulesDialog(self.app, self.may_change, self)
+        self.rules_dialog.show()
 
     def ask_code(self: TemplateEditor, title: str, suggested: str = "") -> tuple[str, bool]:
         return plain.get_text(self, title, "The new template's code (capital letters, digits, _ and -):", suggested)
