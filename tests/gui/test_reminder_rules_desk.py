@@ -81,3 +81,51 @@ def test_a_booking_too_late_for_a_rule_is_told_in_the_patient_file(qtbot: QtBot,
                                           "will not send for this appointment")
     types = {panel.table.model().index(r, 6).data() for r in range(panel.table.model().rowCount())}
     assert {"checkup", "hygiene"} <= types
+
+
+def test_the_booking_dialog_takes_a_type_typed_and_keeps_it_on_a_move(qtbot: QtBot, window: MainWindow) -> None:
+    from PyQt6.QtCore import QDateTime, QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from kiosk.appointments import SlotDialog
+
+    pfile = window.open_patient("P033")
+    qtbot.add_widget(pfile)
+    panel = pfile.appointments
+    seen: list[SlotDialog] = []
+
+    def fill(kind: str | None) -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, SlotDialog):
+            QTimer.singleShot(10, lambda: fill(kind))
+            return
+        seen.append(dialog)
+        if kind is not None:
+            dialog.start.setDateTime(QDateTime.currentDateTime().addDays(10))
+            dialog.type.setFocus()
+            qtbot.keyClicks(dialog.type, kind)
+        else:
+            dialog.start.setDateTime(QDateTime.currentDateTime().addDays(12))
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, lambda: fill("Extraction"))
+    qtbot.mouseClick(next(b for b in panel.findChildren(type(window.template_editor.save)) if b.text() == "Book..."),
+                     Qt.MouseButton.LeftButton)
+    (appt,) = [a for a in window.reminders.for_patient("P033") if a.get("type") == "extraction"]
+    assert panel.problem.text() == ""
+    panel.table.selectRow(next(r for r in range(panel.table.model().rowCount())
+                               if panel.table.id_at(r) == appt["id"]))
+    QTimer.singleShot(0, lambda: fill(None))
+    panel.ask_move()
+    assert not seen[1].type.isEnabled() and seen[1].type.currentText() == "extraction"
+    moved = window.reminders.get(appt["id"])
+    assert moved["version"] == 2 and moved["type"] == "extraction"
+
+
+def test_a_move_on_the_day_list_too_late_for_a_rule_is_said_on_the_status_line(qtbot: QtBot,
+                                                                             window: MainWindow) -> None:
+    window.app.reminder_rules.add({"channel": "email", "days": 7, "template": "APPTREM"})
+    aid = window.reminders.book("P033", f"{date.today() + timedelta(days=20)}T11:00", 30, window.app.now())
+    assert window.reminders.late_reminders(aid, window.app.now()) == []
+    assert window.day_list.move(aid, f"{date.today() + timedelta(days=2)}T11:00")
+    assert window.status_line.text().startswith("Appointment moved. Reminder rule R1 (email 7 days before) will not send")
