@@ -52,11 +52,18 @@ class SlotDialog(QDialog):
             self.location.addItem(plain.shown(r["name"]), r["name"])
         where = (current or {}).get("location") or patient.get("preferred_location", "")
         self.location.setCurrentIndex(max(0, self.location.findData(where)))
-        if current is not None:  # a move changes the time; who and where stay
-            self.provider.setEnabled(False)
-            self.location.setEnabled(False)
+        self.type = QComboBox()  # check-up, hygiene...: reminder rules and recalls go by it
+        self.type.setEditable(True)
+        self.type.addItem("", "")
+        for kind in appointment_types(app):
+            self.type.addItem(plain.shown(kind), kind)
+        self.type.setCurrentText(str((current or {}).get("type", "")))
+        if current is not None:  # a move changes the time; who, where and what stay
+            for field in (self.provider, self.location, self.type):
+                field.setEnabled(False)
         form.addRow("Provider", self.provider)
         form.addRow("Location", self.location)
+        form.addRow("Type", self.type)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -65,6 +72,13 @@ class SlotDialog(QDialog):
     def start_text(self) -> str:
         """The chosen time as the practice's local time (the engine adds the practice's zone)."""
         return self.start.dateTime().toPyDateTime().replace(second=0, microsecond=0).isoformat(timespec="minutes")
+
+
+def appointment_types(app: App) -> list[str]:
+    """The types already in use (appointments and recalls), for the booking's choice; a new one may be typed."""
+    used = {str(r.get("type") or "") for r in app.reminders.appointments.all()}
+    used |= {r.type for r in app.recalls.list()} | {r.appointment_type for r in app.reminder_rules.list()}
+    return sorted(t for t in used if t)
 
 
 def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None) -> str:
@@ -109,7 +123,7 @@ class AppointmentsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Appointments</b>"))
-        self.table = RecordTable(("Starts", "Minutes", "Provider", "Location", "Status", "Calendar"))
+        self.table = RecordTable(("Starts", "Minutes", "Provider", "Location", "Status", "Calendar", "Type"))
         self.table.setMaximumHeight(150)
         layout.addWidget(self.table)
         row = QHBoxLayout()
@@ -122,6 +136,8 @@ class AppointmentsPanel(QWidget):
         self.problem.setStyleSheet(plain.PROBLEM)
         row.addWidget(self.problem)
         layout.addLayout(row)
+        self.notice = plain.label(wrap=True)  # reminders a late booking will not get, in words
+        layout.addWidget(self.notice)
         self.refresh()
 
     def refresh(self) -> None:
@@ -129,9 +145,10 @@ class AppointmentsPanel(QWidget):
         names = self.app.directory.names("providers", [r.get("provider_id", "") for r in rows])
         self.table.fill([(r["id"], (self.when(r["start"]), r["minutes"],
                                     names.get(r.get("provider_id") or "", r.get("provider_id", "")), r.get("location", ""),
-                                    status_text(r), calendar_text(r, self.when))) for r in rows])
+                                    status_text(r), calendar_text(r, self.when), r.get("type", ""))) for r in rows])
 
     def _done(self, action: Callable[[], Any]) -> bool:
+        self.notice.setText("")
         try:
             action()
         except PracticeMailError as exc:
@@ -142,18 +159,32 @@ class AppointmentsPanel(QWidget):
         self.changed()
         return True
 
-    def book(self, start: str, minutes: int, provider_id: str, location: str) -> bool:
-        return self._done(lambda: self.reminders.book(self.patient["id"], start, minutes, datetime.now(timezone.utc),
-                                                      provider_id, location))
+    def _late(self, aid: str, now: datetime) -> None:
+        """Said under the list: a rule's reminder that will not go for this booking, and why."""
+        self.notice.setText("\n".join(self.reminders.late_reminders(aid, now)))
+
+    def book(self, start: str, minutes: int, provider_id: str, location: str, appointment_type: str = "") -> bool:
+        now = self.app.now()
+
+        def book() -> None:
+            aid = self.reminders.book(self.patient["id"], start, minutes, now, provider_id, location,
+                                      appointment_type=appointment_type)
+            self._late(aid, now)
+        return self._done(book)
 
     def move(self, aid: str, start: str) -> bool:
-        return self._done(lambda: self.reminders.move(aid, start, datetime.now(timezone.utc)))
+        now = self.app.now()
+
+        def move() -> None:
+            self.reminders.move(aid, start, now)
+            self._late(aid, now)
+        return self._done(move)
 
     def ask_book(self) -> None:
         dialog = SlotDialog(self.app, self.patient, "Book an appointment", parent=self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.book(dialog.start_text(), dialog.minutes.value(), dialog.provider.currentData(),
-                      dialog.location.currentData())
+                      dialog.location.currentData(), dialog.type.currentText())
 
     def ask_move(self) -> None:
         ids = self.table.selected_ids()

@@ -116,8 +116,17 @@ class DayList(QWidget):
             self.move(a.id, dialog.start_text())
 
     def move(self, aid: str, start: str) -> bool:
-        return self._done(lambda: self.app.reminders.move(aid, start, datetime.now(timezone.utc)),
-                          "Appointment moved; the new confirmation is queued.")
+        """Moved; the status line says so, and names each reminder rule too late for the new time."""
+        now = self.app.now()
+        late: list[str] = []
+
+        def move() -> None:
+            self.app.reminders.move(aid, start, now)
+            late.extend(self.app.reminders.late_reminders(aid, now))
+        done = self._done(move, "Appointment moved; the new confirmation is queued.")
+        if done and late:
+            self.say(" ".join(["Appointment moved.", *late]))
+        return done
 
     def cancel(self) -> bool:
         """Asked first, saying whether a cancellation email will be queued."""

@@ -114,8 +114,8 @@ class RoleDesk:
         self.outbox_page.buttons["Delete"].setEnabled(may("delete"))
         editor = self.template_editor
         editor.may_change = may("templates")
-        for b in [editor.save, *editor.actions.values()]:
-            b.setEnabled(may("templates"))
+        for label, b in [("Save", editor.save), *editor.actions.items()]:
+            b.setEnabled(may("templates") or label == "Reminder rules...")  # the rules are read by all, changed by few
         self.admin_page.role = who
         self.admin_page.may_export_patient_data(may("export_patient_data"))
         self.message_view.refresh_role()

@@ -29,7 +29,10 @@ class TemplateActions:
                                       ("Copy...", self.copy_template, "A copy of this template under a new code",
                                        "Ctrl+Shift+C"),
                                       ("Delete...", self.delete_template, "Delete this template (asked first)",
-                                       "Ctrl+Shift+D")):
+                                       "Ctrl+Shift+D"),
+                                      ("Reminder rules...", self.open_rules,
+                                       "When reminders go before an appointment, and with which template",
+                                       "Ctrl+Shift+B")):
             b = QPushButton(label)
             b.setToolTip(tip)
             keyed(b, key)
@@ -37,6 +40,13 @@ class TemplateActions:
             row.addWidget(b)
             self.actions[label] = b
         return row
+
+    def open_rules(self: TemplateEditor) -> None:
+        """The reminder rules beside the templates they send (kiosk/reminder_rules.py), not modal."""
+        from kiosk.reminder_rules import ReminderRulesDialog
+
+        self.rules_dialog = ReminderRulesDialog(self.app, self.may_change, self)
+        self.rules_dialog.show()
 
     def ask_code(self: TemplateEditor, title: str, suggested: str = "") -> tuple[str, bool]:
         return plain.get_text(self, title, "The new template's code (capital letters, digits, _ and -):", suggested)

@@ -4,23 +4,36 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from engine.cli.base import Commands, emit, now, open_app, table
 from engine.cli.input import whole_number
 
 
+def _tell_late(lines: list[str]) -> None:
+    """Reminders that will not go for this booking, one line each on stderr (stdout stays the id)."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
 def cmd_appointments_book(args: argparse.Namespace) -> int:
+    t = now()
     with open_app(args, writer=True) as app:
-        aid = app.reminders.book(args.patient, args.start, args.minutes, now(), provider_id=args.provider or "",
-                                 location=args.location or "", aid=args.id)
-    emit(args, {"id": aid}, aid)
+        aid = app.reminders.book(args.patient, args.start, args.minutes, t, provider_id=args.provider or "",
+                                 location=args.location or "", aid=args.id, appointment_type=args.type or "")
+        late = app.reminders.late_reminders(aid, t)
+    emit(args, {"id": aid, "late_reminders": late}, aid)
+    _tell_late(late)
     return 0
 
 
 def cmd_appointments_move(args: argparse.Namespace) -> int:
+    t = now()
     with open_app(args, writer=True) as app:
-        app.reminders.move(args.aid, args.start, now(), minutes=args.minutes)
-    emit(args, {"id": args.aid}, f"appointment {args.aid} moved")
+        app.reminders.move(args.aid, args.start, t, minutes=args.minutes)
+        late = app.reminders.late_reminders(args.aid, t)
+    emit(args, {"id": args.aid, "late_reminders": late}, f"appointment {args.aid} moved")
+    _tell_late(late)
     return 0
 
 
@@ -52,7 +65,8 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 def cmd_rules_add(args: argparse.Namespace) -> int:
     fields = {"id": args.id or "", "channel": args.channel, "days": args.days, "hours": args.hours,
               "at": args.at or "", "template": args.template, "provider_id": args.provider or "",
-              "location": args.location or ""}
+              "location": args.location or "",
+              "appointment_type": args.type or ""}
     with open_app(args, writer=True) as app:
         rule = app.reminder_rules.add(fields)
     emit(args, rule.as_dict(), f"reminder rule {rule.id} added: {rule.describe()}")
@@ -76,6 +90,7 @@ def _register_appointments(commands: Commands) -> None:
     p.add_argument("--provider", metavar="ID")
     p.add_argument("--location", metavar="NAME")
     p.add_argument("--id", metavar="AID")
+    p.add_argument("--type", metavar="TYPE", help="the appointment's type, e.g. checkup or hygiene")
     p = commands.add("move", cmd_appointments_move, "move an appointment", as_json, into=appts)
     p.add_argument("aid")
     p.add_argument("--start", required=True, metavar="ISO8601")
@@ -104,6 +119,7 @@ def register(commands: Commands) -> None:
     p.add_argument("--template", required=True, metavar="CODE")
     p.add_argument("--provider", metavar="ID", help="only appointments with this provider")
     p.add_argument("--location", metavar="NAME", help="only appointments at this location")
+    p.add_argument("--type", metavar="TYPE", help="only appointments of this type (e.g. hygiene)")
     p.add_argument("--id", metavar="ID", help="the rule's id (default R1, R2, ...)")
     p = commands.add("delete", cmd_rules_delete, "delete a rule (reminders already planned stay planned)", as_json,
                      into=rules)

@@ -90,7 +90,19 @@ def plan(event: str, appointment_id: str, version: int, existing: list[Existing]
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _TEMPLATE = re.compile(r"^[A-Z0-9_-]{1,32}$")
 _AT = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")  # as the appointments import checks it
 MAX_DAYS = 90
+
+
+def appointment_type(text: str) -> str:
+    """An appointment's type as stored ("checkup", "hygiene"; "" for none), or ValueError.
+
+    One spelling for booking, import and rules, lower case, so a rule for "Hygiene" meets
+    an appointment booked as "hygiene"."""
+    text = (text or "").strip(" ")
+    if text and not _TYPE.match(text):
+        raise ValueError(f"{text[:40]!r} is not an appointment type (like checkup or hygiene)")
+    return text.lower()
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,7 @@ class Rule:
 
     `at` set: the day `days` before the appointment's (practice-local) day, at that local time.
     `at` unset: exactly `days` and `hours` before the appointment's start.
-    Empty `provider_id` / `location`: every appointment; set, only those with it.
+    Empty `provider_id` / `location` / `appointment_type`: every appointment; set, only those with it.
     """
 
     id: str
@@ -110,17 +122,20 @@ class Rule:
     hours: int = 0
     provider_id: str = ""
     location: str = ""
+    appointment_type: str = ""
 
-    def applies(self, provider_id: str, location: str) -> bool:
+    def applies(self, provider_id: str, location: str, appointment_type: str = "") -> bool:
         return (not self.provider_id or self.provider_id == provider_id) and (
-            not self.location or self.location == location)
+            not self.location or self.location == location) and (
+            not self.appointment_type or self.appointment_type == appointment_type)
 
     def describe(self) -> str:
         lead = f"{self.days} day{'s' if self.days != 1 else ''}"
         if self.at is None and self.hours:
             lead += f" {self.hours} hour{'s' if self.hours != 1 else ''}"
         when = f"{lead} before" + (f" at {self.at:%H:%M}" if self.at is not None else "")
-        only = [x for x in (self.provider_id and f"provider {self.provider_id}",
+        only = [x for x in (self.appointment_type and f"{self.appointment_type} appointments",
+                            self.provider_id and f"provider {self.provider_id}",
                             self.location and f"at {self.location}") if x]
         return f"{self.channel.upper() if self.channel == 'sms' else self.channel} {when}" + (
             f" ({', '.join(only)})" if only else "")
@@ -128,7 +143,8 @@ class Rule:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "channel": self.channel, "days": self.days, "hours": self.hours,
                 "at": "" if self.at is None else f"{self.at:%H:%M}", "template": self.template,
-                "provider_id": self.provider_id, "location": self.location, "describe": self.describe()}
+                "provider_id": self.provider_id, "location": self.location,
+                "appointment_type": self.appointment_type, "describe": self.describe()}
 
 
 def _int(value: Any, name: str, low: int, high: int, problems: list[Problem]) -> int:
@@ -149,7 +165,7 @@ def parse_rule(fields: Mapping[str, Any]) -> Rule:
     """What a person typed (or a stored record) -> a Rule, or InputInvalid naming every bad field."""
     problems: list[Problem] = []
     raw = {k: "" if fields.get(k) is None else str(fields.get(k))
-           for k in ("id", "channel", "template", "at", "provider_id", "location")}
+           for k in ("id", "channel", "template", "at", "provider_id", "location", "appointment_type")}
     text = {k: v.strip(" ") for k, v in raw.items()}
     for k, v in raw.items():  # before any stripping: a trailing NEL or U+2029 is refused, not trimmed
         if any(ord(ch) < 32 or ord(ch) == 127 or ch in "\u0085\u2028\u2029" for ch in v) or len(v) > 64:
@@ -174,10 +190,15 @@ def parse_rule(fields: Mapping[str, Any]) -> Rule:
         problems.append(Problem(None, "hours", "give hours before, or a time of day, not both"))
     if at is None and days == 0 and hours == 0:
         problems.append(Problem(None, "days", "a reminder 0 hours before the appointment is no reminder"))
+    kind = ""
+    try:
+        kind = appointment_type(text["appointment_type"])
+    except ValueError as exc:
+        problems.append(Problem(None, "appointment_type", str(exc)))
     if problems:
         raise InputInvalid("the reminder rule is not valid", problems,
                            hint="Correct the fields named; see `reminders rules add --help`.")
-    return Rule(text["id"], channel, days, text["template"], at, hours, text["provider_id"], text["location"])
+    return Rule(text["id"], channel, days, text["template"], at, hours, text["provider_id"], text["location"], kind)
 
 
 def reminder_time(rule: Rule, start: datetime, tz: tzinfo) -> datetime:
@@ -204,6 +225,34 @@ class Slot:
     start: datetime
     provider_id: str = ""
     location: str = ""
+    appointment_type: str = ""
+
+
+@dataclass(frozen=True)
+class TooLate:
+    """A rule that applies to an appointment version but whose reminder will not go: its time
+    had passed when the slot was booked or moved to. Reception is told, never left to wonder."""
+
+    rule: Rule
+    at: datetime  # when the reminder would have gone
+    past: bool  # the appointment itself had started (else: booked inside the rule's lead time)
+
+    def words(self, tz: tzinfo) -> str:
+        """One line in the practice's words, times in the practice's zone."""
+        why = ("the appointment time has already passed" if self.past else
+               f"it would have gone {self.at.astimezone(tz):%a %d %b %H:%M}, before the appointment was booked for this time")
+        return f"Reminder rule {self.rule.id} ({self.rule.describe()}) will not send for this appointment: {why}."
+
+
+def too_late(slot: Slot, now: datetime, rules: Iterable[Rule], tz: tzinfo) -> list[TooLate]:
+    """The applying rules whose reminder for this slot is skipped at `now` (the planner's own test)."""
+    out = []
+    for rule in rules:
+        if rule.applies(slot.provider_id, slot.location, slot.appointment_type):
+            at = reminder_time(rule, slot.start, tz)
+            if at <= now or at >= slot.start:
+                out.append(TooLate(rule, at, slot.start <= now))
+    return out
 
 
 def plan_reminders(event: str, slot: Slot, existing: Iterable[Existing], now: datetime, rules: Iterable[Rule],
@@ -217,12 +266,12 @@ def plan_reminders(event: str, slot: Slot, existing: Iterable[Existing], now: da
     if event not in ("booked", "moved"):
         return p
     keys = {e.key for e in existing if e.key}
+    rules = list(rules)
+    late = {x.rule.id for x in too_late(slot, now, rules, tz)}  # skipped, never sent late (too_late says why)
     for rule in rules:
-        if not rule.applies(slot.provider_id, slot.location):
+        if not rule.applies(slot.provider_id, slot.location, slot.appointment_type) or rule.id in late:
             continue
         at = reminder_time(rule, slot.start, tz)
-        if at <= now or at >= slot.start:
-            continue  # inside the rule's lead time (or past): skipped, never sent late
         k = reminder_key(slot.appointment_id, slot.version, rule.id)
         if k not in keys:
             p.queue.append(Queue(REMINDER, slot.version, at, k, rule.id))

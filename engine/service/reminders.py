@@ -86,7 +86,8 @@ class Reminders:
         return sorted(self.appointments.find_by("patient_id", patient_id), key=lambda r: r["start"])
 
     def book(self, patient_id: str, start: str, minutes: int, now: datetime, provider_id: str = "",
-             location: str = "", aid: str | None = None) -> str:
+             location: str = "", aid: str | None = None, appointment_type: str = "") -> str:
+        """Books and plans its mail; `late_reminders` then says which rules' reminders will not go."""
         d = self.practice.directory
         patient = d.require("patients", patient_id)
         if provider_id:
@@ -95,12 +96,16 @@ class Reminders:
         if location:
             d.require("locations", location)
         _check_length(minutes)
+        try:
+            kind = rules.appointment_type(appointment_type)
+        except ValueError as exc:
+            raise InputInvalid(str(exc), hint="Use letters, digits, - or _, like checkup or hygiene.") from None
         aid = aid or f"A{now:%Y%m%d}-{secrets.token_hex(3)}"
         if self.appointments.find_by("id", aid):
             raise InputInvalid(f"appointment {aid!r} already exists", hint="Use move to change it.")
         record = {"id": aid, "patient_id": patient_id, "provider_id": provider_id or patient.get("usual_provider_id", ""),
                   "start": self._start(start).isoformat(), "minutes": minutes, "location": location,
-                  "version": 1, "status": "booked", "source": "reception"}
+                  "type": kind, "version": 1, "status": "booked", "source": "reception"}
         self.appointments.insert(record)
         self._apply("booked", record, now)
         self._close_recalls(patient_id, now)
@@ -166,9 +171,22 @@ class Reminders:
         self._apply_reminders(event, appt, now)
 
     # -- reminders before the appointment -------------------------------------------------
+    @staticmethod
+    def _slot(appt: dict[str, Any]) -> rules.Slot:
+        return rules.Slot(appt["id"], int(appt["version"]), datetime.fromisoformat(appt["start"]),
+                          appt.get("provider_id", ""), appt.get("location", ""), appt.get("type", ""))
+
+    def late_reminders(self, aid: str, now: datetime) -> list[str]:
+        """Asked right after a booking or move (with its `now`): each rule whose reminder for the
+        slot as it stands will not go, and why, one line each (the planner's own test)."""
+        appt = self.get(aid)
+        if appt.get("status") == "cancelled":
+            return []
+        tz = self._tz()
+        return [x.words(tz) for x in rules.too_late(self._slot(appt), now, self.rules.list(), tz)]
+
     def _apply_reminders(self, event: str, appt: dict[str, Any], now: datetime) -> None:
-        slot = rules.Slot(appt["id"], int(appt["version"]), datetime.fromisoformat(appt["start"]),
-                          appt.get("provider_id", ""), appt.get("location", ""))
+        slot = self._slot(appt)
         every = {r.id: r for r in self.rules.list()}
         plan = rules.plan_reminders(event, slot, self._existing(appt["id"]), now, every.values(), self._tz())
         for rid in plan.drop:

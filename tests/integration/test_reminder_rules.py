@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine.adapters.clock import FakeClock
+from engine.errors import InputInvalid
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from engine.service.reminders import Reminders
@@ -89,3 +90,27 @@ def test_rules_stored_listed_and_deleted(practice: Practice, engine: Engine, clo
     with pytest.raises(InputInvalid, match="APPTSMS is a text template"):
         rem.rules.add({"channel": "email", "days": 2, "template": "APPTSMS"})  # an email without a subject
     assert [r.id for r in rem.rules.list()] == ["R2"]
+
+
+def test_a_rule_for_one_appointment_type_reminds_only_those_and_a_late_booking_is_told(
+        practice: Practice, engine: Engine, clock: FakeClock, fakemail: FakeMail) -> None:
+    rem = Reminders(practice, engine.outbox)
+    rem.rules.add({"channel": "email", "days": 2, "at": "10:00", "template": "APPTREM", "appointment_type": "hygiene"})
+    rem.rules.add({"channel": "email", "days": 7, "template": "APPTREM", "provider_id": "DR1"})
+    scale = rem.book("P033", "2026-11-27T15:00", 30, clock.now(), provider_id="HYG1", appointment_type="Hygiene")
+    rem.book("P040", "2026-11-27T11:00", 30, clock.now(), provider_id="HYG1", appointment_type="checkup")
+    assert rem.get(scale)["type"] == "hygiene" and rem.late_reminders(scale, clock.now()) == []
+    late = rem.book("P001", "2026-11-30T09:00", 30, clock.now(), provider_id="DR1", appointment_type="checkup")
+    assert rem.late_reminders(late, clock.now()) == [
+        "Reminder rule R2 (email 7 days before (provider DR1)) will not send for this appointment: it would have "
+        "gone Mon 23 Nov 09:00, before the appointment was booked for this time."]
+    with pytest.raises(InputInvalid):
+        rem.book("P002", "2026-11-30T09:00", 30, clock.now(), appointment_type="check\r\nup")
+    engine.start()
+    clock.set(datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc))
+    (only,) = fakemail.wait_for_sent(1)
+    clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc))
+    assert engine.send_receive_now()["sent"] == 0 and len(fakemail.sent()) == 1  # checkup and late ones: none
+    msg = email.message_from_bytes(only["data"], policy=email.policy.default)
+    assert msg["To"].addresses[0].addr_spec == "angus.macleod@patientmail.example"
+    assert [i["rule"] for i in engine.outbox.list() if i.get("kind") == "reminder"] == ["R1"]

@@ -216,3 +216,26 @@ def test_sms_templates_list_add_delete_and_send_with_one(tmp_path: Path) -> None
 
 def sent_id(out) -> int:  # noqa: ANN001
     return int(json.loads(out.stdout)["id"])
+
+
+def test_booking_with_a_type_says_which_rule_will_not_remind(tmp_path: Path) -> None:
+    """A hygiene visit booked for tomorrow misses the hygiene rule's "2 days before" reminder:
+    one line on stderr names the rule (stdout stays the id); a check-up tomorrow is told nothing."""
+    from datetime import date, timedelta
+
+    data = demo(tmp_path)
+    added = pm("reminders", "rules", "add", "--channel", "sms", "--days", "2", "--at", "10:00", "--template",
+               "APPTSMS", "--type", "Hygiene", "--json", data=data)
+    assert added.returncode == 0 and json.loads(added.stdout)["appointment_type"] == "hygiene", added.stderr
+    tomorrow = f"{date.today() + timedelta(days=1)}T15:00"
+    out = pm("appointments", "book", "--patient", "P033", "--start", tomorrow, "--minutes", "30", "--type", "hygiene",
+             data=data)
+    assert out.returncode == 0 and out.stdout.count("\n") == 1, out.stderr
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("Reminder rule R1 (SMS 2 days before at 10:00 "
+                                                                 "(hygiene appointments)) will not send")
+    quiet = pm("appointments", "book", "--patient", "P040", "--start", tomorrow, "--minutes", "30", "--type", "checkup",
+               "--json", data=data)
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)["late_reminders"] == [] and quiet.stderr == ""
+    bad = pm("appointments", "book", "--patient", "P040", "--start", tomorrow, "--minutes", "30", "--type",
+             "check\u2028up", data=data)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "appointment type" in bad.stderr

@@ -115,6 +115,7 @@ def test_rules_for_a_provider_or_location_only() -> None:
     ("template", "remind me"), ("template", "A" * 100), ("at", "25:00"), ("at", "10:00\u2029"), ("at", "ten"),
     ("days", "-1"), ("days", "91"), ("days", "2\n"), ("days", "\u202e3"), ("hours", "24"), ("hours", True),
     ("location", "Riverside\u2028Surgery"), ("provider_id", "DR1\x0b"),
+    ("appointment_type", "check up"), ("appointment_type", "hygiene\u2029"), ("appointment_type", "x" * 40),
 ])
 def test_hostile_rule_fields_refused_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(InputInvalid) as caught:
@@ -129,3 +130,53 @@ def test_no_reminder_at_zero_lead_and_not_both_hours_and_time() -> None:
         rule(hours=3)
     assert rule(days=0, at="", hours=3).describe() == "SMS 0 days 3 hours before"
     assert rule().describe() == "SMS 2 days before at 10:00"
+
+
+TYPES, PROVIDERS = ("", "checkup", "hygiene"), ("", "DR1", "HYG1")
+filtered_rules_st = st.lists(st.builds(
+    lambda i, days, at, hours, kind, who: r.Rule(f"R{i}", "sms", days, "REMIND", time(at, 0) if at is not None
+                                                 else None, 0 if at is not None else hours, who, "", kind),
+    st.integers(0, 9), st.integers(0, 10), st.none() | st.integers(0, 23), st.integers(1, 23),
+    st.sampled_from(TYPES), st.sampled_from(PROVIDERS)), min_size=1, max_size=5, unique_by=lambda x: x.id)
+
+
+@settings(max_examples=400, deadline=None)
+@given(filtered_rules_st, st.sampled_from(TYPES), st.sampled_from(PROVIDERS),
+       st.lists(st.integers(-48, 24 * 20), min_size=1, max_size=6), st.lists(st.integers(0, 60 * 24), max_size=6))
+def test_filtered_rules_apply_only_to_their_appointments_and_late_ones_are_named(
+        rules: list[r.Rule], kind: str, provider: str, starts: list[int], waits: list[int]) -> None:
+    """Booked, then moved: each version gets one reminder per rule that applies to its type and
+    provider and whose time is still ahead; every other applying rule is named by too_late (with
+    'past' exactly when the slot has started), and no rule for another type or provider is either."""
+    now, items = T0, []
+    for version, (hours, wait) in enumerate(zip(starts, [0, *waits]), start=1):
+        now += timedelta(minutes=wait)
+        slot = r.Slot("A1", version, now + timedelta(hours=hours), provider, "", kind)
+        existing = [r.Existing(n, r.REMINDER, i.version, "ready", i.key) for n, i in enumerate(items)]
+        p = r.plan_reminders("booked" if version == 1 else "moved", slot, existing, now, rules, LONDON)
+        late = r.too_late(slot, now, rules, LONDON)
+        applying = {x.id for x in rules if (not x.appointment_type or x.appointment_type == kind)
+                    and (not x.provider_id or x.provider_id == provider)}
+        queued = {q.rule for q in p.queue}
+        assert queued | {x.rule.id for x in late} == applying and not queued & {x.rule.id for x in late}
+        assert all(now < q.deliver_after < slot.start and q.version == version for q in p.queue)
+        assert all(x.past == (slot.start <= now) and (x.at <= now or x.at >= slot.start) for x in late)
+        assert all(x.rule.id in x.words(LONDON) for x in late)
+        items += p.queue
+    keys = [(q.version, q.rule) for q in items]
+    assert len(keys) == len(set(keys))  # one per rule per appointment version
+
+
+def test_rules_for_an_appointment_type_only_and_the_late_one_said() -> None:
+    hygiene = rule(appointment_type="Hygiene")  # one spelling: stored lower case
+    assert hygiene.appointment_type == "hygiene" and hygiene.describe() == "SMS 2 days before at 10:00 (hygiene appointments)"
+    start = T0 + timedelta(days=5)
+    assert not r.plan_reminders("booked", r.Slot("A1", 1, start, "", "", "checkup"), [], T0, [hygiene], LONDON).queue
+    assert r.plan_reminders("booked", r.Slot("A1", 1, start, "", "", "hygiene"), [], T0, [hygiene], LONDON).queue
+    tomorrow = r.Slot("A1", 1, T0 + timedelta(days=1), "", "", "hygiene")
+    (late,) = r.too_late(tomorrow, T0, [hygiene, rule(id="R2", appointment_type="checkup")], LONDON)
+    assert late.words(LONDON) == ("Reminder rule R1 (SMS 2 days before at 10:00 (hygiene appointments)) will not send "
+                                  "for this appointment: it would have gone Mon 23 Nov 10:00, before the appointment "
+                                  "was booked for this time.")
+    (gone,) = r.too_late(r.Slot("A1", 1, T0 - timedelta(hours=1), "", "", "hygiene"), T0, [hygiene], LONDON)
+    assert gone.past and "the appointment time has already passed" in gone.words(LONDON)
