@@ -41,6 +41,21 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+GIL_TURN = 0.0005  # seconds; CPython's default is 0.005
+
+
+def share_the_gil() -> None:
+    """A thread that wants the GIL asks the holder to let go after GIL_TURN instead of 5 ms.
+
+    Why (issue 15): every call into Qt lets go of the GIL, so the GUI thread takes it back many
+    times per frame; during a Send/Receive the worker and the jobs thread are busy in Python and
+    each take back waited up to a whole switch interval, again and again (a convoy). Measured with
+    tools/bench/kiosk_receive.py at load ~1: longest stall of the 500/500 pass 40-83 ms (median
+    ~61, 8 runs) at 5 ms; 35-51 ms at 1 ms; 29-38 ms at 0.5 ms (4 runs each); the pass itself no
+    slower (1.4-1.8 s). Only the kiosk's process: the headless service keeps the default."""
+    sys.setswitchinterval(GIL_TURN)
+
+
 def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", first_pass: bool = False,
               database: str | None = None, sign_in_as: str = "") -> int:
     """`database`: a URL typed on the command line (else PRACTICEMAIL_DATABASE, else TinyDB). On a
@@ -60,6 +75,7 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
         window.show_view(view)
         window.show()
         settle_heap()
+        share_the_gil()
         if screenshot:
             def grab() -> None:
                 target = window.dialog if window.dialog is not None else window

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.app import settle_heap
+from kiosk.app import GIL_TURN, settle_heap
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ folder = Path(sys.argv[1])
 with Practice(folder, writer=True, command="test") as p:
     load_demo(p)
 code = run_kiosk(folder, screenshot=sys.argv[2])
-print(code, gc.get_freeze_count())
+print(code, gc.get_freeze_count(), sys.getswitchinterval())
 """
 
 
@@ -64,6 +64,7 @@ def test_the_kiosk_settles_its_heap_once_its_window_shows(tmp_path: Path) -> Non
     out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "data"), str(shot)], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
-    code, frozen = out.stdout.split()[-2:]
+    code, frozen, turn = out.stdout.split()[-3:]
     assert code == "0" and shot.exists()
     assert int(frozen) > 10_000, f"the kiosk froze {frozen} objects: its start-up heap is collected in full again"
+    assert float(turn) == GIL_TURN, "the kiosk keeps CPython's 5 ms GIL turn: its GUI thread waits behind the worker"

@@ -37,7 +37,7 @@ from engine.core.message import Draft, Recipient  # noqa: E402
 from engine.service.demo import load_demo  # noqa: E402
 from engine.service.app import App  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
-from kiosk.app import settle_heap  # noqa: E402
+from kiosk.app import settle_heap, share_the_gil  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from kiosk.stall_probe import Probe, application, process_events  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
@@ -191,6 +191,7 @@ def main() -> int:
             window = MainWindow(engine)
             window.show()
             settle_heap()  # as run_kiosk does once the window shows
+            share_the_gil()
             process_events()
             reception = Reception(window)
             idle_until = time.perf_counter() + 3
