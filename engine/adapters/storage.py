@@ -64,9 +64,10 @@ class Records(Protocol):
     def ids(self, predicate: Predicate) -> list[int]:
         """Ids of the records the predicate accepts, in increasing order."""
 
-    def ids_by(self, field: str, value: Any) -> list[int]:
-        """Ids of the records whose `field` equals `value`, in increasing order: find_by without
-        the records (PostgreSQL from an index; TinyDB a scan that copies nothing)."""
+    def ids_by(self, field: str, value: Any, also: Predicate | None = None) -> list[int]:
+        """Ids of the records whose `field` equals `value` (and that `also` accepts), in increasing
+        order: find_by without the records (PostgreSQL reads only the matches, from an index;
+        TinyDB a scan that copies nothing)."""
 
     def remove(self, record_id: int) -> None: ...
 

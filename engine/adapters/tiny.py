@@ -119,8 +119,9 @@ class Collection:
     def find_by(self, field: str, value: Any) -> list[Record]:
         return self.find(matches(field, value))
 
-    def ids_by(self, field: str, value: Any) -> list[int]:
-        return self.ids(matches(field, value))
+    def ids_by(self, field: str, value: Any, also: Callable[[Mapping[str, Any]], bool] | None = None) -> list[int]:
+        match = matches(field, value)
+        return self.ids(match if also is None else lambda d: match(d) and also(d))
 
     def update(self, record_id: int, fields: Mapping[str, Any]) -> None:
         self._check_writable()

@@ -268,8 +268,9 @@ class PartitionedCollection:
         """A scan here; PostgreSQL answers it from an index."""
         return self.find(matches(field, value))
 
-    def ids_by(self, field: str, value: Any) -> list[int]:
-        return self.ids(matches(field, value))
+    def ids_by(self, field: str, value: Any, also: Callable[[Mapping[str, Any]], bool] | None = None) -> list[int]:
+        match = matches(field, value)
+        return self.ids(match if also is None else lambda d: match(d) and also(d))
 
     def all(self) -> list[Record]:
         return self.find(lambda _d: True)

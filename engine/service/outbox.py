@@ -355,11 +355,13 @@ class Outbox(OutboxQueries):
     def due(self, now: datetime, manual: bool) -> list[int]:
         """Ids of emails due now, oldest first (no copies: a pass may see thousands). A pass
         sends each claimed batch in (due time, id) order, see `claim`."""
-        return self._items.ids(lambda r: r.get("kind") != SMS and rules.is_due(r, now, manual))
+        return self._items.ids_by("status", State.READY.value,
+                                  lambda r: r.get("kind") != SMS and rules.is_due(r, now, manual))
 
     def due_sms(self, now: datetime, manual: bool) -> list[int]:
         """Text messages due now (the SMTP pass never sees them)."""
-        return self._items.ids(lambda r: r.get("kind") == SMS and rules.is_due(r, now, manual))
+        return self._items.ids_by("status", State.READY.value,
+                                  lambda r: r.get("kind") == SMS and rules.is_due(r, now, manual))
 
     def claim(self, rids: list[int], now: datetime) -> list[dict[str, Any]]:
         """ready -> sending, durably, before any byte goes out: the store's claim, so an item

@@ -243,18 +243,23 @@ class PgCollection:
         return [{**d, RID: i} for i, d in self._stream() if predicate(d)]
 
     def find_by(self, field: str, value: Any) -> list[Record]:
+        return [{**d, RID: i} for i, d in self._matching(field, value)]
+
+    def _matching(self, field: str, value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(id, record) of each record whose `field` equals `value`: from the field's column
+        (indexed) where there is one, else a scan."""
         if field not in self.fields:
-            return self.find(matches(field, value))
+            yield from ((i, d) for i, d in self._stream() if matches(field, value)(d))
+            return
         key = index_value(value)
         where = (sql.SQL("WHERE {} IS NULL") if key is None else sql.SQL("WHERE {} = %s")).format(column(field))
-        return [{**d, RID: i} for i, d in self._stream(where, None if key is None else (key,))
-                if d.get(field) == value]
+        yield from ((i, d) for i, d in self._stream(where, None if key is None else (key,)) if d.get(field) == value)
 
     def ids(self, predicate: Predicate) -> list[int]:
         return [i for i, d in self._stream() if predicate(d)]
 
-    def ids_by(self, field: str, value: Any) -> list[int]:
-        return [r[RID] for r in self.find_by(field, value)]  # the rows read are only the matches
+    def ids_by(self, field: str, value: Any, also: Predicate | None = None) -> list[int]:
+        return [i for i, d in self._matching(field, value) if also is None or also(d)]  # only the matches read
 
     def count_by(self, field: str) -> dict[Any, int]:
         """Counted by the server, except rows whose text holds "\\u0000" (a json operator on them
