@@ -6,6 +6,8 @@ its words are shown here, and nothing is kept on a problem."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PyQt6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
                              QVBoxLayout, QWidget)
 
@@ -113,15 +115,9 @@ class ReminderRulesDialog(QDialog):
     def add(self) -> bool:
         if not self.may_change:
             return False
-        try:
-            rule = self.app.reminder_rules.add(self.form.fields())
-        except PracticeMailError as exc:
-            self.problem.setText(problem_words(exc))
-            return False
-        self.problem.setText("")
-        self.done_line.setText(f"Rule {rule.id} added: {rule.describe()}.")
-        self.refresh()
-        return True
+        added: list[rules.Rule] = []
+        return self._change(lambda: added.append(self.app.reminder_rules.add(self.form.fields())),
+                            lambda: f"Rule {added[0].id} added: {added[0].describe()}.")
 
     def delete(self) -> bool:
         """Asked first; reminders already planned by the rule stay planned (said in the question)."""
@@ -133,13 +129,17 @@ class ReminderRulesDialog(QDialog):
         if rule is None or not plain.ask(self, "Delete reminder rule", f"Delete rule {rule.id} ({rule.describe()})?\n\n"
                                          "Reminders it has already planned stay in the outbox."):
             return False
+        return self._change(lambda: self.app.reminder_rules.delete(rule.id), lambda: f"Rule {rule.id} deleted.")
+
+    def _change(self, command: Callable[[], object], said: Callable[[], str]) -> bool:
+        """Run an add or delete: its problem in the practice's words, or what was done, and the list again."""
         try:
-            self.app.reminder_rules.delete(rule.id)
+            command()
         except PracticeMailError as exc:
             self.problem.setText(problem_words(exc))
             return False
         self.problem.setText("")
-        self.done_line.setText(f"Rule {rule.id} deleted.")
+        self.done_line.setText(said())
         self.refresh()
         return True
 
