@@ -63,6 +63,7 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
     `sign_in_as`: a user without a PIN signed in first (the demo's super user, for Setup)."""
     _choose_platform(screenshot)
     qt = QApplication.instance() or QApplication(sys.argv[:1])
+    share_the_gil()  # before the window is built: the start waits on the busy threads' turns too
     with App.open_desk(folder, database=database, url_typed=database is not None) as app:
         if app.writer:
             app.start()
@@ -75,7 +76,6 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
         window.show_view(view)
         window.show()
         settle_heap()
-        share_the_gil()
         if screenshot:
             def grab() -> None:
                 target = window.dialog if window.dialog is not None else window

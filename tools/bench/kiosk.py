@@ -31,6 +31,7 @@ from engine.service.app import App  # noqa: E402
 from engine.service.inbox import _found  # noqa: E402 - the scan the index replaced, for the ratio
 from engine.service.inbox_records import InboxMessage  # noqa: E402
 from engine.service.practice import Practice  # noqa: E402
+from kiosk.app import share_the_gil  # noqa: E402
 from kiosk.main_window import MainWindow  # noqa: E402
 from kiosk.tables import ROWS  # noqa: E402
 from tools.bench.fake_server import fake_server  # noqa: E402
@@ -82,6 +83,7 @@ def main() -> int:
     ap.add_argument("--send", type=int, default=500)
     args = ap.parse_args()
     app = application()  # noqa: F841 - the QApplication must live for the whole run
+    share_the_gil()  # as run_kiosk does: the GIL turn the kiosk ships with, not CPython's 5 ms
     with tempfile.TemporaryDirectory() as tmp, fake_server() as info:
         user = info["users"][0]
         with Practice(Path(tmp) / "data", writer=True, command="bench") as p:
