@@ -213,11 +213,17 @@ class AppointmentsPanel(QWidget):
         return cancel_question(self.app, self.patient, appt, self.when)
 
 
+def on_day(shown: str) -> str:
+    """'Today 14:00' as a sentence says it ('today at 14:00'); 'Fri 4 Dec 08:00' as 'on Fri 4 Dec 08:00'."""
+    first, _, clock = shown.partition(" ")
+    return f"{first.lower()} at {clock}" if first in ("Today", "Tomorrow", "Yesterday") else f"on {shown}"
+
+
 def cancel_question(app: App, patient: dict[str, Any], appt: dict[str, Any], when: Callable[[str], str]) -> str:
     """The question before a cancellation, saying whether an email will be queued for the patient."""
     code = app.settings.get("reminders.cancellation_template")
     emailed = bool(code and app.templates.exists(code) and patient.get("email"))
     who = person_name(patient) or patient["id"]
-    then = f"{who}'s appointment on {when(appt['start'])}"
+    then = f"{who}'s appointment {on_day(when(appt['start']))}"
     return (f"Cancel {then}?\n\n" + ("A cancellation email will be queued for the patient." if emailed
                                       else "No cancellation email will be sent (none is set up, or no address)."))

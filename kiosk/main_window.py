@@ -12,6 +12,7 @@ from typing import Any
 from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QMainWindow, QTabWidget, QWidget)
 
+from engine.core.sms import shown_mobile
 from engine.service.app import App, allowed
 from kiosk import plain
 from kiosk.admin_page import AdminPage
@@ -199,9 +200,10 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         codes in the row's tooltip. Jobs thread (store reads only)."""
         d = self.app.directory
         everyone = self.app.patients(typed, limit=ROWS)  # before anything is typed: the first ROWS by name
+        region = str(self.app.settings.get("practice.country"))  # mobiles as reception dials them
         providers = d.names("providers", {p.usual_provider_id for p in everyone})
         families = d.family_first_names({p.family_id for p in everyone})
-        return ([(p.id, (p.name, birthday(p.date_of_birth), p.mobile, p.email,
+        return ([(p.id, (p.name, birthday(p.date_of_birth), shown_mobile(p.mobile, region), p.email,
                          ", ".join(first for code, first in families.get(p.family_id, []) if code != p.id),
                          providers.get(p.usual_provider_id, p.usual_provider_id)))
                  for p in everyone],
@@ -353,7 +355,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         provider = d.names("providers", [patient.get("usual_provider_id", "")]).get(patient.get("usual_provider_id", ""))
         dialog = PatientFile(patient, d.family(patient), self.app.inbox.contact_history(patient_id),
                              lambda pid: self.open_compose(pid), self.when, self.app, self.refresh_outbox, self,
-                             provider_name=provider or "")
+                             provider_name=provider or "", short=self.short)
         dialog.on_email_pdf = self.email_as_pdf
         dialog.on_edited = self.refresh_patients
         dialog.show()

@@ -10,6 +10,7 @@ from PyQt6.QtCore import QDate
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLineEdit,
                              QWidget)
 
+from engine.core.sms import shown_mobile
 from engine.errors import PracticeMailError
 from engine.service.app import App, Patient
 from kiosk import plain
@@ -44,7 +45,8 @@ class PatientEditDialog(QDialog):
         self.known_birth.toggled.connect(self.birth.setEnabled)
         form.addRow(self.known_birth, self.birth)
         self.email = self._line(form, "Email", rec.get("email"))
-        self.mobile = self._line(form, "Mobile", rec.get("mobile"))
+        self.mobile = self._line(form, "Mobile", shown_mobile(str(rec.get("mobile") or ""),
+                                                           str(app.settings.get("practice.country"))))
         self.mobile.setPlaceholderText("07700 900123 or +44 7700 900123")
         self.family = self._line(form, "Family code", rec.get("family_id"))
         self.family.setToolTip("Patients with the same family code are one family (the practice system's code).")

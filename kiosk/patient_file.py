@@ -9,6 +9,7 @@ from typing import Any
 from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.directory import person_name
+from engine.core.sms import shown_mobile
 from engine.service.app import App
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
@@ -23,7 +24,7 @@ class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
                  on_email: Any, when: Callable[[str], str], app: App | None = None,
                  on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None,
-                 provider_name: str = "") -> None:
+                 provider_name: str = "", short: Callable[[str], str] | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
         name = plain.shown(person_name(patient) or patient["id"])  # a patient's record is data, too
@@ -35,16 +36,17 @@ class PatientFile(QDialog):
         self.heading = heading
         heading.setToolTip(plain.tip(f"Patient code {patient['id']}"))
         self.app = app
-        self.when = when
+        self.when = when  # the full time, for what is printed or kept
+        self.short = short or when  # 'Today 08:14', 'Fri 4 Dec 08:00': the tables a person scans
         self.form = QFormLayout()
         self.show_details(patient, family, provider_name)
         layout.addLayout(self.form)
-        self.appointments = AppointmentsPanel(app, patient, when, on_change) if app is not None else None
+        self.appointments = AppointmentsPanel(app, patient, self.short, on_change) if app is not None else None
         if self.appointments is not None:
             layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))
         self.history = RecordTable(("Date", "Type", "Subject", "Category", "Description"))
-        self.history.fill([(h["id"], (when(h["date"]), h["type"], h["subject"], h.get("category", ""),
+        self.history.fill([(h["id"], (self.short(h["date"]), h["type"], h["subject"], h.get("category", ""),
                                       h.get("description", ""))) for h in history])
         layout.addWidget(self.history)
         row = QHBoxLayout()
@@ -73,7 +75,9 @@ class PatientFile(QDialog):
             self.form.removeRow(0)
         self.patient = patient
         provider = provider_name or patient.get("usual_provider_id") or ""
-        for label, value in (("Email", patient.get("email")), ("Mobile", patient.get("mobile")),
+        mobile = shown_mobile(str(patient.get("mobile") or ""), str(self.app.settings.get("practice.country"))) \
+            if self.app is not None else patient.get("mobile")  # as reception dials it, not E.164
+        for label, value in (("Email", patient.get("email")), ("Mobile", mobile),
                              ("Date of birth", born(patient)), ("Usual provider", provider),
                              ("Preferred location", patient.get("preferred_location"))):
             self.form.addRow(label, plain.label(plain.shown(value or "-")))

@@ -9,6 +9,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, 
                              QWidget)
 
 from engine.core import templates as tpl
+from engine.core.sms import shown_mobile
 from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
@@ -25,9 +26,10 @@ class TextDialog(QDialog):
         form = QFormLayout()
         self.patient = QComboBox()
         self.patient.addItem("(choose the patient)", "")
+        region = str(app.settings.get("practice.country"))
         for p in app.patients():
-            if p.mobile:  # only those a text can reach
-                self.patient.addItem(plain.shown(f"{patient_label(p.__dict__)} - {p.mobile}"), p.id)
+            if p.mobile:  # only those a text can reach, the number as reception dials it
+                self.patient.addItem(plain.shown(f"{patient_label(p.__dict__)} - {shown_mobile(p.mobile, region)}"), p.id)
         self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id or "")))
         form.addRow("Patient", self.patient)
         self.template = QComboBox()

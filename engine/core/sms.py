@@ -85,6 +85,22 @@ def national_forms(e164: str) -> tuple[str, ...]:
     return national, national.replace(" ", "")
 
 
+def shown_mobile(e164: str, region: str) -> str:
+    """A stored number as reception reads and types it back: the practice's own country's numbers
+    in national form ('+447700900002' with region GB: '07700 900002'), any other country's with
+    its code ('+33 6 12 34 56 78'). `normalise_mobile` reads either back to the same number. What
+    is not a number (an old record, a typo kept by an import) is shown as stored."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if not e164.startswith("+") or _BAD.search(e164) or not (FICTION.match(e164) or phonenumbers.is_valid_number(number)):
+        return e164
+    home = number.country_code == phonenumbers.country_code_for_region((region or "").upper())
+    form = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, form)
+
+
 def normalise_mobile(text: str, region: str) -> str:
     """'07700 900002' (region GB) -> '+447700900002'; anything else raises NotAMobile."""
     if _BAD.search(text) or len(text) > 32:

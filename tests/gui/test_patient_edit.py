@@ -83,3 +83,28 @@ def test_a_patient_edited_from_the_file_and_a_corrected_email_clears_the_bounce(
     assert (rec["mobile"], rec["email"], rec.get("email_bad")) == ("+447700900035", "angus.m@patientmail.example", None)
     shown = [w.text() for w in file.findChildren(type(file.heading))]
     assert "angus.m@patientmail.example" in shown
+
+
+def test_a_mobile_and_times_as_reception_reads_them(qtbot: QtBot, window: MainWindow) -> None:
+    """The number as the practice dials it, not E.164, in the Patients list, the file and the edit
+    form (saved back unchanged); the file's appointments and history as the tables say times."""
+    window.app.mass_email("RECALL", ["P033"])  # an email in his history
+    window.tabs.setCurrentIndex(3)
+    qtbot.keyClicks(window.patient_search, "Angus")
+    qtbot.waitUntil(lambda: "P033" in [window.patients.id_at(r) for r in range(window.patients.model_.rowCount())])
+    row = [window.patients.id_at(r) for r in range(window.patients.model_.rowCount())].index("P033")
+    assert window.patients.model_.text(row, 2) == "07700 900034"
+    file = window.open_patient("P033")
+    qtbot.add_widget(file)
+    shown = [w.text() for w in file.findChildren(type(file.heading))]
+    assert "07700 900034" in shown and "+447700900034" not in shown
+    starts = [file.appointments.table.model_.text(r, 0) for r in range(file.appointments.table.model_.rowCount())]
+    history = [file.history.model_.text(r, 0) for r in range(file.history.model_.rowCount())]
+    assert starts and history, "the demo's appointment and the recall email"
+    for text in starts + history:
+        assert not text[:4].isdigit(), f"{text!r}: a stored time, not the practice's short words"
+    qtbot.mouseClick(file.edit, Qt.MouseButton.LeftButton)
+    dialog = file.last_edit
+    assert dialog.mobile.text() == "07700 900034"
+    click_save(qtbot, dialog)
+    assert window.app.directory.require("patients", "P033")["mobile"] == "+447700900034"

@@ -120,3 +120,35 @@ def test_a_confirmation_answers_the_appointment_last_reminded() -> None:
     assert sms.appointment_to_confirm(coming, {"B": t, "C": t.replace(hour=9)}) == "B"
     assert sms.appointment_to_confirm(coming, {"Z": t.replace(hour=11)}) == "A"  # not coming: ignored
     assert sms.appointment_to_confirm([], {"Z": t}) == ""
+
+
+_MOBILE_REGIONS = ("GB", "IE", "FR", "DE", "US", "AU", "PL", "IN", "NG", "JP")
+
+
+def _example_mobile(region: str, last: int) -> str:
+    """A valid mobile of `region` (phonenumbers' example, its last digits varied)."""
+    import phonenumbers
+    example = phonenumbers.format_number(phonenumbers.example_number_for_type(
+        region, phonenumbers.PhoneNumberType.MOBILE), phonenumbers.PhoneNumberFormat.E164)
+    varied = example[:-3] + f"{last:03d}"
+    return varied if phonenumbers.is_valid_number(phonenumbers.parse(varied)) else example
+
+
+@given(st.sampled_from(_MOBILE_REGIONS), st.sampled_from(_MOBILE_REGIONS), st.integers(0, 999))
+def test_a_shown_mobile_reads_back_as_the_same_number(number_of: str, practice: str, last: int) -> None:
+    """What reception sees is what she can type back: the shown form of any stored mobile, read as
+    the practice's country reads typed numbers, is the stored number."""
+    stored = _example_mobile(number_of, last)
+    shown = sms.shown_mobile(stored, practice)
+    assert sms.normalise_mobile(shown, practice) == stored
+    assert shown.startswith("+") == (number_of != practice), shown  # no two of these countries share a code
+
+
+@pytest.mark.parametrize("stored,shown", [
+    ("+447700900002", "07700 900002"),  # the practice's own country: as it is dialled there
+    ("+33612345678", "+33 6 12 34 56 78"),  # another country: with its code
+    ("07700", "07700"), ("", ""), ("+44 7700", "+44 7700"),  # not a number: as stored
+    ("+44\u202e7700900002", "+44\u202e7700900002"),  # a hidden character: as stored, for plain.shown to show
+])
+def test_a_stored_mobile_as_reception_reads_it(stored: str, shown: str) -> None:
+    assert sms.shown_mobile(stored, "GB") == shown
