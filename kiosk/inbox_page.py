@@ -22,7 +22,7 @@ from kiosk.inbox_tags import TagDesk
 from kiosk.inbox_text import TextWalk
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
 from kiosk.message_view import MessageView
-from kiosk.people import patient_label
+from kiosk.people import one_of, patient_label
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import forward_confirmed, with_buttons
@@ -170,10 +170,11 @@ class InboxPage(TagDesk, QSplitter):
     def _shape(self, rows: list[InboxMessage]) -> tuple[Any, ...]:
         """Messages as the list's rows, tooltips and records by id (safe off the GUI thread)."""
         d = self.app.directory
-        patients = d.names("patients", [c for r in rows for c in (r.patient_id, *r.candidates)])
+        patients = d.names("patients", [r.patient_id for r in rows])
+        asked = d.people("patients", [c for r in rows for c in r.candidates])
         specialists = d.names("specialists", [r.specialist_id for r in rows])
         shown = [(r.id, [mark(r), self.short(r.received), r.sender_name or r.sender,
-                         r.subject, self._patient_cell(r, patients),
+                         r.subject, self._patient_cell(r, patients, asked),
                          specialists.get(r.specialist_id, r.specialist_id), ", ".join(r.tags)])
                  for r in rows]
         return shown, [self._tip(r) for r in rows], {r.id: r for r in rows}
@@ -214,12 +215,12 @@ class InboxPage(TagDesk, QSplitter):
             self.jobs.run(lambda rid=rid: fn(rid), ok, failed)
 
     @staticmethod
-    def _patient_cell(r: InboxMessage, names: dict[str, str]) -> str:
-        """The patient by name; several who share the address as '? Priya Patel, Dev Patel'."""
+    def _patient_cell(r: InboxMessage, names: dict[str, str], asked: dict[str, dict[str, Any]]) -> str:
+        """The patient by name; several who share the address as 'Priya, Arjun or Dev Patel?'."""
         if r.patient_id:
             return names.get(r.patient_id, r.patient_id)
         if r.candidates:
-            return "? " + ", ".join(names.get(c, c) for c in r.candidates)
+            return one_of([asked.get(c) or {"first_name": c} for c in r.candidates])
         return ""
 
     @staticmethod

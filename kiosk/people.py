@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -31,3 +31,19 @@ def patient_label(p: Mapping[str, Any]) -> str:
 def code_tip(kind: str, code: str) -> str:
     """The code a person can quote to support, in a tooltip."""
     return f"{kind} code {code}" if code else ""
+
+
+def one_of(people: Sequence[Mapping[str, Any]]) -> str:
+    """Patients who share an address, as a question reception answers by filing: 'Niamh, Declan
+    or Aoife O'Brien?' (one family name said once, no titles), 'Ann Lee or Tom Hart?' when the
+    names differ. Short enough that the inbox's columns fit the window."""
+    firsts = [str(p.get("first_name") or "").strip() for p in people]
+    lasts = {str(p.get("last_name") or "").strip() for p in people}
+    if len(lasts) == 1 and "" not in lasts and all(firsts):
+        return f"{_or(firsts)} {lasts.pop()}?"
+    return _or([" ".join(x for x in (str(p.get("first_name") or "").strip(), str(p.get("last_name") or "").strip())
+                         if x) or person_name(p) for p in people]) + "?"
+
+
+def _or(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"

@@ -235,11 +235,15 @@ class Directory:
     def names(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
         """Each key's person as reception reads them ('Mrs Priya Patel'); only the records asked
         for are copied (the kiosk names the few on screen, not 20,000)."""
+        return {key: rules.person_name(r) or key for key, r in self.people(kind, keys).items()}
+
+    def people(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Each key's record, for the few on screen (as `names`, the fields kept)."""
         wanted = {k for k in keys if k}
         if not wanted:
             return {}
         col = rules.KEY_COLUMN[kind]
-        return {r[col]: rules.person_name(r) or r[col] for r in self._coll(kind).find(lambda r: r.get(col) in wanted)}
+        return {r[col]: r for r in self._coll(kind).find(lambda r: r.get(col) in wanted)}
 
     def search(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
         """Patients matching every word typed, each word found in the name, date of birth

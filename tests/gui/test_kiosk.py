@@ -25,7 +25,7 @@ def test_send_receive_moves_mail_both_ways(qtbot: QtBot, window: MainWindow, fak
     report = send_receive(qtbot, window)
     assert (report["sent"], report["received"]) == (1, 1)
     assert window.outbox.model_.text(0, 1) == "sent" and len(fakemail.sent()) == 1
-    assert window.inbox.model_.rowCount() == 1 and "Priya Patel" in window.inbox.model_.text(0, 4)  # by name (#19)
+    assert window.inbox.model_.rowCount() == 1 and "Priya, " in window.inbox.model_.text(0, 4)  # by name (#19)
     assert "new message" in window.new_mail.text()
     # file it to the first candidate, as reception would
     window.inbox_page.file_message(window.inbox.id_at(0), "P003")
