@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QStringListModel, Qt
 from PyQt6.QtGui import QFont
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QCompleter, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                              QLineEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget)
@@ -21,6 +21,7 @@ from kiosk.address_book import AddressBook, is_addressee
 from kiosk.attachments import AttachmentList
 from kiosk.bounced import bounced_note
 from kiosk.compose_fields import Naming, TemplateWords, people_combo
+from kiosk.patient_choice import PatientChoice
 from kiosk.people import code_tip, patient_label
 from kiosk.text_compose import TextDialog
 from kiosk.widgets import KEEP, SAVE, ask_unsaved
@@ -39,7 +40,6 @@ class ComposeDialog(QDialog):
         if opened is not None:
             patient_id = opened["patient_id"] or patient_id
         d = app.directory
-        self.patients = sorted(d.list("patients"), key=lambda p: (p["last_name"], p["first_name"]))
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self._add_patient_chooser(form, patient_id, draft_id)
@@ -90,16 +90,11 @@ class ComposeDialog(QDialog):
 
     def _add_patient_chooser(self, form: QFormLayout, patient_id: str | None, draft_id: int | None) -> None:
         """The patient, chosen from the list or found by name, date of birth or phone."""
-        self.patient = QComboBox()
-        self._fill_patients(self.patients)
-        if patient_id:
-            self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id)))
+        self.choice = PatientChoice(self.app, lambda p: patient_label(p) + ("" if p.get("email") else " - no address"),
+                                    patient_id)
+        self.patient, self.find = self.choice.combo, self.choice.find
         self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
-        self.find = QLineEdit()
-        self.find.setPlaceholderText("Find: name, date of birth, phone")
-        self.find.setClearButtonEnabled(True)
-        self.find.setToolTip("Narrows the list of patients; one match is chosen")
-        self.find.textChanged.connect(self._find_patient)
+        self.choice.found.connect(self._found)
         self.find.setVisible(draft_id is None)  # a draft's patient is fixed
         chooser = QHBoxLayout()
         chooser.addWidget(self.patient, 3)
@@ -108,11 +103,14 @@ class ComposeDialog(QDialog):
 
     def _add_addresses_and_templates(self, form: QFormLayout) -> None:
         """Cc and Bcc complete from the address book; the templates by what they are for."""
-        completer = QCompleter([f"{e['email']}" for e in self.composer.address_book(limit=10_000) if e["email"]], self)
+        offered = QStringListModel(self)  # the addresses for what is typed, found as it is typed
+        completer = QCompleter(offered, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         for field in (self.cc, self.bcc):
             field.setCompleter(completer)
+            field.textEdited.connect(lambda text: offered.setStringList(
+                [e["email"] for e in self.composer.address_book(text, limit=50) if e["email"] and e["kind"] != "other"] if text.strip() else []))
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         emails = [t for t in self.app.templates.list() if t.kind != "sms"]  # a text's: Send a Text...
@@ -198,8 +196,7 @@ class ComposeDialog(QDialog):
         said = []
         for c in book.chosen["To"]:
             if c.kind == "patient":
-                self.find.clear()
-                self.patient.setCurrentIndex(max(0, self.patient.findData(c.id)))
+                self.choice.choose(c.id)
                 self.send_to.setCurrentIndex(0)
             elif is_addressee(c):
                 self.send_to.setCurrentIndex(max(0, self.send_to.findData(c.id)))
@@ -256,26 +253,8 @@ class ComposeDialog(QDialog):
                 return
         super().reject()
 
-    def _fill_patients(self, people: list[dict[str, Any]]) -> None:
-        """The patient list: nothing chosen first (until reception chooses), then each by name."""
-        self.patient.clear()
-        self.patient.addItem("(choose the patient)", "")
-        for p in people:
-            missing = "" if p.get("email") else " - no address"
-            self.patient.addItem(plain.shown(patient_label(p)) + missing, p["id"])
-            self.patient.setItemData(self.patient.count() - 1, plain.tip(code_tip("Patient", p["id"])),
-                                     Qt.ItemDataRole.ToolTipRole)
-
-    def _find_patient(self, text: str) -> None:
-        """The list narrowed to the patients matching what is typed (the directory's search);
-        the one chosen stays chosen if it still matches; a single match is chosen."""
-        chosen = self.patient.currentData()
-        people = self.app.directory.search(text) if text.strip() else self.patients
-        self.patient.blockSignals(True)
-        self._fill_patients(people)
-        index = self.patient.findData(chosen) if chosen else -1
-        self.patient.setCurrentIndex(1 if len(people) == 1 else max(index, 0))
-        self.patient.blockSignals(False)
+    def _found(self) -> None:
+        """The list narrowed to what was typed (kiosk/patient_choice.py): the provider and the rules again."""
         self._usual_provider()
         self.check()
 

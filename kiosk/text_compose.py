@@ -5,14 +5,15 @@ hours it asks first. Queued through App.send_text, into the one outbox."""
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit,
+                             QVBoxLayout, QWidget)
 
 from engine.core import templates as tpl
 from engine.core.sms import shown_mobile
 from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
+from kiosk.patient_choice import PatientChoice
 from kiosk.people import patient_label
 
 
@@ -24,14 +25,14 @@ class TextDialog(QDialog):
         self.queued_id: int | None = None
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.patient = QComboBox()
-        self.patient.addItem("(choose the patient)", "")
         region = str(app.settings.get("practice.country"))
-        for p in app.patients():
-            if p.mobile:  # only those a text can reach, the number as reception dials it
-                self.patient.addItem(plain.shown(f"{patient_label(p.__dict__)} - {shown_mobile(p.mobile, region)}"), p.id)
-        self.patient.setCurrentIndex(max(0, self.patient.findData(patient_id or "")))
-        form.addRow("Patient", self.patient)
+        self.choice = PatientChoice(app, lambda p: f"{patient_label(p)} - {shown_mobile(str(p['mobile']), region)}",
+                                    patient_id, keep=lambda p: bool(p.get("mobile")))  # only those a text can reach
+        self.patient = self.choice.combo
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.patient, 3)
+        chooser.addWidget(self.choice.find, 2)
+        form.addRow("Patient", chooser)
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in app.templates.list():
@@ -53,6 +54,7 @@ class TextDialog(QDialog):
         layout.addWidget(buttons)
         self.text.textChanged.connect(self.check)
         self.patient.currentIndexChanged.connect(self._template_chosen)
+        self.choice.found.connect(self._template_chosen)
         self.template.currentIndexChanged.connect(self._template_chosen)
         self.check()
         self.resize(520, 360)

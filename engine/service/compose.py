@@ -269,10 +269,14 @@ class Composer(Replies):
         needle = search.strip().lower()
         out: list[dict[str, str]] = []
         for kind in ("patients", "providers", "specialists"):
-            for r in d.list(kind):
+            if kind == "patients":  # from the patient index: 20,000 read per keystroke took a second
+                records, found = (d.search(needle, limit) if needle else d.first_patients(limit)), True
+            else:
+                records, found = d.list(kind), False
+            for r in records:
                 name = person_name(r)
                 hay = f"{name} {r.get('id', '')} {r.get('email', '')}".lower()
-                if not needle or all(part in hay for part in needle.split()):
+                if found or not needle or all(part in hay for part in needle.split()):
                     out.append({"kind": kind[:-1], "id": r["id"], "name": name, "email": r.get("email", ""),
                                 "family_id": r.get("family_id", "")})
         out.sort(key=lambda e: (e["kind"] != "patient", e["name"].lower()))
