@@ -9,10 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMessageBox,
-                             QSplitter, QWidget)
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QSplitter, QWidget
 
-from engine.core import directory as rules
 from engine.errors import PracticeMailError
 from engine.service.app import RID, App, InboxMessage, allowed
 from kiosk import plain
@@ -21,8 +19,9 @@ from kiosk.icons import speech_bubble
 from kiosk.inbox_tags import TagDesk
 from kiosk.inbox_text import TextWalk
 from kiosk.jobs import Change, Jobs, Pending, Refresher, cell, gone, show_now
+from kiosk.file_to import FileTo
 from kiosk.message_view import MessageView
-from kiosk.people import one_of, patient_label
+from kiosk.people import one_of
 from kiosk.reply import ReplyDialog
 from kiosk.tables import ROWS, RecordTable
 from kiosk.widgets import forward_confirmed, with_buttons
@@ -246,24 +245,20 @@ class InboxPage(TagDesk, QSplitter):
                          refresh=False)
         self.message_view.show_record({**message.record(), RID: message.id})
 
-    def file_selected(self) -> None:
+    def file_selected(self) -> FileTo | None:
+        """File... : the address's family first, any patient found as typed, or a specialist (a
+        modal window, shown without blocking: the list keeps drawing)."""
         ids = self.table.selected_ids()
         if not ids:
-            return
-        msg = self.inbox.get(ids[0])
-        d = self.app.directory
-        patients = {p["id"]: p for p in d.list("patients")}
-        specialists = {p["id"]: p for p in d.list("specialists")}
-        first = msg.get("candidates", [])
-        choices = [("patient", c) for c in first] + [("patient", p) for p in sorted(patients) if p not in first] \
-            + [("specialist", s) for s in sorted(specialists)]
-        labels = [plain.shown(patient_label(patients[c]) if kind == "patient"
-                              else f"Specialist: {rules.person_name(specialists[c])}") for kind, c in choices]
-        label, ok = QInputDialog.getItem(self, "File to patient or specialist",
-                                         "File to (the address's family first):", labels, 0, False)
-        if ok:
-            kind, target = choices[labels.index(label)]
-            self.file_message(ids[0], target if kind == "patient" else "", target if kind == "specialist" else "")
+            return None
+        rid = ids[0]
+        msg = self.messages.get(rid) or self.app.inbox_message(rid)
+        dialog = FileTo(self.app, msg.subject, list(msg.candidates), self)
+        dialog.accepted.connect(lambda: self.file_message(rid, *dialog.chosen()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     def file_message(self, rid: int, patient_id: str = "", specialist_id: str = "") -> None:
         """Filed, and said so in the status bar (the message leaves the view it was in)."""

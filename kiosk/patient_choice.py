@@ -8,7 +8,7 @@ the rest from the same index in milliseconds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
@@ -30,10 +30,11 @@ class PatientChoice(QObject):
     found = pyqtSignal()
 
     def __init__(self, app: App, label: Callable[[Record], str], chosen: str | None = None,
-                 keep: Callable[[Record], bool] = lambda _p: True, placeholder: str = "Find: name, date of birth, phone") \
-            -> None:
+                 keep: Callable[[Record], bool] = lambda _p: True, placeholder: str = "Find: name, date of birth, phone",
+                 top: Sequence[str] = ()) -> None:
         super().__init__()
         self.app, self.label, self.keep = app, label, keep
+        self.top = [p for p in (app.directory.find("patients", pid) for pid in top) if p is not None]
         self.combo = QComboBox()
         self.find = QLineEdit()
         self.find.setPlaceholderText(placeholder)
@@ -45,9 +46,11 @@ class PatientChoice(QObject):
             self.combo.setCurrentIndex(max(0, self.combo.findData(chosen)))
 
     def _first(self, also: str | None = None) -> list[Record]:
-        """The first ROWS by name, and `also` (the patient asked for) wherever they sort."""
+        """`top` (the address's family, say), then the first ROWS by name, and `also` (the patient
+        asked for) wherever they sort."""
         d = self.app.directory
-        people = d.first_patients(ROWS)
+        first = {p["id"] for p in self.top}
+        people = [*self.top, *(p for p in d.first_patients(ROWS) if p["id"] not in first)]
         if also and all(p["id"] != also for p in people):
             extra = d.find("patients", also)
             people = [extra, *people] if extra is not None else people

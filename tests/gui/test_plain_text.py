@@ -187,8 +187,9 @@ def test_every_view_shows_untrusted_text_as_plain_text(qtbot: QtBot, window: Mai
     seen.append(assert_plain(window, "forward"))
     answer("Discard")
     forward.reject()
-    answer_modal(seen, window, "file to patient")
-    window.inbox_page.file_selected()
+    filing = window.inbox_page.file_selected()
+    seen.append(assert_plain(window, "file to patient"))
+    filing.reject()
     # the modal was walked (the patient by name since #19: codes only in tooltips)
     assert any("Specialist: " in text and "Ng\\u202e<u>evil</u>" in text for text in seen)
     # the outbox: its table (the server's reply as the tooltip) and the item's Info
