@@ -320,7 +320,7 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         return dialog
 
     def open_mass_mail(self, modal: bool = False) -> MassMail:
-        self.last_mass_mail = dialog = MassMail(self.app, self)
+        self.last_mass_mail = dialog = MassMail(self.app, self.jobs, self)
         dialog.exec() if modal else dialog.show()
         return dialog
 
