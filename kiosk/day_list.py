@@ -45,21 +45,19 @@ class DayList(QWidget):
         top = QHBoxLayout()
         self.day = QDateEdit()
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("dddd d MMMM yyyy")
+        self.day.setDisplayFormat("ddd d MMM yyyy")
         today = app.now().astimezone(app.zone()).date()
         self.day.setDate(QDate(today.year, today.month, today.day))
         self.day.dateChanged.connect(lambda _d: self.refresh())
-        for label, step, key in (("< Previous day", -1, "Alt+Left"), ("Today", 0, "Ctrl+T"), ("Next day >", 1, "Alt+Right")):
-            b = keyed(QPushButton(label), key)
+        for label, step, key, tip in (("< Previous", -1, "Alt+Left", "The day before"), ("Today", 0, "Ctrl+T", "Today"),
+                                      ("Next >", 1, "Alt+Right", "The day after")):
+            b = QPushButton(label)
+            b.setToolTip(tip)
+            keyed(b, key)
             b.clicked.connect(no_checked(lambda step=step: self.go(step)))
             top.addWidget(b)
         top.insertWidget(1, self.day)
-        top.addStretch(1)
-        layout.addLayout(top)
-        self.table = RecordTable(COLUMNS)
-        self.table.doubleClicked.connect(lambda _i: self.open_patient())
-        layout.addWidget(self.table)
-        row = QHBoxLayout()
+        top.addStretch(1)  # the day on the left, what to do with it on the right: one row above the list
         self.buttons: dict[str, QPushButton] = {}
         for label, slot, key in (("Open patient...", self.open_patient, "Ctrl+O"), ("Move...", self.ask_move, "Ctrl+M"),
                                  ("Cancel appointment...", self.cancel, "Ctrl+Shift+X"), ("Print...", self.print_day, "Ctrl+P"),
@@ -67,10 +65,12 @@ class DayList(QWidget):
                                  ("Recall list...", self.open_recalls, "Ctrl+L")):
             b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(slot))
-            row.addWidget(b)
+            top.addWidget(b)
             self.buttons[label] = b
-        row.addStretch(1)
-        layout.addLayout(row)
+        layout.addLayout(top)
+        self.table = RecordTable(COLUMNS)
+        self.table.doubleClicked.connect(lambda _i: self.open_patient())
+        layout.addWidget(self.table)
 
     def chosen_day(self) -> date:
         return self.day.date().toPyDate()
