@@ -43,7 +43,10 @@ class AdminPage(QWidget):
         self.role = role
         self._jobs: list[Any] = []
         self.last_page = ""
-        layout = QHBoxLayout(self)
+        page = QVBoxLayout(self)  # one row of actions above the runbooks, their cells and the page
+        page.addLayout(self._action_row())
+        layout = QHBoxLayout()
+        page.addLayout(layout, 1)
         left = QVBoxLayout()
         self.books = QListWidget()
         for name, path in available().items():  # by title; the file's name in the tooltip
@@ -52,37 +55,10 @@ class AdminPage(QWidget):
             item.setToolTip(f"Runbook {name}")
             self.books.addItem(item)
         left.addWidget(self.books)
-        self.run = QPushButton("Run checks")
-        self.run.setToolTip("Runs the runbook's checks; an action (a restart, a reset) runs only when chosen "
-                            "below and run on its own")
-        self.run.clicked.connect(self.run_selected)
-        left.addWidget(self.run)
         self.cells = QListWidget()
         self.cells.setToolTip("The runbook's cells: run one on its own")
         left.addWidget(self.cells)
-        self.run_cell = QPushButton("Run cell")
-        self.run_cell.clicked.connect(self.run_selected_cell)
-        left.addWidget(self.run_cell)
         self.books.currentRowChanged.connect(lambda _row: self.list_cells())
-        self.email_pdf = QPushButton("Email page as PDF...")
-        self.email_pdf.setToolTip("The runbook page as shown, as a PDF in a new email")
-        self.email_pdf.clicked.connect(lambda: self.email_page_as_pdf())
-        left.addWidget(self.email_pdf)
-        # set by the main window: open compose with the PDF attached
-        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
-        self.support = QPushButton("Email support")
-        self.support.clicked.connect(self.email_support)
-        left.addWidget(self.support)
-        self.save_bundle = QPushButton("Save diagnostics...")
-        self.save_bundle.setToolTip("The diagnostic bundle support asks for, as a file")
-        self.save_bundle.clicked.connect(lambda: self.save_diagnostics())
-        left.addWidget(self.save_bundle)
-        for b, key in ((self.run, "F5"), (self.run_cell, "Ctrl+Return"), (self.email_pdf, "Ctrl+Shift+E"),
-                       (self.support, "Ctrl+Shift+H"), (self.save_bundle, "Ctrl+Shift+D")):
-            keyed(b, key)
-        self.with_patient_data = QCheckBox("With patient data")  # only for a group allowed to export it
-        self.with_patient_data.setEnabled(False)
-        left.addWidget(self.with_patient_data)
         self.note = plain.label(wrap=True)  # an error's words may be a server's
         left.addWidget(self.note)
         layout.addLayout(left, 1)
@@ -90,6 +66,36 @@ class AdminPage(QWidget):
         self.output.setOpenLinks(False)  # nothing in a runbook is fetched or followed
         layout.addWidget(self.output, 3)
         self.books.setCurrentRow(0)
+
+    def _action_row(self) -> QHBoxLayout:
+        """Run checks, Run cell, Email page as PDF, Email support, Save diagnostics (with patient
+        data when ticked), each with its key."""
+        row = QHBoxLayout()
+        self.run = QPushButton("Run checks")
+        self.run.setToolTip("Runs the runbook's checks; an action (a restart, a reset) runs only when chosen "
+                            "in the cells and run on its own")
+        self.run.clicked.connect(self.run_selected)
+        self.run_cell = QPushButton("Run cell")
+        self.run_cell.setToolTip("Runs the cell chosen in the list on its own")
+        self.run_cell.clicked.connect(self.run_selected_cell)
+        self.email_pdf = QPushButton("Email page as PDF...")
+        self.email_pdf.setToolTip("The runbook page as shown, as a PDF in a new email")
+        self.email_pdf.clicked.connect(lambda: self.email_page_as_pdf())
+        # set by the main window: open compose with the PDF attached
+        self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
+        self.support = QPushButton("Email support")
+        self.support.clicked.connect(self.email_support)
+        self.save_bundle = QPushButton("Save diagnostics...")
+        self.save_bundle.setToolTip("The diagnostic bundle support asks for, as a file")
+        self.save_bundle.clicked.connect(lambda: self.save_diagnostics())
+        for b, key in ((self.run, "F5"), (self.run_cell, "Ctrl+Return"), (self.email_pdf, "Ctrl+Shift+E"),
+                       (self.support, "Ctrl+Shift+H"), (self.save_bundle, "Ctrl+Shift+D")):
+            row.addWidget(keyed(b, key))
+        self.with_patient_data = QCheckBox("With patient data")  # only for a group allowed to export it
+        self.with_patient_data.setEnabled(False)
+        row.addWidget(self.with_patient_data)
+        row.addStretch(1)
+        return row
 
     def select_book(self, name: str) -> None:
         """Choose a runbook by its file's name (support says 'run outbox_health')."""

@@ -22,9 +22,31 @@ from kiosk.tables import RecordTable
 from kiosk.widgets import keyed, no_checked
 
 COLUMNS = ("Time", "Patient", "Provider", "Type", "Status", "Confirmation", "Calendar")
-CONFIRMATION_WORDS = {"": "none", "draft": "held for reception", "ready": "waiting to go", "sending": "going",
+CONFIRMATION_WORDS = {"draft": "held for reception", "ready": "waiting to go", "sending": "going",
                       "sent": "sent", "failed": "failed", "cancelled": "not sent", "deleted": "deleted",
                       "pending_link": "waiting for its link", "link_failed": "link failed", "bounced": "bounced"}
+ON_ITS_WAY = {"draft", "ready", "sending", "pending_link"}  # the invitation goes with the confirmation
+
+
+def no_confirmation(a: DayAppointment, confirmations_on: bool, has_email: bool) -> str:
+    """Why no confirmation went, and what reception does about it (the engine confirms only what
+    is booked or moved here, with a confirmation template set, to a patient with an address)."""
+    if a.status == "cancelled":
+        return "not needed (cancelled)"
+    why = ("automatic confirmations off" if not confirmations_on else "no email address" if not has_email
+           else "imported" if a.record.get("source") != "reception" else "not sent when booked")
+    return f"none ({why}): phone to confirm"
+
+
+def calendar_words(a: DayAppointment, answered: str, invitations_on: bool) -> str:
+    """The calendar's answer, else where the invitation is: not sent, on its way, or sent and unanswered."""
+    if answered or a.status == "cancelled":
+        return answered
+    if not invitations_on:
+        return "none (calendar invitations off)"
+    if a.confirmation == "sent":
+        return "no answer yet"
+    return "invitation not sent yet" if a.confirmation in ON_ITS_WAY else "no invitation sent"
 
 
 class DayList(QWidget):
@@ -36,6 +58,7 @@ class DayList(QWidget):
         self.say = say
         self.changed = changed
         self.rows: list[DayAppointment] = []
+        self._said = (True, True)  # confirmations on, calendar invitations on: read at each refresh
         # set by the main window: open compose with the PDF attached, and a patient's file
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.on_open_patient: Callable[[str], Any] = lambda _pid: None
@@ -45,21 +68,19 @@ class DayList(QWidget):
         top = QHBoxLayout()
         self.day = QDateEdit()
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("dddd d MMMM yyyy")
+        self.day.setDisplayFormat("ddd d MMM yyyy")
         today = app.now().astimezone(app.zone()).date()
         self.day.setDate(QDate(today.year, today.month, today.day))
         self.day.dateChanged.connect(lambda _d: self.refresh())
-        for label, step, key in (("< Previous day", -1, "Alt+Left"), ("Today", 0, "Ctrl+T"), ("Next day >", 1, "Alt+Right")):
-            b = keyed(QPushButton(label), key)
+        for label, step, key, tip in (("< Previous", -1, "Alt+Left", "The day before"), ("Today", 0, "Ctrl+T", "Today"),
+                                      ("Next >", 1, "Alt+Right", "The day after")):
+            b = QPushButton(label)
+            b.setToolTip(tip)
+            keyed(b, key)
             b.clicked.connect(no_checked(lambda step=step: self.go(step)))
             top.addWidget(b)
         top.insertWidget(1, self.day)
-        top.addStretch(1)
-        layout.addLayout(top)
-        self.table = RecordTable(COLUMNS)
-        self.table.doubleClicked.connect(lambda _i: self.open_patient())
-        layout.addWidget(self.table)
-        row = QHBoxLayout()
+        top.addStretch(1)  # the day on the left, what to do with it on the right: one row above the list
         self.buttons: dict[str, QPushButton] = {}
         for label, slot, key in (("Open patient...", self.open_patient, "Ctrl+O"), ("Move...", self.ask_move, "Ctrl+M"),
                                  ("Cancel appointment...", self.cancel, "Ctrl+Shift+X"), ("Print...", self.print_day, "Ctrl+P"),
@@ -67,10 +88,12 @@ class DayList(QWidget):
                                  ("Recall list...", self.open_recalls, "Ctrl+L")):
             b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(slot))
-            row.addWidget(b)
+            top.addWidget(b)
             self.buttons[label] = b
-        row.addStretch(1)
-        layout.addLayout(row)
+        layout.addLayout(top)
+        self.table = RecordTable(COLUMNS)
+        self.table.doubleClicked.connect(lambda _i: self.open_patient())
+        layout.addWidget(self.table)
 
     def chosen_day(self) -> date:
         return self.day.date().toPyDate()
@@ -85,15 +108,23 @@ class DayList(QWidget):
 
     def refresh(self) -> None:
         self.rows = self.app.appointments_on(self.chosen_day())
+        settings, code = self.app.settings, self.app.settings.get("reminders.confirmation_template")
+        self._said = (bool(code and self.app.templates.exists(code)), bool(settings.get("reminders.include_ical")))
         self.table.fill([(a.id, self.cells(a)) for a in self.rows],
-                         [f"Appointment {a.id}, patient code {a.patient_id}" for a in self.rows])
+                        [f"Appointment {a.id}, patient code {a.patient_id}" for a in self.rows])
 
     def cells(self, a: DayAppointment) -> tuple[str, ...]:
         start = datetime.fromisoformat(a.start).astimezone(self.app.zone())
-        confirmed = "confirmed by the patient" if a.record.get("confirmed") else \
-            CONFIRMATION_WORDS.get(a.confirmation, a.confirmation)  # "C" by text (engine/service/sms.py)
-        return (f"{start:%H:%M} ({a.minutes} min)", a.patient_name, a.provider, a.type, a.status,
-                confirmed, calendar_text(a.record, self.when) or "-")
+        confirmations_on, invitations_on = self._said
+        if a.record.get("confirmed"):  # "C" by text (engine/service/sms.py)
+            confirmed = "confirmed by the patient"
+        elif a.confirmation and not (a.status == "cancelled" and a.confirmation in ("cancelled", "deleted")):
+            confirmed = CONFIRMATION_WORDS.get(a.confirmation, a.confirmation)
+        else:
+            patient = self.app.directory.find("patients", a.patient_id) or {}
+            confirmed = no_confirmation(a, confirmations_on, bool(patient.get("email")))
+        return (f"{start:%H:%M} ({a.minutes} min)", a.patient_name, a.provider, a.type, a.status, confirmed,
+                calendar_words(a, calendar_text(a.record, self.when), invitations_on))
 
     def selected(self) -> DayAppointment | None:
         ids = self.table.selected_ids()

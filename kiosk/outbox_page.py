@@ -141,12 +141,13 @@ class OutboxPage(QWidget):
         """The rows as text; safe off the GUI thread (store reads and `when` only)."""
         rows = self.app.outbox_items(wanted, limit=ROWS)
         now = self.app.now()
+        why = [r.reason or self.app.waiting_words(r) for r in rows]  # elided in a narrow window: the tooltip has it
         return ([(r.id, ["⚠" if r.status in (*FAILED, "bounced") or r.held else "",
                          status_text(r.status) + (" (held)" if r.held and r.status == "draft" else ""),
                          type_text(r.kind), self.short(r.created), ", ".join(r.to), r.subject,
-                         later(r, now) + self.short(r["deliver_after"]), r.reason or self.app.waiting_words(r)])
-                 for r in rows],
-                [f"{r.last_error}\n{r.last_hint}".strip() for r in rows])
+                         later(r, now) + self.short(r["deliver_after"]), reason])
+                 for r, reason in zip(rows, why)],
+                [f"{r.last_error}\n{r.last_hint}".strip() or reason for r, reason in zip(rows, why)])
 
     def _fill(self, result: tuple[list[Any], list[str]]) -> None:
         self.table.fill(*self.pending.over(*result))

@@ -158,7 +158,9 @@ class RecordTable(QTableView):
         self.horizontalHeader().setStretchLastSection(True)
         self.horizontalHeader().setHighlightSections(False)  # a selected row repaints no header
         self.setAlternatingRowColors(True)
+        self.setWordWrap(False)  # a row is one line: a long text is elided, never wrapped into a taller row
         self._sized = False
+        self._wanted: list[int] = []  # each column's width for its words (the last one's too)
 
     def fill(self, rows: Sequence[tuple[Any, Sequence[Any]]], tooltips: Sequence[str] | None = None) -> None:
         """rows: (record id, cell values). Columns are sized to their contents once, on the first
@@ -180,14 +182,46 @@ class RecordTable(QTableView):
     def _size_columns(self, sample: int = 60, widest: int = 420) -> None:
         """Each column as wide as its header, its known words and the first rows' text, never
         narrower than it was (Qt's own sizing asks the model about every row: 100 ms at 500 rows,
-        all of it on the GUI thread; a sample of 60 costs nothing). The last column stretches."""
+        all of it on the GUI thread; a sample of 60 costs nothing). The last column stretches over
+        the room left; it asks only for its short texts (a server's long reason is elided)."""
         fm = self.fontMetrics()
         head = self.model_.rows[:sample]
-        for c, title in enumerate(self.model_.headers[:-1]):
-            texts = [title, *self.words.get(c, ()), *(values[c] for _rid, values in head)]
+        if len(self._wanted) != len(self.model_.headers):
+            self._wanted = [0] * len(self.model_.headers)
+        last = len(self.model_.headers) - 1
+        for c, title in enumerate(self.model_.headers):
+            texts = [title, *self.words.get(c, ()), *(values[c] for _rid, values in head
+                                                        if c < last or len(values[c]) <= 30)]
             width = min(max(fm.horizontalAdvance(t) for t in texts) + 18, widest)
-            if not self._sized or width > self.columnWidth(c):
-                self.setColumnWidth(c, width)
+            if not self._sized or width > self._wanted[c]:
+                self._wanted[c] = width
+        self._fit()
+
+    def _fit(self, least: int = 80) -> None:
+        """The columns at their widths when the view has room for them all; when it has not, the
+        widest give way to one width (their longest texts elided) so that the narrower columns,
+        the stretched last one included, show their words whole (at 1280 pixels the patients'
+        Email column left the Usual provider 100 pixels and the names wrapped)."""
+        if not self._wanted:
+            return
+        room = self.contentsRect().width() - self.verticalScrollBar().sizeHint().width()
+        # the stretched last column is never narrower than a section's default width (Qt's own rule)
+        wanted = [*self._wanted[:-1], max(self._wanted[-1], self.horizontalHeader().defaultSectionSize())]
+        ordered = sorted(wanted, reverse=True)
+        cap, rest = ordered[0], sum(ordered)
+        for n, width in enumerate(ordered):
+            if rest <= room:
+                break
+            rest -= width
+            cap = (room - rest) // (n + 1)  # the n + 1 widest at one width
+            if n + 1 == len(ordered) or cap >= ordered[n + 1]:
+                break
+        for c, width in enumerate(self._wanted[:-1]):
+            self.setColumnWidth(c, min(width, max(cap, least)))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
     def selected_ids(self) -> list[Any]:
         rows = sorted({i.row() for i in self.selectionModel().selectedRows()})

@@ -28,14 +28,15 @@ class TemplateEditor(TemplateActions, QWidget):
         self.app = app
         self.templates = app.templates
         self.is_new = False  # a template begun with New, not yet saved
-        layout = QHBoxLayout(self)
+        page = QVBoxLayout(self)  # one row of actions above the list and the editor, Save at its end
+        top = self.action_row()
+        page.addLayout(top)
+        layout = QHBoxLayout()
+        page.addLayout(layout, 1)
         self.list = QListWidget()
         self.loaded: tpl.Template | None = None  # as it was loaded: what the fields are compared with
         self.list.currentItemChanged.connect(self._chosen)
-        left = QVBoxLayout()
-        left.addWidget(self.list, 1)
-        left.addLayout(self.action_row())
-        layout.addLayout(left, 1)
+        layout.addWidget(self.list, 1)
         right = QVBoxLayout()
         form = QFormLayout()
         self.code = QLineEdit()
@@ -68,7 +69,8 @@ class TemplateEditor(TemplateActions, QWidget):
         self.save = QPushButton("Save")
         self.save.clicked.connect(self.save_template)
         keyed(self.save, "Ctrl+S")
-        right.addWidget(self.save)
+        top.addStretch(1)
+        top.addWidget(self.save)
         layout.addLayout(right, 3)
         for w in (self.subject, self.body):
             w.textChanged.connect(self.render_preview)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPoint, Qt
 from PyQt6.QtGui import QAction, QKeySequence, QShortcut
-from PyQt6.QtWidgets import QApplication, QDialog, QHBoxLayout, QPushButton, QWidget
+from PyQt6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QDialog, QHBoxLayout, QLineEdit,
+                             QPushButton, QWidget)
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import VIEWS, MainWindow
@@ -42,20 +43,50 @@ def _live_keys(window: MainWindow) -> list[str]:
     return keys
 
 
-def _action_rows(page: QWidget) -> list[list[str]]:
-    """Rows of two or more shown buttons in the view, the reading pane's own row apart."""
-    rows = []
-    for layout in page.findChildren(QHBoxLayout):
-        shown = [layout.itemAt(i).widget() for i in range(layout.count())]
-        buttons = [w.text() for w in shown if isinstance(w, QPushButton) and w.isVisible()]
-        if len(buttons) >= 2 and not isinstance(layout.parentWidget(), MessageView):
-            rows.append(buttons)
+def _in_pane(widget: QWidget) -> bool:
+    """Inside the inbox's reading pane (its message buttons are a row of the pane's own)."""
+    while widget is not None:
+        if isinstance(widget, MessageView):
+            return True
+        widget = widget.parentWidget()
+    return False
+
+
+def _action_rows(page: QWidget) -> list[list[QPushButton]]:
+    """The view's shown buttons (the reading pane's apart) by the row they sit in on screen:
+    buttons whose heights overlap are one row, whatever layouts hold them."""
+    rows: list[list[QPushButton]] = []
+    for b in sorted((b for b in _shown_buttons(page) if not _in_pane(b)), key=lambda b: _top(b, page)):
+        if rows and _top(b, page) < _top(rows[-1][0], page) + rows[-1][0].height():
+            rows[-1].append(b)
+        else:
+            rows.append([b])
     return rows
+
+
+def _beside_a_field(button: QPushButton) -> bool:
+    """A lone button that belongs to the field beside it (the template editor's Insert field by
+    its merge-field choice): part of that field, not a row of actions."""
+    layout = next((lay for lay in button.parentWidget().findChildren(QHBoxLayout)
+                   if lay.indexOf(button) >= 0), None)
+    return layout is not None and any(isinstance(layout.itemAt(i).widget(), (QComboBox, QLineEdit))
+                                      for i in range(layout.count()))
+
+
+def _top(widget: QWidget, page: QWidget) -> int:
+    return widget.mapTo(page, QPoint(0, 0)).y()
+
+
+def _lists(page: QWidget) -> list[QAbstractItemView]:
+    """The view's shown lists and tables (the reading pane's apart)."""
+    return [v for v in page.findChildren(QAbstractItemView) if v.isVisible() and not _in_pane(v)
+            and v.parentWidget() is not None and not isinstance(v.parentWidget(), QComboBox)]
 
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_every_button_of_a_view_has_its_key_in_its_tooltip_and_no_key_does_two_things(
         qtbot: QtBot, window: MainWindow, view: str) -> None:
+    window.resize(1280, 800)
     window.show_view(view)
     settle(qtbot, window)
     page = window.tabs.currentWidget()
@@ -67,8 +98,11 @@ def test_every_button_of_a_view_has_its_key_in_its_tooltip_and_no_key_does_two_t
     assert not untold, f"{view}: the tooltip does not name the key: {untold}"
     doubled = [k for k, n in Counter(_live_keys(window)).items() if n > 1]
     assert not doubled, f"{view}: a key does two things: {doubled}"
-    rows = _action_rows(page)
-    assert len(rows) <= 2, f"{view}: rows of buttons {rows}"  # the list's actions (and a day's navigation)
+    rows = [r for r in _action_rows(page) if not (len(r) == 1 and _beside_a_field(r[0]))]
+    assert len(rows) == 1, f"{view}: rows of buttons {[[b.text() for b in r] for r in rows]}"
+    bottom = max(_top(b, page) + b.height() for b in rows[0])
+    below = [type(v).__name__ for v in _lists(page) if _top(v, page) < bottom]
+    assert below == [], f"{view}: the action row is not above {below}"
 
 
 def _press(qtbot: QtBot, window: MainWindow, key: Qt.Key, modifiers: Qt.KeyboardModifier) -> None:

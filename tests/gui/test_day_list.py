@@ -114,3 +114,47 @@ def test_an_appointment_confirmed_by_text_says_so(qtbot: QtBot, window: MainWind
     window.day_list.day.setDate(day)
     window.day_list.refresh()
     assert row(window, aid)[5] == "confirmed by the patient"
+
+
+def test_the_day_list_says_why_there_is_no_confirmation_or_answer_and_what_to_do(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """#19: 'Confirmation: none' and 'Calendar: -' said nothing reception can act on. Each row says
+    why there is none and what to do; the demo's appointment types are shown."""
+    practice = window.app.engine.practice
+    window.show_view("appointments")
+    days = window.day_list
+    demo = [days.table.id_at(r) for r in range(days.table.model_.rowCount())]
+    assert demo, "the demo has appointments today"
+    assert set(column(window, 3)) <= {"hygiene", "checkup", "treatment"} and "" not in column(window, 3)
+    for aid in demo:  # imported from the practice's list: nothing was sent
+        assert row(window, aid)[5:] == ["none (imported): phone to confirm", "no invitation sent"]
+    practice.settings.set_many({"reminders.prompt_before_send": "false", "reminders.confirmation_delay_minutes": "0",
+                                "reminders.confirmation_template": ""})
+    day = tomorrow(window).toString("yyyy-MM-dd")
+    off = window.reminders.book("P031", f"{day}T11:00", 30, window.app.now())
+    qtbot.mouseClick(_button(days, "Next >"), Qt.MouseButton.LeftButton)
+    assert row(window, off)[5:] == ["none (automatic confirmations off): phone to confirm", "no invitation sent"]
+    practice.settings.set_many({"reminders.confirmation_template": "APPTCONF"})
+    booked = window.reminders.book("P033", f"{day}T09:00", 30, window.app.now())
+    practice.directory.update("patients", "P030", {"email": ""})
+    unreachable = window.reminders.book("P030", f"{day}T12:00", 30, window.app.now())
+    cancelled = window.reminders.book("P029", f"{day}T13:00", 30, window.app.now())
+    window.reminders.cancel(cancelled, window.app.now())
+    days.refresh()
+    assert row(window, booked)[5:] == ["waiting to go", "invitation not sent yet"]
+    assert row(window, off)[5:] == ["none (not sent when booked): phone to confirm", "no invitation sent"]
+    assert row(window, unreachable)[5:] == ["none (no email address): phone to confirm", "no invitation sent"]
+    assert row(window, cancelled)[4:] == ["cancelled", "not needed (cancelled)", ""]
+    send_receive(qtbot, window)
+    days.refresh()
+    assert row(window, booked)[5:] == ["sent", "no answer yet"]
+    practice.settings.set_many({"reminders.include_ical": "false"})
+    days.refresh()
+    assert row(window, booked)[5:] == ["sent", "none (calendar invitations off)"]
+
+
+def _button(days: object, text: str) -> object:
+    from PyQt6.QtWidgets import QPushButton
+
+    (b,) = [b for b in days.findChildren(QPushButton) if b.text() == text]
+    return b

@@ -1,10 +1,14 @@
 """Each main view rendered offscreen at 1280x800 and 1920x1080: no column header cut off
-('Stat…', 'cance…'), no button squeezed below its text (issue 19 item 7 and the screenshot check)."""
+('Stat…', 'cance…'), no cell wrapped onto a second line ('Dr Tomás / Ferreira' doubled the
+patients' rows), no button squeezed below its text, the toolbar's and the navigation column's
+words whole (issue 19 item 7 and the screenshot check)."""
 
 from __future__ import annotations
 
 import pytest
-from PyQt6.QtWidgets import QApplication, QPushButton, QStyle, QTableView
+from PyQt6.QtCore import QRect, Qt
+from PyQt6.QtWidgets import (QApplication, QPushButton, QStyle, QStyleOptionViewItem, QTableView,
+                             QToolBar)
 from pytestqt.qtbot import QtBot
 
 from engine.service.app import SUPER
@@ -25,16 +29,60 @@ def _cut(window: MainWindow) -> list[str]:
             text = str(table.model().headerData(c, header.orientation()) or "")
             if text and fm.horizontalAdvance(text) + margin > header.sectionSize(c):
                 out.append(f"header {text!r}: {fm.horizontalAdvance(text) + margin} > {header.sectionSize(c)} px")
-        fm = table.fontMetrics()
-        model = table.model()
-        for c in range(model.columnCount() - 1):  # the last column stretches
-            for r in range(min(model.rowCount(), 40)):
-                text = str(model.data(model.index(r, c)) or "")
-                if len(text) <= 30 and fm.horizontalAdvance(text) + 8 > table.columnWidth(c):
-                    out.append(f"cell {text!r}: {fm.horizontalAdvance(text) + 8} > {table.columnWidth(c)} px")
+        out += _cells(table)
     for b in window.findChildren(QPushButton):
         if b.isVisible() and b.text() and b.width() < b.fontMetrics().horizontalAdvance(b.text()):
             out.append(f"button {b.text()!r}: {b.width()} px")
+    return out + _toolbar(window) + _navigation(window)
+
+
+def _cells(table: QTableView) -> list[str]:
+    """Cells up to 30 characters whole (the last, stretched column too), and none wrapped: a
+    cell's text laid out in its column, as the view wraps it, is one line high."""
+    out = []
+    fm = table.fontMetrics()
+    model = table.model()
+    for c in range(model.columnCount()):
+        room = table.columnWidth(c) - 8
+        for r in range(min(model.rowCount(), 40)):
+            text = str(model.data(model.index(r, c)) or "")
+            if len(text) <= 30 and fm.horizontalAdvance(text) > room:
+                out.append(f"cell {text!r}: {fm.horizontalAdvance(text) + 8} > {table.columnWidth(c)} px")
+            flags = Qt.TextFlag.TextWordWrap if table.wordWrap() else Qt.TextFlag.TextSingleLine
+            high = fm.boundingRect(QRect(0, 0, max(room, 1), 10_000), flags, text).height()
+            if text and high > fm.lineSpacing():
+                out.append(f"cell {text!r} wraps onto {round(high / fm.lineSpacing())} lines in {room} px")
+    return out
+
+
+def _toolbar(window: MainWindow) -> list[str]:
+    """Every toolbar button shown (none pushed into the overflow) and as wide as its picture and words."""
+    out = []
+    for bar in window.findChildren(QToolBar):
+        for action in bar.actions():
+            widget = bar.widgetForAction(action)
+            if action.isSeparator() or not action.isVisible() or widget is None:
+                continue
+            name = action.text() or action.toolTip() or type(widget).__name__
+            if not widget.isVisible():
+                out.append(f"toolbar {name!r}: hidden in the overflow")
+            elif widget.width() < widget.sizeHint().width():
+                out.append(f"toolbar {name!r}: {widget.width()} < {widget.sizeHint().width()} px")
+    return out
+
+
+def _navigation(window: MainWindow) -> list[str]:
+    """Each view's words in the left column (with its count) fit beside its picture."""
+    nav = window.navigation
+    room = nav.viewport().width() - 2 * nav.spacing()
+    out = []
+    for n in range(nav.count()):
+        index = nav.model().index(n, 0)
+        option = QStyleOptionViewItem()
+        nav.initViewItemOption(option)
+        needed = nav.itemDelegate().sizeHint(option, index).width()
+        if needed > room:
+            out.append(f"navigation {nav.item(n).text()!r}: {needed} > {room} px")
     return out
 
 
@@ -61,4 +109,4 @@ def test_no_header_or_button_text_is_cut_off(qtbot: QtBot, window: MainWindow, f
         window.show_view(view)
         QApplication.processEvents()
         found += [f"{view}: {p}" for p in _cut(window)]
-    assert found == []
+    assert found == [], "\n".join(found)
