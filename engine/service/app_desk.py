@@ -4,6 +4,7 @@ with the import's own checks (engine/core/directory.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -47,19 +48,20 @@ class DeskDoor:
         zone = self.zone()
         first = datetime.combine(day, time(0), zone)
         last = first + timedelta(days=1)
-        rows = sorted((r for r in self.reminders.appointments.all()
-                       if first <= datetime.fromisoformat(r["start"]) < last), key=lambda r: r["start"])
+        rows = sorted(self.reminders.appointments.find(lambda r: _starts_within(r, first, last)),
+                      key=lambda r: r["start"])  # only the day's copied: 40,000 read and copied took ~0.5 s
         d = self.directory
         names = d.names("providers", {r.get("provider_id") or "" for r in rows})
         wanted = {r["id"] for r in rows}
         confirmations: dict[str, str] = {}
-        for item in self.outbox.iter_newest():  # newest first: the first seen is the latest
+        for item in self.outbox.iter_newest(lambda r: r.get("appointment_id") in wanted):  # newest first: the latest
             aid = item.record.get("appointment_id")
             if aid in wanted and item.kind == "confirmation" and aid not in confirmations:
                 confirmations[aid] = item.status.value
         out = []
+        people = d.people("patients", {r["patient_id"] for r in rows})  # one read, not one per row
         for r in rows:
-            patient = d.find("patients", r["patient_id"])
+            patient = people.get(r["patient_id"])
             out.append(DayAppointment(
                 id=r["id"], start=r["start"], minutes=int(r["minutes"]), patient_id=r["patient_id"],
                 patient_name=Patient.from_record(patient).name if patient else r["patient_id"],
@@ -71,7 +73,8 @@ class DeskDoor:
     def recall_list(self) -> list[RecallLine]:
         """The recalls on file, soonest due first, with the patient's name (printed, emailed as PDF)."""
         recalls = self.recalls.list()
-        names = {p.id: p.name for p in self.patients()}
+        names = {p.id: p.name for p in (Patient.from_record(r) for r in
+                                        self.directory.people("patients", {r.patient_id for r in recalls}).values())}
         return [RecallLine(r.patient_id, names.get(r.patient_id, r.patient_id), r.type, r.due, r.status)
                 for r in recalls]
 
@@ -91,7 +94,9 @@ class DeskDoor:
         return self._recall_run(result)
 
     def _recall_run(self, result: Any) -> RecallRun:
-        names = {p.id: p.name for p in self.patients()}
+        named = {pid for m in result.messages for pid in m["patients"]} | set(result.no_address) | \
+            set(result.opted_out) | set(result.already) | {pid for r in result.refused for pid in r["patients"]}
+        names = {p.id: p.name for p in (Patient.from_record(r) for r in self.directory.people("patients", named).values())}
         messages = tuple(RecallMessage(m["to"], tuple(m["patients"]), tuple(names.get(p, p) for p in m["patients"]),
                                        m["deliver_after"]) for m in result.messages)
         why = [(pid, "no email address or mobile") for pid in result.no_address] + \
@@ -140,3 +145,11 @@ class DeskDoor:
         self.directory.update("patients", patient_id, {k: str(v or "") for k, v in fields.items()
                                                        if k in PATIENT_FIELDS})
         return self.patient(patient_id)
+
+
+def _starts_within(record: Mapping[str, Any], first: datetime, last: datetime) -> bool:
+    """The appointment starts in [first, last); a start that is not a time is on no day."""
+    try:
+        return first <= datetime.fromisoformat(str(record.get("start", ""))) < last
+    except (ValueError, TypeError):
+        return False
