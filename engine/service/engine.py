@@ -226,6 +226,11 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         now = self.clock.now()
         message = f"unexpected error: {type(exc).__name__}: {exc}"
         hint = "The service keeps trying; if this stays, restart it or export diagnostics for support."
+        if isinstance(exc, OSError):  # the data folder's disk: full, read-only, gone
+            message = f"could not save the practice's data: {exc.strerror or exc}"
+            hint = "Free space on the disk that holds the practice's data; nothing is lost, the service keeps trying."
+        elif isinstance(exc, PracticeMailError):
+            message, hint = exc.message, exc.hint
         self.heartbeat.note_error(now, "service", message, hint, failing=True)
         self._beat("failing")
         self._emit("service_state", {"state": "failing", "error": message, "hint": hint})
@@ -277,13 +282,34 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._next_heartbeat = now + HEARTBEAT_EVERY
 
     def _next_wake(self) -> datetime | None:
-        """The schedule rule's next instant (or the next heartbeat, if sooner)."""
+        """The schedule rule's next instant (or the next heartbeat, if sooner). An item left in
+        `sending` is settled first (`_settle_stuck`), and the worker looks again at once."""
         now = self.clock.now()
         s = self.practice.settings.snapshot().schedule
-        wake = schedule.next_wake(s, now, self.outbox.due_facts(), self._recent_sends, self._last_check,
+        due, stuck = self.outbox.worker_facts()
+        if stuck:
+            self._settle_stuck(stuck)
+            return now
+        wake = schedule.next_wake(s, now, due, self._recent_sends, self._last_check,
                                   self._account_blocked_until, self._recent_texts)
         candidates = [t for t in (wake, self._next_heartbeat, self._next_prompt) if t is not None]
         return min(candidates) if candidates else None
+
+    def _settle_stuck(self, stuck: list[int]) -> None:
+        """Items in `sending` that this worker is not sending (between passes it sends nothing):
+        a pass left them there when its end-of-pass save failed (a full disk, say). The crash
+        recovery's in-flight rule settles them (Outbox.recover): outcomes in the journal folded in,
+        so nothing the server took goes twice; one attempted with no outcome flagged and sent once
+        more; the rest back to ready. A save that fails again raises: the loop backs off, amber,
+        with the reason, instead of planning them as due now and waking for them without end."""
+        log.warning("outbox item(s) %s were left in sending; settling them from the journal",
+                    ", ".join(map(str, stuck)))
+        flagged = self.outbox.recover(self.clock.now())
+        if flagged:
+            self.heartbeat.note_error(self.clock.now(), "recovery",
+                                      f"{len(flagged)} item(s) were mid-send when a save failed and will be "
+                                      "sent again", "Nothing to do; a patient may get one message twice.",
+                                      failing=False)
 
     def _automatic_work(self) -> None:
         s = self.practice.settings.snapshot().schedule
