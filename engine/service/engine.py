@@ -29,7 +29,7 @@ from engine.adapters.smtp import SmtpSession
 from engine.core import schedule
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.outbox import State as OutboxState
-from engine.errors import MailServerError, PracticeMailError
+from engine.errors import MailServerError, PracticeMailError, ServiceUnavailable
 from engine.service import signin
 from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
@@ -78,6 +78,7 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._stopping = threading.Event()
         self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._lingering: threading.Thread | None = None  # a worker still alive after its stop
         self._session: SmtpSession | None = None
         self._incoming_session: Any = None
         self._last_check: datetime | None = None
@@ -118,6 +119,7 @@ class Engine(AccountSide, SendPasses, PromptAsking):
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._old_worker_gone()
         self._stopping.clear()
         recovered = self.outbox.recover(self.clock.now())
         if recovered:
@@ -140,19 +142,36 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._wake.set()
         deadline = time.monotonic() + timeout
         while thread.is_alive() and time.monotonic() < deadline:
-            # cut any connection the worker is blocked on; again and again, since a connect
-            # may be between creating its socket and blocking on it when we first try
+            # cut any connection the worker is blocked on (mail and the SMS provider's); again and
+            # again, since a connect may be between creating its socket and blocking on it
             with self._session_lock:
                 for session in (self._session, self._incoming_session):
                     if session is not None:
                         session.abort()
+            if self._texts is not None:
+                self._texts.abort()
             thread.join(0.05)
         self._thread = None
+        if thread.is_alive():  # stuck where nothing can cut it: no new worker until it has gone
+            self._lingering = thread
+            log.warning("the email service's worker did not stop within %.0f s", timeout)
         self.heartbeat.stopped(self.clock.now(), self.outbox.counts())  # not over a successor's beat
         if self._texts is not None:
             self._texts.close()  # its HTTP client; built again at the next pass
         self.outbox.close()
         log.info("email service stopped")
+
+    def _old_worker_gone(self, wait: float = 5.0) -> None:
+        """A worker that outlived its stop ends before another starts: two at once would each
+        take the other's item in flight for a crash's and send it again."""
+        old = self._lingering
+        if old is None:
+            return
+        old.join(wait)
+        if old.is_alive():
+            raise ServiceUnavailable("the email service was not started: its last run has not finished yet",
+                                     hint="Try again in a minute; if it stays, close the program and open it again.")
+        self._lingering = None
 
     def restart(self) -> None:
         self.stop()
@@ -294,22 +313,6 @@ class Engine(AccountSide, SendPasses, PromptAsking):
                                   self._account_blocked_until, self._recent_texts)
         candidates = [t for t in (wake, self._next_heartbeat, self._next_prompt) if t is not None]
         return min(candidates) if candidates else None
-
-    def _settle_stuck(self, stuck: list[int]) -> None:
-        """Items in `sending` that this worker is not sending (between passes it sends nothing):
-        a pass left them there when its end-of-pass save failed (a full disk, say). The crash
-        recovery's in-flight rule settles them (Outbox.recover): outcomes in the journal folded in,
-        so nothing the server took goes twice; one attempted with no outcome flagged and sent once
-        more; the rest back to ready. A save that fails again raises: the loop backs off, amber,
-        with the reason, instead of planning them as due now and waking for them without end."""
-        log.warning("outbox item(s) %s were left in sending; settling them from the journal",
-                    ", ".join(map(str, stuck)))
-        flagged = self.outbox.recover(self.clock.now())
-        if flagged:
-            self.heartbeat.note_error(self.clock.now(), "recovery",
-                                      f"{len(flagged)} item(s) were mid-send when a save failed and will be "
-                                      "sent again", "Nothing to do; a patient may get one message twice.",
-                                      failing=False)
 
     def _automatic_work(self) -> None:
         s = self.practice.settings.snapshot().schedule
