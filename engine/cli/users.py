@@ -21,7 +21,9 @@ from engine.cli.input import hidden_line
 from engine.errors import InputInvalid
 
 if TYPE_CHECKING:
-    from engine.service.roles import SignedIn
+    from engine.service.app import SignedIn
+
+MANAGE = "manage_pins"  # the permission to change users (engine/service/roles.py)
 
 _ASK = "Run it again with --user NAME (a super user; their PIN is asked for, or read as one line of standard input)."
 
@@ -49,7 +51,7 @@ def signed_in(app: Any, name: str, what: str = "PIN") -> SignedIn:
 def manager(app: Any, args: argparse.Namespace, what: str) -> None:
     """The user named by --user signs in, and their group must manage users. Without --user only
     on a fresh practice: nobody has a PIN yet, so nobody could sign in (the first super user)."""
-    from engine.service.roles import MANAGE, PinRefused, allowed
+    from engine.service.app import PinRefused, allowed
 
     if not args.user:
         if any(u.has_pin for u in app.roles.users()):

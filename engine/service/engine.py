@@ -206,6 +206,8 @@ class Engine(AccountSide, SendPasses, PromptAsking):
                 sessions = [x for x in (self._session, self._incoming_session) if x is not None]
             for session in sessions:
                 session.abort()
+            if self._texts is not None:
+                self._texts.abort()  # a text waiting for the provider's answer: a retry
             time.sleep(0.05)
         return True
 
@@ -302,13 +304,16 @@ class Engine(AccountSide, SendPasses, PromptAsking):
 
     def _next_wake(self) -> datetime | None:
         """The schedule rule's next instant (or the next heartbeat, if sooner). An item left in
-        `sending` is settled first (`_settle_stuck`), and the worker looks again at once."""
+        `sending` is settled first (`_settle_stuck`): never planned as due now, never woken for."""
         now = self.clock.now()
         s = self.practice.settings.snapshot().schedule
         due, stuck = self.outbox.worker_facts()
         if stuck:
             self._settle_stuck(stuck)
-            return now
+            due, stuck = self.outbox.worker_facts()
+            if stuck:  # the loop backs off and says so
+                raise PracticeMailError(f"outbox item(s) {', '.join(map(str, stuck))} stay in sending",
+                                        hint="Restart the service; if it stays, export diagnostics for support.")
         wake = schedule.next_wake(s, now, due, self._recent_sends, self._last_check,
                                   self._account_blocked_until, self._recent_texts)
         candidates = [t for t in (wake, self._next_heartbeat, self._next_prompt) if t is not None]
