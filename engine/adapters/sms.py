@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from engine.adapters.http_cut import Cuttable, cuttable_transport
 from engine.adapters.proxy import Proxy
 from engine.core.outside import outside_line, outside_text
 from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
@@ -102,6 +103,7 @@ class SmsProvider(Protocol):
     def status(self, sid: str) -> Delivery: ...
     def incoming(self) -> list[Incoming]: ...
     def balance(self) -> Balance: ...
+    def abort(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -114,6 +116,9 @@ class NoProvider:
         raise SmsNotSetUp("no SMS provider is set up")
 
     send = status = incoming = balance = _refuse
+
+    def abort(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -128,24 +133,42 @@ class TwilioProvider:
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=s.ca_file) if s.ca_file else True
         self.settings = s
         self._base = f"{API}/{quote(s.account, safe='')}"
+        proxy = s.proxy.url() if s.proxy is not None else None
+        self._cuts: Cuttable | None = None
+        if transport is None:  # httpx's own, whose connections `abort` can cut (the service's stop)
+            transport, self._cuts = cuttable_transport(verify=verify, proxy=proxy, trust_env=False)
+            proxy = None  # the transport goes through it
         self._client = httpx.Client(base_url=s.api_url.rstrip("/"), auth=(s.account, s.secret), timeout=s.timeout,
-                                    verify=verify, transport=transport, trust_env=False,
-                                    proxy=s.proxy.url() if s.proxy is not None else None,
+                                    verify=verify, transport=transport, trust_env=False, proxy=proxy,
                                     headers={"User-Agent": "practicemail"})
 
+    def abort(self) -> None:
+        """From another thread (the service's stop): a call waiting for the provider fails now,
+        not at its timeout (the provider may still have taken the text: it is sent again, once)."""
+        if self._cuts is not None:
+            self._cuts.cut()
+
     def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        cuts = self._cuts.cuts if self._cuts is not None else 0
         try:
             r = self._client.request(method, f"{self._base}/{path}", **kw)
-        except httpx.ProxyError as exc:
-            raise self._proxy_failed(exc) from None
-        except httpx.TimeoutException:
-            raise SmsUnreachable("the SMS provider did not answer in time") from None
-        except httpx.ConnectError as exc:
-            if self.settings.proxy is not None:  # the first connection is to the proxy
-                raise self._proxy_failed(exc) from None
-            raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
         except httpx.HTTPError as exc:
-            raise SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}") from None
+            if self._cuts is not None and self._cuts.cuts != cuts:
+                raise SmsUnreachable("the service stopped before the SMS provider answered",
+                                     hint="It is sent again at the next send; the patient may get it twice.") from None
+            raise self._failed(exc) from None
+        return self._answer(r)
+
+    def _failed(self, exc: httpx.HTTPError) -> SmsUnreachable:
+        if isinstance(exc, httpx.ProxyError):
+            return self._proxy_failed(exc)
+        if isinstance(exc, httpx.TimeoutException):
+            return SmsUnreachable("the SMS provider did not answer in time")
+        if isinstance(exc, httpx.ConnectError) and self.settings.proxy is not None:  # the first hop: the proxy
+            return self._proxy_failed(exc)
+        return SmsUnreachable(f"could not reach the SMS provider: {_clean(exc)}")
+
+    def _answer(self, r: httpx.Response) -> dict[str, Any]:
         try:
             doc = r.json()
         except ValueError:

@@ -3,15 +3,29 @@ the desk, and what each security group may do (engine/service/roles.py).
 
 A PIN never comes on the command line (every user of the machine can read it there): it is
 typed at a prompt that does not echo, twice, or read as one line of standard input.
+
+Who may change users (as at the kiosk: anyone at the terminal may run these): `users pin` needs the
+user's own current PIN, or a user who manages users (the super user group) named by `--user` and
+their PIN; `users add`, `remove` and `unlock` need the latter. Their PIN is asked first (one line of
+standard input before the new PIN). The one exception is a fresh practice where nobody has a PIN
+yet: there is nobody to sign in as, and the first super user is added without. `users list` is open.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.base import Commands, emit, open_app, table
 from engine.cli.input import hidden_line
 from engine.errors import InputInvalid
+
+if TYPE_CHECKING:
+    from engine.service.app import SignedIn
+
+MANAGE = "manage_pins"  # the permission to change users (engine/service/roles.py)
+
+_ASK = "Run it again with --user NAME (a super user; their PIN is asked for, or read as one line of standard input)."
 
 
 def read_pin() -> str:
@@ -21,6 +35,31 @@ def read_pin() -> str:
         raise InputInvalid("no PIN was given; nothing was changed",
                            hint="Type it at the prompt, or give it as one line on standard input.")
     return pin
+
+
+def signed_in(app: Any, name: str, what: str = "PIN") -> SignedIn:
+    """`name` signs in: their PIN asked for (none when they have none yet), wrong ones counted."""
+    pin = ""
+    if app.roles.has_pin(name):
+        pin = hidden_line(f"{what} for {name} (not shown): ")
+        if not pin:
+            raise InputInvalid("no PIN was given; nothing was changed",
+                               hint="Type it at the prompt, or give it as one line on standard input.")
+    return app.roles.sign_in(name, pin)
+
+
+def manager(app: Any, args: argparse.Namespace, what: str) -> None:
+    """The user named by --user signs in, and their group must manage users. Without --user only
+    on a fresh practice: nobody has a PIN yet, so nobody could sign in (the first super user)."""
+    from engine.service.app import PinRefused, allowed
+
+    if not args.user:
+        if any(u.has_pin for u in app.roles.users()):
+            raise InputInvalid(f"only a super user may {what}; nothing was changed", hint=_ASK)
+        return
+    who = signed_in(app, args.user)
+    if not allowed(who, MANAGE):
+        raise PinRefused(f"{who.user} ({who.group}) may not {what}; nothing was changed", hint=_ASK)
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
@@ -37,23 +76,28 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    pin = read_pin()
     with open_app(args, writer=True) as app:
-        user = app.roles.add_user(args.name, args.group, pin)
+        manager(app, args, "add a user")
+        user = app.roles.add_user(args.name, args.group, read_pin())
     emit(args, {"name": user.name, "group": user.group}, f"user {user.name} added to {user.group}")
     return 0
 
 
 def cmd_users_pin(args: argparse.Namespace) -> int:
-    pin = read_pin()
+    """The user's own current PIN (asked first), or a super user's (--user NAME)."""
     with open_app(args, writer=True) as app:
-        user = app.roles.update_user(args.name, pin=pin)
+        if args.user and args.user.casefold() != args.name.casefold():
+            manager(app, args, f"give {args.name} a new PIN")
+        else:
+            signed_in(app, args.name, "The current PIN")
+        user = app.roles.update_user(args.name, pin=read_pin())
     emit(args, {"name": user.name, "group": user.group}, f"a new PIN for {user.name} is saved")
     return 0
 
 
 def cmd_users_unlock(args: argparse.Namespace) -> int:
     with open_app(args, writer=True) as app:
+        manager(app, args, "let a user sign in again")
         app.roles.let_sign_in(args.name)
     emit(args, {"unlocked": args.name}, f"{args.name} may sign in again (the wrong PINs are forgotten)")
     return 0
@@ -61,6 +105,7 @@ def cmd_users_unlock(args: argparse.Namespace) -> int:
 
 def cmd_users_remove(args: argparse.Namespace) -> int:
     with open_app(args, writer=True) as app:
+        manager(app, args, "remove a user")
         app.roles.remove_user(args.name)
     emit(args, {"removed": args.name}, f"user {args.name} removed")
     return 0
@@ -84,14 +129,23 @@ def register(commands: Commands) -> None:
                      as_json, into=users)
     p.add_argument("name")
     p.add_argument("--group", required=True, help="the security group (`practicemail groups list`)")
-    p = commands.add("pin", cmd_users_pin, "give a user a new PIN (asked for, or read from standard input; "
-                     "forgets their wrong PINs)",
+    _by(p)
+    p = commands.add("pin", cmd_users_pin, "give a user a new PIN (their current PIN first, or a super user's with "
+                     "--user; asked for, or read from standard input; forgets their wrong PINs)",
                      as_json, into=users)
     p.add_argument("name")
+    _by(p)
     p = commands.add("unlock", cmd_users_unlock, "let a user locked out by wrong PINs sign in again",
                      as_json, into=users)
     p.add_argument("name")
+    _by(p)
     p = commands.add("remove", cmd_users_remove, "remove a user (never the last super user)", as_json, into=users)
     p.add_argument("name")
+    _by(p)
     groups = commands.group("groups", "security groups and what each may do")
     commands.add("list", cmd_groups_list, "the groups and their permissions", as_json, into=groups)
+
+
+def _by(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", metavar="NAME", help="who does it: a user whose group manages users (the super user "
+                   "group); their PIN is asked for, or read as one line of standard input before any new PIN")

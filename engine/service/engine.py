@@ -29,7 +29,7 @@ from engine.adapters.smtp import SmtpSession
 from engine.core import schedule
 from engine.core.outbox import Event as OutboxEvent
 from engine.core.outbox import State as OutboxState
-from engine.errors import MailServerError, PracticeMailError
+from engine.errors import MailServerError, PracticeMailError, ServiceUnavailable
 from engine.service import signin
 from engine.service.account import AccountSide
 from engine.service.heartbeat import Heartbeat
@@ -78,6 +78,7 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._stopping = threading.Event()
         self._commands: queue.Queue[tuple[str, Future[Any]]] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._lingering: threading.Thread | None = None  # a worker still alive after its stop
         self._session: SmtpSession | None = None
         self._incoming_session: Any = None
         self._last_check: datetime | None = None
@@ -118,6 +119,7 @@ class Engine(AccountSide, SendPasses, PromptAsking):
     def start(self) -> None:
         if self._thread is not None:
             return
+        self._old_worker_gone()
         self._stopping.clear()
         recovered = self.outbox.recover(self.clock.now())
         if recovered:
@@ -140,19 +142,36 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._wake.set()
         deadline = time.monotonic() + timeout
         while thread.is_alive() and time.monotonic() < deadline:
-            # cut any connection the worker is blocked on; again and again, since a connect
-            # may be between creating its socket and blocking on it when we first try
+            # cut any connection the worker is blocked on (mail and the SMS provider's); again and
+            # again, since a connect may be between creating its socket and blocking on it
             with self._session_lock:
                 for session in (self._session, self._incoming_session):
                     if session is not None:
                         session.abort()
+            if self._texts is not None:
+                self._texts.abort()
             thread.join(0.05)
         self._thread = None
+        if thread.is_alive():  # stuck where nothing can cut it: no new worker until it has gone
+            self._lingering = thread
+            log.warning("the email service's worker did not stop within %.0f s", timeout)
         self.heartbeat.stopped(self.clock.now(), self.outbox.counts())  # not over a successor's beat
         if self._texts is not None:
             self._texts.close()  # its HTTP client; built again at the next pass
         self.outbox.close()
         log.info("email service stopped")
+
+    def _old_worker_gone(self, wait: float = 5.0) -> None:
+        """A worker that outlived its stop ends before another starts: two at once would each
+        take the other's item in flight for a crash's and send it again."""
+        old = self._lingering
+        if old is None:
+            return
+        old.join(wait)
+        if old.is_alive():
+            raise ServiceUnavailable("the email service was not started: its last run has not finished yet",
+                                     hint="Try again in a minute; if it stays, close the program and open it again.")
+        self._lingering = None
 
     def restart(self) -> None:
         self.stop()
@@ -187,6 +206,8 @@ class Engine(AccountSide, SendPasses, PromptAsking):
                 sessions = [x for x in (self._session, self._incoming_session) if x is not None]
             for session in sessions:
                 session.abort()
+            if self._texts is not None:
+                self._texts.abort()  # a text waiting for the provider's answer: a retry
             time.sleep(0.05)
         return True
 
@@ -226,6 +247,11 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         now = self.clock.now()
         message = f"unexpected error: {type(exc).__name__}: {exc}"
         hint = "The service keeps trying; if this stays, restart it or export diagnostics for support."
+        if isinstance(exc, OSError):  # the data folder's disk: full, read-only, gone
+            message = f"could not save the practice's data: {exc.strerror or exc}"
+            hint = "Free space on the disk that holds the practice's data; nothing is lost, the service keeps trying."
+        elif isinstance(exc, PracticeMailError):
+            message, hint = exc.message, exc.hint
         self.heartbeat.note_error(now, "service", message, hint, failing=True)
         self._beat("failing")
         self._emit("service_state", {"state": "failing", "error": message, "hint": hint})
@@ -277,10 +303,18 @@ class Engine(AccountSide, SendPasses, PromptAsking):
         self._next_heartbeat = now + HEARTBEAT_EVERY
 
     def _next_wake(self) -> datetime | None:
-        """The schedule rule's next instant (or the next heartbeat, if sooner)."""
+        """The schedule rule's next instant (or the next heartbeat, if sooner). An item left in
+        `sending` is settled first (`_settle_stuck`): never planned as due now, never woken for."""
         now = self.clock.now()
         s = self.practice.settings.snapshot().schedule
-        wake = schedule.next_wake(s, now, self.outbox.due_facts(), self._recent_sends, self._last_check,
+        due, stuck = self.outbox.worker_facts()
+        if stuck:
+            self._settle_stuck(stuck)
+            due, stuck = self.outbox.worker_facts()
+            if stuck:  # the loop backs off and says so
+                raise PracticeMailError(f"outbox item(s) {', '.join(map(str, stuck))} stay in sending",
+                                        hint="Restart the service; if it stays, export diagnostics for support.")
+        wake = schedule.next_wake(s, now, due, self._recent_sends, self._last_check,
                                   self._account_blocked_until, self._recent_texts)
         candidates = [t for t in (wake, self._next_heartbeat, self._next_prompt) if t is not None]
         return min(candidates) if candidates else None

@@ -176,13 +176,29 @@ class OutboxQueries:
         holes = missing_ids(after, fresh, tuple(h for h in mark.holes if h not in seen))
         return found, SentMark(upto, tuple(h for h in holes if h <= upto))
 
+    def _going(self) -> list[dict[str, Any]]:
+        going = (State.READY.value, State.SENDING.value)
+        # an item waiting for reception's answer is not planned for: it goes once answered
+        return self._items.find(lambda r: r["status"] in going and not r.get("prompt"))
+
     def due_facts(self) -> list[schedule.Due]:
         """Each item's due facts (channel, due time): what the schedule rule plans from. Ready items,
         and those a paced pass has claimed and not sent yet (`sending`): they go first, in order."""
-        going = (State.READY.value, State.SENDING.value)
-        # an item waiting for reception's answer is not planned for: it goes once answered
-        return [schedule.Due.of(r[RID], r) for r in self._items.find(lambda r: r["status"] in going
-                                                                     and not r.get("prompt"))]
+        return [schedule.Due.of(r[RID], r) for r in self._going()]
+
+    def worker_facts(self) -> tuple[list[schedule.Due], list[int]]:
+        """What the worker plans from between its passes, in one read: the ready items' due facts,
+        and the ids of the items in `sending`. Between passes the worker sends nothing, so these
+        were left there (a pass whose end-of-pass save failed): never due now, they are settled
+        by the crash recovery's in-flight rule (Outbox.recover), not planned for."""
+        ready: list[schedule.Due] = []
+        stuck: list[int] = []
+        for r in self._going():
+            if r["status"] == State.SENDING.value:
+                stuck.append(r[RID])
+            else:
+                ready.append(schedule.Due.of(r[RID], r))
+        return ready, stuck
 
     def sent_item(self, message_id: str, recipient: str = "") -> dict[str, Any] | None:
         """The item a bounce is about: the one with our Message-ID; or, when the bounce

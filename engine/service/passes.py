@@ -9,6 +9,7 @@ all set up in `Engine.__init__`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from engine.service.outbox import Outbox
     from engine.service.practice import Practice
 
+log = logging.getLogger("practicemail.service")
 ACCOUNT_RETRY = timedelta(minutes=5)
 BATCH = 1000  # items claimed at once: a crash releases those not yet started
 FOLD_BEFORE_REST = timedelta(seconds=1)  # a paced rest at least this long folds the sends so far first
@@ -52,6 +54,22 @@ class SendPasses:
     smtp_settings: Callable[[], SmtpSettings]
     _direction_ok: Callable[[str], None]
     _direction_failed: Callable[[str, PracticeMailError], None]
+
+    def _settle_stuck(self, stuck: list[int]) -> None:
+        """Items in `sending` that this worker is not sending (between passes it sends nothing):
+        a pass left them there when its end-of-pass save failed (a full disk, say). The crash
+        recovery's in-flight rule settles them (Outbox.recover): outcomes in the journal folded in,
+        so nothing the server took goes twice; one attempted with no outcome flagged and sent once
+        more; the rest back to ready. A save that fails again raises: the loop backs off, amber,
+        with the reason, instead of planning them as due now and waking for them without end."""
+        log.warning("outbox item(s) %s were left in sending; settling them from the journal",
+                    ", ".join(map(str, stuck)))
+        flagged = self.outbox.recover(self.clock.now())
+        if flagged:
+            self.heartbeat.note_error(self.clock.now(), "recovery",
+                                      f"{len(flagged)} item(s) were mid-send when a save failed and will be "
+                                      "sent again", "Nothing to do; a patient may get one message twice.",
+                                      failing=False)
 
     def _probe_account(self) -> SendReport:
         """Nothing to send but the account was failing: a connect-and-login tells whether it is fixed."""

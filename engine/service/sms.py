@@ -128,6 +128,12 @@ class Texts:
         log.warning("the SMS practice ID was unlocked by %s", by or "the desk")
         return UNLOCK_WARNING
 
+    def abort(self) -> None:
+        """From another thread (the service's stop): a call waiting for the provider fails now."""
+        provider = self._provider
+        if provider is not None:
+            provider.abort()
+
     def close(self) -> None:
         if self._provider is not None:
             self._provider.close()

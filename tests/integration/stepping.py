@@ -37,11 +37,17 @@ class SteppingClock(FakeClock):
         return [until for event, until in self._sleepers.values()
                 if not event.is_set() and (until is None or self._now < until)]
 
-    def settle(self, timeout: float = 20.0) -> None:
-        """Return once a waiter is blocked on a future instant (the worker has nothing to do now)."""
+    def settle(self, timeout: float = 20.0, most_waits: int | None = None) -> None:
+        """Return once a waiter is blocked on a future instant (the worker has nothing to do now).
+        `most_waits`: fail as soon as anyone went to sleep more often than that meanwhile, with
+        time standing still (a worker woken again and again for nothing: a busy loop)."""
         deadline = time.monotonic() + timeout
         with self._changed:
+            start = self.waits
             while not self._idle():
+                if most_waits is not None and self.waits - start > most_waits:
+                    raise AssertionError(f"the worker slept {self.waits - start} times at {self._now:%H:%M:%S} "
+                                         "and never went idle: a busy loop")
                 if time.monotonic() > deadline:
                     raise TimeoutError("the worker never went idle")
                 self._changed.wait(0.01)
@@ -51,9 +57,9 @@ class SteppingClock(FakeClock):
             deadlines = [u for u in self._idle() if u is not None]
             return min(deadlines) if deadlines else None
 
-    def step(self) -> datetime:
+    def step(self, most_waits: int | None = None) -> datetime:
         """Settle, then move time to the instant the worker is waiting for."""
-        self.settle()
+        self.settle(most_waits=most_waits)
         target = self.next_deadline()
         assert target is not None, "the worker waits for no instant"
         self.set(target)

@@ -172,7 +172,8 @@ def test_the_running_service_files_replies_and_polls_delivery(practice: Practice
     clock.settle()  # the first pass over: moving time under it would start its next wait late
     clock.advance(timedelta(minutes=5))
     fakemail.sms.wait_for_listings(2)  # the next check, five minutes on
-    engine.stop()  # the pass in progress finishes first
+    clock.settle()  # that pass over, its status poll too (a stop cuts a call to the provider under way)
+    engine.stop()
     texts = Texts(practice, engine.outbox)
     assert [(r["patient_id"], r["body"]) for r in texts.list_replies()] == [("P040", "Thanks, see you then")]
     assert engine.outbox.get(rid)["provider_status"] == "delivered"

@@ -169,7 +169,8 @@ def test_sms_unlock_is_a_super_users_action(tmp_path: Path) -> None:
         assert said in refused.stderr and refused.stdout == ""
         assert is_locked(data)
     assert pm_stdin("users", "add", "Sam", "--group", "super user", data=data, stdin="2468\n").returncode == 0
-    assert pm_stdin("users", "add", "Tess", "--group", "reception", data=data, stdin="1357\n").returncode == 0
+    assert pm_stdin("users", "add", "Tess", "--group", "reception", "--user", "Sam", data=data,
+                    stdin="2468\n1357\n").returncode == 0
     tess = pm_stdin("sms", "unlock", "--yes", "--user", "Tess", data=data, stdin="1357\n")
     assert tess.returncode == 1 and tess.stderr.count("\n") == 1 and "Tess (reception) may not" in tess.stderr
     wrong = pm_stdin("sms", "unlock", "--yes", "--user", "Sam", data=data, stdin="1111\n")

@@ -21,10 +21,10 @@ def test_users_add_list_pin_remove_with_the_pin_on_stdin(tmp_path: Path) -> None
     stored = "".join(p.read_text("utf-8", "replace") for p in data.rglob("*.json"))
     # the PIN standing alone: inside a salt's or hash's hex or base64 run it is chance (1 CI run in ~20)
     assert not re.search(r"(?<![0-9A-Za-z+/])4821(?![0-9A-Za-z+/])", stored)
-    assert pm_stdin("users", "pin", "ann lee", data=data, stdin="9753\r\n").returncode == 0
+    assert pm_stdin("users", "pin", "ann lee", data=data, stdin="4821\n9753\r\n").returncode == 0  # her own first
     text = pm("users", "list", data=data).stdout
     assert "Ann Lee" in text and "no PIN yet" in text
-    assert pm("users", "remove", "Ann Lee", data=data).returncode == 0
+    assert pm("users", "remove", "Ann Lee", "--user", "super user", data=data).returncode == 0
     assert "Ann Lee" not in pm("users", "list", data=data).stdout
 
 
@@ -40,7 +40,7 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
                                (("users", "add", "ann", "--group", "dentist"), "1234\n", "already"),
                                (("users", "remove", "super user"), "", "last super user"),
                                (("users", "remove", "Nobody"), "", "no user")):
-        out = pm_stdin(*args, data=data, stdin=stdin)
+        out = pm_stdin(*args, "--user", "super user", data=data, stdin=stdin)  # a super user with no PIN yet
         assert out.returncode == 1 and words in out.stderr and len(out.stderr.splitlines()) == 1, (args, out.stderr)
     assert pm("users", "list", "--json", data=data).stdout == before
     usage = pm("users", "add", "Bob", "--group", "dentist", "--pin", "1234", data=data)
@@ -65,7 +65,8 @@ def test_a_user_locked_by_wrong_pins_is_listed_and_unlock_or_a_new_pin_lets_them
 
     data = tmp_path / "d"
     assert pm_stdin("users", "add", "Tess", "--group", "dentist", data=data, stdin="2580\n").returncode == 0
-    assert pm_stdin("users", "add", "Ann", "--group", "dentist", data=data, stdin="4821\n").returncode == 0
+    assert pm_stdin("users", "add", "Ann", "--group", "dentist", "--user", "super user", data=data,
+                    stdin="4821\n").returncode == 0
     tomorrow = FakeClock(datetime.now(timezone.utc) + timedelta(days=1))  # locked whenever the CLI looks
 
     def lock_out(name: str) -> None:
@@ -83,10 +84,58 @@ def test_a_user_locked_by_wrong_pins_is_listed_and_unlock_or_a_new_pin_lets_them
     listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
     assert listed["Tess"]["locked_until"] and listed["Ann"]["locked_until"] and not listed["super user"]["locked_until"]
     assert "locked after wrong PINs" in pm("users", "list", data=data).stdout
-    unlocked = pm("users", "unlock", "tess", data=data)
+    unlocked = pm("users", "unlock", "tess", "--user", "super user", data=data)
     assert unlocked.returncode == 0 and "may sign in again" in unlocked.stdout
-    assert pm_stdin("users", "pin", "Ann", data=data, stdin="7777\n").returncode == 0  # a new PIN forgets them
+    assert pm_stdin("users", "pin", "Ann", "--user", "super user", data=data,
+                    stdin="7777\n").returncode == 0  # a new PIN forgets them
     listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
     assert listed["Tess"]["locked_until"] is None and listed["Ann"]["locked_until"] is None
-    nobody = pm("users", "unlock", "Nobody", data=data)
+    nobody = pm("users", "unlock", "Nobody", "--user", "super user", data=data)
     assert nobody.returncode == 1 and "no user" in nobody.stderr and len(nobody.stderr.splitlines()) == 1
+
+
+def _pin_is(data: Path, name: str, pin: str) -> bool:
+    from engine.service.practice import Practice
+    from engine.service.roles import Roles
+
+    with Practice(data, writer=False, command="test") as practice:
+        return Roles(practice.store).verify(name, pin)
+
+
+def test_users_pin_add_remove_unlock_need_a_sign_in_once_anyone_has_a_pin(tmp_path: Path) -> None:
+    """Anyone at the terminal may run `practicemail`: a new PIN needs the user's own current PIN or
+    a super user's (--user NAME, the PIN read first, never from argv), and so do add, remove and
+    unlock; refused in one line, exit 1, nothing changed. A fresh practice (nobody has a PIN) adds
+    its first super user without signing in: there is nobody to sign in as."""
+    data = tmp_path / "d"
+    first = pm_stdin("users", "add", "Boss", "--group", "super user", data=data, stdin="1111\n")
+    assert first.returncode == 0, first.stderr  # the first super user, on a fresh practice
+    for args in (("users", "pin", "Boss"), ("users", "add", "Eve", "--group", "super user")):  # anyone at the terminal
+        out = pm_stdin(*args, data=data, stdin="9999\n")
+        assert out.returncode == 1 and len(out.stderr.splitlines()) == 1, (args, out.stderr)
+    assert _pin_is(data, "Boss", "1111") and "Eve" not in pm("users", "list", data=data).stdout
+    assert pm_stdin("users", "add", "Ann", "--group", "dentist", "--user", "Boss", data=data,
+                    stdin="1111\n4821\n").returncode == 0
+    before = pm("users", "list", "--json", data=data).stdout
+    for args, stdin, words in (
+            (("users", "pin", "Boss"), "9999\n", "name and PIN do not match"),  # someone at the terminal
+            (("users", "pin", "Boss"), "", "no PIN"),
+            (("users", "pin", "Boss", "--user", "Ann"), "4821\n9999\n", "Ann (dentist) may not"),
+            (("users", "pin", "Ann", "--user", "Boss"), "2222\n9999\n", "name and PIN do not match"),
+            (("users", "add", "Eve", "--group", "super user"), "9999\n", "only a super user"),
+            (("users", "add", "Eve", "--group", "super user", "--user", "Ann"), "4821\n9999\n", "may not"),
+            (("users", "remove", "Ann"), "", "only a super user"),
+            (("users", "unlock", "Ann"), "", "only a super user"),
+            (("users", "remove", "Boss", "--user", "Ann"), "4821\n", "may not")):
+        out = pm_stdin(*args, data=data, stdin=stdin)
+        assert out.returncode == 1 and words in out.stderr and len(out.stderr.splitlines()) == 1, (args, out.stderr)
+        assert "9999" not in out.stdout + out.stderr
+    assert pm("users", "list", "--json", data=data).stdout == before
+    assert _pin_is(data, "Boss", "1111") and _pin_is(data, "Ann", "4821")
+    own = pm_stdin("users", "pin", "Boss", data=data, stdin="1111\n3333\n")
+    assert own.returncode == 0, own.stderr
+    by_boss = pm_stdin("users", "pin", "Ann", "--user", "Boss", data=data, stdin="3333\n5555\n")
+    assert by_boss.returncode == 0, by_boss.stderr
+    assert _pin_is(data, "Boss", "3333") and _pin_is(data, "Ann", "5555")
+    assert pm_stdin("users", "remove", "Ann", "--user", "Boss", data=data, stdin="3333\n").returncode == 0
+    assert "Ann" not in pm("users", "list", data=data).stdout

@@ -15,7 +15,8 @@ A fault names a protocol (smtp, imap, pop3, http), a step and an action:
     login     POP3: action "in_use" (-ERR [IN-USE])
     capa      action "hide": the capability named in `text` is left out of CAPA / CAPABILITY
               and its command answers as unknown (a server without STLS or IDLE, say)
-    sms, link HTTP: action "reply" with `code` (the gateway fails)
+    sms, link HTTP: action "reply" with `code` (the gateway fails); sms also "hang": the request is
+              carried out (a text taken) and never answered until the client closes the connection
     token     HTTP, the OAuth token endpoint: "reply" with `code` (5xx; or 400 with `text` an OAuth
               error: invalid_grant, slow_down, ...; or `text` a whole JSON error document, sent as
               it is), or "delay" `seconds` (tools/fakemail/oauth.py)

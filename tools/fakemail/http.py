@@ -25,9 +25,9 @@ from dataclasses import asdict
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from tools.fakemail.faults import Faults
+from tools.fakemail.faults import Faults, until_closed
 from tools.fakemail.oauth import OAuthServer, parse_form
-from tools.fakemail.smsapi import PREFIX as SMSAPI, SmsApi
+from tools.fakemail.smsapi import HANG, PREFIX as SMSAPI, SmsApi
 
 REASONS = {200: "OK", 201: "Created", 302: "Found", 400: "Bad Request", 401: "Unauthorized",
            402: "Payment Required", 404: "Not Found", 429: "Too Many Requests",
@@ -123,6 +123,10 @@ class HttpApp:
                 status, extra, payload = await self.oauth.handle(method.upper(), url.path, parse_qs(url.query), form)
             elif url.path.startswith(SMSAPI):  # form-encoded, authenticated: the provider's own shape
                 status, doc = self.smsapi.handle(method.upper(), url.path, parse_qs(url.query), raw, headers)
+                if status == HANG:  # carried out, and never answered: until the client goes away
+                    await until_closed(reader)
+                    writer.close()
+                    return
                 payload = json.dumps(doc).encode()
             else:
                 body = json.loads(raw) if raw else None

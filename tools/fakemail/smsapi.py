@@ -11,7 +11,9 @@ moves it to its outcome (`delivered`, or the failure set for its number with `ou
 Controls for tests (also over HTTP, JSON, under /sms-control/): `deliver_reply` (a patient
 texts back), `outcome` (how a number's messages end), `messages`, `garbled` (fields put over
 every message the API answers with, such as a `num_segments` that is not a number). Faults: protocol http, step
-sms, action reply with a code (429 throttles, 401 refuses, 5xx fails). Depends on no engine code.
+sms, action reply with a code (429 throttles, 401 refuses, 5xx fails), or action hang: the request is
+carried out (a text is taken and charged) and its answer never comes, until the client closes the
+connection (a provider whose answer is lost). Depends on no engine code.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tools.fakemail.faults import Faults
 PREFIX = "/2010-04-01/Accounts/"
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PRICE = Decimal("0.04")  # per part
+HANG = 0  # the status `handle` gives for a request whose answer never comes (a `hang` fault)
 ERRORS = {401: (20003, "Authenticate"), 404: (20404, "The requested resource was not found"),
           429: (20429, "Too Many Requests"), 500: (20500, "Internal Server Error"),
           503: (20503, "Service Unavailable")}
@@ -139,6 +142,13 @@ class SmsApi:
         fault = self.faults.take("http", "sms")
         if fault is not None and fault.action == "reply":
             return error(fault.code or 503, message=fault.text)
+        if fault is not None and fault.action == "hang":  # the request is done, its answer never comes
+            self._answer(method, path, query, raw, headers)
+            return HANG, None
+        return self._answer(method, path, query, raw, headers)
+
+    def _answer(self, method: str, path: str, query: dict[str, list[str]], raw: bytes,
+                headers: dict[str, str]) -> tuple[int, Any]:
         if not self._authorised(headers):
             return error(401)
         rest = path[len(PREFIX):].split("/")
