@@ -96,10 +96,7 @@ class ComposeDialog(QDialog):
         self.patient.setToolTip("The patient this email is to or about (type the first letters to jump to them)")
         self.choice.found.connect(self._found)
         self.find.setVisible(draft_id is None)  # a draft's patient is fixed
-        chooser = QHBoxLayout()
-        chooser.addWidget(self.patient, 3)
-        chooser.addWidget(self.find, 2)
-        form.addRow("Patient", chooser)
+        form.addRow("Patient", self.choice.row())
 
     def _add_addresses_and_templates(self, form: QFormLayout) -> None:
         """Cc and Bcc complete from the address book; the templates by what they are for."""

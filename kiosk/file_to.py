@@ -25,10 +25,7 @@ class FileTo(QDialog):
         self.choice = PatientChoice(app, patient_label, top=candidates,
                                     placeholder="Find: name, date of birth, phone")
         self.patient = self.choice.combo
-        row = QHBoxLayout()
-        row.addWidget(self.patient, 3)
-        row.addWidget(self.choice.find, 2)
-        form.addRow("Patient", row)
+        form.addRow("Patient", self.choice.row())
         self.specialist = QComboBox()
         self.specialist.addItem("(not a specialist)", "")
         for s in sorted(app.directory.list("specialists"), key=person_name):

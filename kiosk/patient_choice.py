@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QLineEdit
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit
 
 from engine.service.app import App
 from kiosk import plain
@@ -74,6 +74,13 @@ class PatientChoice(QObject):
         self.combo.setCurrentIndex(1 if self.combo.count() == 2 else max(index, 0))
         self.combo.blockSignals(False)
         self.found.emit()
+
+    def row(self) -> QHBoxLayout:
+        """The list and the find box side by side, as a form's row shows them."""
+        row = QHBoxLayout()
+        row.addWidget(self.combo, 3)
+        row.addWidget(self.find, 2)
+        return row
 
     def choose(self, patient_id: str) -> None:
         """This patient chosen (from the address book, say), listed if they were not."""

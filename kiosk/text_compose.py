@@ -29,10 +29,7 @@ class TextDialog(QDialog):
         self.choice = PatientChoice(app, lambda p: f"{patient_label(p)} - {shown_mobile(str(p['mobile']), region)}",
                                     patient_id, keep=lambda p: bool(p.get("mobile")))  # only those a text can reach
         self.patient = self.choice.combo
-        chooser = QHBoxLayout()
-        chooser.addWidget(self.patient, 3)
-        chooser.addWidget(self.choice.find, 2)
-        form.addRow("Patient", chooser)
+        form.addRow("Patient", self.choice.row())
         self.template = QComboBox()
         self.template.addItem("(no template)", "")
         for t in app.templates.list():
