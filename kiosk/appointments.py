@@ -17,6 +17,7 @@ from engine.core.directory import person_name
 from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
+from kiosk.bridge import run_in_background
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
 from kiosk.widgets import no_checked
@@ -55,8 +56,7 @@ class SlotDialog(QDialog):
         self.type = QComboBox()  # check-up, hygiene...: reminder rules and recalls go by it
         self.type.setEditable(True)
         self.type.addItem("", "")
-        for kind in appointment_types(app):
-            self.type.addItem(plain.shown(kind), kind)
+        types_later(self.type, app)
         self.type.setCurrentText(str((current or {}).get("type", "")))
         if current is not None:  # a move changes the time; who, where and what stay
             for field in (self.provider, self.location, self.type):
@@ -79,6 +79,20 @@ def appointment_types(app: App) -> list[str]:
     used = {str(r.get("type") or "") for r in app.reminders.appointments.all()}
     used |= {r.type for r in app.recalls.list()} | {r.appointment_type for r in app.reminder_rules.list()}
     return sorted(t for t in used if t)
+
+
+def types_later(combo: QComboBox, app: App) -> None:
+    """The types in use added to an editable `combo` once read on a background thread (issue 19:
+    appointment_types reads every appointment, too slow for the GUI thread at a large practice);
+    what is typed or chosen meanwhile stays. If the read fails the list stays short: typing works."""
+    def fill(types: list[str]) -> None:
+        shown = combo.currentText()
+        for kind in types:
+            if combo.findData(kind) < 0:
+                combo.addItem(plain.shown(kind), kind)
+        if combo.currentText() != shown:
+            combo.setCurrentText(shown)
+    run_in_background(lambda: appointment_types(app), fill, lambda _exc: None, owner=combo)
 
 
 def calendar_text(appt: dict[str, Any], when: Callable[[str], str] | None = None) -> str:

@@ -358,12 +358,13 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
                              provider_name=provider or "", short=self.short)
         dialog.on_email_pdf = self.email_as_pdf
         dialog.on_edited = self.refresh_patients
+        dialog.jobs = self.jobs  # an edit's save runs there
         dialog.show()
         return dialog
 
     def add_patient(self) -> PatientEditDialog:
         """A new patient typed at the desk; the list shows them once saved."""
-        dialog = PatientEditDialog(self.app, None, self)
+        dialog = PatientEditDialog(self.app, None, self, jobs=self.jobs)
         dialog.accepted.connect(lambda: (self.refresh_patients(), self.status_line.setText(
             f"Patient {dialog.saved.name if dialog.saved else ''} added.")))
         dialog.show()

@@ -61,6 +61,7 @@ class PatientFile(QDialog):
         # set by the main window: open compose for the patient with the PDF attached
         self.on_edited: Callable[[], None] = lambda: None  # set by the main window: the Patients list again
         self.last_edit: PatientEditDialog | None = None
+        self.jobs: Any = None  # set by the main window: the desk's jobs thread, where an edit is saved
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.email_history = QPushButton("Email history as PDF...")
         self.email_history.clicked.connect(self.email_history_as_pdf)
@@ -89,7 +90,7 @@ class PatientFile(QDialog):
     def edit_details(self) -> PatientEditDialog:
         """The patient edit dialog; on Save the file shows the stored details."""
         assert self.app is not None
-        dialog = PatientEditDialog(self.app, self.patient["id"], self)
+        dialog = PatientEditDialog(self.app, self.patient["id"], self, jobs=self.jobs)
         dialog.accepted.connect(self._edited)
         dialog.show()
         self.last_edit = dialog

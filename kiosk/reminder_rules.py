@@ -15,7 +15,7 @@ from engine.core import reminders as rules
 from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
-from kiosk.appointments import appointment_types
+from kiosk.appointments import types_later
 from kiosk.compose_fields import people_combo
 from kiosk.tables import RecordTable
 from kiosk.widgets import no_checked
@@ -46,8 +46,7 @@ class RuleForm(QFormLayout):
         self.type = QComboBox()
         self.type.setEditable(True)
         self.type.addItem("", "")
-        for kind in appointment_types(app):
-            self.type.addItem(plain.shown(kind), kind)
+        types_later(self.type, app)  # read off the GUI thread: every appointment
         self.type.setToolTip("Only appointments of this type (empty: every type)")
         self.provider = people_combo(app.directory.list("providers"), first="Any provider")
         self.location = QComboBox()

@@ -8,7 +8,7 @@ manager can fix the file; `validate_rows` returns all problems, not the first.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -47,11 +47,13 @@ PREFERENCES = ("email", "sms", "both", "none")  # how automatic messages reach a
 
 @dataclass(frozen=True)
 class Known:
-    """Ids that rows may refer to (existing records plus the file's own)."""
+    """Ids that rows may refer to (existing records plus the file's own). Only asked `in`: a
+    single row's check asks the store for the few keys it names (engine/service/directory.py)
+    where an import holds every key."""
 
-    providers: frozenset[str] = frozenset()
-    patients: frozenset[str] = frozenset()
-    locations: frozenset[str] = frozenset()
+    providers: Container[str] = frozenset()
+    patients: Container[str] = frozenset()
+    locations: Container[str] = frozenset()
 
 
 def person_name(record: Mapping[str, Any]) -> str:
@@ -183,18 +185,19 @@ _KIND_CHECKS: dict[str, Callable[[_Row], None]] = {
 
 
 def validate_rows(kind: str, rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
-                  existing_keys: Iterable[str] = (), tz: tzinfo | None = None,
+                  existing_keys: Iterable[str] | Container[str] = (), tz: tzinfo | None = None,
                   existing_patients: Iterable[Mapping[str, Any]] = (),
                   region: str = "GB") -> tuple[list[dict[str, Any]], list[Problem]]:
     """All rows or none: (row number, row) pairs -> records and every problem.
     `existing_patients`: the practice's patients, for the shared-address rule; `region`: the
-    practice's country, for mobile numbers written without one."""
+    practice's country, for mobile numbers written without one. `existing_keys`: the kind's keys
+    already stored (a set, or anything that answers `in`)."""
     rows_seen = list(rows)
     records: list[dict[str, Any]] = []
     problems: list[Problem] = []
     key = KEY_COLUMN[kind]
     seen: dict[str, int] = {}
-    existing = set(existing_keys)
+    existing = existing_keys if isinstance(existing_keys, Container) else set(existing_keys)
     for n, row in rows_seen:
         rec, row_problems = validate_row(kind, row, n, known, tz, region)
         problems.extend(row_problems)

@@ -107,9 +107,14 @@ class DeskDoor:
                          tuple((names.get(pid, pid), reason) for pid, reason in why))
 
     def next_patient_id(self) -> str:
-        """A free patient code for a patient added at the desk (P followed by a number)."""
-        taken = self.directory.keys("patients")
-        n = len(taken) + 1
+        """A free patient code for a patient added at the desk (P followed by a number): the one
+        after the patients' count, looked up alone (issue 19: not every code read for each new
+        patient); when that one is taken, the next free one after it, from every code."""
+        d = self.directory
+        n = d.count("patients") + 1
+        if not d.exists("patients", f"P{n:03d}"):
+            return f"P{n:03d}"
+        taken = d.keys("patients")
         while f"P{n:03d}" in taken:
             n += 1
         return f"P{n:03d}"

@@ -3,7 +3,10 @@ E.164 or refused in words, a hidden line end refused, a corrected email clearing
 
 from __future__ import annotations
 
+import sys
+import threading
 from datetime import datetime, timezone
+from typing import Any
 
 from PyQt6.QtCore import QDate, Qt
 from PyQt6.QtWidgets import QDialogButtonBox, QPushButton
@@ -15,8 +18,10 @@ from tests.gui.helpers import settle
 
 
 def click_save(qtbot: QtBot, dialog: PatientEditDialog) -> None:
+    """Save clicked, and its answer from the jobs thread shown."""
     box = dialog.findChild(QDialogButtonBox)
     qtbot.mouseClick(box.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: not dialog.saving, timeout=15000)
 
 
 def button(widget, text: str) -> QPushButton:
@@ -108,3 +113,45 @@ def test_a_mobile_and_times_as_reception_reads_them(qtbot: QtBot, window: MainWi
     assert dialog.mobile.text() == "07700 900034"
     click_save(qtbot, dialog)
     assert window.app.directory.require("patients", "P033")["mobile"] == "+447700900034"
+
+
+def test_a_save_runs_on_the_jobs_thread_saying_saving_and_taking_one_click(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 19: the save's check read every patient twice (0.5-0.8 s at 20,000) on the GUI
+    thread. Now Save says "Saving…" and takes no second click while the desk's jobs thread
+    saves (held here behind a job that waits), and a profile hook on the GUI thread alone sees
+    Directory.update and add_patient never run there; the saves are seen to happen."""
+    from engine.service.directory import Directory
+
+    watched = {Directory.update.__code__, Directory.add_patient.__code__}
+    on_gui: list[str] = []
+
+    def watch(frame: Any, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code in watched:
+            on_gui.append(frame.f_code.co_name)
+
+    file = window.open_patient("P033")
+    qtbot.add_widget(file)
+    dialog = file.edit_details()
+    dialog.mobile.setText("+44 7700 900036")
+    gate = threading.Event()
+    window.jobs.run(lambda: gate.wait(15))  # the jobs thread busy: the save waits its turn
+    sys.setprofile(watch)  # this thread only: the GUI thread
+    try:
+        click_save_now = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save)
+        qtbot.mouseClick(click_save_now, Qt.MouseButton.LeftButton)
+        assert dialog.saving and click_save_now.text() == "Saving…" and not click_save_now.isEnabled()
+        qtbot.mouseClick(click_save_now, Qt.MouseButton.LeftButton)
+        assert not dialog.save() and dialog.isVisible()  # a second save is refused while the first runs
+        gate.set()
+        qtbot.wait_until(lambda: not dialog.isVisible(), timeout=15000)
+        added = window.add_patient()
+        qtbot.add_widget(added)
+        added.first.setText("Noor")
+        added.last.setText("Haddad")
+        click_save(qtbot, added)
+        assert not added.isVisible(), added.problem.text()
+    finally:
+        sys.setprofile(None)
+    assert window.app.directory.require("patients", "P033")["mobile"] == "+447700900036"
+    assert [p.name for p in window.app.patients("Haddad")] == ["Noor Haddad"]
+    assert click_save_now.isEnabled() and on_gui == []
