@@ -26,7 +26,7 @@ def answered_words(stored: Any) -> str:
                   None)
     if answer is None:
         return ""
-    what = "Yes (send it)" if answer.get("error") == "send" else "No (do not send it)"
+    what = "Yes (send it)" if answer.get("detail") == "send" else "No (do not send it)"
     return f"{stored.get('answered_by') or 'someone'} answered {what}"
 
 
