@@ -54,9 +54,10 @@ class PromptDesk:
         self._asking.discard(rid)
         box.finished.disconnect()  # closing it is no answer
         box.done(QMessageBox.StandardButton.Cancel.value)
-        words = details.get("answered") or "it no longer waits for an answer"
-        self.status_line.setText(f"The confirmation to {plain.shown(', '.join(details['item'].to))} was answered "
-                                 f"at another desk: {plain.shown(words)}.")
+        to, words = plain.shown(", ".join(details["item"].to)), details.get("answered")
+        self.status_line.setText(f"The confirmation to {to} was answered at another desk: {plain.shown(words)}."
+                                 if words else f"The confirmation to {to} no longer waits for an answer "
+                                 f"({details['item'].status.value}).")
         self.refresh_outbox()
 
     def answer_prompt(self, rid: int, send: bool) -> None:

@@ -115,10 +115,12 @@ def test_every_desk_is_asked_when_the_confirmation_falls_due_not_before(
     assert [h["event"] for h in service.outbox_item(rid).record["history"]][-1] == "prompt_asked"
 
 
-@pytest.mark.parametrize("answers", [(True, True), (True, False), (False, False)], ids=["yes-yes", "yes-no", "no-no"])
+@pytest.mark.parametrize("answers, here", [((True, True), False), ((True, False), False), ((False, False), False),
+                                           ((True, True), True)], ids=["yes-yes", "yes-no", "no-no", "service-desk-too"])
 def test_two_desks_answering_at_once_have_exactly_one_effect_and_the_item_goes_at_most_once(
         service: App, desks: list[tuple[App, Heard]], clock: FakeClock, fakemail: FakeMail,
-        answers: tuple[bool, bool]) -> None:
+        answers: tuple[bool, bool], here: bool) -> None:
+    """`here`: Tess answers at the desk that runs the service (its App, not a desk command)."""
     (one, heard_one), (two, heard_two) = desks
     rid = book(service)
     clock.advance(timedelta(minutes=10))
@@ -135,7 +137,7 @@ def test_two_desks_answering_at_once_have_exactly_one_effect_and_the_item_goes_a
             outcome[who] = exc
 
     threads = [threading.Thread(target=answer, args=(a, who, send))
-               for a, who, send in ((one, "Tess", answers[0]), (two, "Omar", answers[1]))]
+               for a, who, send in ((service if here else one, "Tess", answers[0]), (two, "Omar", answers[1]))]
     for t in threads:
         t.start()
     for t in threads:
@@ -143,7 +145,7 @@ def test_two_desks_answering_at_once_have_exactly_one_effect_and_the_item_goes_a
     winners = [who for who, exc in outcome.items() if exc is None]
     assert len(winners) == 1, outcome
     (loser,) = [exc for exc in outcome.values() if exc is not None]
-    assert isinstance(loser, ServiceCommandFailed) and "already answered" in loser.message
+    assert isinstance(loser, PracticeMailError) and "already answered" in loser.message
     assert f"{winners[0]} at " in loser.message  # the second desk is told who answered
     said_yes = answers[0] if winners == ["Tess"] else answers[1]
     for heard in (heard_one, heard_two):
