@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import PracticeMailError, ServiceUnavailable
+from engine.errors import ServiceUnavailable
 from engine.service.desks import prompt_from
 from engine.service.prompts import PROMPT_DUE, PROMPT_WITHDRAWN, withdrawn
 from engine.service.values import OutboxItem
@@ -101,7 +101,7 @@ class DeskPrompts:
         try:
             if self.hearing(30.0):  # after the LISTEN: no mark slips between this read and the notices
                 self._look_at_prompts()
-        except PracticeMailError as exc:
+        except Exception as exc:  # noqa: BLE001 - the database gone or the desk closing: the next notice looks again
             log.warning("could not read the confirmations waiting for an answer: %s", exc)
 
     def _look_at_prompts(self: "App") -> None:
