@@ -49,6 +49,7 @@ class PromptAsking:
 
     def _init_prompts(self) -> None:
         self._askers: list[Callable[[str, dict[str, Any]], None]] = []
+        self._joined: list[Callable[[str, dict[str, Any]], None]] = []  # desks not yet asked what is out
         self._asked: set[int] = set()  # items whose question is out (at a desk, unanswered)
         self._asked_lock = threading.Lock()
         self._next_prompt: datetime | None = None  # when the next waiting confirmation falls due
@@ -56,7 +57,9 @@ class PromptAsking:
 
     def answers_prompts(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
         """A desk that asks reception (the kiosk's bridge); the worker looks again at once."""
-        self._askers.append(listener)
+        with self._asked_lock:
+            self._askers.append(listener)
+            self._joined.append(listener)  # asked about the questions already out, at the next look
         self._wake.set()
 
     @property
@@ -92,20 +95,24 @@ class PromptAsking:
             gone = self._asked - {i.id for i in waiting}  # answered, cancelled or deleted
             self._asked -= gone
             fresh = [i for i in due if i.id not in self._asked]
+            out = [i for i in due if i.id in self._asked]  # asked before a desk here joined (a database)
             self._asked.update(i.id for i in fresh)
+            joined, self._joined = self._joined, []
         for item in fresh:
             if not item.record.get("asked"):
                 self.outbox.mark_asked(item.id, now)  # the other desks hear it (an outbox notice)
             self._tell_desks(PROMPT_DUE, item.id, {"item": item})
+        for item in out:
+            self._tell_desks(PROMPT_DUE, item.id, {"item": item}, joined)
         for rid in sorted(gone):
             try:
                 self._tell_desks(PROMPT_WITHDRAWN, rid, withdrawn(self.outbox, rid))
             except PracticeMailError:  # the item is gone altogether: nothing to say about it
                 continue
 
-    def _tell_desks(self, name: str, rid: int, details: dict[str, Any]) -> None:
-        """The desks here that answer: asked, or told the question is withdrawn (with who answered)."""
-        for listener in list(self._askers):
+    def _tell_desks(self, name: str, rid: int, details: dict[str, Any], only: list[Any] | None = None) -> None:
+        """The desks here that answer (`only` those): asked, or told the question is withdrawn."""
+        for listener in list(self._askers if only is None else only):
             try:
                 listener(name, details)
             except Exception:  # noqa: BLE001 - a desk must never stop the engine
