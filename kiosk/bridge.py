@@ -18,10 +18,12 @@ class EngineBridge(QObject):
     new_mail = pyqtSignal(dict)
     outbox_changed = pyqtSignal(dict)
     prompt_due = pyqtSignal(dict)  # {"item": OutboxItem}: the worker asks "send this confirmation now?"
+    prompt_withdrawn = pyqtSignal(dict)  # {"item", "rid", "answered"}: answered elsewhere (or gone): no more asked
 
     def deliver(self, name: str, details: dict[str, Any]) -> None:
         signal = {"service_state": self.service_state, "new_mail": self.new_mail,
-                  "outbox_changed": self.outbox_changed, "prompt_due": self.prompt_due}.get(name)
+                  "outbox_changed": self.outbox_changed, "prompt_due": self.prompt_due,
+                  "prompt_withdrawn": self.prompt_withdrawn}.get(name)
         if signal is not None:
             signal.emit(dict(details))
 

@@ -84,8 +84,10 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
             table.model_.dataChanged.connect(lambda *_a: self.counts_reads.request())  # read in place
         self.apply_role("reception")
         self._asking: set[int] = set()
+        self._prompt_boxes: dict[int, Any] = {}
         # the worker asks the moment a confirmation falls due (engine/service/prompts.py): no timer
         self.bridge.prompt_due.connect(lambda details: self.ask_prompts([details["item"]]))
+        self.bridge.prompt_withdrawn.connect(self.withdraw_prompt)  # answered at another desk: said who
         app.subscribe(self.bridge.deliver, answers_prompts=True)  # connected first: no question is lost
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.status_reads.request)

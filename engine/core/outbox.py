@@ -16,6 +16,7 @@ service must carry out. Pure: the time comes in as an argument.
     any but sending --delete--> deleted --restore--> the state it was deleted from
     (new) --created--> draft | ready | pending_link      draft --edited--> draft
     ready --deferred--> ready (deliver_after later)      ready --prompt_answered--> ready (then cancel, for a No)
+    ready --prompt_asked--> ready (the question went out to the desks; `asked` is when)
     pending_link --link_requested--> pending_link (the booking system's token)
     sent --status_reported--> sent (the SMS provider's delivery status)
     any but sending --described--> the same state (its category and description, as reception named it)
@@ -84,6 +85,7 @@ class Event(str, Enum):
     DEFERRED = "deferred"  # its deliver_after moved later (a text held until quiet hours end)
     PROMPT_ANSWERED = "prompt_answered"  # reception answered the prompt-before-send question
     PROMPT_UNDONE = "prompt_undone"  # reception took back its No: asked again
+    PROMPT_ASKED = "prompt_asked"  # the confirmation fell due: every desk that answers is asked
     LINK_REQUESTED = "link_requested"  # the booking system took the request and gave a token
     STATUS_REPORTED = "status_reported"  # the SMS provider's delivery status for a sent text
     DESCRIBED = "described"  # reception changed the email's category or description
@@ -99,6 +101,7 @@ TRANSITIONS: dict[tuple[State | None, Event], State | None] = {
     (S.DRAFT, E.EDITED): S.DRAFT,
     (S.READY, E.DEFERRED): S.READY,
     (S.READY, E.PROMPT_ANSWERED): S.READY,
+    (S.READY, E.PROMPT_ASKED): S.READY,
     (S.CANCELLED, E.PROMPT_UNDONE): S.READY,  # only right after a No (engine/service/outbox.py checks)
     (S.PENDING_LINK, E.LINK_REQUESTED): S.PENDING_LINK,
     (S.SENT, E.STATUS_REPORTED): S.SENT,
@@ -136,8 +139,9 @@ FIELDS: dict[Event, frozenset[str]] = {
     E.EDITED: _MESSAGE - {"message_id"} | {"deliver_after"} | _NAMING,
     E.DESCRIBED: _NAMING,
     E.DEFERRED: frozenset({"deliver_after"}),
-    E.PROMPT_ANSWERED: frozenset({"prompt", "deliver_after"}),
-    E.PROMPT_UNDONE: frozenset({"prompt"}),
+    E.PROMPT_ANSWERED: frozenset({"prompt", "deliver_after", "answered_by"}),
+    E.PROMPT_UNDONE: frozenset({"prompt", "asked", "answered_by"}),
+    E.PROMPT_ASKED: frozenset({"asked"}),
     E.LINK_REQUESTED: frozenset({"link_token"}),
     E.LINK_READY: _MESSAGE - {"to", "cc", "bcc"},
     E.DELIVERED: frozenset({"provider_sid", "provider_status"}),

@@ -206,7 +206,7 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         """Engine events, from the worker thread (the kiosk's bridge re-emits them); on another desk, also the
         database's notices as those events (app_desks.py). `answers_prompts`: asks reception (prompts.py)."""
         self.engine.subscribe(listener, answers_prompts)
-        self._hear_other_desks(listener)
+        self._hear_other_desks(listener, answers_prompts)
 
     def close(self) -> None:
         self._stop_hearing()
@@ -300,18 +300,6 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
     def test_credentials(self) -> dict[str, Any]:
         """The setup test (nothing is sent); a reader may run it, it records nothing."""
         return self.engine.test_credentials()
-
-    def answer_prompt(self, rid: int, send: bool) -> None:
-        """'Send this confirmation now?': yes makes it due at once (the caller runs a pass), no cancels it."""
-        self._command("answer a confirmation")
-        self.reminders.answer_prompt(rid, send, self.now())
-
-    def undo_prompt(self, rid: int) -> OutboxItem:
-        """Reception's No to a confirmation taken back (the desk's Undo): ready, and the worker asks again."""
-        self._command("take back an answer")
-        self.outbox.undo_prompt_answer(rid, self.now())
-        self.engine.ask_again(rid)
-        return self.outbox.item(rid)
 
     def apply_to_outbox(self, rid: int, event: Event) -> OutboxItem:
         """Delete or restore an outbox item (the outbox's own table decides what is allowed)."""

@@ -126,11 +126,11 @@ class DeskDoor:
         if item.status.value != "ready":
             return ""
         if item.record.get("prompt"):  # never sent unasked (engine/service/prompts.py says who is asked)
-            if self.on_another_desk:
-                return "waiting for a desk to confirm: the desk that runs the email service is asked, not this one"
-            if not self.engine.desk_answers:  # a headless service: nobody to ask, so it waits
-                return "waiting for a desk to confirm: no desk that can answer is open"
-            return "waits for your answer: send this confirmation?"
+            if self.engine.desk_answers:  # this desk asks reception (the service's or another desk)
+                return "waits for your answer: send this confirmation?"
+            if self.engine.other_desks_answer:  # on a database: every open desk is asked (desk_prompts.py)
+                return "waiting for a desk to confirm: every open desk is asked"
+            return "waiting for a desk to confirm: no desk that can answer is open"  # a headless service on files
         if not self.settings.get("schedule.send_immediately"):
             return "waits for Send/Receive (automatic sending is off)"
         return ""

@@ -3,8 +3,8 @@ through the database, and hears at once what the service changed.
 
 A kiosk on a database opens with `App.open_desk`: the writer when the writer's lock is free (it
 then runs the service itself, as the one-desk kiosk does), else a reader, "another desk". On
-another desk the App's Send/Receive, Reset failed, Restart and new-email commands become
-command rows the service carries out (engine/service/desks.py), and `subscribe` listeners also
+another desk the App's Send/Receive, Reset failed, Restart, new-email and prompt-answer commands
+become command rows the service carries out (engine/service/desks.py), and `subscribe` listeners also
 hear the database's change notices as the engine events the kiosk knows (`new_mail`,
 `outbox_changed`, `service_state`, their details `{"notice": collection}`; `None` after a quiet
 poll, when every event is sent). The desk that runs the service answers other desks' rows, and
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ServiceCommandFailed, ServiceUnavailable, StoreLocked
+from engine.service.desk_prompts import LOOK_ON, DeskPrompts
 from engine.service.desks import ASK_SECONDS, EVERY_EVENT, NOTICE_EVENTS, WATCH_SECONDS, Runner, email_from, rids_from
 
 if TYPE_CHECKING:
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 Listener = Callable[[str, dict[str, Any]], None]
 
 
-class DesksDoor:
-    """Mixed into the App (engine/service/app.py)."""
+class DesksDoor(DeskPrompts):
+    """Mixed into the App (engine/service/app.py); prompt-before-send at every desk in
+    engine/service/desk_prompts.py."""
 
     watch_poll: float = WATCH_SECONDS  # seconds between the slow polls under the notices
 
@@ -48,6 +50,7 @@ class DesksDoor:
         self._desk_watcher: Any = None
         self._runner: Runner | None = None
         self._desks_guard = threading.Lock()
+        self._init_desk_prompts()
 
     @classmethod
     def open_desk(cls, folder: Path, database: str | None = None, url_typed: bool = False,
@@ -141,11 +144,13 @@ class DesksDoor:
             return {"restarted": True}
         if kind == "compose":
             return {"rid": self.composer.compose(email_from(args), self.now())}
+        if kind in ("answer_prompt", "undo_prompt"):
+            return self._carry_out_prompt(kind, args)
         raise ServiceCommandFailed(f"this service does not know the command {kind[:40]!r}",
                                    hint="Update practicemail on the server to the desks' version.")
 
     # -- hearing what the service changed --------------------------------------------------------
-    def _hear_other_desks(self: "App", listener: Listener) -> None:
+    def _hear_other_desks(self: "App", listener: Listener, answers_prompts: bool = False) -> None:
         """Another desk hears every change the database announces. The desk that runs the service
         hears its own engine's events, and from the database only what other desks change
         themselves: the messages reception reads, tags, files and deletes (`mark_read` ...)."""
@@ -155,6 +160,8 @@ class DesksDoor:
             self._desk_listeners.append(listener)
             if self._desk_watcher is None:
                 self._desk_watcher = self.practice.store.watch(self._notice, self.watch_poll)  # type: ignore[attr-defined]
+        if answers_prompts and self.on_another_desk:  # asked "send this confirmation now?" (desk_prompts.py)
+            self._hear_prompts(listener)
 
     def hearing(self: "App", timeout: float = 10.0) -> bool:
         """Whether the database's notices reach this desk's listeners: waits up to `timeout` for
@@ -166,6 +173,8 @@ class DesksDoor:
         """On the watcher's thread: each listener as the engine would call it."""
         if not self.on_another_desk and collection != "messages":
             return  # the service's own engine already told its listeners
+        if collection in LOOK_ON:
+            self._look_at_prompts()
         names = EVERY_EVENT if collection is None else NOTICE_EVENTS.get(collection, ())
         for name in names:
             for listener in list(self._desk_listeners):

@@ -27,9 +27,10 @@ from engine.service.values import NewEmail
 log = logging.getLogger("practicemail.service")
 
 # how long a desk waits for the service's answer, per kind (a pass may send many items)
-ASK_SECONDS = {"send_receive": 600.0, "reset_failed": 60.0, "restart": 60.0, "compose": 60.0}
+ASK_SECONDS = {"send_receive": 600.0, "reset_failed": 60.0, "restart": 60.0, "compose": 60.0,
+               "answer_prompt": 60.0, "undo_prompt": 60.0}
 KINDS = tuple(ASK_SECONDS)
-IN_ONE_TRANSACTION = frozenset({"compose", "reset_failed"})
+IN_ONE_TRANSACTION = frozenset({"compose", "reset_failed", "answer_prompt", "undo_prompt"})
 WATCH_SECONDS = 30.0  # the slow poll under the notices, on both sides
 MOST_RIDS = 10_000
 # a notice of a collection, as the engine event a kiosk already listens for
@@ -74,6 +75,15 @@ def rids_from(args: dict[str, Any]) -> list[int]:
     if not isinstance(rids, list) or len(rids) > MOST_RIDS or not all(type(r) is int and r > 0 for r in rids):
         raise InputInvalid("the desk's list of outbox items was not understood", hint="Refresh the outbox and try again.")
     return rids
+
+
+def prompt_from(args: dict[str, Any]) -> tuple[int, bool, str]:
+    """An answer to "send this confirmation now?" (or its Undo): the item, yes or no, and who
+    answered in words; anything else is refused, not guessed at."""
+    rid, send, by = (args.get(k) for k in ("rid", "send", "by")) if isinstance(args, dict) else (None, None, None)
+    if type(rid) is not int or rid <= 0 or type(send) is not bool or not isinstance(by, str):
+        raise InputInvalid("the desk's answer was not understood", hint="Update practicemail on that desk.")
+    return rid, send, by[:200]
 
 
 class Runner:

@@ -35,6 +35,7 @@ from engine.core.message_bytes import build_bytes
 from engine.core.outbox_item import EMAIL, SMS, OutboxItem, new_record
 from engine.errors import InputInvalid
 from engine.service.outbox_gate import Gate, about_of, judge
+from engine.service.outbox_prompts import PromptAnswers
 from engine.service.outbox_journal import ATTEMPT, SYNC_EVERY, Journal
 from engine.service.outbox_queries import GONE, NewText, OutboxQueries, SmsOutcome, SmsStatus
 from engine.service.outbox_send import FOLD_EVERY, SendPass, SendReport
@@ -59,8 +60,9 @@ def _sms_record(t: NewText, now: datetime) -> dict[str, Any]:
         State.READY, now)
 
 
-class Outbox(OutboxQueries):
-    """The one owner of outbox records (queries in engine/service/outbox_queries.py)."""
+class Outbox(OutboxQueries, PromptAnswers):
+    """The one owner of outbox records (queries in engine/service/outbox_queries.py, the
+    prompt's answers in engine/service/outbox_prompts.py)."""
 
     def __init__(self, store: Storage) -> None:
         self.store = store
@@ -235,33 +237,6 @@ class Outbox(OutboxQueries):
     def defer(self, rids: Iterable[int], until: datetime, now: datetime, why: str = "") -> None:
         """Ready items not due before `until` (texts held past quiet hours): one write."""
         self._apply_if_allowed(rids, Event.DEFERRED, now, error=why, fields={"deliver_after": until.isoformat()})
-
-    def answer_prompt(self, rid: int, send: bool, now: datetime) -> dict[str, Any]:
-        """Reception's answer to 'send this confirmation now?', in one write. Yes: it goes at the
-        next pass (no more holding). No: it is cancelled."""
-        def change(_rid: int, stored: Any) -> dict[str, Any]:
-            if not stored.get("prompt") or stored["status"] != State.READY.value:
-                raise InputInvalid(f"outbox item {rid} is not waiting for an answer", hint="Refresh the outbox.")
-            fields = {"prompt": False, **({"deliver_after": now.isoformat()} if send else {})}
-            new = rules.apply(stored, Event.PROMPT_ANSWERED, now, error="send" if send else "do not send",
-                              fields=fields)[0]
-            return new if send else rules.apply(new, Event.CANCEL, now)[0]
-
-        with self._lock:
-            return self._items.modify_many([rid], change)[rid]
-
-    def undo_prompt_answer(self, rid: int, now: datetime) -> dict[str, Any]:
-        """Reception's No taken back: the confirmation is ready again and asked about again. Only
-        while nothing else happened to it since the No (its last two events are that answer)."""
-        def change(_rid: int, stored: Any) -> dict[str, Any]:
-            last = [h.get("event") for h in stored.get("history", [])[-2:]]
-            if stored["status"] != State.CANCELLED.value or last != [Event.PROMPT_ANSWERED.value, Event.CANCEL.value]:
-                raise InputInvalid(f"outbox item {rid} was not declined at the prompt just now",
-                                   hint="Refresh the outbox; queue the confirmation again from the appointment.")
-            return rules.apply(stored, Event.PROMPT_UNDONE, now, error="asked again", fields={"prompt": True})[0]
-
-        with self._lock:
-            return self._items.modify_many([rid], change)[rid]
 
     def link_requested(self, rid: int, token: str, now: datetime) -> None:
         """The booking system took the request for a link: its token, to ask about it later."""

@@ -130,8 +130,10 @@ class OutboxQueries:
         return self._where(lambda r: bool(r.get("held")) and r["status"] == State.DRAFT.value)
 
     def awaiting_prompt(self) -> list[OutboxItem]:
-        """Confirmations waiting for reception's 'send this now?' answer."""
-        return self._where(lambda r: bool(r.get("prompt")) and r["status"] == State.READY.value)
+        """Confirmations waiting for reception's 'send this now?' answer: the ready items read by
+        the status index (PostgreSQL), not every item's JSON; the worker asks this each look, and
+        on a database also with no desk of its own (other desks are asked: desk_prompts.py)."""
+        return [OutboxItem.of(r, r[RID]) for r in self._items.find_by("status", State.READY.value) if r.get("prompt")]
 
     def recall_items(self) -> list[OutboxItem]:
         """Recall mail that is not cancelled or deleted (sent or still to go)."""

@@ -357,9 +357,10 @@ class Reminders:
     def awaiting_prompt(self) -> list[OutboxItem]:
         return self.outbox.awaiting_prompt()
 
-    def answer_prompt(self, rid: int, send: bool, now: datetime) -> None:
-        """Yes: it goes at the next pass (no more holding). No: the confirmation is cancelled."""
-        self.outbox.answer_prompt(rid, send, now)
+    def answer_prompt(self, rid: int, send: bool, now: datetime, by: str = "") -> None:
+        """Yes: it goes at the next pass (no more holding). No: the confirmation is cancelled.
+        `by`: who answered, in words (the other desks are told)."""
+        self.outbox.answer_prompt(rid, send, now, by)
 
     # -- what tomorrow looks like -------------------------------------------------------------------
     def preview(self, now: datetime, hours: int = 24) -> list[PreviewLine]:

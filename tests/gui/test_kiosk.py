@@ -235,7 +235,7 @@ def test_prompt_before_send_yes_and_no(qtbot: QtBot, window: MainWindow, practic
     qtbot.wait_until(lambda: window.last_pass is not None, timeout=15000)
     assert window.last_pass["sent"] == 1 and len(fakemail.sent()) == 1
     boxes[1].done(QMessageBox.StandardButton.No.value)
-    assert "will not be sent" in window.status_line.text()
+    qtbot.wait_until(lambda: "will not be sent" in window.status_line.text(), timeout=15000)  # answered off the GUI thread
     statuses = sorted(r["status"] for r in window.app.engine.outbox.list())
     assert statuses == ["cancelled", "sent"]
     cancelled = next(r for r in window.app.engine.outbox.list() if r["status"] == "cancelled")

@@ -119,7 +119,8 @@ def test_no_says_so_sends_nothing_and_undo_has_the_worker_ask_again(
         clock.advance(timedelta(minutes=10))
     (box,) = asking()
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
-    assert "the confirmation to" in w.status_line.text().lower() and "will not be sent" in w.status_line.text()
+    qtbot.wait_until(lambda: "will not be sent" in w.status_line.text(), timeout=15000)  # answered off the GUI thread
+    assert "the confirmation to" in w.status_line.text().lower()
     assert w.undo_prompt.isVisible()
     assert engine_app.outbox_item(rid).status.value == "cancelled"
     assert send_receive(qtbot, w)["sent"] == 0 and fakemail.sent() == []
