@@ -19,6 +19,7 @@ from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
 from kiosk.wizard_proxy import KEYS as PROXY_KEYS, ProxyPage
+from kiosk.wizard_schedule import KEYS as SCHEDULE_KEYS, SchedulePage
 from kiosk.wizard_cancel import ACCOUNT, put_back
 from kiosk.wizard_sms import KEYS as SMS_KEYS, SmsPage
 
@@ -182,33 +183,6 @@ class TestPage(QWizardPage):
         return self.passed or not self.wiz.first_setup or self.wiz.account.allow_without.isChecked()
 
 
-class SchedulePage(QWizardPage):
-    def __init__(self, values: dict[str, Any]) -> None:
-        super().__init__()
-        self.setTitle("Schedule and pacing")
-        form = QFormLayout(self)
-        self.send_immediately = QCheckBox("Send and receive automatically inside the periods")
-        self.send_immediately.setChecked(bool(values["schedule.send_immediately"]))
-        self.periods = QLineEdit(values["schedule.periods"])
-        self.every = QSpinBox()
-        self.every.setRange(1, 1440)
-        self.every.setValue(int(values["schedule.check_every_minutes"] or 15))
-        self.check_times = QLineEdit(values["schedule.check_times"])
-        self.pacing = QCheckBox("Limit automatic sending")
-        self.pacing.setChecked(bool(values["pacing.enabled"]))
-        self.per_minute = QSpinBox()
-        self.per_minute.setRange(1, 100000)
-        self.per_minute.setValue(int(values["pacing.per_minute"]))
-        for label, w in (("", self.send_immediately), ("Periods", self.periods), ("Check every (minutes)", self.every),
-                         ("Also check at", self.check_times), ("", self.pacing), ("Emails per minute", self.per_minute)):
-            form.addRow(label, w)
-
-    def values(self) -> dict[str, Any]:
-        return {"schedule.send_immediately": self.send_immediately.isChecked(), "schedule.periods": self.periods.text(),
-                "schedule.check_every_minutes": self.every.value(), "schedule.check_times": self.check_times.text(),
-                "pacing.enabled": self.pacing.isChecked(), "pacing.per_minute": self.per_minute.value()}
-
-
 class RemindersPage(QWizardPage):
     KEYS = ("reminders.confirmation_template", "reminders.cancellation_template", "reminders.new_patient_template")
 
@@ -324,7 +298,7 @@ class SetupWizard(QWizard):
         self.proxy = ProxyPage(self, values)
         self.signin = SignInPage(self, values)
         self.test = TestPage(self)
-        self.schedule = SchedulePage(values)
+        self.schedule = SchedulePage(values, self.settings)
         templates = [(t.code, t.description) for t in app.templates.list()]
         self.reminders = RemindersPage(values, templates)
         self.practice = PracticePage(values, templates)
@@ -338,7 +312,7 @@ class SetupWizard(QWizard):
         self.error = plain.label()
         self.error.setStyleSheet(plain.PROBLEM)
         self.saved = False
-        keys = [*self.account.values(), *self.schedule.values(), *self.reminders.values(), *self.practice.values(),
+        keys = [*self.account.values(), *SCHEDULE_KEYS, *self.reminders.values(), *self.practice.values(),
                 *SIGN_IN_KEYS, *SMS_KEYS, *PROXY_KEYS]
         self._before = {k: self.settings.get(k) for k in keys if k != "account.password"}
         self._before["account.password"] = self.settings.secret("account.password")

@@ -99,3 +99,42 @@ def test_a_support_address_typed_in_the_wizard_is_where_email_support_goes(
     assert "in the outbox" in page.note.text()
     report = send_receive(qtbot, window)
     assert report["sent"] == 1 and fakemail.sent()[-1]["rcpt_tos"] == ["help@it-support.example"]
+
+
+EVERY = "schedule.check_every_minutes"
+
+
+def _finish_at_schedule(qtbot: QtBot, window: MainWindow, typed: int | None = None) -> tuple[str, str]:
+    """Open the wizard, read "Check every" and what is said beside it (typing `typed` if given), finish."""
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    to_page(qtbot, wizard, wizard.schedule)
+    every = wizard.schedule.every
+    shown = (every.text(), wizard.schedule.every_note.text())
+    if typed is not None:
+        every.lineEdit().selectAll()
+        qtbot.keyClicks(every, str(typed))
+    to_page(qtbot, wizard, wizard.tomorrow)
+    assert wizard.tomorrow.saved_ok, wizard.last_error
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    return shown
+
+
+def test_check_every_keeps_an_unset_or_empty_setting_and_says_so(qtbot: QtBot, window: MainWindow,
+                                                                 practice: Practice) -> None:
+    """"Check every" showed 15 for an empty setting (mail checked only at the check times) and saved
+    15 on Finish; an unset one (the engine's default) was written as if typed. Both are kept, and said."""
+    s = practice.settings
+    assert s.is_default(EVERY)  # the demo leaves it to the engine
+    shown, said = _finish_at_schedule(qtbot, window)
+    assert shown == "15" and "not set" in said.lower() and "15" in said
+    assert s.is_default(EVERY), s.get(EVERY)  # still the engine's, not written as 15
+    s.set_many({EVERY: "", "schedule.check_times": "12:30"})
+    shown, said = _finish_at_schedule(qtbot, window)
+    assert "15" not in shown and "not set" in shown.lower(), shown
+    assert "12:30" in said or "check times" in said.lower() or "also check at" in said.lower(), said
+    assert s.get(EVERY) in (None, ""), s.get(EVERY)  # was saved as 15
+    _finish_at_schedule(qtbot, window, typed=20)
+    assert s.get(EVERY) == 20
+    shown, said = _finish_at_schedule(qtbot, window)
+    assert shown == "20" and "not set" not in said.lower()
