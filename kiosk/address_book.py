@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QForm
 
 from engine.service.app import App, Contact
 from kiosk import plain
+from kiosk.widgets import keyed, keyed_box
 
 KINDS = {"patient": "Patient", "provider": "Provider", "specialist": "Specialist", "other": "Address typed"}
 FIELDS = ("To", "Cc", "Bcc")
@@ -52,6 +53,7 @@ class AddressBook(QDialog):
             button = QPushButton(f"{name} ->")
             button.setToolTip(f"Put the selected people in {name}")
             button.clicked.connect(lambda _c=False, n=name: self.add_to(n))
+            keyed(button, f"Alt+{name[0]}")  # To, Cc, Bcc
             line = QLineEdit()
             line.setReadOnly(True)
             self.buttons[name], self.lines[name] = button, line
@@ -63,9 +65,11 @@ class AddressBook(QDialog):
         clear = QPushButton("Clear")
         clear.setToolTip("Start the choice again")
         clear.clicked.connect(self.clear)
+        keyed(clear, "Alt+L")
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
+        keyed_box(box)
         self.ok = box.button(QDialogButtonBox.StandardButton.Ok)
         row = QHBoxLayout()
         row.addWidget(clear)

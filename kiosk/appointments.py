@@ -20,7 +20,7 @@ from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.compose import people_combo
 from kiosk.tables import RecordTable
-from kiosk.widgets import no_checked
+from kiosk.widgets import keyed, keyed_box, no_checked
 
 
 class SlotDialog(QDialog):
@@ -67,7 +67,7 @@ class SlotDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(keyed_box(buttons))
 
     def start_text(self) -> str:
         """The chosen time as the practice's local time (the engine adds the practice's zone)."""
@@ -141,8 +141,9 @@ class AppointmentsPanel(QWidget):
         self.table.setMaximumHeight(150)
         layout.addWidget(self.table)
         row = QHBoxLayout()
-        for label, slot in (("Book...", self.ask_book), ("Move...", self.ask_move), ("Cancel appointment", self.cancel)):
-            b = QPushButton(label)
+        for label, slot, key in (("Book...", self.ask_book, "Alt+B"), ("Move...", self.ask_move, "Alt+M"),
+                                 ("Cancel appointment", self.cancel, "Alt+C")):
+            b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
         row.addStretch(1)

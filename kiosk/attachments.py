@@ -21,6 +21,7 @@ from engine.core.names import saved_name
 from engine.errors import PracticeMailError
 from kiosk import plain
 from kiosk.tables import size_text
+from kiosk.widgets import keyed
 
 
 OpenCopy = Callable[[Attachment], Path]  # App.open_copy
@@ -70,6 +71,9 @@ class AttachmentList(QWidget):
         self.total = plain.label()
         self.open.setEnabled(False)  # until there is a file
         self.save.setEnabled(False)
+        for b, key in ((self.from_documents, "Alt+D"), (self.other, "Alt+F"), (self.remove, "Alt+R"),
+                       (self.open, "Alt+O"), (self.save, "Alt+S")):
+            keyed(b, key)
         for w in (self.from_documents, self.other, self.remove, self.open, self.save, self.scale):
             row.addWidget(w)
         row.addStretch(1)

@@ -24,7 +24,7 @@ from kiosk.compose_fields import Naming, TemplateWords, people_combo
 from kiosk.patient_choice import PatientChoice
 from kiosk.people import code_tip, patient_label
 from kiosk.text_compose import TextDialog
-from kiosk.widgets import KEEP, SAVE, ask_unsaved
+from kiosk.widgets import KEEP, SAVE, ask_unsaved, keyed, keyed_box
 
 
 class ComposeDialog(QDialog):
@@ -48,7 +48,7 @@ class ComposeDialog(QDialog):
         self.book = QPushButton("Address Book...")
         self.book.setToolTip("Choose the patient, a specialist and copies by name")
         self.book.clicked.connect(lambda: self.open_address_book())
-        self.book.setVisible(draft_id is None)
+        keyed(self.book, "Alt+A").setVisible(draft_id is None)  # the key named in the tooltip
         to_row = QHBoxLayout()
         to_row.addWidget(self.send_to, 1)
         to_row.addWidget(self.book)
@@ -129,6 +129,8 @@ class ComposeDialog(QDialog):
         self.bold.clicked.connect(lambda: self.body.setFontWeight(
             QFont.Weight.Normal if self.body.fontWeight() > QFont.Weight.Normal else QFont.Weight.Bold))
         self.italic.clicked.connect(lambda: self.body.setFontItalic(not self.body.fontItalic()))
+        keyed(self.bold, "Ctrl+B")
+        keyed(self.italic, "Ctrl+I")
         self.formatted.toggled.connect(self._format_toggled)
         self.signature = QCheckBox("Add the practice signature")
         self.signature.setToolTip("Under the letter (a template's too), above anything quoted; never twice")
@@ -168,6 +170,7 @@ class ComposeDialog(QDialog):
         self.last_text: TextDialog | None = None
         self.buttons.accepted.connect(self._queue)
         self.buttons.rejected.connect(self.reject)
+        keyed_box(self.buttons, {"Save Draft": "Ctrl+S", "Send a Text...": "Alt+X"})
         layout.addWidget(self.buttons)
 
     def open_text(self) -> TextDialog:

@@ -253,6 +253,8 @@ class RecallList(QDialog):
             b.clicked.connect(no_checked(slot))
             row.addWidget(b)
             self.buttons[label] = b
+        for label, key in (("Print...", "Ctrl+P"), ("Email as PDF...", "Alt+E"), ("Run recalls...", "Alt+R")):
+            keyed(self.buttons[label], key)
         self.buttons["Run recalls..."].setVisible(may_run())
         row.addStretch(1)
         layout.addLayout(row)

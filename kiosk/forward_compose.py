@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit, Q
 
 from engine.errors import PracticeMailError
 from kiosk import plain
-from kiosk.widgets import KEEP, ask_unsaved
+from kiosk.widgets import KEEP, ask_unsaved, keyed_box
 
 QUOTE_MARK = "---- Forwarded message ----"
 
@@ -72,7 +72,7 @@ class ForwardDialog(QDialog):
         self.send = buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))
         self._as_opened = self._state()
         self.resize(640, 520)
 

@@ -19,6 +19,7 @@ from engine.core import templates as tpl
 from engine.service.app import App
 from kiosk import plain
 from kiosk.jobs import Jobs, Refresher
+from kiosk.widgets import keyed_box
 
 WHO = (("all", "Every patient"), ("recall", "Patients with a recall due"), ("search", "Patients found by a search"))
 
@@ -69,7 +70,7 @@ class MassMail(QDialog):
         self.queue.setToolTip("Asks first; the emails then go out paced, like every email")
         buttons.accepted.connect(self.queue_emails)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))
         self.template.currentIndexChanged.connect(self.update_count)
         self.who.buttonToggled.connect(lambda *_: self.update_count())
         self.search.textChanged.connect(self._searched)

@@ -23,7 +23,7 @@ from kiosk.compose_fields import Naming
 from kiosk.jobs import Jobs, Pending, Refresher, gone, show_now
 from kiosk.tables import ROWS, RecordTable
 from kiosk.forward_compose import ForwardDialog
-from kiosk.widgets import forward_confirmed, keyed, no_checked
+from kiosk.widgets import forward_confirmed, keyed, keyed_box, no_checked
 
 
 
@@ -195,7 +195,7 @@ class OutboxPage(QWidget):
         layout.addWidget(dialog.body)  # type: ignore[attr-defined]
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(dialog.reject)
-        layout.addWidget(close)
+        layout.addWidget(keyed_box(close))
         dialog.resize(640, 480)
         dialog.show()
         self.last_read = dialog
@@ -264,7 +264,7 @@ class OutboxPage(QWidget):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(lambda: self._describe(dialog, rid, *naming.values()))
         buttons.rejected.connect(dialog.reject)
-        form.addRow(buttons)
+        form.addRow(keyed_box(buttons))
         dialog.show()
         self.last_read = dialog
         return dialog

@@ -16,6 +16,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App, Patient
 from kiosk import plain
 from kiosk.jobs import Jobs
+from kiosk.widgets import keyed_box
 
 CHANNELS = (("email", "Email"), ("sms", "Text message"), ("both", "Email and text message"),
             ("none", "No automatic messages"))
@@ -73,7 +74,7 @@ class PatientEditDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(keyed_box(buttons))
         self.resize(480, 420)
 
     @staticmethod

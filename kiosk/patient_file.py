@@ -17,7 +17,7 @@ from kiosk.bounced import bounced_label
 from kiosk.patient_edit import PatientEditDialog
 from kiosk.people import born
 from kiosk.tables import RecordTable
-from kiosk.widgets import no_checked
+from kiosk.widgets import keyed, no_checked
 
 
 class PatientFile(QDialog):
@@ -66,6 +66,8 @@ class PatientFile(QDialog):
         self.email_history = QPushButton("Email history as PDF...")
         self.email_history.clicked.connect(self.email_history_as_pdf)
         row.addWidget(self.email_history)
+        for b, key in ((self.email, "Alt+E"), (self.edit, "Alt+D"), (self.email_history, "Alt+H")):
+            keyed(b, key)
         row.addStretch(1)
         layout.addLayout(row)
         self.resize(760, 640)

@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, 
 from engine.errors import PracticeMailError
 from kiosk import plain
 from kiosk.jobs import Jobs
+from kiosk.widgets import keyed_box
 
 CHECKING = "Checking the PIN…"
 
@@ -55,7 +56,7 @@ class SignInDialog(QDialog):
         self.out.clicked.connect(lambda: (self.signed_out.emit(), self.accept()))
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons, {"Sign out": "Alt+O"}))
         for other in (buttons.button(QDialogButtonBox.StandardButton.Cancel), self.out):
             other.setAutoDefault(False)  # else, Sign out shown, Cancel became the default on show: Return cancelled
         self.pin.setFocus()

@@ -19,6 +19,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App
 from kiosk import plain
 from kiosk.jobs import Jobs
+from kiosk.widgets import ACCEPT_KEY, keyed_box
 
 SHOWN = 20  # families and skipped patients listed by name; the rest counted
 
@@ -94,7 +95,7 @@ class RecallRunDialog(QDialog):
         self.show_preview.clicked.connect(lambda _c=False: self.ask_preview())
         self.queue.clicked.connect(lambda _c=False: self.queue_messages())
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons, {"Preview": "Alt+P", "Queue messages": ACCEPT_KEY}))
         self.due.dateChanged.connect(lambda _d: self.ask_preview())
         self.location.currentIndexChanged.connect(lambda _i: self.ask_preview())
         self.resize(560, 420)

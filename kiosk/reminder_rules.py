@@ -18,7 +18,7 @@ from kiosk import plain
 from kiosk.appointments import types_later
 from kiosk.compose_fields import people_combo
 from kiosk.tables import RecordTable
-from kiosk.widgets import no_checked
+from kiosk.widgets import keyed, no_checked
 
 CHANNELS = (("Text message (SMS)", "sms"), ("Email", "email"))
 
@@ -91,8 +91,8 @@ class ReminderRulesDialog(QDialog):
         layout.addLayout(self.form)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for label, slot in (("Add rule", self.add), ("Delete rule...", self.delete)):
-            b = QPushButton(label)
+        for label, slot, key in (("Add rule", self.add, "Alt+A"), ("Delete rule...", self.delete, "Alt+D")):
+            b = keyed(QPushButton(label), key)
             b.clicked.connect(no_checked(slot))
             b.setEnabled(may_change)
             row.addWidget(b)

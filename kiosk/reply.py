@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, 
 
 from engine.errors import PracticeMailError
 from kiosk import plain
-from kiosk.widgets import KEEP, ask_unsaved
+from kiosk.widgets import KEEP, ask_unsaved, keyed_box
 
 
 class ReplyDialog(QDialog):
@@ -50,7 +50,7 @@ class ReplyDialog(QDialog):
         self.send.setEnabled(bool(message.get("from")))
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))
         self.resize(640, 520)
 
     def reject(self) -> None:

@@ -21,11 +21,13 @@ from engine.core.oauth_presets import PRESETS, propose
 from engine.errors import PracticeMailError
 from kiosk import plain
 from kiosk.bridge import run_in_background
+from kiosk.widgets import keyed
 
 if TYPE_CHECKING:
     from kiosk.wizard import SetupWizard
 
 LABELS = {"microsoft": "Sign in with Microsoft", "google": "Sign in with Google", "custom": "Sign in with another provider"}
+KEYS = {"microsoft": "Alt+M", "google": "Alt+G", "custom": "Alt+P"}  # the wizard's own: Alt+B, Alt+N, Alt+F, Esc
 
 
 def qr_pixmap(text: str) -> QPixmap:
@@ -58,10 +60,13 @@ class SignInPage(QWizardPage):
         row = QHBoxLayout()
         for name, button in self.buttons.items():
             button.clicked.connect(lambda _=False, n=name: self.start(n))
+            keyed(button, KEYS[name])
             row.addWidget(button)
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
         self.cancel.clicked.connect(self.stop)
+        self.cancel.setToolTip("Stop signing in")
+        keyed(self.cancel, "Alt+C")  # Esc is the wizard's Cancel
         row.addWidget(self.cancel)
         self.status = plain.label(wrap=True)
         self.code = plain.label(wrap=True)

@@ -15,6 +15,7 @@ from PyQt6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from kiosk import plain
+from kiosk.widgets import keyed, keyed_box
 
 from engine.core.status import plain_line
 
@@ -100,6 +101,8 @@ class ServiceDialog(QDialog):
         self.restart = QPushButton("Restart Service")
         self.restart.clicked.connect(self.restart_requested.emit)
         layout.addWidget(self.restart)
+        keyed(self.sign_in, "Alt+S")
+        keyed(self.restart, "Alt+R")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))

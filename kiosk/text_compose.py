@@ -15,6 +15,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.patient_choice import PatientChoice
 from kiosk.people import patient_label
+from kiosk.widgets import keyed_box
 
 
 class TextDialog(QDialog):
@@ -48,7 +49,7 @@ class TextDialog(QDialog):
         self.send = buttons.addButton("Send", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.queue)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))
         self.text.textChanged.connect(self.check)
         self.patient.currentIndexChanged.connect(self._template_chosen)
         self.choice.found.connect(self._template_chosen)

@@ -16,10 +16,11 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QF
 from engine.errors import PracticeMailError
 from engine.service.app import PERMISSIONS, SUPER, App
 from kiosk import plain
+from kiosk.widgets import keyed, keyed_box
 
 
-def _button(text: str, slot: Callable[[], Any], row: QHBoxLayout) -> QPushButton:
-    b = QPushButton(text)
+def _button(text: str, slot: Callable[[], Any], row: QHBoxLayout, key: str = "") -> QPushButton:
+    b = keyed(QPushButton(text), key) if key else QPushButton(text)
     b.clicked.connect(lambda _checked=False: slot())
     row.addWidget(b)
     return b
@@ -57,8 +58,8 @@ class UsersPage(QWidget):
             self.ticks[key] = QCheckBox(words)
             v.addWidget(self.ticks[key])
         row = QHBoxLayout()
-        self.save_group = _button("Save group", self.store_group, row)
-        self.remove_group = _button("Remove group", self.drop_group, row)
+        self.save_group = _button("Save group", self.store_group, row, "Alt+G")
+        self.remove_group = _button("Remove group", self.drop_group, row, "Alt+Shift+G")
         v.addLayout(row)
         return box
 
@@ -100,13 +101,14 @@ class UsersPage(QWidget):
             form.addRow(label, widget)
         v.addLayout(form)
         row = QHBoxLayout()
-        self.add_user = _button("Add user", self.new_user, row)
-        self.save_user = _button("Save user", self.store_user, row)
-        self.remove_user = _button("Remove user", self.drop_user, row)
+        self.add_user = _button("Add user", self.new_user, row, "Alt+A")
+        self.save_user = _button("Save user", self.store_user, row, "Alt+U")
+        self.remove_user = _button("Remove user", self.drop_user, row, "Alt+Shift+U")
         v.addLayout(row)
         row = QHBoxLayout()
         self.let_in = _button("Let sign in again", self.let_sign_in, row)
         self.let_in.setToolTip("For a user locked out by wrong PINs: forget them, so they may sign in now")
+        keyed(self.let_in, "Alt+L")
         self.let_in.setEnabled(False)
         row.addStretch(1)
         v.addLayout(row)
@@ -212,4 +214,4 @@ class UsersDialog(QDialog):
         layout.addWidget(self.page.said)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))

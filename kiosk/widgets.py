@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PyQt6.QtGui import QKeySequence, QShortcut
-from PyQt6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialogButtonBox, QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
 from engine.errors import RuleRefused
@@ -57,6 +57,21 @@ def keyed(button: QPushButton, key: str) -> QPushButton:
     tip = button.toolTip() or button.text().replace("&", "").rstrip(".")
     button.setToolTip(f"{tip} ({shown})")
     return button
+
+
+ACCEPT_KEY, CLOSE_KEY = "Ctrl+Return", "Esc"  # a dialog's Send/OK (the mail clients' key) and Cancel/Close
+
+
+def keyed_box(box: QDialogButtonBox, others: dict[str, str] | None = None) -> QDialogButtonBox:
+    """A dialog's row of buttons keyed (tests/gui/test_dialog_keys.py walks every dialog): its
+    accepting button (Send, OK, Save) Ctrl+Return, its Cancel or Close Esc, each named in the
+    tooltip; any other button by its text in `others` ({"Save Draft": "Ctrl+S"})."""
+    roles = {QDialogButtonBox.ButtonRole.AcceptRole: ACCEPT_KEY, QDialogButtonBox.ButtonRole.RejectRole: CLOSE_KEY}
+    for button in box.buttons():
+        key = (others or {}).get(button.text().replace("&", "")) or roles.get(box.buttonRole(button))
+        if key and isinstance(button, QPushButton):
+            keyed(button, key)
+    return box
 
 
 def with_buttons(table: QWidget, buttons: list[tuple[str, Any]], keys: dict[str, str] | None = None) -> QWidget:

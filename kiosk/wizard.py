@@ -18,6 +18,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.bridge import run_in_background
 from kiosk.signin_page import SignInPage
+from kiosk.widgets import CLOSE_KEY, keyed
 from kiosk.wizard_proxy import KEYS as PROXY_KEYS, ProxyPage
 from kiosk.wizard_schedule import KEYS as SCHEDULE_KEYS, SchedulePage
 from kiosk.wizard_cancel import ACCOUNT, put_back
@@ -123,6 +124,7 @@ class TestPage(QWizardPage):
         layout = QVBoxLayout(self)
         self.run = QPushButton("Test Credentials")
         self.run.clicked.connect(self.start)
+        keyed(self.run, "Alt+T")  # the wizard's own: Alt+B, Alt+N, Alt+F (underlined), Esc
         layout.addWidget(self.run)
         self.progress = QProgressBar()  # busy while a step runs (the steps come back together)
         self.progress.setRange(0, 0)
@@ -308,6 +310,7 @@ class SetupWizard(QWizard):
         self.page_ids = {id(page): self.addPage(page) for page in (self.account, self.proxy, self.signin, self.test,
                                                                    self.schedule, self.reminders, self.practice,
                                                                    self.sms, self.tomorrow)}
+        keyed(self.button(QWizard.WizardButton.CancelButton), CLOSE_KEY)
         self.last_error = ""
         self.error = plain.label()
         self.error.setStyleSheet(plain.PROBLEM)

@@ -13,6 +13,7 @@ from engine.errors import PracticeMailError
 from engine.service.app import App, SignedIn, allowed
 from kiosk import plain
 from kiosk.bridge import run_in_background
+from kiosk.widgets import keyed
 
 UNLOCK = "unlock_sms_account"  # the permission (engine/service/roles.py)
 KEYS = ("sms.provider", "sms.account", "sms.sender", "sms.quiet_hours", "sms.per_minute", "sms.max_segments",
@@ -54,6 +55,8 @@ class SmsPage(QWizardPage):
         self.test.clicked.connect(self.start_test)
         self.unlock = QPushButton("Unlock the practice ID...")
         self.unlock.clicked.connect(self.ask_unlock)
+        keyed(self.test, "Alt+T")
+        keyed(self.unlock, "Alt+U")
         self.result = plain.label(wrap=True)  # the provider's answer, or why not
         self.lock_note = plain.label(wrap=True)
         for label, w in (("Provider", self.provider), ("Practice ID (account)", self.account), ("Secret", self.secret),
