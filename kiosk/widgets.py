@@ -99,13 +99,14 @@ SAVE, DISCARD, KEEP = "save", "discard", "keep"
 
 def ask_unsaved(parent: QWidget, what: str, can_save: bool = True, save_label: str = "Save draft") -> str:
     """Typed work is never thrown away without asking: Save draft / Discard / Keep editing
-    (SAVE, DISCARD or KEEP; Escape keeps editing)."""
+    (SAVE, DISCARD or KEEP; Escape keeps editing). Each has its underlined letter: S, D, K (with
+    Alt or alone, as a message box takes them)."""
     question = plain.box(QMessageBox.Icon.Question, "Unsaved changes", f"{what} has changes that are not saved.",
                          parent, QMessageBox.StandardButton.NoButton)
-    save = question.addButton(save_label, QMessageBox.ButtonRole.AcceptRole)
+    save = question.addButton(f"&{save_label}", QMessageBox.ButtonRole.AcceptRole)
     save.setVisible(can_save)
-    discard = question.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-    keep = question.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    discard = question.addButton("&Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = question.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
     question.setDefaultButton(keep)
     question.setEscapeButton(keep)
     question.exec()

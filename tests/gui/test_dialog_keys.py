@@ -15,13 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence, QShortcut
-from PyQt6.QtWidgets import QAbstractButton, QApplication, QDialog, QLabel, QPushButton, QWidget, QWizard
+from PyQt6.QtWidgets import (QAbstractButton, QApplication, QDialog, QLabel, QMessageBox, QPushButton, QWidget,
+                             QWizard)
 from pytestqt.qtbot import QtBot
 
 import kiosk
 from engine.service.app import NewEmail
+from kiosk import plain
 from kiosk.main_window import MainWindow
 from tests.gui.helpers import send_receive, settle
 from tools.fakemail import FakeMail
@@ -73,6 +75,8 @@ def problems(dialog: QDialog, where: str) -> list[str]:
     out = []
     buttons = [b for b in dialog.findChildren(QPushButton) if _own(b, dialog)]
     assert buttons, f"{where}: no button shown"
+    if isinstance(dialog, QMessageBox) and len(buttons) == 1:
+        return []  # a message box's only button (OK): Enter and Esc both press it, and there is nothing else
     for b in buttons:
         key, told = _key(b)
         if not key:
@@ -103,7 +107,30 @@ def kiosk_dialogs() -> set[str]:
     return found
 
 
+def message_box_builders() -> set[str]:
+    """module.function for every function in kiosk/ that builds a QMessageBox (or asks Qt's static
+    ones to) or adds a button of its own to one."""
+    found = set()
+    for path in Path(kiosk.__file__).parent.glob("*.py"):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
+                f = call.func
+                built = isinstance(f, ast.Name) and f.id == "QMessageBox" or (
+                    isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "QMessageBox"
+                    and f.attr in ("question", "warning", "information", "critical", "about"))
+                added = isinstance(f, ast.Attribute) and f.attr == "addButton" and "QMessageBox" in ast.unparse(call)
+                if built or added:
+                    found.add(f"{path.stem}.{fn.name}")
+    return found
+
+
+MESSAGE_BOXES = {"plain.box", "widgets.ask_unsaved"}  # walked by test_every_message_box_button_has_a_key
+
+
 def test_every_dialog_of_the_kiosk_is_walked() -> None:
+    assert message_box_builders() == MESSAGE_BOXES, "a message box built elsewhere: walk it below"
     found = kiosk_dialogs()
     assert found - set(OPENERS) == set(), "a dialog no test opens: add its opener to tests/gui/test_dialog_keys.py"
     assert set(OPENERS) - found == set(), "an opener for a dialog that is gone"
@@ -308,3 +335,37 @@ def test_the_address_books_keys_fill_to_and_cc(qtbot: QtBot, window: MainWindow,
     book.table.selectRow(1)
     _press(qtbot, book, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
     qtbot.wait_until(lambda: bool(book.lines["Cc"].text()))
+
+
+def test_every_message_box_button_has_a_key(qtbot: QtBot, window: MainWindow) -> None:
+    """plain.box's Yes/No (Qt's underlined Y and N) and OK; and Save draft / Discard / Keep editing,
+    asked by Esc in a compose with typed words: K (alone, as a message box takes it) keeps editing."""
+    for buttons in (QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Ok):
+        box = plain.box(QMessageBox.Icon.Question, "Sure?", "Sure?", window, buttons)
+        qtbot.add_widget(box)
+        box.show()
+        assert not problems(box, f"plain.box {buttons}")
+        box.close()
+    compose = _shown(qtbot, window.open_compose("P043"))
+    qtbot.keyClicks(compose.subject, "Half written")
+    found: dict[str, list[str]] = {}
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):  # not asked yet
+            QTimer.singleShot(10, look)
+            return
+        found["problems"] = problems(box, "widgets.ask_unsaved")
+        if found["problems"]:  # no K to press: answered by hand, and the test fails below
+            box.escapeButton().click()
+        else:
+            qtbot.keyClick(box, Qt.Key.Key_K)
+
+    QTimer.singleShot(0, look)
+    try:
+        _press(qtbot, compose, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier)
+        qtbot.wait_until(lambda: "problems" in found and QApplication.activeModalWidget() is None)
+        assert found["problems"] == []
+        assert compose.isVisible() and compose.subject.text() == "Half written"  # kept editing
+    finally:
+        compose.discard()  # closed without asking again
