@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PyQt6.QtCore import Qt, QUrl, pyqtSignal
+from PyQt6.QtCore import QUrl, pyqtSignal
 from PyQt6.QtGui import QDesktopServices
-from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget,
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QInputDialog, QListWidget,
                              QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from engine.service.app import Document, looks_like_dicom
@@ -108,11 +108,7 @@ class AttachmentList(QWidget):
 
     def ask_frame(self, name: str, frames: int) -> int | None:
         """Which frame of a multi-frame x-ray goes as the picture (counted from 0), or None."""
-        dialog = QInputDialog(self)
-        dialog.setWindowTitle("Which frame?")
-        dialog.setLabelText(plain.visible(f"{name} holds {frames} pictures (frames). Send frame number:"))
-        for child in dialog.findChildren(QLabel):
-            child.setTextFormat(Qt.TextFormat.PlainText)  # a file name is anyone's text
+        dialog = plain.input_dialog(self, "Which frame?", f"{name} holds {frames} pictures (frames). Send frame number:")
         dialog.setInputMode(QInputDialog.InputMode.IntInput)
         dialog.setIntRange(1, frames)
         dialog.setIntValue(1)
@@ -129,7 +125,7 @@ class AttachmentList(QWidget):
             self.changed.emit()
             return False
         labels = [f"{plain.shown(d.name)}  ({size_text(d.size)})" for d in docs]
-        label, ok = QInputDialog.getItem(self, "Patient's documents", "Attach:", labels, 0, False)
+        label, ok = plain.get_item(self, "Patient's documents", "Attach:", labels)
         return bool(ok) and self.add_path(docs[labels.index(label)].path)
 
     def pick_other(self) -> bool:

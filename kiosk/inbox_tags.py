@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtWidgets import QInputDialog, QMenu
+from PyQt6.QtWidgets import QMenu
 
 from engine.service.app import allowed
 from kiosk import plain
@@ -70,8 +70,8 @@ class TagDesk:
             self.command([rid], cell(6, ", ".join(sorted(tags | {tag} if on else tags - {tag}))), toggle, "tag it")
 
     def new_tag(self, ids: list[int]) -> None:
-        tag, ok = QInputDialog.getText(self,  # type: ignore[arg-type]
-                                            "New tag", "Tag:")
+        tag, ok = plain.get_text(self,  # type: ignore[arg-type]
+                                 "New tag", "Tag:")
         if ok and tag.strip():
             self.toggle_tag(ids, tag.strip(), True)
 
@@ -80,8 +80,8 @@ class TagDesk:
         if not ids:
             return
         current = ", ".join(self.inbox.get(ids[0]).get("tags", []))
-        text, ok = QInputDialog.getText(self,  # type: ignore[arg-type]
-                                            "Tags", "Tags (comma separated; empty removes all):", text=current)
+        text, ok = plain.get_text(self,  # type: ignore[arg-type]
+                                  "Tags", "Tags (comma separated; empty removes all):", text=current)
         if ok:
             self.set_tags(ids, [t.strip() for t in text.split(",")])
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import html
 
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QInputDialog, QLabel, QMessageBox, QWidget
+from PyQt6.QtWidgets import QDialogButtonBox, QInputDialog, QLabel, QMessageBox, QWidget
 
 from engine.core.names import shown_name
+from kiosk.keys import keyed_box
 
 PLAIN = Qt.TextFormat.PlainText
 
@@ -85,13 +86,32 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
     return question.exec() == yes.value
 
 
-def get_text(parent: QWidget | None, title: str, prompt: str, text: str = "") -> tuple[str, bool]:
-    """QInputDialog.getText whose prompt (it may name a patient) is drawn as text."""
+def input_dialog(parent: QWidget | None, title: str, prompt: str) -> QInputDialog:
+    """A QInputDialog (not yet shown) whose prompt (it may name a patient or a file) is drawn as
+    text, its OK and Cancel keyed Ctrl+Return and Esc like every dialog's (kiosk/keys.py)."""
     dialog = QInputDialog(parent)
     dialog.setWindowTitle(title)
     dialog.setLabelText(visible(prompt))
-    dialog.setTextValue(text)
+    dialog.sizeHint()  # lays the dialog out: Qt makes its OK and Cancel then
     for child in dialog.findChildren(QLabel):
         child.setTextFormat(PLAIN)
+    for box in dialog.findChildren(QDialogButtonBox):
+        keyed_box(box)
+    return dialog
+
+
+def get_text(parent: QWidget | None, title: str, prompt: str, text: str = "") -> tuple[str, bool]:
+    """QInputDialog.getText, the prompt drawn as text."""
+    dialog = input_dialog(parent, title, prompt)
+    dialog.setTextValue(text)
+    ok = dialog.exec() == QInputDialog.DialogCode.Accepted.value
+    return dialog.textValue(), ok
+
+
+def get_item(parent: QWidget | None, title: str, prompt: str, items: list[str]) -> tuple[str, bool]:
+    """QInputDialog.getItem (a list to choose from, not edited), the prompt drawn as text."""
+    dialog = input_dialog(parent, title, prompt)
+    dialog.setComboBoxItems(items)
+    dialog.setComboBoxEditable(False)
     ok = dialog.exec() == QInputDialog.DialogCode.Accepted.value
     return dialog.textValue(), ok

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt6.QtGui import QKeySequence, QShortcut
-from PyQt6.QtWidgets import QDialogButtonBox, QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.confidentiality import FORWARD_OUTSIDE_PRACTICE
 from engine.errors import RuleRefused
 from kiosk import plain
+from kiosk.keys import ACCEPT_KEY, CLOSE_KEY, keyed, keyed_box  # noqa: F401 - the kiosk's keys, used from here
 
 
 def no_checked(slot: Callable[[], Any]) -> Callable[..., Any]:
@@ -43,35 +43,6 @@ def forward_confirmed(parent: QWidget, send: Callable[[bool], int], patients: Ca
         if exc.rule != FORWARD_OUTSIDE_PRACTICE or not confirm_outside(parent, patients(), to):
             raise
     return send(True)
-
-
-def keyed(button: QPushButton, key: str) -> QPushButton:
-    """`key` clicks `button` while it shows (a view's buttons are hidden with their tab, so
-    views may reuse a key; tests/gui/test_action_keys.py checks none is doubled in a window),
-    and its tooltip names the key as the keyboard does ("Open (Ctrl+O)"). A shortcut of the
-    button's own, not QAbstractButton.setShortcut: that one clicks 100 ms later (animateClick),
-    this one at once, and not while the button is disabled (a group without the permission)."""
-    shortcut = QShortcut(QKeySequence(key), button)
-    shortcut.activated.connect(button.click)
-    shown = shortcut.key().toString(QKeySequence.SequenceFormat.NativeText)
-    tip = button.toolTip() or button.text().replace("&", "").rstrip(".")
-    button.setToolTip(f"{tip} ({shown})")
-    return button
-
-
-ACCEPT_KEY, CLOSE_KEY = "Ctrl+Return", "Esc"  # a dialog's Send/OK (the mail clients' key) and Cancel/Close
-
-
-def keyed_box(box: QDialogButtonBox, others: dict[str, str] | None = None) -> QDialogButtonBox:
-    """A dialog's row of buttons keyed (tests/gui/test_dialog_keys.py walks every dialog): its
-    accepting button (Send, OK, Save) Ctrl+Return, its Cancel or Close Esc, each named in the
-    tooltip; any other button by its text in `others` ({"Save Draft": "Ctrl+S"})."""
-    roles = {QDialogButtonBox.ButtonRole.AcceptRole: ACCEPT_KEY, QDialogButtonBox.ButtonRole.RejectRole: CLOSE_KEY}
-    for button in box.buttons():
-        key = (others or {}).get(button.text().replace("&", "")) or roles.get(box.buttonRole(button))
-        if key and isinstance(button, QPushButton):
-            keyed(button, key)
-    return box
 
 
 def with_buttons(table: QWidget, buttons: list[tuple[str, Any]], keys: dict[str, str] | None = None) -> QWidget:

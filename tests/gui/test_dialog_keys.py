@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence, QShortcut
-from PyQt6.QtWidgets import (QAbstractButton, QApplication, QDialog, QLabel, QMessageBox, QPushButton, QWidget,
-                             QWizard)
+from PyQt6.QtWidgets import (QAbstractButton, QApplication, QDialog, QInputDialog, QLabel, QMessageBox, QPushButton,
+                             QWidget, QWizard)
 from pytestqt.qtbot import QtBot
 
 import kiosk
@@ -117,16 +117,19 @@ def message_box_builders() -> set[str]:
                 continue
             for call in (c for c in ast.walk(fn) if isinstance(c, ast.Call)):
                 f = call.func
-                built = isinstance(f, ast.Name) and f.id == "QMessageBox" or (
-                    isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "QMessageBox"
-                    and f.attr in ("question", "warning", "information", "critical", "about"))
+                built = isinstance(f, ast.Name) and f.id in ("QMessageBox", "QInputDialog") or (
+                    isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                    and f.value.id in ("QMessageBox", "QInputDialog") and f.attr in STATICS)
                 added = isinstance(f, ast.Attribute) and f.attr == "addButton" and "QMessageBox" in ast.unparse(call)
                 if built or added:
                     found.add(f"{path.stem}.{fn.name}")
     return found
 
 
-MESSAGE_BOXES = {"plain.box", "widgets.ask_unsaved"}  # walked by test_every_message_box_button_has_a_key
+STATICS = ("question", "warning", "information", "critical", "about",  # Qt's own boxes, keys and all: not used
+           "getText", "getItem", "getInt", "getDouble", "getMultiLineText")
+MESSAGE_BOXES = {"plain.box", "widgets.ask_unsaved",  # test_every_message_box_button_has_a_key
+                 "plain.input_dialog"}  # test_every_input_dialog_has_its_keys
 
 
 def test_every_dialog_of_the_kiosk_is_walked() -> None:
@@ -369,3 +372,44 @@ def test_every_message_box_button_has_a_key(qtbot: QtBot, window: MainWindow) ->
         assert compose.isVisible() and compose.subject.text() == "Half written"  # kept editing
     finally:
         compose.discard()  # closed without asking again
+
+
+def _answered(qtbot: QtBot, ask: Callable[[], object], press: Qt.Key, modifiers: Qt.KeyboardModifier,
+              before: Callable[[QInputDialog], None] = lambda _d: None) -> tuple[list[str], object]:
+    """`ask()` shows a modal input dialog: its keys are checked, `press` pressed; what it asked
+    for comes back (Cancel pressed by hand when it shows no key, so the test fails and ends)."""
+    found: list[str] = []
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QInputDialog):
+            QTimer.singleShot(10, look)
+            return
+        found.extend(problems(box, box.windowTitle()) or [""])
+        if found != [""]:
+            box.reject()
+            return
+        before(box)
+        qtbot.wait_until(lambda: QApplication.activeWindow() is box)
+        qtbot.keyClick(QApplication.focusWidget() or box, press, modifiers)
+        qtbot.keyRelease(box, Qt.Key.Key_Control)
+
+    QTimer.singleShot(0, look)
+    answer = ask()
+    return [f for f in found if f], answer
+
+
+def test_every_input_dialog_has_its_keys(qtbot: QtBot, window: MainWindow, fakemail: FakeMail) -> None:
+    """plain.input_dialog's OK and Cancel: Ctrl+Return and Esc, named; Ctrl+Return takes the frame
+    typed in an x-ray's "Which frame?", Esc cancels the list to file a message to and a new tag."""
+    compose = _shown(qtbot, window.open_compose("P043"))
+    found, frame = _answered(qtbot, lambda: compose.files.ask_frame("xray.dcm", 3), Qt.Key.Key_Return,
+                             Qt.KeyboardModifier.ControlModifier, lambda box: box.setIntValue(2))
+    assert (found, frame) == ([], 1)
+    _a_message(qtbot, window, fakemail)
+    rid = window.inbox.id_at(0)
+    found, _ = _answered(qtbot, window.inbox_page.file_selected, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier)
+    assert found == [] and window.inbox.id_at(0) == rid  # not filed
+    found, _ = _answered(qtbot, lambda: window.inbox_page.new_tag([rid]), Qt.Key.Key_Escape,
+                         Qt.KeyboardModifier.NoModifier)
+    assert found == []
