@@ -11,6 +11,7 @@ from engine.service.app import App
 from kiosk import plain
 from kiosk.patient_choice import PatientChoice
 from kiosk.people import patient_label
+from kiosk.widgets import keyed_box
 
 
 class FileTo(QDialog):
@@ -36,7 +37,7 @@ class FileTo(QDialog):
         self.file = buttons.addButton("File", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(keyed_box(buttons))
         if candidates:
             self.patient.setCurrentIndex(1)  # the first of the family: the likeliest, still to confirm
         self.patient.currentIndexChanged.connect(lambda i: i > 0 and self.specialist.setCurrentIndex(0))
