@@ -321,6 +321,7 @@ class SetupWizard(QWizard):
         self._before["account.password"] = self.settings.secret("account.password")
         self._before["sms.secret"] = self.settings.secret("sms.secret")
         self._before["proxy.password"] = self.settings.secret("proxy.password")
+        self._unset = {k for k in self._before if self.settings.is_default(k)}  # the engine's: kept so on Cancel
         self._wrote = False  # the test and the Tomorrow page save as they go; Cancel puts them back
         self._lock_before = self.settings.locked(ACCOUNT)  # Cancel locks it again after an Unlock here
 
@@ -362,7 +363,8 @@ class SetupWizard(QWizard):
         unlocked = self._lock_before is not None and self.settings.locked(ACCOUNT) is None
         if self._wrote or self.sms_tested or self.proxy.saved or unlocked:
             kept = SMS_KEYS + ("sms.secret",) if self.sms_tested else ()
-            said, retry = put_back(self.settings, self._before, self._lock_before, kept)
+            before = {k: v for k, v in self._before.items() if k not in self._unset or not self.settings.is_default(k)}
+            said, retry = put_back(self.settings, before, self._lock_before, kept)
             if not retry:  # written: a second Cancel closes
                 self._wrote = self.sms_tested = self.proxy.saved = False
                 self.saved = False

@@ -138,3 +138,19 @@ def test_check_every_keeps_an_unset_or_empty_setting_and_says_so(qtbot: QtBot, w
     assert s.get(EVERY) == 20
     shown, said = _finish_at_schedule(qtbot, window)
     assert shown == "20" and "not set" not in said.lower()
+
+
+def test_cancel_after_the_test_leaves_an_unset_check_every_unset(qtbot: QtBot, window: MainWindow,
+                                                                 practice: Practice) -> None:
+    """The connection test saves the account on the way; Cancel put every value it had read back,
+    writing the engine's default 15 as if typed. A setting nothing changed stays as it was."""
+    s = practice.settings
+    assert s.is_default(EVERY)
+    wizard = window.open_wizard()
+    qtbot.add_widget(wizard)
+    to_page(qtbot, wizard, wizard.test)
+    qtbot.mouseClick(wizard.test.run, Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: wizard.test.result is not None, timeout=20000)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    assert not wizard.isVisible()
+    assert s.is_default(EVERY), s.get(EVERY)
