@@ -9,7 +9,6 @@ from typing import Any
 from PyQt6.QtWidgets import QCheckBox, QFormLayout, QLineEdit, QSpinBox, QWizardPage
 
 from engine.core.settings import defaults
-from engine.service.settings import Settings
 from kiosk import plain
 
 EVERY = "schedule.check_every_minutes"
@@ -18,7 +17,8 @@ KEYS = ("schedule.send_immediately", "schedule.periods", EVERY, "schedule.check_
 
 
 class SchedulePage(QWizardPage):
-    def __init__(self, values: dict[str, Any], settings: Settings) -> None:
+    def __init__(self, values: dict[str, Any], settings: Any) -> None:
+        """`settings`: the App's (`app.settings`), asked whether Check every was ever set."""
         super().__init__()
         self.setTitle("Schedule and pacing")
         form = QFormLayout(self)
