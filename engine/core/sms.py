@@ -11,6 +11,7 @@ Multilingual Plane (most emoji) takes two units, and a surrogate pair is never s
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
@@ -85,6 +86,7 @@ def national_forms(e164: str) -> tuple[str, ...]:
     return national, national.replace(" ", "")
 
 
+@functools.lru_cache(maxsize=8192)  # a list of 500 patients is drawn again at each keystroke
 def shown_mobile(e164: str, region: str) -> str:
     """A stored number as reception reads and types it back: the practice's own country's numbers
     in national form ('+447700900002' with region GB: '07700 900002'), any other country's with
