@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import QEvent, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from engine.service.app import App
@@ -83,4 +83,17 @@ def run_kiosk(folder: Path, screenshot: str | None = None, view: str = "inbox", 
                 qt.quit()
 
             QTimer.singleShot(200, grab)
-        return qt.exec()
+        code = qt.exec()
+        take_down(qt)
+        return code
+
+
+def take_down(qt: QApplication) -> None:
+    """Every window deleted by Qt now, while Python still runs: left to PyQt's clean-up at
+    interpreter exit, a wrapper whose widget Qt had already deleted (the setup wizard's) was
+    visited after its memory was freed, and the process ended in a segmentation fault (1 run
+    in 6-14 of `demo --view wizard --screenshot`, exit code 139)."""
+    for widget in qt.topLevelWidgets():
+        widget.deleteLater()
+    qt.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
