@@ -265,6 +265,15 @@ def family_members(patients: Iterable[Mapping[str, Any]], patient: Mapping[str, 
     return [p for p in patients if p.get("family_id") == fam]
 
 
+def is_one_of(value: Any, codes: Container[str]) -> bool:
+    """`value in codes`; False for a value no code can be (a list or an object where a code is
+    stored: another program's record), not a TypeError that fails a whole list."""
+    try:
+        return value in codes
+    except TypeError:
+        return False
+
+
 def search_words(text: str) -> list[str]:
     """What was typed in a patient search, as lower-case words (commas are spaces), longest first;
     a word repeated or inside a longer one is left out: it matches nothing the longer one does not
