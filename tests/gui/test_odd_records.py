@@ -48,3 +48,16 @@ def test_the_mass_email_counts_everyone_with_a_nameless_record_among_them(qtbot:
     assert dialog.problem.text() == "" and "emails to" in dialog.count.text(), (dialog.problem.text(),
                                                                                dialog.count.text())
     dialog.close()
+
+
+def test_a_count_that_fails_says_so_and_no_longer_says_counting(qtbot: QtBot, window: MainWindow) -> None:
+    """An address stored as a number (another program's write) fails the count: the problem is
+    said, and the count no longer says "Counting..." beside it as if it were still coming."""
+    window.app.directory._coll("patients").insert({**ODD[0], "id": "Q003", "email": 12345})
+    dialog = window.open_mass_mail()
+    qtbot.add_widget(dialog)
+    dialog.template.setCurrentIndex(dialog.template.findData("RECALL"))
+    qtbot.waitUntil(lambda: "Could not count" in dialog.problem.text(), timeout=10000)
+    settle(qtbot, window)
+    assert dialog.count.text() != "Counting..." and not dialog.queue.isEnabled()
+    dialog.close()
