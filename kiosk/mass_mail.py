@@ -113,6 +113,7 @@ class MassMail(QDialog):
         self.queue.setEnabled(bool(self.template.currentData()) and preview.emails > 0)
 
     def _failed(self, exc: Exception) -> None:
+        self.count.setText("")  # not "Counting..." beside the problem, as if the count were still coming
         self.problem.setText(f"Could not count the patients: {getattr(exc, 'message', None) or exc}")
 
     def confirm(self, text: str) -> bool:

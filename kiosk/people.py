@@ -41,8 +41,13 @@ def one_of(people: Sequence[Mapping[str, Any]]) -> str:
     lasts = {str(p.get("last_name") or "").strip() for p in people}
     if len(lasts) == 1 and "" not in lasts and all(firsts):
         return f"{_or(firsts)} {lasts.pop()}?"
-    return _or([" ".join(x for x in (str(p.get("first_name") or "").strip(), str(p.get("last_name") or "").strip())
-                         if x) or person_name(p) for p in people]) + "?"
+    return _or([_whole(p) for p in people]) + "?"
+
+
+def _whole(p: Mapping[str, Any]) -> str:
+    """First and last name; else the title; else the code (a record with no name is still one of them)."""
+    named = " ".join(x for x in (str(p.get("first_name") or "").strip(), str(p.get("last_name") or "").strip()) if x)
+    return named or str(p.get("title") or "").strip() or str(p.get("id") or "someone")
 
 
 def _or(parts: Sequence[str]) -> str:

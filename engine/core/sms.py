@@ -86,12 +86,19 @@ def national_forms(e164: str) -> tuple[str, ...]:
     return national, national.replace(" ", "")
 
 
-@functools.lru_cache(maxsize=8192)  # a list of 500 patients is drawn again at each keystroke
-def shown_mobile(e164: str, region: str) -> str:
+def shown_mobile(e164: object, region: str) -> str:
     """A stored number as reception reads and types it back: the practice's own country's numbers
     in national form ('+447700900002' with region GB: '07700 900002'), any other country's with
     its code ('+33 6 12 34 56 78'). `normalise_mobile` reads either back to the same number. What
-    is not a number (an old record, a typo kept by an import) is shown as stored."""
+    is not a number (an old record, a typo kept by an import) is shown as stored, and so is what
+    is not even text (447700900002 as a JSON number, written by another program)."""
+    if not isinstance(e164, str):
+        return "" if e164 is None else str(e164)
+    return _shown_mobile(e164, str(region))
+
+
+@functools.lru_cache(maxsize=8192)  # a list of 500 patients is drawn again at each keystroke
+def _shown_mobile(e164: str, region: str) -> str:
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

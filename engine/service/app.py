@@ -263,7 +263,8 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         if limit is not None:  # the first few by name, from the search's index (not everyone read and sorted)
             return [Patient.from_record(r) for r in self.directory.first_patients(limit)]
         everyone = sorted(self.directory.list("patients"),
-                          key=lambda r: (r["last_name"].lower(), r["first_name"].lower(), r["id"]))
+                          key=lambda r: (str(r.get("last_name") or "").lower(), str(r.get("first_name") or "").lower(),
+                                         str(r.get("id", ""))))  # a record without a name is listed too
         return [Patient.from_record(r) for r in everyone[:limit]]
 
     def documents(self, patient_id: str) -> list[Document]:

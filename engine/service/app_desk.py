@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from engine.core import directory as rules
 from engine.core.outbox import State
 from engine.service.values import DayAppointment, DeskCounts, OutboxItem, Patient, RecallLine, RecallMessage, RecallRun
 
@@ -54,7 +55,7 @@ class DeskDoor:
         names = d.names("providers", {r.get("provider_id") or "" for r in rows})
         wanted = {r["id"] for r in rows}
         confirmations: dict[str, str] = {}
-        for item in self.outbox.iter_newest(lambda r: r.get("appointment_id") in wanted):  # newest first: the latest
+        for item in self.outbox.iter_newest(lambda r: rules.is_one_of(r.get("appointment_id"), wanted)):  # newest first
             aid = item.record.get("appointment_id")
             if aid in wanted and item.kind == "confirmation" and aid not in confirmations:
                 confirmations[aid] = item.status.value

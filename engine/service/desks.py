@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from engine.core.names import hidden, shown_name
 from engine.errors import InputInvalid, PracticeMailError
 from engine.service.values import NewEmail
 
@@ -81,7 +82,8 @@ def prompt_from(args: dict[str, Any]) -> tuple[int, bool, str]:
     """An answer to "send this confirmation now?" (or its Undo): the item, yes or no, and who
     answered in words; anything else is refused, not guessed at."""
     rid, send, by = (args.get(k) for k in ("rid", "send", "by")) if isinstance(args, dict) else (None, None, None)
-    if type(rid) is not int or rid <= 0 or type(send) is not bool or not isinstance(by, str):
+    if type(rid) is not int or rid <= 0 or type(send) is not bool or not isinstance(by, str) \
+            or any(hidden(ch) for ch in by):  # who answered is shown at every desk: one line, as written
         raise InputInvalid("the desk's answer was not understood", hint="Update practicemail on that desk.")
     return rid, send, by[:200]
 
@@ -134,7 +136,8 @@ class Runner:
         command = self.commands.take(self.taken_by)
         if command is None:
             return False
-        log.info("command %d from %s: %s", command.id, command.asked_by, command.kind)
+        log.info("command %d from %s: %s", command.id, shown_name(command.asked_by[:200]),
+                 shown_name(command.kind[:40]))  # anyone who writes the table chooses these: no line of their own
         try:
             if command.stale:
                 raise PracticeMailError("the request waited too long and was not carried out",

@@ -209,7 +209,7 @@ class Directory:
         if not wanted:
             return {}
         col = rules.KEY_COLUMN[kind]
-        return {r[col]: r for r in self._coll(kind).find(lambda r: r.get(col) in wanted)}
+        return {r[col]: r for r in self._coll(kind).find(lambda r: rules.is_one_of(r.get(col), wanted))}
 
     def search(self, text: str, limit: int = 200) -> list[dict[str, Any]]:
         """Patients matching every word typed, each word found in the name, date of birth

@@ -276,3 +276,54 @@ def test_a_file_attached_at_the_desk_goes_out_under_a_safe_name(qtbot: QtBot, wi
     assert compose.files.add_path(spoofed)
     assert [a.filename for a in compose.files.files] == ["x-raygnp.exe"]
     compose.discard()  # typed work asks before it goes (#19): this test meant to throw it away
+
+
+def test_the_new_windows_show_a_hostile_family_as_plain_text(qtbot: QtBot, window: MainWindow,
+                                                             fakemail: FakeMail) -> None:
+    """#19's windows read the patient index: the inbox's one question for a shared address, File...,
+    the text window's list (mobiles in national form), the address book and the mass email's
+    count naming who has no address. Two hostile patients sharing one address, one without an
+    email, with every line end and bidi control a CSV can carry."""
+    PROBLEMS.clear()
+    d = window.app.practice.directory
+    names = [("<b>Ann</b>\u2028", "Ng\u202e<u>evil</u>\u0085"), ("Bo\u2029\r\n", "Ng\u202e<u>evil</u>\u0085")]
+    for n, (first, last) in enumerate(names):
+        d.add_patient({"id": f"PH{n}", "first_name": first.strip(), "last_name": last, "family_id": f"FH{n}",
+                       "email": "shared@evil.example", "mobile": "07700 900099", "shared_address": "yes"})
+    d.add_patient({"id": "PH9", "first_name": "<i>Bo</i>\u2066", "last_name": "Ng\u202e<u>evil</u>", "email": ""})
+    fakemail.deliver("practice", b"From: shared@evil.example\r\nSubject: =?utf-8?b?" + __import__("base64").b64encode(
+        "Hi\u202e <b>there</b>".encode()) + b"?=\r\nMessage-ID: <sh1@x>\r\n\r\nhello\r\n")
+    send_receive(qtbot, window)
+    window.show_view("inbox")
+    qtbot.waitUntil(lambda: window.inbox.model_.rowCount() >= 1)
+    seen = [assert_plain(window, "inbox: the one question")]
+    window.inbox.selectRow([window.inbox_page.messages[window.inbox.id_at(r)].subject.startswith("Hi")
+                            for r in range(window.inbox.model_.rowCount())].index(True))
+    filing = window.inbox_page.file_selected()
+    qtbot.keyClicks(filing.choice.find, "evil")
+    seen.append(assert_plain(window, "File..."))
+    filing.reject()
+    text = window.open_compose("PH0").open_text()
+    seen.append(assert_plain(window, "text window"))
+    text.reject()
+    compose = window.open_compose()
+    book = compose.open_address_book(modal=False)
+    qtbot.keyClicks(book.search, "evil")
+    book.table.selectAll()
+    book.add_to("Cc")
+    seen.append(assert_plain(window, "address book"))
+    book.reject()
+    compose.close()
+    mass = window.open_mass_mail()
+    mass.template.setCurrentIndex(mass.template.findData("RECALL"))
+    qtbot.keyClicks(mass.search, "evil")
+    qtbot.waitUntil(lambda: "without an address" in mass.count.text())
+    seen.append(assert_plain(window, "mass email"))
+    mass.close()
+    problems = sorted(set(PROBLEMS))
+    PROBLEMS.clear()
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(p[:200] for p in problems)
+    everything = "\n".join(seen)
+    assert "<b>Ann</b> or Bo Ng\\u202e<u>evil</u>?" in seen[0]  # the one question, read as text
+    assert "\\u202e" in everything and "<b>Ann</b>" in everything
+    assert not any(ch in everything for ch in "\u2028\u2029\u0085\u2066")

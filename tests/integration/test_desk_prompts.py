@@ -234,3 +234,37 @@ def test_a_desk_s_answer_not_of_the_command_s_shape_is_refused(
     assert service.outbox_item(rid).record["prompt"] and fakemail.sent() == []
     with pytest.raises(PracticeMailError):
         service.answer_prompt(10_000, True)
+
+
+def test_a_forged_answer_row_neither_forges_a_log_line_nor_a_name_at_the_desks(
+        service: App, desks: list[tuple[App, Heard]], clock: FakeClock, fakemail: FakeMail, pg_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Anyone who can write the commands table chooses asked_by, kind and the answer's `by`: a line
+    break there wrote a line of their own into the service's log ("... INFO patient P001 ..."),
+    and `by` reached every desk's words as who answered, line break and bidi override kept. An
+    item code past PostgreSQL's bigint is refused in one line, no traceback."""
+    import psycopg
+
+    (one, heard), _two = desks
+    rid = book(service)
+    clock.advance(timedelta(minutes=10))
+    wait_for(lambda: heard.asked() == [rid], "the desk asked")
+    forged = "desk\n2026-12-01 10:00:00 INFO practicemail.service patient P001 deleted\u2028x"
+    rows = [("answer_prompt", {"rid": rid, "send": False, "by": "Tess\nat the\u202e desk"}, forged),
+            ("answer_prompt", {"rid": 2 ** 70, "send": True, "by": "x"}, "rogue"),
+            ("answer_prompt\r\nforged", {"rid": rid, "send": True, "by": "x"}, "rogue")]
+    caplog.set_level("INFO", logger="practicemail")
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        for kind, args, asked_by in rows:
+            c.execute("INSERT INTO desk_commands (kind, args, asked_by) VALUES (%s, %s, %s)",
+                      (kind, psycopg.types.json.Json(args), asked_by))
+        wait_for(lambda: c.execute("SELECT count(*) FROM desk_commands WHERE done_at IS NULL").fetchone()[0] == 0,
+                 "every row answered")
+        answers = c.execute("SELECT ok, result FROM desk_commands ORDER BY id").fetchall()
+    assert [ok for ok, _r in answers] == [False, False, False], answers
+    assert "not understood" in answers[0][1]["error"] and "\n" not in answers[1][1]["error"], answers
+    assert service.outbox_item(rid).record["prompt"] and fakemail.sent() == []  # still asked, nothing answered
+    for record in caplog.records:
+        said = record.getMessage()
+        assert not any(ch in said for ch in "\r\n\u2028\u2029\u0085\u202e"), said
+        assert record.exc_info is None, said

@@ -31,3 +31,12 @@ def test_every_patient_is_named_once_and_no_title_is(people: list[tuple[str, str
     assert "Mx" not in said or any("Mx" in f + last for f, last in people)
     for first, _last in people:
         assert first in said
+
+
+def test_a_patient_with_no_name_on_record_is_said_by_code_not_left_out() -> None:
+    """' or Ann Lee?' named one of two patients at the address: the other, a record with no name
+    (an old import), vanished from the question reception answers by filing."""
+    said = one_of([{"id": "P077", "first_name": "", "last_name": ""}, {"id": "P078", "first_name": "Ann",
+                                                                       "last_name": "Lee"}])
+    assert said == "P077 or Ann Lee?"
+    assert one_of([{"id": "P077"}, {"id": "P079", "first_name": " ", "last_name": None}]) == "P077 or P079?"
