@@ -1,4 +1,4 @@
-"""`practicemail users list|add|remove|pin|unlock` and `practicemail groups list`: who may sign in at
+"""`practicemail users list|add|remove|pin|unlock|recover|recovery-code` and `practicemail groups list`: who may sign in at
 the desk, and what each security group may do (engine/service/roles.py).
 
 A PIN never comes on the command line (every user of the machine can read it there): it is
@@ -9,6 +9,11 @@ user's own current PIN, or a user who manages users (the super user group) named
 their PIN; `users add`, `remove` and `unlock` need the latter. Their PIN is asked first (one line of
 standard input before the new PIN). The one exception is a fresh practice where nobody has a PIN
 yet: there is nobody to sign in as, and the first super user is added without. `users list` is open.
+
+A super user's recovery code (engine/service/recovery.py) is shown once when they first have a PIN
+and by `users recovery-code NAME` (their PIN first); `users recover NAME` takes it (asked for, or
+the first line of standard input, never argv) and a new PIN, for a super user who forgot theirs.
+A user without a PIN who manages users must choose a PIN (`users pin NAME`) before managing.
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ def manager(app: Any, args: argparse.Namespace, what: str) -> None:
             raise InputInvalid(f"only a super user may {what}; nothing was changed", hint=_ASK)
         return
     who = signed_in(app, args.user)
+    if not allowed(who, MANAGE) and app.recovery.must_choose_pin(who.user):
+        raise InputInvalid(f"{who.user} has no PIN yet; nothing was changed",
+                           hint=f"Choose one first: practicemail users pin \"{who.user}\" (it is asked for).")
     if not allowed(who, MANAGE):
         raise PinRefused(f"{who.user} ({who.group}) may not {what}; nothing was changed", hint=_ASK)
 
@@ -79,8 +87,22 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     with open_app(args, writer=True) as app:
         manager(app, args, "add a user")
         user = app.roles.add_user(args.name, args.group, read_pin())
-    emit(args, {"name": user.name, "group": user.group}, f"user {user.name} added to {user.group}")
+        code = app.recovery.first_code(user.name)
+    emit(args, {"name": user.name, "group": user.group, **_code_doc(code)},
+         f"user {user.name} added to {user.group}" + _code_text(user.name, code))
     return 0
+
+
+def _code_doc(code: str | None) -> dict[str, str]:
+    return {"recovery_code": code} if code else {}
+
+
+def _code_text(name: str, code: str | None) -> str:
+    """The recovery code, shown this once (docs/guide-manager.md: print it, keep it in the safe)."""
+    if not code:
+        return ""
+    return (f"\nRecovery code for {name}: {code}\nIt is shown only this once: print it or write it down and "
+            "keep it in the practice's safe. `practicemail users recover` takes it if the PIN is forgotten.")
 
 
 def cmd_users_pin(args: argparse.Namespace) -> int:
@@ -91,7 +113,34 @@ def cmd_users_pin(args: argparse.Namespace) -> int:
         else:
             signed_in(app, args.name, "The current PIN")
         user = app.roles.update_user(args.name, pin=read_pin())
-    emit(args, {"name": user.name, "group": user.group}, f"a new PIN for {user.name} is saved")
+        code = app.recovery.first_code(user.name)
+    emit(args, {"name": user.name, "group": user.group, **_code_doc(code)},
+         f"a new PIN for {user.name} is saved" + _code_text(user.name, code))
+    return 0
+
+
+def cmd_users_recover(args: argparse.Namespace) -> int:
+    """A forgotten PIN: the recovery code (asked first), then the new PIN; the code is used up."""
+    with open_app(args, writer=True) as app:
+        code = hidden_line(f"Recovery code for {args.name} (not shown): ")
+        if not code:
+            raise InputInvalid("no recovery code was given; nothing was changed",
+                               hint="Type it at the prompt, or give it as one line on standard input.")
+        pin = read_pin()
+        fresh = app.recovery.recover(args.name, code, pin)
+        name = next(u.name for u in app.roles.users() if u.name.casefold() == args.name.casefold())
+    emit(args, {"name": name, "recovery_code": fresh},
+         f"a new PIN for {name} is saved; the old recovery code no longer works" + _code_text(name, fresh))
+    return 0
+
+
+def cmd_users_recovery_code(args: argparse.Namespace) -> int:
+    """A new recovery code for a super user, who signs in with their PIN; the old one stops working."""
+    with open_app(args, writer=True) as app:
+        who = signed_in(app, args.name)
+        code = app.recovery.issue(who.user)
+    emit(args, {"name": who.user, "recovery_code": code},
+         f"a new recovery code for {who.user}; the old one no longer works" + _code_text(who.user, code))
     return 0
 
 
@@ -135,6 +184,13 @@ def register(commands: Commands) -> None:
                      as_json, into=users)
     p.add_argument("name")
     _by(p)
+    p = commands.add("recover", cmd_users_recover, "a forgotten PIN: the user's recovery code, then a new PIN (both "
+                     "asked for, or read as lines of standard input); the code is used up and a new one shown",
+                     as_json, into=users)
+    p.add_argument("name")
+    p = commands.add("recovery-code", cmd_users_recovery_code, "a new recovery code for a super user (their PIN is "
+                     "asked for first); shown once, the old one stops working", as_json, into=users)
+    p.add_argument("name")
     p = commands.add("unlock", cmd_users_unlock, "let a user locked out by wrong PINs sign in again",
                      as_json, into=users)
     p.add_argument("name")

@@ -39,6 +39,7 @@ from engine.service.practice import Practice, default_data_folder
 from engine.service.recalls import Recalls
 from engine.service.reminder_rules import ReminderRules
 from engine.service.reminders import Reminders
+from engine.service.recovery import Recovery
 from engine.service.roles import DESK, PERMISSIONS, ROLES, SUPER, Group, PinRefused, Roles, SignedIn, User, allowed
 from engine.service.sms import Texts
 from engine.service.standby import Standby
@@ -101,6 +102,7 @@ class App(DeskDoor, DesksDoor, MailDoor, CommandLineDoor):
         self.reminders: Reminders = self.engine.reminders  # the worker's own (it resolves booking links)
         self.composer = Composer(practice, self.outbox, self.inbox, self.templates)
         self.roles = Roles(practice.store, now=self.now, zone=self.zone)
+        self.recovery = Recovery(self.roles)  # a super user's way back in (engine/service/recovery.py)
         self._owns_practice = False
         self._init_desks()
 

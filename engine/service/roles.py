@@ -33,6 +33,7 @@ from engine.adapters.storage import RID, Storage
 from engine.core.names import hidden
 from engine.errors import InputInvalid, NotFound, PracticeMailError
 from engine.service.pin_hash import PIN_COST, hashed as _hash, pin_fields as _pin_fields
+from engine.service import recovery
 from engine.service.pin_tries import PinTries
 
 # permission -> what it lets a person do, in the desk's words (the order the page shows them)
@@ -198,6 +199,8 @@ class Roles:
         if rec is None:
             raise PinRefused("that name and PIN do not match")
         self._refuse_if_locked(rec["name"])
+        if "hash" not in rec and recovery.claimed(self):  # a default account left without a PIN: no way in
+            raise PinRefused(f"{rec['name']} has no PIN yet", hint="Ask a super user to give them one (Users and groups).")
         if "hash" in rec and not self.tries.counted():  # a wrong PIN could not be counted: not tried at all
             raise PinRefused("a PIN cannot be checked where the practice is open read-only",
                              hint="Sign in at a desk of the practice (the kiosk).")
@@ -233,8 +236,9 @@ class Roles:
         rec = self._user_record(who.user) if who.user else None
         if rec is None:
             return self.desk()
-        group = self.group(rec["group"])
-        return SignedIn(rec["name"], rec["group"], group.permissions if group else frozenset())
+        group = self.group(rec["group"])  # without a PIN yet: nothing that needs "manage" until they choose one
+        perms = (group.permissions if group else frozenset()) - (set() if "hash" in rec else {MANAGE})
+        return SignedIn(rec["name"], rec["group"], frozenset(perms))
 
     # -- changing ---------------------------------------------------------------------------
     def _materialise(self) -> None:
