@@ -24,13 +24,15 @@ def test_users_add_list_pin_remove_with_the_pin_on_stdin(tmp_path: Path) -> None
     assert pm_stdin("users", "pin", "ann lee", data=data, stdin="4821\n9753\r\n").returncode == 0  # her own first
     text = pm("users", "list", data=data).stdout
     assert "Ann Lee" in text and "no PIN yet" in text
-    assert pm("users", "remove", "Ann Lee", "--user", "super user", data=data).returncode == 0
+    assert pm_stdin("users", "pin", "super user", data=data, stdin="5555\n").returncode == 0  # before managing
+    assert pm_stdin("users", "remove", "Ann Lee", "--user", "super user", data=data, stdin="5555\n").returncode == 0
     assert "Ann Lee" not in pm("users", "list", data=data).stdout
 
 
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "d"
     assert pm_stdin("users", "add", "Ann", "--group", "dentist", data=data, stdin="1234\n").returncode == 0
+    assert pm_stdin("users", "pin", "super user", data=data, stdin="5555\n").returncode == 0
     before = pm("users", "list", "--json", data=data).stdout
     for args, stdin, words in ((("users", "add", "Bob", "--group", "dentist"), "", "no PIN"),
                                (("users", "add", "Bob", "--group", "dentist"), "12\n", "4 to 12 digits"),
@@ -40,7 +42,7 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
                                (("users", "add", "ann", "--group", "dentist"), "1234\n", "already"),
                                (("users", "remove", "super user"), "", "last super user"),
                                (("users", "remove", "Nobody"), "", "no user")):
-        out = pm_stdin(*args, "--user", "super user", data=data, stdin=stdin)  # a super user with no PIN yet
+        out = pm_stdin(*args, "--user", "super user", data=data, stdin="5555\n" + stdin)  # the super user's PIN first
         assert out.returncode == 1 and words in out.stderr and len(out.stderr.splitlines()) == 1, (args, out.stderr)
     assert pm("users", "list", "--json", data=data).stdout == before
     usage = pm("users", "add", "Bob", "--group", "dentist", "--pin", "1234", data=data)
@@ -65,8 +67,9 @@ def test_a_user_locked_by_wrong_pins_is_listed_and_unlock_or_a_new_pin_lets_them
 
     data = tmp_path / "d"
     assert pm_stdin("users", "add", "Tess", "--group", "dentist", data=data, stdin="2580\n").returncode == 0
+    assert pm_stdin("users", "pin", "super user", data=data, stdin="5555\n").returncode == 0
     assert pm_stdin("users", "add", "Ann", "--group", "dentist", "--user", "super user", data=data,
-                    stdin="4821\n").returncode == 0
+                    stdin="5555\n4821\n").returncode == 0
     tomorrow = FakeClock(datetime.now(timezone.utc) + timedelta(days=1))  # locked whenever the CLI looks
 
     def lock_out(name: str) -> None:
@@ -84,13 +87,13 @@ def test_a_user_locked_by_wrong_pins_is_listed_and_unlock_or_a_new_pin_lets_them
     listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
     assert listed["Tess"]["locked_until"] and listed["Ann"]["locked_until"] and not listed["super user"]["locked_until"]
     assert "locked after wrong PINs" in pm("users", "list", data=data).stdout
-    unlocked = pm("users", "unlock", "tess", "--user", "super user", data=data)
+    unlocked = pm_stdin("users", "unlock", "tess", "--user", "super user", data=data, stdin="5555\n")
     assert unlocked.returncode == 0 and "may sign in again" in unlocked.stdout
     assert pm_stdin("users", "pin", "Ann", "--user", "super user", data=data,
-                    stdin="7777\n").returncode == 0  # a new PIN forgets them
+                    stdin="5555\n7777\n").returncode == 0  # a new PIN forgets them
     listed = {u["name"]: u for u in json.loads(pm("users", "list", "--json", data=data).stdout)}
     assert listed["Tess"]["locked_until"] is None and listed["Ann"]["locked_until"] is None
-    nobody = pm("users", "unlock", "Nobody", "--user", "super user", data=data)
+    nobody = pm_stdin("users", "unlock", "Nobody", "--user", "super user", data=data, stdin="5555\n")
     assert nobody.returncode == 1 and "no user" in nobody.stderr and len(nobody.stderr.splitlines()) == 1
 
 
