@@ -106,7 +106,7 @@ class RoleDesk:
     def _gate(self, who: SignedIn) -> None:
         may = lambda permission: allowed(who, permission)  # noqa: E731 - read as a sentence below
         self.setup.setEnabled(may("setup_wizard"))
-        self.pins.setEnabled(may("manage_pins"))
+        self.pins.setEnabled(may("manage_pins") or self.app.recovery.must_choose_pin(who.user))  # a PIN first
         self.mass_mail.setEnabled(may("mass_email"))
         for b in buttons_named(self.inbox_page, "Delete"):
             b.setEnabled(may("delete"))
@@ -132,7 +132,7 @@ class RoleDesk:
     def _signed_in(self, who: SignedIn) -> None:
         self.apply_role(who)
         self.activateWindow()  # back to the desk, keys and all
-        note = "" if self.roles.has_pin(who.user) else " (no PIN yet: set one under Users and groups)"
+        note = "" if self.roles.has_pin(who.user) else " (no PIN yet: choose one under Users and groups)"
         self.status_line.setText(f"Signed in as {who.user}, {who.group}{note}.")
 
     def sign_in(self, name: str, pin: str) -> bool:
@@ -149,10 +149,11 @@ class RoleDesk:
 
     def open_pins(self) -> UsersDialog | None:
         """Users and groups: for a group allowed to manage them (the action is greyed out too)."""
-        if not allowed(self.role, "manage_pins"):
+        if not allowed(self.role, "manage_pins") and not self.app.recovery.must_choose_pin(self.role.user):
             return None
-        dialog = UsersDialog(self.app, self)
+        dialog = UsersDialog(self.app, self, self.role)
         dialog.page.changed.connect(lambda: self.apply_role(self.roles.again(self.role)))
+        dialog.page.changed.connect(lambda: dialog.page.set_who(self.role))  # their PIN chosen: the rest opens
         dialog.finished.connect(lambda _result: self.activateWindow())
         dialog.show()
         self.users_dialog = dialog

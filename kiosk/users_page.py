@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QF
                              QLineEdit, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from engine.errors import PracticeMailError
-from engine.service.app import PERMISSIONS, SUPER, App
+from engine.service.app import PERMISSIONS, SUPER, App, SignedIn
 from kiosk import plain
 from kiosk.widgets import keyed, keyed_box
 
@@ -29,16 +29,22 @@ def _button(text: str, slot: Callable[[], Any], row: QHBoxLayout, key: str = "")
 class UsersPage(QWidget):
     changed = pyqtSignal()  # a group or user was saved: the window sets its rights again
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, who: SignedIn | None = None) -> None:
+        """`who`: the user at the desk (their recovery code; a PIN first when they have none)."""
         super().__init__()
         self.roles = app.roles
+        self.recovery = app.recovery
+        self.who = who
         layout = QHBoxLayout(self)
         layout.addWidget(self._groups_box(), 1)
         layout.addWidget(self._users_box(), 1)
         self.problem = plain.label(wrap=True)
         self.problem.setStyleSheet(plain.PROBLEM_BOLD)
         self.said = plain.label(wrap=True)
+        self.code = plain.label(wrap=True)  # a recovery code, shown this once
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reload()
+        self.set_who(who)
 
     # -- groups -----------------------------------------------------------------------------
     def _groups_box(self) -> QGroupBox:
@@ -110,6 +116,9 @@ class UsersPage(QWidget):
         self.let_in.setToolTip("For a user locked out by wrong PINs: forget them, so they may sign in now")
         keyed(self.let_in, "Alt+L")
         self.let_in.setEnabled(False)
+        self.new_code = _button("New recovery code", self.make_code, row)
+        self.new_code.setToolTip("A new recovery code for you, shown once, for the safe: the old one stops working")
+        keyed(self.new_code, "Alt+R")
         row.addStretch(1)
         v.addLayout(row)
         return box
@@ -138,6 +147,10 @@ class UsersPage(QWidget):
         return self._do(add, f"User {self.user_name.text().strip()} added.")
 
     def store_user(self) -> bool:
+        if self.who is not None and self.recovery.must_choose_pin(self.who.user):
+            self.select(user=self.who.user)  # their own PIN only, until they have one
+            self.user_name.setText(self.who.user)
+            self.user_group.setCurrentIndex(self.user_group.findData(self.who.group))
         return self._do(lambda: self.roles.update_user(self.user_name.text(), group=self.user_group.currentData(),
                                                        pin=self._pin_typed()),
                         f"User {self.user_name.text().strip()} saved.")
@@ -159,6 +172,33 @@ class UsersPage(QWidget):
         return self._do(lambda: self.roles.remove_user(self.user_name.text()),
                         f"User {self.user_name.text().strip()} removed.")
 
+    def make_code(self) -> bool:
+        """A new recovery code for the user at the desk (who signed in with their PIN)."""
+        user = self.who.user if self.who is not None else ""
+        return self._do(lambda: self._show_code(user, self.recovery.issue(user)),
+                        f"A new recovery code for {user}: the old one no longer works.")
+
+    def _show_code(self, user: str, code: str | None) -> None:
+        if code:
+            self.code.setText(f"Recovery code for {user}: {code}. It is shown only this once: print it or write it "
+                              "down and keep it in the practice's safe (it gives a new PIN if the PIN is forgotten).")
+
+    def set_who(self, who: SignedIn | None) -> None:
+        """A user who manages users but has no PIN yet (a fresh practice) chooses one first: only
+        their own name, the PIN fields and Save user until then."""
+        self.who = who
+        choose = who is not None and self.recovery.must_choose_pin(who.user)
+        for widget in (self.groups, self.group_name, *self.ticks.values(), self.save_group, self.remove_group,
+                       self.users, self.user_group, self.add_user, self.remove_user, self.user_name):
+            widget.setEnabled(not choose)
+        self.new_code.setEnabled(not choose and who is not None and self.roles.has_pin(who.user))
+        if choose and who is not None:
+            self.select(user=who.user)
+            self.problem.setText(f"{who.user} has no PIN yet: choose one (type it twice, then Save user) before "
+                                 "changing users and groups.")
+        if not choose:
+            self.show_group(self.groups.currentItem())  # the super user group's own tick stays greyed
+
     # -- both -------------------------------------------------------------------------------
     def _do(self, change: Callable[[], Any], done: str) -> bool:
         """Run a change: its refusal in words (nothing typed is cleared), or done and shown."""
@@ -170,6 +210,8 @@ class UsersPage(QWidget):
             return False
         self.problem.setText("")
         self.said.setText(plain.shown(done))
+        if self.pin.text():
+            self._show_code(self.user_name.text().strip(), self.recovery.first_code(self.user_name.text()))
         self.pin.clear()
         self.again.clear()
         self.reload()
@@ -204,14 +246,14 @@ class UsersPage(QWidget):
 
 
 class UsersDialog(QDialog):
-    def __init__(self, app: App, parent: QWidget | None = None) -> None:
+    def __init__(self, app: App, parent: QWidget | None = None, who: SignedIn | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Users and groups")
         layout = QVBoxLayout(self)
-        self.page = UsersPage(app)
+        self.page = UsersPage(app, who)
         layout.addWidget(self.page)
-        layout.addWidget(self.page.problem)
-        layout.addWidget(self.page.said)
+        for label in (self.page.problem, self.page.said, self.page.code):
+            layout.addWidget(label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(keyed_box(buttons))

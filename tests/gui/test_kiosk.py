@@ -303,7 +303,8 @@ def test_roles_pins_and_a_confirmed_action(qtbot: QtBot, window: MainWindow, pra
 
 def test_pins_are_set_at_the_desk_by_the_super_user_only(qtbot: QtBot, window: MainWindow) -> None:
     assert not window.pins.isEnabled() and window.open_pins() is None  # reception cannot
-    assert window.sign_in("super user", "")  # a fresh install: no PIN yet
+    window.roles.update_user("super user", pin="8642")  # a super user manages once they have a PIN
+    assert window.sign_in("super user", "8642")
     dialog = window.open_pins()
     qtbot.add_widget(dialog)
     page = dialog.page
