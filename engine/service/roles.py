@@ -199,7 +199,9 @@ class Roles:
         if rec is None:
             raise PinRefused("that name and PIN do not match")
         self._refuse_if_locked(rec["name"])
-        if "hash" not in rec and recovery.claimed(self):  # a default account left without a PIN: no way in
+        group = self.group(rec["group"])
+        if "hash" not in rec and group is not None and MANAGE in group.permissions and recovery.claimed(self):
+            # a default super user left without a PIN: no way in (a desk's PIN-less users stay the practice's choice)
             raise PinRefused(f"{rec['name']} has no PIN yet", hint="Ask a super user to give them one (Users and groups).")
         if "hash" in rec and not self.tries.counted():  # a wrong PIN could not be counted: not tried at all
             raise PinRefused("a PIN cannot be checked where the practice is open read-only",

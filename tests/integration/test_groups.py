@@ -68,8 +68,11 @@ def test_the_old_role_pins_become_users_of_their_group(backend: Backend) -> None
         store.collection("roles").insert({"role": "super user", "salt": "00" * 16, "hash": _hash("2468", bytes(16))})
         roles = Roles(store)
         assert not roles.verify("super user", "1111") and roles.sign_in("super user", "2468").group == SUPER
-        with pytest.raises(PinRefused, match="no PIN yet"):  # it had no PIN: no way in once a super user has one
+        assert roles.sign_in("dentist", "").group == "dentist"  # a PIN-less user of a group that does not manage
+        roles.save_group("dentist", {"templates", MANAGE})  # one that manages, without a PIN: no way in now
+        with pytest.raises(PinRefused, match="no PIN yet"):
             roles.sign_in("dentist", "")
+        roles.save_group("dentist", {"templates"})
         roles.add_user("Ann", "reception", "1234")  # the first change writes the migrated users
     with backend.open() as store:
         roles = Roles(store)
