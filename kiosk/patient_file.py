@@ -14,6 +14,7 @@ from engine.service.app import App
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
 from kiosk.bounced import bounced_label
+from kiosk.jobs import Jobs
 from kiosk.patient_edit import PatientEditDialog
 from kiosk.people import born
 from kiosk.tables import RecordTable
@@ -24,7 +25,7 @@ class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
                  on_email: Any, when: Callable[[str], str], app: App | None = None,
                  on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None,
-                 provider_name: str = "", short: Callable[[str], str] | None = None) -> None:
+                 provider_name: str = "", short: Callable[[str], str] | None = None, jobs: Jobs | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
         name = plain.shown(person_name(patient) or patient["id"])  # a patient's record is data, too
@@ -38,10 +39,11 @@ class PatientFile(QDialog):
         self.app = app
         self.when = when  # the full time, for what is printed or kept
         self.short = short or when  # 'Today 08:14', 'Fri 4 Dec 08:00': the tables a person scans
+        self.jobs = jobs if jobs is not None else Jobs(self)  # the desk's jobs thread: edits and bookings written there
         self.form = QFormLayout()
         self.show_details(patient, family, provider_name)
         layout.addLayout(self.form)
-        self.appointments = AppointmentsPanel(app, patient, self.short, on_change) if app is not None else None
+        self.appointments = AppointmentsPanel(app, patient, self.short, on_change, self.jobs) if app is not None else None
         if self.appointments is not None:
             layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))
@@ -61,7 +63,6 @@ class PatientFile(QDialog):
         # set by the main window: open compose for the patient with the PDF attached
         self.on_edited: Callable[[], None] = lambda: None  # set by the main window: the Patients list again
         self.last_edit: PatientEditDialog | None = None
-        self.jobs: Any = None  # set by the main window: the desk's jobs thread, where an edit is saved
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.email_history = QPushButton("Email history as PDF...")
         self.email_history.clicked.connect(self.email_history_as_pdf)
