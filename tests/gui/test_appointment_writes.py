@@ -153,3 +153,41 @@ def test_a_move_refused_is_said_in_the_practices_words(qtbot: QtBot, window: Mai
     assert window.day_list.move(aid, f"{day}T10:00")
     settle(qtbot, window)
     assert window.status_line.text().endswith("Book a new appointment instead.")
+
+
+def test_an_edited_patient_is_shown_from_the_saves_answer(qtbot: QtBot, window: MainWindow) -> None:
+    """PatientFile._edited read the patient again by code on the GUI thread; the save answers it."""
+    file = window.open_patient("P033")
+    qtbot.add_widget(file)
+    dialog = file.edit_details()
+    calls: list[str] = []
+    directory = window.app.directory
+    real = directory.require
+    directory.require = lambda kind, key: (calls.append(threading.current_thread().name), real(kind, key))[1]
+    dialog.email.setText("angus.new@patientmail.example")
+    dialog.first.setText("Aonghas")
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save),
+                     Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=15000)
+    settle(qtbot, window)
+    assert calls and "MainThread" not in calls
+    shown = [w.text() for w in file.findChildren(type(file.heading))]
+    assert "angus.new@patientmail.example" in shown and file.heading.text() == "Mr Aonghas MacLeod"
+    assert file.windowTitle() == "Mr Aonghas MacLeod"
+
+
+def test_a_new_family_and_provider_are_shown_after_an_edit(qtbot: QtBot, window: MainWindow) -> None:
+    """A family code or usual provider changed: the file's Family and Usual provider follow (read
+    on the jobs thread)."""
+    file = window.open_patient("P033")
+    qtbot.add_widget(file)
+    dialog = file.edit_details()
+    dialog.family.setText("F01")
+    dialog.provider.setCurrentIndex(dialog.provider.findData("DR1"))
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save),
+                     Qt.MouseButton.LeftButton)
+    qtbot.wait_until(lambda: not dialog.isVisible(), timeout=15000)
+    settle(qtbot, window)
+    shown = [w.text() for w in file.findChildren(type(file.heading))]
+    assert "Dr Amara Okafor" in shown
+    assert any("Priya Patel" in text and "Dev Patel" in text for text in shown), shown
