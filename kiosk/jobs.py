@@ -14,10 +14,12 @@ refresh that was read before the command ran) and takes it back when the command
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from PyQt6 import sip
 from PyQt6.QtCore import QModelIndex, QObject
+from PyQt6.QtWidgets import QAbstractButton
 
 from kiosk.workers import Answers, Workers
 
@@ -87,6 +89,40 @@ class Refresher:
         if self.again:
             self.again = False
             self.request()
+
+
+class OneWrite:
+    """A view's writes (a booking, a move, a cancellation) on the jobs thread, one at a time:
+    while one runs its `buttons` take no click and the one clicked says what is under way
+    ("Booking…"); a second asked for meanwhile is refused (a double click books once)."""
+
+    def __init__(self, buttons: Iterable[QAbstractButton]) -> None:
+        self.buttons = list(buttons)
+        self.busy = False
+        self._before: list[tuple[QAbstractButton, bool, str]] = []
+
+    def start(self, jobs: Jobs, fn: Callable[[], Any], done: Callable[[Any], None],
+              failed: Callable[[Exception], None], clicked: QAbstractButton | None = None, saying: str = "") -> bool:
+        """`fn` asked of the jobs thread, its answer to `done` or `failed`; False: one is under way."""
+        if self.busy:
+            return False
+        self.busy = True
+        self._before = [(b, b.isEnabled(), b.text()) for b in self.buttons]
+        for b in self.buttons:
+            b.setEnabled(False)
+        if clicked is not None and saying:
+            clicked.setText(saying)
+        jobs.run(fn, lambda value: self._end(done, value), lambda exc: self._end(failed, exc))
+        return True
+
+    def _end(self, handler: Callable[[Any], None], value: Any) -> None:
+        self.busy = False
+        if any(sip.isdeleted(b) for b in self.buttons):
+            return  # the view was closed and deleted meanwhile: the store has the write, nothing to show
+        for b, enabled, text in self._before:
+            b.setEnabled(enabled)
+            b.setText(text)
+        handler(value)
 
 
 class Pending:

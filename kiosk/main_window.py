@@ -357,10 +357,9 @@ class MainWindow(RoleDesk, PromptDesk, QMainWindow):
         provider = d.names("providers", [patient.get("usual_provider_id", "")]).get(patient.get("usual_provider_id", ""))
         dialog = PatientFile(patient, d.family(patient), self.app.inbox.contact_history(patient_id),
                              lambda pid: self.open_compose(pid), self.when, self.app, self.refresh_outbox, self,
-                             provider_name=provider or "", short=self.short)
+                             provider_name=provider or "", short=self.short, jobs=self.jobs)
         dialog.on_email_pdf = self.email_as_pdf
         dialog.on_edited = self.refresh_patients
-        dialog.jobs = self.jobs  # an edit's save runs there
         dialog.show()
         return dialog
 

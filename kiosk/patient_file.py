@@ -4,16 +4,18 @@ sent to or received from them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from PyQt6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.core.directory import person_name
 from engine.core.sms import shown_mobile
-from engine.service.app import App
+from engine.service.app import App, Patient
 from kiosk import plain, printing
 from kiosk.appointments import AppointmentsPanel
 from kiosk.bounced import bounced_label
+from kiosk.jobs import Jobs
 from kiosk.patient_edit import PatientEditDialog
 from kiosk.people import born
 from kiosk.tables import RecordTable
@@ -24,7 +26,7 @@ class PatientFile(QDialog):
     def __init__(self, patient: dict[str, Any], family: list[dict[str, Any]], history: list[dict[str, Any]],
                  on_email: Any, when: Callable[[str], str], app: App | None = None,
                  on_change: Callable[[], None] = lambda: None, parent: QWidget | None = None,
-                 provider_name: str = "", short: Callable[[str], str] | None = None) -> None:
+                 provider_name: str = "", short: Callable[[str], str] | None = None, jobs: Jobs | None = None) -> None:
         super().__init__(parent)
         self.patient = patient
         name = plain.shown(person_name(patient) or patient["id"])  # a patient's record is data, too
@@ -38,10 +40,11 @@ class PatientFile(QDialog):
         self.app = app
         self.when = when  # the full time, for what is printed or kept
         self.short = short or when  # 'Today 08:14', 'Fri 4 Dec 08:00': the tables a person scans
+        self.jobs = jobs if jobs is not None else Jobs(self)  # the desk's jobs thread: edits and bookings written there
         self.form = QFormLayout()
         self.show_details(patient, family, provider_name)
         layout.addLayout(self.form)
-        self.appointments = AppointmentsPanel(app, patient, self.short, on_change) if app is not None else None
+        self.appointments = AppointmentsPanel(app, patient, self.short, on_change, self.jobs) if app is not None else None
         if self.appointments is not None:
             layout.addWidget(self.appointments)
         layout.addWidget(QLabel("<b>Contact history</b>"))
@@ -61,7 +64,6 @@ class PatientFile(QDialog):
         # set by the main window: open compose for the patient with the PDF attached
         self.on_edited: Callable[[], None] = lambda: None  # set by the main window: the Patients list again
         self.last_edit: PatientEditDialog | None = None
-        self.jobs: Any = None  # set by the main window: the desk's jobs thread, where an edit is saved
         self.on_email_pdf: Callable[[str | None, Any], Any] = lambda _pid, _pdf: None
         self.email_history = QPushButton("Email history as PDF...")
         self.email_history.clicked.connect(self.email_history_as_pdf)
@@ -76,7 +78,7 @@ class PatientFile(QDialog):
         """The details block, built again after an edit."""
         while self.form.rowCount():
             self.form.removeRow(0)
-        self.patient = patient
+        self.patient, self.family, self.provider_name = patient, family, provider_name
         provider = provider_name or patient.get("usual_provider_id") or ""
         mobile = shown_mobile(str(patient.get("mobile") or ""), str(self.app.settings.get("practice.country"))) \
             if self.app is not None else patient.get("mobile")  # as reception dials it, not E.164
@@ -93,20 +95,26 @@ class PatientFile(QDialog):
         """The patient edit dialog; on Save the file shows the stored details."""
         assert self.app is not None
         dialog = PatientEditDialog(self.app, self.patient["id"], self, jobs=self.jobs)
-        dialog.accepted.connect(self._edited)
+        dialog.accepted.connect(lambda: self._edited(dialog.saved))
         dialog.show()
         self.last_edit = dialog
         return dialog
 
-    def _edited(self) -> None:
+    def _edited(self, saved: Patient) -> None:
+        """The file shows the record the save answered with (it was read again by code on the GUI
+        thread); a changed family or usual provider is read on the jobs thread, then shown."""
         assert self.app is not None
-        d = self.app.directory
-        patient = d.require("patients", self.patient["id"])
-        pid = patient.get("usual_provider_id") or ""
-        self.show_details(patient, d.family(patient), d.names("providers", [pid]).get(pid, ""))
+        old = self.patient
+        patient = {**old, **asdict(saved)}
         name = plain.shown(person_name(patient) or patient["id"])
         self.heading.setText(name)
         self.setWindowTitle(name)
+        if (old.get("family_id") or "", old.get("usual_provider_id") or "") == (saved.family_id, saved.usual_provider_id):
+            self.show_details(patient, self.family, self.provider_name)
+        else:
+            d, pid = self.app.directory, saved.usual_provider_id
+            self.jobs.run(lambda: (d.family(patient), d.names("providers", [pid]).get(pid, "")),
+                          lambda read: self.show_details(patient, *read))
         self.on_edited()
 
     def history_document(self) -> Any:

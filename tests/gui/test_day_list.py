@@ -12,7 +12,7 @@ from PyQt6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
-from tests.gui.helpers import answer, send_receive
+from tests.gui.helpers import answer, send_receive, settle
 from tests.integration.helpers import configure_incoming
 from tools.fakemail import FakeMail
 
@@ -64,6 +64,7 @@ def test_the_day_list_shows_confirmation_and_calendar_answers(qtbot: QtBot, wind
     window.day_list.refresh()
     assert row(window, aid)[5:] == ["sent", "accepted"]
     window.day_list.move(aid, f"{day.toString('yyyy-MM-dd')}T16:00")  # the answer was to the old time
+    settle(qtbot, window)  # written on the jobs thread, then the day read again
     assert row(window, aid)[0] == "16:00 (30 min)" and row(window, aid)[6] == "outdated answer: accepted"
     window.day_list.go(-1)
     shown(window)
@@ -83,6 +84,7 @@ def test_cancelling_from_the_day_list_asks_first(qtbot: QtBot, window: MainWindo
     assert "A cancellation email will be queued" in asked[0] and window.reminders.get(aid)["status"] == "booked"
     answer("Yes")
     assert window.day_list.cancel()
+    settle(qtbot, window)  # written on the jobs thread
     assert window.reminders.get(aid)["status"] == "cancelled"
     assert "cancelled" in window.status_line.text()
 

@@ -253,6 +253,7 @@ def test_cancelling_an_appointment_asks_and_says_the_email_will_go(qtbot: QtBot,
     from datetime import date, timedelta
 
     assert panel.book(f"{date.today() + timedelta(days=8)}T10:00", 30, "HYG1", "Riverside Surgery")
+    settle(qtbot, window)  # booked on the jobs thread
     (appt,) = [r for r in window.reminders.for_patient("P010") if r.get("source") == "reception"]
     panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
     asked: list[str] = []
@@ -262,6 +263,7 @@ def test_cancelling_an_appointment_asks_and_says_the_email_will_go(qtbot: QtBot,
     assert window.reminders.get(appt["id"]).get("status", "booked") != "cancelled"
     answer("Yes", asked)
     qtbot.mouseClick(button(pfile, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     assert window.reminders.get(appt["id"])["status"] == "cancelled"
 
 
@@ -315,6 +317,7 @@ def test_outbox_columns_fit_a_sent_item_reads_and_reset_acts_on_the_selection(
     from datetime import date, timedelta
 
     assert pfile.appointments.book(f"{date.today() + timedelta(days=9)}T11:00", 30, "HYG1", "Riverside Surgery")
+    settle(qtbot, window)  # booked on the jobs thread, the outbox read again
     window.show_view("outbox")
     table = window.outbox
     assert "From" not in table.model_.headers

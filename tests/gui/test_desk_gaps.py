@@ -109,6 +109,7 @@ def test_an_appointment_is_booked_and_moved_with_the_date_and_time_picker(qtbot:
     before = {r["id"] for r in window.reminders.for_patient("P010")}
     QTimer.singleShot(0, lambda: pick(2, 5))  # the day after tomorrow's day, 14:00
     qtbot.mouseClick(button(pfile, "Book..."), Qt.MouseButton.LeftButton)
+    settle(qtbot, window)  # booked on the jobs thread
     (appt,) = [r for r in window.reminders.for_patient("P010") if r["id"] not in before]
     start = datetime.fromisoformat(appt["start"]).astimezone(window.app.zone()).replace(tzinfo=None)
     booked = tomorrow + timedelta(days=2, hours=5)
@@ -119,6 +120,7 @@ def test_an_appointment_is_booked_and_moved_with_the_date_and_time_picker(qtbot:
     table.selectRow([table.id_at(n) for n in range(table.model_.rowCount())].index(appt["id"]))
     QTimer.singleShot(0, lambda: pick(1, 1))  # a day later, an hour later
     qtbot.mouseClick(button(pfile, "Move..."), Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
     moved = datetime.fromisoformat(window.reminders.get(appt["id"])["start"]).astimezone(window.app.zone())
     assert seen[-1] == "Move the appointment" and moved.replace(tzinfo=None) == booked + timedelta(days=1, hours=1)
 

@@ -131,9 +131,11 @@ def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: Qt
     monday = date.today() + timedelta(days=7 - date.today().weekday())
     wednesday, thursday = monday + timedelta(days=2), monday + timedelta(days=3)
     assert panel.book(f"{wednesday}T15:00", 30, "HYG1", "Riverside Surgery")
+    settle(qtbot, window)  # booked on the jobs thread
     (appt,) = [r for r in window.reminders.for_patient("P010") if r.get("source") == "reception"]
     panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
     assert panel.move(appt["id"], f"{thursday}T14:00")
+    settle(qtbot, window)
     assert "14:00" in panel.table.model_.text(0, 0) or any(
         "14:00" in panel.table.model_.text(n, 0) for n in range(panel.table.model_.rowCount()))
     mail = [r for r in window.app.engine.outbox.list() if r.get("appointment_id") == appt["id"]
@@ -147,6 +149,7 @@ def test_booking_at_the_desk_sends_one_confirmation_for_the_slot_taken(qtbot: Qt
     panel.table.selectRow([panel.table.id_at(n) for n in range(panel.table.model_.rowCount())].index(appt["id"]))
     answer("Yes")  # cancelling asks first since #19
     assert panel.cancel()
+    settle(qtbot, window)
     assert window.reminders.get(appt["id"])["status"] == "cancelled"
     assert window.app.engine.outbox.get(mail[0]["_rid"])["status"] == "cancelled"
     assert [r for r in window.app.engine.outbox.list() if r.get("appointment_id") == appt["id"]

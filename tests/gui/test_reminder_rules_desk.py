@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.main_window import MainWindow
 from kiosk.reminder_rules import ReminderRulesDialog
-from tests.gui.helpers import answer
+from tests.gui.helpers import answer, settle
 from tests.gui.test_security_groups import tick_trial
 
 
@@ -75,8 +75,10 @@ def test_a_booking_too_late_for_a_rule_is_told_in_the_patient_file(qtbot: QtBot,
     panel = pfile.appointments
     tomorrow = f"{date.today() + timedelta(days=1)}T15:00"
     assert panel.book(tomorrow, 30, "HYG1", "Riverside Surgery", "checkup")
+    settle(qtbot, window)  # booked on the jobs thread
     assert panel.notice.text() == ""  # the rule is for hygiene visits only
     assert panel.book(tomorrow.replace("T15", "T16"), 30, "HYG1", "Riverside Surgery", "hygiene")
+    settle(qtbot, window)
     assert panel.notice.text().startswith("Reminder rule R1 (SMS 2 days before at 10:00 (hygiene appointments)) "
                                           "will not send for this appointment")
     types = {panel.table.model().index(r, 6).data() for r in range(panel.table.model().rowCount())}
@@ -111,12 +113,14 @@ def test_the_booking_dialog_takes_a_type_typed_and_keeps_it_on_a_move(qtbot: QtB
     QTimer.singleShot(0, lambda: fill("Extraction"))
     qtbot.mouseClick(next(b for b in panel.findChildren(type(window.template_editor.save)) if b.text() == "Book..."),
                      Qt.MouseButton.LeftButton)
+    settle(qtbot, window)  # booked on the jobs thread
     (appt,) = [a for a in window.reminders.for_patient("P033") if a.get("type") == "extraction"]
     assert panel.problem.text() == ""
     panel.table.selectRow(next(r for r in range(panel.table.model().rowCount())
                                if panel.table.id_at(r) == appt["id"]))
     QTimer.singleShot(0, lambda: fill(None))
     panel.ask_move()
+    settle(qtbot, window)
     assert not seen[1].type.isEnabled() and seen[1].type.currentText() == "extraction"
     moved = window.reminders.get(appt["id"])
     assert moved["version"] == 2 and moved["type"] == "extraction"
@@ -128,4 +132,5 @@ def test_a_move_on_the_day_list_too_late_for_a_rule_is_said_on_the_status_line(q
     aid = window.reminders.book("P033", f"{date.today() + timedelta(days=20)}T11:00", 30, window.app.now())
     assert window.reminders.late_reminders(aid, window.app.now()) == []
     assert window.day_list.move(aid, f"{date.today() + timedelta(days=2)}T11:00")
+    settle(qtbot, window)  # moved on the jobs thread
     assert window.status_line.text().startswith("Appointment moved. Reminder rule R1 (email 7 days before) will not send")

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.service.app import SUPER
 from kiosk.main_window import VIEWS, MainWindow
-from tests.gui.helpers import send_receive
+from tests.gui.helpers import send_receive, settle
 from tools.fakemail import FakeMail
 
 
@@ -101,6 +101,7 @@ def test_no_header_or_button_text_is_cut_off(qtbot: QtBot, window: MainWindow, f
     pfile = window.open_patient("P010")  # then a confirmation arrives
     qtbot.add_widget(pfile)
     assert pfile.appointments.book(f"{date.today() + timedelta(days=8)}T10:00", 30, "HYG1", "Riverside Surgery")
+    settle(qtbot, window)  # booked on the jobs thread, the outbox read again
     pfile.close()
     window.resize(*size)
     window.sign_in(SUPER, "")  # Setup ("wizard") opens for a group allowed to change it
