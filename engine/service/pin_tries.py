@@ -61,9 +61,8 @@ class PinTries:
         return not getattr(coll, "read_only", False) or bool(getattr(coll, "may_add", False))
 
     def locked_until(self, key: str) -> datetime | None:
-        """When `key` may try again, if a lock holds now."""
-        found = self._records(key)
-        until = found[0].get("until", "") if found else ""
+        """When `key` may try again, if a lock holds now (the latest of the user's records)."""
+        until = _latest(r.get("until", "") for r in self._records(key))
         if until and datetime.fromisoformat(until) > self.now():
             return datetime.fromisoformat(until)
         return None
@@ -74,24 +73,31 @@ class PinTries:
         return local.strftime("%H:%M") if local.date() == today else local.strftime("%H:%M on %d %b")
 
     def wrong(self, key: str, name: str) -> datetime | None:
-        """Count one wrong PIN for `key`; when it starts a lock, the lock's end."""
+        """Count one wrong PIN for `key`; when it starts a lock, the lock's end. Two desks adding
+        the user's first record at once may each count on the one they saw (the other's insert not
+        yet committed): every count folds the user's records it sees into the newest, all rows locked
+        in one transaction, so none is lost and the fifth locks wherever they were typed."""
         if not self._records(key):
             self._collection().insert({"user": key, "wrong": 0, "locks": 0, "until": ""})
-        first = self._records(key)[0][RID]  # two desks inserting at once: both count on the first
+        rids = [r[RID] for r in self._records(key)]
         now = self.now()
+        total: dict[str, Any] = {"wrong": 0, "locks": 0, "until": ""}
         started: list[datetime] = []
 
-        def count(_rid: int, rec: dict[str, Any]) -> dict[str, Any] | None:
-            until = rec.get("until", "")
-            if until and datetime.fromisoformat(until) > now:
-                return None  # locked already (another desk): not counted
-            wrong, locks = int(rec.get("wrong", 0)) + 1, int(rec.get("locks", 0))
-            if wrong < WRONG_LIMIT:
-                return {**rec, "wrong": wrong}
-            started.append(now + wait_after(locks + 1))
-            return {**rec, "wrong": 0, "locks": locks + 1, "until": started[-1].isoformat()}
+        def count(rid: int, rec: dict[str, Any]) -> dict[str, Any] | None:
+            total.update(wrong=total["wrong"] + int(rec.get("wrong", 0)),
+                         locks=total["locks"] + int(rec.get("locks", 0)),
+                         until=_latest([total["until"], rec.get("until", "")]))
+            if rid != rids[-1]:
+                return {**rec, "wrong": 0, "locks": 0, "until": ""} if _counting(rec) else None
+            if total["until"] and datetime.fromisoformat(total["until"]) > now:
+                return {**rec, **total}  # locked already (another desk): not counted
+            if total["wrong"] + 1 < WRONG_LIMIT:
+                return {**rec, **total, "wrong": total["wrong"] + 1}
+            started.append(now + wait_after(total["locks"] + 1))
+            return {**rec, "wrong": 0, "locks": total["locks"] + 1, "until": started[-1].isoformat()}
 
-        self._collection().modify_many([first], count)
+        self._collection().modify_many(rids, count)
         if started:
             log.warning("user %r locked out of signing in until %s after %d wrong PINs",
                         name, started[0].isoformat(timespec="minutes"), WRONG_LIMIT)
@@ -106,6 +112,12 @@ class PinTries:
         counting = [r[RID] for r in self._records(key) if _counting(r)]
         if counting:
             self._collection().modify_many(counting, forget, copies=False)
+
+
+def _latest(untils: Any) -> str:
+    """The latest of these lock ends ("" for none)."""
+    found = [u for u in untils if u]
+    return max(found, key=datetime.fromisoformat) if found else ""
 
 
 def _counting(rec: dict[str, Any]) -> bool:

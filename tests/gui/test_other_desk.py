@@ -19,7 +19,7 @@ from engine.service.app import App, NewEmail
 from kiosk.main_window import MainWindow
 from tests.gui.helpers import send_receive, settle
 from tests.gui.test_pin_check import open_sign_in, submit
-from tests.integration.test_desk_commands import desk_folder, set_up
+from tests.integration.test_desk_commands import desk_folder, set_up, started
 from tools.fakemail import FakeMail
 
 pytestmark = pytest.mark.timeout(120)
@@ -29,8 +29,7 @@ pytestmark = pytest.mark.timeout(120)
 def service(tmp_path: Path, pg_url: str, fakemail: FakeMail) -> Iterator[App]:
     set_up(tmp_path / "server", pg_url, fakemail)
     with App.open(tmp_path / "server", writer=True, command="test serve", database=pg_url) as app:
-        app.start()
-        yield app
+        yield started(app)
 
 
 @pytest.fixture

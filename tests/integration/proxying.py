@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
-import socket
+import re
 import subprocess
 import sys
 import threading
@@ -14,11 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from tests.ports import closed_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["RunningProxy", "closed_port", "pproxy", "serving_port"]
+
+
+def serving_port(first: str) -> int:
+    """The port pproxy says it bound ("Serving on ipv4 127.0.0.1:40123 by socks5"). It is asked
+    for port 0, so the kernel picks one nobody holds; a failed start says "Serving on" too, with
+    the asked address, and "Start server failed." on the next line: that has no port here."""
+    found = re.search(r"Serving on \S* ?127\.0\.0\.1:([1-9][0-9]*) by", first)
+    assert found, f"pproxy did not start: {first!r}"
+    return int(found.group(1))
 
 
 @dataclass
@@ -59,8 +66,7 @@ def pproxy(scheme: str, auth: str = "", hosts: dict[str, str] | None = None) -> 
     """pproxy listening on 127.0.0.1 (scheme http or socks5; auth "user:password" or none;
     `hosts`: names only the proxy can look up, each to its address).
     The login goes to it on its command line: a test's throwaway password, never the engine's."""
-    port = free_port()
-    listen = f"{scheme}://127.0.0.1:{port}" + (f"#{auth}" if auth else "")
+    listen = f"{scheme}://127.0.0.1:0" + (f"#{auth}" if auth else "")  # never a port chosen beforehand
     start = ["-c", _WITH_HOSTS, json.dumps(hosts)] if hosts else ["-m", "pproxy"]
     # --auth 0: ask every connection for the login (by default pproxy trusts an address that
     # logged in once for 30 days, and a wrong password would then pass)
@@ -69,8 +75,7 @@ def pproxy(scheme: str, auth: str = "", hosts: dict[str, str] | None = None) -> 
     lines: queue.Queue[str] = queue.Queue()
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Serving on ...": ready, no sleeping
-        assert "Serving on" in first, first
+        port = serving_port(proc.stdout.readline())  # "Serving on ...": ready, no sleeping
         threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
         yield RunningProxy(port, lines, [])
     finally:

@@ -16,7 +16,7 @@ from engine.adapters.autoconfig import candidates, lookup
 from engine.adapters.proxy import Proxy
 from engine.core.autoconfig import MAX_DOCUMENT, parse
 from engine.service.practice import Practice
-from tests.integration.proxying import free_port, pproxy
+from tests.integration.proxying import closed_port, pproxy
 
 
 def document(incoming: str, outgoing: str, auth: str = "OAuth2") -> bytes:
@@ -135,8 +135,9 @@ def test_lookup_goes_through_the_practice_proxy(http: dict[str, tuple[int, bytes
         assert running.went_to(port)
         wrong = Proxy(scheme, "127.0.0.1", running.port, "desk", "wrong")
         assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=wrong) is None
-    gone = Proxy(scheme, "127.0.0.1", free_port())
-    assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=gone) is None
+    with closed_port() as nothing:
+        gone = Proxy(scheme, "127.0.0.1", nothing)
+        assert lookup("practice@brightsmile.example", urls=urls, timeout=5, proxy=gone) is None
 
 
 def test_the_wizard_asks_through_the_practice_proxy(practice: Practice) -> None:

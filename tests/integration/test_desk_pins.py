@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from engine.adapters.clock import FakeClock
@@ -115,3 +116,20 @@ def test_a_desk_changes_the_pin_tries_and_no_user_or_group(desks: tuple[App, App
             store.collection(name).modify_many([first[RID]], lambda _i, r: {**r, "name": "Mallory"})
     assert [u.name for u in service.roles.users()] == [u.name for u in desk.roles.users()]
     assert "Ann" not in [u.name for u in service.roles.users()]
+
+
+def test_a_first_wrong_pin_counted_on_another_desks_record_added_at_once_still_counts(
+        desks: tuple[App, App], pg_url: str) -> None:
+    """Two desks' first wrong PINs for one user at once each add a record: the one whose insert
+    took the lower id but committed later was not yet seen by the other, which counted on its own.
+    Every wrong PIN counts however they were split (the race behind the two-desks test's failures
+    at load 9, played here step by step: the other desk's add held open in a transaction)."""
+    service, desk = desks
+    with psycopg.connect(pg_url) as other:  # the other desk, its insert not yet committed
+        other.execute("INSERT INTO c_pin_tries (data) VALUES (%s)",
+                      ('{"user": "tess", "wrong": 0, "locks": 0, "until": ""}',))
+        refused(desk.roles)  # adds its own record after, commits first, sees only it: counted there
+        other.commit()
+    said = [refused(service.roles) for _ in range(4)]  # on the first record: 3 more, then the fifth
+    assert said[-1].startswith("Too many wrong PINs for Tess"), said
+    assert desk.roles.locked_until("Tess") is not None

@@ -21,7 +21,7 @@ from engine.errors import MailServerError, ProxyFailed, ServerUnreachable, TlsFa
 from engine.service.engine import Engine
 from engine.service.practice import Practice
 from tests.integration.helpers import configure, configure_incoming, draft
-from tests.integration.proxying import RunningProxy, free_port, pproxy
+from tests.integration.proxying import RunningProxy, closed_port, pproxy
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
@@ -94,10 +94,11 @@ def test_the_setup_test_says_through_the_proxy(practice: Practice, engine: Engin
 
 
 def test_without_use_for_email_mail_goes_direct(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
-    use_proxy(practice, "http", free_port(), for_email=False)  # nothing listens there
-    engine.outbox.add_draft(draft(), T0)
-    assert engine.send_receive_now()["sent"] == 1
-    said = {s["name"]: s["message"] for s in engine.test_credentials()["steps"]}
+    with closed_port() as nothing:  # nothing listens there
+        use_proxy(practice, "http", nothing, for_email=False)
+        engine.outbox.add_draft(draft(), T0)
+        assert engine.send_receive_now()["sent"] == 1
+        said = {s["name"]: s["message"] for s in engine.test_credentials()["steps"]}
     assert "proxy" not in said["connect to outgoing server"]
 
 
@@ -131,9 +132,9 @@ def failure(engine: Engine, practice: Practice, fakemail: FakeMail, protocol: st
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 def test_a_proxy_that_is_not_there_gets_its_own_hint(practice: Practice, engine: Engine, fakemail: FakeMail,
                                                      scheme: str, protocol: str) -> None:
-    port = free_port()
-    use_proxy(practice, scheme, port, "desk", PASSWORD)
-    err = failure(engine, practice, fakemail, protocol)
+    with closed_port() as port:
+        use_proxy(practice, scheme, port, "desk", PASSWORD)
+        err = failure(engine, practice, fakemail, protocol)
     assert isinstance(err, ProxyFailed) and f"the proxy at 127.0.0.1:{port} could not be reached" in err.message
     assert "proxy.address" in err.hint and "proxy.port" in err.hint
     assert PASSWORD not in err.message + err.hint and "s3cret" not in err.message + err.hint
@@ -155,11 +156,10 @@ def test_a_refused_proxy_login_is_the_proxys_failure(practice: Practice, engine:
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 def test_a_server_the_proxy_cannot_reach(practice: Practice, engine: Engine, fakemail: FakeMail, scheme: str,
                                          protocol: str) -> None:
-    closed = free_port()
     if protocol != "smtp":
         configure_incoming(practice, fakemail, protocol)
-    practice.settings.set_many({"outgoing.port" if protocol == "smtp" else "incoming.port": str(closed)})
-    with pproxy(scheme) as proxy:
+    with closed_port() as closed, pproxy(scheme) as proxy:
+        practice.settings.set_many({"outgoing.port" if protocol == "smtp" else "incoming.port": str(closed)})
         use_proxy(practice, scheme, proxy.port)
         with pytest.raises(ProxyFailed) as caught:
             connect(session(engine, protocol))

@@ -3,12 +3,11 @@ engine errors with hints, and what the provider says reaches a person as one cle
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from engine.adapters.sms import SmsSettings, TwilioProvider, provider_for
 from engine.errors import SmsAccountRefused, SmsNotSetUp, SmsRefused, SmsUnreachable
+from tests.ports import closed_port
 from tools.fakemail import FakeMail
 
 
@@ -26,10 +25,7 @@ def test_wrong_secret_is_an_account_error_with_its_hint(fakemail: FakeMail) -> N
 
 
 def test_nobody_listening_is_unreachable(fakemail: FakeMail) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with pytest.raises(SmsUnreachable):
+    with closed_port() as port, pytest.raises(SmsUnreachable):
         TwilioProvider(settings(fakemail, api_url=f"http://127.0.0.1:{port}")).balance()
 
 

@@ -5,7 +5,6 @@ witness that the traffic went through it; a proxy that is not there gets its own
 from __future__ import annotations
 
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -19,30 +18,23 @@ from engine.errors import SmsUnreachable
 from engine.service.outbox import Outbox
 from engine.service.practice import Practice
 from engine.service.sms import Texts
+from tests.integration.proxying import closed_port, serving_port
 from tests.integration.test_sms import configure_sms
 from tools.fakemail import FakeMail
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def pproxy(scheme: str, auth: str = "") -> Iterator[tuple[int, "queue.Queue[str]"]]:
-    """pproxy listening on a free port; yields the port and its log lines (read by a thread)."""
-    port = free_port()
-    listen = f"{scheme}://127.0.0.1:{port}" + (f"#{auth}" if auth else "")
+    """pproxy listening on a port of its choosing; yields the port and its log lines (read by a thread)."""
+    listen = f"{scheme}://127.0.0.1:0" + (f"#{auth}" if auth else "")
     proc = subprocess.Popen([sys.executable, "-m", "pproxy", "-l", listen, "-v"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Serving on ... by http": ready, no sleeping
-        assert "Serving on" in first, first
+        port = serving_port(proc.stdout.readline())  # "Serving on ... by http": ready, no sleeping
         threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
         yield port, lines
     finally:
@@ -84,11 +76,10 @@ def test_balance_and_a_text_through_the_proxy(practice: Practice, fakemail: Fake
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 def test_proxy_not_there_gets_its_own_hint(practice: Practice, fakemail: FakeMail, scheme: str) -> None:
     configure_sms(practice, fakemail)
-    practice.settings.set_many({"proxy.address": "127.0.0.1", "proxy.port": str(free_port()), "proxy.kind": scheme,
-                                "proxy.user": "desk", "proxy.password": "s3cret"})
-    texts = Texts(practice, Outbox(practice.store))
-    with pytest.raises(SmsUnreachable) as caught:
-        texts.provider().balance()
+    with closed_port() as nothing, pytest.raises(SmsUnreachable) as caught:
+        practice.settings.set_many({"proxy.address": "127.0.0.1", "proxy.port": str(nothing), "proxy.kind": scheme,
+                                    "proxy.user": "desk", "proxy.password": "s3cret"})
+        Texts(practice, Outbox(practice.store)).provider().balance()
     assert "proxy" in caught.value.message and "proxy.address" in caught.value.hint
     assert "s3cret" not in caught.value.message + caught.value.hint  # never the password
 

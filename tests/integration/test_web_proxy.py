@@ -20,7 +20,7 @@ from engine.service.practice import Practice
 from engine.service.reminders import Reminders
 from engine.service.templates import Templates
 from tests.integration.helpers import draft, open_practice
-from tests.integration.proxying import free_port, pproxy
+from tests.integration.proxying import closed_port, pproxy
 from tests.integration.test_mail_proxy import PASSWORD, use_proxy
 from tests.integration.test_oauth_engine import configure_oauth, sign_in
 from tools.fakemail import FakeMail
@@ -57,13 +57,13 @@ def test_sign_in_refresh_and_mail_through_the_proxy(signed_in: Practice, fakemai
 
 def test_a_proxy_not_there_is_named_when_a_token_is_wanted(signed_in: Practice, fakemail: FakeMail) -> None:
     sign_in(signed_in, fakemail)  # direct
-    port = free_port()
-    use_proxy(signed_in, "socks5", port, "desk", PASSWORD, for_email=False)
-    keeper = signin.keeper(signed_in)
-    assert keeper.access_token(refresh=True)  # a token still good is ridden out, as when the provider is down
-    keeper.forget()
-    with pytest.raises(ProxyFailed) as caught:
-        keeper.access_token()
+    with closed_port() as port:
+        use_proxy(signed_in, "socks5", port, "desk", PASSWORD, for_email=False)
+        keeper = signin.keeper(signed_in)
+        assert keeper.access_token(refresh=True)  # a token still good is ridden out, as when the provider is down
+        keeper.forget()
+        with pytest.raises(ProxyFailed) as caught:
+            keeper.access_token()
     assert f"the proxy at 127.0.0.1:{port} could not be reached" in caught.value.message
     assert "proxy.address" in caught.value.hint and PASSWORD not in caught.value.message + caught.value.hint
 
@@ -98,9 +98,9 @@ def test_booking_links_through_the_proxy(practice: Practice, engine: Engine, fak
 
 def test_booking_links_when_the_proxy_is_not_there(practice: Practice, engine: Engine, fakemail: FakeMail) -> None:
     booking_reminder(practice, engine, fakemail)
-    port = free_port()
-    use_proxy(practice, "http", port, "desk", PASSWORD, for_email=False)
-    engine.send_receive_now()
+    with closed_port() as port:
+        use_proxy(practice, "http", port, "desk", PASSWORD, for_email=False)
+        engine.send_receive_now()
     (item,) = engine.outbox.list()
     assert item["status"] == "link_failed" and f"the proxy at 127.0.0.1:{port}" in item["last_error"]
     assert "proxy.address" in item["last_hint"] and PASSWORD not in item["last_error"] + item["last_hint"]

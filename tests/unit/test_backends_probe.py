@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 
 import pytest
 
 from tests.conftest import ROOT
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:  # bound and closed again: nothing listens there
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import closed_port
 
 
 def _make(ci: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PRACTICEMAIL_TEST_BACKEND", "MAKEFLAGS")}
-    env.update(CI=ci, PRACTICEMAIL_TEST_DATABASE=f"postgresql://127.0.0.1:{_closed_port()}/test")
-    return subprocess.run(["make", "-s", "test-postgres"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    with closed_port() as nothing:  # held: no other test's server can take it meanwhile
+        env.update(CI=ci, PRACTICEMAIL_TEST_DATABASE=f"postgresql://127.0.0.1:{nothing}/test")
+        return subprocess.run(["make", "-s", "test-postgres"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -173,6 +173,11 @@ def _v5(cur: psycopg.Cursor[Any]) -> None:
     messages = table("messages")
     for f in UNREAD:
         cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} text").format(messages, column(f)))
+    # the index before the fill: built over rows this transaction HOT-updated, PostgreSQL marks it
+    # unusable (indcheckxmin) until every transaction older than this one ends, and the count
+    # would scan meanwhile; built first, the fill's updates (of columns it reads) maintain it
+    cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS c_messages_unread_idx ON {} (rid) WHERE {}")
+                .format(messages, unflagged(UNREAD)))
     cur.execute(sql.SQL("SELECT rid, data::text FROM {}").format(messages))
     rows = [(int(rid), json.loads(text)) for rid, text in cur.fetchall()]
     changed = [[*(index_value(d.get(f)) for f in UNREAD), rid] for rid, d in rows
@@ -182,8 +187,6 @@ def _v5(cur: psycopg.Cursor[Any]) -> None:
             messages, sql.SQL(", ").join(sql.SQL("{} = %s").format(column(f)) for f in UNREAD)), changed)
     cur.execute("UPDATE collections SET fields = fields || %s::text[] WHERE name = 'messages' "
                 "AND NOT fields @> %s::text[]", (list(UNREAD), list(UNREAD)))
-    cur.execute(sql.SQL("CREATE INDEX IF NOT EXISTS c_messages_unread_idx ON {} (rid) WHERE {}")
-                .format(messages, unflagged(UNREAD)))
 
 
 def _v6(cur: psycopg.Cursor[Any]) -> None:
