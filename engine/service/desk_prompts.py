@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ServiceUnavailable
 from engine.service.desks import prompt_from
-from engine.service.prompts import PROMPT_DUE, PROMPT_WITHDRAWN, withdrawn
+from engine.service.prompts import PROMPT_DUE, PROMPT_WITHDRAWN, tell, withdrawn
 from engine.service.values import OutboxItem
 
 if TYPE_CHECKING:
@@ -123,11 +123,7 @@ class DeskPrompts:
                 self._tell_desk(PROMPT_DUE, {"item": item})
 
     def _tell_desk(self, name: str, details: dict[str, Any]) -> None:
-        for listener in list(self._desk_askers):
-            try:
-                listener(name, details)
-            except Exception:  # noqa: BLE001 - one desk's failure must not stop the others hearing
-                log.exception("a desk failed to take %s", name)
+        tell(list(self._desk_askers), name, details)
 
     def _forget_asked(self, rid: int) -> None:
         with self._desk_prompt_lock:

@@ -131,9 +131,11 @@ class OutboxQueries:
 
     def awaiting_prompt(self) -> list[OutboxItem]:
         """Confirmations waiting for reception's 'send this now?' answer: the ready items read by
-        the status index (PostgreSQL), not every item's JSON; the worker asks this each look, and
-        on a database also with no desk of its own (other desks are asked: desk_prompts.py)."""
-        return [OutboxItem.of(r, r[RID]) for r in self._items.find_by("status", State.READY.value) if r.get("prompt")]
+        the status index (PostgreSQL) and only those waiting copied, not a recall run's hundreds of
+        ready items: the worker asks this each look (on a database also with no desk of its own)
+        and every other desk at each outbox or heartbeat notice (desk_prompts.py)."""
+        waiting = self._items.ids_by("status", State.READY.value, lambda r: bool(r.get("prompt")))
+        return [OutboxItem.of(r, r[RID]) for r in (self._items.get(rid) for rid in waiting) if r is not None]
 
     def recall_items(self) -> list[OutboxItem]:
         """Recall mail that is not cancelled or deleted (sent or still to go)."""

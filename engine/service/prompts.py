@@ -101,22 +101,27 @@ class PromptAsking:
         for item in fresh:
             if not item.record.get("asked"):
                 self.outbox.mark_asked(item.id, now)  # the other desks hear it (an outbox notice)
-            self._tell_desks(PROMPT_DUE, item.id, {"item": item})
+            self._tell_desks(PROMPT_DUE, {"item": item})
         for item in out:
-            self._tell_desks(PROMPT_DUE, item.id, {"item": item}, joined)
+            self._tell_desks(PROMPT_DUE, {"item": item}, joined)
         for rid in sorted(gone):
             try:
-                self._tell_desks(PROMPT_WITHDRAWN, rid, withdrawn(self.outbox, rid))
+                self._tell_desks(PROMPT_WITHDRAWN, withdrawn(self.outbox, rid))
             except PracticeMailError:  # the item is gone altogether: nothing to say about it
                 continue
 
-    def _tell_desks(self, name: str, rid: int, details: dict[str, Any], only: list[Any] | None = None) -> None:
+    def _tell_desks(self, name: str, details: dict[str, Any], only: list[Any] | None = None) -> None:
         """The desks here that answer (`only` those): asked, or told the question is withdrawn."""
-        for listener in list(self._askers if only is None else only):
-            try:
-                listener(name, details)
-            except Exception:  # noqa: BLE001 - a desk must never stop the engine
-                log.exception("a desk failed to take the question about outbox item %d", rid)
+        tell(list(self._askers if only is None else only), name, details)
+
+
+def tell(desks: list[Callable[[str, dict[str, Any]], None]], name: str, details: dict[str, Any]) -> None:
+    """Each desk asked or told; one desk's failure neither stops the engine nor the others hearing."""
+    for listener in desks:
+        try:
+            listener(name, details)
+        except Exception:  # noqa: BLE001 - a desk must never stop the engine
+            log.exception("a desk failed to take %s", name)
 
 
 def withdrawn(outbox: Any, rid: int) -> dict[str, Any]:
